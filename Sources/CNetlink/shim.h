@@ -1,0 +1,18 @@
+#ifndef REDLAB_CNETLINK_SHIM_H
+#define REDLAB_CNETLINK_SHIM_H
+#include <netlink/netlink.h>
+#include <netlink/msg.h>
+#include <netlink/attr.h>
+#include <netlink/route/link.h>
+#include <netlink/route/link/veth.h>
+#include <netlink/route/link/bridge.h>
+#include <netlink/route/link/vlan.h>
+#include <netlink/route/link/bonding.h>
+#include <netlink/route/addr.h>
+#include <netlink/route/route.h>
+#include <netlink/route/neighbour.h>
+#include <linux/if_link.h>
+#include <linux/if_bridge.h>
+#include <linux/rtnetlink.h>
+#include <linux/neighbour.h>
+#endif

@@ -1,0 +1,357 @@
+import Packets
+
+// The lab model: what a topology file describes, after parsing and validation.
+// Every value that came from a file carries the place it came from, so later checks can name it.
+
+/// Where something was written: file, line and column (1-based).
+public struct SourceLocation: Sendable, Hashable, CustomStringConvertible {
+    public var file: String
+    public var line: Int
+    public var column: Int
+
+    public init(file: String, line: Int, column: Int) {
+        self.file = file
+        self.line = line
+        self.column = column
+    }
+
+    public static func unknown(_ file: String = "<generated>") -> SourceLocation {
+        SourceLocation(file: file, line: 0, column: 0)
+    }
+
+    public var description: String { line > 0 ? "\(file):\(line):\(column)" : file }
+}
+
+/// One end of a cable: a port of a node, written `node:port`.
+public struct PortRef: Sendable, Hashable, Comparable, CustomStringConvertible {
+    public var node: String
+    public var port: String
+
+    public init(node: String, port: String) {
+        self.node = node
+        self.port = port
+    }
+
+    /// Parses `node:port`; nil when either half is missing.
+    public init?(_ text: some StringProtocol) {
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else { return nil }
+        node = String(parts[0])
+        port = String(parts[1])
+    }
+
+    public var description: String { "\(node):\(port)" }
+
+    public static func < (lhs: PortRef, rhs: PortRef) -> Bool {
+        (lhs.node, lhs.port) < (rhs.node, rhs.port)
+    }
+}
+
+public enum NodeKind: String, Sendable, CaseIterable {
+    /// A server or client: plain interfaces, bonds, addresses, routes.
+    case host
+    /// An L2 switch: one Linux bridge holding every port.
+    case `switch`
+    /// An L3 switch: a bridge plus IP interfaces on VLANs (SVIs) and routes.
+    case router
+}
+
+public enum SpanningTreeMode: String, Sendable, CaseIterable {
+    case none
+    /// The kernel bridge's own 802.1D STP.
+    case kernel
+    /// redlab's own RSTP daemon.
+    case rstp
+}
+
+/// Bridge-level spanning tree settings. Times in seconds as the bridge takes them (802.1D units).
+public struct SpanningTree: Sendable, Hashable {
+    public var mode: SpanningTreeMode = .none
+    /// Bridge priority, 0...61440 in steps of 4096.
+    public var priority: Int?
+    public var helloTime: Double?
+    public var forwardDelay: Double?
+    public var maxAge: Double?
+
+    public init(mode: SpanningTreeMode = .none, priority: Int? = nil, helloTime: Double? = nil,
+                forwardDelay: Double? = nil, maxAge: Double? = nil) {
+        self.mode = mode
+        self.priority = priority
+        self.helloTime = helloTime
+        self.forwardDelay = forwardDelay
+        self.maxAge = maxAge
+    }
+}
+
+/// VLAN membership of one bridge port (a veth port or a bond on a switch or router).
+public enum PortVLANs: Sendable, Hashable {
+    /// Untagged member of exactly one VLAN.
+    case access(Int)
+    /// Tagged member of `tagged`; frames without a tag belong to `native` when set (sent untagged).
+    case trunk(tagged: [Int], native: Int?)
+
+    /// Every VLAN the port carries.
+    public var allVLANs: [Int] {
+        switch self {
+        case .access(let vlan): return [vlan]
+        case .trunk(let tagged, let native): return (tagged + (native.map { [$0] } ?? [])).sorted()
+        }
+    }
+}
+
+/// Per-port settings on a switch or router.
+public struct PortSettings: Sendable, Hashable {
+    public var vlans: PortVLANs?
+    /// Spanning tree port path cost and port priority.
+    public var cost: Int?
+    public var priority: Int?
+    /// RSTP admin edge port.
+    public var edge: Bool?
+    public var location: SourceLocation
+
+    public init(vlans: PortVLANs? = nil, cost: Int? = nil, priority: Int? = nil, edge: Bool? = nil,
+                location: SourceLocation = .unknown()) {
+        self.vlans = vlans
+        self.cost = cost
+        self.priority = priority
+        self.edge = edge
+        self.location = location
+    }
+}
+
+public enum BondMode: String, Sendable, CaseIterable {
+    case balanceRR = "balance-rr"
+    case activeBackup = "active-backup"
+    case balanceXOR = "balance-xor"
+    case broadcast
+    case lacp = "802.3ad"
+    case balanceTLB = "balance-tlb"
+    case balanceALB = "balance-alb"
+
+    /// The kernel's number for the mode (IFLA_BOND_MODE).
+    public var kernelValue: UInt8 {
+        switch self {
+        case .balanceRR: 0
+        case .activeBackup: 1
+        case .balanceXOR: 2
+        case .broadcast: 3
+        case .lacp: 4
+        case .balanceTLB: 5
+        case .balanceALB: 6
+        }
+    }
+}
+
+public enum ARPValidate: String, Sendable, CaseIterable {
+    case none, active, backup, all, filter
+    case filterActive = "filter_active"
+    case filterBackup = "filter_backup"
+
+    public var kernelValue: UInt32 {
+        switch self {
+        case .none: 0
+        case .active: 1
+        case .backup: 2
+        case .all: 3
+        case .filter: 4
+        case .filterActive: 5
+        case .filterBackup: 6
+        }
+    }
+}
+
+public enum LACPRate: String, Sendable, CaseIterable {
+    case slow, fast
+    public var kernelValue: UInt8 { self == .slow ? 0 : 1 }
+}
+
+public enum TransmitHashPolicy: String, Sendable, CaseIterable {
+    case layer2
+    case layer34 = "layer3+4"
+    case layer23 = "layer2+3"
+
+    public var kernelValue: UInt8 {
+        switch self {
+        case .layer2: 0
+        case .layer34: 1
+        case .layer23: 2
+        }
+    }
+}
+
+/// A bond: on a host, a server NIC team; on a switch or router, a link aggregation (port channel)
+/// that joins the bridge as one port.
+public struct Bond: Sendable, Hashable {
+    public var name: String
+    public var mode: BondMode
+    public var members: [String]
+    /// MII link monitoring interval, milliseconds (0 = off).
+    public var miimon: Int?
+    /// ARP monitoring interval, milliseconds (0 = off).
+    public var arpInterval: Int?
+    public var arpIPTargets: [IPv4Address]
+    public var arpValidate: ARPValidate?
+    public var primary: String?
+    public var updelay: Int?
+    public var downdelay: Int?
+    public var lacpRate: LACPRate?
+    public var xmitHashPolicy: TransmitHashPolicy?
+    public var minLinks: Int?
+    public var location: SourceLocation
+
+    public init(name: String, mode: BondMode, members: [String], miimon: Int? = nil,
+                arpInterval: Int? = nil, arpIPTargets: [IPv4Address] = [], arpValidate: ARPValidate? = nil,
+                primary: String? = nil, updelay: Int? = nil, downdelay: Int? = nil,
+                lacpRate: LACPRate? = nil, xmitHashPolicy: TransmitHashPolicy? = nil, minLinks: Int? = nil,
+                location: SourceLocation = .unknown()) {
+        self.name = name
+        self.mode = mode
+        self.members = members
+        self.miimon = miimon
+        self.arpInterval = arpInterval
+        self.arpIPTargets = arpIPTargets
+        self.arpValidate = arpValidate
+        self.primary = primary
+        self.updelay = updelay
+        self.downdelay = downdelay
+        self.lacpRate = lacpRate
+        self.xmitHashPolicy = xmitHashPolicy
+        self.minLinks = minLinks
+        self.location = location
+    }
+
+    /// "mii", "arp" or "none": which link monitor the bond runs.
+    public var monitor: String {
+        if let arp = arpInterval, arp > 0 { return "arp" }
+        if let mii = miimon, mii > 0 { return "mii" }
+        return "none"
+    }
+}
+
+/// An IP interface of a router on a VLAN (a switched virtual interface), or on the bridge itself
+/// when `vlan` is nil (a router without VLANs).
+public struct SVI: Sendable, Hashable {
+    public var vlan: Int?
+    public var addresses: [IPv4Interface]
+    public var location: SourceLocation
+
+    public init(vlan: Int?, addresses: [IPv4Interface], location: SourceLocation = .unknown()) {
+        self.vlan = vlan
+        self.addresses = addresses
+        self.location = location
+    }
+
+    /// The kernel interface name inside the router's namespace.
+    public var interfaceName: String { vlan.map { "vlan\($0)" } ?? Node.bridgeName }
+}
+
+public struct Route: Sendable, Hashable {
+    /// Destination; 0.0.0.0/0 is the default route.
+    public var destination: IPv4Interface
+    public var via: IPv4Address
+    public var location: SourceLocation
+
+    public init(destination: IPv4Interface, via: IPv4Address, location: SourceLocation = .unknown()) {
+        self.destination = destination
+        self.via = via
+        self.location = location
+    }
+}
+
+public struct Node: Sendable, Hashable {
+    /// The bridge's name inside a switch's or router's namespace.
+    public static let bridgeName = "br0"
+
+    public var name: String
+    public var kind: NodeKind
+    public var location: SourceLocation
+
+    // Switches and routers.
+    public var spanningTree: SpanningTree
+    /// Settings for ports (veth ports or bonds) by port name; ports not listed are plain bridge ports.
+    public var ports: [String: PortSettings]
+    public var svis: [SVI]
+
+    // Every kind.
+    public var bonds: [Bond]
+    /// Addresses on interfaces by interface name (hosts: ports or bonds).
+    public var addresses: [String: [IPv4Interface]]
+    public var routes: [Route]
+
+    public init(name: String, kind: NodeKind, location: SourceLocation = .unknown(),
+                spanningTree: SpanningTree = SpanningTree(), ports: [String: PortSettings] = [:],
+                svis: [SVI] = [], bonds: [Bond] = [], addresses: [String: [IPv4Interface]] = [:],
+                routes: [Route] = []) {
+        self.name = name
+        self.kind = kind
+        self.location = location
+        self.spanningTree = spanningTree
+        self.ports = ports
+        self.svis = svis
+        self.bonds = bonds
+        self.addresses = addresses
+        self.routes = routes
+    }
+
+    public var hasBridge: Bool { kind != .host }
+
+    /// True when the bridge filters by VLAN: some port has VLAN settings or some SVI names a VLAN.
+    public var isVLANAware: Bool {
+        hasBridge && (ports.values.contains { $0.vlans != nil } || svis.contains { $0.vlan != nil })
+    }
+
+    public func bond(named name: String) -> Bond? { bonds.first { $0.name == name } }
+
+    /// The bond a port is a member of, if any.
+    public func bond(containing port: String) -> Bond? { bonds.first { $0.members.contains(port) } }
+}
+
+/// A cable: a veth pair between two ports.
+public struct Link: Sendable, Hashable {
+    public var a: PortRef
+    public var b: PortRef
+    public var location: SourceLocation
+
+    public init(_ a: PortRef, _ b: PortRef, location: SourceLocation = .unknown()) {
+        self.a = a
+        self.b = b
+        self.location = location
+    }
+
+    public var ends: [PortRef] { [a, b] }
+
+    /// The other end, when `end` is one of this link's ends.
+    public func peer(of end: PortRef) -> PortRef? {
+        end == a ? b : end == b ? a : nil
+    }
+}
+
+/// A whole lab as a topology file describes it.
+public struct Topology: Sendable, Hashable {
+    /// The default lab name (`redlab up --name` overrides it).
+    public var name: String
+    public var nodes: [Node]
+    public var links: [Link]
+    public var file: String
+
+    public init(name: String, nodes: [Node], links: [Link], file: String = "<generated>") {
+        self.name = name
+        self.nodes = nodes
+        self.links = links
+        self.file = file
+    }
+
+    public func node(named name: String) -> Node? { nodes.first { $0.name == name } }
+
+    /// Every port of a node that a link uses, in link order.
+    public func ports(of node: String) -> [String] {
+        links.flatMap(\.ends).filter { $0.node == node }.map(\.port)
+    }
+
+    public func link(at end: PortRef) -> Link? { links.first { $0.a == end || $0.b == end } }
+
+    /// True when some node needs the bonding driver.
+    public var needsBonding: Bool { nodes.contains { !$0.bonds.isEmpty } }
+    /// True when some bridge filters by VLAN (needs 802.1Q and bridge VLAN filtering).
+    public var needsVLANs: Bool { nodes.contains { $0.isVLANAware } }
+}
