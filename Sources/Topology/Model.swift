@@ -310,11 +310,15 @@ public struct Node: Sendable, Hashable {
 public struct Link: Sendable, Hashable {
     public var a: PortRef
     public var b: PortRef
+    /// The cable starts cut (both ends without carrier): `state: down` in the file. A looped lab
+    /// without spanning tree ships with one such link, so that it comes up quiet.
+    public var startsDown: Bool
     public var location: SourceLocation
 
-    public init(_ a: PortRef, _ b: PortRef, location: SourceLocation = .unknown()) {
+    public init(_ a: PortRef, _ b: PortRef, startsDown: Bool = false, location: SourceLocation = .unknown()) {
         self.a = a
         self.b = b
+        self.startsDown = startsDown
         self.location = location
     }
 
