@@ -27,7 +27,7 @@ let package = Package(
         .target(name: "Report", dependencies: ["Analysis"]),
 
         // The only code that holds C pointers.
-        .target(name: "Kernel", dependencies: ["CNetlink", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "Kernel", dependencies: ["CNetlink", "Packets", .product(name: "Logging", package: "swift-log")]),
         .target(name: "Capture", dependencies: ["CPcap", "Kernel"]),
 
         // Orchestration and the CLI.

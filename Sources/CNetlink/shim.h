@@ -12,7 +12,14 @@
 #include <netlink/route/route.h>
 #include <netlink/route/neighbour.h>
 #include <linux/if_link.h>
+#include <linux/veth.h>
 #include <linux/if_bridge.h>
 #include <linux/rtnetlink.h>
 #include <linux/neighbour.h>
+
+/* Namespace calls. glibc declares these only under _GNU_SOURCE, which the Swift Glibc module is
+   built without; declare them here. */
+extern int setns(int fd, int nstype);
+extern int unshare(int flags);
+#define REDLAB_CLONE_NEWNET 0x40000000
 #endif

@@ -1,0 +1,138 @@
+import CNetlink
+import Foundation
+import Glibc
+
+private let CLONE_NEWNET = REDLAB_CLONE_NEWNET
+
+/// Network namespaces that `ip netns` sees: each is a bind mount of a namespace file under /run/netns.
+/// `setns` moves the calling thread only; every namespace switch here is scoped and restored.
+public enum Namespace {
+    public static let runDirectory = "/run/netns"
+
+    public static func path(_ name: String) -> String { "\(runDirectory)/\(name)" }
+
+    public static func exists(_ name: String) -> Bool { access(path(name), F_OK) == 0 }
+
+    /// Names of every namespace under /run/netns.
+    public static func all() -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: runDirectory)) ?? []).sorted()
+    }
+
+    /// Creates a named network namespace, as `ip netns add` does: a fresh namespace for this thread,
+    /// bind-mounted onto /run/netns/NAME, then the thread returns to where it was.
+    public static func create(_ name: String) throws {
+        try prepareRunDirectory()
+        let target = path(name)
+        let fd = Glibc.open(target, O_RDONLY | O_CREAT | O_EXCL, 0o444)
+        guard fd >= 0 else { throw Errno.current("create", target) }
+        close(fd)
+        let original = try open(namespaceOf: "/proc/thread-self/ns/net")
+        defer { close(original) }
+        guard unshare(CLONE_NEWNET) == 0 else {
+            let error = Errno.current("unshare(CLONE_NEWNET)")
+            unlink(target)
+            throw error
+        }
+        let mounted = mount("/proc/thread-self/ns/net", target, "none", UInt(MS_BIND), nil) == 0
+        let mountError = Errno.current("mount --bind", target)
+        guard setns(original, CLONE_NEWNET) == 0 else {
+            fatalError("cannot return to the original network namespace: \(Errno.current("setns"))")
+        }
+        guard mounted else {
+            unlink(target)
+            throw mountError
+        }
+    }
+
+    /// Removes a named namespace: unmounts and unlinks it. The kernel destroys the namespace, and every
+    /// interface inside it (veth peers included), once no process holds it.
+    public static func delete(_ name: String) throws {
+        let target = path(name)
+        guard access(target, F_OK) == 0 else { return }
+        if umount2(target, Int32(MNT_DETACH)) != 0 && errno != EINVAL {
+            throw Errno.current("umount", target)
+        }
+        if unlink(target) != 0 && errno != ENOENT {
+            throw Errno.current("unlink", target)
+        }
+    }
+
+    /// Opens a namespace file descriptor for a named namespace (close it when done).
+    public static func open(named name: String) throws -> Int32 {
+        try open(namespaceOf: path(name))
+    }
+
+    static func open(namespaceOf file: String) throws -> Int32 {
+        let fd = Glibc.open(file, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw Errno.current("open", file) }
+        return fd
+    }
+
+    /// Runs `body` with the calling thread inside the named namespace, then returns the thread to the
+    /// namespace it was in. Sockets made inside keep that namespace for their whole life.
+    public static func run<T>(in name: String, _ body: () throws -> T) throws -> T {
+        let target = try open(named: name)
+        defer { close(target) }
+        return try run(inNamespaceFD: target, body)
+    }
+
+    public static func run<T>(inNamespaceFD target: Int32, _ body: () throws -> T) throws -> T {
+        let original = try open(namespaceOf: "/proc/thread-self/ns/net")
+        defer { close(original) }
+        guard setns(target, CLONE_NEWNET) == 0 else { throw Errno.current("setns") }
+        defer {
+            if setns(original, CLONE_NEWNET) != 0 {
+                fatalError("cannot return to the original network namespace: \(Errno.current("setns"))")
+            }
+        }
+        return try body()
+    }
+
+    /// Runs `body` inside a fresh, unnamed namespace that disappears afterwards: for probing what the
+    /// kernel supports without touching any namespace in use.
+    public static func runInScratch<T>(_ body: () throws -> T) throws -> T {
+        let original = try open(namespaceOf: "/proc/thread-self/ns/net")
+        defer { close(original) }
+        guard unshare(CLONE_NEWNET) == 0 else { throw Errno.current("unshare(CLONE_NEWNET)") }
+        defer {
+            if setns(original, CLONE_NEWNET) != 0 {
+                fatalError("cannot return to the original network namespace: \(Errno.current("setns"))")
+            }
+        }
+        return try body()
+    }
+
+    /// The namespace's inode number, which identifies it (the same one `ip netns identify` compares).
+    public static func inode(ofFile file: String) -> UInt64? {
+        var info = stat()
+        guard stat(file, &info) == 0 else { return nil }
+        return UInt64(info.st_ino)
+    }
+
+    /// Process ids whose network namespace is the named one (`ip netns pids`).
+    public static func processes(in name: String) -> [pid_t] {
+        guard let wanted = inode(ofFile: path(name)) else { return [] }
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap { pid_t($0) }.filter {
+            $0 != getpid() && inode(ofFile: "/proc/\($0)/ns/net") == wanted
+        }
+    }
+
+    /// /run/netns must be a shared mount point so that namespaces mounted under it are visible in
+    /// other mount namespaces, as iproute2 arranges it.
+    private static func prepareRunDirectory() throws {
+        if access(runDirectory, F_OK) != 0 {
+            guard mkdir(runDirectory, 0o755) == 0 || errno == EEXIST else {
+                throw Errno.current("mkdir", runDirectory)
+            }
+        }
+        if mount("", runDirectory, "none", UInt(MS_SHARED | MS_REC), nil) == 0 { return }
+        guard errno == EINVAL else { throw Errno.current("mount --make-shared", runDirectory) }
+        guard mount(runDirectory, runDirectory, "none", UInt(MS_BIND | MS_REC), nil) == 0 else {
+            throw Errno.current("mount --bind", runDirectory)
+        }
+        guard mount("", runDirectory, "none", UInt(MS_SHARED | MS_REC), nil) == 0 else {
+            throw Errno.current("mount --make-shared", runDirectory)
+        }
+    }
+}
