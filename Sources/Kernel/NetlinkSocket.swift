@@ -29,12 +29,29 @@ public final class NetlinkSocket {
 
     deinit { nl_socket_free(socket) }
 
-    /// Sends a request and waits for the kernel's acknowledgement.
+    /// Sends a request and waits for the kernel's acknowledgement. A refusal carries the kernel's own
+    /// errno (libnl alone would fold many of them into "Unspecific failure").
     func perform(_ request: NetlinkRequest, _ operation: @autoclosure () -> String) throws {
         let sent = nl_send_auto(socket, request.message)
         guard sent >= 0 else { throw NetlinkError.libnl(operation(), sent) }
-        let acked = nl_wait_for_ack(socket)
-        guard acked >= 0 else { throw NetlinkError.libnl(operation(), acked) }
+        guard let callbacks = nl_cb_alloc(NL_CB_DEFAULT) else {
+            throw NetlinkError(operation: operation(), message: "out of memory")
+        }
+        defer { nl_cb_put(callbacks) }
+        let refusal = KernelRefusal()
+        let context = Unmanaged.passUnretained(refusal).toOpaque()
+        nl_cb_err(callbacks, NL_CB_CUSTOM, { _, error, argument in
+            if let error, let argument {
+                Unmanaged<KernelRefusal>.fromOpaque(argument).takeUnretainedValue().errno = -error.pointee.error
+            }
+            return Int32(bitPattern: NL_STOP.rawValue)
+        }, context)
+        nl_cb_set(callbacks, NL_CB_ACK, NL_CB_CUSTOM, { _, _ in Int32(bitPattern: NL_STOP.rawValue) }, nil)
+        let received = nl_recvmsgs(socket, callbacks)
+        if let code = refusal.errno, code != 0 {
+            throw NetlinkError(operation: operation(), kernelErrno: code, message: String(cString: strerror(code)))
+        }
+        guard received >= 0 else { throw NetlinkError.libnl(operation(), received) }
     }
 
     /// Sends a request and collects every reply message (a dump, or the answer to a get).
@@ -85,6 +102,10 @@ public final class NetlinkSocket {
 
     func remember(_ name: String, index: Int32) { indexCache[name] = index }
     func forget(_ name: String) { indexCache[name] = nil }
+}
+
+private final class KernelRefusal {
+    var errno: Int32?
 }
 
 private final class ReplyCollector {

@@ -1,0 +1,182 @@
+import Kernel
+import Packets
+import Topology
+
+/// One kernel change of a lab build, in the order it must happen. The plan is pure: computed from the
+/// topology alone, executed through netlink by `LabBuilder`, and rendered as `ip -batch` lines by the
+/// build benchmark so both make exactly the same objects.
+public enum BuildStep: Sendable, Equatable {
+    case createNamespace(String)
+    case sysctl(namespace: String, key: String, value: String)
+    case createBridge(namespace: String, name: String, options: BridgeOptions)
+    case createVeth(namespace: String, name: String, peerNamespace: String, peer: String)
+    case createBond(namespace: String, name: String, options: BondOptions)
+    case setMaster(namespace: String, name: String, master: String)
+    case setBondPrimary(namespace: String, bond: String, member: String)
+    case setBridgePort(namespace: String, port: String, cost: UInt32?, priority: UInt16?)
+    case addBridgeVLANs(namespace: String, port: String, vlans: [BridgeVLAN], onBridgeItself: Bool)
+    case createVLAN(namespace: String, name: String, parent: String, vlanID: UInt16)
+    case setUp(namespace: String, name: String)
+    case addAddress(namespace: String, interface: String, address: IPv4Interface)
+    case addRoute(namespace: String, destination: IPv4Interface, via: IPv4Address)
+
+    public var namespace: String {
+        switch self {
+        case .createNamespace(let ns): ns
+        case .sysctl(let ns, _, _), .createBridge(let ns, _, _), .createVeth(let ns, _, _, _),
+             .createBond(let ns, _, _), .setMaster(let ns, _, _), .setBondPrimary(let ns, _, _),
+             .setBridgePort(let ns, _, _, _), .addBridgeVLANs(let ns, _, _, _), .createVLAN(let ns, _, _, _),
+             .setUp(let ns, _), .addAddress(let ns, _, _), .addRoute(let ns, _, _): ns
+        }
+    }
+}
+
+public enum BuildPlan {
+    /// The namespace of a node in a lab: `LAB-NODE`.
+    public static func namespace(lab: String, node: String) -> String { "\(lab)-\(node)" }
+
+    /// Every step that builds `topology` as lab `lab`.
+    public static func steps(for topology: Topology, lab: String) -> [BuildStep] {
+        var steps: [BuildStep] = []
+        func ns(_ node: String) -> String { namespace(lab: lab, node: node) }
+
+        // Namespaces, kept quiet: no IPv6 (no router solicitations or DAD chatter), routers forward.
+        for node in topology.nodes {
+            let name = ns(node.name)
+            steps.append(.createNamespace(name))
+            steps.append(.sysctl(namespace: name, key: "net/ipv6/conf/all/disable_ipv6", value: "1"))
+            steps.append(.sysctl(namespace: name, key: "net/ipv6/conf/default/disable_ipv6", value: "1"))
+            if node.kind == .router {
+                steps.append(.sysctl(namespace: name, key: "net/ipv4/ip_forward", value: "1"))
+            }
+            steps.append(.setUp(namespace: name, name: "lo"))
+        }
+
+        // Bridges of switches and routers.
+        for node in topology.nodes where node.hasBridge {
+            steps.append(.createBridge(namespace: ns(node.name), name: Node.bridgeName,
+                                       options: bridgeOptions(for: node)))
+        }
+
+        // Cables: each veth end made directly in its own namespace.
+        for link in topology.links {
+            steps.append(.createVeth(namespace: ns(link.a.node), name: link.a.port,
+                                     peerNamespace: ns(link.b.node), peer: link.b.port))
+        }
+
+        // Bonds (host NIC teams and switch link aggregations), members enslaved while down.
+        for node in topology.nodes {
+            for bond in node.bonds {
+                steps.append(.createBond(namespace: ns(node.name), name: bond.name, options: bondOptions(for: bond)))
+                for member in bond.members {
+                    steps.append(.setMaster(namespace: ns(node.name), name: member, master: bond.name))
+                }
+                if let primary = bond.primary {
+                    steps.append(.setBondPrimary(namespace: ns(node.name), bond: bond.name, member: primary))
+                }
+            }
+        }
+
+        // Bridge ports: every cable end and bond of a switch or router that is not itself a bond member.
+        for node in topology.nodes where node.hasBridge {
+            let name = ns(node.name)
+            let cablePorts = topology.ports(of: node.name).filter { node.bond(containing: $0) == nil }
+            let bridgePorts = cablePorts + node.bonds.map(\.name)
+            for port in bridgePorts {
+                steps.append(.setMaster(namespace: name, name: port, master: Node.bridgeName))
+                let settings = node.ports[port]
+                if settings?.cost != nil || settings?.priority != nil {
+                    steps.append(.setBridgePort(namespace: name, port: port, cost: settings?.cost.map(UInt32.init),
+                                                priority: settings?.priority.map(UInt16.init)))
+                }
+                if node.isVLANAware {
+                    steps.append(.addBridgeVLANs(namespace: name, port: port,
+                                                 vlans: bridgeVLANs(settings?.vlans), onBridgeItself: false))
+                }
+            }
+            // SVIs: the bridge itself joins each routed VLAN tagged, and a VLAN interface sits on top.
+            let sviVLANs = node.svis.compactMap(\.vlan)
+            if node.isVLANAware && !sviVLANs.isEmpty {
+                steps.append(.addBridgeVLANs(namespace: name, port: Node.bridgeName,
+                                             vlans: sviVLANs.map { BridgeVLAN(vid: UInt16($0)) }, onBridgeItself: true))
+            }
+            for vlan in sviVLANs {
+                steps.append(.createVLAN(namespace: name, name: "vlan\(vlan)", parent: Node.bridgeName, vlanID: UInt16(vlan)))
+            }
+        }
+
+        // Everything up, except both ends of cables that start cut.
+        let cutEnds = Set(topology.links.filter(\.startsDown).flatMap(\.ends))
+        for node in topology.nodes {
+            let name = ns(node.name)
+            if node.hasBridge { steps.append(.setUp(namespace: name, name: Node.bridgeName)) }
+            for port in topology.ports(of: node.name) where !cutEnds.contains(PortRef(node: node.name, port: port)) {
+                steps.append(.setUp(namespace: name, name: port))
+            }
+            for bond in node.bonds { steps.append(.setUp(namespace: name, name: bond.name)) }
+            for svi in node.svis where svi.vlan != nil { steps.append(.setUp(namespace: name, name: svi.interfaceName)) }
+        }
+
+        // Addresses, then routes (a gateway must be reachable when its route is added).
+        for node in topology.nodes {
+            let name = ns(node.name)
+            for svi in node.svis {
+                for address in svi.addresses {
+                    steps.append(.addAddress(namespace: name, interface: svi.interfaceName, address: address))
+                }
+            }
+            for interface in node.addresses.keys.sorted() {
+                for address in node.addresses[interface] ?? [] {
+                    steps.append(.addAddress(namespace: name, interface: interface, address: address))
+                }
+            }
+        }
+        for node in topology.nodes {
+            for route in node.routes {
+                steps.append(.addRoute(namespace: ns(node.name), destination: route.destination, via: route.via))
+            }
+        }
+        return steps
+    }
+
+    static func bridgeOptions(for node: Node) -> BridgeOptions {
+        let stp = node.spanningTree
+        return BridgeOptions(stpState: stp.mode == .kernel ? 1 : 0, priority: stp.priority.map(UInt16.init),
+                             helloTime: stp.helloTime, forwardDelay: stp.forwardDelay, maxAge: stp.maxAge,
+                             vlanFiltering: node.isVLANAware)
+    }
+
+    static func bondOptions(for bond: Bond) -> BondOptions {
+        BondOptions(mode: bond.mode.kernelValue, miimon: bond.miimon.map(UInt32.init),
+                    updelay: bond.updelay.map(UInt32.init), downdelay: bond.downdelay.map(UInt32.init),
+                    arpInterval: bond.arpInterval.map(UInt32.init), arpIPTargets: bond.arpIPTargets,
+                    arpValidate: bond.arpValidate?.kernelValue, lacpRate: bond.lacpRate?.kernelValue,
+                    xmitHashPolicy: bond.xmitHashPolicy?.kernelValue, minLinks: bond.minLinks.map(UInt32.init))
+    }
+
+    /// VLAN membership of one bridge port; a port without settings is an untagged member of VLAN 1.
+    static func bridgeVLANs(_ settings: PortVLANs?) -> [BridgeVLAN] {
+        switch settings {
+        case nil: return [BridgeVLAN(vid: 1, pvid: true, untagged: true)]
+        case .access(let vlan)?: return [BridgeVLAN(vid: UInt16(vlan), pvid: true, untagged: true)]
+        case .trunk(let tagged, let native)?:
+            var vlans = tagged.filter { $0 != native }.map { BridgeVLAN(vid: UInt16($0)) }
+            if let native { vlans.append(BridgeVLAN(vid: UInt16(native), pvid: true, untagged: true)) }
+            return vlans
+        }
+    }
+
+    /// Kernel features the topology needs.
+    public static func requiredFeatures(for topology: Topology) -> Set<KernelFeature> {
+        var features: Set<KernelFeature> = []
+        if topology.needsBonding { features.insert(.bonding) }
+        if topology.needsVLANs {
+            features.insert(.bridgeVLANFiltering)
+            if topology.nodes.contains(where: { $0.svis.contains { $0.vlan != nil } }) { features.insert(.vlan8021q) }
+        }
+        return features
+    }
+}
+
+/// The bridge of every switch and router, inside its namespace.
+let labBridgeName = Node.bridgeName

@@ -1,0 +1,182 @@
+import Foundation
+import Glibc
+import Kernel
+import Logging
+import Topology
+
+/// Builds, changes and removes labs on the running kernel.
+public struct LabManager {
+    public var logger: Logger
+
+    public init(logger: Logger = Logger(label: "redlab.lab")) { self.logger = logger }
+
+    /// Lab names become namespace prefixes and folder names.
+    public static func checkName(_ name: String) throws {
+        let allowed = Set("abcdefghijklmnopqrstuvwxyz0123456789_")
+        guard let first = name.first, first.isLetter || first.isNumber else {
+            throw LabError.badName(name, reason: "it must start with a lower-case letter or digit")
+        }
+        guard name.count <= 32 else { throw LabError.badName(name, reason: "at most 32 characters") }
+        guard name.allSatisfy({ allowed.contains($0) || $0 == "-" }) else {
+            throw LabError.badName(name, reason: "use lower-case letters, digits, '-' and '_' only")
+        }
+    }
+
+    // MARK: up
+
+    /// Builds `topology` as lab `name`. Everything is checked before the kernel is touched; a failure
+    /// halfway removes what was created.
+    @discardableResult
+    public func up(_ topology: Topology, name: String) throws -> LabRecord {
+        try Self.checkName(name)
+        if let rstpNode = topology.nodes.first(where: { $0.spanningTree.mode == .rstp }) {
+            throw LabError.unsupported(
+                "\(rstpNode.location): nodes.\(rstpNode.name).stp: 'rstp' (redlab's own RSTP daemon) is not available yet; use 'kernel' or 'none'")
+        }
+        let directory = LabDirectory(name: name)
+        guard !directory.exists else { throw LabError.alreadyUp(name) }
+        let namespaces = topology.nodes.map { BuildPlan.namespace(lab: name, node: $0.name) }
+        if let taken = namespaces.first(where: Namespace.exists) { throw LabError.namespaceTaken(taken) }
+        let missing = try KernelFeature.missing(BuildPlan.requiredFeatures(for: topology))
+        guard missing.isEmpty else {
+            throw LabError.missingFeatures(missing.map { "\($0) (load it with: modprobe \($0.module))" })
+        }
+
+        let record = LabRecord(
+            name: name, topologyFile: topology.file,
+            nodes: topology.nodes.map { .init(name: $0.name, kind: $0.kind.rawValue,
+                                              namespace: BuildPlan.namespace(lab: name, node: $0.name)) },
+            links: topology.links.map { .init(a: $0.a.description, b: $0.b.description) },
+            createdAt: Date())
+        try directory.create(record: record)
+        let executor = StepExecutor(directory: directory)
+        do {
+            for step in BuildPlan.steps(for: topology, lab: name) { try executor.run(step) }
+            try directory.append(.complete)
+        } catch {
+            logger.error("build of lab \(name) failed, removing what was created: \(error)")
+            executor.closeAll()
+            try? down(name)
+            throw error
+        }
+        logger.info("lab \(name) is up: \(topology.nodes.count) nodes, \(topology.links.count) links")
+        return record
+    }
+
+    // MARK: down
+
+    /// Removes everything a lab created: its processes, its namespaces (and so every interface in them)
+    /// and its folder. Works from the journal, so a lab whose `up` was killed can be removed too.
+    public func down(_ name: String) throws {
+        let directory = LabDirectory(name: name)
+        guard directory.exists else { throw LabError.notFound(name) }
+        let journal = directory.journal()
+        var namespaces = journal.compactMap { entry -> String? in
+            if case .namespace(let ns) = entry { return ns }
+            return nil
+        }
+        if let record = try? directory.record() { namespaces += record.nodes.map(\.namespace) }
+        let ownNamespaces = Array(Set(namespaces)).sorted()
+        // Processes first: the lab's daemons, then anything else still running inside its namespaces.
+        for case .process(let pid, _) in journal { kill(pid, SIGKILL) }
+        for ns in ownNamespaces where Namespace.exists(ns) {
+            for pid in Namespace.processes(in: ns) { kill(pid, SIGKILL) }
+        }
+        var failures: [String] = []
+        for ns in ownNamespaces {
+            do { try Namespace.delete(ns) } catch { failures.append("\(ns): \(error)") }
+        }
+        guard failures.isEmpty else {
+            throw LabError.buildFailed(step: "remove lab \(name)", error: failures.joined(separator: "; "))
+        }
+        try directory.remove()
+        logger.info("lab \(name) is down")
+    }
+
+    // MARK: link down / up
+
+    /// Cuts or restores one cable: both ends go down (or up) so both lose (or regain) carrier.
+    public func setCable(lab: String, at end: PortRef, up: Bool) throws {
+        let record = try LabDirectory(name: lab).record()
+        guard let peer = record.peer(of: end) else { throw LabError.unknownPort(lab: lab, port: end.description) }
+        for side in [end, peer] {
+            guard let node = record.node(side.node) else { throw LabError.unknownNode(lab: lab, node: side.node) }
+            let socket = try NetlinkSocket.open(inNamespace: node.namespace)
+            try socket.setLink(side.port, up: up)
+        }
+    }
+}
+
+/// Runs build steps through netlink, keeping one socket and one namespace descriptor per namespace.
+final class StepExecutor {
+    private let directory: LabDirectory
+    private var sockets: [String: NetlinkSocket] = [:]
+    private var namespaceFDs: [String: Int32] = [:]
+
+    init(directory: LabDirectory) { self.directory = directory }
+
+    deinit { closeAll() }
+
+    func closeAll() {
+        for fd in namespaceFDs.values { close(fd) }
+        namespaceFDs = [:]
+        sockets = [:]
+    }
+
+    private func socket(_ namespace: String) throws -> NetlinkSocket {
+        if let known = sockets[namespace] { return known }
+        let made = try NetlinkSocket.open(inNamespace: namespace)
+        sockets[namespace] = made
+        return made
+    }
+
+    private func namespaceFD(_ namespace: String) throws -> Int32 {
+        if let known = namespaceFDs[namespace] { return known }
+        let fd = try Namespace.open(named: namespace)
+        namespaceFDs[namespace] = fd
+        return fd
+    }
+
+    func run(_ step: BuildStep) throws {
+        do {
+            try perform(step)
+        } catch let error as NetlinkError {
+            throw LabError.buildFailed(step: "in \(step.namespace)", error: error.description)
+        } catch let error as Errno {
+            throw LabError.buildFailed(step: "in \(step.namespace)", error: error.description)
+        }
+    }
+
+    private func perform(_ step: BuildStep) throws {
+        switch step {
+        case .createNamespace(let name):
+            try directory.append(.namespace(name))
+            try Namespace.create(name)
+        case .sysctl(let ns, let key, let value):
+            try Namespace.run(inNamespaceFD: try namespaceFD(ns)) { try Sysctl.setIfPresent(key, value) }
+        case .createBridge(let ns, let name, let options):
+            try socket(ns).createBridge(name, options: options)
+        case .createVeth(let ns, let name, let peerNS, let peer):
+            try socket(ns).createVethPair(name, namespaceFD: try namespaceFD(ns), peer: peer,
+                                          peerNamespaceFD: try namespaceFD(peerNS))
+        case .createBond(let ns, let name, let options):
+            try socket(ns).createBond(name, options: options)
+        case .setMaster(let ns, let name, let master):
+            try socket(ns).setMaster(name, master: master)
+        case .setBondPrimary(let ns, let bond, let member):
+            try socket(ns).setBondPrimary(bond, member: member)
+        case .setBridgePort(let ns, let port, let cost, let priority):
+            try socket(ns).setBridgePort(port, cost: cost, priority: priority)
+        case .addBridgeVLANs(let ns, let port, let vlans, let onBridgeItself):
+            try socket(ns).addBridgeVLANs(port, vlans, onBridgeItself: onBridgeItself)
+        case .createVLAN(let ns, let name, let parent, let vlanID):
+            try socket(ns).createVLAN(name, parent: parent, vlanID: vlanID)
+        case .setUp(let ns, let name):
+            try socket(ns).setLink(name, up: true)
+        case .addAddress(let ns, let interface, let address):
+            try socket(ns).addAddress(address, to: interface)
+        case .addRoute(let ns, let destination, let via):
+            try socket(ns).addRoute(to: destination, via: via)
+        }
+    }
+}

@@ -1,0 +1,146 @@
+import Foundation
+import Topology
+
+/// What /run/redlab/LAB holds about a lab: enough to show, change and remove it without the topology file.
+public struct LabRecord: Codable, Sendable, Equatable {
+    public struct NodeRecord: Codable, Sendable, Equatable {
+        public var name: String
+        public var kind: String
+        public var namespace: String
+    }
+
+    public struct LinkRecord: Codable, Sendable, Equatable {
+        public var a: String
+        public var b: String
+    }
+
+    public var name: String
+    public var topologyFile: String
+    public var nodes: [NodeRecord]
+    public var links: [LinkRecord]
+    public var createdAt: Date
+
+    public func node(_ name: String) -> NodeRecord? { nodes.first { $0.name == name } }
+
+    /// The other end of the cable at `end`.
+    public func peer(of end: PortRef) -> PortRef? {
+        for link in links {
+            if link.a == end.description { return PortRef(link.b) }
+            if link.b == end.description { return PortRef(link.a) }
+        }
+        return nil
+    }
+}
+
+/// The folder of one lab under /run/redlab: its record and an append-only journal of every kernel object
+/// and process created, written before each is made, so `down` can remove a lab whose `up` was killed.
+public struct LabDirectory: Sendable {
+    public static let root = "/run/redlab"
+
+    public var name: String
+    public var path: String { "\(Self.root)/\(name)" }
+    var recordPath: String { "\(path)/lab.json" }
+    var journalPath: String { "\(path)/journal" }
+
+    public init(name: String) { self.name = name }
+
+    public var exists: Bool { FileManager.default.fileExists(atPath: path) }
+
+    /// Every lab with a folder under /run/redlab.
+    public static func all() -> [LabDirectory] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
+        return names.sorted().map(LabDirectory.init(name:))
+    }
+
+    func create(record: LabRecord) throws {
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.dateEncodingStrategy = .iso8601
+        try encoder.encode(record).write(to: URL(fileURLWithPath: recordPath))
+        FileManager.default.createFile(atPath: journalPath, contents: Data())
+    }
+
+    public func record() throws -> LabRecord {
+        guard let data = FileManager.default.contents(atPath: recordPath) else {
+            throw LabError.notFound(name)
+        }
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return try decoder.decode(LabRecord.self, from: data)
+    }
+
+    /// Appends one journal entry and makes it durable before the caller acts on it.
+    func append(_ entry: JournalEntry) throws {
+        guard let handle = FileHandle(forWritingAtPath: journalPath) else { throw LabError.notFound(name) }
+        defer { try? handle.close() }
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data((entry.line + "\n").utf8))
+        try handle.synchronize()
+    }
+
+    public func journal() -> [JournalEntry] {
+        guard let data = FileManager.default.contents(atPath: journalPath) else { return [] }
+        return String(decoding: data, as: UTF8.self).split(separator: "\n").compactMap(JournalEntry.init(line:))
+    }
+
+    func remove() throws {
+        if exists { try FileManager.default.removeItem(atPath: path) }
+    }
+}
+
+/// One line of a lab's journal.
+public enum JournalEntry: Sendable, Equatable {
+    /// A namespace about to be created.
+    case namespace(String)
+    /// A process started for the lab (a protocol daemon, a probe): pid and what it is.
+    case process(pid: Int32, role: String)
+    /// `up` finished.
+    case complete
+
+    var line: String {
+        switch self {
+        case .namespace(let name): "netns \(name)"
+        case .process(let pid, let role): "pid \(pid) \(role)"
+        case .complete: "complete"
+        }
+    }
+
+    init?(line: Substring) {
+        let words = line.split(separator: " " as Character, maxSplits: 2).map(String.init)
+        switch words.first {
+        case "netns" where words.count == 2: self = .namespace(words[1])
+        case "pid" where words.count >= 2:
+            guard let pid = Int32(words[1]) else { return nil }
+            self = .process(pid: pid, role: words.count == 3 ? words[2] : "")
+        case "complete": self = .complete
+        default: return nil
+        }
+    }
+}
+
+public enum LabError: Error, CustomStringConvertible, Equatable {
+    case notFound(String)
+    case alreadyUp(String)
+    case badName(String, reason: String)
+    case namespaceTaken(String)
+    case missingFeatures([String])
+    case unsupported(String)
+    case unknownNode(lab: String, node: String)
+    case unknownPort(lab: String, port: String)
+    case buildFailed(step: String, error: String)
+
+    public var description: String {
+        switch self {
+        case .notFound(let lab): "no lab named '\(lab)' is up (see `redlab status`)"
+        case .alreadyUp(let lab): "a lab named '\(lab)' is already up: run `redlab down \(lab)` first, or choose another --name"
+        case .badName(let name, let reason): "bad lab name '\(name)': \(reason)"
+        case .namespaceTaken(let ns): "network namespace '\(ns)' already exists and is not this lab's; choose another --name"
+        case .missingFeatures(let lines): "the running kernel lacks what this lab needs:\n" + lines.map { "  - \($0)" }.joined(separator: "\n")
+        case .unsupported(let text): text
+        case .unknownNode(let lab, let node): "lab '\(lab)' has no node '\(node)'"
+        case .unknownPort(let lab, let port): "lab '\(lab)' has no cable at '\(port)'"
+        case .buildFailed(let step, let error): "\(step): \(error)"
+        }
+    }
+}

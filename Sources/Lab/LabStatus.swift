@@ -1,0 +1,177 @@
+import Kernel
+import Topology
+
+/// What a lab looks like now, read back from the kernel.
+public struct LabStatus: Codable, Sendable {
+    public struct Interface: Codable, Sendable {
+        public var name: String
+        public var kind: String?
+        public var up: Bool
+        public var carrier: Bool
+        public var operState: String
+        public var master: String?
+        /// Bridge port spanning tree state, for bridge ports.
+        public var portState: String?
+        /// VLANs on a bridge port: "10", "20 pvid untagged".
+        public var vlans: [String]?
+        public var addresses: [String]
+    }
+
+    public struct BondMember: Codable, Sendable {
+        public var name: String
+        public var miiUp: Bool
+        public var active: Bool
+        public var carrier: Bool
+        public var aggregatorID: Int?
+    }
+
+    public struct Bond: Codable, Sendable {
+        public var name: String
+        public var mode: String
+        public var monitor: String
+        public var miimon: Int?
+        public var arpInterval: Int?
+        public var arpIPTargets: [String]
+        public var activeMember: String?
+        public var primary: String?
+        public var members: [BondMember]
+    }
+
+    public struct Bridge: Codable, Sendable {
+        public var stp: String
+        public var vlanFiltering: Bool
+        public var priority: Int?
+    }
+
+    public struct Node: Codable, Sendable {
+        public var name: String
+        public var kind: String
+        public var namespace: String
+        public var bridge: Bridge?
+        public var bonds: [Bond]
+        public var interfaces: [Interface]
+    }
+
+    public struct Link: Codable, Sendable {
+        public var a: String
+        public var b: String
+        public var carrierA: Bool
+        public var carrierB: Bool
+        public var up: Bool { carrierA && carrierB }
+    }
+
+    public var lab: String
+    public var complete: Bool
+    public var nodes: [Node]
+    public var links: [Link]
+}
+
+extension LabManager {
+    public func status(_ name: String) throws -> LabStatus {
+        let directory = LabDirectory(name: name)
+        let record = try directory.record()
+        var nodes: [LabStatus.Node] = []
+        for node in record.nodes {
+            nodes.append(try Self.readNode(node))
+        }
+        func carrier(_ end: String) -> Bool {
+            guard let ref = PortRef(end), let node = nodes.first(where: { $0.name == ref.node }) else { return false }
+            return node.interfaces.first { $0.name == ref.port }?.carrier ?? false
+        }
+        let links = record.links.map { LabStatus.Link(a: $0.a, b: $0.b, carrierA: carrier($0.a), carrierB: carrier($0.b)) }
+        return LabStatus(lab: name, complete: directory.journal().contains(.complete), nodes: nodes, links: links)
+    }
+
+    static func readNode(_ node: LabRecord.NodeRecord) throws -> LabStatus.Node {
+        let socket = try NetlinkSocket.open(inNamespace: node.namespace)
+        let links = try socket.links()
+        let vlans = try socket.bridgeVLANs()
+        let addresses = try socket.addresses()
+        let names = Dictionary(links.map { ($0.index, $0.name) }, uniquingKeysWith: { a, _ in a })
+
+        let interfaces = links.filter { $0.name != "lo" }.map { link in
+            LabStatus.Interface(
+                name: link.name, kind: link.kind, up: link.isUp, carrier: link.carrier, operState: link.operState,
+                master: link.masterIndex.flatMap { names[$0] },
+                portState: link.bridgePort?.state?.description,
+                vlans: link.bridgePort == nil && link.kind != "bridge" ? nil : vlans[link.index]?.map(Self.describe),
+                addresses: addresses.filter { $0.interfaceIndex == link.index }.map(\.address.description))
+        }
+        let bonds = links.compactMap { link -> LabStatus.Bond? in
+            guard let bond = link.bond else { return nil }
+            let members: [LabStatus.BondMember] = links.filter { $0.masterIndex == link.index }.compactMap { member in
+                guard let info = member.bondMember else { return nil }
+                let aggregator: Int? = info.aggregatorID.map { Int($0) }
+                return LabStatus.BondMember(name: member.name, miiUp: info.miiUp, active: info.isActive,
+                                            carrier: member.carrier, aggregatorID: aggregator)
+            }
+            let mode = BondMode.allCases.first { $0.kernelValue == bond.mode }?.rawValue ?? "mode \(bond.mode ?? 0)"
+            let monitor = (bond.arpInterval ?? 0) > 0 ? "arp" : (bond.miimon ?? 0) > 0 ? "mii" : "none"
+            return LabStatus.Bond(
+                name: link.name, mode: mode, monitor: monitor, miimon: bond.miimon.map(Int.init),
+                arpInterval: bond.arpInterval.map(Int.init), arpIPTargets: bond.arpIPTargets.map(\.description),
+                activeMember: bond.activeMemberIndex.flatMap { names[$0] },
+                primary: bond.primaryIndex.flatMap { names[$0] }, members: members)
+        }
+        var bridge: LabStatus.Bridge?
+        if let state = links.first(where: { $0.name == labBridgeName })?.bridge {
+            let stp: String
+            switch state.stpState {
+            case 1: stp = "kernel"
+            case 2: stp = "user"
+            default: stp = "none"
+            }
+            let priority: Int? = state.priority.map { Int($0) }
+            bridge = LabStatus.Bridge(stp: stp, vlanFiltering: state.vlanFiltering, priority: priority)
+        }
+        return LabStatus.Node(name: node.name, kind: node.kind, namespace: node.namespace, bridge: bridge,
+                              bonds: bonds, interfaces: interfaces)
+    }
+
+    static func describe(_ vlan: BridgeVLAN) -> String {
+        var text = "\(vlan.vid)"
+        if vlan.pvid { text += " pvid" }
+        if vlan.untagged { text += " untagged" }
+        return text
+    }
+}
+
+extension LabStatus {
+    /// A table for people: nodes, interfaces with carrier and port state, bonds, cables.
+    public var text: String {
+        var lines = ["lab \(lab)\(complete ? "" : " (incomplete: its `up` did not finish)")"]
+        for node in nodes {
+            var header = "  \(node.name) [\(node.kind)] netns \(node.namespace)"
+            if let bridge = node.bridge {
+                header += "  bridge stp=\(bridge.stp)\(bridge.vlanFiltering ? " vlan-filtering" : "")"
+                if let priority = bridge.priority { header += " priority=\(priority)" }
+            }
+            lines.append(header)
+            for bond in node.bonds {
+                var line = "    bond \(bond.name) \(bond.mode) monitor=\(bond.monitor)"
+                if bond.monitor == "mii", let miimon = bond.miimon { line += " miimon=\(miimon)ms" }
+                if bond.monitor == "arp" {
+                    line += " arp_interval=\(bond.arpInterval ?? 0)ms targets=\(bond.arpIPTargets.joined(separator: ","))"
+                }
+                line += " active=\(bond.activeMember ?? "-")"
+                line += " members=" + bond.members.map { "\($0.name)(\($0.miiUp ? "up" : "down"))" }.joined(separator: ",")
+                lines.append(line)
+            }
+            for interface in node.interfaces {
+                var line = "    \(interface.name.padding(toLength: 8, withPad: " ", startingAt: 0))"
+                line += " \((interface.kind ?? "-").padding(toLength: 7, withPad: " ", startingAt: 0))"
+                line += interface.carrier ? " carrier" : (interface.up ? " NO-CARRIER" : " DOWN")
+                if let master = interface.master { line += " master=\(master)" }
+                if let state = interface.portState { line += " state=\(state)" }
+                if let vlans = interface.vlans, !vlans.isEmpty { line += " vlans=[\(vlans.joined(separator: ", "))]" }
+                if !interface.addresses.isEmpty { line += " " + interface.addresses.joined(separator: " ") }
+                lines.append(line)
+            }
+        }
+        lines.append("  cables:")
+        for link in links {
+            lines.append("    \(link.a) <-> \(link.b)  \(link.up ? "up" : "DOWN")")
+        }
+        return lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,119 @@
+import Kernel
+import Lab
+import Packets
+import Topology
+import XCTest
+
+/// Labs made of plain bridges and veth pairs: these build on any kernel, this machine's included.
+final class PlainLabTests: LabTestCase {
+    /// Two switches, one host on each, a cable between the switches.
+    func twoSwitches(stp: SpanningTreeMode = .none) -> Topology {
+        func host(_ name: String, _ address: String) -> Node {
+            Node(name: name, kind: .host, addresses: ["eth0": [IPv4Interface(address)].compactMap { $0 }])
+        }
+        return Topology(name: "pair", nodes: [
+            Node(name: "sw1", kind: .switch, spanningTree: SpanningTree(mode: stp)),
+            Node(name: "sw2", kind: .switch, spanningTree: SpanningTree(mode: stp)),
+            host("h1", "10.9.0.1/24"),
+            host("h2", "10.9.0.2/24"),
+        ], links: [
+            Link(PortRef(node: "sw1", port: "p1"), PortRef(node: "sw2", port: "p1")),
+            Link(PortRef(node: "h1", port: "eth0"), PortRef(node: "sw1", port: "p2")),
+            Link(PortRef(node: "h2", port: "eth0"), PortRef(node: "sw2", port: "p2")),
+        ])
+    }
+
+    func testUpBuildsNamespacesBridgesAndCablesThenDownRemovesThem() throws {
+        try requireRoot()
+        let lab = labName("a")
+        try manager.up(twoSwitches(), name: lab)
+
+        let status = try manager.status(lab)
+        XCTAssertEqual(status.nodes.map(\.namespace).sorted(), ["sw1", "sw2", "h1", "h2"].map { "\(lab)-\($0)" }.sorted())
+        for ns in status.nodes.map(\.namespace) { XCTAssertTrue(Namespace.exists(ns), ns) }
+        let sw1 = try XCTUnwrap(status.nodes.first { $0.name == "sw1" })
+        XCTAssertEqual(sw1.bridge?.stp, "none")
+        XCTAssertEqual(Set(sw1.interfaces.filter { $0.master == "br0" }.map(\.name)), ["p1", "p2"])
+        XCTAssertTrue(status.links.allSatisfy(\.up), "\(status.links)")
+        let h1 = try XCTUnwrap(status.nodes.first { $0.name == "h1" })
+        XCTAssertEqual(h1.interfaces.first { $0.name == "eth0" }?.addresses, ["10.9.0.1/24"])
+
+        XCTAssertTrue(try ping(from: "\(lab)-h1", "10.9.0.2"), "h1 reaches h2 across two bridges")
+
+        try manager.down(lab)
+        XCTAssertEqual(leftoverNamespaces(prefix: lab), [])
+        XCTAssertFalse(LabDirectory(name: lab).exists)
+    }
+
+    func testCableCutDropsCarrierOnBothEndsAndRestoreBringsItBack() throws {
+        try requireRoot()
+        let lab = labName("b")
+        try manager.up(twoSwitches(), name: lab)
+        XCTAssertTrue(try ping(from: "\(lab)-h1", "10.9.0.2"))
+
+        try manager.setCable(lab: lab, at: PortRef(node: "sw1", port: "p1"), up: false)
+        var link = try XCTUnwrap(try manager.status(lab).links.first { $0.a == "sw1:p1" })
+        XCTAssertFalse(link.carrierA)
+        XCTAssertFalse(link.carrierB)
+        XCTAssertFalse(try ping(from: "\(lab)-h1", "10.9.0.2", attempts: 1))
+
+        try manager.setCable(lab: lab, at: PortRef(node: "sw2", port: "p1"), up: true)
+        link = try XCTUnwrap(try manager.status(lab).links.first { $0.a == "sw1:p1" })
+        XCTAssertTrue(link.carrierA && link.carrierB)
+        XCTAssertTrue(try ping(from: "\(lab)-h1", "10.9.0.2"))
+    }
+
+    func testTwoLabsCoexistAndNothingAppearsInTheInitialNamespace() throws {
+        try requireRoot()
+        let before = try NetlinkSocket().links().map(\.name)
+        let first = labName("c"), second = labName("d")
+        try manager.up(twoSwitches(), name: first)
+        try manager.up(twoSwitches(), name: second)
+        XCTAssertEqual(try NetlinkSocket().links().map(\.name), before, "the host's own interfaces are untouched")
+        XCTAssertTrue(try ping(from: "\(first)-h1", "10.9.0.2"))
+        XCTAssertTrue(try ping(from: "\(second)-h1", "10.9.0.2"))
+        try manager.down(first)
+        XCTAssertTrue(try ping(from: "\(second)-h1", "10.9.0.2"), "the other lab is left alone")
+    }
+
+    func testSameNameTwiceIsRefused() throws {
+        try requireRoot()
+        let lab = labName("e")
+        try manager.up(twoSwitches(), name: lab)
+        XCTAssertThrowsError(try manager.up(twoSwitches(), name: lab)) { error in
+            XCTAssertEqual(error as? LabError, .alreadyUp(lab))
+        }
+    }
+
+    func testFailureHalfwayRemovesWhatWasCreated() throws {
+        try requireRoot()
+        let lab = labName("f")
+        var topology = twoSwitches()
+        // A route through a gateway no interface can reach fails at the very end of the build.
+        topology.nodes[2].routes = [Route(destination: IPv4Interface("0.0.0.0/0")!, via: IPv4Address("192.0.2.1")!)]
+        XCTAssertThrowsError(try manager.up(topology, name: lab))
+        XCTAssertEqual(leftoverNamespaces(prefix: lab), [])
+        XCTAssertFalse(LabDirectory(name: lab).exists)
+    }
+
+    func testDownRemovesALabWhoseUpWasInterrupted() throws {
+        try requireRoot()
+        let lab = labName("g")
+        try manager.up(twoSwitches(), name: lab)
+        // Lose the record, as if `up` was killed before writing it: the journal alone must suffice.
+        try FileManager.default.removeItem(atPath: LabDirectory(name: lab).path + "/lab.json")
+        try manager.down(lab)
+        XCTAssertEqual(leftoverNamespaces(prefix: lab), [])
+    }
+
+    func testKernelSTPBridgeGetsItsOptions() throws {
+        try requireRoot()
+        let lab = labName("h")
+        var topology = twoSwitches(stp: .kernel)
+        topology.nodes[0].spanningTree.priority = 4096
+        try manager.up(topology, name: lab)
+        let sw1 = try XCTUnwrap(try manager.status(lab).nodes.first { $0.name == "sw1" })
+        XCTAssertEqual(sw1.bridge?.stp, "kernel")
+        XCTAssertEqual(sw1.bridge?.priority, 4096)
+    }
+}
