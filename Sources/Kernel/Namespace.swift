@@ -136,3 +136,12 @@ public enum Namespace {
         }
     }
 }
+
+extension Namespace {
+    /// Moves the calling thread into the named namespace for good (before exec'ing a command there).
+    public static func enter(_ name: String) throws {
+        let target = try open(named: name)
+        defer { close(target) }
+        guard setns(target, CLONE_NEWNET) == 0 else { throw Errno.current("setns", name) }
+    }
+}

@@ -1,0 +1,2 @@
+import Topology
+enum TopologyLoader { static func load(path: String) throws -> Topology { fatalError("pending") } }

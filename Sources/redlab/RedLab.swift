@@ -1,0 +1,210 @@
+import ArgumentParser
+import Foundation
+import Glibc
+import Kernel
+import Lab
+import Logging
+import Topology
+
+@main
+struct RedLab: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "redlab",
+        abstract: "Build redundant networks in network namespaces and measure how they fail and recover.",
+        subcommands: [Up.self, Down.self, Status.self, Exec.self, LinkCommand.self, Validate.self])
+}
+
+/// Options every command shares.
+struct CommonOptions: ParsableArguments {
+    @Flag(name: .shortAndLong, help: "Log each step.")
+    var verbose = false
+
+    func makeManager() -> LabManager {
+        var logger = Logger(label: "redlab")
+        logger.logLevel = verbose ? .debug : .warning
+        return LabManager(logger: logger)
+    }
+}
+
+/// Prints a failure the way a user reads it and exits non-zero.
+func fail(_ error: Error) -> ExitCode {
+    let text = (error as? CustomStringConvertible)?.description ?? "\(error)"
+    FileHandle.standardError.write(Data("redlab: \(text)\n".utf8))
+    return ExitCode(1)
+}
+
+/// Commands that change the kernel refuse to start without root, before touching anything.
+func requireRoot(_ command: String) throws {
+    guard geteuid() == 0 else {
+        FileHandle.standardError.write(Data("redlab: `redlab \(command)` changes network namespaces and needs root: run it with sudo\n".utf8))
+        throw ExitCode(1)
+    }
+}
+
+func loadTopology(_ path: String) throws -> Topology {
+    try TopologyLoader.load(path: path)
+}
+
+struct Up: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Build a lab from a topology file.")
+
+    @Argument(help: "The topology file (YAML).")
+    var file: String
+
+    @Option(help: "The lab's name (default: the file's `name`). Namespaces are named LAB-NODE.")
+    var name: String?
+
+    @OptionGroup var common: CommonOptions
+
+    func run() throws {
+        try requireRoot("up")
+        do {
+            let topology = try loadTopology(file)
+            let lab = name ?? topology.name
+            let manager = common.makeManager()
+            try manager.up(topology, name: lab)
+            print(try manager.status(lab).text)
+        } catch let error as ExitCode {
+            throw error
+        } catch {
+            throw fail(error)
+        }
+    }
+}
+
+struct Down: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Remove a lab and everything it created.")
+
+    @Argument(help: "The lab to remove.")
+    var lab: String?
+
+    @Flag(help: "Remove every lab.")
+    var all = false
+
+    @OptionGroup var common: CommonOptions
+
+    func validate() throws {
+        guard (lab == nil) != !all else { throw ValidationError("name one lab, or give --all") }
+    }
+
+    func run() throws {
+        try requireRoot("down")
+        let manager = common.makeManager()
+        let labs = all ? LabDirectory.all().map(\.name) : [lab].compactMap { $0 }
+        var failed = false
+        for name in labs {
+            do {
+                try manager.down(name)
+                print("lab \(name) removed")
+            } catch {
+                _ = fail(error)
+                failed = true
+            }
+        }
+        if failed { throw ExitCode(1) }
+    }
+}
+
+struct Status: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show a lab: nodes, cables with carrier, bonds, VLANs per port, bridge port states.")
+
+    @Argument(help: "The lab (default: every lab).")
+    var lab: String?
+
+    @Flag(help: "Print JSON.")
+    var json = false
+
+    @OptionGroup var common: CommonOptions
+
+    func run() throws {
+        try requireRoot("status")
+        let manager = common.makeManager()
+        let labs = lab.map { [$0] } ?? LabDirectory.all().map(\.name)
+        do {
+            let statuses = try labs.map { try manager.status($0) }
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                let data = lab == nil ? try encoder.encode(statuses) : try encoder.encode(statuses[0])
+                print(String(decoding: data, as: UTF8.self))
+            } else if statuses.isEmpty {
+                print("no labs are up")
+            } else {
+                print(statuses.map(\.text).joined(separator: "\n\n"))
+            }
+        } catch {
+            throw fail(error)
+        }
+    }
+}
+
+struct Exec: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run a command inside a node of a lab.")
+
+    @Argument(help: "The lab.") var lab: String
+    @Argument(help: "The node.") var node: String
+    @Argument(parsing: .postTerminator, help: "The command and its arguments, after --.")
+    var command: [String]
+
+    func validate() throws {
+        guard !command.isEmpty else { throw ValidationError("give the command after --, e.g. redlab exec LAB NODE -- ping 10.0.10.1") }
+    }
+
+    func run() throws {
+        try requireRoot("exec")
+        do {
+            let record = try LabDirectory(name: lab).record()
+            guard let node = record.node(node) else { throw LabError.unknownNode(lab: lab, node: node) }
+            try Namespace.enter(node.namespace)
+        } catch {
+            throw fail(error)
+        }
+        let arguments = command.map { strdup($0) } + [nil]
+        execvp(command[0], arguments)
+        throw fail(Errno(code: errno, call: "exec", detail: command[0]))
+    }
+}
+
+struct LinkCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "link", abstract: "Cut or restore one cable: both ends lose or regain carrier.")
+
+    enum Action: String, ExpressibleByArgument, CaseIterable { case down, up }
+
+    @Argument(help: "down or up.") var action: Action
+    @Argument(help: "The lab.") var lab: String
+    @Argument(help: "One end of the cable, NODE:PORT.") var end: String
+
+    @OptionGroup var common: CommonOptions
+
+    func validate() throws {
+        guard PortRef(end) != nil else { throw ValidationError("'\(end)' is not NODE:PORT") }
+    }
+
+    func run() throws {
+        try requireRoot("link")
+        guard let port = PortRef(end) else { return }
+        do {
+            try common.makeManager().setCable(lab: lab, at: port, up: action == .up)
+            print("cable at \(port) \(action == .up ? "restored" : "cut")")
+        } catch {
+            throw fail(error)
+        }
+    }
+}
+
+struct Validate: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Check a topology file without building anything.")
+
+    @Argument(help: "The topology file (YAML).") var file: String
+
+    func run() throws {
+        do {
+            let topology = try loadTopology(file)
+            print("\(file): ok (\(topology.nodes.count) nodes, \(topology.links.count) links)")
+        } catch {
+            throw fail(error)
+        }
+    }
+}
