@@ -11,7 +11,7 @@ struct RedLab: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "redlab",
         abstract: "Build redundant networks in network namespaces and measure how they fail and recover.",
-        subcommands: [Up.self, Down.self, Status.self, Exec.self, LinkCommand.self, Validate.self])
+        subcommands: [Up.self, Down.self, Status.self, Exec.self, LinkCommand.self, Validate.self, Check.self, Plan.self])
 }
 
 /// Options every command shares.
@@ -28,7 +28,7 @@ struct CommonOptions: ParsableArguments {
 
 /// Prints a failure the way a user reads it and exits non-zero.
 func fail(_ error: Error) -> ExitCode {
-    let text = (error as? CustomStringConvertible)?.description ?? "\(error)"
+    let text = "\(error)"
     FileHandle.standardError.write(Data("redlab: \(text)\n".utf8))
     return ExitCode(1)
 }
