@@ -53,9 +53,11 @@ final class FeatureLabTests: LabTestCase {
         try requireRoot()
         try requireFeatures([.bonding])
         let lab = labName("arp")
-        try manager.up(bondedHost(Bond(name: "bond0", mode: .activeBackup, members: ["eth0", "eth1"],
+        let topology = bondedHost(Bond(name: "bond0", mode: .activeBackup, members: ["eth0", "eth1"],
                                        arpInterval: 100, arpIPTargets: [IPv4Address(10, 9, 1, 2), IPv4Address(10, 9, 1, 3)],
-                                       arpValidate: .all, primary: "eth0")), name: lab)
+                                       arpValidate: .all, primary: "eth0"))
+        try manager.up(topology, name: lab)
+        XCTAssertEqual(try manager.verify(topology, lab: lab), [])
         let bond = try XCTUnwrap(try manager.status(lab).nodes.first { $0.name == "h1" }?.bonds.first)
         XCTAssertEqual(bond.monitor, "arp")
         XCTAssertEqual(bond.arpInterval, 100)
@@ -100,6 +102,7 @@ final class FeatureLabTests: LabTestCase {
             if Set(members.compactMap(\.aggregatorID)).count == 1 && members.allSatisfy(\.active) { break }
             usleep(250_000)
         }
+        XCTAssertEqual(try manager.verify(topology, lab: lab), [])
         let sw1Bond = try XCTUnwrap(try manager.status(lab).nodes.first { $0.name == "sw1" }?.bonds.first)
         XCTAssertEqual(sw1Bond.mode, "802.3ad")
         XCTAssertEqual(Set(sw1Bond.members.map(\.name)), ["m1", "m2"])
@@ -152,6 +155,7 @@ final class FeatureLabTests: LabTestCase {
         try requireFeatures([.vlan8021q, .bridgeVLANFiltering])
         let lab = labName("vl")
         try manager.up(vlanLab(), name: lab)
+        XCTAssertEqual(try manager.verify(vlanLab(), lab: lab), [])
         let status = try manager.status(lab)
         let sw1 = try XCTUnwrap(status.nodes.first { $0.name == "sw1" })
         XCTAssertEqual(sw1.bridge?.vlanFiltering, true)
