@@ -122,4 +122,26 @@ final class PlainLabTests: LabTestCase {
         XCTAssertEqual(sw1.bridge?.stp, "kernel")
         XCTAssertEqual(sw1.bridge?.priority, 4096)
     }
+
+    func testLinkMonitorReportsCarrierLossAndReturn() throws {
+        try requireRoot()
+        let lab = labName("mon")
+        try manager.up(twoSwitches(), name: lab)
+        let monitor = try LinkMonitor.open(inNamespace: "\(lab)-sw1")
+        _ = try monitor.read()
+
+        func waitForEvent(carrier: Bool) throws -> Bool {
+            for _ in 0..<50 {
+                var descriptor = pollfd(fd: monitor.fileDescriptor, events: Int16(POLLIN), revents: 0)
+                _ = poll(&descriptor, 1, 100)
+                if try monitor.read().contains(where: { $0.name == "p1" && $0.carrier == carrier }) { return true }
+            }
+            return false
+        }
+        // Cut from the far end: sw1 sees its port lose carrier without anyone touching sw1.
+        try manager.setCable(lab: lab, at: PortRef(node: "sw2", port: "p1"), up: false)
+        XCTAssertTrue(try waitForEvent(carrier: false))
+        try manager.setCable(lab: lab, at: PortRef(node: "sw2", port: "p1"), up: true)
+        XCTAssertTrue(try waitForEvent(carrier: true))
+    }
 }

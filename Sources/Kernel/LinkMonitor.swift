@@ -1,0 +1,63 @@
+import CNetlink
+import Glibc
+
+/// Link events (carrier and admin state changes) from the kernel, read from a netlink socket subscribed to
+/// RTNLGRP_LINK in the namespace it was opened in. Poll `fileDescriptor`, then call `read()`.
+public final class LinkMonitor {
+    private let socket: OpaquePointer
+
+    /// Subscribes in the calling thread's namespace.
+    public init() throws {
+        guard let socket = nl_socket_alloc() else {
+            throw NetlinkError(operation: "nl_socket_alloc", message: "out of memory")
+        }
+        nl_socket_disable_seq_check(socket)
+        var status = nl_connect(socket, NETLINK_ROUTE)
+        if status >= 0 { status = nl_socket_add_membership(socket, Int32(RTNLGRP_LINK.rawValue)) }
+        if status >= 0 { status = nl_socket_set_nonblocking(socket) }
+        guard status >= 0 else {
+            nl_socket_free(socket)
+            throw NetlinkError.libnl("subscribe to link events", status)
+        }
+        self.socket = socket
+    }
+
+    public static func open(inNamespace name: String) throws -> LinkMonitor {
+        try Namespace.run(in: name) { try LinkMonitor() }
+    }
+
+    deinit { nl_socket_free(socket) }
+
+    public var fileDescriptor: Int32 { nl_socket_get_fd(socket) }
+
+    /// Every link event waiting on the socket (none when nothing is pending).
+    public func read() throws -> [LinkState] {
+        guard let callbacks = nl_cb_alloc(NL_CB_DEFAULT) else {
+            throw NetlinkError(operation: "read link events", message: "out of memory")
+        }
+        defer { nl_cb_put(callbacks) }
+        // Events are unsolicited: no sequence numbers to check.
+        nl_cb_set(callbacks, NL_CB_SEQ_CHECK, NL_CB_CUSTOM, { _, _ in Int32(bitPattern: NL_OK.rawValue) }, nil)
+        let collector = EventCollector()
+        nl_cb_set(callbacks, NL_CB_VALID, NL_CB_CUSTOM, { message, argument in
+            guard let message, let argument, let header = nlmsg_hdr(message) else { return Int32(bitPattern: NL_STOP.rawValue) }
+            let length = Int(header.pointee.nlmsg_len)
+            let raw = UnsafeRawBufferPointer(start: UnsafeRawPointer(header), count: length)
+            let reply = NetlinkReply(type: header.pointee.nlmsg_type, flags: header.pointee.nlmsg_flags,
+                                     payload: Array(raw[MemoryLayout<nlmsghdr>.size...]))
+            Unmanaged<EventCollector>.fromOpaque(argument).takeUnretainedValue().replies.append(reply)
+            return Int32(bitPattern: NL_OK.rawValue)
+        }, Unmanaged.passUnretained(collector).toOpaque())
+        // The socket does not block: read until a pass finds nothing (nl_recvmsgs_report counts messages).
+        while true {
+            let count = nl_recvmsgs_report(socket, callbacks)
+            if count == -NLE_AGAIN || count == 0 { break }
+            guard count > 0 else { throw NetlinkError.libnl("read link events", count) }
+        }
+        return collector.replies.filter { Int($0.type) == RTM_NEWLINK }.compactMap(LinkState.init(reply:))
+    }
+}
+
+private final class EventCollector {
+    var replies: [NetlinkReply] = []
+}
