@@ -16,6 +16,8 @@
 #include <linux/if_bridge.h>
 #include <linux/rtnetlink.h>
 #include <linux/neighbour.h>
+#include <linux/if_packet.h>
+#include <net/if.h>
 
 /* Namespace calls. glibc declares these only under _GNU_SOURCE, which the Swift Glibc module is
    built without; declare them here. */

@@ -12,6 +12,9 @@ public struct BridgeOptions: Sendable, Equatable {
     public var forwardDelay: Double?
     public var maxAge: Double?
     public var vlanFiltering = false
+    /// IGMP snooping. Off by default: a lab switch floods multicast (VRRP adverts, probes) like a plain
+    /// switch, so what reaches a port never depends on snooping timers.
+    public var multicastSnooping = false
 
     public init(stpState: UInt32 = 0, priority: UInt16? = nil, helloTime: Double? = nil,
                 forwardDelay: Double? = nil, maxAge: Double? = nil, vlanFiltering: Bool = false) {
@@ -112,6 +115,7 @@ extension NetlinkSocket {
             if let t = options.maxAge { try request.put(IFLA_BR_MAX_AGE, u32: UInt32((t * 100).rounded())) }
             try request.put(IFLA_BR_STP_STATE, u32: options.stpState)
             if let priority = options.priority { try request.put(IFLA_BR_PRIORITY, u16: priority) }
+            try request.put(IFLA_BR_MCAST_SNOOPING, u8: options.multicastSnooping ? 1 : 0)
             if options.vlanFiltering {
                 try request.put(IFLA_BR_VLAN_FILTERING, u8: 1)
                 // Ports join with no VLAN at all; the lab adds exactly the membership asked for.

@@ -30,6 +30,7 @@ public struct IPBatch: Sendable {
                 if let t = o.helloTime { line += " hello_time \(Int((t * 100).rounded()))" }
                 if let t = o.forwardDelay { line += " forward_delay \(Int((t * 100).rounded()))" }
                 if let t = o.maxAge { line += " max_age \(Int((t * 100).rounded()))" }
+                line += " mcast_snooping \(o.multicastSnooping ? 1 : 0)"
                 if o.vlanFiltering { line += " vlan_filtering 1 vlan_default_pvid 0" }
                 ip(ns, line)
             case .createVeth(let ns, let name, let peerNS, let peer):

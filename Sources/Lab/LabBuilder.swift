@@ -26,8 +26,12 @@ public struct LabManager {
 
     /// Builds `topology` as lab `name`. Everything is checked before the kernel is touched; a failure
     /// halfway removes what was created.
+    /// `waitUntilSettled`: return only once every cable that should be up is up in the kernel's eyes
+    /// (operstate up). The kernel's link watcher may take up to a second to get there after the last
+    /// change (veth pairs whose ends share an ifindex in their two namespaces are not 'urgent' to it).
     @discardableResult
-    public func up(_ topology: Topology, name: String) throws -> LabRecord {
+    public func up(_ topology: Topology, name: String, waitUntilSettled: Bool = true,
+                   settleTimeout: Double = 5) throws -> LabRecord {
         try Self.checkName(name)
         if let rstpNode = topology.nodes.first(where: { $0.spanningTree.mode == .rstp }) {
             throw LabError.unsupported(
@@ -52,6 +56,7 @@ public struct LabManager {
         let executor = StepExecutor(directory: directory)
         do {
             for step in BuildPlan.steps(for: topology, lab: name) { try executor.run(step) }
+            if waitUntilSettled { try executor.waitUntilSettled(topology, lab: name, timeout: settleTimeout) }
             try directory.append(.complete)
         } catch {
             logger.error("build of lab \(name) failed, removing what was created: \(error)")
@@ -135,6 +140,29 @@ final class StepExecutor {
         let fd = try Namespace.open(named: namespace)
         namespaceFDs[namespace] = fd
         return fd
+    }
+
+    /// Polls every node until each port that should be up reports operstate up.
+    func waitUntilSettled(_ topology: Topology, lab: String, timeout: Double) throws {
+        let cutEnds = Set(topology.links.filter(\.startsDown).flatMap(\.ends))
+        var pending: [(namespace: String, ports: Set<String>)] = topology.nodes.map { node in
+            let ports = topology.ports(of: node.name).filter { !cutEnds.contains(PortRef(node: node.name, port: $0)) }
+            return (BuildPlan.namespace(lab: lab, node: node.name), Set(ports))
+        }
+        let deadline = Date().addingTimeInterval(timeout)
+        while true {
+            pending = try pending.compactMap { entry in
+                let up = Set(try socket(entry.namespace).links().filter { $0.operState == "up" }.map(\.name))
+                let waiting = entry.ports.subtracting(up)
+                return waiting.isEmpty ? nil : (entry.namespace, waiting)
+            }
+            if pending.isEmpty { return }
+            guard Date() < deadline else {
+                let list = pending.map { "\($0.namespace): \($0.ports.sorted().joined(separator: ","))" }
+                throw LabError.buildFailed(step: "wait for cables", error: "still without carrier after \(timeout) s: \(list.joined(separator: "; "))")
+            }
+            usleep(10_000)
+        }
     }
 
     func run(_ step: BuildStep) throws {

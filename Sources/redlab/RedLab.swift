@@ -54,6 +54,12 @@ struct Up: ParsableCommand {
     @Option(help: "The lab's name (default: the file's `name`). Namespaces are named LAB-NODE.")
     var name: String?
 
+    @Flag(help: "Return as soon as everything is made, without waiting for every cable to report carrier.")
+    var noWait = false
+
+    @Flag(help: "Print nothing when the lab is up (no status).")
+    var quiet = false
+
     @OptionGroup var common: CommonOptions
 
     func run() throws {
@@ -62,8 +68,8 @@ struct Up: ParsableCommand {
             let topology = try loadTopology(file)
             let lab = name ?? topology.name
             let manager = common.makeManager()
-            try manager.up(topology, name: lab)
-            print(try manager.status(lab).text)
+            try manager.up(topology, name: lab, waitUntilSettled: !noWait)
+            if !quiet { print(try manager.status(lab).text) }
         } catch let error as ExitCode {
             throw error
         } catch {

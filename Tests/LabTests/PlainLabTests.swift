@@ -144,4 +144,42 @@ final class PlainLabTests: LabTestCase {
         try manager.setCable(lab: lab, at: PortRef(node: "sw2", port: "p1"), up: true)
         XCTAssertTrue(try waitForEvent(carrier: true))
     }
+
+    private func waitForData(_ fd: Int32) {
+        var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        _ = poll(&descriptor, 1, 2000)
+    }
+
+    func testPacketSocketsCarryWholeFramesAcrossTheLab() throws {
+        try requireRoot()
+        let lab = labName("pkt")
+        try manager.up(twoSwitches(), name: lab)
+        let sender = try PacketSocket.open(inNamespace: "\(lab)-h1", interface: "eth0", protocol: PacketSocket.llcProtocol)
+        let receiver = try PacketSocket.open(inNamespace: "\(lab)-h2", interface: "eth0", protocol: PacketSocket.llcProtocol)
+        // An 802.3 frame with an LLC header (as a BPDU has) to a multicast address the bridges flood.
+        var frame: [UInt8] = [0x01, 0x80, 0xc2, 0x00, 0x00, 0x10, 0x02, 0, 0, 0, 0, 1, 0x00, 0x07, 0x42, 0x42, 0x03, 1, 2, 3, 4]
+        frame += [UInt8](repeating: 0, count: 60 - frame.count)
+        try sender.send(frame)
+        XCTAssertNil(try sender.receive(), "a socket does not get back what it sent")
+        waitForData(receiver.fileDescriptor)
+        XCTAssertEqual(try receiver.receive(), frame)
+    }
+
+    func testMulticastIPSocketsSendWithTTL255AndReceiveWholePackets() throws {
+        try requireRoot()
+        let lab = labName("mc")
+        try manager.up(twoSwitches(), name: lab)
+        let group = IPv4Address(224, 0, 0, 18)
+        let a = try MulticastIPSocket.open(inNamespace: "\(lab)-h1", protocol: 112, interface: "eth0", group: group)
+        let b = try MulticastIPSocket.open(inNamespace: "\(lab)-h2", protocol: 112, interface: "eth0", group: group)
+        try a.send([0x31, 0x01, 0x64, 0x01, 0, 100, 0, 0, 10, 9, 0, 254])
+        waitForData(b.fileDescriptor)
+        let packet = try XCTUnwrap(try b.receive())
+        XCTAssertEqual(packet.count, 20 + 12)
+        XCTAssertEqual(packet[8], 255, "TTL")
+        XCTAssertEqual(packet[9], 112, "protocol")
+        XCTAssertEqual(Array(packet[12..<16]), [10, 9, 0, 1], "source is h1's address")
+        XCTAssertEqual(Array(packet[16..<20]), [224, 0, 0, 18])
+        XCTAssertEqual(Array(packet[20...]), [0x31, 0x01, 0x64, 0x01, 0, 100, 0, 0, 10, 9, 0, 254])
+    }
 }
