@@ -149,9 +149,9 @@ public struct VirtualRouter: Sendable {
 
     private mutating func receive(_ advert: VRRPAdvertisement, from source: IPv4Address, at now: Instant) -> [VRRPAction] {
         guard state != .initialize else { return discard(.notRunning, "from \(source)") }
+        guard source != config.primaryAddress else { return discard(.ownAdvertisement, "from \(source)") }
         counters.advertisementsReceived += 1
         if advert.priority == 0 { counters.priorityZeroReceived += 1 }
-        guard source != config.primaryAddress else { return discard(.ownAdvertisement, "from \(source)") }
         guard advert.vrid == config.vrid else {
             return discard(.wrongVRID, "vrid \(advert.vrid) from \(source), ours is \(config.vrid)")
         }
