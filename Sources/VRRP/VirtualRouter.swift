@@ -6,6 +6,21 @@ import Packets
 ///
 /// Version 2 (RFC 3768) runs the same machine with intervals in seconds, no interval learning,
 /// and its stricter receive checks.
+///
+/// A daemon's loop, in outline:
+///
+///     var router = try VirtualRouter(config: config)
+///     perform(router.handle(.startup, at: now()))
+///     loop {
+///         wait for a packet, a link change or router.nextDeadline
+///         packet:  perform(router.handle(.advertisement(p.advertisement, from: p.source), at: now()))
+///                  (or .malformedPacket(error) when VRRPPacket.decode throws)
+///         link:    perform(router.handle(.interfaceDown(name), at: now()))
+///         timeout: perform(router.handle(.timer, at: now()))
+///     }
+///
+/// where `perform` sends `VRRPPacket(source: config.primaryAddress, advertisement:).encode()`,
+/// adds or removes addresses, sends gratuitous ARPs and logs, in the order given.
 public struct VirtualRouter: Sendable {
     public let config: VRRPConfig
     public private(set) var state: VRRPState = .initialize
