@@ -99,7 +99,7 @@ public struct ICMPEcho: Sendable, Hashable {
     }
 
     /// Decodes an IPv4 payload holding an echo request or reply (code 0); other ICMP types are
-    /// rejected with `.badType`.
+    /// rejected with `.badType(type << 8 | code)`.
     public static func decode(_ bytes: ArraySlice<UInt8>) throws(PacketError) -> ICMPEcho {
         var reader = ByteReader(bytes)
         try reader.require(8)

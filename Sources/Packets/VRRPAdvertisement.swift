@@ -222,4 +222,11 @@ public struct VRRPPacket: Sendable, Hashable {
     }
 
     public static func decode(_ bytes: [UInt8]) throws(PacketError) -> VRRPPacket { try decode(bytes[...]) }
+
+    /// Decodes the VRRP packet in an Ethernet frame (tagged or not); `.badEtherType` if the
+    /// frame does not carry IPv4.
+    public static func decode(frame: EthernetFrame) throws(PacketError) -> VRRPPacket {
+        guard frame.header.etherType == .ipv4 else { throw .badEtherType(frame.header.etherType.rawValue) }
+        return try decode(frame.payload[...])
+    }
 }

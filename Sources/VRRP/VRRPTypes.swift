@@ -71,6 +71,8 @@ public enum VRRPAction: Sendable, Hashable {
 
 /// Per-router counters.
 public struct VRRPCounters: Sendable, Hashable {
+    /// Advertisements from other routers received while running (discarded ones included;
+    /// our own looped back are only counted as discarded).
     public var advertisementsReceived = 0
     public var advertisementsSent = 0
     public var priorityZeroReceived = 0

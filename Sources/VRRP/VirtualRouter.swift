@@ -6,6 +6,21 @@ import Packets
 ///
 /// Version 2 (RFC 3768) runs the same machine with intervals in seconds, no interval learning,
 /// and its stricter receive checks.
+///
+/// A daemon's loop, in outline:
+///
+///     var router = try VirtualRouter(config: config)
+///     perform(router.handle(.startup, at: now()))
+///     loop {
+///         wait for a packet, a link change or router.nextDeadline
+///         packet:  perform(router.handle(.advertisement(p.advertisement, from: p.source), at: now()))
+///                  (or .malformedPacket(error) when VRRPPacket.decode throws)
+///         link:    perform(router.handle(.interfaceDown(name), at: now()))
+///         timeout: perform(router.handle(.timer, at: now()))
+///     }
+///
+/// where `perform` sends `VRRPPacket(source: config.primaryAddress, advertisement:).encode()`,
+/// adds or removes addresses, sends gratuitous ARPs and logs, in the order given.
 public struct VirtualRouter: Sendable {
     public let config: VRRPConfig
     public private(set) var state: VRRPState = .initialize
@@ -149,9 +164,9 @@ public struct VirtualRouter: Sendable {
 
     private mutating func receive(_ advert: VRRPAdvertisement, from source: IPv4Address, at now: Instant) -> [VRRPAction] {
         guard state != .initialize else { return discard(.notRunning, "from \(source)") }
+        guard source != config.primaryAddress else { return discard(.ownAdvertisement, "from \(source)") }
         counters.advertisementsReceived += 1
         if advert.priority == 0 { counters.priorityZeroReceived += 1 }
-        guard source != config.primaryAddress else { return discard(.ownAdvertisement, "from \(source)") }
         guard advert.vrid == config.vrid else {
             return discard(.wrongVRID, "vrid \(advert.vrid) from \(source), ours is \(config.vrid)")
         }

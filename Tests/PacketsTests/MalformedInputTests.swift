@@ -140,6 +140,14 @@ final class MalformedInputTests: XCTestCase {
         XCTAssertThrowsPacketError(.badDestination(IPv4Address(10, 0, 10, 3))) { try VRRPPacket.decode(packet) }
     }
 
+    func testFrameNotCarryingIPv4() throws {
+        let packet = VRRPPacket(source: source, advertisement: v3Advert())
+        var frame = packet.ethernetFrame(vlan: VLANTag(vlanID: 20))
+        XCTAssertEqual(try VRRPPacket.decode(frame: EthernetFrame.decode(frame.encode())), packet)
+        frame.header.etherType = .ipv6
+        XCTAssertThrowsPacketError(.badEtherType(0x86dd)) { try VRRPPacket.decode(frame: frame) }
+    }
+
     func testFragment() {
         let packet = ipPacket(v3Advert().encode(source: source), moreFragments: true)
         XCTAssertThrowsPacketError(.fragmented) { try VRRPPacket.decode(packet) }
