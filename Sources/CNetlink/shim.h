@@ -18,10 +18,15 @@
 #include <linux/neighbour.h>
 #include <linux/if_packet.h>
 #include <net/if.h>
+#include <sys/signalfd.h>
+#include <syslog.h>
 
 /* Namespace calls. glibc declares these only under _GNU_SOURCE, which the Swift Glibc module is
    built without; declare them here. */
 extern int setns(int fd, int nstype);
 extern int unshare(int flags);
 #define REDLAB_CLONE_NEWNET 0x40000000
+
+/* syslog(3) is variadic, which Swift cannot call: a fixed-argument wrapper. */
+static inline void redlab_syslog(int priority, const char *message) { syslog(priority, "%s", message); }
 #endif

@@ -23,6 +23,8 @@ public final class PacketSocket {
     public static let llcProtocol: UInt16 = 0x0004
     /// ETH_P_ALL: every frame.
     public static let allProtocols: UInt16 = 0x0003
+    /// Protocol 0: the socket receives nothing; for sending only.
+    public static let sendOnly: UInt16 = 0
 
     private let descriptor: OwnedDescriptor
     public let interface: String

@@ -72,9 +72,11 @@ public struct SpanningTree: Sendable, Hashable {
     public var helloTime: Double?
     public var forwardDelay: Double?
     public var maxAge: Double?
+    public var location: SourceLocation
 
     public init(mode: SpanningTreeMode = .none, priority: Int? = nil, helloTime: Double? = nil,
-                forwardDelay: Double? = nil, maxAge: Double? = nil) {
+                forwardDelay: Double? = nil, maxAge: Double? = nil, location: SourceLocation = .unknown()) {
+        self.location = location
         self.mode = mode
         self.priority = priority
         self.helloTime = helloTime
@@ -277,11 +279,14 @@ public struct Node: Sendable, Hashable {
     /// Addresses on interfaces by interface name (hosts: ports or bonds).
     public var addresses: [String: [IPv4Interface]]
     public var routes: [Route]
+    /// VRRP groups a router runs (`redlab up` starts `redlab vrrpd` for it).
+    public var vrrp: VRRPDaemonConfig?
 
     public init(name: String, kind: NodeKind, location: SourceLocation = .unknown(),
                 spanningTree: SpanningTree = SpanningTree(), ports: [String: PortSettings] = [:],
                 svis: [SVI] = [], bonds: [Bond] = [], addresses: [String: [IPv4Interface]] = [:],
-                routes: [Route] = []) {
+                routes: [Route] = [], vrrp: VRRPDaemonConfig? = nil) {
+        self.vrrp = vrrp
         self.name = name
         self.kind = kind
         self.location = location

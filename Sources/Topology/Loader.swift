@@ -1,0 +1,296 @@
+import Foundation
+import Packets
+import Yams
+
+/// Reads topology files. Structure problems stop the parse at once; everything else is checked by
+/// `TopologyValidator` afterwards, which reports every problem it finds. Each carries file, line,
+/// column and the field's path (`nodes.srv1.bonds.bond0.miimon`).
+public enum TopologyLoader {
+    public static func load(path: String) throws -> Topology {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw TopologyError(location: .unknown(path), field: "file", message: "cannot read '\(path)' (does it exist?)")
+        }
+        return try parse(yaml: String(decoding: data, as: UTF8.self), file: path)
+    }
+
+    public static func parse(yaml: String, file: String) throws -> Topology {
+        let root: Yams.Node
+        do {
+            guard let composed = try Yams.compose(yaml: yaml) else {
+                throw TopologyError(location: SourceLocation(file: file, line: 1, column: 1), field: "file", message: "the file is empty")
+            }
+            root = composed
+        } catch let error as YamlError {
+            throw TopologyError(location: SourceLocation(file: file, line: yamlLine(error), column: 0), field: "file",
+                                message: "not valid YAML: \(error)")
+        }
+        let reader = YAMLReader(file: file)
+        let topology = try reader.topology(root)
+        let problems = TopologyValidator.problems(in: topology)
+        guard problems.isEmpty else { throw TopologyErrors(errors: problems) }
+        return topology
+    }
+
+    private static func yamlLine(_ error: YamlError) -> Int {
+        switch error {
+        case .scanner(_, _, let mark, _), .parser(_, _, let mark, _), .composer(_, _, let mark, _): return mark.line
+        default: return 0
+        }
+    }
+}
+
+/// Typed reading of Yams nodes with positions.
+struct YAMLReader {
+    let file: String
+
+    func place(_ node: Yams.Node) -> SourceLocation { VRRPSpecParser.place(node, file) }
+
+    func fail(_ node: Yams.Node, _ field: String, _ message: String) -> TopologyError {
+        TopologyError(location: place(node), field: field, message: message)
+    }
+
+    func mapping(_ node: Yams.Node, _ field: String) throws -> [(key: String, keyNode: Yams.Node, value: Yams.Node)] {
+        guard let mapping = node.mapping else { throw fail(node, field, "expected a mapping of keys to values") }
+        return mapping.map { ($0.key.string ?? "", $0.key, $0.value) }
+    }
+
+    func keyed(_ node: Yams.Node, _ field: String, allowed: [String]) throws -> [String: Yams.Node] {
+        var result: [String: Yams.Node] = [:]
+        for entry in try mapping(node, field) {
+            guard allowed.contains(entry.key) else {
+                let hint = allowed.min { editDistance($0, entry.key) < editDistance($1, entry.key) }
+                    .flatMap { editDistance($0, entry.key) <= 2 ? " (did you mean '\($0)'?)" : nil } ?? ""
+                throw fail(entry.keyNode, "\(field).\(entry.key)", "unknown key\(hint); known: \(allowed.joined(separator: ", "))")
+            }
+            result[entry.key] = entry.value
+        }
+        return result
+    }
+
+    func list(_ node: Yams.Node, _ field: String) throws -> [Yams.Node] {
+        guard let sequence = node.sequence else { throw fail(node, field, "expected a list") }
+        return Array(sequence)
+    }
+
+    /// A list, or a single value standing for a list of one.
+    func listOrOne(_ node: Yams.Node) -> [Yams.Node] { node.sequence.map(Array.init) ?? [node] }
+
+    func string(_ node: Yams.Node, _ field: String) throws -> String {
+        guard node.scalar != nil, let text = node.string else { throw fail(node, field, "expected a single value") }
+        return text
+    }
+
+    func integer(_ node: Yams.Node, _ field: String) throws -> Int {
+        guard node.scalar != nil, let text = node.string, let value = Int(text) else {
+            throw fail(node, field, "expected a whole number, got '\(node.string ?? "a list or mapping")'")
+        }
+        return value
+    }
+
+    func number(_ node: Yams.Node, _ field: String) throws -> Double {
+        guard node.scalar != nil, let text = node.string, let value = Double(text), value.isFinite else {
+            throw fail(node, field, "expected a number, got '\(node.string ?? "a list or mapping")'")
+        }
+        return value
+    }
+
+    func bool(_ node: Yams.Node, _ field: String) throws -> Bool { try VRRPSpecParser.bool(node, file, field) }
+
+    func address(_ node: Yams.Node, _ field: String) throws -> IPv4Address {
+        let text = try string(node, field)
+        guard let address = IPv4Address(text) else { throw fail(node, field, "'\(text)' is not an IPv4 address") }
+        return address
+    }
+
+    func interfaceAddress(_ node: Yams.Node, _ field: String) throws -> IPv4Interface {
+        let text = try string(node, field)
+        guard let address = IPv4Interface(text) else {
+            throw fail(node, field, "'\(text)' is not an address with a prefix length, such as 10.0.10.11/24")
+        }
+        return address
+    }
+
+    func enumValue<T: RawRepresentable & CaseIterable>(_ node: Yams.Node, _ field: String, _: T.Type) throws -> T where T.RawValue == String {
+        let text = try string(node, field)
+        guard let value = T(rawValue: text) else {
+            throw fail(node, field, "'\(text)' is not one of \(T.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return value
+    }
+
+    func portRef(_ node: Yams.Node, _ field: String) throws -> PortRef {
+        let text = try string(node, field)
+        guard let ref = PortRef(text) else { throw fail(node, field, "'\(text)' is not NODE:PORT") }
+        return ref
+    }
+
+    // MARK: The file
+
+    func topology(_ root: Yams.Node) throws -> Topology {
+        let top = try keyed(root, "file", allowed: ["name", "nodes", "links"])
+        let name = try top["name"].map { try string($0, "name") } ?? URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
+        guard let nodesNode = top["nodes"] else { throw fail(root, "nodes", "missing: a topology needs nodes") }
+        var nodes: [Node] = []
+        var seen: [String: Yams.Node] = [:]
+        for entry in try mapping(nodesNode, "nodes") {
+            if let earlier = seen[entry.key] {
+                throw fail(entry.keyNode, "nodes.\(entry.key)", "node defined twice (first at line \(place(earlier).line))")
+            }
+            seen[entry.key] = entry.keyNode
+            nodes.append(try node(entry.key, entry.keyNode, entry.value))
+        }
+        let links = try top["links"].map { try list($0, "links").enumerated().map { try link($1, "links[\($0)]") } } ?? []
+        return Topology(name: name, nodes: nodes, links: links, file: file)
+    }
+
+    func link(_ node: Yams.Node, _ field: String) throws -> Link {
+        var endsNode = node
+        var startsDown = false
+        if node.mapping != nil {
+            let map = try keyed(node, field, allowed: ["ends", "state"])
+            guard let ends = map["ends"] else { throw fail(node, "\(field).ends", "missing: give [NODE:PORT, NODE:PORT]") }
+            endsNode = ends
+            if let state = map["state"] {
+                switch try string(state, "\(field).state") {
+                case "up": startsDown = false
+                case "down": startsDown = true
+                case let other: throw fail(state, "\(field).state", "'\(other)' is not up or down")
+                }
+            }
+        }
+        let ends = try list(endsNode, field)
+        guard ends.count == 2 else { throw fail(endsNode, field, "a cable has two ends, got \(ends.count)") }
+        return Link(try portRef(ends[0], "\(field)[0]"), try portRef(ends[1], "\(field)[1]"), startsDown: startsDown,
+                    location: place(node))
+    }
+
+    func node(_ name: String, _ keyNode: Yams.Node, _ body: Yams.Node) throws -> Node {
+        let field = "nodes.\(name)"
+        let map = try keyed(body, field, allowed: ["kind", "stp", "ports", "svis", "bonds", "addresses", "routes", "gateway", "vrrp"])
+        guard let kindNode = map["kind"] else { throw fail(body, "\(field).kind", "missing: host, switch or router") }
+        var result = Node(name: name, kind: try enumValue(kindNode, "\(field).kind", NodeKind.self), location: place(keyNode))
+        if let stp = map["stp"] { result.spanningTree = try spanningTree(stp, "\(field).stp") }
+        if let ports = map["ports"] {
+            for entry in try mapping(ports, "\(field).ports") {
+                result.ports[entry.key] = try portSettings(entry.value, "\(field).ports.\(entry.key)")
+            }
+        }
+        if let svis = map["svis"] {
+            result.svis = try list(svis, "\(field).svis").enumerated().map { try svi($1, "\(field).svis[\($0)]") }
+        }
+        if let bonds = map["bonds"] {
+            for entry in try mapping(bonds, "\(field).bonds") {
+                result.bonds.append(try bond(entry.key, entry.value, "\(field).bonds.\(entry.key)"))
+            }
+        }
+        if let addresses = map["addresses"] {
+            for entry in try mapping(addresses, "\(field).addresses") {
+                result.addresses[entry.key] = try listOrOne(entry.value).map { try interfaceAddress($0, "\(field).addresses.\(entry.key)") }
+            }
+        }
+        if let routes = map["routes"] {
+            result.routes = try list(routes, "\(field).routes").enumerated().map { try route($1, "\(field).routes[\($0)]") }
+        }
+        if let gateway = map["gateway"] {
+            let via = try address(gateway, "\(field).gateway")
+            result.routes.append(Route(destination: IPv4Interface(address: IPv4Address(0), prefixLength: 0), via: via, location: place(gateway)))
+        }
+        if let vrrp = map["vrrp"] { result.vrrp = try vrrpConfig(vrrp, "\(field).vrrp") }
+        return result
+    }
+
+    func spanningTree(_ node: Yams.Node, _ field: String) throws -> SpanningTree {
+        if node.scalar != nil { return SpanningTree(mode: try enumValue(node, field, SpanningTreeMode.self)) }
+        let map = try keyed(node, field, allowed: ["mode", "priority", "hello_time", "forward_delay", "max_age"])
+        return SpanningTree(
+            mode: try map["mode"].map { try enumValue($0, "\(field).mode", SpanningTreeMode.self) } ?? .kernel,
+            priority: try map["priority"].map { try integer($0, "\(field).priority") },
+            helloTime: try map["hello_time"].map { try number($0, "\(field).hello_time") },
+            forwardDelay: try map["forward_delay"].map { try number($0, "\(field).forward_delay") },
+            maxAge: try map["max_age"].map { try number($0, "\(field).max_age") },
+            location: place(node))
+    }
+
+    func portSettings(_ node: Yams.Node, _ field: String) throws -> PortSettings {
+        let map = try keyed(node, field, allowed: ["access", "trunk", "native", "cost", "priority", "edge"])
+        var settings = PortSettings(location: place(node))
+        if let access = map["access"] {
+            if map["trunk"] != nil { throw fail(access, field, "a port is either access or trunk, not both") }
+            if let native = map["native"] { throw fail(native, "\(field).native", "native VLANs belong to trunks; an access port has one VLAN") }
+            settings.vlans = .access(try integer(access, "\(field).access"))
+        } else if let trunk = map["trunk"] {
+            let tagged = try listOrOne(trunk).map { try integer($0, "\(field).trunk") }
+            settings.vlans = .trunk(tagged: tagged, native: try map["native"].map { try integer($0, "\(field).native") })
+        } else if let native = map["native"] {
+            throw fail(native, "\(field).native", "native needs a trunk list")
+        }
+        settings.cost = try map["cost"].map { try integer($0, "\(field).cost") }
+        settings.priority = try map["priority"].map { try integer($0, "\(field).priority") }
+        settings.edge = try map["edge"].map { try bool($0, "\(field).edge") }
+        return settings
+    }
+
+    func svi(_ node: Yams.Node, _ field: String) throws -> SVI {
+        let map = try keyed(node, field, allowed: ["vlan", "address", "addresses"])
+        var addresses: [IPv4Interface] = []
+        for key in ["address", "addresses"] {
+            if let value = map[key] { addresses += try listOrOne(value).map { try interfaceAddress($0, "\(field).\(key)") } }
+        }
+        guard !addresses.isEmpty else { throw fail(node, "\(field).address", "missing: an SVI needs an address") }
+        return SVI(vlan: try map["vlan"].map { try integer($0, "\(field).vlan") }, addresses: addresses, location: place(node))
+    }
+
+    func route(_ node: Yams.Node, _ field: String) throws -> Route {
+        let map = try keyed(node, field, allowed: ["to", "via"])
+        guard let to = map["to"] else { throw fail(node, "\(field).to", "missing") }
+        guard let via = map["via"] else { throw fail(node, "\(field).via", "missing") }
+        let destinationText = try string(to, "\(field).to")
+        let destination = destinationText == "default" ? IPv4Interface(address: IPv4Address(0), prefixLength: 0)
+            : try interfaceAddress(to, "\(field).to")
+        return Route(destination: destination, via: try address(via, "\(field).via"), location: place(node))
+    }
+
+    func bond(_ name: String, _ node: Yams.Node, _ field: String) throws -> Bond {
+        let map = try keyed(node, field, allowed: ["mode", "members", "miimon", "arp_interval", "arp_ip_target", "arp_validate",
+                                                   "primary", "updelay", "downdelay", "lacp_rate", "xmit_hash_policy", "min_links"])
+        guard let mode = map["mode"] else { throw fail(node, "\(field).mode", "missing: \(BondMode.allCases.map(\.rawValue).joined(separator: ", "))") }
+        return Bond(
+            name: name, mode: try enumValue(mode, "\(field).mode", BondMode.self),
+            members: try map["members"].map { try list($0, "\(field).members").map { try string($0, "\(field).members") } } ?? [],
+            miimon: try map["miimon"].map { try integer($0, "\(field).miimon") },
+            arpInterval: try map["arp_interval"].map { try integer($0, "\(field).arp_interval") },
+            arpIPTargets: try map["arp_ip_target"].map { try listOrOne($0).map { try address($0, "\(field).arp_ip_target") } } ?? [],
+            arpValidate: try map["arp_validate"].map { try enumValue($0, "\(field).arp_validate", ARPValidate.self) },
+            primary: try map["primary"].map { try string($0, "\(field).primary") },
+            updelay: try map["updelay"].map { try integer($0, "\(field).updelay") },
+            downdelay: try map["downdelay"].map { try integer($0, "\(field).downdelay") },
+            lacpRate: try map["lacp_rate"].map { try enumValue($0, "\(field).lacp_rate", LACPRate.self) },
+            xmitHashPolicy: try map["xmit_hash_policy"].map { try enumValue($0, "\(field).xmit_hash_policy", TransmitHashPolicy.self) },
+            minLinks: try map["min_links"].map { try integer($0, "\(field).min_links") },
+            location: place(node))
+    }
+
+    /// `vrrp:` on a router: a list of groups, or `{groups: [...], sync_groups: [...], notify: CMD}`.
+    func vrrpConfig(_ node: Yams.Node, _ field: String) throws -> VRRPDaemonConfig {
+        if node.sequence != nil {
+            let groups = try list(node, field).enumerated().map { try VRRPSpecParser.group($1, file: file, field: "\(field)[\($0)]", defaultName: nil) }
+            try VRRPSpecParser.checkUnique(groups, file: file)
+            return VRRPDaemonConfig(groups: groups)
+        }
+        return try VRRPSpecParser.daemonConfig(node, file: file)
+    }
+}
+
+/// Levenshtein distance, for "did you mean" hints on unknown keys.
+func editDistance(_ a: String, _ b: String) -> Int {
+    let a = Array(a), b = Array(b)
+    var previous = Array(0...b.count)
+    for i in 1...max(a.count, 1) where !a.isEmpty {
+        var current = [i] + Array(repeating: 0, count: b.count)
+        for j in 1...max(b.count, 1) where !b.isEmpty {
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+        }
+        previous = current
+    }
+    return a.isEmpty ? b.count : previous[b.count]
+}

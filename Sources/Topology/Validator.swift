@@ -1,0 +1,209 @@
+import Packets
+
+/// Checks a topology before any kernel object is made. Returns every problem, in file order, each with
+/// its place and field.
+public enum TopologyValidator {
+    public static func problems(in topology: Topology) -> [TopologyError] {
+        var problems: [TopologyError] = []
+        func report(_ location: SourceLocation, _ field: String, _ message: String) {
+            problems.append(TopologyError(location: location, field: field, message: message))
+        }
+
+        // Names: node names become namespace names LAB-NODE; port names become interface names.
+        var nodeNames = Set<String>()
+        for node in topology.nodes {
+            nodeNames.insert(node.name)
+            if !isValidNodeName(node.name) {
+                report(node.location, "nodes.\(node.name)", "node names use lower-case letters, digits, '-' and '_', starting with a letter or digit")
+            }
+        }
+
+        // Cables.
+        var usedPorts: [PortRef: Link] = [:]
+        for (index, link) in topology.links.enumerated() {
+            let field = "links[\(index)]"
+            for end in link.ends {
+                if !nodeNames.contains(end.node) {
+                    report(link.location, field, "unknown node '\(end.node)' in \(end) (nodes: \(topology.nodes.map(\.name).joined(separator: ", ")))")
+                }
+                if let problem = interfaceNameProblem(end.port) { report(link.location, field, "port '\(end.port)' of \(end.node): \(problem)") }
+                if let earlier = usedPorts[end] {
+                    report(link.location, field, "duplicate port \(end): already cabled at line \(earlier.location.line)")
+                }
+                usedPorts[end] = link
+            }
+            if link.a == link.b { report(link.location, field, "a cable from \(link.a) to itself") }
+        }
+
+        for node in topology.nodes {
+            let field = "nodes.\(node.name)"
+            let cablePorts = Set(topology.ports(of: node.name))
+            let bondNames = Set(node.bonds.map(\.name))
+
+            if node.kind == .host {
+                if !node.ports.isEmpty { report(node.location, "\(field).ports", "port settings (VLANs, costs) belong to switches and routers, not hosts") }
+                if node.spanningTree.mode != .none { report(node.spanningTree.location, "\(field).stp", "spanning tree runs on switches and routers, not hosts") }
+            }
+            if node.kind != .router {
+                if !node.svis.isEmpty { report(node.location, "\(field).svis", "SVIs belong to routers (kind: router)") }
+                if node.vrrp != nil { report(node.location, "\(field).vrrp", "VRRP runs on routers (kind: router)") }
+            }
+
+            // Spanning tree settings, within 802.1D's ranges.
+            let stp = node.spanningTree
+            if let priority = stp.priority, !(0...61440).contains(priority) || priority % 4096 != 0 {
+                report(stp.location, "\(field).stp.priority", "bridge priority must be a multiple of 4096 from 0 to 61440, got \(priority)")
+            }
+            if let hello = stp.helloTime, !(1...10).contains(hello) { report(stp.location, "\(field).stp.hello_time", "must be 1-10 s, got \(hello)") }
+            if let delay = stp.forwardDelay, !(4...30).contains(delay) { report(stp.location, "\(field).stp.forward_delay", "must be 4-30 s, got \(delay)") }
+            if let age = stp.maxAge, !(6...40).contains(age) { report(stp.location, "\(field).stp.max_age", "must be 6-40 s, got \(age)") }
+            if stp.helloTime != nil || stp.forwardDelay != nil || stp.maxAge != nil {
+                let hello = stp.helloTime ?? 2, delay = stp.forwardDelay ?? 15, age = stp.maxAge ?? 20
+                if !(2 * (delay - 1) >= age && age >= 2 * (hello + 1)) {
+                    report(stp.location, "\(field).stp", "802.1D needs 2 x (forward_delay - 1) >= max_age >= 2 x (hello_time + 1); got forward_delay \(delay), max_age \(age), hello_time \(hello)")
+                }
+            }
+
+            // Port settings.
+            for (port, settings) in node.ports.sorted(by: { $0.key < $1.key }) {
+                let portField = "\(field).ports.\(port)"
+                if !cablePorts.contains(port) && !bondNames.contains(port) {
+                    report(settings.location, portField, "no cable or bond named '\(port)' on \(node.name)")
+                }
+                if node.bond(containing: port) != nil {
+                    report(settings.location, portField, "'\(port)' is a bond member; give the settings to the bond instead")
+                }
+                switch settings.vlans {
+                case .access(let vlan)?:
+                    if !(1...4094).contains(vlan) { report(settings.location, "\(portField).access", "VLAN \(vlan) is outside 1-4094") }
+                case .trunk(let tagged, let native)?:
+                    if tagged.isEmpty { report(settings.location, "\(portField).trunk", "a trunk carries at least one VLAN") }
+                    for vlan in tagged where !(1...4094).contains(vlan) { report(settings.location, "\(portField).trunk", "VLAN \(vlan) is outside 1-4094") }
+                    if Set(tagged).count != tagged.count { report(settings.location, "\(portField).trunk", "a VLAN is listed twice") }
+                    if let native {
+                        if !(1...4094).contains(native) { report(settings.location, "\(portField).native", "VLAN \(native) is outside 1-4094") }
+                        if tagged.contains(native) { report(settings.location, "\(portField).native", "VLAN \(native) is both native (untagged) and tagged") }
+                    }
+                case nil: break
+                }
+                if let cost = settings.cost, !(1...200_000_000).contains(cost) { report(settings.location, "\(portField).cost", "path cost must be 1-200000000") }
+                if let priority = settings.priority, !(0...240).contains(priority) || priority % 16 != 0 {
+                    report(settings.location, "\(portField).priority", "port priority must be a multiple of 16 from 0 to 240")
+                }
+            }
+
+            // SVIs.
+            var sviVLANs: [Int: SVI] = [:]
+            for (index, svi) in node.svis.enumerated() {
+                let sviField = "\(field).svis[\(index)]"
+                if let vlan = svi.vlan {
+                    if !(1...4094).contains(vlan) { report(svi.location, "\(sviField).vlan", "VLAN \(vlan) is outside 1-4094") }
+                    if let earlier = sviVLANs[vlan] { report(svi.location, "\(sviField).vlan", "VLAN \(vlan) has an SVI already at line \(earlier.location.line)") }
+                    sviVLANs[vlan] = svi
+                }
+            }
+
+            // Bonds.
+            var memberOf: [String: String] = [:]
+            for bond in node.bonds {
+                let bondField = "\(field).bonds.\(bond.name)"
+                if let problem = interfaceNameProblem(bond.name) { report(bond.location, bondField, problem) }
+                if cablePorts.contains(bond.name) { report(bond.location, bondField, "'\(bond.name)' is also a cable port") }
+                if bond.members.isEmpty { report(bond.location, "\(bondField).members", "a bond needs at least one member") }
+                for member in bond.members {
+                    if !cablePorts.contains(member) {
+                        report(bond.location, "\(bondField).members", "'\(member)' is not a port of \(node.name) (its cabled ports: \(cablePorts.sorted().joined(separator: ", ")))")
+                    }
+                    if let other = memberOf[member] { report(bond.location, "\(bondField).members", "'\(member)' is already a member of \(other)") }
+                    memberOf[member] = bond.name
+                }
+                if let primary = bond.primary, !bond.members.contains(primary) {
+                    report(bond.location, "\(bondField).primary", "'\(primary)' is not a member of \(bond.name)")
+                }
+                if bond.primary != nil && bond.mode != .activeBackup && bond.mode != .balanceTLB && bond.mode != .balanceALB {
+                    report(bond.location, "\(bondField).primary", "primary applies to active-backup, balance-tlb and balance-alb only")
+                }
+                if bond.lacpRate != nil && bond.mode != .lacp { report(bond.location, "\(bondField).lacp_rate", "lacp_rate applies to mode 802.3ad only") }
+                let arp = bond.arpInterval ?? 0, mii = bond.miimon ?? 0
+                if arp < 0 || mii < 0 { report(bond.location, bondField, "miimon and arp_interval cannot be negative") }
+                if arp > 0 && mii > 0 { report(bond.location, bondField, "miimon and arp_interval exclude each other: choose MII or ARP monitoring") }
+                if arp > 0 && [.lacp, .balanceTLB, .balanceALB].contains(bond.mode) {
+                    report(bond.location, "\(bondField).arp_interval", "the kernel refuses ARP monitoring in mode \(bond.mode.rawValue)")
+                }
+                if arp > 0 && bond.arpIPTargets.isEmpty { report(bond.location, "\(bondField).arp_ip_target", "ARP monitoring needs at least one arp_ip_target") }
+                if arp == 0 && !bond.arpIPTargets.isEmpty { report(bond.location, "\(bondField).arp_interval", "arp_ip_target is set but arp_interval is not") }
+                if bond.arpIPTargets.count > 16 { report(bond.location, "\(bondField).arp_ip_target", "at most 16 targets, got \(bond.arpIPTargets.count)") }
+                if bond.arpValidate != nil && arp == 0 { report(bond.location, "\(bondField).arp_validate", "arp_validate needs arp_interval") }
+                if let minLinks = bond.minLinks, minLinks < 0 || minLinks > bond.members.count {
+                    report(bond.location, "\(bondField).min_links", "min_links \(minLinks) is more than the \(bond.members.count) members")
+                }
+                for (name, value) in [("updelay", bond.updelay), ("downdelay", bond.downdelay)] {
+                    if let value, value < 0 { report(bond.location, "\(bondField).\(name)", "cannot be negative") }
+                    if let value, value > 0, mii > 0, value % mii != 0 {
+                        report(bond.location, "\(bondField).\(name)", "\(name) \(value) ms is not a multiple of miimon \(mii) ms")
+                    }
+                }
+                // A link aggregation between switches: every member leads to the same peer, into one bond of the same mode.
+                if node.hasBridge {
+                    let peers = bond.members.compactMap { member in topology.link(at: PortRef(node: node.name, port: member))?.peer(of: PortRef(node: node.name, port: member)) }
+                    let peerNodes = Set(peers.map(\.node))
+                    if peerNodes.count > 1 {
+                        report(bond.location, "\(bondField).members", "the members of an aggregation lead to one peer; these lead to \(peerNodes.sorted().joined(separator: ", "))")
+                    } else if let peerName = peerNodes.first, let peer = topology.node(named: peerName) {
+                        let peerBonds = Set(peers.compactMap { peer.bond(containing: $0.port)?.name })
+                        if peerBonds.count != 1 || peers.contains(where: { peer.bond(containing: $0.port) == nil }) {
+                            report(bond.location, "\(bondField).members", "the far ends (\(peers.map(\.description).joined(separator: ", "))) must all be members of one bond on \(peerName)")
+                        } else if let peerBond = peerBonds.first.flatMap(peer.bond(named:)), peerBond.mode != bond.mode {
+                            report(bond.location, "\(bondField).mode", "\(bond.mode.rawValue) here but \(peerBond.mode.rawValue) on \(peerName)'s \(peerBond.name)")
+                        }
+                    }
+                }
+            }
+
+            // Addresses and routes.
+            let interfaces = cablePorts.union(bondNames).subtracting(memberOf.keys)
+            var subnets: [IPv4Interface] = node.svis.flatMap(\.addresses)
+            for (interface, addresses) in node.addresses.sorted(by: { $0.key < $1.key }) {
+                if node.kind != .host {
+                    report(node.location, "\(field).addresses.\(interface)", "a \(node.kind.rawValue)'s addresses go on SVIs (svis:)")
+                } else if !interfaces.contains(interface) {
+                    let hint = memberOf[interface].map { "'\(interface)' is a member of \($0); put the address on \($0)" }
+                        ?? "no interface '\(interface)' on \(node.name) (interfaces: \(interfaces.sorted().joined(separator: ", ")))"
+                    report(node.location, "\(field).addresses.\(interface)", hint)
+                }
+                subnets += addresses
+            }
+            for (index, route) in node.routes.enumerated() {
+                if !subnets.contains(where: { $0.contains(route.via) }) {
+                    report(route.location, route.destination.prefixLength == 0 ? "\(field).gateway" : "\(field).routes[\(index)].via",
+                           "\(route.via) is not inside any of \(node.name)'s subnets (\(subnets.map(\.description).joined(separator: ", ")))")
+                }
+            }
+
+            // VRRP groups run on the router's own interfaces.
+            if let vrrp = node.vrrp, node.kind == .router {
+                let routerInterfaces = Set(node.svis.map(\.interfaceName))
+                for group in vrrp.groups where !routerInterfaces.contains(group.interface) {
+                    report(group.location, "\(field).vrrp.\(group.name).interface",
+                           "'\(group.interface)' is not an SVI of \(node.name) (SVIs: \(routerInterfaces.sorted().joined(separator: ", ")))")
+                }
+            }
+        }
+        return problems.sorted { ($0.location.line, $0.location.column) < ($1.location.line, $1.location.column) }
+    }
+
+    static func isValidNodeName(_ name: String) -> Bool {
+        func letterOrDigit(_ c: Character) -> Bool { ("a"..."z").contains(c) || ("0"..."9").contains(c) }
+        guard let first = name.first, name.count <= 40, letterOrDigit(first) else { return false }
+        return name.allSatisfy { letterOrDigit($0) || $0 == "-" || $0 == "_" }
+    }
+
+    /// Why a name cannot be a Linux interface name, or nil.
+    static func interfaceNameProblem(_ name: String) -> String? {
+        if name.utf8.count > 15 { return "interface names are at most 15 bytes, '\(name)' has \(name.utf8.count)" }
+        if name.isEmpty || name == "." || name == ".." { return "not a usable interface name" }
+        if name.contains(where: { $0 == "/" || $0 == ":" || $0.isWhitespace }) { return "interface names cannot contain '/', ':' or spaces" }
+        if name == "lo" || name == Node.bridgeName { return "'\(name)' is reserved inside a node" }
+        return nil
+    }
+}

@@ -1,0 +1,48 @@
+import ArgumentParser
+import Foundation
+import Kernel
+import Lab
+import Topology
+
+struct VRRPDCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vrrpd",
+        abstract: "Run VRRP (RFC 5798 v3, RFC 3768 v2) for the groups of one router.",
+        discussion: "`redlab up` starts one per router with VRRP groups. On a real host, run it with --config alone.")
+
+    @Option(help: "The daemon's config file (YAML: groups, sync_groups, notify).") var config: String
+    @Option(help: "Run inside this lab's namespace for --node, logging to the lab's event log.") var lab: String?
+    @Option(help: "The lab node.") var node: String?
+
+    func validate() throws {
+        guard (lab == nil) == (node == nil) else { throw ValidationError("give --lab and --node together") }
+    }
+
+    func run() throws {
+        try requireRoot("vrrpd")
+        do {
+            let daemonConfig = try VRRPSpecParser.loadDaemonConfig(path: config)
+            var statusPath: String?
+            var sink: (LabEvent) -> Void = { event in
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys]
+                if var data = try? encoder.encode(event) {
+                    data.append(0x0a)
+                    FileHandle.standardOutput.write(data)
+                }
+            }
+            if let lab, let node {
+                let directory = LabDirectory(name: lab)
+                let record = try directory.record()
+                guard let entry = record.node(node) else { throw LabError.unknownNode(lab: lab, node: node) }
+                try Namespace.enter(entry.namespace)
+                statusPath = "\(directory.path)/vrrp-\(node).json"
+                sink = { try? directory.log($0) }
+            }
+            let daemon = try VRRPDaemon(config: daemonConfig, node: node ?? "localhost", statusPath: statusPath, eventSink: sink)
+            try daemon.run()
+        } catch {
+            throw fail(error)
+        }
+    }
+}
