@@ -1,0 +1,157 @@
+import Packets
+
+/// Options of the ladder and cross generators.
+public struct GeneratorOptions: Sendable, Equatable {
+    public enum BondMonitor: String, Sendable, CaseIterable { case mii, arp }
+
+    /// Access switches (at least 2).
+    public var access = 2
+    public var servers = 2
+    /// VLANs: servers in the first, the client in the last. Empty: no VLANs at all (plain bridges, one subnet).
+    public var vlans = [10, 20]
+    public var stp: SpanningTreeMode = .kernel
+    public var bondMonitor: BondMonitor = .mii
+    /// Single-homed servers.
+    public var noBond = false
+    /// VRRP version for the core gateways (0: no VRRP, hosts use core1's address).
+    public var vrrpVersion = 3
+    public var advertIntervalMilliseconds = 1000
+
+    public init() {}
+
+    public var problems: [String] {
+        var problems: [String] = []
+        if access < 2 { problems.append("--access must be at least 2") }
+        if access > 500 { problems.append("--access must be at most 500") }
+        if servers < 0 || servers > 200 { problems.append("--servers must be 0-200") }
+        if vlans.contains(where: { !(2...4094).contains($0) }) { problems.append("VLANs must be 2-4094 (VLAN 1 is the default VLAN)") }
+        if Set(vlans).count != vlans.count { problems.append("a VLAN is listed twice") }
+        if vlans.count > 200 { problems.append("at most 200 VLANs") }
+        if ![0, 2, 3].contains(vrrpVersion) { problems.append("VRRP version must be 2 or 3 (0: none)") }
+        return problems
+    }
+}
+
+/// The two classic redundant designs, as topologies.
+public enum TopologyGenerator {
+    public enum Design: String, Sendable, CaseIterable { case ladder, cross }
+
+    public static func ladder(_ options: GeneratorOptions = GeneratorOptions()) -> Topology { generate(.ladder, options) }
+    public static func cross(_ options: GeneratorOptions = GeneratorOptions()) -> Topology { generate(.cross, options) }
+
+    /// Ladder: two cores linked to each other, access switches chained, each uplinked to one core (odd ones
+    /// to core1, even ones to core2): every loop passes four switches. Cross: each access switch uplinked
+    /// to both cores: loops pass three switches.
+    public static func generate(_ design: Design, _ options: GeneratorOptions) -> Topology {
+        let vlans = options.vlans
+        let usesVLANs = !vlans.isEmpty
+        let serverVLAN = vlans.first, clientVLAN = vlans.last
+        func subnet(_ vlan: Int?) -> UInt8 { UInt8(clamping: vlan ?? 1) }
+        func address(_ vlan: Int?, _ host: UInt8) -> IPv4Interface {
+            IPv4Interface(address: IPv4Address(10, 0, subnet(vlan), host), prefixLength: 24)
+        }
+        let trunk = PortSettings(vlans: usesVLANs ? .trunk(tagged: vlans, native: nil) : nil)
+        func access(_ vlan: Int?) -> PortSettings? { usesVLANs ? PortSettings(vlans: .access(vlan ?? 1)) : nil }
+
+        var nodes: [Node] = []
+        var links: [Link] = []
+        func cable(_ a: String, _ pa: String, _ b: String, _ pb: String) {
+            links.append(Link(PortRef(node: a, port: pa), PortRef(node: b, port: pb)))
+        }
+
+        // Cores: routers with an SVI (and a VRRP group) per VLAN.
+        let sviVLANs: [Int?] = usesVLANs ? vlans.map { $0 } : [nil]
+        for (index, core) in ["core1", "core2"].enumerated() {
+            var node = Node(name: core, kind: .router,
+                            spanningTree: SpanningTree(mode: options.stp, priority: options.stp == .none ? nil : (index == 0 ? 4096 : 8192)))
+            node.svis = sviVLANs.map { SVI(vlan: $0, addresses: [address($0, UInt8(2 + index))]) }
+            if options.vrrpVersion != 0 {
+                // Load sharing: core1 is master of the first half of the VLANs, core2 of the rest.
+                let groups = sviVLANs.enumerated().map { position, vlan -> VRRPGroupSpec in
+                    let preferred = position < (sviVLANs.count + 1) / 2 ? 0 : 1
+                    return VRRPGroupSpec(name: "gw\(vlan ?? 1)", interface: vlan.map { "vlan\($0)" } ?? Node.bridgeName,
+                                         vrid: vlan ?? 1, priority: preferred == index ? 200 : 100, version: options.vrrpVersion,
+                                         advertIntervalMilliseconds: options.vrrpVersion == 2 ? max(1000, options.advertIntervalMilliseconds / 1000 * 1000) : options.advertIntervalMilliseconds,
+                                         virtualAddresses: [address(vlan, 1)])
+                }
+                node.vrrp = VRRPDaemonConfig(groups: groups)
+            }
+            nodes.append(node)
+        }
+        cable("core1", "isl", "core2", "isl")
+
+        let accessNames = (1...options.access).map { "acc\($0)" }
+        for name in accessNames {
+            nodes.append(Node(name: name, kind: .switch, spanningTree: SpanningTree(mode: options.stp)))
+        }
+        func setPort(_ node: String, _ port: String, _ settings: PortSettings?) {
+            guard let settings, let index = nodes.firstIndex(where: { $0.name == node }) else { return }
+            nodes[index].ports[port] = settings
+        }
+        func switchLink(_ a: String, _ pa: String, _ b: String, _ pb: String) {
+            cable(a, pa, b, pb)
+            if usesVLANs {
+                setPort(a, pa, trunk)
+                setPort(b, pb, trunk)
+            }
+        }
+        switchLink("core1", "isl", "core2", "isl")
+        links.removeLast()   // the core link was cabled above; keep one cable, the trunk settings stay
+        for (index, name) in accessNames.enumerated() {
+            let number = index + 1
+            switch design {
+            case .ladder:
+                let core = number % 2 == 1 ? "core1" : "core2"
+                switchLink(name, "up", core, "a\(number)")
+                if number < options.access { switchLink(name, "east", accessNames[index + 1], "west") }
+            case .cross:
+                switchLink(name, "up1", "core1", "a\(number)")
+                switchLink(name, "up2", "core2", "a\(number)")
+            }
+        }
+
+        // Servers: dual-homed on two neighbouring access switches (or single-homed).
+        let gateway: (Int?) -> IPv4Address = { vlan in
+            options.vrrpVersion != 0 ? IPv4Address(10, 0, subnet(vlan), 1) : IPv4Address(10, 0, subnet(vlan), 2)
+        }
+        for server in 0..<options.servers {
+            let name = "srv\(server + 1)"
+            let port = "s\(server + 1)"
+            let own = address(serverVLAN, UInt8(clamping: 11 + server))
+            var node = Node(name: name, kind: .host)
+            let first = accessNames[(2 * server) % options.access]
+            let second = accessNames[(2 * server + 1) % options.access]
+            if options.noBond {
+                cable(name, "eth0", first, port)
+                setPort(first, port, access(serverVLAN))
+                node.addresses = ["eth0": [own]]
+            } else {
+                cable(name, "eth0", first, port)
+                cable(name, "eth1", second, port)
+                setPort(first, port, access(serverVLAN))
+                setPort(second, port, access(serverVLAN))
+                var bond = Bond(name: "bond0", mode: .activeBackup, members: ["eth0", "eth1"], primary: "eth0")
+                switch options.bondMonitor {
+                case .mii: bond.miimon = 100
+                case .arp:
+                    bond.arpInterval = 100
+                    bond.arpIPTargets = [2, 3].map { IPv4Address(10, 0, subnet(serverVLAN), $0) }
+                    bond.arpValidate = .all
+                }
+                node.bonds = [bond]
+                node.addresses = ["bond0": [own]]
+            }
+            node.routes = [Route(destination: IPv4Interface(address: IPv4Address(0), prefixLength: 0), via: gateway(serverVLAN))]
+            nodes.append(node)
+        }
+
+        // One client on the last access switch, in the last VLAN.
+        if let last = accessNames.last {
+            cable("client", "eth0", last, "c1")
+            setPort(last, "c1", access(clientVLAN))
+            nodes.append(Node(name: "client", kind: .host, addresses: ["eth0": [address(clientVLAN, 100)]],
+                              routes: [Route(destination: IPv4Interface(address: IPv4Address(0), prefixLength: 0), via: gateway(clientVLAN))]))
+        }
+        return Topology(name: design.rawValue, nodes: nodes, links: links)
+    }
+}
