@@ -1,6 +1,6 @@
 /// Something a daemon, the kernel or a capture reported at a known instant, such as "bond member change",
 /// "VRRP gratuitous ARP" or "RSTP role change".
-public struct TimedEvent: Sendable, Hashable {
+public struct TimedEvent: Sendable, Hashable, Codable {
     /// Nanoseconds since the epoch, on the same clock as the captures.
     public var time: Int64
     public var kind: String
@@ -14,7 +14,7 @@ public struct TimedEvent: Sendable, Hashable {
 }
 
 /// The silence between two consecutive received probes.
-public struct ProbeGap: Sendable, Hashable {
+public struct ProbeGap: Sendable, Hashable, Codable {
     /// Receive time of the last probe before the gap (ns since the epoch).
     public var start: Int64
     /// Receive time of the first probe after the gap.
@@ -33,7 +33,7 @@ public struct ProbeGap: Sendable, Hashable {
 }
 
 /// How the probe stream came through the fault.
-public enum FailoverOutcome: Sendable, Hashable {
+public enum FailoverOutcome: String, Sendable, Hashable, Codable {
     /// Probes kept arriving with no gap above the threshold once the fault happened.
     case hitless
     /// There was an outage and probes came back (`FailoverResult.outage`).
@@ -45,7 +45,7 @@ public enum FailoverOutcome: Sendable, Hashable {
 }
 
 /// What `FailoverAnalysis` measured. Times are nanoseconds: instants since the epoch, durations as such.
-public struct FailoverResult: Sendable, Hashable {
+public struct FailoverResult: Sendable, Hashable, Codable {
     public var faultTime: Int64
     public var outcome: FailoverOutcome
     /// The outage: see `FailoverAnalysis` for the exact rule. Nil unless `outcome == .recovered`.
@@ -81,6 +81,31 @@ public struct FailoverResult: Sendable, Hashable {
     /// hitless). Ties go to the port name that sorts first; nil when no arrival carried a port.
     public var pathBefore: String?
     public var pathAfter: String?
+
+    public init(faultTime: Int64, outcome: FailoverOutcome, outage: ProbeGap? = nil,
+                longestGapAfterFault: ProbeGap? = nil, silentSince: Int64? = nil, recoveryTime: Int64? = nil,
+                expectedSequences: ClosedRange<UInt64>? = nil, receivedProbes: Int = 0, lostProbes: Int = 0,
+                lostSequences: [ClosedRange<UInt64>] = [], duplicatedProbes: Int = 0, duplicateArrivals: Int = 0,
+                reorderedProbes: Int = 0, detectionEvent: TimedEvent? = nil, detectionTime: Int64? = nil,
+                pathBefore: String? = nil, pathAfter: String? = nil) {
+        self.faultTime = faultTime
+        self.outcome = outcome
+        self.outage = outage
+        self.longestGapAfterFault = longestGapAfterFault
+        self.silentSince = silentSince
+        self.recoveryTime = recoveryTime
+        self.expectedSequences = expectedSequences
+        self.receivedProbes = receivedProbes
+        self.lostProbes = lostProbes
+        self.lostSequences = lostSequences
+        self.duplicatedProbes = duplicatedProbes
+        self.duplicateArrivals = duplicateArrivals
+        self.reorderedProbes = reorderedProbes
+        self.detectionEvent = detectionEvent
+        self.detectionTime = detectionTime
+        self.pathBefore = pathBefore
+        self.pathAfter = pathAfter
+    }
 }
 
 /// Measures a failover from the probes a receiver captured.
@@ -104,7 +129,7 @@ public struct FailoverResult: Sendable, Hashable {
 ///
 /// **Duplicated** = sequence numbers received more than once; **reordered** = first copies received after a
 /// higher sequence number had already been received.
-public struct FailoverAnalysis: Sendable, Hashable {
+public struct FailoverAnalysis: Sendable, Hashable, Codable {
     /// The interval at which the probes were sent, in ns.
     public var probeInterval: Int64
     /// A gap is an outage when longer than this many probe intervals.
@@ -141,11 +166,7 @@ public struct FailoverAnalysis: Sendable, Hashable {
             .sorted { ($0.element.receiveTime, $0.offset) < ($1.element.receiveTime, $1.offset) }
             .map(\.element)
 
-        var result = FailoverResult(
-            faultTime: faultTime, outcome: .noProbes, outage: nil, longestGapAfterFault: nil, silentSince: nil,
-            recoveryTime: nil, expectedSequences: nil, receivedProbes: 0, lostProbes: 0, lostSequences: [],
-            duplicatedProbes: 0, duplicateArrivals: 0, reorderedProbes: 0, detectionEvent: nil,
-            detectionTime: nil, pathBefore: nil, pathAfter: nil)
+        var result = FailoverResult(faultTime: faultTime, outcome: .noProbes)
 
         findOutage(ordered, faultTime: faultTime, into: &result)
         countSequences(ordered, into: &result)

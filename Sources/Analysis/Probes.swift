@@ -49,7 +49,7 @@ public struct ProbePayload: Sendable, Hashable {
 }
 
 /// One probe seen by a capture on the receiving side.
-public struct ProbeArrival: Sendable, Hashable {
+public struct ProbeArrival: Sendable, Hashable, Codable {
     public var streamID: UInt32
     public var sequence: UInt64
     /// The send time written in the probe by the sender, in ns since the epoch.

@@ -1,5 +1,5 @@
 /// One port's broadcast-storm alarm.
-public struct PortStormAlarm: Sendable, Hashable {
+public struct PortStormAlarm: Sendable, Hashable, Codable {
     public var port: String
     /// Start of the first window of the run that led to the alarm (ns since the epoch).
     public var onset: Int64
@@ -14,10 +14,21 @@ public struct PortStormAlarm: Sendable, Hashable {
     /// Frames, from the onset window on, that were byte-identical copies of a frame already seen on the
     /// port in the same window.
     public var repeatedFrameCount: Int
+
+    public init(port: String, onset: Int64, alarmTime: Int64, growing: Bool, repeatedFrame: Bool,
+                peakRatePerSecond: Double, repeatedFrameCount: Int) {
+        self.port = port
+        self.onset = onset
+        self.alarmTime = alarmTime
+        self.growing = growing
+        self.repeatedFrame = repeatedFrame
+        self.peakRatePerSecond = peakRatePerSecond
+        self.repeatedFrameCount = repeatedFrameCount
+    }
 }
 
 /// A broadcast storm: what the alarmed ports saw, taken together.
-public struct StormReport: Sendable, Hashable {
+public struct StormReport: Sendable, Hashable, Codable {
     /// The earliest onset over the alarmed ports.
     public var onset: Int64
     /// The first alarm.
@@ -30,6 +41,16 @@ public struct StormReport: Sendable, Hashable {
     public var repeatedFrameCount: Int
     /// Each port's alarm, in alarm order.
     public var portAlarms: [PortStormAlarm]
+
+    public init(onset: Int64, alarmTime: Int64, peakRatePerSecond: Double, ports: [String], repeatedFrameCount: Int,
+                portAlarms: [PortStormAlarm]) {
+        self.onset = onset
+        self.alarmTime = alarmTime
+        self.peakRatePerSecond = peakRatePerSecond
+        self.ports = ports
+        self.repeatedFrameCount = repeatedFrameCount
+        self.portAlarms = portAlarms
+    }
 }
 
 /// Finds broadcast storms in a stream of captured frames, one frame at a time, with memory bounded by the
@@ -52,7 +73,7 @@ public struct StormReport: Sendable, Hashable {
 /// Frames must come in time order per port; a frame older than its port's current window is counted in that
 /// window. Frames are identified by a 64-bit hash of all their bytes.
 public struct StormDetector: Sendable {
-    public struct Configuration: Sendable, Hashable {
+    public struct Configuration: Sendable, Hashable, Codable {
         public var windowNanoseconds: Int64
         public var thresholdFramesPerSecond: Double
         public var growthWindows: Int
@@ -81,7 +102,12 @@ public struct StormDetector: Sendable {
     private var lastPortIndex = 0
 
     public init(configuration: Configuration = Configuration()) {
-        self.configuration = configuration
+        // Through the clamping initializer again: the fields are settable and decodable.
+        self.configuration = Configuration(
+            windowNanoseconds: configuration.windowNanoseconds,
+            thresholdFramesPerSecond: configuration.thresholdFramesPerSecond,
+            growthWindows: configuration.growthWindows, repeatCount: configuration.repeatCount,
+            maximumTrackedFramesPerWindow: configuration.maximumTrackedFramesPerWindow)
     }
 
     /// The storm so far, or nil while no port has alarmed.

@@ -4,7 +4,7 @@
 /// - p95: nearest-rank: the value at rank ⌈0.95 × N⌉ (1-based) of the sorted values, so always one of the
 ///   measured values. With fewer than 20 trials this is the maximum.
 /// - NaN and infinite values are ignored; `count` is the number of values used.
-public struct TrialStatistics: Sendable, Hashable {
+public struct TrialStatistics: Sendable, Hashable, Codable {
     public var count: Int
     public var minimum: Double
     public var median: Double

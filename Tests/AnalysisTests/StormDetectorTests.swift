@@ -232,3 +232,33 @@ final class StormDetectorTests: XCTestCase {
         XCTAssertEqual(detector.alarms.count, 1)
     }
 }
+
+final class AnalysisCodingTests: XCTestCase {
+    func testResultsSurviveJSON() throws {
+        let failover = FailoverResult(
+            faultTime: 5, outcome: .recovered,
+            outage: ProbeGap(start: 1, end: 9, sequenceBefore: 1, sequenceAfter: 9), recoveryTime: 4,
+            expectedSequences: 0...9, receivedProbes: 3, lostProbes: 7, lostSequences: [2...8],
+            detectionEvent: TimedEvent(time: 6, kind: "bond member change"), detectionTime: 1,
+            pathBefore: "srv1:eth0", pathAfter: "srv1:eth1")
+        let storm = StormReport(
+            onset: 10, alarmTime: 20, peakRatePerSecond: 3_100, ports: ["sw1:p1"], repeatedFrameCount: 2,
+            portAlarms: [PortStormAlarm(port: "sw1:p1", onset: 10, alarmTime: 20, growing: false,
+                                        repeatedFrame: true, peakRatePerSecond: 3_100, repeatedFrameCount: 2)])
+        let statistics = try XCTUnwrap(TrialStatistics([1.0, 2, 3]))
+        XCTAssertEqual(try JSONDecoder().decode(FailoverResult.self, from: JSONEncoder().encode(failover)), failover)
+        XCTAssertEqual(try JSONDecoder().decode(StormReport.self, from: JSONEncoder().encode(storm)), storm)
+        XCTAssertEqual(try JSONDecoder().decode(TrialStatistics.self, from: JSONEncoder().encode(statistics)),
+                       statistics)
+    }
+
+    func testADecodedConfigurationWithAZeroWindowDoesNotTrap() throws {
+        let json = #"{"windowNanoseconds":0,"thresholdFramesPerSecond":1,"growthWindows":0,"repeatCount":0,"maximumTrackedFramesPerWindow":-5}"#
+        let configuration = try JSONDecoder().decode(StormDetector.Configuration.self, from: Data(json.utf8))
+        var detector = StormDetector(configuration: configuration)
+        detector.add(timestampNanoseconds: 7, port: "p", frame: TestFrames.vrrpAdvert)
+        detector.add(timestampNanoseconds: 7, port: "p", frame: TestFrames.vrrpAdvert)
+        XCTAssertEqual(detector.configuration.windowNanoseconds, 1)
+        XCTAssertNotNil(detector.report)
+    }
+}
