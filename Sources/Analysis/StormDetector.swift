@@ -39,7 +39,7 @@ public struct StormReport: Sendable, Hashable, Codable {
     public var ports: [String]
     /// Repeated frames summed over the alarmed ports.
     public var repeatedFrameCount: Int
-    /// Each port's alarm, in alarm order.
+    /// Each port's alarm, by alarm time.
     public var portAlarms: [PortStormAlarm]
 
     public init(onset: Int64, alarmTime: Int64, peakRatePerSecond: Double, ports: [String], repeatedFrameCount: Int,
@@ -70,8 +70,9 @@ public struct StormReport: Sendable, Hashable, Codable {
 /// streak of growing windows, or the first of the consecutive windows in which some frame repeated. When
 /// both hold, the earlier. Each port alarms once; after that its peak rate and repeats keep accumulating.
 ///
-/// Frames must come in time order per port; a frame older than its port's current window is counted in that
-/// window. Frames are identified by a 64-bit hash of all their bytes.
+/// Ports are independent, so frames need to come in time order within each port only: one capture file
+/// after another works as well as a merged stream. A frame older than its port's current window is counted
+/// in that window. Frames are identified by a 64-bit hash of all their bytes.
 public struct StormDetector: Sendable {
     public struct Configuration: Sendable, Hashable, Codable {
         public var windowNanoseconds: Int64
@@ -93,7 +94,7 @@ public struct StormDetector: Sendable {
     }
 
     public let configuration: Configuration
-    /// Alarms raised so far, in alarm order.
+    /// Alarms raised so far, in the order they were raised.
     public private(set) var alarms: [PortStormAlarm] = []
 
     private var ports: [PortState] = []
@@ -112,14 +113,15 @@ public struct StormDetector: Sendable {
 
     /// The storm so far, or nil while no port has alarmed.
     public var report: StormReport? {
-        guard let first = alarms.first else { return nil }
+        let inTimeOrder = alarms.sorted { ($0.alarmTime, $0.port) < ($1.alarmTime, $1.port) }
+        guard let first = inTimeOrder.first else { return nil }
         return StormReport(
-            onset: alarms.map(\.onset).min() ?? first.onset,
+            onset: inTimeOrder.map(\.onset).min() ?? first.onset,
             alarmTime: first.alarmTime,
-            peakRatePerSecond: alarms.map(\.peakRatePerSecond).max() ?? first.peakRatePerSecond,
-            ports: alarms.map(\.port).sorted(),
-            repeatedFrameCount: alarms.reduce(0) { $0 + $1.repeatedFrameCount },
-            portAlarms: alarms)
+            peakRatePerSecond: inTimeOrder.map(\.peakRatePerSecond).max() ?? first.peakRatePerSecond,
+            ports: inTimeOrder.map(\.port).sorted(),
+            repeatedFrameCount: inTimeOrder.reduce(0) { $0 + $1.repeatedFrameCount },
+            portAlarms: inTimeOrder)
     }
 
     public mutating func add(_ record: PcapRecord, port: String) {
@@ -172,23 +174,23 @@ public struct StormDetector: Sendable {
         guard let window = state.window, rate(ofCount: state.count) > configuration.thresholdFramesPerSecond
         else { return }
 
-        var candidates: [Run] = []
-        if state.count > state.previousCount {
+        var growthRun: Run?
+        if state.currentWindowGrows {
             let streak = state.growthRunBefore.map { $0.including(state) } ?? Run(starting: window, with: state)
-            if streak.length >= configuration.growthWindows { candidates.append(streak) }
+            if streak.length >= configuration.growthWindows { growthRun = streak }
         }
-        let growing = !candidates.isEmpty
-        if state.mostCopiesOfOneFrame >= configuration.repeatCount + 1 {
-            candidates.append(state.repeatRunBefore.map { $0.including(state) } ?? Run(starting: window, with: state))
+        var repeatRun: Run?
+        if state.mostCopiesOfOneFrame > configuration.repeatCount {
+            repeatRun = state.repeatRunBefore.map { $0.including(state) } ?? Run(starting: window, with: state)
         }
-        let repeated = candidates.count > (growing ? 1 : 0)
-        guard let run = candidates.min(by: { $0.startWindow < $1.startWindow }) else { return }
+        guard let run = [growthRun, repeatRun].compactMap({ $0 }).min(by: { $0.startWindow < $1.startWindow })
+        else { return }
 
         ports[index].alarmIndex = alarms.count
         alarms.append(PortStormAlarm(
             port: state.name,
             onset: run.startWindow.multipliedReportingOverflow(by: configuration.windowNanoseconds).partialValue,
-            alarmTime: timestamp, growing: growing, repeatedFrame: repeated,
+            alarmTime: timestamp, growing: growthRun != nil, repeatedFrame: repeatRun != nil,
             peakRatePerSecond: rate(ofCount: run.peakCount), repeatedFrameCount: run.repeatedFrames))
     }
 
@@ -245,7 +247,7 @@ private struct PortState: Sendable {
             window = newWindow
             return
         }
-        growthRunBefore = count > previousCount
+        growthRunBefore = currentWindowGrows
             ? growthRunBefore.map { $0.including(self) } ?? Run(starting: current, with: self) : nil
         repeatRunBefore = repeatedFramesInWindow > 0
             ? repeatRunBefore.map { $0.including(self) } ?? Run(starting: current, with: self) : nil
@@ -265,6 +267,9 @@ private struct PortState: Sendable {
     }
 
     init(name: String) { self.name = name }
+
+    /// The current window holds more broadcast and multicast frames than the one before it.
+    var currentWindowGrows: Bool { count > previousCount }
 
     /// Counts one broadcast or multicast frame in the current window; returns how many copies of it the
     /// window has now (1 for a first sighting, or for a frame beyond the tracking limit).

@@ -72,6 +72,15 @@ final class StormDetectorTests: XCTestCase {
         }
 
         let report = try XCTUnwrap(detect(merged).report)
+        // Ports are independent: feeding one file after another, later port first, gives the same report.
+        var filesOneByOne = StormDetector()
+        for port in ["sw3:p1", "sw2:p1", "sw1:p1"] {
+            for frame in merged where frame.port == port {  // each file's records, in file order
+                filesOneByOne.add(timestampNanoseconds: frame.time, port: frame.port, frame: frame.bytes)
+            }
+        }
+        XCTAssertEqual(filesOneByOne.alarms.map(\.port), ["sw2:p1", "sw1:p1"])
+        XCTAssertEqual(filesOneByOne.report, report)
         // sw1:p1 counts 1 per window, then 2, 3, 5, 9, 17, 33 from window 50: the 21st frame of window 55
         // (the advert, then the 20th storm frame at 1 ms + 19 × 250 µs) passes 2000/s.
         XCTAssertEqual(report.onset, Self.windowStart(50))
