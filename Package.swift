@@ -17,6 +17,7 @@ let package = Package(
         .systemLibrary(name: "CNetlink", pkgConfig: "libnl-route-3.0",
                        providers: [.apt(["libnl-3-dev", "libnl-route-3-dev"])]),
         .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
+        .systemLibrary(name: "CNftables", pkgConfig: "libnftables", providers: [.apt(["libnftables-dev"])]),
 
         // Pure value code: no C pointers, no clock, no sockets.
         .target(name: "Packets"),
@@ -27,7 +28,7 @@ let package = Package(
         .target(name: "Report", dependencies: ["Analysis"]),
 
         // The only code that holds C pointers.
-        .target(name: "Kernel", dependencies: ["CNetlink", "Packets", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "Kernel", dependencies: ["CNetlink", "CNftables", "Packets", .product(name: "Logging", package: "swift-log")]),
         .target(name: "Capture", dependencies: ["CPcap", "Kernel"]),
 
         // Orchestration and the CLI.

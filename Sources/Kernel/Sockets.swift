@@ -151,3 +151,148 @@ public final class MulticastIPSocket {
         }
     }
 }
+
+/// An IPv4 socket (UDP, TCP or raw ICMP) opened in a namespace, non-blocking, with kernel receive
+/// timestamps (SO_TIMESTAMPNS) where it receives datagrams.
+public final class InetSocket {
+    public enum Kind: Sendable { case udp, tcp, icmp }
+
+    private let descriptor: OwnedDescriptor
+    public let kind: Kind
+
+    public init(_ kind: Kind) throws {
+        let (type, proto): (Int32, Int32) = switch kind {
+        case .udp: (Int32(SOCK_DGRAM.rawValue), Int32(IPPROTO_UDP))
+        case .tcp: (Int32(SOCK_STREAM.rawValue), Int32(IPPROTO_TCP))
+        case .icmp: (Int32(SOCK_RAW.rawValue), Int32(IPPROTO_ICMP))
+        }
+        let fd = socket(AF_INET, type | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), proto)
+        guard fd >= 0 else { throw Errno.current("socket(AF_INET)") }
+        descriptor = OwnedDescriptor(fd)
+        self.kind = kind
+        try setOption(fd, SOL_SOCKET, SO_REUSEADDR, Int32(1), "SO_REUSEADDR")
+        if kind != .tcp { try setOption(fd, SOL_SOCKET, SO_TIMESTAMPNS, Int32(1), "SO_TIMESTAMPNS") }
+    }
+
+    private init(accepted fd: Int32) {
+        descriptor = OwnedDescriptor(fd)
+        kind = .tcp
+    }
+
+    public static func open(inNamespace name: String, _ kind: Kind) throws -> InetSocket {
+        try Namespace.run(in: name) { try InetSocket(kind) }
+    }
+
+    public var fileDescriptor: Int32 { descriptor.value }
+
+    private static func address(_ ip: IPv4Address, _ port: UInt16) -> sockaddr_in {
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        address.sin_addr.s_addr = ip.value.bigEndian
+        return address
+    }
+
+    public func bind(_ ip: IPv4Address = IPv4Address(0), port: UInt16) throws {
+        var address = Self.address(ip, port)
+        let status = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(descriptor.value, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard status == 0 else { throw Errno.current("bind", "\(ip):\(port)") }
+    }
+
+    public func listen() throws {
+        guard Glibc.listen(descriptor.value, 128) == 0 else { throw Errno.current("listen") }
+    }
+
+    /// Starts a non-blocking connect; true when already connected.
+    public func connect(to ip: IPv4Address, port: UInt16) throws -> Bool {
+        var address = Self.address(ip, port)
+        let status = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(descriptor.value, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        if status == 0 { return true }
+        guard errno == EINPROGRESS else { throw Errno.current("connect", "\(ip):\(port)") }
+        return false
+    }
+
+    /// The result of a finished non-blocking connect (0 when it succeeded, else the errno).
+    public var pendingError: Int32 {
+        var value: Int32 = 0
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        getsockopt(descriptor.value, SOL_SOCKET, SO_ERROR, &value, &length)
+        return value
+    }
+
+    public func accept() throws -> InetSocket? {
+        let fd = Glibc.accept(descriptor.value, nil, nil)
+        if fd < 0 {
+            if errno == EAGAIN || errno == EWOULDBLOCK { return nil }
+            throw Errno.current("accept")
+        }
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        return InetSocket(accepted: fd)
+    }
+
+    public func send(_ bytes: [UInt8], to ip: IPv4Address, port: UInt16 = 0) throws {
+        var address = Self.address(ip, port)
+        let sent = bytes.withUnsafeBytes { raw in
+            withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    sendto(descriptor.value, raw.baseAddress, raw.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
+        }
+        if sent < 0 && (errno == EAGAIN || errno == ENETUNREACH || errno == EHOSTUNREACH) { return }  // counted as lost
+        guard sent >= 0 else { throw Errno.current("sendto", "\(ip):\(port)") }
+    }
+
+    public func write(_ bytes: [UInt8]) throws {
+        let sent = bytes.withUnsafeBytes { Glibc.send(descriptor.value, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        guard sent >= 0 else { throw Errno.current("send") }
+    }
+
+    /// A received datagram (or stream bytes), its sender, and the kernel's receive time (CLOCK_REALTIME
+    /// nanoseconds; 0 for streams). Nil when nothing is waiting; empty bytes at end of stream.
+    public func receive() throws -> (bytes: [UInt8], from: IPv4Address, port: UInt16, timeNanoseconds: Int64)? {
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        var control = [UInt8](repeating: 0, count: 256)
+        var from = sockaddr_in()
+        let count: Int = buffer.withUnsafeMutableBytes { data in
+            control.withUnsafeMutableBytes { controlBytes in
+                withUnsafeMutablePointer(to: &from) { fromPointer in
+                    var vector = iovec(iov_base: data.baseAddress, iov_len: data.count)
+                    return withUnsafeMutablePointer(to: &vector) { vectorPointer in
+                        var message = msghdr()
+                        message.msg_name = UnsafeMutableRawPointer(fromPointer)
+                        message.msg_namelen = socklen_t(MemoryLayout<sockaddr_in>.size)
+                        message.msg_iov = vectorPointer
+                        message.msg_iovlen = 1
+                        message.msg_control = controlBytes.baseAddress
+                        message.msg_controllen = controlBytes.count
+                        return recvmsg(descriptor.value, &message, 0)
+                    }
+                }
+            }
+        }
+        if count < 0 {
+            if errno == EAGAIN || errno == EWOULDBLOCK { return nil }
+            throw Errno.current("recvmsg")
+        }
+        // SCM_TIMESTAMPNS: cmsghdr (len 8, level 4, type 4) then a timespec.
+        var time: Int64 = 0
+        let headerSize = MemoryLayout<cmsghdr>.size
+        if control.count >= headerSize + 16 {
+            let level = control.withUnsafeBytes { $0.load(fromByteOffset: 8, as: Int32.self) }
+            let type = control.withUnsafeBytes { $0.load(fromByteOffset: 12, as: Int32.self) }
+            if level == SOL_SOCKET && type == SO_TIMESTAMPNS {
+                let seconds = control.withUnsafeBytes { $0.load(fromByteOffset: headerSize, as: Int64.self) }
+                let nanoseconds = control.withUnsafeBytes { $0.load(fromByteOffset: headerSize + 8, as: Int64.self) }
+                time = seconds * 1_000_000_000 + nanoseconds
+            }
+        }
+        return (Array(buffer[..<count]), IPv4Address(UInt32(bigEndian: from.sin_addr.s_addr)),
+                UInt16(bigEndian: from.sin_port), time)
+    }
+}

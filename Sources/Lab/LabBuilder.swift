@@ -208,3 +208,11 @@ final class StepExecutor {
         }
     }
 }
+
+extension LabManager {
+    /// Records a process started for a lab (a daemon, a probe) in its journal, so that faults reach it and
+    /// `down` stops it.
+    public func recordProcess(lab: String, pid: Int32, role: String) throws {
+        try LabDirectory(name: lab).append(.process(pid: pid, role: role))
+    }
+}

@@ -1,0 +1,323 @@
+import Foundation
+import Glibc
+import Kernel
+import Packets
+import Topology
+
+/// What a probe stream checks: UDP echo (layer 4 datagrams), ICMP echo (layer 3), TCP connect (layer 4
+/// sessions) or HTTP GET (layer 7).
+public enum ProbeKind: String, Sendable, Codable, CaseIterable {
+    case udp, icmp, tcp, http
+}
+
+public struct ProbeOptions: Sendable {
+    public var kind: ProbeKind
+    /// The node that sends.
+    public var from: String
+    public var to: IPv4Address
+    /// The node that answers (UDP, TCP, HTTP); found from the lab's addresses when nil.
+    public var responder: String?
+    /// Probes per second.
+    public var rate: Double
+    public var seconds: Double
+    public var port: UInt16
+    public var streamID: UInt32
+
+    public init(kind: ProbeKind = .udp, from: String, to: IPv4Address, responder: String? = nil, rate: Double? = nil,
+                seconds: Double = 5, port: UInt16? = nil, streamID: UInt32 = 1) {
+        self.kind = kind
+        self.from = from
+        self.to = to
+        self.responder = responder
+        self.rate = rate ?? (kind == .udp || kind == .icmp ? 1000 : 100)
+        self.seconds = seconds
+        self.port = port ?? (kind == .udp ? 50_007 : 50_080)
+        self.streamID = streamID
+    }
+}
+
+/// One gap in the answers: consecutive answered probes further apart than 3 probe intervals.
+public struct ProbeGap: Sendable, Codable, Equatable {
+    public var startNanoseconds: Int64
+    public var endNanoseconds: Int64
+    public var milliseconds: Double { Double(endNanoseconds - startNanoseconds) / 1e6 }
+}
+
+/// What a probe stream saw. Times are CLOCK_REALTIME nanoseconds, the clock of capture timestamps.
+public struct ProbeResult: Sendable, Codable {
+    public var kind: ProbeKind
+    public var from: String
+    public var to: String
+    public var rate: Double
+    public var startNanoseconds: Int64
+    public var endNanoseconds: Int64
+    public var sent: Int
+    public var answered: Int
+    public var lost: Int
+    public var duplicates: Int
+    public var reordered: Int
+    /// Round trip times of answered probes, microseconds.
+    public var rttMedianMicroseconds: Double?
+    public var rttMaxMicroseconds: Double?
+    /// The longest stretch without an answer, measured between the send times of consecutive answered
+    /// probes (milliseconds), and every gap longer than 3 intervals.
+    public var longestGapMilliseconds: Double
+    public var gaps: [ProbeGap]
+    /// The resolution of the clock that timestamps probes.
+    public var clockResolutionNanoseconds: Int64
+}
+
+extension LabManager {
+    /// Runs a probe stream and returns what it saw. UDP and TCP/HTTP responders run in this process, on
+    /// sockets opened in the responder's namespace; ICMP is answered by the far end's kernel.
+    public func probe(lab: String, _ options: ProbeOptions) throws -> ProbeResult {
+        let record = try LabDirectory(name: lab).record()
+        guard let source = record.node(options.from) else { throw LabError.unknownNode(lab: lab, node: options.from) }
+        guard options.rate > 0, options.rate <= 100_000, options.seconds > 0 else {
+            throw LabError.unsupported("probe rate must be in 1...100000 per second and the duration positive")
+        }
+        var engine = ProbeEngine(options: options)
+        switch options.kind {
+        case .udp, .tcp, .http:
+            let responderNode = try options.responder ?? owner(of: options.to, lab: lab, record: record)
+            guard let responder = record.node(responderNode) else { throw LabError.unknownNode(lab: lab, node: responderNode) }
+            try engine.open(sourceNamespace: source.namespace, responderNamespace: responder.namespace)
+        case .icmp:
+            try engine.open(sourceNamespace: source.namespace, responderNamespace: nil)
+        }
+        return try engine.run()
+    }
+
+    /// The node that has `address` on one of its interfaces.
+    func owner(of address: IPv4Address, lab: String, record: LabRecord) throws -> String {
+        for node in record.nodes {
+            let socket = try NetlinkSocket.open(inNamespace: node.namespace)
+            if try socket.addresses().contains(where: { $0.address.address == address }) { return node.name }
+        }
+        throw LabError.unsupported("no node of lab '\(lab)' has the address \(address); name the answering node with --responder")
+    }
+}
+
+/// The probe loop: one thread, paced by absolute deadlines, polling every socket between sends.
+struct ProbeEngine {
+    let options: ProbeOptions
+    private var sender: InetSocket?
+    private var responder: InetSocket?
+    private var sessions: [Int32: (socket: InetSocket, sequence: UInt64, sentAt: Int64, buffer: [UInt8])] = [:]
+    private var serverConnections: [InetSocket] = []
+    private var sendTimes: [Int64] = []
+    private var answers: [UInt64: Int] = [:]
+    private var answerOrder: [UInt64] = []
+    private var rtts: [Int64] = []
+    private let identifier = UInt16(truncatingIfNeeded: getpid())
+
+    init(options: ProbeOptions) { self.options = options }
+
+    mutating func open(sourceNamespace: String, responderNamespace: String?) throws {
+        switch options.kind {
+        case .udp:
+            sender = try InetSocket.open(inNamespace: sourceNamespace, .udp)
+            if let responderNamespace {
+                let echo = try InetSocket.open(inNamespace: responderNamespace, .udp)
+                try echo.bind(port: options.port)
+                responder = echo
+            }
+        case .icmp:
+            sender = try InetSocket.open(inNamespace: sourceNamespace, .icmp)
+        case .tcp, .http:
+            if let responderNamespace {
+                let listener = try InetSocket.open(inNamespace: responderNamespace, .tcp)
+                try listener.bind(port: options.port)
+                try listener.listen()
+                responder = listener
+            }
+            sourceNamespaceForSessions = sourceNamespace
+        }
+    }
+
+    private var sourceNamespaceForSessions: String?
+
+    mutating func run() throws -> ProbeResult {
+        let interval = Int64(1e9 / options.rate)
+        let start = wallClockNanoseconds()
+        let end = start + Int64(options.seconds * 1e9)
+        let drainUntil = end + 300_000_000
+        var next = start
+        var sequence: UInt64 = 0
+        while true {
+            let now = wallClockNanoseconds()
+            if now >= drainUntil { break }
+            if now >= next && now < end {
+                try send(sequence: sequence, at: now)
+                sequence += 1
+                next += interval
+                if next < now - 10 * interval { next = now }   // fell far behind: do not burst
+                continue
+            }
+            let wait = now < end ? next - now : drainUntil - now
+            try pollOnce(timeoutNanoseconds: max(0, wait), now: now)
+        }
+        return summarize(start: start, end: end, interval: interval)
+    }
+
+    private mutating func send(sequence: UInt64, at now: Int64) throws {
+        sendTimes.append(now)
+        let payload = ProbePayload(streamID: options.streamID, sequence: sequence, sendTimeNanoseconds: UInt64(now)).encode()
+        switch options.kind {
+        case .udp:
+            try sender?.send(payload, to: options.to, port: options.port)
+        case .icmp:
+            let echo = ICMPEcho(kind: .request, identifier: identifier, sequence: UInt16(truncatingIfNeeded: sequence), payload: payload)
+            try sender?.send(echo.encode(), to: options.to)
+        case .tcp, .http:
+            guard let namespace = sourceNamespaceForSessions else { return }
+            let session = try InetSocket.open(inNamespace: namespace, .tcp)
+            let connected = try session.connect(to: options.to, port: options.port)
+            sessions[session.fileDescriptor] = (session, sequence, now, [])
+            if connected { try sessionWritable(session.fileDescriptor, now: now) }
+        }
+    }
+
+    private mutating func pollOnce(timeoutNanoseconds: Int64, now: Int64) throws {
+        var descriptors: [pollfd] = []
+        if let sender { descriptors.append(pollfd(fd: sender.fileDescriptor, events: Int16(POLLIN), revents: 0)) }
+        if let responder { descriptors.append(pollfd(fd: responder.fileDescriptor, events: Int16(POLLIN), revents: 0)) }
+        for connection in serverConnections { descriptors.append(pollfd(fd: connection.fileDescriptor, events: Int16(POLLIN), revents: 0)) }
+        for (fd, session) in sessions {
+            descriptors.append(pollfd(fd: fd, events: Int16(session.buffer.isEmpty && options.kind == .http ? POLLOUT | POLLIN : POLLOUT | POLLIN), revents: 0))
+        }
+        // poll(2) counts whole milliseconds; below one, look without waiting and then sleep the rest.
+        let ready = poll(&descriptors, nfds_t(descriptors.count), Int32(min(timeoutNanoseconds / 1_000_000, 100)))
+        if ready <= 0 {
+            if timeoutNanoseconds < 1_000_000 {
+                var pause = timespec(tv_sec: 0, tv_nsec: Int(min(timeoutNanoseconds, 50_000)))
+                nanosleep(&pause, nil)
+            }
+            return
+        }
+        for descriptor in descriptors where descriptor.revents != 0 {
+            let fd = descriptor.fd
+            if fd == sender?.fileDescriptor {
+                try drainAnswers()
+            } else if fd == responder?.fileDescriptor {
+                try serveResponder()
+            } else if let index = serverConnections.firstIndex(where: { $0.fileDescriptor == fd }) {
+                try serveConnection(index)
+            } else if sessions[fd] != nil {
+                try sessionWritable(fd, now: wallClockNanoseconds())
+            }
+        }
+    }
+
+    private mutating func drainAnswers() throws {
+        while let datagram = try sender?.receive() {
+            var payloadBytes: ArraySlice<UInt8>
+            switch options.kind {
+            case .udp:
+                payloadBytes = datagram.bytes[...]
+            case .icmp:
+                guard let packet = try? IPv4Packet.decode(datagram.bytes), let echo = try? ICMPEcho.decode(packet.payload),
+                      echo.kind == .reply, echo.identifier == identifier else { continue }
+                payloadBytes = echo.payload[...]
+            case .tcp, .http:
+                return
+            }
+            guard let probe = try? ProbePayload.decode(payloadBytes), probe.streamID == options.streamID else { continue }
+            let received = datagram.timeNanoseconds > 0 ? datagram.timeNanoseconds : wallClockNanoseconds()
+            recordAnswer(sequence: probe.sequence, sentAt: Int64(probe.sendTimeNanoseconds), receivedAt: received)
+        }
+    }
+
+    private mutating func recordAnswer(sequence: UInt64, sentAt: Int64, receivedAt: Int64) {
+        answers[sequence, default: 0] += 1
+        answerOrder.append(sequence)
+        if answers[sequence] == 1 { rtts.append(receivedAt - sentAt) }
+    }
+
+    private mutating func serveResponder() throws {
+        guard let responder else { return }
+        switch options.kind {
+        case .udp:
+            while let datagram = try responder.receive() {
+                try responder.send(datagram.bytes, to: datagram.from, port: datagram.port)
+            }
+        case .tcp, .http:
+            while let connection = try responder.accept() { serverConnections.append(connection) }
+        case .icmp:
+            break
+        }
+    }
+
+    /// The server side of a TCP or HTTP session: answers an HTTP request, closes at end of stream.
+    private mutating func serveConnection(_ index: Int) throws {
+        let connection = serverConnections[index]
+        guard let data = try connection.receive() else { return }
+        if data.bytes.isEmpty {
+            serverConnections.remove(at: index)
+            return
+        }
+        if options.kind == .http, String(decoding: data.bytes, as: UTF8.self).contains("\r\n\r\n") {
+            try connection.write(Array("HTTP/1.0 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok".utf8))
+            serverConnections.remove(at: index)
+        }
+    }
+
+    /// The client side: a connect that finished (TCP: answered), or an HTTP exchange in progress.
+    private mutating func sessionWritable(_ fd: Int32, now: Int64) throws {
+        guard var session = sessions[fd] else { return }
+        if session.socket.pendingError != 0 {
+            sessions[fd] = nil   // refused or unreachable: that probe is lost
+            return
+        }
+        if options.kind == .tcp {
+            recordAnswer(sequence: session.sequence, sentAt: session.sentAt, receivedAt: now)
+            sessions[fd] = nil
+            return
+        }
+        if session.buffer.isEmpty {
+            try session.socket.write(Array("GET /probe/\(session.sequence) HTTP/1.0\r\nHost: \(options.to)\r\n\r\n".utf8))
+            session.buffer = [1]
+            sessions[fd] = session
+            return
+        }
+        guard let data = try session.socket.receive() else { return }
+        if String(decoding: data.bytes, as: UTF8.self).hasPrefix("HTTP/1.0 200") {
+            recordAnswer(sequence: session.sequence, sentAt: session.sentAt, receivedAt: now)
+        }
+        sessions[fd] = nil
+    }
+
+    private func summarize(start: Int64, end: Int64, interval: Int64) -> ProbeResult {
+        let sent = sendTimes.count
+        let answeredSequences = answers.keys.filter { Int($0) < sent }.sorted()
+        var reordered = 0
+        var highest: UInt64 = 0
+        for (index, sequence) in answerOrder.enumerated() {
+            if index > 0 && sequence < highest { reordered += 1 }
+            highest = max(highest, sequence)
+        }
+        // Gaps between the send times of consecutive answered probes; the stream's edges count too.
+        var gaps: [ProbeGap] = []
+        var longest: Int64 = 0
+        var previous = start
+        for sequence in answeredSequences {
+            let at = sendTimes[Int(sequence)]
+            if at - previous > longest { longest = at - previous }
+            if at - previous > 3 * interval { gaps.append(ProbeGap(startNanoseconds: previous, endNanoseconds: at)) }
+            previous = at
+        }
+        if let last = sendTimes.last, last - previous > longest { longest = last - previous }
+        let sortedRTT = rtts.sorted()
+        var resolution = timespec()
+        clock_getres(CLOCK_REALTIME, &resolution)
+        return ProbeResult(
+            kind: options.kind, from: options.from, to: options.to.description, rate: options.rate,
+            startNanoseconds: start, endNanoseconds: end, sent: sent, answered: answeredSequences.count,
+            lost: sent - answeredSequences.count, duplicates: answers.values.reduce(0) { $0 + max(0, $1 - 1) },
+            reordered: reordered,
+            rttMedianMicroseconds: sortedRTT.isEmpty ? nil : Double(sortedRTT[sortedRTT.count / 2]) / 1000,
+            rttMaxMicroseconds: sortedRTT.last.map { Double($0) / 1000 },
+            longestGapMilliseconds: Double(longest) / 1e6, gaps: gaps,
+            clockResolutionNanoseconds: Int64(resolution.tv_sec) * 1_000_000_000 + Int64(resolution.tv_nsec))
+    }
+}

@@ -1,0 +1,232 @@
+extension IPv4Address {
+    /// 224.0.0.18, where VRRP advertisements are sent.
+    public static let vrrpMulticast = IPv4Address(224, 0, 0, 18)
+}
+
+extension MACAddress {
+    /// The Ethernet multicast address an IPv4 multicast group maps to (01:00:5e + low 23 bits).
+    public static func ipv4Multicast(_ group: IPv4Address) -> MACAddress {
+        let low = group.value & 0x7f_ffff
+        return MACAddress(0x01, 0x00, 0x5e, UInt8(low >> 16), UInt8(low >> 8 & 0xff), UInt8(low & 0xff))
+    }
+}
+
+/// A VRRP advertisement for IPv4: version 3 (RFC 5798) or version 2 (RFC 3768).
+///
+/// Version 3:
+///
+///     | Version | Type | Virtual Rtr ID | Priority | Count IPvX Addr |
+///     | (rsvd) 4 bits | Max Adver Int 12 bits (centiseconds) | Checksum |
+///     | IPv4 Address(es) ...                                           |
+///
+/// The v3 checksum covers the IPv4 pseudo-header (source, destination, zero, protocol 112,
+/// VRRP length) and the VRRP message.
+///
+/// Version 2:
+///
+///     | Version | Type | Virtual Rtr ID | Priority | Count IP Addrs |
+///     | Auth Type | Adver Int (seconds) | Checksum                   |
+///     | IPv4 Address(es) ...                                         |
+///     | Authentication Data (8 bytes)                                |
+///
+/// The v2 checksum covers the VRRP message only.
+public struct VRRPAdvertisement: Sendable, Hashable {
+    public enum Version: UInt8, Sendable, Hashable {
+        case v2 = 2
+        case v3 = 3
+    }
+
+    /// VRRPv2 authentication. Type 0 (none) and type 1 (simple text password, from RFC 2338)
+    /// are accepted; v3 has no authentication and ignores this.
+    public enum Authentication: Sendable, Hashable {
+        case none
+        /// The 8 bytes of authentication data (shorter passwords are zero-padded on encode).
+        case simplePassword([UInt8])
+    }
+
+    public static let typeAdvertisement: UInt8 = 1
+
+    public var version: Version
+    public var vrid: UInt8
+    /// 255 for the address owner, 1-254 for backups, 0 when the master is leaving.
+    public var priority: UInt8
+    /// v3: Max Adver Int in centiseconds (12 bits). v2: Adver Int in whole seconds (8 bits).
+    public var advertInterval: UInt16
+    public var addresses: [IPv4Address]
+    /// Only meaningful for v2.
+    public var authentication: Authentication
+
+    public init(version: Version, vrid: UInt8, priority: UInt8, advertInterval: UInt16,
+                addresses: [IPv4Address], authentication: Authentication = .none) {
+        self.version = version
+        self.vrid = vrid
+        self.priority = priority
+        self.advertInterval = advertInterval
+        self.addresses = addresses
+        self.authentication = authentication
+    }
+
+    /// The advertisement interval in nanoseconds, whatever the version's unit.
+    public var advertIntervalNanoseconds: Int64 {
+        switch version {
+        case .v3: Int64(advertInterval) * 10_000_000
+        case .v2: Int64(advertInterval) * 1_000_000_000
+        }
+    }
+
+    /// Length of the VRRP message in bytes.
+    public var length: Int {
+        switch version {
+        case .v3: 8 + 4 * addresses.count
+        case .v2: 16 + 4 * addresses.count
+        }
+    }
+
+    /// The VRRP message with its checksum. `source` and `destination` are the IPv4 addresses
+    /// of the packet that will carry it (the v3 pseudo-header needs them).
+    public func encode(source: IPv4Address, destination: IPv4Address = .vrrpMulticast) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(length)
+        out.append(version.rawValue << 4 | Self.typeAdvertisement)
+        out.append(vrid)
+        out.append(priority)
+        out.append(UInt8(truncatingIfNeeded: addresses.count))
+        switch version {
+        case .v3:
+            out.appendBigEndian(advertInterval & 0x0fff)
+        case .v2:
+            switch authentication {
+            case .none: out.append(0)
+            case .simplePassword: out.append(1)
+            }
+            out.append(UInt8(truncatingIfNeeded: advertInterval))
+        }
+        out.appendBigEndian(UInt16(0))
+        for address in addresses { out.append(address) }
+        if version == .v2 {
+            var authData = [UInt8](repeating: 0, count: 8)
+            if case let .simplePassword(password) = authentication {
+                for (index, byte) in password.prefix(8).enumerated() { authData[index] = byte }
+            }
+            out.append(contentsOf: authData)
+        }
+        var checksum = InternetChecksum()
+        if version == .v3 {
+            checksum = pseudoHeaderChecksum(source: source, destination: destination,
+                                            protocolNumber: IPProtocol.vrrp.rawValue, length: out.count)
+        }
+        checksum.add(out)
+        out.setBigEndian(checksum.value, at: 6)
+        return out
+    }
+
+    /// Decodes a VRRP message (an IPv4 payload). Checks version (2 or 3), type (1), the address
+    /// count against the message length (which must be exact), the checksum (with the
+    /// pseudo-header for v3), VRID not 0, interval not 0 and, for v2, the auth type.
+    public static func decode(_ bytes: ArraySlice<UInt8>, source: IPv4Address,
+                              destination: IPv4Address = .vrrpMulticast) throws(PacketError) -> VRRPAdvertisement {
+        var reader = ByteReader(bytes)
+        try reader.require(8)
+        let versionAndType = try reader.readUInt8()
+        guard let version = Version(rawValue: versionAndType >> 4) else { throw .badVersion(versionAndType >> 4) }
+        guard versionAndType & 0x0f == typeAdvertisement else { throw .badType(UInt16(versionAndType & 0x0f)) }
+        let vrid = try reader.readUInt8()
+        let priority = try reader.readUInt8()
+        let count = Int(try reader.readUInt8())
+        let fixedLength = version == .v3 ? 8 : 16
+        guard count > 0 else { throw .noAddresses }
+        guard bytes.count == fixedLength + 4 * count else {
+            throw .addressCountMismatch(count: count, messageLength: bytes.count)
+        }
+        var checksumPrefix = InternetChecksum()
+        if version == .v3 {
+            checksumPrefix = pseudoHeaderChecksum(source: source, destination: destination,
+                                                  protocolNumber: IPProtocol.vrrp.rawValue, length: bytes.count)
+        }
+        try verifyChecksum(of: bytes, fieldOffset: 6, prefix: checksumPrefix)
+        guard vrid != 0 else { throw .badVRID }
+
+        let advertInterval: UInt16
+        var authType: UInt8 = 0
+        switch version {
+        case .v3:
+            advertInterval = try reader.readUInt16() & 0x0fff
+        case .v2:
+            authType = try reader.readUInt8()
+            advertInterval = UInt16(try reader.readUInt8())
+        }
+        guard advertInterval != 0 else { throw .badAdvertInterval }
+        guard authType <= 1 else { throw .badAuthType(authType) }
+        try reader.skip(2)  // checksum, verified above
+
+        var addresses: [IPv4Address] = []
+        addresses.reserveCapacity(count)
+        for _ in 0..<count { addresses.append(try reader.readIPv4Address()) }
+
+        var authentication = Authentication.none
+        if version == .v2 {
+            let authData = try reader.readBytes(8)
+            if authType == 1 { authentication = .simplePassword(Array(authData)) }
+        }
+        return VRRPAdvertisement(version: version, vrid: vrid, priority: priority,
+                                 advertInterval: advertInterval, addresses: addresses,
+                                 authentication: authentication)
+    }
+
+    public static func decode(_ bytes: [UInt8], source: IPv4Address,
+                              destination: IPv4Address = .vrrpMulticast) throws(PacketError) -> VRRPAdvertisement {
+        try decode(bytes[...], source: source, destination: destination)
+    }
+}
+
+/// A VRRP advertisement in its IPv4 packet: the advertisement and the sender's primary address.
+public struct VRRPPacket: Sendable, Hashable {
+    public static let ttl: UInt8 = 255
+    /// DSCP CS6 (network control), as routers send routing protocol traffic.
+    public static let typeOfService: UInt8 = 0xc0
+
+    public var source: IPv4Address
+    public var advertisement: VRRPAdvertisement
+
+    public init(source: IPv4Address, advertisement: VRRPAdvertisement) {
+        self.source = source
+        self.advertisement = advertisement
+    }
+
+    /// The IPv4 packet: TTL 255, protocol 112, to 224.0.0.18, DF set.
+    public func encode(identification: UInt16 = 0) -> [UInt8] {
+        IPv4Packet(source: source, destination: .vrrpMulticast, protocolNumber: .vrrp, ttl: Self.ttl,
+                   typeOfService: Self.typeOfService, identification: identification, dontFragment: true,
+                   payload: advertisement.encode(source: source, destination: .vrrpMulticast)).encode()
+    }
+
+    /// The Ethernet frame a router sends: from the virtual router MAC to the multicast MAC of
+    /// 224.0.0.18 (RFC 5798 section 7.3).
+    public func ethernetFrame(identification: UInt16 = 0, vlan: VLANTag? = nil) -> EthernetFrame {
+        EthernetFrame(destination: .ipv4Multicast(.vrrpMulticast), source: .vrrp(vrid: advertisement.vrid),
+                      vlan: vlan, etherType: .ipv4, payload: encode(identification: identification))
+    }
+
+    /// Decodes an IPv4 packet carrying VRRP: IPv4 checks first, then protocol 112, TTL 255,
+    /// destination 224.0.0.18, no fragments, then the advertisement itself.
+    public static func decode(_ bytes: ArraySlice<UInt8>) throws(PacketError) -> VRRPPacket {
+        let packet = try IPv4Packet.decode(bytes)
+        let header = packet.header
+        guard header.protocolNumber == .vrrp else { throw .badProtocol(header.protocolNumber.rawValue) }
+        guard header.ttl == Self.ttl else { throw .ttlNot255(header.ttl) }
+        guard header.destination == .vrrpMulticast else { throw .badDestination(header.destination) }
+        guard !header.isFragment else { throw .fragmented }
+        let advertisement = try VRRPAdvertisement.decode(packet.payload[...], source: header.source,
+                                                         destination: header.destination)
+        return VRRPPacket(source: header.source, advertisement: advertisement)
+    }
+
+    public static func decode(_ bytes: [UInt8]) throws(PacketError) -> VRRPPacket { try decode(bytes[...]) }
+
+    /// Decodes the VRRP packet in an Ethernet frame (tagged or not); `.badEtherType` if the
+    /// frame does not carry IPv4.
+    public static func decode(frame: EthernetFrame) throws(PacketError) -> VRRPPacket {
+        guard frame.header.etherType == .ipv4 else { throw .badEtherType(frame.header.etherType.rawValue) }
+        return try decode(frame.payload[...])
+    }
+}

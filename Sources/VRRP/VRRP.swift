@@ -1,1 +1,0 @@
-// VRRP module.

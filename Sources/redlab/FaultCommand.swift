@@ -1,0 +1,64 @@
+import ArgumentParser
+import Foundation
+import Lab
+import Topology
+
+struct FaultCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fault",
+        abstract: "Inject a fault at a recorded instant (nanoseconds, in the lab's event log); every fault is reversible.",
+        discussion: """
+            link-down NODE:PORT / link-up NODE:PORT   cut or restore a cable (both ends lose carrier)
+            blackhole NODE:PORT [--in|--out]          drop every frame on the port, carrier stays up
+            unblackhole NODE:PORT                     undo a blackhole
+            flap NODE:PORT --period MS --count N      cut and restore the cable N times
+            crash NODE / restore NODE                 kill the node's daemons and cut its cables / restore the cables
+            freeze NODE / thaw NODE                   stop (SIGSTOP) / continue the node's daemons, cables stay up
+            """)
+
+    enum Kind: String, ExpressibleByArgument, CaseIterable {
+        case linkDown = "link-down", linkUp = "link-up", blackhole, unblackhole, flap, crash, restore, freeze, thaw
+    }
+
+    @Argument(help: "The lab.") var lab: String
+    @Argument(help: "The fault.") var kind: Kind
+    @Argument(help: "NODE:PORT, or NODE for crash, restore, freeze and thaw.") var target: String
+    @Flag(name: .customLong("in"), help: "blackhole: drop only frames coming in.") var inbound = false
+    @Flag(name: .customLong("out"), help: "blackhole: drop only frames going out.") var outbound = false
+    @Option(help: "flap: milliseconds per down-up cycle.") var period: Int = 200
+    @Option(help: "flap: how many cycles.") var count: Int = 5
+
+    var fault: Fault? {
+        let port = PortRef(target)
+        switch kind {
+        case .linkDown: return port.map(Fault.linkDown)
+        case .linkUp: return port.map(Fault.linkUp)
+        case .blackhole:
+            let direction: BlackholeDirection = inbound == outbound ? .both : (inbound ? .in : .out)
+            return port.map { .blackhole($0, direction: direction) }
+        case .unblackhole: return port.map(Fault.unblackhole)
+        case .flap: return port.map { .flap($0, periodMilliseconds: period, count: count) }
+        case .crash: return .crash(node: target)
+        case .restore: return .restore(node: target)
+        case .freeze: return .freeze(node: target)
+        case .thaw: return .thaw(node: target)
+        }
+    }
+
+    func validate() throws {
+        guard fault != nil else { throw ValidationError("\(kind.rawValue) needs NODE:PORT, got '\(target)'") }
+        guard period > 0, count > 0 else { throw ValidationError("--period and --count must be positive") }
+    }
+
+    func run() throws {
+        try requireRoot("fault")
+        guard let fault else { return }
+        do {
+            for event in try LabManager().inject(fault, lab: lab) {
+                print("\(event.timeNanoseconds) \(event.kind) \(event.target)")
+            }
+        } catch {
+            throw fail(error)
+        }
+    }
+}

@@ -1,0 +1,49 @@
+import ArgumentParser
+import Foundation
+import Lab
+import Packets
+
+struct ProbeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "probe",
+        abstract: "Send a sequence-numbered, timestamped probe stream from a node to an address and report what came back.")
+
+    @Argument(help: "The lab.") var lab: String
+    @Argument(help: "The sending node.") var from: String
+    @Argument(help: "The address probed.") var to: String
+    @Option(help: "udp, icmp, tcp (connect) or http (GET).") var kind: ProbeKind = .udp
+    @Option(help: "Probes per second (default 1000 for udp and icmp, 100 for tcp and http).") var rate: Double?
+    @Option(help: "How long to probe.") var seconds: Double = 5
+    @Option(help: "The node that answers udp, tcp and http probes (default: the node with that address).") var responder: String?
+    @Option(help: "The port (default 50007 udp, 50080 tcp and http).") var port: UInt16?
+    @Flag(help: "Print JSON.") var json = false
+
+    func validate() throws {
+        guard IPv4Address(to) != nil else { throw ValidationError("'\(to)' is not an IPv4 address") }
+    }
+
+    func run() throws {
+        try requireRoot("probe")
+        guard let address = IPv4Address(to) else { return }
+        do {
+            let options = ProbeOptions(kind: kind, from: from, to: address, responder: responder, rate: rate,
+                                       seconds: seconds, port: port)
+            let result = try LabManager().probe(lab: lab, options)
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                print(String(decoding: try encoder.encode(result), as: UTF8.self))
+            } else {
+                print("\(result.kind.rawValue) \(result.from) -> \(result.to) at \(Int(result.rate))/s: sent \(result.sent), answered \(result.answered), lost \(result.lost), duplicates \(result.duplicates), reordered \(result.reordered)")
+                print(String(format: "longest gap %.1f ms; rtt median %.0f us, max %.0f us; clock resolution %d ns",
+                             result.longestGapMilliseconds, result.rttMedianMicroseconds ?? 0, result.rttMaxMicroseconds ?? 0,
+                             result.clockResolutionNanoseconds))
+                for gap in result.gaps { print(String(format: "  gap of %.1f ms starting at %lld ns", gap.milliseconds, gap.startNanoseconds)) }
+            }
+        } catch {
+            throw fail(error)
+        }
+    }
+}
+
+extension ProbeKind: ExpressibleByArgument {}

@@ -1,0 +1,124 @@
+import Kernel
+@testable import Lab
+import Packets
+import Topology
+import XCTest
+
+/// The build plan is pure: these run without root.
+final class BuildPlanTests: XCTestCase {
+    private func port(_ text: String) -> PortRef { PortRef(text) ?? PortRef(node: "?", port: "?") }
+
+    private func sample() -> Topology {
+        Topology(name: "t", nodes: [
+            Node(name: "sw1", kind: .switch, spanningTree: SpanningTree(mode: .kernel, priority: 4096, forwardDelay: 4),
+                 ports: ["t": PortSettings(vlans: .trunk(tagged: [10, 20], native: 1)), "a": PortSettings(vlans: .access(10), cost: 5)],
+                 bonds: [Bond(name: "po1", mode: .lacp, members: ["m1", "m2"], lacpRate: .fast, minLinks: 1)]),
+            Node(name: "r1", kind: .router, ports: ["t": PortSettings(vlans: .trunk(tagged: [10, 20], native: 1))],
+                 svis: [SVI(vlan: 10, addresses: [IPv4Interface("10.0.10.1/24")].compactMap { $0 })]),
+            Node(name: "h1", kind: .host, bonds: [Bond(name: "bond0", mode: .activeBackup, members: ["eth0", "eth1"], miimon: 100, primary: "eth0")],
+                 addresses: ["bond0": [IPv4Interface("10.0.10.5/24")].compactMap { $0 }],
+                 routes: [Route(destination: IPv4Interface("0.0.0.0/0")!, via: IPv4Address(10, 0, 10, 1))]),
+            Node(name: "sw2", kind: .switch, bonds: [Bond(name: "po1", mode: .lacp, members: ["m1", "m2"])]),
+        ], links: [
+            Link(port("sw1:t"), port("r1:t")),
+            Link(port("h1:eth0"), port("sw1:a")),
+            Link(port("h1:eth1"), port("sw2:x"), startsDown: true),
+            Link(port("sw1:m1"), port("sw2:m1")),
+            Link(port("sw1:m2"), port("sw2:m2")),
+        ])
+    }
+
+    func testNamespacesComeFirstAndAreNamedLabDashNode() {
+        let steps = BuildPlan.steps(for: sample(), lab: "lab1")
+        let namespaces = steps.compactMap { step -> String? in
+            if case .createNamespace(let ns) = step { return ns }
+            return nil
+        }
+        XCTAssertEqual(namespaces, ["lab1-sw1", "lab1-r1", "lab1-h1", "lab1-sw2"])
+        XCTAssertEqual(steps.first, .createNamespace("lab1-sw1"))
+    }
+
+    func testEveryCableIsAVethMadeBetweenTheTwoNamespaces() {
+        let steps = BuildPlan.steps(for: sample(), lab: "l")
+        XCTAssertTrue(steps.contains(.createVeth(namespace: "l-sw1", name: "t", peerNamespace: "l-r1", peer: "t")))
+        XCTAssertEqual(steps.filter { if case .createVeth = $0 { return true } else { return false } }.count, 5)
+    }
+
+    func testBondsAreCreatedBeforeTheirMembersAreEnslavedAndPrimaryAfter() throws {
+        let steps = BuildPlan.steps(for: sample(), lab: "l")
+        let create = try XCTUnwrap(steps.firstIndex { if case .createBond(_, "bond0", _) = $0 { return true } else { return false } })
+        let enslave = try XCTUnwrap(steps.firstIndex(of: .setMaster(namespace: "l-h1", name: "eth0", master: "bond0")))
+        let primary = try XCTUnwrap(steps.firstIndex(of: .setBondPrimary(namespace: "l-h1", bond: "bond0", member: "eth0")))
+        let up = try XCTUnwrap(steps.firstIndex(of: .setUp(namespace: "l-h1", name: "eth0")))
+        XCTAssertLessThan(create, enslave)
+        XCTAssertLessThan(enslave, primary)
+        XCTAssertLessThan(enslave, up, "members are enslaved while down")
+        guard case .createBond(_, _, let options) = steps[create] else { return XCTFail() }
+        XCTAssertEqual(options.mode, 1)
+        XCTAssertEqual(options.miimon, 100)
+    }
+
+    func testAggregationJoinsTheBridgeAsOnePortAndItsMembersDoNot() {
+        let steps = BuildPlan.steps(for: sample(), lab: "l")
+        XCTAssertTrue(steps.contains(.setMaster(namespace: "l-sw1", name: "po1", master: "br0")))
+        XCTAssertFalse(steps.contains(.setMaster(namespace: "l-sw1", name: "m1", master: "br0")))
+        XCTAssertTrue(steps.contains(.setMaster(namespace: "l-sw1", name: "m1", master: "po1")))
+    }
+
+    func testVLANMembershipFollowsAccessTrunkAndNativeSettings() {
+        XCTAssertEqual(BuildPlan.bridgeVLANs(.access(10)), [BridgeVLAN(vid: 10, pvid: true, untagged: true)])
+        XCTAssertEqual(BuildPlan.bridgeVLANs(.trunk(tagged: [10, 20], native: 1)),
+                       [BridgeVLAN(vid: 10), BridgeVLAN(vid: 20), BridgeVLAN(vid: 1, pvid: true, untagged: true)])
+        XCTAssertEqual(BuildPlan.bridgeVLANs(.trunk(tagged: [10, 20], native: nil)), [BridgeVLAN(vid: 10), BridgeVLAN(vid: 20)])
+        XCTAssertEqual(BuildPlan.bridgeVLANs(nil), [BridgeVLAN(vid: 1, pvid: true, untagged: true)], "unlisted ports: VLAN 1")
+    }
+
+    func testSVIsGetTheBridgeItselfInTheirVLANAndAVLANInterface() {
+        let steps = BuildPlan.steps(for: sample(), lab: "l")
+        XCTAssertTrue(steps.contains(.addBridgeVLANs(namespace: "l-r1", port: "br0", vlans: [BridgeVLAN(vid: 10)], onBridgeItself: true)))
+        XCTAssertTrue(steps.contains(.createVLAN(namespace: "l-r1", name: "vlan10", parent: "br0", vlanID: 10)))
+        XCTAssertTrue(steps.contains(.addAddress(namespace: "l-r1", interface: "vlan10", address: IPv4Interface("10.0.10.1/24")!)))
+        XCTAssertTrue(steps.contains(.sysctl(namespace: "l-r1", key: "net/ipv4/ip_forward", value: "1")))
+    }
+
+    func testBridgeOptionsCarrySpanningTreeSettings() {
+        guard case .createBridge(_, _, let options)? = BuildPlan.steps(for: sample(), lab: "l").first(where: {
+            if case .createBridge("l-sw1", _, _) = $0 { return true } else { return false }
+        }) else { return XCTFail("no bridge for sw1") }
+        XCTAssertEqual(options.stpState, 1)
+        XCTAssertEqual(options.priority, 4096)
+        XCTAssertEqual(options.forwardDelay, 4)
+        XCTAssertTrue(options.vlanFiltering)
+    }
+
+    func testCablesThatStartCutStayDownAtBothEnds() {
+        let steps = BuildPlan.steps(for: sample(), lab: "l")
+        XCTAssertFalse(steps.contains(.setUp(namespace: "l-h1", name: "eth1")))
+        XCTAssertFalse(steps.contains(.setUp(namespace: "l-sw2", name: "x")))
+        XCTAssertTrue(steps.contains(.setUp(namespace: "l-h1", name: "eth0")))
+    }
+
+    func testRoutesComeAfterEveryAddress() throws {
+        let steps = BuildPlan.steps(for: sample(), lab: "l")
+        let lastAddress = try XCTUnwrap(steps.lastIndex { if case .addAddress = $0 { return true } else { return false } })
+        let firstRoute = try XCTUnwrap(steps.firstIndex { if case .addRoute = $0 { return true } else { return false } })
+        XCTAssertLessThan(lastAddress, firstRoute)
+    }
+
+    func testRequiredFeatures() {
+        XCTAssertEqual(BuildPlan.requiredFeatures(for: sample()), [.bonding, .bridgeVLANFiltering, .vlan8021q])
+        let plain = Topology(name: "p", nodes: [Node(name: "s", kind: .switch)], links: [])
+        XCTAssertEqual(BuildPlan.requiredFeatures(for: plain), [])
+    }
+
+    func testIPBatchRendersTheSameBuild() {
+        let batch = IPBatch(steps: BuildPlan.steps(for: sample(), lab: "l"))
+        XCTAssertEqual(batch.main.first, "netns add l-sw1")
+        XCTAssertTrue(batch.main.contains("link add t netns l-sw1 type veth peer name t netns l-r1"))
+        XCTAssertEqual(batch.teardown.count, 4)
+        let sw1 = batch.perNamespace.first { $0.namespace == "l-sw1" }
+        XCTAssertEqual(sw1?.ip.dropFirst().first, "link add br0 type bridge stp_state 1 priority 4096 forward_delay 400 mcast_snooping 0 vlan_filtering 1 vlan_default_pvid 0")
+        XCTAssertTrue(sw1?.bridge.contains("vlan add dev a vid 10 pvid untagged master") ?? false)
+        XCTAssertTrue(sw1?.ip.contains("link add po1 type bond mode 4 lacp_rate 1 min_links 1") ?? false)
+    }
+}
