@@ -19,13 +19,6 @@ extension Array where Element == UInt8 {
         return value
     }
 
-    func uint64BigEndian(at offset: Int) -> UInt64? {
-        guard offset >= 0, offset <= count - 8 else { return nil }
-        var value: UInt64 = 0
-        for index in offset..<(offset + 8) { value = value << 8 | UInt64(self[index]) }
-        return value
-    }
-
     /// A 32-bit value in the given byte order.
     func uint32(at offset: Int, bigEndian: Bool) -> UInt32? {
         guard let value = uint32BigEndian(at: offset) else { return nil }
@@ -36,19 +29,6 @@ extension Array where Element == UInt8 {
     func uint16(at offset: Int, bigEndian: Bool) -> UInt16? {
         guard let value = uint16BigEndian(at: offset) else { return nil }
         return bigEndian ? value : value.byteSwapped
-    }
-
-    mutating func appendBigEndian(_ value: UInt16) {
-        append(UInt8(value >> 8))
-        append(UInt8(value & 0xff))
-    }
-
-    mutating func appendBigEndian(_ value: UInt32) {
-        for shift in stride(from: 24, through: 0, by: -8) { append(UInt8(value >> UInt32(shift) & 0xff)) }
-    }
-
-    mutating func appendBigEndian(_ value: UInt64) {
-        for shift in stride(from: 56, through: 0, by: -8) { append(UInt8(value >> UInt64(shift) & 0xff)) }
     }
 
     mutating func appendLittleEndian(_ value: UInt16) {

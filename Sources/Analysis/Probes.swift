@@ -1,58 +1,12 @@
-/// The fixed header at the start of every redlab probe's UDP payload. 28 bytes, big-endian:
-///
-///     0  magic "RLPB"            4 bytes
-///     4  version = 1             1 byte
-///     5  reserved, zero          3 bytes
-///     8  stream ID               4 bytes
-///    12  sequence number         8 bytes
-///    20  send time, ns           8 bytes (since the Unix epoch, by the sender's clock)
-///
-/// Bytes after the header (padding to a chosen probe size) are ignored.
-public struct ProbePayload: Sendable, Hashable {
-    public static let magic: [UInt8] = [0x52, 0x4c, 0x50, 0x42]  // "RLPB"
-    public static let currentVersion: UInt8 = 1
-    public static let encodedLength = 28
+import Packets
 
-    public var streamID: UInt32
-    public var sequence: UInt64
-    public var sendTimeNanoseconds: UInt64
-
-    public init(streamID: UInt32, sequence: UInt64, sendTimeNanoseconds: UInt64) {
-        self.streamID = streamID
-        self.sequence = sequence
-        self.sendTimeNanoseconds = sendTimeNanoseconds
-    }
-
-    /// Decodes the header at the start of `bytes`; nil when they are too short, the magic differs or the
-    /// version is not 1.
-    public init?(bytes: some Collection<UInt8>) {
-        let header = Array(bytes.prefix(Self.encodedLength))
-        guard header.count == Self.encodedLength, Array(header[0..<4]) == Self.magic,
-              header[4] == Self.currentVersion,
-              let streamID = header.uint32BigEndian(at: 8),
-              let sequence = header.uint64BigEndian(at: 12),
-              let sendTime = header.uint64BigEndian(at: 20) else { return nil }
-        self.init(streamID: streamID, sequence: sequence, sendTimeNanoseconds: sendTime)
-    }
-
-    /// The 28 header bytes.
-    public func encoded() -> [UInt8] {
-        var bytes = Self.magic
-        bytes.reserveCapacity(Self.encodedLength)
-        bytes.append(Self.currentVersion)
-        bytes.append(contentsOf: [0, 0, 0])
-        bytes.appendBigEndian(streamID)
-        bytes.appendBigEndian(sequence)
-        bytes.appendBigEndian(sendTimeNanoseconds)
-        return bytes
-    }
-}
-
-/// One probe seen by a capture on the receiving side.
+/// One probe seen by a capture on the receiving side. Probes are UDP datagrams whose payload starts with
+/// `Packets.ProbePayload` (magic "RLPB", version 1, stream ID, sequence, send time; 28 bytes big-endian).
 public struct ProbeArrival: Sendable, Hashable, Codable {
     public var streamID: UInt32
     public var sequence: UInt64
-    /// The send time written in the probe by the sender, in ns since the epoch.
+    /// The send time the sender wrote in the probe, in ns by the sender's clock (which need not be the
+    /// capture's clock; the analysis only carries it).
     public var sendTime: Int64
     /// The capture timestamp, in ns since the epoch.
     public var receiveTime: Int64
@@ -75,9 +29,9 @@ public struct ProbeArrival: Sendable, Hashable, Codable {
     }
 
     private init?(record: PcapRecord, fields: FrameFields, port: String?) {
-        guard let udp = fields.udp, udp.payloadLength >= ProbePayload.encodedLength else { return nil }
-        let payloadBytes = record.data[udp.payloadOffset..<(udp.payloadOffset + ProbePayload.encodedLength)]
-        guard let payload = ProbePayload(bytes: payloadBytes) else { return nil }
+        guard let udp = fields.udp, udp.payloadLength >= ProbePayload.length else { return nil }
+        let payloadBytes = record.data[udp.payloadOffset..<(udp.payloadOffset + udp.payloadLength)]
+        guard let payload = try? ProbePayload.decode(payloadBytes) else { return nil }
         self.init(streamID: payload.streamID, sequence: payload.sequence,
                   sendTime: Int64(clamping: payload.sendTimeNanoseconds),
                   receiveTime: record.timestampNanoseconds, port: port)

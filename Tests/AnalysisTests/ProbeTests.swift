@@ -1,35 +1,8 @@
 @testable import Analysis
+import Packets
 import XCTest
 
 final class ProbeTests: XCTestCase {
-    func testPayloadEncodesToTheDocumentedBytes() {
-        let payload = ProbePayload(streamID: 0x0102_0304, sequence: 0x1112_1314_1516_1718,
-                                   sendTimeNanoseconds: 0x2122_2324_2526_2728)
-        XCTAssertEqual(payload.encoded(), [
-            0x52, 0x4c, 0x50, 0x42, 0x01, 0x00, 0x00, 0x00,
-            0x01, 0x02, 0x03, 0x04,
-            0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18,
-            0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0x27, 0x28,
-        ])
-        XCTAssertEqual(ProbePayload(bytes: payload.encoded()), payload)
-        XCTAssertEqual(ProbePayload(bytes: payload.encoded() + [0xaa, 0xbb]), payload, "padding is ignored")
-    }
-
-    func testPayloadDecodingRejectsShortWrongMagicAndWrongVersion() {
-        let good = ProbePayload(streamID: 1, sequence: 2, sendTimeNanoseconds: 3).encoded()
-        XCTAssertNil(ProbePayload(bytes: good.dropLast()))
-        XCTAssertNil(ProbePayload(bytes: [UInt8]()))
-        var wrongMagic = good
-        wrongMagic[3] = 0x43
-        XCTAssertNil(ProbePayload(bytes: wrongMagic))
-        var wrongVersion = good
-        wrongVersion[4] = 2
-        XCTAssertNil(ProbePayload(bytes: wrongVersion))
-        var reservedSet = good
-        reservedSet[6] = 0xff
-        XCTAssertNotNil(ProbePayload(bytes: reservedSet), "reserved bytes are not checked")
-    }
-
     func testArrivalFromARecord() throws {
         let frame = TestFrames.probe(sequence: 42, sendTime: 1_000, streamID: 7)
         let arrival = try XCTUnwrap(ProbeArrival(record: PcapRecord(timestampNanoseconds: 5_000, data: frame),
@@ -61,6 +34,17 @@ final class ProbeTests: XCTestCase {
         let frame = TestFrames.ethernet(destination: TestFrames.receiverMAC, source: TestFrames.senderMAC,
                                         etherType: 0x0800, payload: packet)
         XCTAssertNil(ProbeArrival(record: PcapRecord(timestampNanoseconds: 0, data: frame)))
+    }
+
+    func testWrongMagicOrVersionIsNotAProbe() {
+        let frame = TestFrames.probe(sequence: 1, sendTime: 1)
+        let payloadOffset = 14 + 20 + 8
+        var wrongMagic = frame
+        wrongMagic[payloadOffset + 3] = 0x43
+        XCTAssertNil(ProbeArrival(record: PcapRecord(timestampNanoseconds: 0, data: wrongMagic)))
+        var wrongVersion = frame
+        wrongVersion[payloadOffset + 4] = 2
+        XCTAssertNil(ProbeArrival(record: PcapRecord(timestampNanoseconds: 0, data: wrongVersion)))
     }
 
     func testProbeCutByTheSnapLengthIsNotAProbe() {

@@ -52,7 +52,7 @@ enum TestFrames {
     /// A probe from the sender to the receiver, padded to 64 payload bytes.
     static func probe(sequence: UInt64, sendTime: Int64, streamID: UInt32 = 1, vlanID: UInt16? = nil) -> [UInt8] {
         var payload = ProbePayload(streamID: streamID, sequence: sequence,
-                                   sendTimeNanoseconds: UInt64(sendTime)).encoded()
+                                   sendTimeNanoseconds: UInt64(sendTime)).encode()
         payload += [UInt8](repeating: 0xaa, count: 64 - payload.count)
         let packet = ipv4UDP(source: senderIP, destination: receiverIP, sourcePort: probeSourcePort,
                              destinationPort: probeDestinationPort, payload: payload)
