@@ -1,0 +1,306 @@
+/// Something a daemon, the kernel or a capture reported at a known instant, such as "bond member change",
+/// "VRRP gratuitous ARP" or "RSTP role change".
+public struct TimedEvent: Sendable, Hashable, Codable {
+    /// Nanoseconds since the epoch, on the same clock as the captures.
+    public var time: Int64
+    public var kind: String
+    public var detail: String
+
+    public init(time: Int64, kind: String, detail: String = "") {
+        self.time = time
+        self.kind = kind
+        self.detail = detail
+    }
+}
+
+/// The silence between two consecutive received probes.
+public struct ProbeGap: Sendable, Hashable, Codable {
+    /// Receive time of the last probe before the gap (ns since the epoch).
+    public var start: Int64
+    /// Receive time of the first probe after the gap.
+    public var end: Int64
+    public var sequenceBefore: UInt64
+    public var sequenceAfter: UInt64
+
+    public init(start: Int64, end: Int64, sequenceBefore: UInt64, sequenceAfter: UInt64) {
+        self.start = start
+        self.end = end
+        self.sequenceBefore = sequenceBefore
+        self.sequenceAfter = sequenceAfter
+    }
+
+    public var durationNanoseconds: Int64 { end.saturatingSubtracting(start) }
+}
+
+/// How the probe stream came through the fault.
+public enum FailoverOutcome: String, Sendable, Hashable, Codable {
+    /// Probes kept arriving with no gap above the threshold once the fault happened.
+    case hitless
+    /// There was an outage and probes came back (`FailoverResult.outage`).
+    case recovered
+    /// Probes stopped and did not come back while observed (`FailoverResult.silentSince`).
+    case notRecovered
+    /// No probe was received at all.
+    case noProbes
+}
+
+/// What `FailoverAnalysis` measured. Times are nanoseconds: instants since the epoch, durations as such.
+public struct FailoverResult: Sendable, Hashable, Codable {
+    public var faultTime: Int64
+    public var outcome: FailoverOutcome
+    /// The outage: see `FailoverAnalysis` for the exact rule. Nil unless `outcome == .recovered`.
+    public var outage: ProbeGap?
+    /// The longest gap between consecutive received probes that ends after the fault, whether or not it
+    /// passes the threshold (a later, longer outage than `outage` shows up here).
+    public var longestGapAfterFault: ProbeGap?
+    /// When probes stopped for good: the receive time of the last probe. Set only for `.notRecovered`.
+    public var silentSince: Int64?
+    /// Fault instant → receive time of the first probe after the outage. Set only for `.recovered`.
+    public var recoveryTime: Int64?
+
+    /// The sequence numbers expected: as configured, or the lowest to the highest received.
+    public var expectedSequences: ClosedRange<UInt64>?
+    /// Distinct sequence numbers received inside `expectedSequences`.
+    public var receivedProbes: Int
+    /// Sequence numbers in `expectedSequences` never received.
+    public var lostProbes: Int
+    /// The lost sequence numbers as ascending runs.
+    public var lostSequences: [ClosedRange<UInt64>]
+    /// Sequence numbers received more than once.
+    public var duplicatedProbes: Int
+    /// Extra copies beyond the first, over all sequence numbers.
+    public var duplicateArrivals: Int
+    /// First copies that arrived after a probe with a higher sequence number.
+    public var reorderedProbes: Int
+
+    /// The first event at or after the fault, and how long after the fault it came.
+    public var detectionEvent: TimedEvent?
+    public var detectionTime: Int64?
+
+    /// The capture port that saw most probes before the fault, and after recovery (after the fault when
+    /// hitless). Ties go to the port name that sorts first; nil when no arrival carried a port.
+    public var pathBefore: String?
+    public var pathAfter: String?
+
+    public init(faultTime: Int64, outcome: FailoverOutcome, outage: ProbeGap? = nil,
+                longestGapAfterFault: ProbeGap? = nil, silentSince: Int64? = nil, recoveryTime: Int64? = nil,
+                expectedSequences: ClosedRange<UInt64>? = nil, receivedProbes: Int = 0, lostProbes: Int = 0,
+                lostSequences: [ClosedRange<UInt64>] = [], duplicatedProbes: Int = 0, duplicateArrivals: Int = 0,
+                reorderedProbes: Int = 0, detectionEvent: TimedEvent? = nil, detectionTime: Int64? = nil,
+                pathBefore: String? = nil, pathAfter: String? = nil) {
+        self.faultTime = faultTime
+        self.outcome = outcome
+        self.outage = outage
+        self.longestGapAfterFault = longestGapAfterFault
+        self.silentSince = silentSince
+        self.recoveryTime = recoveryTime
+        self.expectedSequences = expectedSequences
+        self.receivedProbes = receivedProbes
+        self.lostProbes = lostProbes
+        self.lostSequences = lostSequences
+        self.duplicatedProbes = duplicatedProbes
+        self.duplicateArrivals = duplicateArrivals
+        self.reorderedProbes = reorderedProbes
+        self.detectionEvent = detectionEvent
+        self.detectionTime = detectionTime
+        self.pathBefore = pathBefore
+        self.pathAfter = pathAfter
+    }
+}
+
+/// Measures a failover from the probes a receiver captured.
+///
+/// Arrivals are taken in receive-time order (all copies, of one probe stream). The gaps are the silences
+/// between consecutive arrivals. The threshold is `gapThresholdIntervals × probeInterval`.
+///
+/// **Outage** = the first gap longer than the threshold that ends after the fault instant. That is the gap
+/// containing the fault if it is long enough, otherwise the first long gap that starts after the fault
+/// (traffic often flows a little while after the fault before it stops). Its duration is measured from the
+/// last probe before to the first probe after, so a blackout that swallows exactly k probes sent every I ns
+/// reads (k + 1) × I: probes every 1 ms with 137 missing give 138 ms.
+///
+/// **Not recovered**: no such gap, and either no probe arrived after the fault, or `captureEnd` is given
+/// and the stream went silent for longer than the threshold before it.
+///
+/// **Recovery time** = fault instant → the first probe received after the outage.
+///
+/// **Lost** = sequence numbers in the expected range never received. Without `expectedSequences` the range
+/// is lowest...highest received, so probes lost at the very start or end are not counted.
+///
+/// **Duplicated** = sequence numbers received more than once; **reordered** = first copies received after a
+/// higher sequence number had already been received.
+public struct FailoverAnalysis: Sendable, Hashable, Codable {
+    /// The interval at which the probes were sent, in ns.
+    public var probeInterval: Int64
+    /// A gap is an outage when longer than this many probe intervals.
+    public var gapThresholdIntervals: Int64
+    public var expectedSequences: ClosedRange<UInt64>?
+    /// When the capture stopped; lets a silence at the end count as "not recovered".
+    public var captureEnd: Int64?
+    /// When given, the paths before and after are judged over this long before the fault and after recovery
+    /// only; otherwise over all arrivals before and after.
+    public var pathWindow: Int64?
+    /// When given, only events of these kinds count as detection.
+    public var detectionEventKinds: Set<String>?
+
+    public init(probeInterval: Int64, gapThresholdIntervals: Int64 = 3,
+                expectedSequences: ClosedRange<UInt64>? = nil, captureEnd: Int64? = nil,
+                pathWindow: Int64? = nil, detectionEventKinds: Set<String>? = nil) {
+        self.probeInterval = probeInterval
+        self.gapThresholdIntervals = gapThresholdIntervals
+        self.expectedSequences = expectedSequences
+        self.captureEnd = captureEnd
+        self.pathWindow = pathWindow
+        self.detectionEventKinds = detectionEventKinds
+    }
+
+    /// The gap length above which a gap is an outage (at least 1 ns).
+    public var gapThreshold: Int64 {
+        let (product, overflow) = max(probeInterval, 1).multipliedReportingOverflow(by: max(gapThresholdIntervals, 1))
+        return overflow ? Int64.max : product
+    }
+
+    public func analyze(arrivals: [ProbeArrival], faultTime: Int64, events: [TimedEvent] = []) -> FailoverResult {
+        // Receive order; equal timestamps keep their input order.
+        let ordered = arrivals.enumerated()
+            .sorted { ($0.element.receiveTime, $0.offset) < ($1.element.receiveTime, $1.offset) }
+            .map(\.element)
+
+        var result = FailoverResult(faultTime: faultTime, outcome: .noProbes)
+
+        findOutage(ordered, faultTime: faultTime, into: &result)
+        countSequences(ordered, into: &result)
+        findDetection(events, faultTime: faultTime, into: &result)
+        findPaths(ordered, faultTime: faultTime, into: &result)
+        return result
+    }
+
+    private func findOutage(_ ordered: [ProbeArrival], faultTime: Int64, into result: inout FailoverResult) {
+        guard let last = ordered.last else { return }
+        let threshold = gapThreshold
+        for index in ordered.indices.dropLast() {
+            let before = ordered[index], after = ordered[index + 1]
+            guard after.receiveTime > faultTime else { continue }
+            let gap = ProbeGap(start: before.receiveTime, end: after.receiveTime,
+                               sequenceBefore: before.sequence, sequenceAfter: after.sequence)
+            if gap.durationNanoseconds > (result.longestGapAfterFault?.durationNanoseconds ?? -1) {
+                result.longestGapAfterFault = gap
+            }
+            if result.outage == nil, gap.durationNanoseconds > threshold {
+                result.outage = gap
+            }
+        }
+        if let outage = result.outage {
+            result.outcome = .recovered
+            result.recoveryTime = outage.end.saturatingSubtracting(faultTime)
+        } else if last.receiveTime <= faultTime {
+            result.outcome = .notRecovered
+            result.silentSince = last.receiveTime
+        } else if let captureEnd, captureEnd.saturatingSubtracting(last.receiveTime) > threshold {
+            result.outcome = .notRecovered
+            result.silentSince = last.receiveTime
+        } else {
+            result.outcome = .hitless
+        }
+    }
+
+    private func countSequences(_ ordered: [ProbeArrival], into result: inout FailoverResult) {
+        guard !ordered.isEmpty else {
+            result.expectedSequences = expectedSequences
+            if let expectedSequences {
+                result.lostProbes = Self.length(of: expectedSequences)
+                result.lostSequences = [expectedSequences]
+            }
+            return
+        }
+
+        // Duplicates and reordering, in receive order.
+        var seen = Set<UInt64>(minimumCapacity: ordered.count)
+        var highestSoFar: UInt64?
+        var copies: [UInt64: Int] = [:]
+        for arrival in ordered {
+            if !seen.insert(arrival.sequence).inserted {
+                copies[arrival.sequence, default: 1] += 1
+                continue
+            }
+            if let highest = highestSoFar, arrival.sequence < highest { result.reorderedProbes += 1 }
+            highestSoFar = max(highestSoFar ?? arrival.sequence, arrival.sequence)
+        }
+        result.duplicatedProbes = copies.count
+        result.duplicateArrivals = copies.values.reduce(0) { $0 + $1 - 1 }
+
+        // Losses: walk the distinct sequence numbers inside the window in ascending order.
+        let distinct = seen.sorted()
+        guard let lowest = distinct.first, let highest = distinct.last else { return }
+        let window = expectedSequences ?? lowest...highest
+        result.expectedSequences = window
+        var lostRuns: [ClosedRange<UInt64>] = []
+        var nextExpected: UInt64? = window.lowerBound  // nil once past the top of UInt64
+        var received = 0
+        for sequence in distinct where window.contains(sequence) {
+            received += 1
+            if let expected = nextExpected, sequence > expected { lostRuns.append(expected...(sequence - 1)) }
+            nextExpected = sequence == UInt64.max ? nil : sequence + 1
+        }
+        if let expected = nextExpected, expected <= window.upperBound { lostRuns.append(expected...window.upperBound) }
+        result.receivedProbes = received
+        result.lostSequences = lostRuns
+        result.lostProbes = lostRuns.reduce(0) { $0.saturatingAdding(Self.length(of: $1)) }
+    }
+
+    private func findDetection(_ events: [TimedEvent], faultTime: Int64, into result: inout FailoverResult) {
+        let candidates = events.filter { event in
+            event.time >= faultTime && (detectionEventKinds?.contains(event.kind) ?? true)
+        }
+        guard let first = candidates.min(by: { $0.time < $1.time }) else { return }
+        result.detectionEvent = first
+        result.detectionTime = first.time.saturatingSubtracting(faultTime)
+    }
+
+    private func findPaths(_ ordered: [ProbeArrival], faultTime: Int64, into result: inout FailoverResult) {
+        let beforeStart = pathWindow.map { faultTime.saturatingSubtracting($0) } ?? Int64.min
+        result.pathBefore = Self.majorityPort(ordered.filter {
+            $0.receiveTime < faultTime && $0.receiveTime >= beforeStart
+        })
+
+        let afterStart: Int64
+        switch result.outcome {
+        case .recovered: afterStart = result.outage?.end ?? faultTime
+        case .hitless: afterStart = faultTime
+        case .notRecovered, .noProbes: return
+        }
+        let afterEnd = pathWindow.map { afterStart.saturatingAdding($0) } ?? Int64.max
+        result.pathAfter = Self.majorityPort(ordered.filter {
+            $0.receiveTime >= afterStart && $0.receiveTime <= afterEnd
+        })
+    }
+
+    /// How many numbers a run holds, saturating at Int.max.
+    private static func length(of run: ClosedRange<UInt64>) -> Int {
+        Int(clamping: run.upperBound - run.lowerBound).saturatingAdding(1)
+    }
+
+    private static func majorityPort(_ arrivals: [ProbeArrival]) -> String? {
+        var counts: [String: Int] = [:]
+        for arrival in arrivals {
+            if let port = arrival.port { counts[port, default: 0] += 1 }
+        }
+        return counts.min { lhs, rhs in
+            lhs.value != rhs.value ? lhs.value > rhs.value : lhs.key < rhs.key
+        }?.key
+    }
+}
+
+extension FixedWidthInteger {
+    func saturatingAdding(_ other: Self) -> Self {
+        let (sum, overflow) = addingReportingOverflow(other)
+        guard overflow else { return sum }
+        return other > 0 ? .max : .min
+    }
+
+    func saturatingSubtracting(_ other: Self) -> Self {
+        let (difference, overflow) = subtractingReportingOverflow(other)
+        guard overflow else { return difference }
+        return other > 0 ? .min : .max
+    }
+}
