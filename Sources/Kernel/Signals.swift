@@ -6,7 +6,7 @@ import Glibc
 public final class SignalWatcher {
     private let descriptor: OwnedDescriptor
 
-    public init(_ signals: [Int32] = [SIGTERM, SIGINT, SIGHUP]) throws {
+    public init(_ signals: [Int32] = [SIGTERM, SIGINT]) throws {
         var set = sigset_t()
         sigemptyset(&set)
         for signal in signals { sigaddset(&set, signal) }

@@ -89,6 +89,7 @@ extension LabManager {
                     try setCable(lab: lab, at: ref, up: !crashing)
                 }
             }
+            if !crashing { try startDaemons(try keptTopology(lab: lab), lab: lab, only: node) }
             try logged(crashing ? "crash" : "restore", node, at: time)
 
         case .freeze(let node), .thaw(let node):

@@ -53,10 +53,14 @@ public struct LabManager {
             links: topology.links.map { .init(a: $0.a.description, b: $0.b.description) },
             createdAt: Date())
         try directory.create(record: record)
+        // The lab keeps its own copy of the topology: daemons restart from it on `restore`.
+        try TopologyWriter.yaml(topology, header: "The topology of lab \(name), from \(topology.file)")
+            .write(toFile: "\(directory.path)/topology.yaml", atomically: true, encoding: .utf8)
         let executor = StepExecutor(directory: directory)
         do {
             for step in BuildPlan.steps(for: topology, lab: name) { try executor.run(step) }
             if waitUntilSettled { try executor.waitUntilSettled(topology, lab: name, timeout: settleTimeout) }
+            try startDaemons(topology, lab: name)
             try directory.append(.complete)
         } catch {
             logger.error("build of lab \(name) failed, removing what was created: \(error)")

@@ -1,3 +1,4 @@
+import Foundation
 import Kernel
 import Topology
 
@@ -50,6 +51,8 @@ public struct LabStatus: Codable, Sendable {
         public var bridge: Bridge?
         public var bonds: [Bond]
         public var interfaces: [Interface]
+        /// VRRP groups, from the node's vrrpd.
+        public var vrrp: [VRRPGroupStatus]?
     }
 
     public struct Link: Codable, Sendable {
@@ -72,7 +75,11 @@ extension LabManager {
         let record = try directory.record()
         var nodes: [LabStatus.Node] = []
         for node in record.nodes {
-            nodes.append(try Self.readNode(node))
+            var status = try Self.readNode(node)
+            if let data = FileManager.default.contents(atPath: "\(directory.path)/vrrp-\(node.name).json") {
+                status.vrrp = try? JSONDecoder().decode([VRRPGroupStatus].self, from: data)
+            }
+            nodes.append(status)
         }
         func carrier(_ end: String) -> Bool {
             guard let ref = PortRef(end), let node = nodes.first(where: { $0.name == ref.node }) else { return false }
@@ -155,6 +162,14 @@ extension LabStatus {
                 }
                 line += " active=\(bond.activeMember ?? "-")"
                 line += " members=" + bond.members.map { "\($0.name)(\($0.miiUp ? "up" : "down"))" }.joined(separator: ",")
+                lines.append(line)
+            }
+            for group in node.vrrp ?? [] {
+                var line = "    vrrp \(group.name) vrid \(group.vrid) on \(group.interface): \(group.state.uppercased()) priority \(group.priority)"
+                if let master = group.master { line += " master=\(master)" }
+                line += " adverts in=\(group.advertisementsIn) out=\(group.advertisementsOut) transitions=\(group.transitions)"
+                let rejected = group.rejected.filter { $0.value > 0 }.sorted { $0.key < $1.key }
+                if !rejected.isEmpty { line += " rejected: " + rejected.map { "\($0.key)=\($0.value)" }.joined(separator: ",") }
                 lines.append(line)
             }
             for interface in node.interfaces {

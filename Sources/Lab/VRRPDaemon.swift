@@ -29,8 +29,8 @@ public struct VRRPGroupStatus: Codable, Sendable, Equatable {
 /// - Adverts arrive on a raw IP socket (protocol 112) joined to 224.0.0.18 on that interface; the TTL of
 ///   each is checked by the decoder.
 /// - The virtual MAC is a macvlan `vrrpN` on the interface, up only while master (so a backup's bridge
-///   never swallows frames for it); the virtual addresses live on it, and the interface itself does not
-///   answer ARP for them (arp_ignore 1).
+///   never swallows frames for it); the virtual addresses live on it, and neither the interface nor the
+///   other groups' macvlans answer ARP for them (arp_ignore 1 on each).
 public final class VRRPDaemon {
     final class Group {
         let spec: VRRPGroupSpec
@@ -84,6 +84,8 @@ public final class VRRPDaemon {
             try netlink.createMacvlan(macvlan, parent: spec.interface, address: .vrrp(vrid: UInt8(spec.vrid)))
             try Sysctl.setIfPresent("net/ipv4/conf/\(spec.interface)/arp_ignore", "1")
             try Sysctl.setIfPresent("net/ipv4/conf/\(macvlan)/arp_announce", "2")
+            // Several groups on one interface: each virtual MAC answers ARP only for its own addresses.
+            try Sysctl.setIfPresent("net/ipv4/conf/\(macvlan)/arp_ignore", "1")
             let vrrpConfig = VRRPConfig(
                 version: spec.version == 2 ? .v2 : .v3, vrid: UInt8(spec.vrid), priority: UInt8(spec.priority),
                 advertInterval: UInt16(spec.version == 2 ? spec.advertIntervalMilliseconds / 1000 : spec.advertIntervalMilliseconds / 10),

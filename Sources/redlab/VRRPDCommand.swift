@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Glibc
 import Kernel
 import Lab
 import Topology
@@ -36,6 +37,9 @@ struct VRRPDCommand: ParsableCommand {
                 let record = try directory.record()
                 guard let entry = record.node(node) else { throw LabError.unknownNode(lab: lab, node: node) }
                 try Namespace.enter(entry.namespace)
+                // A lab daemon outlives the `redlab up` that started it and any terminal.
+                setsid()
+                signal(SIGHUP, SIG_IGN)
                 statusPath = "\(directory.path)/vrrp-\(node).json"
                 sink = { try? directory.log($0) }
             }

@@ -1,0 +1,68 @@
+import Foundation
+import Glibc
+import Kernel
+import Topology
+
+/// Starting and stopping the lab's protocol daemons: one `redlab vrrpd` per router with VRRP groups.
+/// Each is its own process (so a crash is a kill and a hang is SIGSTOP), recorded in the journal.
+extension LabManager {
+    /// The `redlab` executable daemons run from: $REDLAB_EXECUTABLE, this process if it is redlab, or
+    /// `redlab` beside this process's executable (the test bundle sits beside it in .build/debug).
+    public static func redlabExecutable() -> String {
+        if let override = ProcessInfo.processInfo.environment["REDLAB_EXECUTABLE"] { return override }
+        let own = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        if URL(fileURLWithPath: own).lastPathComponent == "redlab" { return own }
+        var folder = URL(fileURLWithPath: own).deletingLastPathComponent()
+        while folder.path != "/" {
+            let candidate = folder.appendingPathComponent("redlab").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            folder = folder.deletingLastPathComponent()
+        }
+        return "redlab"
+    }
+
+    /// Starts the daemons of every node that has any (after `up` built the lab, or on `restore`).
+    func startDaemons(_ topology: Topology, lab: String, only node: String? = nil) throws {
+        let directory = LabDirectory(name: lab)
+        for entry in topology.nodes where entry.vrrp != nil && (node == nil || entry.name == node) {
+            guard let vrrp = entry.vrrp else { continue }
+            let configPath = "\(directory.path)/vrrp-\(entry.name).yaml"
+            try TopologyWriter.vrrpDaemonYAML(vrrp).write(toFile: configPath, atomically: true, encoding: .utf8)
+            let statusPath = "\(directory.path)/vrrp-\(entry.name).json"
+            try? FileManager.default.removeItem(atPath: statusPath)
+            let pid = try spawnDaemon(["vrrpd", "--config", configPath, "--lab", lab, "--node", entry.name],
+                                      log: "\(directory.path)/vrrpd-\(entry.name).log")
+            try directory.append(.process(pid: pid, role: "vrrpd \(entry.name)"))
+            // Ready when it has written its first status; a daemon that dies at start is an error with its log.
+            let deadline = Date().addingTimeInterval(5)
+            while !FileManager.default.fileExists(atPath: statusPath) {
+                var status: Int32 = 0
+                if waitpid(pid, &status, WNOHANG) == pid || Date() > deadline {
+                    let log = (try? String(contentsOfFile: "\(directory.path)/vrrpd-\(entry.name).log", encoding: .utf8)) ?? ""
+                    throw LabError.buildFailed(step: "start vrrpd on \(entry.name)", error: log.isEmpty ? "it did not start" : log)
+                }
+                usleep(10_000)
+            }
+            logger.info("vrrpd started on \(entry.name) (pid \(pid))")
+        }
+    }
+
+    /// Starts a detached `redlab` subcommand (its own session, output to `log`) and returns its pid.
+    func spawnDaemon(_ arguments: [String], log: String) throws -> pid_t {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.redlabExecutable())
+        process.arguments = arguments
+        FileManager.default.createFile(atPath: log, contents: nil)
+        let output = FileHandle(forWritingAtPath: log)
+        process.standardOutput = output
+        process.standardError = output
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        return process.processIdentifier
+    }
+
+    /// The topology a lab was built from, as `up` kept it.
+    func keptTopology(lab: String) throws -> Topology {
+        try TopologyLoader.load(path: "\(LabDirectory(name: lab).path)/topology.yaml")
+    }
+}
