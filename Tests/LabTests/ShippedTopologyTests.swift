@@ -82,4 +82,19 @@ final class ShippedTopologyTests: LabTestCase {
         XCTAssertEqual(status.nodes.first { $0.name == "core2" }?.vrrp?.first { $0.name == "gw20" }?.state, "master")
         try tearDownAndCheck(lab)
     }
+
+    func testReadmeExampleLab() throws {
+        try requireRoot()
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let readme = try String(contentsOf: root.appendingPathComponent("README.md"), encoding: .utf8)
+        let start = try XCTUnwrap(readme.range(of: "```yaml\nname: example"))
+        let end = try XCTUnwrap(readme.range(of: "```", range: start.upperBound..<readme.endIndex))
+        let topology = try TopologyLoader.parse(yaml: String(readme[readme.index(start.lowerBound, offsetBy: 8)..<end.lowerBound]), file: "README.md")
+        try requireFeatures(BuildPlan.requiredFeatures(for: topology))
+        let lab = labName("readme")
+        try manager.up(topology, name: lab)
+        XCTAssertEqual(try manager.verify(topology, lab: lab), [])
+        try assertReach(lab, [("client", "10.0.10.11")])
+        try tearDownAndCheck(lab)
+    }
 }

@@ -154,3 +154,23 @@ final class GeneratorTests: XCTestCase {
         return t
     }
 }
+
+final class ReadmeExampleTests: XCTestCase {
+    /// The README's complete example, as text.
+    static func example() throws -> String {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let readme = try String(contentsOf: root.appendingPathComponent("README.md"), encoding: .utf8)
+        guard let start = readme.range(of: "```yaml\nname: example"),
+              let end = readme.range(of: "```", range: start.upperBound..<readme.endIndex) else {
+            throw XCTSkip("README has no example block")
+        }
+        return String(readme[readme.index(start.lowerBound, offsetBy: 8)..<end.lowerBound])
+    }
+
+    func testTheReadmeExampleIsAValidTopology() throws {
+        let topology = try TopologyLoader.parse(yaml: try Self.example(), file: "README.md")
+        XCTAssertEqual(topology.nodes.count, 6)
+        XCTAssertTrue(topology.needsBonding && topology.needsVLANs)
+        XCTAssertEqual(topology.node(named: "core2")?.vrrp?.groups.count, 2)
+    }
+}
