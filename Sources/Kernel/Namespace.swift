@@ -110,11 +110,15 @@ public enum Namespace {
     }
 
     /// Process ids whose network namespace is the named one (`ip netns pids`).
-    public static func processes(in name: String) -> [pid_t] {
-        guard let wanted = inode(ofFile: path(name)) else { return [] }
+    public static func processes(in name: String) -> [pid_t] { processes(inAny: [name]) }
+
+    /// Process ids in any of the named namespaces, from one pass over /proc.
+    public static func processes(inAny names: [String]) -> [pid_t] {
+        let wanted = Set(names.compactMap { inode(ofFile: path($0)) })
+        guard !wanted.isEmpty else { return [] }
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-        return entries.compactMap { pid_t($0) }.filter {
-            $0 != getpid() && inode(ofFile: "/proc/\($0)/ns/net") == wanted
+        return entries.compactMap { pid_t($0) }.filter { pid in
+            pid != getpid() && inode(ofFile: "/proc/\(pid)/ns/net").map(wanted.contains) == true
         }
     }
 

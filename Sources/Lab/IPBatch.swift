@@ -25,7 +25,7 @@ public struct IPBatch: Sendable {
             case .sysctl:
                 break
             case .createBridge(let ns, let name, let o):
-                var line = "link add \(name) type bridge stp_state \(o.stpState)"
+                var line = "link add name \(name) type bridge stp_state \(o.stpState)"
                 if let p = o.priority { line += " priority \(p)" }
                 if let t = o.helloTime { line += " hello_time \(Int((t * 100).rounded()))" }
                 if let t = o.forwardDelay { line += " forward_delay \(Int((t * 100).rounded()))" }
@@ -34,9 +34,9 @@ public struct IPBatch: Sendable {
                 if o.vlanFiltering { line += " vlan_filtering 1 vlan_default_pvid 0" }
                 ip(ns, line)
             case .createVeth(let ns, let name, let peerNS, let peer):
-                main.append("link add \(name) netns \(ns) type veth peer name \(peer) netns \(peerNS)")
+                main.append("link add name \(name) netns \(ns) type veth peer name \(peer) netns \(peerNS)")
             case .createBond(let ns, let name, let o):
-                var line = "link add \(name) type bond mode \(o.mode)"
+                var line = "link add name \(name) type bond mode \(o.mode)"
                 if let v = o.miimon { line += " miimon \(v)" }
                 if let v = o.updelay { line += " updelay \(v)" }
                 if let v = o.downdelay { line += " downdelay \(v)" }
@@ -48,9 +48,9 @@ public struct IPBatch: Sendable {
                 if let v = o.minLinks { line += " min_links \(v)" }
                 ip(ns, line)
             case .setMaster(let ns, let name, let master):
-                ip(ns, "link set \(name) master \(master)")
+                ip(ns, "link set dev \(name) master \(master)")
             case .setBondPrimary(let ns, let bond, let member):
-                ip(ns, "link set \(bond) type bond primary \(member)")
+                ip(ns, "link set dev \(bond) type bond primary \(member)")
             case .setBridgePort(let ns, let port, let cost, let priority):
                 var line = "link set dev \(port) type bridge_slave"
                 if let cost { line += " cost \(cost)" }
@@ -67,7 +67,7 @@ public struct IPBatch: Sendable {
             case .createVLAN(let ns, let name, let parent, let vlanID):
                 ip(ns, "link add link \(parent) name \(name) type vlan id \(vlanID)")
             case .setUp(let ns, let name):
-                ip(ns, "link set \(name) up")
+                ip(ns, "link set dev \(name) up")
             case .addAddress(let ns, let interface, let address):
                 ip(ns, "addr add \(address) broadcast + dev \(interface)")
             case .addRoute(let ns, let destination, let via):

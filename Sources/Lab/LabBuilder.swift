@@ -86,11 +86,10 @@ public struct LabManager {
         }
         if let record = try? directory.record() { namespaces += record.nodes.map(\.namespace) }
         let ownNamespaces = Array(Set(namespaces)).sorted()
-        // Processes first: the lab's daemons, then anything else still running inside its namespaces.
+        // Processes first: the lab's daemons, then anything else still running inside its namespaces
+        // (one pass over /proc for all of them).
         for case .process(let pid, _) in journal { kill(pid, SIGKILL) }
-        for ns in ownNamespaces where Namespace.exists(ns) {
-            for pid in Namespace.processes(in: ns) { kill(pid, SIGKILL) }
-        }
+        for pid in Namespace.processes(inAny: ownNamespaces.filter(Namespace.exists)) { kill(pid, SIGKILL) }
         var failures: [String] = []
         for ns in ownNamespaces {
             do { try Namespace.delete(ns) } catch { failures.append("\(ns): \(error)") }

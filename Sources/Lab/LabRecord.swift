@@ -56,7 +56,7 @@ public struct LabDirectory: Sendable {
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        encoder.dateEncodingStrategy = .iso8601
+        encoder.dateEncodingStrategy = .secondsSince1970
         try encoder.encode(record).write(to: URL(fileURLWithPath: recordPath))
         FileManager.default.createFile(atPath: journalPath, contents: Data())
     }
@@ -66,7 +66,7 @@ public struct LabDirectory: Sendable {
             throw LabError.notFound(name)
         }
         let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
+        decoder.dateDecodingStrategy = .secondsSince1970
         return try decoder.decode(LabRecord.self, from: data)
     }
 

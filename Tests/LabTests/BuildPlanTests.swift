@@ -114,11 +114,11 @@ final class BuildPlanTests: XCTestCase {
     func testIPBatchRendersTheSameBuild() {
         let batch = IPBatch(steps: BuildPlan.steps(for: sample(), lab: "l"))
         XCTAssertEqual(batch.main.first, "netns add l-sw1")
-        XCTAssertTrue(batch.main.contains("link add t netns l-sw1 type veth peer name t netns l-r1"))
+        XCTAssertTrue(batch.main.contains("link add name t netns l-sw1 type veth peer name t netns l-r1"))
         XCTAssertEqual(batch.teardown.count, 4)
         let sw1 = batch.perNamespace.first { $0.namespace == "l-sw1" }
-        XCTAssertEqual(sw1?.ip.dropFirst().first, "link add br0 type bridge stp_state 1 priority 4096 forward_delay 400 mcast_snooping 0 vlan_filtering 1 vlan_default_pvid 0")
+        XCTAssertEqual(sw1?.ip.dropFirst().first, "link add name br0 type bridge stp_state 1 priority 4096 forward_delay 400 mcast_snooping 0 vlan_filtering 1 vlan_default_pvid 0")
         XCTAssertTrue(sw1?.bridge.contains("vlan add dev a vid 10 pvid untagged master") ?? false)
-        XCTAssertTrue(sw1?.ip.contains("link add po1 type bond mode 4 lacp_rate 1 min_links 1") ?? false)
+        XCTAssertTrue(sw1?.ip.contains("link add name po1 type bond mode 4 lacp_rate 1 min_links 1") ?? false)
     }
 }
