@@ -86,8 +86,10 @@ public enum BuildPlan {
                 steps.append(.setMaster(namespace: name, name: port, master: Node.bridgeName))
                 let settings = node.ports[port]
                 if settings?.cost != nil || settings?.priority != nil {
+                    // 802.1D-2004 port priorities are 0-240 in steps of 16 (the top 4 bits of the port id);
+                    // the Linux bridge keeps 6 bits (0-63) above a 10-bit port number: the same id at value/4.
                     steps.append(.setBridgePort(namespace: name, port: port, cost: settings?.cost.map(UInt32.init),
-                                                priority: settings?.priority.map(UInt16.init)))
+                                                priority: settings?.priority.map { UInt16($0 / 4) }))
                 }
                 if node.isVLANAware {
                     steps.append(.addBridgeVLANs(namespace: name, port: port,
