@@ -222,10 +222,12 @@ public struct Bond: Sendable, Hashable {
         self.location = location
     }
 
-    /// "mii", "arp" or "none": which link monitor the bond runs.
+    /// "mii", "arp" or "none": which link monitor the bond runs. Modes 802.3ad, balance-tlb and
+    /// balance-alb need one: without arp_interval or miimon the kernel runs MII at 100 ms.
     public var monitor: String {
         if let arp = arpInterval, arp > 0 { return "arp" }
         if let mii = miimon, mii > 0 { return "mii" }
+        if miimon == nil && [.lacp, .balanceTLB, .balanceALB].contains(mode) { return "mii" }
         return "none"
     }
 }
