@@ -59,8 +59,8 @@ public struct ProbeResult: Sendable, Codable {
     /// Round trip times of answered probes, microseconds.
     public var rttMedianMicroseconds: Double?
     public var rttMaxMicroseconds: Double?
-    /// The longest stretch without an answer, measured between the send times of consecutive answered
-    /// probes (milliseconds), and every gap longer than 3 intervals.
+    /// The longest run of lost probes, from the send time of the last answered probe before it to the
+    /// first after it (milliseconds; 0 when nothing was lost), and every such run longer than 3 intervals.
     public var longestGapMilliseconds: Double
     public var gaps: [ProbeGap]
     /// The resolution of the clock that timestamps probes.
@@ -296,17 +296,22 @@ struct ProbeEngine {
             if index > 0 && sequence < highest { reordered += 1 }
             highest = max(highest, sequence)
         }
-        // Gaps between the send times of consecutive answered probes; the stream's edges count too.
+        // Gaps are runs of lost probes: from the send time of the last probe answered before the run to
+        // that of the first answered after it (the stream's edges stand in at either end). A sender that
+        // was late loses nothing and makes no gap; a run counts when it lasts over 3 intervals.
         var gaps: [ProbeGap] = []
         var longest: Int64 = 0
-        var previous = start
-        for sequence in answeredSequences {
-            let at = sendTimes[Int(sequence)]
-            if at - previous > longest { longest = at - previous }
-            if at - previous > 3 * interval { gaps.append(ProbeGap(startNanoseconds: previous, endNanoseconds: at)) }
-            previous = at
+        var previous: Int? = nil
+        for sequence in answeredSequences.map({ Int($0) }) + [sent] {
+            let missing = sequence - (previous.map { $0 + 1 } ?? 0)
+            if missing > 0 {
+                let from = previous.map { sendTimes[$0] } ?? start
+                let to = sequence < sent ? sendTimes[sequence] : (sendTimes.last ?? end)
+                longest = max(longest, to - from)
+                if to - from > 3 * interval { gaps.append(ProbeGap(startNanoseconds: from, endNanoseconds: to)) }
+            }
+            previous = sequence
         }
-        if let last = sendTimes.last, last - previous > longest { longest = last - previous }
         let sortedRTT = rtts.sorted()
         var resolution = timespec()
         clock_getres(CLOCK_REALTIME, &resolution)
