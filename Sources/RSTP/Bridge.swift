@@ -81,7 +81,7 @@ public struct Bridge: Sendable {
             ports[i].discarded += 1
             return initial + run()
         }
-        guard ports[i].portEnabled, !isOwnConfiguration(bpdu, port: i) else {
+        guard ports[i].portEnabled, !isOwnConfiguration(bpdu, port: i), !isIgnoredInSTPMode(bpdu) else {
             ports[i].discarded += 1
             return initial
         }
@@ -221,6 +221,14 @@ public struct Bridge: Sendable {
     private func isOwnConfiguration(_ bpdu: BPDU, port i: Int) -> Bool {
         guard case .configuration(let p) = bpdu else { return false }
         return p.bridgeID == bridgeIdentifier && p.portID == ports[i].portId
+    }
+
+    /// In STP compatibility (force protocol version 0) an RST BPDU is discarded, as an 802.1D-1998 bridge
+    /// discards a BPDU type it does not know. The port then sees no designated bridge, becomes designated
+    /// and sends Configuration BPDUs, which makes an RSTP neighbour migrate to STP on that link (17.24).
+    private func isIgnoredInSTPMode(_ bpdu: BPDU) -> Bool {
+        guard stpVersion, case .rapidSpanningTree = bpdu else { return false }
+        return true
     }
 
     /// Root guard: report when a guarded port holds information that would make it the root port.
