@@ -172,14 +172,15 @@ final class SimNetwork {
         deliver()
     }
 
-    /// The bridge stops and its links lose carrier (as a killed daemon whose veths are set down).
-    func crash(_ b: Int) {
+    /// The bridge stops. With `carrierLoss` its links lose carrier (a killed daemon whose veths are set
+    /// down); without, it just falls silent and its neighbours must age its information out.
+    func crash(_ b: Int, carrierLoss: Bool = true) {
         guard alive[b] else { return }
         alive[b] = false
         for port in bridges[b].portNumbers {
             let e = Endpoint(bridge: b, port: port)
             appliedState[e] = nil
-            guard let l = linkAt[e], links[l].up else { continue }
+            guard carrierLoss, let l = linkAt[e], links[l].up else { continue }
             let other = links[l].other(e)
             if other.bridge != b && alive[other.bridge] {
                 handle(other.bridge, bridges[other.bridge].setPortEnabled(other.port, false))
