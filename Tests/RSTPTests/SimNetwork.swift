@@ -199,6 +199,23 @@ final class SimNetwork {
         deliver()
     }
 
+    /// When set, the forwarding links are checked for a loop after every frame and every input.
+    var watchForLoops = false
+    /// Moments when the forwarding links held a loop (time and link), while watchForLoops was set.
+    private(set) var transientLoops: [String] = []
+    private(set) var firstLoopDump: String?
+
+    private func noteLoops() {
+        var uf = UnionFind(bridges.count)
+        for l in forwardingLinks where !uf.union(links[l].a.bridge, links[l].b.bridge) {
+            transientLoops.append("t=\(now) loop closed by link \(l)")
+            if firstLoopDump == nil {
+                firstLoopDump = "forwarding links: " + forwardingLinks.map { "\(links[$0].a)-\(links[$0].b)" }.joined(separator: " ") + "\n" + dump
+            }
+            return
+        }
+    }
+
     private func handle(_ b: Int, _ actions: [Action]) {
         for action in actions {
             if recordEvents { events.append(Event(time: now, bridge: b, action: action)) }
@@ -212,6 +229,7 @@ final class SimNetwork {
                 queue.append(Frame(link: l, to: to, bytes: frame.encode()))
             case .setPortState(let port, let state):
                 appliedState[Endpoint(bridge: b, port: port)] = state
+                if watchForLoops && state == .forwarding { noteLoops() }
             default:
                 break
             }
@@ -231,6 +249,7 @@ final class SimNetwork {
                 let decoded = try BPDUFrame.decode(frame.bytes)
                 framesDelivered += 1
                 handle(frame.to.bridge, bridges[frame.to.bridge].receive(decoded.bpdu, on: frame.to.port))
+                if watchForLoops { noteLoops() }
             } catch {
                 decodeFailures.append(error)
             }
