@@ -81,8 +81,8 @@ public struct BPDUTime: Sendable, Hashable, Comparable, CustomStringConvertible 
 
     public init(raw: UInt16) { self.raw = raw }
 
-    /// Whole seconds, clamped to what fits in the field.
-    public init(seconds: Int) { raw = UInt16(clamping: max(0, seconds) * 256) }
+    /// Whole seconds, clamped to what fits in the field (0...255 s, and 65535/256 for anything larger).
+    public init(seconds: Int) { raw = UInt16(clamping: min(max(0, seconds), 256) * 256) }
 
     /// The value rounded to the nearest whole second.
     public var seconds: Int { (Int(raw) + 128) / 256 }

@@ -1,5 +1,18 @@
 import Packets
 
+// Where this core departs from the letter of 802.1D-2004, and why:
+// - recordDispute follows 802.1Q-2005 (disputed flag, DESIGNATED_DISCARD on dispute) rather than the
+//   2004 text, which set agreed; the 2004 text could not detect a one-way link.
+// - allSynced exempts the Root Port, as 802.1Q spells out (17.20.3 leaves it implicit).
+// - recordTimes keeps Hello Time at least 1 s (802.1Q), so a zero in a BPDU cannot age info at once.
+// - A TCN BPDU sets rcvdTcn in rcvInfo (the Port Information machine's OTHER state never calls setTcFlags).
+// - fdbFlush is instantaneous: `.flush(port)` is returned and the flag cleared in the same step.
+// - With force protocol version 0 the bridge discards received RST BPDUs, as an 802.1D-1998 bridge
+//   does with a BPDU type it does not know, so its RSTP neighbours see Config BPDUs and migrate.
+// - BPDU guard and root guard (802.1Q restrictedRole) are additions; admin point-to-point "auto" means
+//   point-to-point, since the core cannot see duplex.
+// - Port Transmit sends nothing while the port is disabled.
+
 /// An RSTP bridge (IEEE 802.1D-2004 clause 17) as a value. It has no clock and no sockets: time enters
 /// through `tick()` (one call per second), frames through `receive(_:on:)`, carrier through
 /// `setPortEnabled(_:_:)`, and each input returns what the environment must do, in order.
@@ -33,7 +46,16 @@ public struct Bridge: Sendable {
 
     /// A bridge with these ports (numbers must be distinct, 1...4095). Call `begin()` (or any input,
     /// which begins first) to run BEGIN and get the initial actions.
+    /// Out-of-range values are clamped so no arithmetic can overflow: times to 1...255 s, the transmit
+    /// hold count to 1...255; ports numbered outside 1...4095, or repeated, are left out.
+    /// `BridgeConfiguration.problems()` says what Table 17-1 thinks of the values.
     public init(configuration: BridgeConfiguration, ports portConfigurations: [PortConfiguration]) {
+        var configuration = configuration
+        configuration.helloTime = min(max(configuration.helloTime, 1), 255)
+        configuration.forwardDelay = min(max(configuration.forwardDelay, 1), 255)
+        configuration.maxAge = min(max(configuration.maxAge, 1), 255)
+        configuration.migrateTime = min(max(configuration.migrateTime, 1), 255)
+        configuration.transmitHoldCount = min(max(configuration.transmitHoldCount, 1), 255)
         self.configuration = configuration
         let id = configuration.bridgeIdentifier
         bridgeIdentifier = id
@@ -45,7 +67,7 @@ public struct Bridge: Sendable {
         rootTimes = BridgeTimes
         var list: [Port] = []
         var index: [Int: Int] = [:]
-        for config in portConfigurations where index[config.number] == nil {
+        for config in portConfigurations where (1...4095).contains(config.number) && index[config.number] == nil {
             index[config.number] = list.count
             list.append(Port(config: config, bridgePriority: BridgePriority, bridgeTimes: BridgeTimes))
         }

@@ -40,7 +40,7 @@ final class RSTPPropertyTests: XCTestCase {
 
     func testConvergesToSpanningTreeAndSurvivesEverySingleLinkFailure() {
         var rng = SeededGenerator(seed: 0x5EED_0001)
-        let list = Self.topologies(random: 120, seed: 11)
+        let list = Self.topologies(random: 160, seed: 11)
         var runs = 0
         for topology in list {
             let net = SimNetwork(count: topology.count, edges: topology.edges,
@@ -61,13 +61,13 @@ final class RSTPPropertyTests: XCTestCase {
             }
             XCTAssertEqual(net.transientLoops.prefix(3), [], "\(topology): a loop while converging")
         }
-        XCTAssertGreaterThan(list.count, 140)
+        XCTAssertGreaterThan(list.count, 180)
         print("link failure property: \(list.count) topologies, \(runs) link failures")
     }
 
     func testSurvivesBridgeFailures() {
         var rng = SeededGenerator(seed: 0x5EED_0002)
-        let list = Self.topologies(random: 120, seed: 22)
+        let list = Self.topologies(random: 160, seed: 22)
         var runs = 0
         var loopy: [String] = []
         for topology in list where topology.count >= 2 {
