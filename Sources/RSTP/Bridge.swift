@@ -26,6 +26,8 @@ public struct Bridge: Sendable {
     var ports: [Port]
     private var indexByNumber: [Int: Int]
     var begun = false
+    /// Set while BEGIN runs: its flushes are not reported, nothing has been learned yet.
+    private var beginning = false
 
     // 17.18 per-bridge variables.
     var bridgeIdentifier: Packets.BridgeIdentifier
@@ -82,11 +84,11 @@ public struct Bridge: Sendable {
     public mutating func begin() -> [Action] {
         if begun { return [] }
         begun = true
+        beginning = true
         beginMachines()
-        begunFinished = true
+        beginning = false
         return run()
     }
-    private var begunFinished = false
 
     /// A BPDU arrived on a port. BPDUs for unknown ports, or arriving while the port is disabled, are
     /// counted and dropped.
@@ -143,6 +145,37 @@ public struct Bridge: Sendable {
         ports[i].bpduGuardTripped = false
         updatePortEnabled(i)
         return initial + run()
+    }
+
+    /// Changes the bridge priority (17.13.7): a new bridge identifier, and every port's role is selected again.
+    public mutating func setBridgePriority(_ priority: UInt16) -> [Action] {
+        let initial = begin()
+        configuration.priority = priority
+        bridgeIdentifier = configuration.bridgeIdentifier
+        BridgePriority.rootBridgeID = bridgeIdentifier
+        BridgePriority.designatedBridgeID = bridgeIdentifier
+        for i in ports.indices { reselectPort(i) }
+        return initial + run()
+    }
+
+    /// Changes a port's parameters (priority, path cost, edge, point-to-point, guards); its role is
+    /// selected again. Turning BPDU guard off also re-enables a port it had disabled.
+    public mutating func updatePort(_ config: PortConfiguration) -> [Action] {
+        let initial = begin()
+        guard let i = indexByNumber[config.number] else { return initial }
+        ports[i].config = config
+        ports[i].portId = PortIdentifier(priority: config.priority, number: UInt16(clamping: config.number))
+        ports[i].portPathCost = max(1, config.pathCost)
+        ports[i].operPointToPointMAC = config.adminPointToPoint != .forceFalse
+        if !config.bpduGuard { ports[i].bpduGuardTripped = false }
+        updatePortEnabled(i)
+        reselectPort(i)
+        return initial + run()
+    }
+
+    private mutating func reselectPort(_ i: Int) {
+        ports[i].reselect = true
+        ports[i].selected = false
     }
 
     // MARK: - Status
@@ -279,7 +312,7 @@ public struct Bridge: Sendable {
 
     /// fdbFlush is instantaneous here: the flush is handed out and the flag cleared at once.
     mutating func requestFlush(_ i: Int) {
-        if begunFinished { actions.append(.flush(number(i))) }
+        if !beginning { actions.append(.flush(number(i))) }
         ports[i].fdbFlush = false
     }
 

@@ -317,6 +317,28 @@ final class RSTPScenarioTests: XCTestCase {
 
     // MARK: Status and parameters
 
+    func testChangingParametersAtRunTime() throws {
+        let net = SimNetwork(count: 3, edges: [(0, 1), (0, 2), (1, 2)], priorities: [4096, 8192, 32768])
+        net.start()
+        XCTAssertNotNil(net.converge())
+        let l02 = try XCTUnwrap(net.link(0, 2)), l12 = try XCTUnwrap(net.link(1, 2))
+        let direct = port(net, l02, at: 2), viaB1 = port(net, l12, at: 2)
+        XCTAssertEqual(net.status(2).rootPort, direct)
+
+        // A costly direct link: b2 reaches the root through b1 instead.
+        net.apply(2) { $0.updatePort(PortConfiguration(number: direct, pathCost: 200_000)) }
+        XCTAssertNotNil(net.converge())
+        XCTAssertEqual(net.status(2).rootPort, viaB1)
+        XCTAssertEqual(net.status(2).rootPathCost, 40_000)
+        XCTAssertEqual(net.port(2, direct)?.role, .alternate)
+
+        // b2 takes the best priority and becomes the root.
+        net.apply(2) { $0.setBridgePriority(0) }
+        XCTAssertNotNil(net.converge())
+        for b in 0..<3 { XCTAssertEqual(net.status(b).rootID, net.status(2).bridgeID) }
+        XCTAssertTrue(net.status(2).isRoot)
+    }
+
     func testStatusAndCounters() throws {
         let net = SimNetwork(count: 2, edges: [(0, 1)], priorities: [4096, 32768])
         net.start()
