@@ -26,15 +26,15 @@ final class RSTPUnitTests: XCTestCase {
     }
 
     func testSuperiorIncludesNewsFromTheSameDesignatedPort() {
-        let root = id(4096, 1), other = id(4096, 0), bridge = id(32768, 5)
+        let root = id(4096, 1), bridge = id(32768, 5)
         let held = vector(root, 20_000, bridge, 2)
         XCTAssertTrue(vector(root, 10_000, bridge, 2).isSuperior(to: held), "better")
         XCTAssertTrue(vector(id(32768, 9), 0, bridge, 2).isSuperior(to: held), "worse, but from the same port")
-        XCTAssertTrue(vector(root, 40_000, BridgeIdentifier(priority: 0, address: bridge.address), PortIdentifier(priority: 16, number: 2).value)
-                        .isSuperior(to: held) == true, "same address and number, other priorities")
+        var renumbered = vector(root, 40_000, id(61440, 5), 2)
+        renumbered.designatedPortID = PortIdentifier(priority: 240, number: 2)
+        XCTAssertTrue(renumbered.isSuperior(to: held), "same address and port number, other priorities")
         XCTAssertFalse(vector(root, 40_000, id(32768, 6), 2).isSuperior(to: held), "worse, from elsewhere")
         XCTAssertFalse(held.isSuperior(to: held), "the same is not superior")
-        _ = other
     }
 
     private func configured(ports: Int = 2, version: Int = 2) -> Bridge {
