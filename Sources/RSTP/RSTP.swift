@@ -1,1 +1,0 @@
-// RSTP module.
