@@ -25,6 +25,13 @@
    built without; declare them here. */
 extern int setns(int fd, int nstype);
 extern int unshare(int flags);
+/* ppoll(2): poll with a nanosecond timeout (also _GNU_SOURCE only). */
+#include <poll.h>
+#include <time.h>
+extern int ppoll(struct pollfd *fds, nfds_t nfds, const struct timespec *timeout, const __sigset_t *sigmask);
+static inline int redlab_ppoll(void *fds, unsigned long nfds, const struct timespec *timeout) {
+    return ppoll((struct pollfd *)fds, (nfds_t)nfds, timeout, 0);
+}
 #define REDLAB_CLONE_NEWNET 0x40000000
 
 /* syslog(3) is variadic, which Swift cannot call: a fixed-argument wrapper. */

@@ -8,7 +8,14 @@ import Topology
 public struct LabManager {
     public var logger: Logger
 
-    public init(logger: Logger = Logger(label: "redlab.lab")) { self.logger = logger }
+    /// Without a logger, only warnings and errors are logged.
+    public init(logger: Logger? = nil) {
+        self.logger = logger ?? {
+            var quiet = Logger(label: "redlab.lab")
+            quiet.logLevel = .warning
+            return quiet
+        }()
+    }
 
     /// Lab names become namespace prefixes and folder names.
     public static func checkName(_ name: String) throws {

@@ -186,15 +186,7 @@ struct ProbeEngine {
         for (fd, session) in sessions {
             descriptors.append(pollfd(fd: fd, events: Int16(session.buffer.isEmpty && options.kind == .http ? POLLOUT | POLLIN : POLLOUT | POLLIN), revents: 0))
         }
-        // poll(2) counts whole milliseconds; below one, look without waiting and then sleep the rest.
-        let ready = poll(&descriptors, nfds_t(descriptors.count), Int32(min(timeoutNanoseconds / 1_000_000, 100)))
-        if ready <= 0 {
-            if timeoutNanoseconds < 1_000_000 {
-                var pause = timespec(tv_sec: 0, tv_nsec: Int(min(timeoutNanoseconds, 50_000)))
-                nanosleep(&pause, nil)
-            }
-            return
-        }
+        if pollDescriptors(&descriptors, timeoutNanoseconds: timeoutNanoseconds) == 0 { return }
         for descriptor in descriptors where descriptor.revents != 0 {
             let fd = descriptor.fd
             if fd == sender?.fileDescriptor {

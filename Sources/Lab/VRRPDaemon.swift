@@ -28,9 +28,9 @@ public struct VRRPGroupStatus: Codable, Sendable, Equatable {
 ///   address, as RFC 5798 asks.
 /// - Adverts arrive on a raw IP socket (protocol 112) joined to 224.0.0.18 on that interface; the TTL of
 ///   each is checked by the decoder.
-/// - The virtual MAC is a macvlan `vrrpN` on the interface, up only while master (so a backup's bridge
-///   never swallows frames for it); the virtual addresses live on it, and neither the interface nor the
-///   other groups' macvlans answer ARP for them (arp_ignore 1 on each).
+/// - The virtual MAC is a macvlan `vrrpN` on the interface holding the virtual addresses, up only while
+///   master: a backup neither answers for the addresses nor routes frames sent to the virtual MAC.
+///   Neither the interface nor the other groups' macvlans answer ARP for them (arp_ignore 1 on each).
 public final class VRRPDaemon {
     final class Group {
         let spec: VRRPGroupSpec
@@ -82,6 +82,9 @@ public final class VRRPDaemon {
             // A daemon killed with SIGKILL leaves its macvlan (and the addresses on it): start clean.
             if links.contains(where: { $0.name == macvlan }) { try netlink.deleteLink(macvlan) }
             try netlink.createMacvlan(macvlan, parent: spec.interface, address: .vrrp(vrid: UInt8(spec.vrid)))
+            // The virtual addresses wait on the macvlan while it is down (no route, no ARP: not in use);
+            // becoming master is then one link change, the fastest the kernel offers.
+            for address in spec.virtualAddresses { try netlink.addAddress(address, to: macvlan) }
             try Sysctl.setIfPresent("net/ipv4/conf/\(spec.interface)/arp_ignore", "1")
             try Sysctl.setIfPresent("net/ipv4/conf/\(macvlan)/arp_announce", "2")
             // Several groups on one interface: each virtual MAC answers ARP only for its own addresses.
@@ -122,10 +125,10 @@ public final class VRRPDaemon {
             var descriptors = [pollfd(fd: signals.fileDescriptor, events: Int16(POLLIN), revents: 0),
                                pollfd(fd: linkMonitor.fileDescriptor, events: Int16(POLLIN), revents: 0)]
             descriptors += groups.map { pollfd(fd: $0.receiver.fileDescriptor, events: Int16(POLLIN), revents: 0) }
+            // Sleep exactly until the next protocol deadline (at most a second, for the status file).
             let deadline = groups.compactMap(\.router.nextDeadline).min()
-            let timeout: Int32 = deadline.map { Int32(clamping: max(0, ($0.nanoseconds - now().nanoseconds + 999_999) / 1_000_000)) } ?? 1000
-            let ready = poll(&descriptors, nfds_t(descriptors.count), min(timeout, 1000))
-            if ready < 0 && errno != EINTR { throw Errno(code: errno, call: "poll") }
+            let timeout = deadline.map { max(0, $0.nanoseconds - now().nanoseconds) } ?? 1_000_000_000
+            pollDescriptors(&descriptors, timeoutNanoseconds: min(timeout, 1_000_000_000))
 
             if descriptors[0].revents != 0, signals.next() != nil {
                 try shutdown()
@@ -160,19 +163,46 @@ public final class VRRPDaemon {
     }
 
     private func shutdown() throws {
-        for group in groups { try handle(.shutdown, group) }
+        // Every group leaves with its own priority-0 advert: no sync-group propagation here, which
+        // would turn a partner into a silent backup before it could send its own.
+        let at = now()
+        let leaving = groups.map { ($0, $0.router.handle(.shutdown, at: at)) }
+        for (group, actions) in leaving {
+            try perform(actions.filter { if case .sendAdvertisement = $0 { return true } else { return false } }, group)
+        }
+        // Keep forwarding for the virtual MACs until a new master is heard for every group (or its
+        // Master_Down_Interval has passed): the backups take over after Skew_Time, and tearing down first
+        // would only lengthen the outage (interface changes take milliseconds and hold the kernel's
+        // routing lock, which the new master needs too).
+        let waitUntil = at.nanoseconds + (groups.map { $0.router.masterDownIntervalNanoseconds }.max() ?? 0)
+        var waiting = Set(groups.indices.filter { groups[$0].router.config.virtualAddresses.isEmpty == false })
+        while !waiting.isEmpty && now().nanoseconds < waitUntil {
+            var descriptors = waiting.map { pollfd(fd: groups[$0].receiver.fileDescriptor, events: Int16(POLLIN), revents: 0) }
+            pollDescriptors(&descriptors, timeoutNanoseconds: waitUntil - now().nanoseconds)
+            for index in Array(waiting) {
+                while let packet = try groups[index].receiver.receive() {
+                    if let decoded = try? VRRPPacket.decode(packet), decoded.advertisement.vrid == UInt8(groups[index].spec.vrid),
+                       decoded.advertisement.priority > 0, decoded.source != groups[index].router.config.primaryAddress {
+                        waiting.remove(index)
+                    }
+                }
+            }
+        }
+        for (group, actions) in leaving {
+            try perform(actions.filter { if case .sendAdvertisement = $0 { return false } else { return true } }, group)
+        }
         for group in groups { try? netlink.deleteLink(group.macvlan) }
         writeStatus(force: true)
     }
 
     /// Feeds an event to a group (and, through its sync group, to its partners) and carries out the actions.
-    private func handle(_ event: VRRPEvent, _ group: Group) throws {
+    private func handle(_ event: VRRPEvent, _ group: Group, propagate: Bool = true) throws {
         let at = now()
         let before = group.router.state
         let actions = group.router.handle(event, at: at)
         try perform(actions, group)
         let after = group.router.state
-        guard before != after, let sync = group.syncGroup else { return }
+        guard propagate, before != after, let sync = group.syncGroup else { return }
         // Sync group: partners follow a move to master, or a fall from master.
         for partner in groups where partner !== group && partner.syncGroup == sync {
             let reason = "sync group \(sync) follows \(group.spec.name)"
@@ -190,15 +220,13 @@ public final class VRRPDaemon {
             case .sendAdvertisement(let advertisement):
                 let packet = VRRPPacket(source: group.router.config.primaryAddress, advertisement: advertisement)
                 try group.sender.send(packet.ethernetFrame().encode())
-            case .becomeMaster(let addresses, _, _):
+            case .becomeMaster:
                 try netlink.setLink(group.macvlan, up: true)
-                for address in addresses { try netlink.addAddress(address, to: group.macvlan) }
             case .sendGratuitousARP(let addresses, let mac):
                 for address in addresses {
                     try group.sender.send(EthernetFrame.gratuitousARP(mac: mac, ip: address).encode())
                 }
-            case .becomeBackup(let addresses, _):
-                for address in addresses { try? netlink.removeAddress(address, from: group.macvlan) }
+            case .becomeBackup:
                 try? netlink.setLink(group.macvlan, up: false)
             case .stateChanged(let from, let to, let reason):
                 let event = LabEvent(source: "vrrp", kind: "state-change", target: "\(node):\(group.spec.name)",
