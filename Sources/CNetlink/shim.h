@@ -17,6 +17,7 @@
 #include <linux/rtnetlink.h>
 #include <linux/neighbour.h>
 #include <linux/if_packet.h>
+#include <linux/filter.h>
 #include <net/if.h>
 #include <sys/signalfd.h>
 #include <syslog.h>

@@ -9,7 +9,7 @@ final class OwnedDescriptor {
     deinit { close(value) }
 }
 
-private func setOption<T>(_ fd: Int32, _ level: Int32, _ name: Int32, _ value: T, _ what: String) throws {
+private func setOption<T: BitwiseCopyable>(_ fd: Int32, _ level: Int32, _ name: Int32, _ value: T, _ what: String) throws {
     var value = value
     guard setsockopt(fd, level, name, &value, socklen_t(MemoryLayout<T>.size)) == 0 else {
         throw Errno.current("setsockopt", what)
@@ -52,6 +52,30 @@ public final class PacketSocket {
 
     public static func open(inNamespace name: String, interface: String, protocol proto: UInt16) throws -> PacketSocket {
         try Namespace.run(in: name) { try PacketSocket(interface: interface, protocol: proto) }
+    }
+
+    /// A socket for STP/RSTP BPDUs on a bridge port. Frames of a specific protocol are handed to packet
+    /// sockets only after the bridge has had them (and the bridge keeps what arrives on its ports), so
+    /// this takes every frame (ETH_P_ALL, seen before the bridge) through a kernel filter that passes
+    /// only those to the bridge group address 01:80:c2:00:00:00.
+    public static func bridgeGroupSocket(interface: String) throws -> PacketSocket {
+        let socket = try PacketSocket(interface: interface, protocol: allProtocols)
+        var program: [sock_filter] = [
+            sock_filter(code: 0x20, jt: 0, jf: 0, k: 0),            // ld [0]: destination bytes 0-3
+            sock_filter(code: 0x15, jt: 0, jf: 3, k: 0x0180_c200),  // jeq 01:80:c2:00 else drop
+            sock_filter(code: 0x28, jt: 0, jf: 0, k: 4),            // ldh [4]: destination bytes 4-5
+            sock_filter(code: 0x15, jt: 0, jf: 1, k: 0x0000),       // jeq 00:00 else drop
+            sock_filter(code: 0x06, jt: 0, jf: 0, k: 0x0004_0000),  // accept the whole frame
+            sock_filter(code: 0x06, jt: 0, jf: 0, k: 0),            // drop
+        ]
+        let attached = program.withUnsafeMutableBufferPointer { buffer in
+            var filter = sock_fprog(len: UInt16(buffer.count), filter: buffer.baseAddress)
+            return setsockopt(socket.fileDescriptor, SOL_SOCKET, SO_ATTACH_FILTER, &filter, socklen_t(MemoryLayout<sock_fprog>.size))
+        }
+        guard attached == 0 else { throw Errno.current("setsockopt(SO_ATTACH_FILTER)", interface) }
+        // Frames that arrived between bind and the filter are drained unfiltered: drop them.
+        while (try? socket.receive()) != nil {}
+        return socket
     }
 
     public var fileDescriptor: Int32 { descriptor.value }

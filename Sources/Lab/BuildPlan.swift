@@ -19,6 +19,8 @@ public enum BuildStep: Sendable, Equatable {
     case setUp(namespace: String, name: String)
     case addAddress(namespace: String, interface: String, address: IPv4Interface)
     case addRoute(namespace: String, destination: IPv4Interface, via: IPv4Address)
+    /// nftables rules in nft's own syntax (the RSTP bridges' BPDU and discarding-port filter).
+    case firewall(namespace: String, rules: String)
 
     public var namespace: String {
         switch self {
@@ -26,7 +28,7 @@ public enum BuildStep: Sendable, Equatable {
         case .sysctl(let ns, _, _), .createBridge(let ns, _, _), .createVeth(let ns, _, _, _),
              .createBond(let ns, _, _), .setMaster(let ns, _, _), .setBondPrimary(let ns, _, _),
              .setBridgePort(let ns, _, _, _), .addBridgeVLANs(let ns, _, _, _), .createVLAN(let ns, _, _, _),
-             .setUp(let ns, _), .addAddress(let ns, _, _), .addRoute(let ns, _, _): ns
+             .setUp(let ns, _), .addAddress(let ns, _, _), .addRoute(let ns, _, _), .firewall(let ns, _): ns
         }
     }
 }
@@ -52,10 +54,14 @@ public enum BuildPlan {
             steps.append(.setUp(namespace: name, name: "lo"))
         }
 
-        // Bridges of switches and routers.
+        // Bridges of switches and routers. An RSTP bridge forwards nothing until rstpd says so: every
+        // port starts in the filter's discarding set, before any cable exists.
         for node in topology.nodes where node.hasBridge {
             steps.append(.createBridge(namespace: ns(node.name), name: Node.bridgeName,
                                        options: bridgeOptions(for: node)))
+            if node.spanningTree.mode == .rstp {
+                steps.append(.firewall(namespace: ns(node.name), rules: RSTPFirewall.rules(ports: bridgePorts(of: node, in: topology))))
+            }
         }
 
         // Cables: each veth end made directly in its own namespace.
@@ -80,9 +86,7 @@ public enum BuildPlan {
         // Bridge ports: every cable end and bond of a switch or router that is not itself a bond member.
         for node in topology.nodes where node.hasBridge {
             let name = ns(node.name)
-            let cablePorts = topology.ports(of: node.name).filter { node.bond(containing: $0) == nil }
-            let bridgePorts = cablePorts + node.bonds.map(\.name)
-            for port in bridgePorts {
+            for port in bridgePorts(of: node, in: topology) {
                 steps.append(.setMaster(namespace: name, name: port, master: Node.bridgeName))
                 let settings = node.ports[port]
                 if settings?.cost != nil || settings?.priority != nil {
@@ -139,6 +143,11 @@ public enum BuildPlan {
             }
         }
         return steps
+    }
+
+    /// The ports of a switch's or router's bridge, in order: cable ends not in a bond, then bonds.
+    public static func bridgePorts(of node: Node, in topology: Topology) -> [String] {
+        topology.ports(of: node.name).filter { node.bond(containing: $0) == nil } + node.bonds.map(\.name)
     }
 
     static func bridgeOptions(for node: Node) -> BridgeOptions {

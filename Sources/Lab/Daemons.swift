@@ -24,6 +24,14 @@ extension LabManager {
     /// Starts the daemons of every node that has any (after `up` built the lab, or on `restore`).
     func startDaemons(_ topology: Topology, lab: String, only node: String? = nil) throws {
         let directory = LabDirectory(name: lab)
+        for entry in topology.nodes where entry.hasBridge && entry.spanningTree.mode == .rstp && (node == nil || entry.name == node) {
+            let statusPath = "\(directory.path)/rstp-\(entry.name).json"
+            try? FileManager.default.removeItem(atPath: statusPath)
+            let log = "\(directory.path)/rstpd-\(entry.name).log"
+            let pid = try spawnDaemon(["rstpd", "--lab", lab, "--node", entry.name], log: log)
+            try directory.append(.process(pid: pid, role: "rstpd \(entry.name)"))
+            try waitForStatus(statusPath, pid: pid, daemon: "rstpd", node: entry.name, log: log)
+        }
         for entry in topology.nodes where entry.vrrp != nil && (node == nil || entry.name == node) {
             guard let vrrp = entry.vrrp else { continue }
             let configPath = "\(directory.path)/vrrp-\(entry.name).yaml"
@@ -33,18 +41,23 @@ extension LabManager {
             let pid = try spawnDaemon(["vrrpd", "--config", configPath, "--lab", lab, "--node", entry.name],
                                       log: "\(directory.path)/vrrpd-\(entry.name).log")
             try directory.append(.process(pid: pid, role: "vrrpd \(entry.name)"))
-            // Ready when it has written its first status; a daemon that dies at start is an error with its log.
-            let deadline = Date().addingTimeInterval(5)
-            while !FileManager.default.fileExists(atPath: statusPath) {
-                var status: Int32 = 0
-                if waitpid(pid, &status, WNOHANG) == pid || Date() > deadline {
-                    let log = (try? String(contentsOfFile: "\(directory.path)/vrrpd-\(entry.name).log", encoding: .utf8)) ?? ""
-                    throw LabError.buildFailed(step: "start vrrpd on \(entry.name)", error: log.isEmpty ? "it did not start" : log)
-                }
-                usleep(10_000)
-            }
-            logger.info("vrrpd started on \(entry.name) (pid \(pid))")
+            try waitForStatus(statusPath, pid: pid, daemon: "vrrpd", node: entry.name, log: "\(directory.path)/vrrpd-\(entry.name).log")
         }
+    }
+
+    /// A daemon is ready when it has written its first status; one that dies at start is an error with its log.
+    private func waitForStatus(_ statusPath: String, pid: pid_t, daemon: String, node: String, log: String) throws {
+        // Generous: under software emulation (the test VM) a daemon's start takes seconds.
+        let deadline = Date().addingTimeInterval(30)
+        while !FileManager.default.fileExists(atPath: statusPath) {
+            var status: Int32 = 0
+            if waitpid(pid, &status, WNOHANG) == pid || Date() > deadline {
+                let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+                throw LabError.buildFailed(step: "start \(daemon) on \(node)", error: text.isEmpty ? "it did not start" : text)
+            }
+            usleep(10_000)
+        }
+        logger.info("\(daemon) started on \(node) (pid \(pid))")
     }
 
     /// Starts a detached `redlab` subcommand (its own session, output to `log`) and returns its pid.

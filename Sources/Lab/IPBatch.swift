@@ -22,7 +22,7 @@ public struct IPBatch: Sendable {
                 main.append("netns add \(ns)")
                 teardown.append("netns del \(ns)")
                 order.append(ns)
-            case .sysctl:
+            case .sysctl, .firewall:
                 break
             case .createBridge(let ns, let name, let o):
                 var line = "link add name \(name) type bridge stp_state \(o.stpState)"

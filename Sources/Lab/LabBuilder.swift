@@ -40,10 +40,6 @@ public struct LabManager {
     public func up(_ topology: Topology, name: String, waitUntilSettled: Bool = true,
                    settleTimeout: Double = 5) throws -> LabRecord {
         try Self.checkName(name)
-        if let rstpNode = topology.nodes.first(where: { $0.spanningTree.mode == .rstp }) {
-            throw LabError.unsupported(
-                "\(rstpNode.location): nodes.\(rstpNode.name).stp: 'rstp' (redlab's own RSTP daemon) is not available yet; use 'kernel' or 'none'")
-        }
         let directory = LabDirectory(name: name)
         guard !directory.exists else { throw LabError.alreadyUp(name) }
         let namespaces = topology.nodes.map { BuildPlan.namespace(lab: name, node: $0.name) }
@@ -182,6 +178,8 @@ final class StepExecutor {
             throw LabError.buildFailed(step: "in \(step.namespace)", error: error.description)
         } catch let error as Errno {
             throw LabError.buildFailed(step: "in \(step.namespace)", error: error.description)
+        } catch let error as FirewallError {
+            throw LabError.buildFailed(step: "in \(step.namespace)", error: error.description)
         }
     }
 
@@ -215,6 +213,8 @@ final class StepExecutor {
             try socket(ns).addAddress(address, to: interface)
         case .addRoute(let ns, let destination, let via):
             try socket(ns).addRoute(to: destination, via: via)
+        case .firewall(let ns, let rules):
+            _ = try Namespace.run(inNamespaceFD: try namespaceFD(ns)) { try Firewall.run(rules) }
         }
     }
 }

@@ -53,6 +53,8 @@ public struct LabStatus: Codable, Sendable {
         public var interfaces: [Interface]
         /// VRRP groups, from the node's vrrpd.
         public var vrrp: [VRRPGroupStatus]?
+        /// Spanning tree roles and states, from the node's rstpd.
+        public var rstp: RSTPStatus?
     }
 
     public struct Link: Codable, Sendable {
@@ -78,6 +80,9 @@ extension LabManager {
             var status = try Self.readNode(node)
             if let data = FileManager.default.contents(atPath: "\(directory.path)/vrrp-\(node.name).json") {
                 status.vrrp = try? JSONDecoder().decode([VRRPGroupStatus].self, from: data)
+            }
+            if let data = FileManager.default.contents(atPath: "\(directory.path)/rstp-\(node.name).json") {
+                status.rstp = try? JSONDecoder().decode(RSTPStatus.self, from: data)
             }
             nodes.append(status)
         }
@@ -163,6 +168,10 @@ extension LabStatus {
                 line += " active=\(bond.activeMember ?? "-")"
                 line += " members=" + bond.members.map { "\($0.name)(\($0.miiUp ? "up" : "down"))" }.joined(separator: ",")
                 lines.append(line)
+            }
+            if let rstp = node.rstp {
+                lines.append("    rstp bridge \(rstp.bridgeID) root \(rstp.rootID)\(rstp.rootPort.map { " via \($0)" } ?? " (this bridge is root)") cost \(rstp.rootPathCost) topology changes \(rstp.topologyChanges)")
+                lines.append("      " + rstp.ports.map { "\($0.name) \($0.role)/\($0.state)\($0.edge ? " edge" : "")\($0.rstp ? "" : " stp")" }.joined(separator: ", "))
             }
             for group in node.vrrp ?? [] {
                 var line = "    vrrp \(group.name) vrid \(group.vrid) on \(group.interface): \(group.state.uppercased()) priority \(group.priority)"

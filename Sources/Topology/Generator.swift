@@ -51,7 +51,11 @@ public enum TopologyGenerator {
             IPv4Interface(address: IPv4Address(10, 0, subnet(vlan), host), prefixLength: 24)
         }
         let trunk = PortSettings(vlans: usesVLANs ? .trunk(tagged: vlans, native: nil) : nil)
-        func access(_ vlan: Int?) -> PortSettings? { usesVLANs ? PortSettings(vlans: .access(vlan ?? 1)) : nil }
+        // Ports towards hosts are edge ports when a spanning tree runs (what "portfast" does on a switch).
+        let edge: Bool? = options.stp == .none ? nil : true
+        func access(_ vlan: Int?) -> PortSettings? {
+            usesVLANs ? PortSettings(vlans: .access(vlan ?? 1), edge: edge) : edge.map { PortSettings(edge: $0) }
+        }
 
         var nodes: [Node] = []
         var links: [Link] = []
