@@ -15,6 +15,7 @@ public final class LinkMonitor {
         var status = nl_connect(socket, NETLINK_ROUTE)
         if status >= 0 { status = nl_socket_add_membership(socket, Int32(RTNLGRP_LINK.rawValue)) }
         if status >= 0 { status = nl_socket_set_nonblocking(socket) }
+        if status >= 0 { status = nl_socket_set_buffer_size(socket, 4 << 20, 0) }
         guard status >= 0 else {
             nl_socket_free(socket)
             throw NetlinkError.libnl("subscribe to link events", status)
@@ -30,7 +31,13 @@ public final class LinkMonitor {
 
     public var fileDescriptor: Int32 { nl_socket_get_fd(socket) }
 
-    /// Every link event waiting on the socket (none when nothing is pending).
+    /// Events were lost because the socket's buffer overran (ENOBUFS): read the links' state afresh.
+    public struct Overrun: Error, CustomStringConvertible {
+        public var description: String { "link events were lost (socket buffer overrun)" }
+    }
+
+    /// Every link event waiting on the socket (none when nothing is pending). Throws `Overrun` when the
+    /// kernel dropped events; the caller then reads the links' state afresh.
     public func read() throws -> [LinkState] {
         guard let callbacks = nl_cb_alloc(NL_CB_DEFAULT) else {
             throw NetlinkError(operation: "read link events", message: "out of memory")
@@ -52,6 +59,7 @@ public final class LinkMonitor {
         while true {
             let count = nl_recvmsgs_report(socket, callbacks)
             if count == -NLE_AGAIN || count == 0 { break }
+            if count == -NLE_NOMEM { throw Overrun() }
             guard count > 0 else { throw NetlinkError.libnl("read link events", count) }
         }
         return collector.replies.filter { Int($0.type) == RTM_NEWLINK }.compactMap(LinkState.init(reply:))

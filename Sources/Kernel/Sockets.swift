@@ -101,6 +101,9 @@ public final class PacketSocket {
             if count < 0 {
                 if errno == EAGAIN || errno == EWOULDBLOCK { return nil }
                 if errno == EINTR { continue }
+                // The interface went down (and reported it once): nothing to read; the socket is bound
+                // again when the interface comes back.
+                if errno == ENETDOWN { return nil }
                 throw Errno.current("recvfrom", interface)
             }
             if from.sll_pkttype == UInt8(PACKET_OUTGOING) { continue }

@@ -84,6 +84,9 @@ public final class RSTPDaemon {
     private let statusPath: String?
     private let eventSink: (LabEvent) -> Void
     private var appliedState: [Int: RSTP.PortState] = [:]
+    /// Carrier and admin state last seen per port: events that change neither (state writes, flushes,
+    /// statistics) are not news to RSTP.
+    private var portEnabled: [Int: Bool] = [:]
 
     /// `ports`: the bridge's ports in order, with their settings from the topology.
     public init(node: Node, ports: [String], statusPath: String?, eventSink: @escaping (LabEvent) -> Void) throws {
@@ -115,7 +118,7 @@ public final class RSTPDaemon {
             sockets[number] = try PacketSocket.bridgeGroupSocket(interface: port)
             macs[number] = links.first { $0.name == port }?.address ?? bridgeMAC
             // Discarding until RSTP says otherwise: LISTENING is a state the kernel leaves alone.
-            try netlink.setBridgePort(port, state: .listening)
+            try? netlink.setBridgePort(port, state: .listening)
         }
         bridge = RSTP.Bridge(configuration: configuration, ports: configurations)
         portNames = names
@@ -127,6 +130,7 @@ public final class RSTPDaemon {
         try perform(bridge.begin())
         for (number, name) in portNames {
             if let link = try netlink.links().first(where: { $0.name == name }) {
+                portEnabled[number] = link.isUp && link.carrier
                 try perform(bridge.setPortEnabled(number, link.isUp && link.carrier))
             }
         }
@@ -141,9 +145,19 @@ public final class RSTPDaemon {
             pollDescriptors(&descriptors, timeoutNanoseconds: Int64(nextTick > now ? nextTick - now : 0))
             if descriptors[0].revents != 0, signals.next() != nil { return }
             if descriptors[1].revents != 0 {
-                for event in try linkMonitor.read() {
+                let events: [LinkState]
+                do {
+                    events = try linkMonitor.read()
+                } catch is LinkMonitor.Overrun {
+                    events = try netlink.links()   // some events were lost: take every port's state afresh
+                }
+                for event in events {
                     guard let number = portNames.first(where: { $0.value == event.name })?.key else { continue }
-                    try perform(bridge.setPortEnabled(number, event.isUp && event.carrier))
+                    let enabled = event.isUp && event.carrier
+                    guard enabled != portEnabled[number] else { continue }
+                    portEnabled[number] = enabled
+                    try perform(bridge.setPortEnabled(number, enabled))
+                    if enabled { reassertKernelState(number) }
                 }
             }
             for (offset, number) in ordered.enumerated() where descriptors[offset + 2].revents != 0 {
@@ -170,15 +184,17 @@ public final class RSTPDaemon {
             case .setPortState(let number, let state):
                 guard let name = portNames[number], appliedState[number] != state else { continue }
                 appliedState[number] = state
+                // The discarding set decides forwarding; the kernel port state decides learning. A port
+                // without carrier refuses state writes (ENETDOWN): the set still holds it.
                 switch state {
                 case .forwarding:
-                    try netlink.setBridgePort(name, state: .forwarding)
+                    try? netlink.setBridgePort(name, state: .forwarding)
                     try RSTPFirewall.setDiscarding(name, false)
                 case .learning:
-                    try netlink.setBridgePort(name, state: .learning)
+                    try? netlink.setBridgePort(name, state: .learning)
                 case .discarding:
-                    try? RSTPFirewall.setDiscarding(name, true)
-                    try netlink.setBridgePort(name, state: .listening)
+                    try RSTPFirewall.setDiscarding(name, true)
+                    try? netlink.setBridgePort(name, state: .listening)
                 }
                 log("state-change", number, ["state": state.rawValue])
                 changed = true
@@ -196,6 +212,15 @@ public final class RSTPDaemon {
             }
         }
         if changed { writeStatus() }
+    }
+
+    /// With its own STP off, the kernel puts a port whose carrier returns straight into forwarding,
+    /// where it learns addresses (forwarding itself stays blocked by the discarding set). Put back the
+    /// state RSTP holds, and forget what was learned meanwhile.
+    private func reassertKernelState(_ number: Int) {
+        guard let name = portNames[number], let state = appliedState[number], state != .forwarding else { return }
+        try? netlink.setBridgePort(name, state: state == .learning ? .learning : .listening)
+        if state == .discarding { try? netlink.flushBridgePort(name) }
     }
 
     private func log(_ kind: String, _ number: Int, _ detail: [String: String]) {

@@ -135,7 +135,13 @@ public final class VRRPDaemon {
                 return
             }
             if descriptors[1].revents != 0 {
-                for event in try linkMonitor.read() {
+                let events: [LinkState]
+                do {
+                    events = try linkMonitor.read()
+                } catch is LinkMonitor.Overrun {
+                    events = try netlink.links()   // some events were lost: take the links' state afresh
+                }
+                for event in events {
                     for group in groups where group.spec.track.contains(where: { $0.interface == event.name }) {
                         let up = event.isUp && event.carrier
                         try handle(up ? .interfaceUp(event.name) : .interfaceDown(event.name), group)
