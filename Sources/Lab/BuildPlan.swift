@@ -150,9 +150,12 @@ public enum BuildPlan {
         topology.ports(of: node.name).filter { node.bond(containing: $0) == nil } + node.bonds.map(\.name)
     }
 
+    /// The kernel bridge's options. Spanning tree settings go to the kernel only for its own STP; with
+    /// `rstp` they are rstpd's, and the kernel keeps its defaults.
     static func bridgeOptions(for node: Node) -> BridgeOptions {
         let stp = node.spanningTree
-        return BridgeOptions(stpState: stp.mode == .kernel ? 1 : 0, priority: stp.priority.map(UInt16.init),
+        guard stp.mode == .kernel else { return BridgeOptions(stpState: 0, vlanFiltering: node.isVLANAware) }
+        return BridgeOptions(stpState: 1, priority: stp.priority.map(UInt16.init),
                              helloTime: stp.helloTime, forwardDelay: stp.forwardDelay, maxAge: stp.maxAge,
                              vlanFiltering: node.isVLANAware)
     }

@@ -36,7 +36,7 @@ extension LabManager {
                 if bridge.vlanFiltering != node.isVLANAware {
                     problems.append("\(where_): bridge vlan_filtering \(bridge.vlanFiltering), want \(node.isVLANAware)")
                 }
-                if let priority = node.spanningTree.priority, bridge.priority != priority {
+                if node.spanningTree.mode == .kernel, let priority = node.spanningTree.priority, bridge.priority != priority {
                     problems.append("\(where_): bridge priority \(bridge.priority.map(String.init) ?? "-"), want \(priority)")
                 }
             } else {

@@ -117,8 +117,10 @@ public final class RSTPDaemon {
             names[number] = port
             sockets[number] = try PacketSocket.bridgeGroupSocket(interface: port)
             macs[number] = links.first { $0.name == port }?.address ?? bridgeMAC
-            // Discarding until RSTP says otherwise: LISTENING is a state the kernel leaves alone.
-            try? netlink.setBridgePort(port, state: .listening)
+            // Discarding until RSTP says otherwise. DISABLED is the one state the kernel leaves alone: it
+            // re-selects BLOCKING ports to forwarding, and its forward-delay timer walks LISTENING ports
+            // on to learning and forwarding.
+            try? netlink.setBridgePort(port, state: .disabled)
         }
         bridge = RSTP.Bridge(configuration: configuration, ports: configurations)
         portNames = names
@@ -194,7 +196,7 @@ public final class RSTPDaemon {
                     try? netlink.setBridgePort(name, state: .learning)
                 case .discarding:
                     try RSTPFirewall.setDiscarding(name, true)
-                    try? netlink.setBridgePort(name, state: .listening)
+                    try? netlink.setBridgePort(name, state: .disabled)
                 }
                 log("state-change", number, ["state": state.rawValue])
                 changed = true
@@ -219,7 +221,7 @@ public final class RSTPDaemon {
     /// state RSTP holds, and forget what was learned meanwhile.
     private func reassertKernelState(_ number: Int) {
         guard let name = portNames[number], let state = appliedState[number], state != .forwarding else { return }
-        try? netlink.setBridgePort(name, state: state == .learning ? .learning : .listening)
+        try? netlink.setBridgePort(name, state: state == .learning ? .learning : .disabled)
         if state == .discarding { try? netlink.flushBridgePort(name) }
     }
 

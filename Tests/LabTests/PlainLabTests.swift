@@ -182,4 +182,15 @@ final class PlainLabTests: LabTestCase {
         XCTAssertEqual(Array(packet[16..<20]), [224, 0, 0, 18])
         XCTAssertEqual(Array(packet[20...]), [0x31, 0x01, 0x64, 0x01, 0, 100, 0, 0, 10, 9, 0, 254])
     }
+
+    func testBridgePortStateWritesStick() throws {
+        try requireRoot()
+        let lab = labName("pst")
+        try manager.up(twoSwitches(), name: lab)
+        let socket = try NetlinkSocket.open(inNamespace: "\(lab)-sw1")
+        try socket.setBridgePort("p1", state: .listening)
+        try socket.setBridgePort("p2", state: .listening)
+        let states = try manager.status(lab).nodes.first { $0.name == "sw1" }?.interfaces.filter { $0.master == "br0" }.map(\.portState)
+        XCTAssertEqual(states, ["listening", "listening"])
+    }
 }
