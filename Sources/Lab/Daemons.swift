@@ -65,7 +65,7 @@ extension LabManager {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.redlabExecutable())
         process.arguments = arguments
-        FileManager.default.createFile(atPath: log, contents: nil)
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
         let output = FileHandle(forWritingAtPath: log)
         process.standardOutput = output
         process.standardError = output
@@ -78,4 +78,11 @@ extension LabManager {
     func keptTopology(lab: String) throws -> Topology {
         try TopologyLoader.load(path: "\(LabDirectory(name: lab).path)/topology.yaml")
     }
+}
+
+/// Writes a daemon's status for `redlab status` so that a reader never sees half a file.
+func writeStatusFile(_ value: some Encodable, to path: String) {
+    guard let data = try? JSONEncoder().encode(value) else { return }
+    let temporary = path + ".tmp"
+    if FileManager.default.createFile(atPath: temporary, contents: data) { rename(temporary, path) }
 }

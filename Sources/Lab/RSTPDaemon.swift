@@ -240,8 +240,6 @@ public final class RSTPDaemon {
         let record = RSTPStatus(bridgeID: status.bridgeID.description, rootID: status.rootID.description,
                                 rootPort: status.rootPort.flatMap { portNames[$0] }, rootPathCost: Int(status.rootPathCost),
                                 topologyChanges: status.topologyChangeCount, ports: ports)
-        guard let data = try? JSONEncoder().encode(record) else { return }
-        let temporary = statusPath + ".tmp"
-        if FileManager.default.createFile(atPath: temporary, contents: data) { rename(temporary, statusPath) }
+        writeStatusFile(record, to: statusPath)
     }
 }

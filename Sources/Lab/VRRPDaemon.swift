@@ -279,8 +279,6 @@ public final class VRRPDaemon {
                             rejected: Dictionary(uniqueKeysWithValues: group.router.counters.discarded.map { ($0.key.rawValue, $0.value) }),
                             transitions: group.router.counters.transitions)
         }
-        guard let data = try? JSONEncoder().encode(statuses) else { return }
-        let temporary = statusPath + ".tmp"
-        if FileManager.default.createFile(atPath: temporary, contents: data) { rename(temporary, statusPath) }
+        writeStatusFile(statuses, to: statusPath)
     }
 }
