@@ -90,11 +90,12 @@ public final class LiveCapture {
     /// The descriptor to poll for readiness.
     public var selectableFD: Int32 { pcap_get_selectable_fd(handle) }
 
-    /// Writes every frame waiting in the buffer to the file; returns how many.
+    /// Writes the frames waiting in the buffer to the file, at most `limit` (so that a storm cannot keep
+    /// the caller here forever); returns how many.
     @discardableResult
-    public func drain() throws -> Int {
+    public func drain(limit: Int = 20_000) throws -> Int {
         var total = 0
-        while true {
+        while total < limit {
             let count = pcap_dispatch(handle, -1, { user, header, bytes in
                 pcap_dump(user, header, bytes)
             }, UnsafeMutablePointer<UInt8>(dumper))
@@ -129,14 +130,13 @@ public struct CaptureSet {
 
     public init(_ captures: [LiveCapture]) { self.captures = captures }
 
-    /// Runs until `deadline` (CLOCK_MONOTONIC nanoseconds) or until `shouldStop()` returns true.
-    public func run(untilMonotonic deadline: UInt64, shouldStop: () -> Bool = { false }) throws {
+    /// Runs until `deadline` (CLOCK_MONOTONIC nanoseconds) or until `shouldStop()` returns true; `shouldStop`
+    /// is asked between rounds (at least every 100 ms, even under a flood), so it can also act on time.
+    public func run(untilMonotonic deadline: UInt64, shouldStop: () throws -> Bool = { false }) throws {
         var descriptors = captures.map { pollfd(fd: $0.selectableFD, events: Int16(POLLIN), revents: 0) }
-        while monotonicNanoseconds() < deadline && !shouldStop() {
+        while try monotonicNanoseconds() < deadline && !shouldStop() {
             let remaining = deadline - monotonicNanoseconds()
-            let timeout = Int32(min(remaining / 1_000_000 + 1, 100))
-            let ready = poll(&descriptors, nfds_t(descriptors.count), timeout)
-            if ready < 0 && errno != EINTR { throw Errno(code: errno, call: "poll") }
+            pollDescriptors(&descriptors, timeoutNanoseconds: Int64(min(remaining, 10_000_000)))
             for (index, descriptor) in descriptors.enumerated() where descriptor.revents != 0 {
                 try captures[index].drain()
                 descriptors[index].revents = 0

@@ -7,7 +7,8 @@ extension LabManager {
     /// Captures on lab ports for `seconds`, one pcap file per port in `directory` (NODE-PORT.pcap),
     /// and returns each port's capture statistics, drops included.
     public func capture(lab: String, ports: [PortRef], directory: String, filter: String?, seconds: Double,
-                        shouldStop: () -> Bool = { false }) throws -> [(port: PortRef, file: String, statistics: CaptureStatistics)] {
+                        snapLength: Int32 = 262_144,
+                        shouldStop: () throws -> Bool = { false }) throws -> [(port: PortRef, file: String, statistics: CaptureStatistics)] {
         let record = try LabDirectory(name: lab).record()
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         var captures: [LiveCapture] = []
@@ -16,7 +17,7 @@ extension LabManager {
             guard let node = record.node(port.node) else { throw LabError.unknownNode(lab: lab, node: port.node) }
             let file = "\(directory)/\(port.node)-\(port.port).pcap"
             captures.append(try LiveCapture(namespace: node.namespace, interface: port.port, file: file,
-                                            filter: filter, label: port.description))
+                                            filter: filter, snapLength: snapLength, label: port.description))
             files.append(file)
         }
         let set = CaptureSet(captures)

@@ -58,7 +58,7 @@ public struct LabDirectory: Sendable {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         encoder.dateEncodingStrategy = .secondsSince1970
         try encoder.encode(record).write(to: URL(fileURLWithPath: recordPath))
-        FileManager.default.createFile(atPath: journalPath, contents: Data())
+        _ = FileManager.default.createFile(atPath: journalPath, contents: Data())
     }
 
     public func record() throws -> LabRecord {

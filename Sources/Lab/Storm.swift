@@ -1,0 +1,101 @@
+import Analysis
+import Capture
+import Foundation
+import Glibc
+import Kernel
+import Packets
+import Topology
+
+/// What a storm experiment saw.
+public struct StormExperimentResult: Codable, Sendable {
+    public var loop: String
+    /// When the loop-closing cable came up, and when it was cut again (wall clock, nanoseconds).
+    public var closedAt: Int64
+    public var openedAt: Int64
+    public var report: StormReport?
+    /// Alarm time minus the loop closing, milliseconds.
+    public var detectionMilliseconds: Double?
+    public var framesCaptured: UInt64
+    public var framesDropped: UInt64
+    public var files: [String]
+}
+
+extension LabManager {
+    /// Closes a loop for a bounded time and measures the broadcast storm from captures on every switch
+    /// port: one broadcast frame is sent into the loop as it closes, the loop is cut again after
+    /// `seconds` whatever happens (and a watchdog process cuts it too, should this process be stopped),
+    /// and the captures are run through the storm detector.
+    /// Waits until the ports' links are up in the kernel's eyes (operstate up), at most 3 s.
+    func waitForOperational(_ ports: [PortRef], record: LabRecord) throws {
+        let deadline = Date().addingTimeInterval(3)
+        for port in ports {
+            guard let node = record.node(port.node) else { continue }
+            let socket = try NetlinkSocket.open(inNamespace: node.namespace)
+            while try socket.links().first(where: { $0.name == port.port })?.operState != "up" && Date() < deadline {
+                usleep(10_000)
+            }
+        }
+    }
+
+    public func stormExperiment(lab: String, loop: PortRef, seconds: Double, directory: String,
+                                detector: StormDetector.Configuration = .init()) throws -> StormExperimentResult {
+        let bounded = min(max(seconds, 0.1), 10)
+        let directoryHandle = LabDirectory(name: lab)
+        let record = try directoryHandle.record()
+        guard let loopNode = record.node(loop.node), record.peer(of: loop) != nil else {
+            throw LabError.unknownPort(lab: lab, port: loop.description)
+        }
+        let switchPorts = record.links.flatMap { [$0.a, $0.b] }.compactMap(PortRef.init).filter { end in
+            record.node(end.node).map { $0.kind != NodeKind.host.rawValue } ?? false
+        }
+        let watchdog = try spawnDaemon(["storm-watchdog", "--lab", lab, "--port", loop.description, "--after", "\(bounded + 3)"],
+                                       log: "\(directoryHandle.path)/storm-watchdog.log")
+        defer { kill(watchdog, SIGKILL) }
+
+        // The cable comes up behind a blackhole first: a port whose carrier returns may take the kernel up
+        // to a second to use, so the loop is closed by lifting the blackhole, an instant we know.
+        try inject(.blackhole(loop, direction: .both), lab: lab)
+        try setCable(lab: lab, at: loop, up: true)
+        try waitForOperational([loop] + [record.peer(of: loop)].compactMap { $0 }, record: record)
+
+        let start = monotonicNanoseconds()
+        var closedAt: Int64 = 0, openedAt: Int64 = 0
+        var sentBroadcast = false
+        let injector = try PacketSocket.open(inNamespace: loopNode.namespace, interface: loop.port, protocol: PacketSocket.sendOnly)
+        let results = try capture(lab: lab, ports: switchPorts, directory: directory, filter: nil, seconds: bounded + 0.6,
+                                  snapLength: 128) {
+            let elapsed = Double(monotonicNanoseconds() - start) / 1e9
+            if closedAt == 0 && elapsed >= 0.2 {
+                closedAt = try inject(.unblackhole(loop), lab: lab).first?.timeNanoseconds ?? wallClockNanoseconds()
+            }
+            if closedAt != 0 && !sentBroadcast {
+                // One broadcast into the closed loop (a gratuitous ARP from a made-up address).
+                try? injector.send(EthernetFrame.gratuitousARP(mac: MACAddress(0x02, 0x52, 0x4c, 0, 0, 1), ip: IPv4Address(192, 0, 2, 99)).encode())
+                sentBroadcast = true
+            }
+            if openedAt == 0 && elapsed >= 0.2 + bounded {
+                openedAt = try inject(.linkDown(loop), lab: lab).first?.timeNanoseconds ?? wallClockNanoseconds()
+            }
+            return false
+        }
+        if openedAt == 0 { openedAt = try inject(.linkDown(loop), lab: lab).first?.timeNanoseconds ?? wallClockNanoseconds() }
+
+        var detector = StormDetector(configuration: detector)
+        for result in results {
+            guard let file = try? PcapFile(contentsOfFile: result.file) else { continue }
+            for frame in file.records { detector.add(frame, port: result.port.description) }
+        }
+        let report = detector.report
+        if let report {
+            try? directoryHandle.log(LabEvent(timeNanoseconds: report.alarmTime, source: "storm", kind: "storm-alarm",
+                                              target: report.ports.joined(separator: ","),
+                                              detail: ["onset_ns": "\(report.onset)", "peak_per_second": "\(Int(report.peakRatePerSecond))"]))
+        }
+        return StormExperimentResult(
+            loop: loop.description, closedAt: closedAt, openedAt: openedAt, report: report,
+            detectionMilliseconds: report.map { Double($0.alarmTime - closedAt) / 1e6 },
+            framesCaptured: results.reduce(0) { $0 + $1.statistics.written },
+            framesDropped: results.reduce(0) { $0 + $1.statistics.dropped },
+            files: results.map(\.file))
+    }
+}
