@@ -1,0 +1,43 @@
+import ArgumentParser
+import Foundation
+import Lab
+
+struct AnalyzeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "analyze",
+        abstract: "Recompute every failover figure from a folder of pcap files and an event log.")
+
+    @Argument(help: "A folder of NODE-PORT.pcap files (as `redlab capture` writes them).") var directory: String
+    @Option(help: "The event log (default: DIR/events.jsonl).") var events: String?
+    @Option(help: "The UDP port of the probe stream.") var probePort: UInt16 = 50_007
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() throws {
+        do {
+            let report = try ResultsAnalyzer.analyze(directory: directory, events: events ?? "\(directory)/events.jsonl", probePort: probePort)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            let data = try encoder.encode(report)
+            try? data.write(to: URL(fileURLWithPath: "\(directory)/analysis.json"))
+            if json {
+                print(String(decoding: data, as: UTF8.self))
+                return
+            }
+            print("\(report.probesSeen) probes, interval \(String(format: "%.3f", Double(report.probeIntervalNanoseconds) / 1e6)) ms, \(report.faults.count) faults")
+            for fault in report.faults {
+                let r = fault.result
+                var line = "\(fault.fault.kind) \(fault.fault.target): \(r.outcome.rawValue)"
+                if let outage = r.outage { line += String(format: ", outage %.1f ms", Double(outage.durationNanoseconds) / 1e6) }
+                line += ", lost \(r.lostProbes), duplicated \(r.duplicatedProbes)"
+                if let recovery = r.recoveryTime { line += String(format: ", recovery %.1f ms", Double(recovery) / 1e6) }
+                if let detection = r.detectionTime, let event = r.detectionEvent {
+                    line += String(format: ", detection %.1f ms (%@ %@)", Double(detection) / 1e6, event.kind, event.detail)
+                }
+                if let before = r.pathBefore, let after = r.pathAfter { line += ", path \(before) -> \(after)" }
+                print(line)
+            }
+        } catch {
+            throw fail(error)
+        }
+    }
+}

@@ -1,0 +1,55 @@
+import Foundation
+import Lab
+import Packets
+import Topology
+import XCTest
+
+/// Capture, a probe stream and a fault, then every figure recomputed from the pcap files alone.
+final class AnalyzeLabTests: LabTestCase {
+    func testAnalyzeRecomputesTheOutageOfACableCutFromThePcaps() throws {
+        try requireRoot()
+        let lab = labName("an")
+        let topology = Topology(name: "an", nodes: [
+            Node(name: "sw", kind: .switch),
+            Node(name: "client", kind: .host, addresses: ["eth0": [IPv4Interface("10.9.6.1/24")].compactMap { $0 }]),
+            Node(name: "server", kind: .host, addresses: ["eth0": [IPv4Interface("10.9.6.2/24")].compactMap { $0 }]),
+        ], links: [
+            Link(PortRef(node: "client", port: "eth0"), PortRef(node: "sw", port: "p1")),
+            Link(PortRef(node: "server", port: "eth0"), PortRef(node: "sw", port: "p2")),
+        ])
+        try manager.up(topology, name: lab)
+        let folder = NSTemporaryDirectory() + "redlab-analyze-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+
+        // A 1 kHz stream for 1.5 s from another process; the capture here cuts sw:p1 for 300 ms in the middle.
+        let prober = Process()
+        prober.executableURL = URL(fileURLWithPath: LabManager.redlabExecutable())
+        prober.arguments = ["probe", lab, "client", "10.9.6.2", "--rate", "1000", "--seconds", "1.5", "--json"]
+        let output = Pipe()
+        prober.standardOutput = output
+        try prober.run()
+        let start = Date()
+        var cut = false, restored = false
+        _ = try manager.capture(lab: lab, ports: [PortRef(node: "server", port: "eth0")], directory: folder, filter: "udp", seconds: 2.0) {
+            let elapsed = Date().timeIntervalSince(start)
+            if !cut && elapsed > 0.7 { try self.manager.inject(.linkDown(PortRef(node: "sw", port: "p1")), lab: lab); cut = true }
+            if cut && !restored && elapsed > 1.0 { try self.manager.inject(.linkUp(PortRef(node: "sw", port: "p1")), lab: lab); restored = true }
+            return false
+        }
+        prober.waitUntilExit()
+        let probe = try JSONDecoder().decode(ProbeResult.self, from: output.fileHandleForReading.readDataToEndOfFile())
+        try FileManager.default.copyItem(atPath: LabDirectory(name: lab).path + "/events.jsonl", toPath: folder + "/events.jsonl")
+
+        let report = try ResultsAnalyzer.analyze(directory: folder, events: folder + "/events.jsonl")
+        XCTAssertEqual(report.faults.map(\.fault.kind), ["link-down"])
+        XCTAssertEqual(Double(report.probeIntervalNanoseconds), 1e6, accuracy: 1e5)
+        let result = try XCTUnwrap(report.faults.first?.result)
+        let outage = Double(try XCTUnwrap(result.outage).durationNanoseconds) / 1e6
+        XCTAssertGreaterThan(outage, 250)
+        XCTAssertLessThan(outage, 700)
+        XCTAssertGreaterThan(result.lostProbes, 200)
+        XCTAssertEqual(result.pathBefore, "server:eth0")
+        // The prober's own view of the same stream agrees within a few probe intervals.
+        XCTAssertEqual(outage, probe.longestGapMilliseconds, accuracy: 5)
+    }
+}
