@@ -35,6 +35,30 @@ public enum TopologyValidator {
             if link.a == link.b { report(link.location, field, "a cable from \(link.a) to itself") }
         }
 
+        // Both ends of a cable between switches agree on VLANs, where both say something.
+        for (index, link) in topology.links.enumerated() {
+            guard let a = topology.node(named: link.a.node)?.ports[link.a.port]?.vlans,
+                  let b = topology.node(named: link.b.node)?.ports[link.b.port]?.vlans, a != b else { continue }
+            report(link.location, "links[\(index)]", "the ends disagree on VLANs: \(link.a) is \(describe(a)), \(link.b) is \(describe(b))")
+        }
+
+        // An address belongs to one interface in the whole lab (VRRP's virtual addresses are shared on purpose).
+        var owners: [IPv4Address: String] = [:]
+        for node in topology.nodes {
+            let interfaces = node.svis.map { ($0.interfaceName, $0.addresses, $0.location) }
+                + node.addresses.sorted { $0.key < $1.key }.map { ($0.key, $0.value, node.location) }
+            for (interface, addresses, location) in interfaces {
+                for address in addresses {
+                    let here = "\(node.name) \(interface)"
+                    if let other = owners[address.address] {
+                        report(location, "nodes.\(node.name)", "\(address.address) is on \(other) already")
+                    } else {
+                        owners[address.address] = here
+                    }
+                }
+            }
+        }
+
         for node in topology.nodes {
             let field = "nodes.\(node.name)"
             let cablePorts = Set(topology.ports(of: node.name))
@@ -190,6 +214,14 @@ public enum TopologyValidator {
             }
         }
         return problems.sorted { ($0.location.line, $0.location.column) < ($1.location.line, $1.location.column) }
+    }
+
+    static func describe(_ vlans: PortVLANs) -> String {
+        switch vlans {
+        case .access(let vlan): return "access \(vlan)"
+        case .trunk(let tagged, let native):
+            return "trunk [\(tagged.map(String.init).joined(separator: ", "))]" + (native.map { " native \($0)" } ?? "")
+        }
     }
 
     static func isValidNodeName(_ name: String) -> Bool {

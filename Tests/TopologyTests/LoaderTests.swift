@@ -185,6 +185,16 @@ final class LoaderTests: XCTestCase {
         assertProblem("  srv1:\n    kind: host", "  Srv_1:\n    kind: host", contains: "lower-case letters")
     }
 
+    func testCableEndsThatDisagreeOnVLANs() {
+        assertProblem("t1: {trunk: [10, 20], native: 1}\n    bonds:\n      po1: {mode: 802.3ad, members: [m1, m2]}",
+                      "t1: {trunk: [10, 30], native: 1}\n    bonds:\n      po1: {mode: 802.3ad, members: [m1, m2]}",
+                      contains: "the ends disagree on VLANs: sw1:t1 is trunk [10, 20] native 1, sw2:t1 is trunk [10, 30] native 1")
+    }
+
+    func testAnAddressOnTwoInterfaces() {
+        assertProblem("addresses: {bond0: [10.0.10.11/24]}", "addresses: {bond0: [10.0.10.1/24]}", contains: "10.0.10.1 is on r1 vlan10 already")
+    }
+
     func testDuplicateSVIVLAN() {
         assertProblem("{vlan: 20, addresses: [10.0.20.1/24]}", "{vlan: 10, addresses: [10.0.20.1/24]}", contains: "VLAN 10 has an SVI already")
     }
