@@ -29,6 +29,15 @@ public final class LinkMonitor {
 
     deinit { nl_socket_free(socket) }
 
+    /// The waiting events; after an overrun, every link's current state read through `socket` instead.
+    public func readOrResynchronize(using socket: NetlinkSocket) throws -> [LinkState] {
+        do {
+            return try read()
+        } catch is Overrun {
+            return try socket.links()
+        }
+    }
+
     public var fileDescriptor: Int32 { nl_socket_get_fd(socket) }
 
     /// Events were lost because the socket's buffer overran (ENOBUFS): read the links' state afresh.
@@ -45,16 +54,8 @@ public final class LinkMonitor {
         defer { nl_cb_put(callbacks) }
         // Events are unsolicited: no sequence numbers to check.
         nl_cb_set(callbacks, NL_CB_SEQ_CHECK, NL_CB_CUSTOM, { _, _ in Int32(bitPattern: NL_OK.rawValue) }, nil)
-        let collector = EventCollector()
-        nl_cb_set(callbacks, NL_CB_VALID, NL_CB_CUSTOM, { message, argument in
-            guard let message, let argument, let header = nlmsg_hdr(message) else { return Int32(bitPattern: NL_STOP.rawValue) }
-            let length = Int(header.pointee.nlmsg_len)
-            let raw = UnsafeRawBufferPointer(start: UnsafeRawPointer(header), count: length)
-            let reply = NetlinkReply(type: header.pointee.nlmsg_type, flags: header.pointee.nlmsg_flags,
-                                     payload: Array(raw[MemoryLayout<nlmsghdr>.size...]))
-            Unmanaged<EventCollector>.fromOpaque(argument).takeUnretainedValue().replies.append(reply)
-            return Int32(bitPattern: NL_OK.rawValue)
-        }, Unmanaged.passUnretained(collector).toOpaque())
+        let collector = ReplyCollector()
+        collector.collect(through: callbacks)
         // The socket does not block: read until a pass finds nothing (nl_recvmsgs_report counts messages).
         while true {
             let count = nl_recvmsgs_report(socket, callbacks)
@@ -64,8 +65,4 @@ public final class LinkMonitor {
         }
         return collector.replies.filter { Int($0.type) == RTM_NEWLINK }.compactMap(LinkState.init(reply:))
     }
-}
-
-private final class EventCollector {
-    var replies: [NetlinkReply] = []
 }

@@ -26,21 +26,15 @@ public enum Namespace {
         let fd = Glibc.open(target, O_RDONLY | O_CREAT | O_EXCL, 0o444)
         guard fd >= 0 else { throw Errno.current("create", target) }
         close(fd)
-        let original = try open(namespaceOf: "/proc/thread-self/ns/net")
-        defer { close(original) }
-        guard unshare(CLONE_NEWNET) == 0 else {
-            let error = Errno.current("unshare(CLONE_NEWNET)")
+        do {
+            try runInScratch {
+                guard mount("/proc/thread-self/ns/net", target, "none", UInt(MS_BIND), nil) == 0 else {
+                    throw Errno.current("mount --bind", target)
+                }
+            }
+        } catch {
             unlink(target)
             throw error
-        }
-        let mounted = mount("/proc/thread-self/ns/net", target, "none", UInt(MS_BIND), nil) == 0
-        let mountError = Errno.current("mount --bind", target)
-        guard setns(original, CLONE_NEWNET) == 0 else {
-            fatalError("cannot return to the original network namespace: \(Errno.current("setns"))")
-        }
-        guard mounted else {
-            unlink(target)
-            throw mountError
         }
     }
 
@@ -77,23 +71,21 @@ public enum Namespace {
     }
 
     public static func run<T>(inNamespaceFD target: Int32, _ body: () throws -> T) throws -> T {
-        let original = try open(namespaceOf: "/proc/thread-self/ns/net")
-        defer { close(original) }
-        guard setns(target, CLONE_NEWNET) == 0 else { throw Errno.current("setns") }
-        defer {
-            if setns(original, CLONE_NEWNET) != 0 {
-                fatalError("cannot return to the original network namespace: \(Errno.current("setns"))")
-            }
-        }
-        return try body()
+        try away(entering: { guard setns(target, CLONE_NEWNET) == 0 else { throw Errno.current("setns") } }, body)
     }
 
-    /// Runs `body` inside a fresh, unnamed namespace that disappears afterwards: for probing what the
-    /// kernel supports without touching any namespace in use.
+    /// Runs `body` inside a fresh, unnamed namespace that disappears afterwards (unless something made
+    /// inside keeps it, as a bind mount does): for probing what the kernel supports, and for creating.
     public static func runInScratch<T>(_ body: () throws -> T) throws -> T {
+        try away(entering: { guard unshare(CLONE_NEWNET) == 0 else { throw Errno.current("unshare(CLONE_NEWNET)") } }, body)
+    }
+
+    /// Moves the calling thread with `entering`, runs `body`, and always brings the thread back to the
+    /// namespace it started in.
+    private static func away<T>(entering: () throws -> Void, _ body: () throws -> T) throws -> T {
         let original = try open(namespaceOf: "/proc/thread-self/ns/net")
         defer { close(original) }
-        guard unshare(CLONE_NEWNET) == 0 else { throw Errno.current("unshare(CLONE_NEWNET)") }
+        try entering()
         defer {
             if setns(original, CLONE_NEWNET) != 0 {
                 fatalError("cannot return to the original network namespace: \(Errno.current("setns"))")

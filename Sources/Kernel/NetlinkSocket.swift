@@ -63,17 +63,7 @@ public final class NetlinkSocket {
             throw NetlinkError(operation: operation(), message: "out of memory")
         }
         defer { nl_cb_put(callbacks) }
-        let context = Unmanaged.passUnretained(collector).toOpaque()
-        nl_cb_set(callbacks, NL_CB_VALID, NL_CB_CUSTOM, { message, argument in
-            guard let message, let argument, let header = nlmsg_hdr(message) else { return Int32(bitPattern: NL_STOP.rawValue) }
-            let length = Int(header.pointee.nlmsg_len)
-            let headerSize = MemoryLayout<nlmsghdr>.size
-            let raw = UnsafeRawBufferPointer(start: UnsafeRawPointer(header), count: length)
-            let reply = NetlinkReply(type: header.pointee.nlmsg_type, flags: header.pointee.nlmsg_flags,
-                                     payload: Array(raw[headerSize...]))
-            Unmanaged<ReplyCollector>.fromOpaque(argument).takeUnretainedValue().replies.append(reply)
-            return Int32(bitPattern: NL_OK.rawValue)
-        }, context)
+        collector.collect(through: callbacks)
         let received = nl_recvmsgs(socket, callbacks)
         guard received >= 0 else { throw NetlinkError.libnl(operation(), received) }
         if request.isGet {
@@ -108,8 +98,21 @@ private final class KernelRefusal {
     var errno: Int32?
 }
 
-private final class ReplyCollector {
+/// Keeps a copy of every valid message libnl hands over, as a `NetlinkReply`.
+final class ReplyCollector {
     var replies: [NetlinkReply] = []
+
+    /// Makes `callbacks` pass every valid message to this collector, which must outlive their use.
+    func collect(through callbacks: OpaquePointer) {
+        nl_cb_set(callbacks, NL_CB_VALID, NL_CB_CUSTOM, { message, argument in
+            guard let message, let argument, let header = nlmsg_hdr(message) else { return Int32(bitPattern: NL_STOP.rawValue) }
+            let raw = UnsafeRawBufferPointer(start: UnsafeRawPointer(header), count: Int(header.pointee.nlmsg_len))
+            let reply = NetlinkReply(type: header.pointee.nlmsg_type, flags: header.pointee.nlmsg_flags,
+                                     payload: Array(raw[MemoryLayout<nlmsghdr>.size...]))
+            Unmanaged<ReplyCollector>.fromOpaque(argument).takeUnretainedValue().replies.append(reply)
+            return Int32(bitPattern: NL_OK.rawValue)
+        }, Unmanaged.passUnretained(self).toOpaque())
+    }
 }
 
 extension NetlinkError {

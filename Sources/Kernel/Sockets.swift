@@ -16,6 +16,15 @@ private func setOption<T: BitwiseCopyable>(_ fd: Int32, _ level: Int32, _ name: 
     }
 }
 
+/// An IPv4 socket address in network byte order.
+private func socketAddress(_ ip: IPv4Address, _ port: UInt16) -> sockaddr_in {
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = port.bigEndian
+    address.sin_addr.s_addr = ip.value.bigEndian
+    return address
+}
+
 /// An AF_PACKET socket on one interface for whole Ethernet frames (BPDUs, gratuitous ARP). Frames the
 /// host sends itself are not returned. Non-blocking: poll `fileDescriptor`.
 public final class PacketSocket {
@@ -153,9 +162,7 @@ public final class MulticastIPSocket {
     /// Sends `payload` (the protocol message, no IP header) to the group; the kernel adds the header
     /// with the interface's primary address as source.
     public func send(_ payload: [UInt8]) throws {
-        var destination = sockaddr_in()
-        destination.sin_family = sa_family_t(AF_INET)
-        destination.sin_addr.s_addr = group.value.bigEndian
+        var destination = socketAddress(group, 0)
         let sent = payload.withUnsafeBytes { raw in
             withUnsafePointer(to: &destination) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
@@ -214,16 +221,9 @@ public final class InetSocket {
 
     public var fileDescriptor: Int32 { descriptor.value }
 
-    private static func address(_ ip: IPv4Address, _ port: UInt16) -> sockaddr_in {
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = port.bigEndian
-        address.sin_addr.s_addr = ip.value.bigEndian
-        return address
-    }
 
     public func bind(_ ip: IPv4Address = IPv4Address(0), port: UInt16) throws {
-        var address = Self.address(ip, port)
+        var address = socketAddress(ip, port)
         let status = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(descriptor.value, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
@@ -236,7 +236,7 @@ public final class InetSocket {
 
     /// Starts a non-blocking connect; true when already connected.
     public func connect(to ip: IPv4Address, port: UInt16) throws -> Bool {
-        var address = Self.address(ip, port)
+        var address = socketAddress(ip, port)
         let status = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(descriptor.value, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
@@ -265,7 +265,7 @@ public final class InetSocket {
     }
 
     public func send(_ bytes: [UInt8], to ip: IPv4Address, port: UInt16 = 0) throws {
-        var address = Self.address(ip, port)
+        var address = socketAddress(ip, port)
         let sent = bytes.withUnsafeBytes { raw in
             withUnsafePointer(to: &address) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {

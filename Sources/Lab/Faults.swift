@@ -86,7 +86,7 @@ extension LabManager {
             for link in record.links {
                 for end in [link.a, link.b] {
                     guard let ref = PortRef(end), ref.node == node else { continue }
-                    try setCable(lab: lab, at: ref, up: !crashing)
+                    try setCable(record: record, at: ref, up: !crashing)
                 }
             }
             if !crashing { try startDaemons(try keptTopology(lab: lab), lab: lab, only: node) }
@@ -105,7 +105,7 @@ extension LabManager {
     /// Cuts or restores a cable and returns the instant between the two ends' changes.
     private func setCableTimed(record: LabRecord, lab: String, at port: PortRef, up: Bool) throws -> Int64 {
         let time = wallClockNanoseconds()
-        try setCable(lab: lab, at: port, up: up)
+        try setCable(record: record, at: port, up: up)
         return time
     }
 

@@ -108,7 +108,11 @@ public struct LabManager {
 
     /// Cuts or restores one cable: both ends go down (or up) so both lose (or regain) carrier.
     public func setCable(lab: String, at end: PortRef, up: Bool) throws {
-        let record = try LabDirectory(name: lab).record()
+        try setCable(record: try LabDirectory(name: lab).record(), at: end, up: up)
+    }
+
+    func setCable(record: LabRecord, at end: PortRef, up: Bool) throws {
+        let lab = record.name
         guard let peer = record.peer(of: end) else { throw LabError.unknownPort(lab: lab, port: end.description) }
         for side in [end, peer] {
             guard let node = record.node(side.node) else { throw LabError.unknownNode(lab: lab, node: side.node) }

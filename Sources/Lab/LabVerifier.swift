@@ -13,7 +13,8 @@ extension LabManager {
                 problems.append("\(node.name): no namespace")
                 continue
             }
-            problems += Self.differences(node, actual, ports: topology.ports(of: node.name))
+            problems += Self.differences(node, actual, ports: topology.ports(of: node.name),
+                                         bridgePorts: BuildPlan.bridgePorts(of: node, in: topology))
         }
         let cutEnds = Set(topology.links.filter(\.startsDown).flatMap(\.ends).map(\.description))
         for link in status.links where !cutEnds.contains(link.a) && !link.up {
@@ -22,7 +23,7 @@ extension LabManager {
         return problems
     }
 
-    static func differences(_ node: Node, _ actual: LabStatus.Node, ports: [String]) -> [String] {
+    static func differences(_ node: Node, _ actual: LabStatus.Node, ports: [String], bridgePorts: [String]) -> [String] {
         var problems: [String] = []
         func interface(_ name: String) -> LabStatus.Interface? { actual.interfaces.first { $0.name == name } }
         let where_ = node.name
@@ -42,7 +43,6 @@ extension LabManager {
             } else {
                 problems.append("\(where_): no bridge \(Node.bridgeName)")
             }
-            let bridgePorts = ports.filter { node.bond(containing: $0) == nil } + node.bonds.map(\.name)
             for port in bridgePorts {
                 guard let found = interface(port) else { continue }
                 if found.master != Node.bridgeName { problems.append("\(where_):\(port): not a port of \(Node.bridgeName)") }

@@ -183,9 +183,7 @@ struct ProbeEngine {
         if let sender { descriptors.append(pollfd(fd: sender.fileDescriptor, events: Int16(POLLIN), revents: 0)) }
         if let responder { descriptors.append(pollfd(fd: responder.fileDescriptor, events: Int16(POLLIN), revents: 0)) }
         for connection in serverConnections { descriptors.append(pollfd(fd: connection.fileDescriptor, events: Int16(POLLIN), revents: 0)) }
-        for (fd, session) in sessions {
-            descriptors.append(pollfd(fd: fd, events: Int16(session.buffer.isEmpty && options.kind == .http ? POLLOUT | POLLIN : POLLOUT | POLLIN), revents: 0))
-        }
+        for fd in sessions.keys { descriptors.append(pollfd(fd: fd, events: Int16(POLLOUT | POLLIN), revents: 0)) }
         if pollDescriptors(&descriptors, timeoutNanoseconds: timeoutNanoseconds) == 0 { return }
         for descriptor in descriptors where descriptor.revents != 0 {
             let fd = descriptor.fd

@@ -147,12 +147,7 @@ public final class RSTPDaemon {
             pollDescriptors(&descriptors, timeoutNanoseconds: Int64(nextTick > now ? nextTick - now : 0))
             if descriptors[0].revents != 0, signals.next() != nil { return }
             if descriptors[1].revents != 0 {
-                let events: [LinkState]
-                do {
-                    events = try linkMonitor.read()
-                } catch is LinkMonitor.Overrun {
-                    events = try netlink.links()   // some events were lost: take every port's state afresh
-                }
+                let events = try linkMonitor.readOrResynchronize(using: netlink)
                 for event in events {
                     guard let number = portNames.first(where: { $0.value == event.name })?.key else { continue }
                     let enabled = event.isUp && event.carrier

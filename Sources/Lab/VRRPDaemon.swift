@@ -135,12 +135,7 @@ public final class VRRPDaemon {
                 return
             }
             if descriptors[1].revents != 0 {
-                let events: [LinkState]
-                do {
-                    events = try linkMonitor.read()
-                } catch is LinkMonitor.Overrun {
-                    events = try netlink.links()   // some events were lost: take the links' state afresh
-                }
+                let events = try linkMonitor.readOrResynchronize(using: netlink)
                 for event in events {
                     for group in groups where group.spec.track.contains(where: { $0.interface == event.name }) {
                         let up = event.isUp && event.carrier

@@ -23,9 +23,7 @@ struct RSTPDCommand: ParsableCommand {
             guard let entry = record.node(node), let spec = topology.node(named: node), spec.hasBridge else {
                 throw LabError.unknownNode(lab: lab, node: node)
             }
-            try Namespace.enter(entry.namespace)
-            setsid()
-            signal(SIGHUP, SIG_IGN)
+            try enterLabNodeAsDaemon(entry.namespace)
             let daemon = try RSTPDaemon(node: spec, ports: BuildPlan.bridgePorts(of: spec, in: topology),
                                         statusPath: "\(directory.path)/rstp-\(node).json", eventSink: { try? directory.log($0) })
             try daemon.run()

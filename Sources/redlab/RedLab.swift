@@ -41,6 +41,14 @@ func requireRoot(_ command: String) throws {
     }
 }
 
+/// Moves a lab daemon into its node's namespace and detaches it: it outlives the `redlab up` that
+/// started it and any terminal.
+func enterLabNodeAsDaemon(_ namespace: String) throws {
+    try Namespace.enter(namespace)
+    setsid()
+    signal(SIGHUP, SIG_IGN)
+}
+
 func loadTopology(_ path: String) throws -> Topology {
     try TopologyLoader.load(path: path)
 }

@@ -36,10 +36,7 @@ struct VRRPDCommand: ParsableCommand {
                 let directory = LabDirectory(name: lab)
                 let record = try directory.record()
                 guard let entry = record.node(node) else { throw LabError.unknownNode(lab: lab, node: node) }
-                try Namespace.enter(entry.namespace)
-                // A lab daemon outlives the `redlab up` that started it and any terminal.
-                setsid()
-                signal(SIGHUP, SIG_IGN)
+                try enterLabNodeAsDaemon(entry.namespace)
                 statusPath = "\(directory.path)/vrrp-\(node).json"
                 sink = { try? directory.log($0) }
             }
