@@ -300,3 +300,19 @@ public struct PortRateSeries: Codable, Sendable, Equatable {
         self.framesPerSecond = framesPerSecond
     }
 }
+
+extension PortRateSeries {
+    /// Broadcast and multicast frames per second of one port's capture, in bins of `binNanoseconds`
+    /// from `start` to `end` (frames outside are ignored).
+    public init(port: String, records: [PcapRecord], start: Int64, end: Int64, binNanoseconds: Int64) {
+        let bin = max(binNanoseconds, 1)
+        let count = Int(max(0, (end - start + bin - 1) / bin))
+        var frames = [Int](repeating: 0, count: count)
+        for record in records where record.timestampNanoseconds >= start && record.timestampNanoseconds < end
+            && FrameFields.isBroadcastOrMulticast(record.data) {
+            frames[Int((record.timestampNanoseconds - start) / bin)] += 1
+        }
+        self.init(port: port, startNanoseconds: start, binNanoseconds: bin,
+                  framesPerSecond: frames.map { Double($0) * 1e9 / Double(bin) })
+    }
+}

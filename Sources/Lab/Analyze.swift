@@ -21,6 +21,29 @@ public enum ResultsAnalyzer {
     /// writes them) and an event log (the lab's events.jsonl): per fault, the outage in the probe stream,
     /// lost and duplicated probes, recovery, the first protocol event after it, and the path before and after.
     public static func analyze(directory: String, events eventsPath: String, probePort: UInt16 = 50_007) throws -> AnalysisReport {
+        let arrivals = try probeArrivals(directory: directory, probePort: probePort)
+        let events = loadEvents(path: eventsPath)
+        let interval = probeInterval(arrivals)
+        let protocolEvents = self.protocolEvents(events)
+        let captureEnd = arrivals.map(\.receiveTime).max()
+        let faultEvents = events.filter { $0.source == "fault" }.sorted { $0.timeNanoseconds < $1.timeNanoseconds }
+        let faults = faultEvents.filter { !Self.undoKinds.contains($0.kind) }
+        return AnalysisReport(directory: directory, probeIntervalNanoseconds: interval, probesSeen: arrivals.count,
+                              faults: faults.map { fault in
+            // A fault is measured until the next fault action (its restore, say): what happens after that
+            // belongs to the restore, not to this fault's failover.
+            let windowEnd = faultEvents.first { $0.timeNanoseconds > fault.timeNanoseconds && $0.target == fault.target && Self.undoKinds.contains($0.kind) }?.timeNanoseconds
+            let analysis = FailoverAnalysis(probeInterval: interval, captureEnd: windowEnd.map { end in min(end, captureEnd ?? end) } ?? captureEnd)
+            let inWindow = windowEnd.map { end in arrivals.filter { $0.receiveTime <= end } } ?? arrivals
+            return FaultAnalysis(fault: fault, result: analysis.analyze(arrivals: inWindow, faultTime: fault.timeNanoseconds, events: protocolEvents))
+        })
+    }
+
+    /// Fault actions that put something back.
+    static let undoKinds: Set<String> = ["link-up", "unblackhole", "restore", "thaw"]
+
+    /// Every probe arrival in the folder's pcap files (named NODE-PORT.pcap, as `redlab capture` writes them).
+    public static func probeArrivals(directory: String, probePort: UInt16 = 50_007) throws -> [ProbeArrival] {
         let files = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".pcap") }.sorted()
         var arrivals: [ProbeArrival] = []
         for file in files {
@@ -30,22 +53,29 @@ public enum ResultsAnalyzer {
             let pcap = try PcapFile(contentsOfFile: "\(directory)/\(file)")
             arrivals += ProbeArrival.extract(from: pcap.records, port: port, udpDestinationPort: probePort)
         }
-        let events: [LabEvent] = (FileManager.default.contents(atPath: eventsPath).map { data in
+        return arrivals
+    }
+
+    /// The events of an event log (JSON lines); lines that do not parse are skipped.
+    public static func loadEvents(path: String) -> [LabEvent] {
+        (FileManager.default.contents(atPath: path).map { data in
             data.split(separator: 0x0a).compactMap { try? JSONDecoder().decode(LabEvent.self, from: Data($0)) }
         }) ?? []
-        // The probe interval: the median spacing of send times, in sequence order.
+    }
+
+    /// The probe interval: the median spacing of send times, in sequence order (1 ms when unknown).
+    public static func probeInterval(_ arrivals: [ProbeArrival]) -> Int64 {
         let sends = Dictionary(arrivals.map { ($0.sequence, $0.sendTime) }, uniquingKeysWith: min).sorted { $0.key < $1.key }
         let spacings = zip(sends, sends.dropFirst()).compactMap { first, second -> Int64? in
             second.key == first.key + 1 ? second.value - first.value : nil
         }.sorted()
-        let interval = spacings.isEmpty ? 1_000_000 : spacings[spacings.count / 2]
-        let protocolEvents = events.filter { $0.source != "fault" }.map {
+        return spacings.isEmpty ? 1_000_000 : spacings[spacings.count / 2]
+    }
+
+    /// The events that can detect a fault: everything but the faults themselves.
+    public static func protocolEvents(_ events: [LabEvent]) -> [TimedEvent] {
+        events.filter { $0.source != "fault" }.map {
             TimedEvent(time: $0.timeNanoseconds, kind: "\($0.source) \($0.kind)", detail: $0.target)
         }
-        let captureEnd = arrivals.map(\.receiveTime).max()
-        let analysis = FailoverAnalysis(probeInterval: interval, captureEnd: captureEnd)
-        let faults = events.filter { $0.source == "fault" && !["link-up", "unblackhole", "restore", "thaw"].contains($0.kind) }
-        return AnalysisReport(directory: directory, probeIntervalNanoseconds: interval, probesSeen: arrivals.count,
-                              faults: faults.map { FaultAnalysis(fault: $0, result: analysis.analyze(arrivals: arrivals, faultTime: $0.timeNanoseconds, events: protocolEvents)) })
     }
 }

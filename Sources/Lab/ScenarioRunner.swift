@@ -1,0 +1,316 @@
+import Analysis
+import Foundation
+import Glibc
+import Kernel
+import Topology
+
+extension ScenarioAction {
+    /// The fault `redlab fault` injects for this step.
+    var fault: Fault {
+        switch self {
+        case .linkDown(let port): return .linkDown(port)
+        case .linkUp(let port): return .linkUp(port)
+        case .blackhole(let port, let direction): return .blackhole(port, direction: BlackholeDirection(rawValue: direction) ?? .both)
+        case .unblackhole(let port): return .unblackhole(port)
+        case .flap(let port, let period, let count): return .flap(port, periodMilliseconds: period, count: count)
+        case .crash(let node): return .crash(node: node)
+        case .restore(let node): return .restore(node: node)
+        case .freeze(let node): return .freeze(node: node)
+        case .thaw(let node): return .thaw(node: node)
+        }
+    }
+}
+
+/// Runs the trials of scenarios on a lab that is up, and turns each trial's pcaps and events into figures.
+public struct ScenarioRunner {
+    public let manager: LabManager
+    public let lab: String
+    /// Progress lines ("trial 2/3 ...").
+    public var progress: (String) -> Void
+
+    public init(manager: LabManager = LabManager(), lab: String, progress: @escaping (String) -> Void = { _ in }) {
+        self.manager = manager
+        self.lab = lab
+        self.progress = progress
+    }
+
+    // MARK: Settling
+
+    /// Waits until probes from the scenario's sender come through without a loss for `settle`
+    /// milliseconds; throws when that does not happen within `timeout` milliseconds.
+    public func waitUntilHealthy(_ probe: ScenarioProbe, settleMilliseconds: Int, timeoutMilliseconds: Int) throws {
+        let deadline = Date().addingTimeInterval(Double(timeoutMilliseconds) / 1000)
+        var last: ProbeResult?
+        repeat {
+            let options = ProbeOptions(kind: .udp, from: probe.from, to: probe.to, responder: probe.responder, rate: 200,
+                                       seconds: max(Double(settleMilliseconds) / 1000, 0.1), port: 50_009)
+            last = try manager.probe(lab: lab, options)
+            if let result = last, result.sent > 0, result.lost == 0 { return }
+            usleep(200_000)
+        } while Date() < deadline
+        throw LabError.unsupported("the lab did not settle: probes from \(probe.from) to \(probe.to) still lost \(last?.lost ?? 0) of \(last?.sent ?? 0) after \(timeoutMilliseconds / 1000) s")
+    }
+
+    // MARK: One trial
+
+    /// Runs one trial: a probe stream from another process, captures here, the timeline's faults at their
+    /// offsets, bond active-member changes watched and logged, everything undone at the end; then the
+    /// trial's folder holds NODE-PORT.pcap, events.jsonl, probe.json and the figures are computed from them.
+    public func runTrial(_ scenario: Scenario, index: Int, directory: String, relativeDirectory: String) throws -> TrialRecord {
+        guard let probe = scenario.probe else { throw LabError.unsupported("scenario '\(scenario.name)' has no probe stream") }
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let labDirectory = LabDirectory(name: lab)
+        let record = try labDirectory.record()
+        let trialStart = wallClockNanoseconds()
+        let seconds = Double(scenario.durationMilliseconds) / 1000
+
+        let prober = Process()
+        prober.executableURL = URL(fileURLWithPath: Self.executable)
+        prober.arguments = ["probe", lab, probe.from, probe.to.description, "--rate", "\(probe.rate)", "--seconds", "\(seconds)", "--json"]
+            + (probe.responder.map { ["--responder", $0] } ?? [])
+        FileManager.default.createFile(atPath: "\(directory)/probe.json", contents: nil)
+        prober.standardOutput = FileHandle(forWritingAtPath: "\(directory)/probe.json")
+        prober.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        try prober.run()
+
+        var watcher = BondWatcher(record: record, directory: labDirectory)
+        var pending = scenario.timeline
+        var undo: [ScenarioAction] = []
+        var failure: Error?
+        let start = monotonicNanoseconds()
+        let results = try manager.capture(lab: lab, ports: scenario.capture, directory: directory, filter: "udp",
+                                          seconds: seconds + 0.3) {
+            let elapsedMilliseconds = Int((monotonicNanoseconds() - start) / 1_000_000)
+            while let step = pending.first, step.atMilliseconds <= elapsedMilliseconds {
+                pending.removeFirst()
+                do {
+                    try manager.inject(step.action.fault, lab: lab)
+                    if let reverse = step.action.undo { undo.append(reverse) } else { undo.removeAll { $0.undoes(step.action) } }
+                } catch {
+                    failure = error
+                    return true
+                }
+            }
+            watcher.poll()
+            return false
+        }
+        prober.waitUntilExit()
+        for action in undo.reversed() { try? manager.inject(action.fault, lab: lab) }
+        if let failure { throw failure }
+        let trialEnd = wallClockNanoseconds()
+
+        // The trial's own slice of the lab's event log.
+        let events = labDirectory.events().filter { $0.timeNanoseconds >= trialStart && $0.timeNanoseconds <= trialEnd }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let lines = try events.map { String(decoding: try encoder.encode($0), as: UTF8.self) }.joined(separator: "\n")
+        try (lines + "\n").write(toFile: "\(directory)/events.jsonl", atomically: true, encoding: .utf8)
+
+        let analysis = try ResultsAnalyzer.analyze(directory: directory, events: "\(directory)/events.jsonl")
+        guard let measured = analysis.faults.first else {
+            throw LabError.unsupported("trial \(index): no fault was logged (the timeline's first fault did not run)")
+        }
+        let arrivals = try ResultsAnalyzer.probeArrivals(directory: directory)
+        let result = measured.result
+        let fault = measured.fault.timeNanoseconds
+        let outageEnd = result.outage?.end ?? result.longestGapAfterFault?.end ?? fault
+        let windowStart = fault - 300_000_000
+        let windowEnd = min(max(outageEnd + 300_000_000, fault + 1_000_000_000), arrivals.map(\.receiveTime).max() ?? fault)
+        let bin = max(1_000_000, ((windowEnd - windowStart) / 200 + 999_999) / 1_000_000 * 1_000_000)
+        let timeline = ProbeTimeline(arrivals: arrivals, start: windowStart, end: max(windowEnd, windowStart + bin), binNanoseconds: bin,
+                                     probeIntervalNanoseconds: analysis.probeIntervalNanoseconds)
+        let windowEvents = ResultsAnalyzer.protocolEvents(events).filter { $0.time >= windowStart - 100_000_000 && $0.time <= windowEnd }
+        return TrialRecord(index: index, directory: relativeDirectory, faultKind: measured.fault.kind, faultTarget: measured.fault.target,
+                           faultTime: fault, result: result, timeline: timeline, events: windowEvents,
+                           captureDrops: results.reduce(0) { $0 + $1.statistics.dropped })
+    }
+
+    static var executable: String { LabManager.redlabExecutable() }
+
+    // MARK: A whole cell
+
+    /// Settles the lab, snapshots it, runs every trial and summarizes them against the scenario's criteria.
+    public func runCell(_ scenario: Scenario, id: String, configuration: [String: String], configurationLabel: String,
+                        faultName: String, resultsDirectory: String) -> CellResult {
+        let probe = scenario.probe
+        let probeDescription = probe.map { "udp \($0.from) -> \($0.to) at \(Int($0.rate))/s, received at \(scenario.capture.map(\.description).joined(separator: ", "))" } ?? ""
+        let faultDescription = scenario.timeline.map { "at \(Double($0.atMilliseconds) / 1000) s: \($0.action.description)" }.joined(separator: "; ")
+        var cell = CellResult(id: id, configuration: configuration, configurationLabel: configurationLabel, fault: faultName,
+                              faultDescription: faultDescription, probeDescription: probeDescription, trials: [])
+        var trials: [TrialRecord] = []
+        do {
+            guard let probe else { throw LabError.unsupported("scenario '\(scenario.name)' has no probe stream") }
+            for index in 1...scenario.trials {
+                try waitUntilHealthy(probe, settleMilliseconds: scenario.settleMilliseconds, timeoutMilliseconds: scenario.settleTimeoutMilliseconds)
+                if index == 1 { cell.topology = try? manager.snapshot(lab: lab) }
+                let relative = "\(id)/trial-\(index)"
+                let trial = try runTrial(scenario, index: index, directory: "\(resultsDirectory)/\(relative)", relativeDirectory: relative)
+                trials.append(trial)
+                progress("  trial \(index)/\(scenario.trials): \(Self.describe(trial))")
+            }
+        } catch {
+            cell.error = "\(error)"
+            progress("  error: \(error)")
+        }
+        cell.trials = trials
+        Self.summarize(&cell, criteria: scenario.criteria)
+        return cell
+    }
+
+    public static func describe(_ trial: TrialRecord) -> String {
+        let result = trial.result
+        var text: String
+        switch result.outcome {
+        case .hitless: text = "hitless"
+        case .recovered: text = String(format: "outage %.1f ms", trial.outageMilliseconds ?? 0)
+        case .notRecovered: text = "NOT recovered"
+        case .noProbes: text = "no probes received"
+        }
+        text += ", lost \(result.lostProbes)"
+        if let detection = result.detectionTime, let event = result.detectionEvent {
+            text += String(format: ", detected after %.1f ms (%@ %@)", Double(detection) / 1e6, event.kind, event.detail)
+        }
+        if trial.captureDrops > 0 { text += ", capture dropped \(trial.captureDrops)" }
+        return text
+    }
+
+    /// Statistics over the trials and the verdict of every criterion.
+    public static func summarize(_ cell: inout CellResult, criteria: [Criterion]) {
+        let trials = cell.trials
+        cell.outageMilliseconds = TrialStatistics(trials.compactMap(\.outageMilliseconds))
+        cell.recoveryMilliseconds = TrialStatistics(trials.compactMap { trial in
+            trial.result.outcome == .hitless ? 0 : trial.result.recoveryTime.map { Double($0) / 1e6 }
+        })
+        cell.detectionMilliseconds = TrialStatistics(trials.compactMap { $0.result.detectionTime.map { Double($0) / 1e6 } })
+        cell.lostProbes = TrialStatistics(trials.map { Double($0.result.lostProbes) })
+        cell.notRecoveredTrials = trials.filter { $0.result.outcome == .notRecovered || $0.result.outcome == .noProbes }.count
+        cell.criteria = criteria.map { criterion in
+            func statistic(_ stats: TrialStatistics?) -> Double? {
+                guard let stats else { return nil }
+                switch criterion.statistic {
+                case .min: return stats.minimum
+                case .median: return stats.median
+                case .p95: return stats.percentile95
+                case .max: return stats.maximum
+                }
+            }
+            let complete = cell.error == nil && !trials.isEmpty
+            switch criterion.metric {
+            case .recovered:
+                return CriterionResult(name: criterion.text, measured: Double(cell.notRecoveredTrials), unit: "trials not recovered",
+                                       passed: complete && cell.notRecoveredTrials == 0)
+            case .noCaptureDrops:
+                let drops = Double(trials.reduce(0) { $0 + $1.captureDrops })
+                return CriterionResult(name: criterion.text, measured: drops, unit: "frames", passed: complete && drops == 0)
+            case .stormDetected, .stormStopped:
+                return CriterionResult(name: criterion.text, measured: nil, unit: "", passed: false)
+            case .outage, .recovery, .detection, .lost:
+                let stats: TrialStatistics? = switch criterion.metric {
+                case .outage: cell.outageMilliseconds
+                case .recovery: cell.recoveryMilliseconds
+                case .detection: cell.detectionMilliseconds
+                default: cell.lostProbes
+                }
+                // A trial that never recovered has no finite outage: it fails every outage bound.
+                let unrecoveredFails = criterion.metric != .lost && cell.notRecoveredTrials > 0
+                let measured = statistic(stats)
+                return CriterionResult(name: criterion.text, measured: measured, unit: criterion.metric.unit,
+                                       passed: complete && !unrecoveredFails && measured.map(criterion.passes) ?? false)
+            }
+        }
+    }
+}
+
+extension ScenarioAction {
+    /// True when self puts back what `fault` broke.
+    func undoes(_ fault: ScenarioAction) -> Bool { fault.undo == self }
+}
+
+/// Watches the active member of every bond in the lab and logs each change as an event
+/// (source "bond", kind "active-member-change"), so the analysis can time a bond's failover.
+/// Polled every 5 ms at most: the logged instant is when the poll saw the change.
+struct BondWatcher {
+    private let namespaces: [(node: String, namespace: String)]
+    private let directory: LabDirectory
+    private var active: [String: String] = [:]
+    private var lastPoll: UInt64 = 0
+    private var sockets: [String: NetlinkSocket] = [:]
+
+    init(record: LabRecord, directory: LabDirectory) {
+        self.directory = directory
+        namespaces = record.nodes.filter { $0.kind == NodeKind.host.rawValue }.map { ($0.name, $0.namespace) }
+        for entry in namespaces {
+            guard let socket = try? NetlinkSocket.open(inNamespace: entry.namespace),
+                  let links = try? socket.links(), links.contains(where: { $0.bond != nil }) else { continue }
+            sockets[entry.node] = socket
+        }
+        _ = read(logging: false)
+    }
+
+    mutating func poll() {
+        let now = monotonicNanoseconds()
+        guard now - lastPoll >= 5_000_000 else { return }
+        lastPoll = now
+        _ = read(logging: true)
+    }
+
+    private mutating func read(logging: Bool) -> Bool {
+        var changed = false
+        for (node, socket) in sockets {
+            guard let links = try? socket.links() else { continue }
+            let names = Dictionary(links.map { ($0.index, $0.name) }, uniquingKeysWith: { first, _ in first })
+            for link in links {
+                guard let bond = link.bond else { continue }
+                let key = "\(node):\(link.name)"
+                let member = bond.activeMemberIndex.flatMap { names[$0] } ?? "none"
+                if let previous = active[key], previous != member, logging {
+                    try? directory.log(LabEvent(source: "bond", kind: "active-member-change", target: key,
+                                                detail: ["from": previous, "to": member]))
+                    changed = true
+                }
+                active[key] = member
+            }
+        }
+        return changed
+    }
+}
+
+extension LabManager {
+    /// The lab as it stands, for drawing: nodes with VRRP masters and the root bridge, cables with carrier,
+    /// blocked ends and active bond members.
+    public func snapshot(lab: String) throws -> TopologySnapshot {
+        let status = try status(lab)
+        var blocked: Set<String> = []
+        var activeMembers: Set<String> = []
+        var roots: Set<String> = []
+        for node in status.nodes {
+            if let rstp = node.rstp {
+                for port in rstp.ports where port.state != "forwarding" { blocked.insert("\(node.name):\(port.name)") }
+                if rstp.rootID == rstp.bridgeID { roots.insert(node.name) }
+            } else if node.bridge?.stp == "kernel" {
+                for interface in node.interfaces where interface.portState != nil && interface.portState != "forwarding" && interface.carrier {
+                    blocked.insert("\(node.name):\(interface.name)")
+                }
+            }
+            for bond in node.bonds { if let member = bond.activeMember { activeMembers.insert("\(node.name):\(member)") } }
+        }
+        // Kernel STP: the root is the bridge whose every port forwards and whose priority is lowest.
+        if roots.isEmpty {
+            let kernelBridges = status.nodes.filter { $0.bridge?.stp == "kernel" }
+            if let root = kernelBridges.min(by: { ($0.bridge?.priority ?? 32768, $0.name) < ($1.bridge?.priority ?? 32768, $1.name) }) {
+                roots.insert(root.name)
+            }
+        }
+        let nodes = status.nodes.map { node in
+            TopologySnapshot.SnapshotNode(name: node.name, kind: node.kind,
+                                          vrrpMasterOf: (node.vrrp ?? []).filter { $0.state == "master" }.map(\.name).sorted(),
+                                          rootBridge: roots.contains(node.name))
+        }
+        let links = status.links.map { link in
+            TopologySnapshot.SnapshotLink(a: link.a, b: link.b, carrier: link.up,
+                                          blockedEnds: [link.a, link.b].filter(blocked.contains),
+                                          activeBondMemberEnds: [link.a, link.b].filter(activeMembers.contains))
+        }
+        return TopologySnapshot(nodes: nodes, links: links)
+    }
+}

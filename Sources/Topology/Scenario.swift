@@ -1,0 +1,450 @@
+import Foundation
+import Packets
+import Yams
+
+/// A measured failover experiment, as a scenario file describes it: the lab, the probe stream, where to
+/// capture, the timeline of faults and restores, how many trials, and what counts as passing.
+///
+/// ```yaml
+/// name: server-nic-cut-mii
+/// lab: ../topologies/cross.yaml            # or: {generate: cross, stp: rstp, bond_monitor: arp, advert_int: 100ms}
+/// probe: {from: srv1, to: 10.0.20.100, rate: 1000}
+/// capture: [client:eth0]
+/// trials: 3
+/// duration: 4s
+/// timeline:
+///   - {at: 1s, link-down: srv1:eth0}
+///   - {at: 3s, link-up: srv1:eth0}
+/// pass:
+///   - recovered
+///   - outage < 200ms
+/// ```
+public struct Scenario: Sendable, Equatable {
+    public enum LabSource: Sendable, Equatable {
+        /// A topology file (path resolved against the scenario file's folder).
+        case file(String)
+        /// A generated ladder or cross design.
+        case generated(TopologyGenerator.Design, GeneratorOptions, fastSpanningTreeTimers: Bool)
+    }
+
+    public var name: String
+    public var description: String
+    public var file: String
+    public var lab: LabSource
+    /// The probe stream measured (UDP, answered by the far end); nil for a storm scenario.
+    public var probe: ScenarioProbe?
+    /// Ports whose captures the analysis reads: together they must see every probe once (the receiver's port).
+    public var capture: [PortRef]
+    public var trials: Int
+    /// How long each trial's probe stream runs.
+    public var durationMilliseconds: Int
+    /// Before each trial, probes must come through without a loss for this long (the lab has settled).
+    public var settleMilliseconds: Int
+    /// The longest wait for the lab to settle before a trial.
+    public var settleTimeoutMilliseconds: Int
+    public var timeline: [ScenarioStep]
+    public var criteria: [Criterion]
+    public var storm: ScenarioStorm?
+
+    public init(name: String, description: String = "", file: String = "<generated>", lab: LabSource,
+                probe: ScenarioProbe?, capture: [PortRef], trials: Int = 3, durationMilliseconds: Int = 4000,
+                settleMilliseconds: Int = 500, settleTimeoutMilliseconds: Int = 60_000, timeline: [ScenarioStep] = [],
+                criteria: [Criterion] = [], storm: ScenarioStorm? = nil) {
+        self.name = name
+        self.description = description
+        self.file = file
+        self.lab = lab
+        self.probe = probe
+        self.capture = capture
+        self.trials = trials
+        self.durationMilliseconds = durationMilliseconds
+        self.settleMilliseconds = settleMilliseconds
+        self.settleTimeoutMilliseconds = settleTimeoutMilliseconds
+        self.timeline = timeline
+        self.criteria = criteria
+        self.storm = storm
+    }
+
+    /// The first step that breaks something: the fault each trial is measured against.
+    public var primaryFault: ScenarioStep? { timeline.first { $0.action.isFault } }
+
+    /// The topology the scenario's lab is built from.
+    public func topology() throws -> Topology {
+        switch lab {
+        case .file(let path):
+            return try TopologyLoader.load(path: path)
+        case .generated(let design, let options, let fast):
+            var topology = TopologyGenerator.generate(design, options)
+            topology.name = name
+            if fast { topology = topology.withFastSpanningTreeTimers() }
+            return topology
+        }
+    }
+}
+
+extension Topology {
+    /// Kernel STP bridges with the shortest timers 802.1D allows (hello 1 s, forward delay 4 s, max age
+    /// 6 s) instead of the defaults (2 s, 15 s, 20 s): the tree converges in 8 s rather than 30 s.
+    public func withFastSpanningTreeTimers() -> Topology {
+        var copy = self
+        for index in copy.nodes.indices where copy.nodes[index].spanningTree.mode == .kernel {
+            copy.nodes[index].spanningTree.helloTime = 1
+            copy.nodes[index].spanningTree.forwardDelay = 4
+            copy.nodes[index].spanningTree.maxAge = 6
+        }
+        return copy
+    }
+}
+
+public struct ScenarioProbe: Sendable, Equatable {
+    public var from: String
+    public var to: IPv4Address
+    /// The node answering; the node owning `to` when nil.
+    public var responder: String?
+    public var rate: Double
+
+    public init(from: String, to: IPv4Address, responder: String? = nil, rate: Double = 1000) {
+        self.from = from
+        self.to = to
+        self.responder = responder
+        self.rate = rate
+    }
+}
+
+/// One thing done at a time offset into a trial (from the start of the probe stream).
+public struct ScenarioStep: Sendable, Equatable {
+    public var atMilliseconds: Int
+    public var action: ScenarioAction
+
+    public init(atMilliseconds: Int, action: ScenarioAction) {
+        self.atMilliseconds = atMilliseconds
+        self.action = action
+    }
+}
+
+/// The faults of `redlab fault`, and their undoing.
+public enum ScenarioAction: Sendable, Equatable {
+    case linkDown(PortRef)
+    case linkUp(PortRef)
+    /// direction: "in", "out" or "both".
+    case blackhole(PortRef, direction: String)
+    case unblackhole(PortRef)
+    case flap(PortRef, periodMilliseconds: Int, count: Int)
+    case crash(String)
+    case restore(String)
+    case freeze(String)
+    case thaw(String)
+
+    public static let kinds = ["link-down", "link-up", "blackhole", "unblackhole", "flap", "crash", "restore", "freeze", "thaw"]
+
+    public var isFault: Bool {
+        switch self {
+        case .linkDown, .blackhole, .flap, .crash, .freeze: return true
+        case .linkUp, .unblackhole, .restore, .thaw: return false
+        }
+    }
+
+    /// What puts the lab back after this fault (nil for an undo or a flap, which ends restored).
+    public var undo: ScenarioAction? {
+        switch self {
+        case .linkDown(let port): return .linkUp(port)
+        case .blackhole(let port, _): return .unblackhole(port)
+        case .crash(let node): return .restore(node)
+        case .freeze(let node): return .thaw(node)
+        case .flap, .linkUp, .unblackhole, .restore, .thaw: return nil
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .linkDown(let port): return "link-down \(port)"
+        case .linkUp(let port): return "link-up \(port)"
+        case .blackhole(let port, let direction): return "blackhole \(port) (\(direction))"
+        case .unblackhole(let port): return "unblackhole \(port)"
+        case .flap(let port, let period, let count): return "flap \(port) every \(period) ms, \(count) times"
+        case .crash(let node): return "crash \(node)"
+        case .restore(let node): return "restore \(node)"
+        case .freeze(let node): return "freeze \(node)"
+        case .thaw(let node): return "thaw \(node)"
+        }
+    }
+}
+
+/// A bounded loop-closing run (`redlab storm`) as a scenario.
+public struct ScenarioStorm: Sendable, Equatable {
+    public var loop: PortRef
+    public var seconds: Double
+
+    public init(loop: PortRef, seconds: Double) {
+        self.loop = loop
+        self.seconds = seconds
+    }
+}
+
+/// A pass criterion: `outage < 200ms`, `outage.median < 50ms`, `lost <= 300`, `recovered`,
+/// `storm_detected < 50ms`, `storm_stopped`, `no_capture_drops`.
+public struct Criterion: Sendable, Equatable {
+    public enum Metric: String, Sendable, CaseIterable {
+        case outage, recovery, detection, lost
+        case stormDetected = "storm_detected"
+        case recovered
+        case stormStopped = "storm_stopped"
+        case noCaptureDrops = "no_capture_drops"
+
+        /// Metrics that stand alone, without a comparison.
+        public var isCondition: Bool { [.recovered, .stormStopped, .noCaptureDrops].contains(self) }
+        public var unit: String { self == .lost ? "probes" : (isCondition ? "" : "ms") }
+    }
+
+    public enum Statistic: String, Sendable, CaseIterable { case min, median, p95, max }
+    public enum Comparison: String, Sendable { case less = "<", lessOrEqual = "<=" }
+
+    public var text: String
+    public var metric: Metric
+    /// Over the trials; `max` (the worst trial) unless written `metric.statistic`.
+    public var statistic: Statistic
+    public var comparison: Comparison
+    /// Milliseconds, or probes for `lost`. Unused for conditions.
+    public var limit: Double
+
+    public init(text: String, metric: Metric, statistic: Statistic = .max, comparison: Comparison = .less, limit: Double = 0) {
+        self.text = text
+        self.metric = metric
+        self.statistic = statistic
+        self.comparison = comparison
+        self.limit = limit
+    }
+
+    /// Parses one criterion; nil with the reason otherwise.
+    public static func parse(_ text: String) -> Result<Criterion, CriterionParseError> {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        if let metric = Metric(rawValue: trimmed), metric.isCondition { return .success(Criterion(text: trimmed, metric: metric)) }
+        let comparison: Comparison
+        let parts: [String]
+        if trimmed.contains("<=") {
+            comparison = .lessOrEqual
+            parts = trimmed.components(separatedBy: "<=")
+        } else {
+            comparison = .less
+            parts = trimmed.components(separatedBy: "<")
+        }
+        let known = Metric.allCases.map(\.rawValue).joined(separator: ", ")
+        guard parts.count == 2 else {
+            return .failure(CriterionParseError("'\(trimmed)' is not a criterion: write METRIC < LIMIT (such as outage < 200ms) or one of recovered, storm_stopped, no_capture_drops"))
+        }
+        let left = parts[0].trimmingCharacters(in: .whitespaces), right = parts[1].trimmingCharacters(in: .whitespaces)
+        let names = left.split(separator: ".").map(String.init)
+        guard let metricName = names.first, let metric = Metric(rawValue: metricName), !metric.isCondition else {
+            return .failure(CriterionParseError("'\(left)' is not a measured metric; known: \(known)"))
+        }
+        var statistic = Statistic.max
+        if names.count == 2 {
+            guard let parsed = Statistic(rawValue: names[1]) else {
+                return .failure(CriterionParseError("'\(names[1])' is not one of min, median, p95, max"))
+            }
+            statistic = parsed
+        } else if names.count > 2 {
+            return .failure(CriterionParseError("'\(left)' is not METRIC or METRIC.STATISTIC"))
+        }
+        let limit: Double?
+        if metric == .lost {
+            limit = Double(right)
+        } else if right.hasSuffix("ms") {
+            limit = Double(right.dropLast(2).trimmingCharacters(in: .whitespaces))
+        } else if right.hasSuffix("s") {
+            limit = Double(right.dropLast().trimmingCharacters(in: .whitespaces)).map { $0 * 1000 }
+        } else {
+            limit = nil
+        }
+        guard let limit, limit.isFinite, limit >= 0 else {
+            let expected = metric == .lost ? "a number of probes" : "a duration such as 200ms or 1.5s"
+            return .failure(CriterionParseError("'\(right)' is not \(expected)"))
+        }
+        return .success(Criterion(text: trimmed, metric: metric, statistic: statistic, comparison: comparison, limit: limit))
+    }
+
+    public func passes(_ measured: Double) -> Bool {
+        comparison == .less ? measured < limit : measured <= limit
+    }
+}
+
+public struct CriterionParseError: Error, Sendable, Equatable {
+    public var message: String
+    init(_ message: String) { self.message = message }
+}
+
+/// Reads scenario files, with the same file:line:column errors as topology files.
+public enum ScenarioLoader {
+    public static func load(path: String) throws -> Scenario {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw TopologyError(location: .unknown(path), field: "file", message: "cannot read '\(path)' (does it exist?)")
+        }
+        return try parse(yaml: String(decoding: data, as: UTF8.self), file: path)
+    }
+
+    public static func parse(yaml: String, file: String) throws -> Scenario {
+        let root: Yams.Node
+        do {
+            guard let composed = try Yams.compose(yaml: yaml) else {
+                throw TopologyError(location: SourceLocation(file: file, line: 1, column: 1), field: "file", message: "the file is empty")
+            }
+            root = composed
+        } catch let error as YamlError {
+            throw TopologyError(location: SourceLocation(file: file, line: 0, column: 0), field: "file", message: "not valid YAML: \(error)")
+        }
+        return try ScenarioReader(reader: YAMLReader(file: file)).scenario(root)
+    }
+}
+
+private struct ScenarioReader {
+    let reader: YAMLReader
+
+    func duration(_ node: Yams.Node, _ field: String) throws -> Int {
+        do { return try VRRPSpecParser.milliseconds(node, reader.file, field) } catch let error as VRRPSpecError {
+            throw reader.fail(node, field, error.message)
+        }
+    }
+
+    func scenario(_ root: Yams.Node) throws -> Scenario {
+        let top = try reader.keyed(root, "file", allowed: ["name", "description", "lab", "probe", "capture", "trials", "duration",
+                                                           "settle", "settle_timeout", "timeline", "pass", "storm"])
+        let name = try top["name"].map { try reader.string($0, "name") }
+            ?? URL(fileURLWithPath: reader.file).deletingPathExtension().lastPathComponent
+        guard let labNode = top["lab"] else { throw reader.fail(root, "lab", "missing: a topology file, or {generate: ladder|cross, ...}") }
+        var scenario = Scenario(name: name, file: reader.file, lab: try lab(labNode), probe: nil, capture: [])
+        scenario.description = try top["description"].map { try reader.string($0, "description") } ?? ""
+        if let node = top["probe"] { scenario.probe = try probe(node) }
+        if let node = top["capture"] {
+            scenario.capture = try reader.listOrOne(node).enumerated().map { try reader.portRef($1, "capture[\($0)]") }
+        }
+        if let node = top["trials"] {
+            scenario.trials = try reader.integer(node, "trials")
+            guard (1...1000).contains(scenario.trials) else { throw reader.fail(node, "trials", "must be 1-1000") }
+        }
+        if let node = top["duration"] {
+            scenario.durationMilliseconds = try duration(node, "duration")
+            guard (100...600_000).contains(scenario.durationMilliseconds) else { throw reader.fail(node, "duration", "must be 100ms-600s") }
+        }
+        if let node = top["settle"] { scenario.settleMilliseconds = try duration(node, "settle") }
+        if let node = top["settle_timeout"] { scenario.settleTimeoutMilliseconds = try duration(node, "settle_timeout") }
+        if let node = top["timeline"] {
+            let items = try reader.list(node, "timeline")
+            var steps: [ScenarioStep] = []
+            for (index, item) in items.enumerated() {
+                let parsed = try step(item, "timeline[\(index)]")
+                guard parsed.atMilliseconds < scenario.durationMilliseconds else {
+                    throw reader.fail(item, "timeline[\(index)].at",
+                                      "\(parsed.atMilliseconds) ms is not inside a trial (duration \(scenario.durationMilliseconds) ms)")
+                }
+                steps.append(parsed)
+            }
+            scenario.timeline = steps.enumerated().sorted { ($0.element.atMilliseconds, $0.offset) < ($1.element.atMilliseconds, $1.offset) }.map(\.element)
+        }
+        if let node = top["pass"] {
+            scenario.criteria = try reader.list(node, "pass").enumerated().map { index, item in
+                let text = try reader.string(item, "pass[\(index)]")
+                switch Criterion.parse(text) {
+                case .success(let criterion): return criterion
+                case .failure(let error): throw reader.fail(item, "pass[\(index)]", error.message)
+                }
+            }
+        }
+        if let node = top["storm"] {
+            let map = try reader.keyed(node, "storm", allowed: ["loop", "seconds"])
+            guard let loop = map["loop"] else { throw reader.fail(node, "storm.loop", "missing: the NODE:PORT whose cable closes the loop") }
+            let seconds = try map["seconds"].map { Double(try duration($0, "storm.seconds")) / 1000 } ?? 2
+            guard seconds > 0, seconds <= 10 else { throw reader.fail(node, "storm.seconds", "a storm runs 0-10 s") }
+            scenario.storm = ScenarioStorm(loop: try reader.portRef(loop, "storm.loop"), seconds: seconds)
+        }
+        if scenario.storm == nil {
+            guard scenario.probe != nil else { throw reader.fail(root, "probe", "missing: the probe stream to measure ({from: NODE, to: ADDRESS})") }
+            guard !scenario.capture.isEmpty else { throw reader.fail(root, "capture", "missing: the NODE:PORT where probes arrive") }
+            guard scenario.primaryFault != nil else { throw reader.fail(top["timeline"] ?? root, "timeline", "needs at least one fault to measure") }
+        }
+        return scenario
+    }
+
+    private let stepKeys = ["at", "direction", "period", "count"] + ScenarioAction.kinds
+
+    func lab(_ node: Yams.Node) throws -> Scenario.LabSource {
+        if node.mapping == nil {
+            let path = try reader.string(node, "lab")
+            let base = URL(fileURLWithPath: reader.file).deletingLastPathComponent()
+            return .file(path.hasPrefix("/") ? path : base.appendingPathComponent(path).standardizedFileURL.path)
+        }
+        let map = try reader.keyed(node, "lab", allowed: ["generate", "access", "servers", "vlans", "stp", "stp_timers",
+                                                          "bond_monitor", "no_bond", "vrrp", "advert_int"])
+        guard let designNode = map["generate"] else { throw reader.fail(node, "lab.generate", "missing: ladder or cross") }
+        let design = try reader.enumValue(designNode, "lab.generate", TopologyGenerator.Design.self)
+        var options = GeneratorOptions()
+        if let value = map["access"] { options.access = try reader.integer(value, "lab.access") }
+        if let value = map["servers"] { options.servers = try reader.integer(value, "lab.servers") }
+        if let value = map["vlans"] {
+            options.vlans = value.string == "none" ? [] : try reader.list(value, "lab.vlans").map { try reader.integer($0, "lab.vlans") }
+        }
+        if let value = map["stp"] { options.stp = try reader.enumValue(value, "lab.stp", SpanningTreeMode.self) }
+        if let value = map["bond_monitor"] { options.bondMonitor = try reader.enumValue(value, "lab.bond_monitor", GeneratorOptions.BondMonitor.self) }
+        if let value = map["no_bond"] { options.noBond = try reader.bool(value, "lab.no_bond") }
+        if let value = map["vrrp"] { options.vrrpVersion = try reader.integer(value, "lab.vrrp") }
+        if let value = map["advert_int"] { options.advertIntervalMilliseconds = try duration(value, "lab.advert_int") }
+        var fast = false
+        if let value = map["stp_timers"] {
+            switch try reader.string(value, "lab.stp_timers") {
+            case "fast": fast = true
+            case "default": fast = false
+            case let other: throw reader.fail(value, "lab.stp_timers", "'\(other)' is not fast or default")
+            }
+        }
+        if let problem = options.problems.first { throw reader.fail(node, "lab", problem) }
+        return .generated(design, options, fastSpanningTreeTimers: fast)
+    }
+
+    func probe(_ node: Yams.Node) throws -> ScenarioProbe {
+        let map = try reader.keyed(node, "probe", allowed: ["from", "to", "responder", "rate", "kind"])
+        guard let from = map["from"] else { throw reader.fail(node, "probe.from", "missing: the sending node") }
+        guard let to = map["to"] else { throw reader.fail(node, "probe.to", "missing: the address probed") }
+        if let kind = map["kind"], try reader.string(kind, "probe.kind") != "udp" {
+            throw reader.fail(kind, "probe.kind", "scenarios measure UDP probe streams (their pcaps carry sequence numbers and send times); use redlab probe for icmp, tcp and http checks")
+        }
+        var probe = ScenarioProbe(from: try reader.string(from, "probe.from"), to: try reader.address(to, "probe.to"))
+        probe.responder = try map["responder"].map { try reader.string($0, "probe.responder") }
+        if let rate = map["rate"] {
+            probe.rate = try reader.number(rate, "probe.rate")
+            guard probe.rate >= 10, probe.rate <= 10_000 else { throw reader.fail(rate, "probe.rate", "must be 10-10000 probes per second") }
+        }
+        return probe
+    }
+
+    func step(_ node: Yams.Node, _ field: String) throws -> ScenarioStep {
+        let map = try reader.keyed(node, field, allowed: stepKeys)
+        guard let atNode = map["at"] else { throw reader.fail(node, "\(field).at", "missing: when, from the start of the trial (such as 1s)") }
+        let actions = ScenarioAction.kinds.filter { map[$0] != nil }
+        guard actions.count == 1, let kind = actions.first, let target = map[kind] else {
+            throw reader.fail(node, field, "give exactly one of \(ScenarioAction.kinds.joined(separator: ", ")) with its target")
+        }
+        func port() throws -> PortRef { try reader.portRef(target, "\(field).\(kind)") }
+        func nodeName() throws -> String { try reader.string(target, "\(field).\(kind)") }
+        let action: ScenarioAction
+        switch kind {
+        case "link-down": action = .linkDown(try port())
+        case "link-up": action = .linkUp(try port())
+        case "blackhole":
+            let direction = try map["direction"].map { try reader.string($0, "\(field).direction") } ?? "both"
+            guard ["in", "out", "both"].contains(direction) else {
+                throw reader.fail(map["direction"] ?? node, "\(field).direction", "'\(direction)' is not in, out or both")
+            }
+            action = .blackhole(try port(), direction: direction)
+        case "unblackhole": action = .unblackhole(try port())
+        case "flap":
+            let period = try map["period"].map { try duration($0, "\(field).period") } ?? 200
+            let count = try map["count"].map { try reader.integer($0, "\(field).count") } ?? 3
+            guard period >= 2, (1...1000).contains(count) else { throw reader.fail(node, field, "a flap needs period >= 2ms and count 1-1000") }
+            action = .flap(try port(), periodMilliseconds: period, count: count)
+        case "crash": action = .crash(try nodeName())
+        case "restore": action = .restore(try nodeName())
+        case "freeze": action = .freeze(try nodeName())
+        default: action = .thaw(try nodeName())
+        }
+        return ScenarioStep(atMilliseconds: try duration(atNode, "\(field).at"), action: action)
+    }
+}

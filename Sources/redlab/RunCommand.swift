@@ -1,0 +1,107 @@
+import Analysis
+import ArgumentParser
+import Foundation
+import Lab
+import Topology
+
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run a scenario: build its lab if needed, run the trials, write a results folder and check the pass criteria.",
+        discussion: """
+            Exits 0 when every criterion passed, 1 when one failed or a trial could not run, so a CI job can use it.
+            The results folder holds, per trial, one pcap file per captured port, the trial's events.jsonl and the
+            prober's probe.json, and results.json at the root; `redlab analyze FOLDER/SCENARIO/trial-N` recomputes a trial.
+            """)
+
+    @Argument(help: "The scenario file (YAML).") var scenario: String
+    @Option(help: "The results folder (default: results/SCENARIO-UTCTIME).") var out: String?
+    @Option(help: "The lab's name (default: the scenario's name); a lab of that name that is up is used as it is.") var name: String?
+    @Option(help: "Run this many trials instead of the scenario's count.") var trials: Int?
+    @Flag(help: "Leave the lab up if this run built it.") var keep = false
+
+    func run() throws {
+        let loaded: Scenario
+        do { loaded = try ScenarioLoader.load(path: scenario) } catch { throw fail(error) }
+        try requireRoot("run")
+        let folder = out ?? "results/\(loaded.name)-\(utcStamp())"
+        do {
+            let options = ScenarioRunOptions(resultsDirectory: folder, labName: name, keepLab: keep, trials: trials,
+                                             command: (["redlab"] + CommandLine.arguments.dropFirst()).joined(separator: " "))
+            let results = try LabManager().runScenario(loaded, options: options) { line in
+                FileHandle.standardOutput.write(Data((line + "\n").utf8))
+            }
+            print("")
+            print(ResultsSummary.table(results))
+            print("results: \(folder)/results.json")
+            if !results.passed { throw ExitCode(1) }
+        } catch let exit as ExitCode {
+            throw exit
+        } catch {
+            throw fail(error)
+        }
+    }
+}
+
+func utcStamp() -> String {
+    let formatter = DateFormatter()
+    formatter.locale = Locale(identifier: "en_US_POSIX")
+    formatter.timeZone = TimeZone(identifier: "UTC")
+    formatter.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
+    return formatter.string(from: Date())
+}
+
+/// The text summary `redlab run` and `redlab experiment` print.
+enum ResultsSummary {
+    static func milliseconds(_ stats: TrialStatistics?) -> String {
+        guard let stats else { return "-" }
+        return String(format: "%.1f / %.1f / %.1f / %.1f", stats.minimum, stats.median, stats.percentile95, stats.maximum)
+    }
+
+    static func table(_ results: ExperimentResults) -> String {
+        var rows: [[String]] = [["configuration", "fault", "trials", "outage ms min/median/p95/max", "recovery ms median", "detection ms median", "lost median", "criteria"]]
+        for cell in results.cells {
+            let recovered = cell.trials.count - cell.notRecoveredTrials
+            let criteria = cell.error != nil ? "ERROR" : cell.criteria.isEmpty ? "-" : cell.criteria.allSatisfy(\.passed) ? "pass" : "FAIL"
+            rows.append([cell.configurationLabel, cell.fault, "\(recovered)/\(cell.trials.count) recovered",
+                         milliseconds(cell.outageMilliseconds),
+                         cell.recoveryMilliseconds.map { String(format: "%.1f", $0.median) } ?? "-",
+                         cell.detectionMilliseconds.map { String(format: "%.1f", $0.median) } ?? "-",
+                         cell.lostProbes.map { String(format: "%.0f", $0.median) } ?? "-", criteria])
+        }
+        var text = align(rows)
+        for storm in results.storms {
+            text += "\nstorm \(storm.title) (loop \(storm.loop)): "
+            if let error = storm.error { text += "error: \(error)" } else if let detection = storm.detectionMilliseconds, let report = storm.report {
+                text += String(format: "declared after %.1f ms, peak %.0f frames/s, ports %@; %@",
+                               detection, report.peakRatePerSecond, report.ports.joined(separator: ", "),
+                               storm.stoppedAfterOpening ? "stopped once the loop was cut" : "did NOT stop")
+            } else {
+                text += "no storm detected"
+            }
+            text += "; \(storm.framesDropped) frames dropped by the capture"
+        }
+        let failures = results.cells.flatMap { cell in cell.criteria.filter { !$0.passed }.map { (cell.configurationLabel + " / " + cell.fault, $0) } }
+            + results.storms.flatMap { storm in storm.criteria.filter { !$0.passed }.map { (storm.title, $0) } }
+        let all = results.cells.flatMap(\.criteria) + results.storms.flatMap(\.criteria)
+        if !all.isEmpty {
+            text += "\n\ncriteria: \(all.count - failures.count) of \(all.count) passed"
+            for (place, criterion) in failures {
+                let measured = criterion.measured.map { String(format: " (measured %.1f %@)", $0, criterion.unit) } ?? " (nothing measured)"
+                text += "\n  FAIL  \(place): \(criterion.name)\(measured)"
+            }
+        }
+        for cell in results.cells where cell.error != nil { text += "\n  ERROR \(cell.configurationLabel) / \(cell.fault): \(cell.error ?? "")" }
+        return text
+    }
+
+    static func align(_ rows: [[String]]) -> String {
+        guard let columns = rows.map(\.count).max() else { return "" }
+        let widths = (0..<columns).map { column in rows.map { column < $0.count ? $0[column].count : 0 }.max() ?? 0 }
+        return rows.map { row in
+            row.enumerated().map { index, value in
+                index == row.count - 1 ? value : value.padding(toLength: widths[index], withPad: " ", startingAt: 0)
+            }.joined(separator: "  ")
+        }.joined(separator: "\n")
+    }
+}
