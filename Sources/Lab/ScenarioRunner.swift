@@ -131,7 +131,7 @@ public struct ScenarioRunner {
 
     /// Settles the lab, snapshots it, runs every trial and summarizes them against the scenario's criteria.
     public func runCell(_ scenario: Scenario, id: String, configuration: [String: String], configurationLabel: String,
-                        faultName: String, resultsDirectory: String) -> CellResult {
+                        faultName: String, resultsDirectory: String, pauseBeforeFirstTrial: Bool = false) -> CellResult {
         let probe = scenario.probe
         let probeDescription = probe.map { "udp \($0.from) -> \($0.to) at \(Int($0.rate))/s, received at \(scenario.capture.map(\.description).joined(separator: ", "))" } ?? ""
         let faultDescription = scenario.timeline.map { "at \(Double($0.atMilliseconds) / 1000) s: \($0.action.description)" }.joined(separator: "; ")
@@ -141,6 +141,7 @@ public struct ScenarioRunner {
         do {
             guard let probe else { throw LabError.unsupported("scenario '\(scenario.name)' has no probe stream") }
             for index in 1...scenario.trials {
+                if (index > 1 || pauseBeforeFirstTrial) && scenario.pauseMilliseconds > 0 { usleep(useconds_t(scenario.pauseMilliseconds) * 1000) }
                 try waitUntilHealthy(probe, settleMilliseconds: scenario.settleMilliseconds, timeoutMilliseconds: scenario.settleTimeoutMilliseconds)
                 if index == 1 { cell.topology = try? manager.snapshot(lab: lab) }
                 let relative = "\(id)/trial-\(index)"

@@ -42,6 +42,8 @@ public struct Scenario: Sendable, Equatable {
     public var settleMilliseconds: Int
     /// The longest wait for the lab to settle before a trial.
     public var settleTimeoutMilliseconds: Int
+    /// A pause after each trial's restore before the next trial, for the protocols to settle back.
+    public var pauseMilliseconds: Int
     public var timeline: [ScenarioStep]
     public var criteria: [Criterion]
     public var storm: ScenarioStorm?
@@ -60,6 +62,7 @@ public struct Scenario: Sendable, Equatable {
         self.durationMilliseconds = durationMilliseconds
         self.settleMilliseconds = settleMilliseconds
         self.settleTimeoutMilliseconds = settleTimeoutMilliseconds
+        self.pauseMilliseconds = 0
         self.timeline = timeline
         self.criteria = criteria
         self.storm = storm
@@ -307,7 +310,7 @@ private struct ScenarioReader {
 
     func scenario(_ root: Yams.Node) throws -> Scenario {
         let top = try reader.keyed(root, "file", allowed: ["name", "description", "lab", "probe", "capture", "trials", "duration",
-                                                           "settle", "settle_timeout", "timeline", "pass", "storm"])
+                                                           "settle", "settle_timeout", "pause", "timeline", "pass", "storm"])
         let name = try top["name"].map { try reader.string($0, "name") }
             ?? URL(fileURLWithPath: reader.file).deletingPathExtension().lastPathComponent
         guard let labNode = top["lab"] else { throw reader.fail(root, "lab", "missing: a topology file, or {generate: ladder|cross, ...}") }
@@ -327,6 +330,7 @@ private struct ScenarioReader {
         }
         if let node = top["settle"] { scenario.settleMilliseconds = try duration(node, "settle") }
         if let node = top["settle_timeout"] { scenario.settleTimeoutMilliseconds = try duration(node, "settle_timeout") }
+        if let node = top["pause"] { scenario.pauseMilliseconds = try duration(node, "pause") }
         if let node = top["timeline"] {
             let items = try reader.list(node, "timeline")
             var steps: [ScenarioStep] = []

@@ -1,0 +1,242 @@
+import Analysis
+import Foundation
+import Glibc
+import Topology
+
+/// A switch triangle without spanning tree whose third cable starts cut: the storm scenario's lab.
+let stormTriangleYAML = """
+    name: storm
+    nodes:
+      sw1: {kind: switch, stp: none}
+      sw2: {kind: switch, stp: none}
+      sw3: {kind: switch, stp: none}
+      h1: {kind: host, addresses: {eth0: 10.0.30.1/24}}
+      h2: {kind: host, addresses: {eth0: 10.0.30.2/24}}
+      h3: {kind: host, addresses: {eth0: 10.0.30.3/24}}
+    links:
+      - [sw1:p1, sw2:p1]
+      - [sw2:p2, sw3:p1]
+      - {ends: [sw3:p2, sw1:p2], state: down}
+      - [h1:eth0, sw1:p3]
+      - [h2:eth0, sw2:p3]
+      - [h3:eth0, sw3:p3]
+    """
+
+extension ExperimentMatrix {
+    /// The scenario one cell runs: the generated lab, UDP probes srv1 -> client received at client:eth0,
+    /// the fault 1 s into the trial and its undoing after long enough for the slowest protocol involved.
+    public func scenario(for configuration: MatrixConfiguration, fault: MatrixFault) throws -> Scenario {
+        guard let design = TopologyGenerator.Design(rawValue: configuration.design) else {
+            throw LabError.unsupported("design '\(configuration.design)' is not ladder or cross")
+        }
+        var options = GeneratorOptions()
+        options.vlans = vlans
+        options.stp = SpanningTreeMode(rawValue: configuration.stp) ?? .kernel
+        options.bondMonitor = GeneratorOptions.BondMonitor(rawValue: configuration.bondMonitor) ?? .mii
+        options.noBond = noBond
+        options.advertIntervalMilliseconds = configuration.advertIntervalMilliseconds
+        let lab = Scenario.LabSource.generated(design, options, fastSpanningTreeTimers: fastSpanningTreeTimers)
+        let topology = TopologyGenerator.generate(design, options)
+        guard let client = topology.nodes.first(where: { $0.name == "client" })?.addresses.values.first?.first?.address else {
+            throw LabError.unsupported("the generated lab has no client address")
+        }
+        // How long the fault stays: long enough for what must react to it.
+        let advert = configuration.advertIntervalMilliseconds
+        let vrrpTakeover = 4 * advert + 500
+        let spanningTree: Int
+        switch options.stp {
+        case .kernel: spanningTree = fastSpanningTreeTimers ? 16_000 : 52_000
+        case .rstp: spanningTree = 2_000
+        case .none: spanningTree = 1_000
+        }
+        let hold = fault.involvesSpanningTree ? max(spanningTree, vrrpTakeover) : max(2_000, fault == .accessSwitchCrash ? vrrpTakeover : 0)
+        // After the restore: the tree takes the restored links back (kernel STP: listening and learning).
+        let pause: Int
+        switch options.stp {
+        case .kernel: pause = fastSpanningTreeTimers ? 9_000 : 31_000
+        case .rstp: pause = 1_500
+        case .none: pause = 500
+        }
+        var scenario = Scenario(name: "\(configuration.identifier)-\(fault.rawValue)", description: fault.explanation, lab: lab,
+                                probe: ScenarioProbe(from: "srv1", to: client, responder: "client", rate: probeRate),
+                                capture: [PortRef(node: "client", port: "eth0")], trials: trials,
+                                durationMilliseconds: 1_000 + hold + 700, settleMilliseconds: 500, settleTimeoutMilliseconds: 120_000,
+                                timeline: [ScenarioStep(atMilliseconds: 1_000, action: fault.action)]
+                                    + (fault.action.undo.map { [ScenarioStep(atMilliseconds: 1_000 + hold, action: $0)] } ?? []),
+                                criteria: criteria.compactMap { try? Criterion.parse($0).get() })
+        scenario.pauseMilliseconds = pause
+        return scenario
+    }
+
+    /// A rough cost of each configuration in seconds, for the time-left estimate.
+    func estimatedSeconds(_ configuration: MatrixConfiguration) -> Double {
+        let converge: Double = configuration.stp == "kernel" ? (fastSpanningTreeTimers ? 10 : 32) : 4
+        let cells = faults.compactMap { try? scenario(for: configuration, fault: $0) }
+        return converge + cells.reduce(0) { total, scenario in
+            total + Double(scenario.trials) * Double(scenario.durationMilliseconds + scenario.pauseMilliseconds + 1_000) / 1000
+        }
+    }
+}
+
+public struct ExperimentRunOptions: Sendable {
+    public var resultsDirectory: String
+    public var command: String
+    /// Stop after this many cells have run in this invocation (the rest is left for a resume); for tests.
+    public var cellLimit: Int?
+
+    public init(resultsDirectory: String, command: String = "", cellLimit: Int? = nil) {
+        self.resultsDirectory = resultsDirectory
+        self.command = command
+        self.cellLimit = cellLimit
+    }
+}
+
+extension LabManager {
+    /// `redlab experiment`: runs every cell of the matrix (configuration x fault, N trials), one lab per
+    /// configuration, keeping every cell's raw files under DIR/cells/CONFIGURATION/FAULT. A cell is done
+    /// when its cell.json is written; run again on the same folder, it resumes with the first cell not done
+    /// (the matrix is read back from DIR/matrix.json). DIR/results.json is rewritten after every cell.
+    public func runExperiment(_ requested: ExperimentMatrix, options: ExperimentRunOptions,
+                              progress: @escaping (String) -> Void = { _ in }) throws -> ExperimentResults {
+        let root = options.resultsDirectory
+        let fileManager = FileManager.default
+        try fileManager.createDirectory(atPath: root, withIntermediateDirectories: true)
+        let matrixPath = "\(root)/matrix.json"
+        var matrix = requested
+        var startedAt = wallClockNanoseconds()
+        if let data = fileManager.contents(atPath: matrixPath) {
+            matrix = try JSONDecoder().decode(ExperimentMatrix.self, from: data)
+            if let previous = try? JSONDecoder().decode(ExperimentResults.self, from: Data(contentsOf: URL(fileURLWithPath: "\(root)/results.json"))) {
+                startedAt = previous.startedAt
+            }
+        } else {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try encoder.encode(matrix).write(to: URL(fileURLWithPath: matrixPath))
+        }
+        let configurations = matrix.configurations
+        let plannedCells = configurations.flatMap { configuration in matrix.faults.map { (configuration, $0) } }
+        func cellID(_ configuration: MatrixConfiguration, _ fault: MatrixFault) -> String { "cells/\(configuration.identifier)/\(fault.rawValue)" }
+        func done(_ id: String) -> CellResult? {
+            guard let data = fileManager.contents(atPath: "\(root)/\(id)/cell.json") else { return nil }
+            return try? JSONDecoder().decode(CellResult.self, from: data)
+        }
+        let stormID = "storm"
+        func stormDone() -> StormCellResult? {
+            guard let data = fileManager.contents(atPath: "\(root)/\(stormID)/storm.json") else { return nil }
+            return try? JSONDecoder().decode(StormCellResult.self, from: data)
+        }
+        var results = ExperimentResults(kind: "experiment", title: matrix.name, command: options.command, startedAt: startedAt,
+                                        host: .current(), dimensions: ["design", "stp", "bond_monitor", "advert_int"])
+        func assemble() throws {
+            results.cells = plannedCells.compactMap { done(cellID($0.0, $0.1)) }
+            results.storms = stormDone().map { [$0] } ?? []
+            try Self.writeResults(results, to: root)
+        }
+
+        let already = plannedCells.filter { done(cellID($0.0, $0.1)) != nil }.count
+        let total = plannedCells.count + (matrix.storm ? 1 : 0)
+        if already > 0 { progress("resuming \(root): \(already) of \(plannedCells.count) cells already done") }
+        progress("\(matrix.name): \(configurations.count) configurations x \(matrix.faults.count) faults x \(matrix.trials) trial(s)" + (matrix.storm ? ", and the storm scenario" : ""))
+        let estimates = Dictionary(configurations.map { ($0.identifier, matrix.estimatedSeconds($0)) }, uniquingKeysWith: { first, _ in first })
+        var remainingEstimate = configurations.filter { configuration in
+            matrix.faults.contains { done(cellID(configuration, $0)) == nil }
+        }.reduce(0) { $0 + (estimates[$1.identifier] ?? 0) } + (matrix.storm && stormDone() == nil ? 8 : 0)
+        let clockStart = Date()
+        var estimateSpent = 0.0
+        var ranThisTime = 0
+        var position = already
+        func timeLeft() -> String {
+            // Scale the estimate by how fast the work done so far went compared with its estimate.
+            let elapsed = Date().timeIntervalSince(clockStart)
+            let speed = estimateSpent > 0 && elapsed > 0 ? elapsed / estimateSpent : 1
+            let seconds = Int(max(0, remainingEstimate * speed))
+            return seconds >= 60 ? "about \(seconds / 60) min \(seconds % 60) s left" : "about \(seconds) s left"
+        }
+
+        for configuration in configurations {
+            let pending = matrix.faults.filter { done(cellID(configuration, $0)) == nil }
+            guard !pending.isEmpty else { continue }
+            if let limit = options.cellLimit, ranThisTime >= limit { break }
+            let lab = "rx-\(configuration.identifier)"
+            if LabDirectory(name: lab).exists { try? down(lab) }
+            let first = try matrix.scenario(for: configuration, fault: pending[0])
+            progress("[\(configuration.label)] building lab \(lab) (\(timeLeft()))")
+            let configurationStart = Date()
+            do {
+                try up(try first.topology(), name: lab)
+            } catch {
+                // Every pending cell of this configuration records why it could not run.
+                for fault in pending {
+                    var cell = CellResult(id: cellID(configuration, fault), configuration: configuration.dimensionValues,
+                                          configurationLabel: configuration.label, fault: fault.rawValue,
+                                          faultDescription: fault.explanation, probeDescription: "", trials: [], error: "lab: \(error)")
+                    ScenarioRunner.summarize(&cell, criteria: [])
+                    try write(cell, to: "\(root)/\(cell.id)")
+                }
+                try assemble()
+                progress("  could not build the lab: \(error)")
+                continue
+            }
+            defer { try? down(lab) }
+            let runner = ScenarioRunner(manager: self, lab: lab, progress: progress)
+            for (index, fault) in pending.enumerated() {
+                if let limit = options.cellLimit, ranThisTime >= limit { break }
+                position += 1
+                let scenario = try matrix.scenario(for: configuration, fault: fault)
+                let id = cellID(configuration, fault)
+                try? fileManager.removeItem(atPath: "\(root)/\(id)")
+                progress("[\(position)/\(total)] \(configuration.label) — \(fault.rawValue) (\(timeLeft()))")
+                let cell = runner.runCell(scenario, id: id, configuration: configuration.dimensionValues, configurationLabel: configuration.label,
+                                          faultName: fault.rawValue, resultsDirectory: root, pauseBeforeFirstTrial: index > 0)
+                try write(cell, to: "\(root)/\(id)")
+                try assemble()
+                ranThisTime += 1
+            }
+            try? down(lab)
+            let spent = estimates[configuration.identifier] ?? 0
+            estimateSpent += spent
+            remainingEstimate -= spent
+            progress("  \(configuration.label) done in \(Int(Date().timeIntervalSince(configurationStart))) s")
+        }
+
+        if matrix.storm && stormDone() == nil && (options.cellLimit.map { ranThisTime < $0 } ?? true) {
+            position += 1
+            progress("[\(position)/\(total)] storm: a switch triangle without spanning tree, its loop closed for 1 s")
+            let lab = "rx-storm"
+            if LabDirectory(name: lab).exists { try? down(lab) }
+            let scenario = Scenario(name: "storm", description: "a switch triangle without spanning tree, its loop closed for 1 s",
+                                    lab: .file("<built-in>"), probe: nil, capture: [],
+                                    criteria: [Criterion(text: "storm_detected < 50ms", metric: .stormDetected, limit: 50),
+                                               Criterion(text: "storm_stopped", metric: .stormStopped)],
+                                    storm: ScenarioStorm(loop: PortRef(node: "sw3", port: "p2"), seconds: 1))
+            var cell: StormCellResult
+            do {
+                try up(try TopologyLoader.parse(yaml: stormTriangleYAML, file: "<built-in storm triangle>"), name: lab)
+                cell = stormCell(scenario, storm: scenario.storm ?? ScenarioStorm(loop: PortRef(node: "sw3", port: "p2"), seconds: 1),
+                                 lab: lab, id: stormID, root: root)
+            } catch {
+                cell = StormCellResult(id: stormID, title: scenario.description, loop: "sw3:p2", closedAt: 0, openedAt: 0, report: nil,
+                                       detectionMilliseconds: nil, rates: [], framesCaptured: 0, framesDropped: 0,
+                                       stoppedAfterOpening: false, error: "\(error)")
+            }
+            try? down(lab)
+            progress("  " + Self.describe(cell))
+            try write(cell, to: "\(root)/\(stormID)", name: "storm.json")
+        }
+        try assemble()
+        let complete = plannedCells.allSatisfy { done(cellID($0.0, $0.1)) != nil } && (!matrix.storm || stormDone() != nil)
+        if complete {
+            results.finishedAt = wallClockNanoseconds()
+            try Self.writeResults(results, to: root)
+        }
+        return results
+    }
+
+    private func write<T: Encodable>(_ value: T, to directory: String, name: String = "cell.json") throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(value).write(to: URL(fileURLWithPath: "\(directory)/\(name)"), options: .atomic)
+    }
+}

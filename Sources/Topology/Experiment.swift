@@ -1,0 +1,223 @@
+import Foundation
+import Packets
+import Yams
+
+/// The faults of the failover matrix, each a concrete action on the generated ladder and cross labs
+/// (both name their nodes and the ports used here alike).
+public enum MatrixFault: String, Sendable, CaseIterable, Codable {
+    case coreRouterCrash = "core-router-crash"
+    case coreUplinkCut = "core-uplink-cut"
+    case accessSwitchCrash = "access-switch-crash"
+    case serverNICCut = "server-nic-cut"
+    case silentBlackhole = "silent-blackhole"
+    case interCoreLinkCut = "inter-core-link-cut"
+
+    /// What is done: core1 is the spanning-tree root and the servers' VRRP master; srv1's active bond
+    /// member eth0 is cabled to acc1:s1; acc1 reaches core1 through core1:a1.
+    public var action: ScenarioAction {
+        switch self {
+        case .coreRouterCrash: return .crash("core1")
+        case .coreUplinkCut: return .linkDown(PortRef(node: "core1", port: "a1"))
+        case .accessSwitchCrash: return .crash("acc1")
+        case .serverNICCut: return .linkDown(PortRef(node: "srv1", port: "eth0"))
+        case .silentBlackhole: return .blackhole(PortRef(node: "acc1", port: "s1"), direction: "both")
+        case .interCoreLinkCut: return .linkDown(PortRef(node: "core1", port: "isl"))
+        }
+    }
+
+    public var explanation: String {
+        switch self {
+        case .coreRouterCrash: return "core1 crashes (daemons killed, every cable cut): the root bridge and the servers' VRRP master"
+        case .coreUplinkCut: return "the cable acc1 - core1 is cut (acc1's uplink to the root)"
+        case .accessSwitchCrash: return "acc1 crashes (every cable cut): it carries srv1's active bond member"
+        case .serverNICCut: return "srv1's active bond member (eth0) loses its cable"
+        case .silentBlackhole: return "acc1:s1, the switch port of srv1's active bond member, silently drops every frame while carrier stays up (MII cannot see it, ARP monitoring can)"
+        case .interCoreLinkCut: return "the cable between core1 and core2 is cut"
+        }
+    }
+
+    /// True when the fault makes spanning tree or VRRP, rather than the server's bond, do the work.
+    public var involvesSpanningTree: Bool { [.coreRouterCrash, .coreUplinkCut, .interCoreLinkCut].contains(self) }
+}
+
+/// A failover experiment: configurations (the product of the dimensions) times faults, N trials each.
+public struct ExperimentMatrix: Sendable, Equatable, Codable {
+    public var name: String
+    public var designs: [String]
+    public var spanningTrees: [String]
+    public var bondMonitors: [String]
+    public var advertIntervalsMilliseconds: [Int]
+    public var faults: [MatrixFault]
+    public var trials: Int
+    /// Kernel STP with hello 1 s, forward delay 4 s, max age 6 s instead of the 802.1D defaults.
+    public var fastSpanningTreeTimers: Bool
+    /// Also run the storm scenario (a switch triangle without spanning tree, its loop closed for 1 s).
+    public var storm: Bool
+    /// VLANs of the generated labs (servers in the first, the client in the last); empty for none.
+    public var vlans: [Int]
+    /// Single-homed servers (for kernels without bonding; the bond faults then break the only path).
+    public var noBond: Bool
+    public var probeRate: Double
+    /// Criteria every cell is checked against (none by default: the matrix compares).
+    public var criteria: [String]
+
+    public init(name: String, designs: [String] = ["ladder", "cross"], spanningTrees: [String] = ["kernel", "rstp"],
+                bondMonitors: [String] = ["mii", "arp"], advertIntervalsMilliseconds: [Int] = [1000, 100],
+                faults: [MatrixFault] = MatrixFault.allCases, trials: Int = 3, fastSpanningTreeTimers: Bool = false,
+                storm: Bool = true, vlans: [Int] = [10, 20], noBond: Bool = false, probeRate: Double = 1000, criteria: [String] = []) {
+        self.name = name
+        self.designs = designs
+        self.spanningTrees = spanningTrees
+        self.bondMonitors = bondMonitors
+        self.advertIntervalsMilliseconds = advertIntervalsMilliseconds
+        self.faults = faults
+        self.trials = trials
+        self.fastSpanningTreeTimers = fastSpanningTreeTimers
+        self.storm = storm
+        self.vlans = vlans
+        self.noBond = noBond
+        self.probeRate = probeRate
+        self.criteria = criteria
+    }
+
+    /// Every design x spanning tree x bond monitor x advert interval x fault, 3 trials, 802.1D default timers.
+    public static let full = ExperimentMatrix(name: "failover-matrix")
+
+    /// A few minutes: both designs, kernel STP (fast timers) and RSTP, ARP monitoring, 100 ms adverts,
+    /// the crash of the core, the server's NIC cut and the silent blackhole, one trial each; MII beside
+    /// ARP on the cross design for the blackhole that only ARP sees.
+    public static let quick = ExperimentMatrix(
+        name: "quick-failover-matrix", designs: ["ladder", "cross"], spanningTrees: ["rstp", "kernel"], bondMonitors: ["arp", "mii"],
+        advertIntervalsMilliseconds: [100], faults: [.coreRouterCrash, .serverNICCut, .silentBlackhole], trials: 1,
+        fastSpanningTreeTimers: true, storm: true)
+
+    /// The configurations, in a stable order.
+    public var configurations: [MatrixConfiguration] {
+        var result: [MatrixConfiguration] = []
+        for design in designs {
+            for stp in spanningTrees {
+                for monitor in bondMonitors {
+                    for advert in advertIntervalsMilliseconds {
+                        result.append(MatrixConfiguration(design: design, stp: stp, bondMonitor: monitor, advertIntervalMilliseconds: advert))
+                    }
+                }
+            }
+        }
+        return result
+    }
+
+    /// Checks the values; each problem names its key.
+    public var problems: [String] {
+        var problems: [String] = []
+        for design in designs where TopologyGenerator.Design(rawValue: design) == nil { problems.append("designs: '\(design)' is not ladder or cross") }
+        for stp in spanningTrees where !["kernel", "rstp", "none"].contains(stp) { problems.append("stp: '\(stp)' is not kernel, rstp or none") }
+        for monitor in bondMonitors where GeneratorOptions.BondMonitor(rawValue: monitor) == nil { problems.append("bond_monitor: '\(monitor)' is not mii or arp") }
+        for advert in advertIntervalsMilliseconds where !(10...40_950).contains(advert) { problems.append("advert_int: \(advert) ms is outside 10ms-40.95s") }
+        if designs.isEmpty || spanningTrees.isEmpty || bondMonitors.isEmpty || advertIntervalsMilliseconds.isEmpty {
+            problems.append("every dimension needs at least one value")
+        }
+        if faults.isEmpty && !storm { problems.append("faults: nothing to run") }
+        if !(1...100).contains(trials) { problems.append("trials: must be 1-100") }
+        if !(10...10_000).contains(probeRate) { problems.append("probe_rate: must be 10-10000 per second") }
+        for criterion in criteria {
+            if case .failure(let error) = Criterion.parse(criterion) { problems.append("pass: \(error.message)") }
+        }
+        return problems
+    }
+}
+
+/// One configuration of the matrix.
+public struct MatrixConfiguration: Sendable, Equatable, Codable {
+    public var design: String
+    public var stp: String
+    public var bondMonitor: String
+    public var advertIntervalMilliseconds: Int
+
+    public init(design: String, stp: String, bondMonitor: String, advertIntervalMilliseconds: Int) {
+        self.design = design
+        self.stp = stp
+        self.bondMonitor = bondMonitor
+        self.advertIntervalMilliseconds = advertIntervalMilliseconds
+    }
+
+    /// "cross-rstp-arp-100ms": folder and lab names.
+    public var identifier: String { "\(design)-\(stp)-\(bondMonitor)-\(advertIntervalMilliseconds)ms" }
+
+    public var label: String {
+        let stpLabel = ["kernel": "STP", "rstp": "RSTP", "none": "no STP"][stp] ?? stp
+        let advert = advertIntervalMilliseconds % 1000 == 0 ? "\(advertIntervalMilliseconds / 1000) s" : "\(advertIntervalMilliseconds) ms"
+        return "\(design) · \(stpLabel) · \(bondMonitor.uppercased()) · \(advert)"
+    }
+
+    public var dimensionValues: [String: String] {
+        ["design": design, "stp": stp, "bond_monitor": bondMonitor, "advert_int": "\(advertIntervalMilliseconds)ms"]
+    }
+}
+
+/// Reads experiment matrix files:
+///
+/// ```yaml
+/// name: my-matrix
+/// designs: [ladder, cross]
+/// stp: [kernel, rstp]
+/// bond_monitor: [mii, arp]
+/// advert_int: [1s, 100ms]
+/// faults: [core-router-crash, server-nic-cut, silent-blackhole]
+/// trials: 3
+/// stp_timers: fast          # or default
+/// storm: true
+/// ```
+public enum ExperimentLoader {
+    public static func load(path: String) throws -> ExperimentMatrix {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw TopologyError(location: .unknown(path), field: "file", message: "cannot read '\(path)' (does it exist?)")
+        }
+        return try parse(yaml: String(decoding: data, as: UTF8.self), file: path)
+    }
+
+    public static func parse(yaml: String, file: String) throws -> ExperimentMatrix {
+        guard let root = try? Yams.compose(yaml: yaml) else {
+            throw TopologyError(location: SourceLocation(file: file, line: 1, column: 1), field: "file", message: "not valid YAML, or empty")
+        }
+        let reader = YAMLReader(file: file)
+        let top = try reader.keyed(root, "file", allowed: ["name", "designs", "stp", "bond_monitor", "advert_int", "faults", "trials",
+                                                           "stp_timers", "storm", "vlans", "no_bond", "probe_rate", "pass"])
+        var matrix = ExperimentMatrix(name: URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent)
+        func strings(_ key: String) throws -> [String]? {
+            try top[key].map { node in try reader.listOrOne(node).map { try reader.string($0, key) } }
+        }
+        if let node = top["name"] { matrix.name = try reader.string(node, "name") }
+        if let values = try strings("designs") { matrix.designs = values }
+        if let values = try strings("stp") { matrix.spanningTrees = values }
+        if let values = try strings("bond_monitor") { matrix.bondMonitors = values }
+        if let node = top["advert_int"] {
+            matrix.advertIntervalsMilliseconds = try reader.listOrOne(node).map { item in
+                do { return try VRRPSpecParser.milliseconds(item, file, "advert_int") } catch let error as TopologyError {
+                    throw reader.fail(item, "advert_int", error.message)
+                }
+            }
+        }
+        if let node = top["faults"] {
+            matrix.faults = try reader.listOrOne(node).map { try reader.enumValue($0, "faults", MatrixFault.self) }
+        }
+        if let node = top["trials"] { matrix.trials = try reader.integer(node, "trials") }
+        if let node = top["stp_timers"] {
+            let value = try reader.string(node, "stp_timers")
+            guard ["fast", "default"].contains(value) else { throw reader.fail(node, "stp_timers", "'\(value)' is not fast or default") }
+            matrix.fastSpanningTreeTimers = value == "fast"
+        }
+        if let node = top["storm"] { matrix.storm = try reader.bool(node, "storm") }
+        if let node = top["vlans"] {
+            matrix.vlans = node.string == "none" ? [] : try reader.list(node, "vlans").map { try reader.integer($0, "vlans") }
+        }
+        if let node = top["no_bond"] { matrix.noBond = try reader.bool(node, "no_bond") }
+        if let node = top["probe_rate"] { matrix.probeRate = try reader.number(node, "probe_rate") }
+        if let values = try strings("pass") { matrix.criteria = values }
+        if let problem = matrix.problems.first {
+            let key = String(problem.prefix { $0 != ":" })
+            let node = top[key == "stp" ? "stp" : key] ?? root
+            throw reader.fail(node, key, String(problem.drop { $0 != ":" }.dropFirst().trimmingCharacters(in: .whitespaces)))
+        }
+        return matrix
+    }
+}

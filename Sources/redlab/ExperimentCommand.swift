@@ -1,0 +1,55 @@
+import Analysis
+import ArgumentParser
+import Foundation
+import Lab
+import Topology
+
+struct ExperimentCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "experiment",
+        abstract: "Run the failover matrix: designs x spanning tree x bond monitor x VRRP advert interval x faults, N trials each, and write the report.",
+        discussion: """
+            Without FILE the built-in matrix runs: ladder and cross, kernel STP and RSTP, MII and ARP monitoring, VRRP adverts
+            every 1 s and 100 ms, six faults, 3 trials each (hours with 802.1D's default timers). --quick runs a few-minute
+            version. Run again with the same --out to resume an interrupted experiment where it stopped.
+            """)
+
+    @Argument(help: "A matrix file (YAML); the built-in matrix when omitted.") var file: String?
+    @Flag(help: "The quick matrix: both designs, STP (fast timers) and RSTP, ARP and MII, 100 ms adverts, three faults, one trial.") var quick = false
+    @Option(help: "Trials per cell (overrides the matrix).") var trials: Int?
+    @Option(help: "The results folder (default: results/experiment-UTCTIME). An existing one is resumed.") var out: String?
+
+    func run() throws {
+        var matrix: ExperimentMatrix
+        do {
+            matrix = try file.map { try ExperimentLoader.load(path: $0) } ?? (quick ? .quick : .full)
+        } catch {
+            throw fail(error)
+        }
+        if let trials {
+            guard (1...100).contains(trials) else { throw fail(LabError.unsupported("--trials must be 1-100")) }
+            matrix.trials = trials
+        }
+        try requireRoot("experiment")
+        let folder = out ?? "results/\(matrix.name)-\(utcStamp())"
+        do {
+            let options = ExperimentRunOptions(resultsDirectory: folder,
+                                               command: (["redlab"] + CommandLine.arguments.dropFirst()).joined(separator: " "))
+            let results = try LabManager().runExperiment(matrix, options: options) { line in
+                FileHandle.standardOutput.write(Data((line + "\n").utf8))
+            }
+            print("")
+            print(ResultsSummary.table(results))
+            print("results: \(folder)/results.json")
+            try writeReport(results: results, folder: folder)
+            if !results.passed { throw ExitCode(1) }
+        } catch let exit as ExitCode {
+            throw exit
+        } catch {
+            throw fail(error)
+        }
+    }
+}
+
+/// Writes the report beside results.json (filled in once the Report module lands).
+func writeReport(results: ExperimentResults, folder: String) throws {}
