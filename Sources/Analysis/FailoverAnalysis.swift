@@ -113,14 +113,15 @@ public struct FailoverResult: Sendable, Hashable, Codable {
 /// Arrivals are taken in receive-time order (all copies, of one probe stream). The gaps are the silences
 /// between consecutive arrivals. The threshold is `gapThresholdIntervals × probeInterval`.
 ///
-/// **Outage** = the first gap longer than the threshold that ends after the fault instant. That is the gap
-/// containing the fault if it is long enough, otherwise the first long gap that starts after the fault
-/// (traffic often flows a little while after the fault before it stops). Its duration is measured from the
-/// last probe before to the first probe after, so a blackout that swallows exactly k probes sent every I ns
-/// reads (k + 1) × I: probes every 1 ms with 137 missing give 138 ms.
+/// **Outage** = the longest gap longer than the threshold that ends after the fault instant: the gap
+/// containing the fault, or one that starts after it (traffic often flows a little while after the fault
+/// before it stops). Give only the arrivals up to the fault's undoing, so a later disturbance (the restore)
+/// is not taken for this fault's outage. Its duration is measured from the last probe before to the first
+/// probe after, so a blackout that swallows exactly k probes sent every I ns reads (k + 1) × I: probes
+/// every 1 ms with 137 missing give 138 ms.
 ///
-/// **Not recovered**: no such gap, and either no probe arrived after the fault, or `captureEnd` is given
-/// and the stream went silent for longer than the threshold before it.
+/// **Not recovered**: no probe arrived after the fault, or `captureEnd` is given and the stream went silent
+/// before it for longer than the threshold and longer than any gap.
 ///
 /// **Recovery time** = fault instant → the first probe received after the outage.
 ///
@@ -186,9 +187,15 @@ public struct FailoverAnalysis: Sendable, Hashable, Codable {
             if gap.durationNanoseconds > (result.longestGapAfterFault?.durationNanoseconds ?? -1) {
                 result.longestGapAfterFault = gap
             }
-            if result.outage == nil, gap.durationNanoseconds > threshold {
+            if gap.durationNanoseconds > threshold, gap.durationNanoseconds > (result.outage?.durationNanoseconds ?? -1) {
                 result.outage = gap
             }
+        }
+        // A silence at the end longer than any gap: the stream stopped and did not come back while observed,
+        // whatever short gap came before it.
+        if let captureEnd, last.receiveTime > faultTime, captureEnd.saturatingSubtracting(last.receiveTime) > threshold,
+           captureEnd.saturatingSubtracting(last.receiveTime) > (result.outage?.durationNanoseconds ?? -1) {
+            result.outage = nil
         }
         if let outage = result.outage {
             result.outcome = .recovered

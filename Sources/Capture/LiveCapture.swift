@@ -135,7 +135,10 @@ public struct CaptureSet {
     public func run(untilMonotonic deadline: UInt64, shouldStop: () throws -> Bool = { false }) throws {
         var descriptors = captures.map { pollfd(fd: $0.selectableFD, events: Int16(POLLIN), revents: 0) }
         while try monotonicNanoseconds() < deadline && !shouldStop() {
-            let remaining = deadline - monotonicNanoseconds()
+            // shouldStop may itself take a while (a fault being injected): the deadline may be gone now.
+            let now = monotonicNanoseconds()
+            guard now < deadline else { break }
+            let remaining = deadline - now
             pollDescriptors(&descriptors, timeoutNanoseconds: Int64(min(remaining, 10_000_000)))
             for (index, descriptor) in descriptors.enumerated() where descriptor.revents != 0 {
                 try captures[index].drain()

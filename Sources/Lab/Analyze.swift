@@ -35,8 +35,21 @@ public enum ResultsAnalyzer {
             let windowEnd = faultEvents.first { $0.timeNanoseconds > fault.timeNanoseconds && $0.target == fault.target && Self.undoKinds.contains($0.kind) }?.timeNanoseconds
             let analysis = FailoverAnalysis(probeInterval: interval, captureEnd: windowEnd.map { end in min(end, captureEnd ?? end) } ?? captureEnd)
             let inWindow = windowEnd.map { end in arrivals.filter { $0.receiveTime <= end } } ?? arrivals
-            return FaultAnalysis(fault: fault, result: analysis.analyze(arrivals: inWindow, faultTime: fault.timeNanoseconds, events: protocolEvents))
+            let detecting = Self.detectingEvents(protocolEvents, after: fault.timeNanoseconds, until: windowEnd)
+            return FaultAnalysis(fault: fault, result: analysis.analyze(arrivals: inWindow, faultTime: fault.timeNanoseconds, events: detecting))
         })
+    }
+
+    /// The events that count as detecting a fault: of the mechanisms that reacted between the fault and
+    /// `end`, the one closest to the traffic: a bond changing its active member, then a VRRP router
+    /// changing state, then spanning tree changing a port's role, then anything else.
+    static func detectingEvents(_ events: [TimedEvent], after fault: Int64, until end: Int64?) -> [TimedEvent] {
+        let reacting = events.filter { $0.time >= fault && $0.time <= (end ?? Int64.max) }
+        for prefix in ["bond ", "vrrp ", "rstp role-change", "storm-control "] {
+            let matching = reacting.filter { $0.kind.hasPrefix(prefix) }
+            if !matching.isEmpty { return matching }
+        }
+        return reacting
     }
 
     /// Fault actions that put something back.

@@ -41,14 +41,33 @@ public struct ScenarioRunner {
     public func waitUntilHealthy(_ probe: ScenarioProbe, settleMilliseconds: Int, timeoutMilliseconds: Int) throws {
         let deadline = Date().addingTimeInterval(Double(timeoutMilliseconds) / 1000)
         var last: ProbeResult?
+        var waitingFor = ""
         repeat {
             let options = ProbeOptions(kind: .udp, from: probe.from, to: probe.to, responder: probe.responder, rate: 200,
                                        seconds: max(Double(settleMilliseconds) / 1000, 0.1), port: 50_009)
             last = try manager.probe(lab: lab, options)
-            if let result = last, result.sent > 0, result.lost == 0 { return }
+            if let result = last, result.sent > 0, result.lost == 0 {
+                // Every trial starts from the same steady state: bonds back on their primary member.
+                let offPrimary = try manager.status(lab).nodes.flatMap { node in
+                    node.bonds.filter { bond in
+                        guard let primary = bond.primary, bond.members.contains(where: { $0.name == primary && $0.carrier }) else { return false }
+                        return bond.activeMember != primary
+                    }.map { "\(node.name):\($0.name)" }
+                }
+                // ... and every member with a carrier up in its bond's eyes (an ARP monitor validates a member
+                // that came back only after a few intervals).
+                let membersDown = try manager.status(lab).nodes.flatMap { node in
+                    node.bonds.flatMap { bond in bond.members.filter { $0.carrier && !$0.miiUp }.map { "\(node.name):\($0.name)" } }
+                }
+                if offPrimary.isEmpty && membersDown.isEmpty { return }
+                waitingFor = offPrimary.isEmpty ? "bond members with carrier not yet up: \(membersDown.joined(separator: ", "))"
+                    : "bonds not back on their primary member: \(offPrimary.joined(separator: ", "))"
+            } else {
+                waitingFor = "probes from \(probe.from) to \(probe.to) still lost \(last?.lost ?? 0) of \(last?.sent ?? 0)"
+            }
             usleep(200_000)
         } while Date() < deadline
-        throw LabError.unsupported("the lab did not settle: probes from \(probe.from) to \(probe.to) still lost \(last?.lost ?? 0) of \(last?.sent ?? 0) after \(timeoutMilliseconds / 1000) s")
+        throw LabError.unsupported("the lab did not settle within \(timeoutMilliseconds / 1000) s: \(waitingFor)")
     }
 
     // MARK: One trial
@@ -76,27 +95,32 @@ public struct ScenarioRunner {
         var watcher = BondWatcher(record: record, directory: labDirectory)
         var pending = scenario.timeline
         var undo: [ScenarioAction] = []
-        var failure: Error?
+        // Each fault runs as its own `redlab fault` process, which logs its own instant: the captures here
+        // keep draining while a slow fault (a crash cutting several cables, a flap) is under way.
+        var injectors: [(step: ScenarioStep, process: Process)] = []
         let start = monotonicNanoseconds()
         let results = try manager.capture(lab: lab, ports: scenario.capture, directory: directory, filter: "udp",
-                                          seconds: seconds + 0.3) {
+                                          seconds: seconds + 0.3, snapLength: 512) {
             let elapsedMilliseconds = Int((monotonicNanoseconds() - start) / 1_000_000)
             while let step = pending.first, step.atMilliseconds <= elapsedMilliseconds {
                 pending.removeFirst()
-                do {
-                    try manager.inject(step.action.fault, lab: lab)
-                    if let reverse = step.action.undo { undo.append(reverse) } else { undo.removeAll { $0.undoes(step.action) } }
-                } catch {
-                    failure = error
-                    return true
-                }
+                let process = Process()
+                process.executableURL = URL(fileURLWithPath: Self.executable)
+                process.arguments = ["fault", lab] + step.action.faultArguments
+                process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+                try process.run()
+                injectors.append((step, process))
+                if let reverse = step.action.undo { undo.append(reverse) } else { undo.removeAll { $0.undoes(step.action) } }
             }
             watcher.poll()
             return false
         }
         prober.waitUntilExit()
+        for injector in injectors { injector.process.waitUntilExit() }
         for action in undo.reversed() { try? manager.inject(action.fault, lab: lab) }
-        if let failure { throw failure }
+        if let failed = injectors.first(where: { $0.process.terminationStatus != 0 }) {
+            throw LabError.unsupported("trial \(index): `redlab fault \(lab) \(failed.step.action.faultArguments.joined(separator: " "))` failed (exit \(failed.process.terminationStatus))")
+        }
         let trialEnd = wallClockNanoseconds()
 
         // The trial's own slice of the lab's event log.
@@ -223,6 +247,22 @@ public struct ScenarioRunner {
 }
 
 extension ScenarioAction {
+    /// The arguments of `redlab fault LAB ...` for this action.
+    var faultArguments: [String] {
+        switch self {
+        case .linkDown(let port): return ["link-down", port.description]
+        case .linkUp(let port): return ["link-up", port.description]
+        case .blackhole(let port, let direction):
+            return ["blackhole", port.description] + (direction == "in" ? ["--in"] : direction == "out" ? ["--out"] : [])
+        case .unblackhole(let port): return ["unblackhole", port.description]
+        case .flap(let port, let period, let count): return ["flap", port.description, "--period", "\(period)", "--count", "\(count)"]
+        case .crash(let node): return ["crash", node]
+        case .restore(let node): return ["restore", node]
+        case .freeze(let node): return ["freeze", node]
+        case .thaw(let node): return ["thaw", node]
+        }
+    }
+
     /// True when self puts back what `fault` broke.
     func undoes(_ fault: ScenarioAction) -> Bool { fault.undo == self }
 }

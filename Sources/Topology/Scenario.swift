@@ -360,6 +360,16 @@ private struct ScenarioReader {
             guard seconds > 0, seconds <= 10 else { throw reader.fail(node, "storm.seconds", "a storm runs 0-10 s") }
             scenario.storm = ScenarioStorm(loop: try reader.portRef(loop, "storm.loop"), seconds: seconds)
         }
+        for (index, criterion) in scenario.criteria.enumerated() {
+            let stormMetric = [.stormDetected, .stormStopped].contains(criterion.metric)
+            let probeMetric = ![.stormDetected, .stormStopped, .noCaptureDrops].contains(criterion.metric)
+            if (scenario.storm == nil && stormMetric) || (scenario.storm != nil && probeMetric), let node = top["pass"] {
+                let item = (try? reader.list(node, "pass"))?[index] ?? node
+                throw reader.fail(item, "pass[\(index)]", scenario.storm == nil
+                    ? "'\(criterion.metric.rawValue)' needs a storm: section"
+                    : "'\(criterion.metric.rawValue)' measures probes, and a storm scenario has none")
+            }
+        }
         if scenario.storm == nil {
             guard scenario.probe != nil else { throw reader.fail(root, "probe", "missing: the probe stream to measure ({from: NODE, to: ADDRESS})") }
             guard !scenario.capture.isEmpty else { throw reader.fail(root, "capture", "missing: the NODE:PORT where probes arrive") }

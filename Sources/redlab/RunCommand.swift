@@ -69,9 +69,9 @@ enum ResultsSummary {
                          cell.detectionMilliseconds.map { String(format: "%.1f", $0.median) } ?? "-",
                          cell.lostProbes.map { String(format: "%.0f", $0.median) } ?? "-", criteria])
         }
-        var text = align(rows)
+        var text = results.cells.isEmpty ? "" : align(rows)
         for storm in results.storms {
-            text += "\nstorm \(storm.title) (loop \(storm.loop)): "
+            text += (text.isEmpty ? "" : "\n") + "storm \(storm.title) (loop \(storm.loop)): "
             if let error = storm.error { text += "error: \(error)" } else if let detection = storm.detectionMilliseconds, let report = storm.report {
                 text += String(format: "declared after %.1f ms, peak %.0f frames/s, ports %@; %@",
                                detection, report.peakRatePerSecond, report.ports.joined(separator: ", "),
