@@ -313,7 +313,7 @@ public enum RedlabMIB {
     public static let notificationPrefix = enterprise.appending(1, 0)
     public static let faultEvent = notificationPrefix.appending(1)
     public static let vrrpStateChange = notificationPrefix.appending(2)
-    public static let rstpEvent = notificationPrefix.appending(3)
+    public static let rstpRoleChange = notificationPrefix.appending(3)
     public static let stormAlarm = notificationPrefix.appending(4)
     public static let otherEvent = notificationPrefix.appending(5)
 
@@ -331,7 +331,7 @@ public enum RedlabMIB {
         switch source {
         case "fault": faultEvent
         case "vrrp": vrrpStateChange
-        case "rstp": rstpEvent
+        case "rstp": rstpRoleChange
         case "storm": stormAlarm
         default: otherEvent
         }
