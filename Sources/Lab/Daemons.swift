@@ -3,7 +3,8 @@ import Glibc
 import Kernel
 import Topology
 
-/// Starting and stopping the lab's protocol daemons: one `redlab vrrpd` per router with VRRP groups.
+/// Starting and stopping the lab's daemons: one `redlab vrrpd` per router with VRRP groups, one
+/// `redlab rstpd` per RSTP bridge, and `redlab notifier` when the topology has `monitoring:`.
 /// Each is its own process (so a crash is a kill and a hang is SIGSTOP), recorded in the journal.
 extension LabManager {
     /// The `redlab` executable daemons run from: $REDLAB_EXECUTABLE, this process if it is redlab, or
@@ -24,6 +25,16 @@ extension LabManager {
     /// Starts the daemons of every node that has any (after `up` built the lab, or on `restore`).
     func startDaemons(_ topology: Topology, lab: String, only node: String? = nil) throws {
         let directory = LabDirectory(name: lab)
+        // The notifier first, so that the daemons' first state changes are escalated too. It belongs to
+        // the lab, not to a node: a node's restore does not start another.
+        if node == nil, topology.monitoring != nil {
+            let statusPath = EventNotifier.statusPath(lab: lab)
+            try? FileManager.default.removeItem(atPath: statusPath)
+            let log = "\(directory.path)/notifier.log"
+            let pid = try spawnDaemon(["notifier", "--lab", lab], log: log)
+            try directory.append(.process(pid: pid, role: "notifier"))
+            try waitForStatus(statusPath, pid: pid, daemon: "notifier", node: "lab \(lab)", log: log)
+        }
         for entry in topology.nodes where entry.hasBridge && entry.spanningTree.mode == .rstp && (node == nil || entry.name == node) {
             let statusPath = "\(directory.path)/rstp-\(entry.name).json"
             try? FileManager.default.removeItem(atPath: statusPath)

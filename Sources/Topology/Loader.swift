@@ -127,7 +127,7 @@ struct YAMLReader {
     // MARK: The file
 
     func topology(_ root: Yams.Node) throws -> Topology {
-        let top = try keyed(root, "file", allowed: ["name", "nodes", "links"])
+        let top = try keyed(root, "file", allowed: ["name", "nodes", "links", "monitoring"])
         let name = try top["name"].map { try string($0, "name") } ?? URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
         guard let nodesNode = top["nodes"] else { throw fail(root, "nodes", "missing: a topology needs nodes") }
         var nodes: [Node] = []
@@ -140,7 +140,44 @@ struct YAMLReader {
             nodes.append(try node(entry.key, entry.keyNode, entry.value))
         }
         let links = try top["links"].map { try list($0, "links").enumerated().map { try link($1, "links[\($0)]") } } ?? []
-        return Topology(name: name, nodes: nodes, links: links, file: file)
+        let monitoring = try top["monitoring"].map { try self.monitoring($0, "monitoring") }
+        return Topology(name: name, nodes: nodes, links: links, file: file, monitoring: monitoring)
+    }
+
+    /// `monitoring: {syslog: BOOL, notify: CMD, snmp_traps: [{receiver: A.B.C.D:PORT, community: C, from: NODE}]}`.
+    func monitoring(_ node: Yams.Node, _ field: String) throws -> Monitoring {
+        let map = try keyed(node, field, allowed: ["syslog", "notify", "snmp_traps"])
+        var result = Monitoring(location: place(node))
+        result.syslog = try map["syslog"].map { try bool($0, "\(field).syslog") } ?? false
+        if let notify = map["notify"] {
+            let command = try string(notify, "\(field).notify")
+            guard !command.trimmingCharacters(in: .whitespaces).isEmpty else { throw fail(notify, "\(field).notify", "an empty command") }
+            result.notify = command
+        }
+        if let traps = map["snmp_traps"] {
+            result.snmpTraps = try listOrOne(traps).enumerated().map { try trapTarget($1, "\(field).snmp_traps[\($0)]") }
+        }
+        return result
+    }
+
+    func trapTarget(_ node: Yams.Node, _ field: String) throws -> SNMPTrapTarget {
+        let map = try keyed(node, field, allowed: ["receiver", "community", "from"])
+        guard let receiverNode = map["receiver"] else { throw fail(node, "\(field).receiver", "missing: give IPV4:PORT, such as 192.0.2.10:162") }
+        let text = try string(receiverNode, "\(field).receiver")
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 2, let address = IPv4Address(parts[0]) else {
+            throw fail(receiverNode, "\(field).receiver", "'\(text)' is not IPV4:PORT, such as 192.0.2.10:162")
+        }
+        guard let port = Int(parts[1]), (1...65535).contains(port) else {
+            throw fail(receiverNode, "\(field).receiver", "port '\(parts[1])' is not a number from 1 to 65535")
+        }
+        var target = SNMPTrapTarget(address: address, port: UInt16(port), location: place(node))
+        if let community = map["community"] {
+            target.community = try string(community, "\(field).community")
+            guard !target.community.isEmpty else { throw fail(community, "\(field).community", "an empty community") }
+        }
+        target.from = try map["from"].map { try string($0, "\(field).from") }
+        return target
     }
 
     func link(_ node: Yams.Node, _ field: String) throws -> Link {

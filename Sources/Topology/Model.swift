@@ -337,6 +337,46 @@ public struct Link: Sendable, Hashable {
     }
 }
 
+/// Where SNMPv2c traps go: `{receiver: 192.0.2.10:162, community: public, from: nms}`.
+public struct SNMPTrapTarget: Sendable, Hashable {
+    public var address: IPv4Address
+    public var port: UInt16
+    public var community: String
+    /// The lab node whose namespace sends the traps; nil: the namespace `redlab up` ran in (the host's).
+    public var from: String?
+    public var location: SourceLocation
+
+    public init(address: IPv4Address, port: UInt16 = 162, community: String = "public", from: String? = nil,
+                location: SourceLocation = .unknown()) {
+        self.address = address
+        self.port = port
+        self.community = community
+        self.from = from
+        self.location = location
+    }
+
+    public var receiver: String { "\(address):\(port)" }
+}
+
+/// `monitoring:`: how the lab's events reach an operator. With this section `redlab up` starts
+/// `redlab notifier`, which follows the event log and escalates every new event.
+public struct Monitoring: Sendable, Hashable {
+    /// One syslog line per event.
+    public var syslog: Bool
+    /// A shell command run per event with REDLAB_EVENT_* and REDLAB_LAB in its environment.
+    public var notify: String?
+    public var snmpTraps: [SNMPTrapTarget]
+    public var location: SourceLocation
+
+    public init(syslog: Bool = false, notify: String? = nil, snmpTraps: [SNMPTrapTarget] = [],
+                location: SourceLocation = .unknown()) {
+        self.syslog = syslog
+        self.notify = notify
+        self.snmpTraps = snmpTraps
+        self.location = location
+    }
+}
+
 /// A whole lab as a topology file describes it.
 public struct Topology: Sendable, Hashable {
     /// The default lab name (`redlab up --name` overrides it).
@@ -344,12 +384,15 @@ public struct Topology: Sendable, Hashable {
     public var nodes: [Node]
     public var links: [Link]
     public var file: String
+    /// Event escalation (syslog, a notify command, SNMP traps); nil: none.
+    public var monitoring: Monitoring?
 
-    public init(name: String, nodes: [Node], links: [Link], file: String = "<generated>") {
+    public init(name: String, nodes: [Node], links: [Link], file: String = "<generated>", monitoring: Monitoring? = nil) {
         self.name = name
         self.nodes = nodes
         self.links = links
         self.file = file
+        self.monitoring = monitoring
     }
 
     public func node(named name: String) -> Node? { nodes.first { $0.name == name } }

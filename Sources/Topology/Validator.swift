@@ -18,6 +18,19 @@ public enum TopologyValidator {
             }
         }
 
+        // Monitoring: traps leave from a node that has an address to send from.
+        for (index, target) in (topology.monitoring?.snmpTraps ?? []).enumerated() {
+            guard let from = target.from else { continue }
+            let field = "monitoring.snmp_traps[\(index)].from"
+            guard let node = topology.node(named: from) else {
+                report(target.location, field, "unknown node '\(from)' (nodes: \(topology.nodes.map(\.name).joined(separator: ", ")))")
+                continue
+            }
+            if node.addresses.values.allSatisfy(\.isEmpty) && node.svis.isEmpty {
+                report(target.location, field, "\(from) has no IPv4 address to send traps from")
+            }
+        }
+
         // Cables.
         var usedPorts: [PortRef: Link] = [:]
         for (index, link) in topology.links.enumerated() {

@@ -90,6 +90,19 @@ public enum TopologyWriter {
         for link in topology.links {
             out.append(link.startsDown ? "  - {ends: [\(link.a), \(link.b)], state: down}" : "  - [\(link.a), \(link.b)]")
         }
+        if let monitoring = topology.monitoring {
+            out.append("monitoring:")
+            out.append("  syslog: \(monitoring.syslog)")
+            if let notify = monitoring.notify { out.append("  notify: \(quoted(notify))") }
+            if !monitoring.snmpTraps.isEmpty {
+                out.append("  snmp_traps:")
+                for target in monitoring.snmpTraps {
+                    var parts = ["receiver: \(target.receiver)", "community: \(quoted(target.community))"]
+                    if let from = target.from { parts.append("from: \(from)") }
+                    out.append("    - {\(parts.joined(separator: ", "))}")
+                }
+            }
+        }
         return out.joined(separator: "\n") + "\n"
     }
 
@@ -121,6 +134,27 @@ public enum TopologyWriter {
         }
         if let notify = vrrp.notify { out.append("notify: \"\(notify)\"") }
         return out
+    }
+
+    /// A YAML double-quoted string: any text reads back as itself.
+    static func quoted(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\\": out += "\\\\"
+            case "\"": out += "\\\""
+            case "\n": out += "\\n"
+            case "\t": out += "\\t"
+            default:
+                if scalar.value < 0x20 {
+                    let digits = String(scalar.value, radix: 16)
+                    out += "\\x" + (digits.count < 2 ? "0" + digits : digits)
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return out + "\""
     }
 
     private static func number(_ value: Double) -> String {

@@ -235,4 +235,62 @@ final class LoaderTests: XCTestCase {
         XCTAssertThrowsError(try parse("")) { XCTAssertTrue("\($0)".contains("empty")) }
         XCTAssertThrowsError(try parse("nodes: [unclosed")) { XCTAssertTrue("\($0)".contains("not valid YAML"), "\($0)") }
     }
+
+    static let monitoring = """
+
+    monitoring:
+      syslog: true
+      notify: /usr/local/bin/page-oncall --lab "x"
+      snmp_traps:
+        - {receiver: 192.0.2.10:162, community: public, from: srv1}
+        - {receiver: 192.0.2.11:16162}
+    """
+
+    func testMonitoringSection() throws {
+        let topology = try parse(Self.valid + Self.monitoring)
+        let monitoring = try XCTUnwrap(topology.monitoring)
+        XCTAssertTrue(monitoring.syslog)
+        XCTAssertEqual(monitoring.notify, "/usr/local/bin/page-oncall --lab \"x\"")
+        XCTAssertEqual(monitoring.snmpTraps.map(\.receiver), ["192.0.2.10:162", "192.0.2.11:16162"])
+        XCTAssertEqual(monitoring.snmpTraps.map(\.community), ["public", "public"], "community defaults to public")
+        XCTAssertEqual(monitoring.snmpTraps.map(\.from), ["srv1", nil])
+        XCTAssertNil(try parse(Self.valid).monitoring)
+        // Written back and read again, it is the same.
+        let again = try parse(TopologyWriter.yaml(topology))
+        XCTAssertEqual(again.monitoring.map(Self.withoutPlaces), topology.monitoring.map(Self.withoutPlaces))
+    }
+
+    private static func withoutPlaces(_ monitoring: Monitoring) -> Monitoring {
+        var result = monitoring
+        result.location = .unknown("")
+        result.snmpTraps = result.snmpTraps.map { var target = $0; target.location = .unknown(""); return target }
+        return result
+    }
+
+    func testMonitoringErrorsNameTheLineAndField() {
+        func assertMonitoringProblem(_ old: String, _ new: String, contains text: String, line: Int,
+                                     file: StaticString = #filePath, testLine: UInt = #line) {
+            let yaml = Self.valid + Self.monitoring.replacingOccurrences(of: old, with: new)
+            XCTAssertTrue(Self.monitoring.contains(old), file: file, line: testLine)
+            XCTAssertThrowsError(try parse(yaml), file: file, line: testLine) {
+                let text2 = "\($0)"
+                XCTAssertTrue(text2.contains(text) && text2.contains("test.yaml:\(line):"), "expected '\(text)' at line \(line) in \(text2)",
+                              file: file, line: testLine)
+            }
+        }
+        let first = Self.valid.split(separator: "\n", omittingEmptySubsequences: false).count + 5
+        assertMonitoringProblem("192.0.2.10:162", "192.0.2.10", contains: "monitoring.snmp_traps[0].receiver: '192.0.2.10' is not IPV4:PORT", line: first)
+        assertMonitoringProblem("192.0.2.10:162", "192.0.2.300:162", contains: "is not IPV4:PORT", line: first)
+        assertMonitoringProblem("192.0.2.10:162", "192.0.2.10:0", contains: "monitoring.snmp_traps[0].receiver: port '0' is not a number from 1 to 65535", line: first)
+        assertMonitoringProblem("192.0.2.10:162", "192.0.2.10:65536", contains: "from 1 to 65535", line: first)
+        assertMonitoringProblem("from: srv1", "from: nms", contains: "monitoring.snmp_traps[0].from: unknown node 'nms'", line: first)
+        assertMonitoringProblem("from: srv1", "from: sw1", contains: "monitoring.snmp_traps[0].from: sw1 has no IPv4 address", line: first)
+        assertMonitoringProblem("community: public", "community: \"\"", contains: "monitoring.snmp_traps[0].community: an empty community", line: first)
+        assertMonitoringProblem("{receiver: 192.0.2.11:16162}", "{reciever: 192.0.2.11:16162}",
+                                contains: "monitoring.snmp_traps[1].reciever: unknown key (did you mean 'receiver'?)", line: first + 1)
+        assertMonitoringProblem("{receiver: 192.0.2.11:16162}", "{community: x}",
+                                contains: "monitoring.snmp_traps[1].receiver: missing", line: first + 1)
+        assertMonitoringProblem("  syslog: true", "  syslog: maybe", contains: "monitoring.syslog", line: first - 3)
+        assertMonitoringProblem("  syslog: true", "  sylog: true", contains: "monitoring.sylog: unknown key", line: first - 3)
+    }
 }

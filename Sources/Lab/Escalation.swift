@@ -1,0 +1,252 @@
+import Foundation
+import Glibc
+import Kernel
+import Packets
+import Topology
+
+/// Escalates lab events as an operator's monitoring expects them, per the topology's `monitoring:`:
+/// a syslog line, the notify command (REDLAB_EVENT_* in its environment), and an SNMPv2c trap to each
+/// receiver. `redlab notifier` drives it from the event log; tests call `handle` directly.
+public final class EventEscalation {
+    public struct Counters: Codable, Sendable, Equatable {
+        public var events = 0
+        public var traps = 0
+        public var notifyRuns = 0
+        public var failures = 0
+        public var lastError: String?
+    }
+
+    public let lab: String
+    public let monitoring: Monitoring
+    public private(set) var counters = Counters()
+    /// Sends one encoded trap to one target. The daemon sends through UDP sockets; tests capture.
+    private let sendTrap: (SNMPTrapTarget, [UInt8]) throws -> Void
+    private let startedAt = monotonicNanoseconds()
+    private var requestID: Int32 = 0
+    /// Notify commands still running (kept so that they are reaped when they finish).
+    private var running: [Process] = []
+
+    public init(lab: String, monitoring: Monitoring, sendTrap: @escaping (SNMPTrapTarget, [UInt8]) throws -> Void) {
+        self.lab = lab
+        self.monitoring = monitoring
+        self.sendTrap = sendTrap
+    }
+
+    // MARK: What is sent (pure)
+
+    /// The detail as `k=v;k=v`, keys sorted.
+    public static func detailText(_ detail: [String: String]) -> String {
+        detail.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ";")
+    }
+
+    /// The SNMPv2-Trap for an event: the notification by source (REDLAB-MIB), then time_ns, source,
+    /// kind, target, detail and lab as strings.
+    public static func trap(for event: LabEvent, lab: String, community: String, requestID: Int32, upTime: UInt32) -> SNMPv2Trap {
+        SNMPv2Trap(community: community, requestID: requestID, upTime: upTime,
+                   trapOID: RedlabMIB.notification(forSource: event.source), objects: [
+                       SNMPVarBind(RedlabMIB.eventTimeNs, .string("\(event.timeNanoseconds)")),
+                       SNMPVarBind(RedlabMIB.eventSource, .string(event.source)),
+                       SNMPVarBind(RedlabMIB.eventKind, .string(event.kind)),
+                       SNMPVarBind(RedlabMIB.eventTarget, .string(event.target)),
+                       SNMPVarBind(RedlabMIB.eventDetail, .string(detailText(event.detail))),
+                       SNMPVarBind(RedlabMIB.eventLab, .string(lab)),
+                   ])
+    }
+
+    /// The notify command's additions to its environment: REDLAB_LAB, REDLAB_EVENT_TIME_NS, _SOURCE,
+    /// _KIND, _TARGET, _DETAIL (`k=v;k=v`), and each detail key as REDLAB_EVENT_KEY (as vrrpd's notify has).
+    public static func notifyEnvironment(for event: LabEvent, lab: String) -> [String: String] {
+        var environment: [String: String] = [:]
+        for (key, value) in event.detail {
+            let name = key.uppercased().map { $0.isLetter || $0.isNumber ? String($0) : "_" }.joined()
+            environment["REDLAB_EVENT_\(name)"] = value
+        }
+        environment["REDLAB_LAB"] = lab
+        environment["REDLAB_EVENT_TIME_NS"] = "\(event.timeNanoseconds)"
+        environment["REDLAB_EVENT_SOURCE"] = event.source
+        environment["REDLAB_EVENT_KIND"] = event.kind
+        environment["REDLAB_EVENT_TARGET"] = event.target
+        environment["REDLAB_EVENT_DETAIL"] = detailText(event.detail)
+        return environment
+    }
+
+    public static func syslogLine(for event: LabEvent, lab: String) -> String {
+        let detail = detailText(event.detail)
+        return "lab \(lab): \(event.source) \(event.kind) \(event.target)" + (detail.isEmpty ? "" : " \(detail)")
+    }
+
+    // MARK: Doing it
+
+    /// Escalates one event through every configured channel; a channel that fails does not stop the
+    /// others. Returns the failures (also counted).
+    @discardableResult
+    public func handle(_ event: LabEvent) -> [String] {
+        counters.events += 1
+        var failures: [String] = []
+        if monitoring.syslog { SystemLog.notice(Self.syslogLine(for: event, lab: lab)) }
+        if let command = monitoring.notify {
+            do {
+                try runNotify(command, event)
+                counters.notifyRuns += 1
+            } catch {
+                failures.append("notify: \(error)")
+            }
+        }
+        for target in monitoring.snmpTraps {
+            requestID = requestID == Int32.max ? 1 : requestID + 1
+            let upTime = UInt32(truncatingIfNeeded: (monotonicNanoseconds() - startedAt) / 10_000_000)
+            let bytes = Self.trap(for: event, lab: lab, community: target.community, requestID: requestID, upTime: upTime).encode()
+            do {
+                try sendTrap(target, bytes)
+                counters.traps += 1
+            } catch {
+                failures.append("trap to \(target.receiver): \(error)")
+            }
+        }
+        counters.failures += failures.count
+        if let last = failures.last { counters.lastError = last }
+        return failures
+    }
+
+    /// Starts the notify command without waiting for it (a slow pager must not hold up the traps).
+    private func runNotify(_ command: String, _ event: LabEvent) throws {
+        running.removeAll { !$0.isRunning }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", command]
+        process.environment = ProcessInfo.processInfo.environment.merging(Self.notifyEnvironment(for: event, lab: lab)) { $1 }
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        running.append(process)
+    }
+
+    /// Waits (at most `timeout` seconds) for notify commands still running: for tests and shutdown.
+    public func waitForNotifyCommands(timeout: TimeInterval = 5) {
+        let deadline = Date().addingTimeInterval(timeout)
+        while running.contains(where: \.isRunning) && Date() < deadline { usleep(10_000) }
+        running.removeAll { !$0.isRunning }
+    }
+}
+
+/// Reads the lines appended to an event log since the last read. The offset it has reached is kept in
+/// `offsetPath`, so a restarted follower resumes where it stopped; without one it starts at the end of
+/// the log: old events are never sent again.
+public struct EventLogFollower {
+    public let path: String
+    public let offsetPath: String?
+    public private(set) var offset: UInt64
+
+    public init(path: String, offsetPath: String?) {
+        self.path = path
+        self.offsetPath = offsetPath
+        let size = Self.size(of: path)
+        let remembered = offsetPath.flatMap { try? String(contentsOfFile: $0, encoding: .utf8) }
+            .flatMap { UInt64($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        // A remembered offset beyond the end belongs to another log: start at the end.
+        offset = remembered.map { $0 <= size ? $0 : size } ?? size
+        save()
+    }
+
+    static func size(of path: String) -> UInt64 {
+        var info = stat()
+        return stat(path, &info) == 0 ? UInt64(info.st_size) : 0
+    }
+
+    /// The whole lines appended since the last call (a line still being written waits for its newline),
+    /// and how many of them were not events.
+    public mutating func next() -> (events: [LabEvent], unreadable: Int) {
+        let size = Self.size(of: path)
+        if size < offset { offset = size }   // truncated: follow from its new end
+        guard size > offset, let handle = FileHandle(forReadingAtPath: path) else { return ([], 0) }
+        defer { try? handle.close() }
+        guard (try? handle.seek(toOffset: offset)) != nil, let data = try? handle.readToEnd(),
+              let lastNewline = data.lastIndex(of: 0x0a) else { return ([], 0) }
+        let complete = data[data.startIndex...lastNewline]
+        offset += UInt64(complete.count)
+        let decoder = JSONDecoder()
+        var events: [LabEvent] = []
+        var unreadable = 0
+        for line in complete.split(separator: 0x0a) where !line.isEmpty {
+            if let event = try? decoder.decode(LabEvent.self, from: Data(line)) { events.append(event) } else { unreadable += 1 }
+        }
+        return (events, unreadable)
+    }
+
+    /// Writes the offset (atomically) so that a restart resumes after what was handled.
+    public func save() {
+        guard let offsetPath else { return }
+        let temporary = offsetPath + ".tmp"
+        if FileManager.default.createFile(atPath: temporary, contents: Data("\(offset)\n".utf8)) { rename(temporary, offsetPath) }
+    }
+}
+
+/// `redlab notifier`: follows a lab's event log and escalates every new event. Traps leave through a
+/// UDP socket per receiver, opened in the `from` node's namespace or in the daemon's own.
+public final class EventNotifier {
+    private let escalation: EventEscalation
+    private var follower: EventLogFollower
+    private let signals: SignalWatcher
+    private let statusPath: String
+
+    public static func statusPath(lab: String) -> String { "\(LabDirectory(name: lab).path)/notifier.json" }
+    static func offsetPath(lab: String) -> String { "\(LabDirectory(name: lab).path)/notifier.offset" }
+
+    public init(lab: String) throws {
+        let directory = LabDirectory(name: lab)
+        let record = try directory.record()
+        let topology = try TopologyLoader.load(path: "\(directory.path)/topology.yaml")
+        guard let monitoring = topology.monitoring else {
+            throw LabError.unsupported("notifier: lab \(lab) has no monitoring: section")
+        }
+        var sockets: [String: InetSocket] = [:]
+        for target in monitoring.snmpTraps where sockets[target.from ?? ""] == nil {
+            if let from = target.from {
+                guard let node = record.node(from) else { throw LabError.unknownNode(lab: lab, node: from) }
+                sockets[from] = try InetSocket.open(inNamespace: node.namespace, .udp)
+            } else {
+                sockets[""] = try InetSocket(.udp)
+            }
+        }
+        signals = try SignalWatcher()
+        if monitoring.syslog { SystemLog.open(identity: "redlab-notifier") }
+        escalation = EventEscalation(lab: lab, monitoring: monitoring) { target, bytes in
+            guard let socket = sockets[target.from ?? ""] else { return }
+            try socket.send(bytes, to: target.address, port: target.port)
+        }
+        follower = EventLogFollower(path: directory.eventLogPath, offsetPath: Self.offsetPath(lab: lab))
+        statusPath = Self.statusPath(lab: lab)
+    }
+
+    /// Runs until SIGTERM or SIGINT, reading the log ten times a second.
+    public func run() throws {
+        writeStatus()
+        while true {
+            var descriptors = [pollfd(fd: signals.fileDescriptor, events: Int16(POLLIN), revents: 0)]
+            pollDescriptors(&descriptors, timeoutNanoseconds: 100_000_000)
+            if descriptors[0].revents != 0, signals.next() != nil {
+                escalation.waitForNotifyCommands(timeout: 1)
+                return
+            }
+            let (events, unreadable) = follower.next()
+            if unreadable > 0 { FileHandle.standardError.write(Data("notifier: skipped \(unreadable) unreadable lines\n".utf8)) }
+            guard !events.isEmpty else { continue }
+            for event in events {
+                for failure in escalation.handle(event) {
+                    FileHandle.standardError.write(Data("notifier: \(event.source) \(event.kind) \(event.target): \(failure)\n".utf8))
+                }
+            }
+            follower.save()
+            writeStatus()
+        }
+    }
+
+    private func writeStatus() {
+        writeStatusFile(NotifierStatus(counters: escalation.counters, offset: follower.offset), to: statusPath)
+    }
+}
+
+/// What `redlab notifier` reports in /run/redlab/LAB/notifier.json.
+public struct NotifierStatus: Codable, Sendable, Equatable {
+    public var counters: EventEscalation.Counters
+    public var offset: UInt64
+}
