@@ -147,9 +147,9 @@ struct HTMLReport {
             lines.append("<h4>Criteria</h4>")
             lines += tableHTML(tables.criteriaTable(cell.criteria), className: "grid criteria")
         }
-        if let first = cell.trials.first {
-            let caption = "Probe timeline, trial \(first.index) of \(cell.trials.count): \(cell.heading)"
-            lines += ["<figure>", TimelineChart.svg(trial: first, caption: caption), "<figcaption>\(escape(caption))</figcaption>", "</figure>"]
+        for trial in Self.timelineTrials(cell) {
+            let caption = "Probe timeline, trial \(trial.index) of \(cell.trials.count) (\(ReportTables.outcomeText(trial.result.outcome))): \(cell.heading)"
+            lines += ["<figure>", TimelineChart.svg(trial: trial, caption: caption), "<figcaption>\(escape(caption))</figcaption>", "</figure>"]
         }
         if let topology = cell.topology {
             let caption = "The lab just before the first trial's fault: \(cell.configurationLabel)"
@@ -161,6 +161,13 @@ struct HTMLReport {
         }
         lines.append("</article>")
         return lines
+    }
+
+    /// The trials whose timelines are drawn: the first, and the first of every other outcome (so a trial
+    /// that did not recover is seen even when the first one did).
+    static func timelineTrials(_ cell: CellResult) -> [TrialRecord] {
+        var outcomes = Set<FailoverOutcome>()
+        return cell.trials.filter { outcomes.insert($0.result.outcome).inserted }
     }
 
     private func tableHTML(_ table: ReportTables.Table, className: String) -> [String] {
