@@ -96,6 +96,7 @@ struct SVGDocument {
         case dot(color: String)
         case bar(color: String)
         case box(fill: String, stroke: String, dash: String?)
+        case doubleBox
     }
 
     /// Legend entries from (x, y), wrapping before `maxX`; returns the y below the last row.
@@ -114,6 +115,9 @@ struct SVGDocument {
             case .dot(let color): circle(x + 8, y, radius: 4, fill: color)
             case .bar(let color): rect(x + 6, y - 6, 4, 12, fill: color)
             case .box(let fill, let stroke, let dash): rect(x, y - 5, 16, 10, fill: fill, stroke: stroke, strokeWidth: 1.5, dash: dash)
+            case .doubleBox:
+                rect(x - 1, y - 7, 18, 14, fill: "#fff", stroke: "#333", radius: 3)
+                rect(x + 2, y - 4, 12, 8, fill: "#fff", stroke: "#555", radius: 2)
             }
             text(x + 22, y + 4, entry.label)
             x += entryWidth

@@ -19,7 +19,7 @@ enum TimelineChart {
         let start = relativeMilliseconds(timeline.startNanoseconds)
         let end = start + Double(timeline.received.count) * binMilliseconds
         let highest = max(Double(timeline.received.max() ?? 0), timeline.expectedPerBin, 1)
-        let xDomain = timeline.received.isEmpty ? (-100.0, 100.0) : (start, end)
+        let xDomain = timeline.received.isEmpty ? (-100.0, 100.0) : window(trial, start: start, end: end, bin: binMilliseconds)
         let x = Scale(domain: xDomain, range: (left, right))
         let y = Scale(domain: Scale.niceDomain(0, highest * 1.1, count: 5), range: (bottom, top))
         Axes(left: left, top: top, right: right, bottom: bottom, x: x, y: y)
@@ -44,6 +44,7 @@ enum TimelineChart {
         var points: [(Double, Double)] = []
         for (index, count) in timeline.received.enumerated() {
             let binStart = start + Double(index) * binMilliseconds
+            guard binStart + binMilliseconds > xDomain.0, binStart < xDomain.1 else { continue }
             points.append((x(binStart), y(Double(count))))
             points.append((x(binStart + binMilliseconds), y(Double(count))))
         }
@@ -87,5 +88,19 @@ enum TimelineChart {
 
         svg.height = svg.legend(legend, x: left, y: bottom + 50, maxX: right) + 4
         return svg.text
+    }
+
+    /// The part of the timeline worth showing, in ms from the fault: from before the fault to well after the
+    /// last thing that happened (detection, recovery, the silence starting), at least ten bins either side,
+    /// and never beyond the recorded bins.
+    static func window(_ trial: TrialRecord, start: Double, end: Double, bin: Double) -> (Double, Double) {
+        let result = trial.result
+        let instants = [result.detectionTime, result.recoveryTime, result.outage.map { $0.end - trial.faultTime },
+                        result.silentSince.map { $0 - trial.faultTime }].compactMap { $0 }.map { Double($0) / 1e6 }
+        let latest = max(instants.max() ?? 0, 0)
+        let before = max(latest, bin * 10, 50)
+        let after = max(latest * 2.5, bin * 10, 100)
+        let from = max(start, -before), to = min(end, after)
+        return to > from ? (from, to) : (start, end)
     }
 }

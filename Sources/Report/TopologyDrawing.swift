@@ -60,7 +60,7 @@ enum TopologyDrawing {
             ("blocked by spanning tree", .bar(color: Palette.blocked)),
             ("active bond member", .dot(color: Palette.bondActive)),
             ("VRRP master", .box(fill: "#fff", stroke: Palette.vrrpMaster, dash: nil)),
-            ("root bridge", .box(fill: "#fff", stroke: "#333", dash: "2 1")),
+            ("root bridge", .doubleBox),
         ], x: 12, y: lastRowY + 64, maxX: drawingWidth - 12) + 4
         return svg.text
     }
