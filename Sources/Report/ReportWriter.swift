@@ -87,12 +87,30 @@ public enum ReportWriter {
 
     /// Decodes an `ExperimentResults`; a failure names `path` and the key path that is wrong.
     public static func decodeResults(_ data: Data, path: String) throws(ReportError) -> ExperimentResults {
+        if data.allSatisfy({ [0x20, 0x0A, 0x0D, 0x09].contains($0) }) {
+            throw .malformedResults(path: path, detail: "the file is empty")
+        }
         do {
             return try JSONDecoder().decode(ExperimentResults.self, from: data)
         } catch let error as DecodingError {
+            if case .dataCorrupted(let context) = error, context.codingPath.isEmpty, let syntax = syntaxError(in: data) {
+                throw .malformedResults(path: path, detail: "not JSON: \(syntax)")
+            }
             throw .malformedResults(path: path, detail: describe(error))
         } catch {
             throw .malformedResults(path: path, detail: "\(error)")
+        }
+    }
+
+    /// Where the JSON syntax breaks ("Invalid value around character 21."), from JSONSerialization, whose
+    /// messages say where; nil when it parses.
+    private static func syntaxError(in data: Data) -> String? {
+        do {
+            _ = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
+            return nil
+        } catch {
+            let error = error as NSError
+            return (error.userInfo[NSDebugDescriptionErrorKey] as? String) ?? error.localizedDescription
         }
     }
 

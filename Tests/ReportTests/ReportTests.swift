@@ -212,8 +212,13 @@ final class ReportFileTests: XCTestCase {
 
     func testNotJSONAndMissingKeyAndMissingFile() throws {
         XCTAssertThrowsError(try ReportWriter.decodeResults(Data("{\"kind\": ".utf8), path: "r/results.json")) { error in
-            XCTAssertTrue("\(error)".hasPrefix("r/results.json: not a valid results file: not JSON: "), "\(error)")
-            XCTAssertFalse("\(error)".contains("\n"))
+            XCTAssertEqual("\(error)", "r/results.json: not a valid results file: not JSON: Unexpected end of file during JSON parse.")
+        }
+        XCTAssertThrowsError(try ReportWriter.decodeResults(Data("{\"kind\": 1,\n \"x\": tru }".utf8), path: "r/results.json")) { error in
+            XCTAssertEqual("\(error)", "r/results.json: not a valid results file: not JSON: Invalid value around character 21.")
+        }
+        XCTAssertThrowsError(try ReportWriter.decodeResults(Data(" \n".utf8), path: "r/results.json")) { error in
+            XCTAssertEqual("\(error)", "r/results.json: not a valid results file: the file is empty")
         }
         XCTAssertThrowsError(try ReportWriter.decodeResults(Data("{\"kind\": \"experiment\"}".utf8), path: "r/results.json")) { error in
             XCTAssertEqual("\(error)", "r/results.json: not a valid results file: key 'title' is missing at the top level")
