@@ -25,7 +25,7 @@ enum OutageChart {
             x = Scale(domain: Scale.niceDomain(0, largest), range: (left, right))
         }
         Axes(left: left, top: top, right: right, bottom: bottom, x: x, y: Scale(domain: (0, 1), range: (bottom, top)))
-            .drawHorizontalOnly(into: &svg, xTitle: "outage (ms)\(logarithmic ? ", logarithmic scale" : "")")
+            .drawHorizontalOnly(into: &svg, xTitle: "outage (ms)\(logarithmic ? ", logarithmic scale" : "")", ticks: !positives.isEmpty)
 
         for (row, entry) in fault.entries.enumerated() {
             let middle = top + rowHeight * (Double(row) + 0.5)
@@ -74,8 +74,9 @@ enum OutageChart {
 
 extension Axes {
     /// The x axis with ticks, labels and vertical grid lines; the y axis as a bare line (rows are labelled).
-    func drawHorizontalOnly(into svg: inout SVGDocument, xTitle: String) {
-        for tick in x.ticks() {
+    /// Without `ticks` (nothing above 0 ms to scale), only the axis lines and title.
+    func drawHorizontalOnly(into svg: inout SVGDocument, xTitle: String, ticks: Bool = true) {
+        for tick in ticks ? x.ticks() : [] {
             let position = x(tick)
             svg.line(position, top, position, bottom, stroke: Palette.grid)
             svg.line(position, bottom, position, bottom + 4, stroke: Palette.axis)
