@@ -48,6 +48,7 @@ let package = Package(
         .testTarget(name: "TopologyTests", dependencies: ["Topology"]),
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "Packets"]),
         .testTarget(name: "LabTests", dependencies: ["Lab", "Topology", "Kernel"]),
+        .testTarget(name: "ReportTests", dependencies: ["Report", "Analysis"], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v6]
 )
