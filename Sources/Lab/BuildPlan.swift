@@ -19,7 +19,7 @@ public enum BuildStep: Sendable, Equatable {
     case setUp(namespace: String, name: String)
     case addAddress(namespace: String, interface: String, address: IPv4Interface)
     case addRoute(namespace: String, destination: IPv4Interface, via: IPv4Address)
-    /// nftables rules in nft's own syntax (the RSTP bridges' BPDU and discarding-port filter).
+    /// nftables rules in nft's own syntax (the RSTP bridges' BPDU and discarding-port filter, storm control).
     case firewall(namespace: String, rules: String)
 
     public var namespace: String {
@@ -99,6 +99,10 @@ public enum BuildPlan {
                     steps.append(.addBridgeVLANs(namespace: name, port: port,
                                                  vlans: bridgeVLANs(settings?.vlans), onBridgeItself: false))
                 }
+            }
+            // Storm control: ingress chains on the ports, which exist by now (netdev chains bind a device).
+            if let rules = StormControlFirewall.rules(ports: StormControlFirewall.controlledPorts(of: node, in: topology)) {
+                steps.append(.firewall(namespace: name, rules: rules))
             }
             // SVIs: the bridge itself joins each routed VLAN tagged, and a VLAN interface sits on top.
             let sviVLANs = node.svis.compactMap(\.vlan)

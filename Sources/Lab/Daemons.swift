@@ -3,8 +3,9 @@ import Glibc
 import Kernel
 import Topology
 
-/// Starting and stopping the lab's daemons: one `redlab vrrpd` per router with VRRP groups, one
-/// `redlab rstpd` per RSTP bridge, and `redlab notifier` when the topology has `monitoring:`.
+/// Starting and stopping the lab's daemons: one `redlab rstpd` per RSTP bridge, one `redlab stormctl` per
+/// switch with storm control `action: shutdown` ports, one `redlab vrrpd` per router with VRRP groups, and
+/// `redlab notifier` when the topology has `monitoring:`.
 /// Each is its own process (so a crash is a kill and a hang is SIGSTOP), recorded in the journal.
 extension LabManager {
     /// The `redlab` executable daemons run from: $REDLAB_EXECUTABLE, this process if it is redlab, or
@@ -42,6 +43,15 @@ extension LabManager {
             let pid = try spawnDaemon(["rstpd", "--lab", lab, "--node", entry.name], log: log)
             try directory.append(.process(pid: pid, role: "rstpd \(entry.name)"))
             try waitForStatus(statusPath, pid: pid, daemon: "rstpd", node: entry.name, log: log)
+        }
+        for entry in topology.nodes where node == nil || entry.name == node {
+            guard StormControlFirewall.controlledPorts(of: entry, in: topology).contains(where: { $0.control.action == .shutdown }) else { continue }
+            let statusPath = "\(directory.path)/stormctl-\(entry.name).json"
+            try? FileManager.default.removeItem(atPath: statusPath)
+            let log = "\(directory.path)/stormctl-\(entry.name).log"
+            let pid = try spawnDaemon(["stormctl", "--lab", lab, "--node", entry.name], log: log)
+            try directory.append(.process(pid: pid, role: "stormctl \(entry.name)"))
+            try waitForStatus(statusPath, pid: pid, daemon: "stormctl", node: entry.name, log: log)
         }
         for entry in topology.nodes where entry.vrrp != nil && (node == nil || entry.name == node) {
             guard let vrrp = entry.vrrp else { continue }

@@ -55,6 +55,8 @@ public struct LabStatus: Codable, Sendable {
         public var vrrp: [VRRPGroupStatus]?
         /// Spanning tree roles and states, from the node's rstpd.
         public var rstp: RSTPStatus?
+        /// Storm control `action: shutdown` ports, from the node's stormctl.
+        public var stormControl: StormControlStatus?
     }
 
     public struct Link: Codable, Sendable {
@@ -83,6 +85,9 @@ extension LabManager {
             }
             if let data = FileManager.default.contents(atPath: "\(directory.path)/rstp-\(node.name).json") {
                 status.rstp = try? JSONDecoder().decode(RSTPStatus.self, from: data)
+            }
+            if let data = FileManager.default.contents(atPath: "\(directory.path)/stormctl-\(node.name).json") {
+                status.stormControl = try? JSONDecoder().decode(StormControlStatus.self, from: data)
             }
             nodes.append(status)
         }
@@ -172,6 +177,11 @@ extension LabStatus {
             if let rstp = node.rstp {
                 lines.append("    rstp bridge \(rstp.bridgeID) root \(rstp.rootID)\(rstp.rootPort.map { " via \($0)" } ?? " (this bridge is root)") cost \(rstp.rootPathCost) topology changes \(rstp.topologyChanges)")
                 lines.append("      " + rstp.ports.map { "\($0.name) \($0.role)/\($0.state)\($0.edge ? " edge" : "")\($0.rstp ? "" : " stp")" }.joined(separator: ", "))
+            }
+            for port in node.stormControl?.ports ?? [] {
+                lines.append("    storm control \(port.name): shutdown over \(port.framesPerSecond)/s, "
+                             + (port.shutDown ? "ERROR-DISABLED (redlab link up \(lab) \(node.name):\(port.name) enables it)" : "enabled")
+                             + ", shut \(port.shutdowns) time\(port.shutdowns == 1 ? "" : "s")")
             }
             for group in node.vrrp ?? [] {
                 var line = "    vrrp \(group.name) vrid \(group.vrid) on \(group.interface): \(group.state.uppercased()) priority \(group.priority)"

@@ -249,7 +249,7 @@ struct YAMLReader {
     }
 
     func portSettings(_ node: Yams.Node, _ field: String) throws -> PortSettings {
-        let map = try keyed(node, field, allowed: ["access", "trunk", "native", "cost", "priority", "edge"])
+        let map = try keyed(node, field, allowed: ["access", "trunk", "native", "cost", "priority", "edge", "storm_control"])
         var settings = PortSettings(location: place(node))
         if let access = map["access"] {
             if map["trunk"] != nil { throw fail(access, field, "a port is either access or trunk, not both") }
@@ -264,7 +264,22 @@ struct YAMLReader {
         settings.cost = try map["cost"].map { try integer($0, "\(field).cost") }
         settings.priority = try map["priority"].map { try integer($0, "\(field).priority") }
         settings.edge = try map["edge"].map { try bool($0, "\(field).edge") }
+        settings.stormControl = try map["storm_control"].map { try stormControl($0, "\(field).storm_control") }
         return settings
+    }
+
+    /// `storm_control: {broadcast: FRAMES_PER_SECOND, action: limit|shutdown, multicast: true|false}`.
+    /// The rate's range is the validator's to check, so that every bad rate in a file is reported.
+    func stormControl(_ node: Yams.Node, _ field: String) throws -> StormControl {
+        let map = try keyed(node, field, allowed: ["broadcast", "action", "multicast"])
+        guard let rate = map["broadcast"] else {
+            throw fail(node, "\(field).broadcast", "missing: the limit in broadcast frames per second, such as broadcast: 500")
+        }
+        return StormControl(
+            framesPerSecond: try integer(rate, "\(field).broadcast"),
+            action: try map["action"].map { try enumValue($0, "\(field).action", StormControlAction.self) } ?? .limit,
+            includesMulticast: try map["multicast"].map { try bool($0, "\(field).multicast") } ?? true,
+            location: place(rate))
     }
 
     func svi(_ node: Yams.Node, _ field: String) throws -> SVI {

@@ -101,6 +101,41 @@ public enum PortVLANs: Sendable, Hashable {
     }
 }
 
+/// What storm control does when a port receives more broadcast (and multicast) than its limit.
+public enum StormControlAction: String, Sendable, CaseIterable {
+    /// Frames over the limit are dropped on ingress; the port stays up.
+    case limit
+    /// The port is error-disabled (set administratively down) by `redlab stormctl`; `redlab link up`
+    /// or a `link-up` fault brings it back.
+    case shutdown
+}
+
+/// Storm control on one switch port, as a managed switch has it: `storm_control: {broadcast: 500,
+/// action: limit|shutdown, multicast: true|false}`.
+public struct StormControl: Sendable, Hashable {
+    /// Broadcast (and, with `includesMulticast`, multicast) frames per second accepted on ingress.
+    public var framesPerSecond: Int
+    public var action: StormControlAction
+    /// Multicast frames count towards the limit too (the default).
+    public var includesMulticast: Bool
+    public var location: SourceLocation
+
+    public init(framesPerSecond: Int, action: StormControlAction = .limit, includesMulticast: Bool = true,
+                location: SourceLocation = .unknown()) {
+        self.framesPerSecond = framesPerSecond
+        self.action = action
+        self.includesMulticast = includesMulticast
+        self.location = location
+    }
+
+    /// The highest limit a file may give: ten million frames per second, beyond any veth.
+    public static let maximumFramesPerSecond = 10_000_000
+
+    /// The token bucket's depth in frames: a tenth of a second at the limit, at least 5 (nftables'
+    /// own default). A short burst (a host's ARP sweep) passes; a storm exhausts it within milliseconds.
+    public var burstFrames: Int { max(5, framesPerSecond / 10) }
+}
+
 /// Per-port settings on a switch or router.
 public struct PortSettings: Sendable, Hashable {
     public var vlans: PortVLANs?
@@ -109,16 +144,22 @@ public struct PortSettings: Sendable, Hashable {
     public var priority: Int?
     /// RSTP admin edge port.
     public var edge: Bool?
+    /// Broadcast storm control on ingress.
+    public var stormControl: StormControl?
     public var location: SourceLocation
 
     public init(vlans: PortVLANs? = nil, cost: Int? = nil, priority: Int? = nil, edge: Bool? = nil,
-                location: SourceLocation = .unknown()) {
+                stormControl: StormControl? = nil, location: SourceLocation = .unknown()) {
         self.vlans = vlans
         self.cost = cost
         self.priority = priority
         self.edge = edge
+        self.stormControl = stormControl
         self.location = location
     }
+
+    /// True when some setting other than storm control is given (VLANs, spanning tree costs, edge).
+    public var hasBridgeSettings: Bool { vlans != nil || cost != nil || priority != nil || edge != nil }
 }
 
 public enum BondMode: String, Sendable, CaseIterable {

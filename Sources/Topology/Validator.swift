@@ -78,7 +78,13 @@ public enum TopologyValidator {
             let bondNames = Set(node.bonds.map(\.name))
 
             if node.kind == .host {
-                if !node.ports.isEmpty { report(node.location, "\(field).ports", "port settings (VLANs, costs) belong to switches and routers, not hosts") }
+                for (port, settings) in node.ports.sorted(by: { $0.key < $1.key }) where settings.stormControl != nil {
+                    report(settings.stormControl?.location ?? settings.location, "\(field).ports.\(port).storm_control",
+                           "storm control runs on switch and router ports; \(node.name) is a host")
+                }
+                if node.ports.values.contains(where: { $0.hasBridgeSettings || $0.stormControl == nil }) {
+                    report(node.location, "\(field).ports", "port settings (VLANs, costs) belong to switches and routers, not hosts")
+                }
                 if node.spanningTree.mode != .none { report(node.spanningTree.location, "\(field).stp", "spanning tree runs on switches and routers, not hosts") }
             }
             if node.kind != .router {
@@ -122,6 +128,10 @@ public enum TopologyValidator {
                         if tagged.contains(native) { report(settings.location, "\(portField).native", "VLAN \(native) is both native (untagged) and tagged") }
                     }
                 case nil: break
+                }
+                if let storm = settings.stormControl, !(1...StormControl.maximumFramesPerSecond).contains(storm.framesPerSecond) {
+                    report(storm.location, "\(portField).storm_control.broadcast",
+                           "the limit is in frames per second, 1-\(StormControl.maximumFramesPerSecond); got \(storm.framesPerSecond)")
                 }
                 if let cost = settings.cost, !(1...200_000_000).contains(cost) { report(settings.location, "\(portField).cost", "path cost must be 1-200000000") }
                 if let priority = settings.priority, !(0...240).contains(priority) || priority % 16 != 0 {

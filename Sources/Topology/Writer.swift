@@ -37,6 +37,11 @@ public enum TopologyWriter {
                     if let v = settings.cost { parts.append("cost: \(v)") }
                     if let v = settings.priority { parts.append("priority: \(v)") }
                     if let v = settings.edge { parts.append("edge: \(v)") }
+                    if let storm = settings.stormControl {
+                        var control = ["broadcast: \(storm.framesPerSecond)", "action: \(storm.action.rawValue)"]
+                        if !storm.includesMulticast { control.append("multicast: false") }
+                        parts.append("storm_control: {\(control.joined(separator: ", "))}")
+                    }
                     out.append("      \(port): {\(parts.joined(separator: ", "))}")
                 }
             }

@@ -121,4 +121,29 @@ final class BuildPlanTests: XCTestCase {
         XCTAssertTrue(sw1?.bridge.contains("vlan add dev a vid 10 pvid untagged master") ?? false)
         XCTAssertTrue(sw1?.ip.contains("link add name po1 type bond mode 4 lacp_rate 1 min_links 1") ?? false)
     }
+
+    /// Storm control is one firewall step per switch, after its ports exist and before they come up.
+    func testStormControlIsAFirewallStepOnTheSwitch() throws {
+        var topology = sample()
+        topology.nodes[0].ports["a"]?.stormControl = StormControl(framesPerSecond: 500)
+        topology.nodes[0].ports["po1"] = PortSettings(stormControl: StormControl(framesPerSecond: 2000, action: .shutdown, includesMulticast: false))
+        let steps = BuildPlan.steps(for: topology, lab: "lab")
+        let firewalls = steps.enumerated().compactMap { index, step -> (Int, String)? in
+            if case .firewall("lab-sw1", let rules) = step { return (index, rules) }
+            return nil
+        }
+        XCTAssertEqual(firewalls.count, 1)
+        let (index, rules) = try XCTUnwrap(firewalls.first)
+        XCTAssertTrue(rules.contains("table netdev redlab_stormctl {"), rules)
+        XCTAssertTrue(rules.contains("type filter hook ingress device \"a\" priority -400; policy accept;"), rules)
+        XCTAssertTrue(rules.contains("meta pkttype { broadcast, multicast } limit rate over 500/second burst 50 packets counter name \"over_a\" drop"), rules)
+        XCTAssertTrue(rules.contains("meta pkttype broadcast limit rate over 2000/second burst 200 packets counter name \"over_po1\"\n"),
+                      "shutdown counts without dropping: \(rules)")
+        let bondMade = try XCTUnwrap(steps.firstIndex(of: .createBond(namespace: "lab-sw1", name: "po1", options: BuildPlan.bondOptions(for: topology.nodes[0].bonds[0]))))
+        let portUp = try XCTUnwrap(steps.firstIndex(of: .setUp(namespace: "lab-sw1", name: "a")))
+        XCTAssertLessThan(bondMade, index)
+        XCTAssertLessThan(index, portUp)
+        XCTAssertFalse(BuildPlan.steps(for: sample(), lab: "lab").contains { if case .firewall = $0 { return true } else { return false } })
+        XCTAssertEqual(StormControlFirewall.identifier("p-1.x_y"), "p_2d1_2ex_5fy", "port names map to distinct nft identifiers")
+    }
 }

@@ -37,7 +37,7 @@ final class ShippedTopologyTests: LabTestCase {
 
     func testEveryShippedFileIsValid() throws {
         let files = try FileManager.default.contentsOfDirectory(atPath: Self.folder).filter { $0.hasSuffix(".yaml") }
-        XCTAssertEqual(Set(files), ["ladder.yaml", "cross.yaml", "storm.yaml", "bond.yaml", "vlan-trunk.yaml"])
+        XCTAssertEqual(Set(files), ["ladder.yaml", "cross.yaml", "storm.yaml", "storm-control.yaml", "bond.yaml", "vlan-trunk.yaml"])
         for file in files { XCTAssertNoThrow(try TopologyLoader.load(path: "\(Self.folder)/\(file)"), file) }
     }
 
@@ -46,6 +46,18 @@ final class ShippedTopologyTests: LabTestCase {
         let status = try manager.status(lab)
         XCTAssertEqual(status.links.filter { !$0.up }.map(\.a), ["sw3:p2"], "only the loop-closing cable is cut")
         try assertReach(lab, [("h1", "10.0.30.3"), ("h3", "10.0.30.2")], attempts: 5)
+        try tearDownAndCheck(lab)
+    }
+
+    /// Storm control's table and watchers come up with the lab, leave a quiet lab alone and go with it.
+    func testStormControlLabComesUpQuiet() throws {
+        let (_, lab) = try build("storm-control.yaml", "stormctl")
+        let status = try manager.status(lab)
+        XCTAssertEqual(status.links.filter { !$0.up }.map(\.a), ["sw3:p2"], "only the loop-closing cable is cut")
+        try assertReach(lab, [("h1", "10.0.30.3"), ("h3", "10.0.30.2")], attempts: 5)
+        let watched = status.nodes.compactMap(\.stormControl).flatMap(\.ports)
+        XCTAssertEqual(watched.map(\.name), ["p1", "p1", "p1"], "one stormctl per switch watches p1")
+        XCTAssertFalse(watched.contains { $0.shutDown }, "pings are no storm")
         try tearDownAndCheck(lab)
     }
 
