@@ -5,7 +5,11 @@ import Topology
 /// One fault's failover, measured from pcap files.
 public struct FaultAnalysis: Codable, Sendable {
     public var fault: LabEvent
+    /// Measured up to the fault's undoing (its link-up, restore, ...), or to the end.
     public var result: FailoverResult
+    /// When the probes did not come back before the fault was undone: the whole silence, from the last
+    /// probe before it to the first probe after the undoing (nil when they never came back at all).
+    public var silenceUntilAfterUndo: Analysis.ProbeGap?
 }
 
 /// Everything `redlab analyze` finds in a results folder.
@@ -36,7 +40,14 @@ public enum ResultsAnalyzer {
             let analysis = FailoverAnalysis(probeInterval: interval, captureEnd: windowEnd.map { end in min(end, captureEnd ?? end) } ?? captureEnd)
             let inWindow = windowEnd.map { end in arrivals.filter { $0.receiveTime <= end } } ?? arrivals
             let detecting = Self.detectingEvents(protocolEvents, after: fault.timeNanoseconds, until: windowEnd)
-            return FaultAnalysis(fault: fault, result: analysis.analyze(arrivals: inWindow, faultTime: fault.timeNanoseconds, events: detecting))
+            let result = analysis.analyze(arrivals: inWindow, faultTime: fault.timeNanoseconds, events: detecting)
+            var silence: Analysis.ProbeGap?
+            if result.outcome == .notRecovered, let windowEnd, let silentSince = result.silentSince,
+               let before = inWindow.last(where: { $0.receiveTime == silentSince }),
+               let after = arrivals.filter({ $0.receiveTime > windowEnd }).min(by: { $0.receiveTime < $1.receiveTime }) {
+                silence = Analysis.ProbeGap(start: silentSince, end: after.receiveTime, sequenceBefore: before.sequence, sequenceAfter: after.sequence)
+            }
+            return FaultAnalysis(fault: fault, result: result, silenceUntilAfterUndo: silence)
         })
     }
 

@@ -10,15 +10,14 @@ public enum RedLabVersion {
 }
 
 extension HostDescription {
-    /// This machine: kernel release, CPUs, whether it runs under a hypervisor (the cpuinfo flag).
+    /// This machine: kernel release, CPUs, and whether this runs inside the software-emulated VM that
+    /// scripts/vm-run boots (it sets REDLAB_IN_VM), where every figure is slower than on real hardware.
     public static func current() -> HostDescription {
         var names = utsname()
         uname(&names)
         let release = withUnsafeBytes(of: &names.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-        let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
-        let flags = cpuinfo.split(separator: "\n").first { $0.hasPrefix("flags") } ?? ""
         return HostDescription(kernel: release, cpus: ProcessInfo.processInfo.activeProcessorCount,
-                               virtualMachine: flags.split(separator: " ").contains("hypervisor"),
+                               virtualMachine: ProcessInfo.processInfo.environment["REDLAB_IN_VM"] == "1",
                                redlabVersion: RedLabVersion.current)
     }
 }

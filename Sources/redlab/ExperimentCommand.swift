@@ -2,6 +2,7 @@ import Analysis
 import ArgumentParser
 import Foundation
 import Lab
+import Report
 import Topology
 
 struct ExperimentCommand: ParsableCommand {
@@ -51,5 +52,8 @@ struct ExperimentCommand: ParsableCommand {
     }
 }
 
-/// Writes the report beside results.json (filled in once the Report module lands).
-func writeReport(results: ExperimentResults, folder: String) throws {}
+/// Writes report.html, report.md and report.json beside results.json and prints where the report is.
+func writeReport(results: ExperimentResults, folder: String) throws {
+    let files = try ReportWriter.write(results: results, to: URL(fileURLWithPath: folder), resultsFolderName: folder)
+    print("report: \(files.html.path)")
+}

@@ -34,6 +34,7 @@ struct RunCommand: ParsableCommand {
             print("")
             print(ResultsSummary.table(results))
             print("results: \(folder)/results.json")
+            try writeReport(results: results, folder: folder)
             if !results.passed { throw ExitCode(1) }
         } catch let exit as ExitCode {
             throw exit

@@ -169,6 +169,50 @@ final class FailoverAnalysisTests: XCTestCase {
             .analyze(arrivals: arrivals, faultTime: 95 * Self.millisecond).outcome, .hitless)
     }
 
+    func testTheLongestGapAfterTheFaultIsTheOutage() {
+        // Fault at 100.5 ms: a 6 ms hiccup (probes 101...105 lost), then a 40 ms outage (probes 150...189 lost).
+        let arrivals = stream(0...299, missing: 101...105).filter { !(150...189).contains($0.sequence) }
+        let result = FailoverAnalysis(probeInterval: Self.interval)
+            .analyze(arrivals: arrivals, faultTime: 100 * Self.millisecond + 500_000)
+        XCTAssertEqual(result.outcome, .recovered)
+        XCTAssertEqual(result.outage?.sequenceBefore, 149)
+        XCTAssertEqual(result.outage?.sequenceAfter, 190)
+        XCTAssertEqual(result.outage?.durationNanoseconds, 41 * Self.millisecond)
+        XCTAssertEqual(result.recoveryTime, 190 * Self.millisecond - (100 * Self.millisecond + 500_000))
+        XCTAssertEqual(result.lostProbes, 5 + 40)
+    }
+
+    func testAShortGapThenSilenceToTheEndIsNotRecovered() {
+        // A 10 ms gap right at the fault, a few probes, then nothing until the capture ends 2 s later:
+        // the stream did not recover, whatever the short gap says.
+        let arrivals = stream(0...130, missing: 101...109)
+        let result = FailoverAnalysis(probeInterval: Self.interval, captureEnd: 2_130 * Self.millisecond)
+            .analyze(arrivals: arrivals, faultTime: 100 * Self.millisecond + 500_000)
+        XCTAssertEqual(result.outcome, .notRecovered)
+        XCTAssertNil(result.outage)
+        XCTAssertEqual(result.silentSince, 130 * Self.millisecond)
+        // A silence at the end shorter than the gap leaves the gap as the outage.
+        let shortTail = FailoverAnalysis(probeInterval: Self.interval, captureEnd: 135 * Self.millisecond)
+            .analyze(arrivals: arrivals, faultTime: 100 * Self.millisecond + 500_000)
+        XCTAssertEqual(shortTail.outcome, .recovered)
+        XCTAssertEqual(shortTail.outage?.durationNanoseconds, 10 * Self.millisecond)
+    }
+
+    func testProbeTimelineAndBroadcastRatesBinExactly() {
+        let arrivals = stream(0...99)  // one per ms from 0
+        let timeline = ProbeTimeline(arrivals: arrivals, start: 10 * Self.millisecond, end: 40 * Self.millisecond,
+                                     binNanoseconds: 10 * Self.millisecond, probeIntervalNanoseconds: Self.interval)
+        XCTAssertEqual(timeline.received, [10, 10, 10])
+        XCTAssertEqual(timeline.expectedPerBin, 10)
+        let frames = [PcapRecord(timestampNanoseconds: 1_000_000, data: TestFrames.arpRequest(target: TestFrames.receiverIP)),
+                      PcapRecord(timestampNanoseconds: 2_000_000, data: TestFrames.arpRequest(target: TestFrames.receiverIP)),
+                      PcapRecord(timestampNanoseconds: 15_000_000, data: TestFrames.arpRequest(target: TestFrames.receiverIP)),
+                      PcapRecord(timestampNanoseconds: 16_000_000, data: TestFrames.probe(sequence: 1, sendTime: 0))]
+        let rates = PortRateSeries(port: "sw1:p1", records: frames, start: 0, end: 20_000_000, binNanoseconds: 10_000_000)
+        // Two broadcasts in the first 10 ms (200/s), one in the second (the unicast probe is not counted).
+        XCTAssertEqual(rates.framesPerSecond, [200, 100])
+    }
+
     func testNoProbesAtAll() {
         let result = FailoverAnalysis(probeInterval: Self.interval, expectedSequences: 0...9)
             .analyze(arrivals: [], faultTime: 0)
