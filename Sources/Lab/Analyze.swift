@@ -30,6 +30,9 @@ public enum ResultsAnalyzer {
         let interval = probeInterval(arrivals)
         let protocolEvents = self.protocolEvents(events)
         let captureEnd = arrivals.map(\.receiveTime).max()
+        // The prober's last send, when the event log has it (redlab run logs it): a silence up to there is
+        // an outage, a silence after it is the stream having ended.
+        let streamEnd = events.first { $0.source == "probe" && $0.kind == "stream-end" }.map { $0.timeNanoseconds + interval }
         let faultEvents = events.filter { $0.source == "fault" }.sorted { $0.timeNanoseconds < $1.timeNanoseconds }
         let faults = faultEvents.filter { !Self.undoKinds.contains($0.kind) }
         return AnalysisReport(directory: directory, probeIntervalNanoseconds: interval, probesSeen: arrivals.count,
@@ -37,9 +40,13 @@ public enum ResultsAnalyzer {
             // A fault is measured until the next fault action (its restore, say): what happens after that
             // belongs to the restore, not to this fault's failover.
             let windowEnd = faultEvents.first { $0.timeNanoseconds > fault.timeNanoseconds && $0.target == fault.target && Self.undoKinds.contains($0.kind) }?.timeNanoseconds
-            let analysis = FailoverAnalysis(probeInterval: interval, captureEnd: windowEnd.map { end in min(end, captureEnd ?? end) } ?? captureEnd)
+            // Observed until the undoing or the end of the probe stream, whichever came first.
+            let observedUntil = [windowEnd, streamEnd].compactMap { $0 }.min() ?? captureEnd
+            let analysis = FailoverAnalysis(probeInterval: interval, captureEnd: observedUntil)
             let inWindow = windowEnd.map { end in arrivals.filter { $0.receiveTime <= end } } ?? arrivals
-            let detecting = Self.detectingEvents(protocolEvents, after: fault.timeNanoseconds, until: windowEnd)
+            // What restored traffic acted before the first probe came back through.
+            let firstPass = analysis.analyze(arrivals: inWindow, faultTime: fault.timeNanoseconds)
+            let detecting = Self.detectingEvents(protocolEvents, after: fault.timeNanoseconds, until: firstPass.outage?.end ?? windowEnd)
             let result = analysis.analyze(arrivals: inWindow, faultTime: fault.timeNanoseconds, events: detecting)
             var silence: Analysis.ProbeGap?
             if result.outcome == .notRecovered, let windowEnd, let silentSince = result.silentSince,
@@ -52,7 +59,7 @@ public enum ResultsAnalyzer {
     }
 
     /// The events that count as detecting a fault: of the mechanisms that reacted between the fault and
-    /// `end`, the one closest to the traffic: a bond changing its active member, then a VRRP router
+    /// `end` (the recovery, when traffic came back), the one closest to the traffic: a bond changing its active member, then a VRRP router
     /// changing state, then spanning tree changing a port's role, then anything else.
     static func detectingEvents(_ events: [TimedEvent], after fault: Int64, until end: Int64?) -> [TimedEvent] {
         let reacting = events.filter { $0.time >= fault && $0.time <= (end ?? Int64.max) }
@@ -98,7 +105,7 @@ public enum ResultsAnalyzer {
 
     /// The events that can detect a fault: everything but the faults themselves.
     public static func protocolEvents(_ events: [LabEvent]) -> [TimedEvent] {
-        events.filter { $0.source != "fault" }.map {
+        events.filter { $0.source != "fault" && $0.source != "probe" }.map {
             TimedEvent(time: $0.timeNanoseconds, kind: "\($0.source) \($0.kind)", detail: $0.target)
         }
     }

@@ -97,7 +97,8 @@ extension LabManager {
     /// when its cell.json is written; run again on the same folder, it resumes with the first cell not done
     /// (the matrix is read back from DIR/matrix.json). DIR/results.json is rewritten after every cell.
     public func runExperiment(_ requested: ExperimentMatrix, options: ExperimentRunOptions,
-                              progress: @escaping (String) -> Void = { _ in }) throws -> ExperimentResults {
+                              progress: @escaping (String) -> Void = { _ in },
+                              isInterrupted: @escaping () -> Bool = { false }) throws -> ExperimentResults {
         let root = options.resultsDirectory
         let fileManager = FileManager.default
         try fileManager.createDirectory(atPath: root, withIntermediateDirectories: true)
@@ -155,6 +156,7 @@ extension LabManager {
         }
 
         for configuration in configurations {
+            if isInterrupted() { break }
             let pending = matrix.faults.filter { done(cellID(configuration, $0)) == nil }
             guard !pending.isEmpty else { continue }
             if let limit = options.cellLimit, ranThisTime >= limit { break }
@@ -179,9 +181,10 @@ extension LabManager {
                 continue
             }
             defer { try? down(lab) }
-            let runner = ScenarioRunner(manager: self, lab: lab, progress: progress)
+            let runner = ScenarioRunner(manager: self, lab: lab, progress: progress, isInterrupted: isInterrupted)
             for (index, fault) in pending.enumerated() {
                 if let limit = options.cellLimit, ranThisTime >= limit { break }
+                if isInterrupted() { break }
                 position += 1
                 let scenario = try matrix.scenario(for: configuration, fault: fault)
                 let id = cellID(configuration, fault)
@@ -189,6 +192,8 @@ extension LabManager {
                 progress("[\(position)/\(total)] \(configuration.label) — \(fault.rawValue) (\(timeLeft()))")
                 let cell = runner.runCell(scenario, id: id, configuration: configuration.dimensionValues, configurationLabel: configuration.label,
                                           faultName: fault.rawValue, resultsDirectory: root, pauseBeforeFirstTrial: index > 0)
+                // An interrupted cell is not done: a resume runs it again from its first trial.
+                if isInterrupted() { break }
                 try write(cell, to: "\(root)/\(id)")
                 try assemble()
                 ranThisTime += 1
@@ -200,7 +205,7 @@ extension LabManager {
             progress("  \(configuration.label) done in \(Int(Date().timeIntervalSince(configurationStart))) s")
         }
 
-        if matrix.storm && stormDone() == nil && (options.cellLimit.map { ranThisTime < $0 } ?? true) {
+        if matrix.storm && stormDone() == nil && !isInterrupted() && (options.cellLimit.map { ranThisTime < $0 } ?? true) {
             position += 1
             progress("[\(position)/\(total)] storm: a switch triangle without spanning tree, its loop closed for 1 s")
             let lab = "rx-storm"

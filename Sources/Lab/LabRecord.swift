@@ -129,6 +129,8 @@ public enum LabError: Error, CustomStringConvertible, Equatable {
     case unknownNode(lab: String, node: String)
     case unknownPort(lab: String, port: String)
     case buildFailed(step: String, error: String)
+    /// SIGINT or SIGTERM arrived during a run.
+    case interrupted
 
     public var description: String {
         switch self {
@@ -141,6 +143,7 @@ public enum LabError: Error, CustomStringConvertible, Equatable {
         case .unknownNode(let lab, let node): "lab '\(lab)' has no node '\(node)'"
         case .unknownPort(let lab, let port): "lab '\(lab)' has no cable at '\(port)'"
         case .buildFailed(let step, let error): "\(step): \(error)"
+        case .interrupted: "interrupted"
         }
     }
 }

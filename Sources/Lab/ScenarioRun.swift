@@ -47,7 +47,8 @@ extension LabManager {
     /// results folder (per trial: pcaps, events.jsonl, probe.json; results.json at the root) and returns
     /// the results, whose `passed` says whether every criterion held.
     public func runScenario(_ original: Scenario, options: ScenarioRunOptions,
-                            progress: @escaping (String) -> Void = { _ in }) throws -> ExperimentResults {
+                            progress: @escaping (String) -> Void = { _ in },
+                            isInterrupted: @escaping () -> Bool = { false }) throws -> ExperimentResults {
         var scenario = original
         if let trials = options.trials { scenario.trials = trials }
         let labName = options.labName ?? scenario.name
@@ -77,7 +78,7 @@ extension LabManager {
             results.storms = [cell]
         } else {
             progress("\(scenario.name): \(scenario.trials) trial(s) of \(Int(Double(scenario.durationMilliseconds) / 1000)) s")
-            let runner = ScenarioRunner(manager: self, lab: labName, progress: progress)
+            let runner = ScenarioRunner(manager: self, lab: labName, progress: progress, isInterrupted: isInterrupted)
             results.cells = [runner.runCell(scenario, id: scenario.name, configuration: ["scenario": scenario.name],
                                             configurationLabel: scenario.name, faultName: scenario.primaryFault?.action.description ?? "",
                                             resultsDirectory: root)]

@@ -27,11 +27,15 @@ public struct ScenarioRunner {
     public let lab: String
     /// Progress lines ("trial 2/3 ...").
     public var progress: (String) -> Void
+    /// Asked between trials and while a trial runs: true stops the run (SIGINT, say).
+    public var isInterrupted: () -> Bool
 
-    public init(manager: LabManager = LabManager(), lab: String, progress: @escaping (String) -> Void = { _ in }) {
+    public init(manager: LabManager = LabManager(), lab: String, progress: @escaping (String) -> Void = { _ in },
+                isInterrupted: @escaping () -> Bool = { false }) {
         self.manager = manager
         self.lab = lab
         self.progress = progress
+        self.isInterrupted = isInterrupted
     }
 
     // MARK: Settling
@@ -113,14 +117,23 @@ public struct ScenarioRunner {
                 if let reverse = step.action.undo { undo.append(reverse) } else { undo.removeAll { $0.undoes(step.action) } }
             }
             watcher.poll()
-            return false
+            return isInterrupted()
         }
+        if isInterrupted() && prober.isRunning { prober.terminate() }
         prober.waitUntilExit()
+        if let data = FileManager.default.contents(atPath: "\(directory)/probe.json"),
+           let stream = try? JSONDecoder().decode(ProbeResult.self, from: data) {
+            // The analysis needs to know when the stream ended: a silence before that is an outage.
+            let last = stream.startNanoseconds + Int64(Double(max(stream.sent - 1, 0)) * 1e9 / stream.rate)
+            try labDirectory.log(LabEvent(timeNanoseconds: last, source: "probe", kind: "stream-end", target: "\(probe.from)->\(probe.to)",
+                                          detail: ["sent": "\(stream.sent)", "rate": "\(stream.rate)"]))
+        }
         for injector in injectors { injector.process.waitUntilExit() }
         for action in undo.reversed() { try? manager.inject(action.fault, lab: lab) }
         if let failed = injectors.first(where: { $0.process.terminationStatus != 0 }) {
             throw LabError.unsupported("trial \(index): `redlab fault \(lab) \(failed.step.action.faultArguments.joined(separator: " "))` failed (exit \(failed.process.terminationStatus))")
         }
+        if isInterrupted() { throw LabError.interrupted }
         let trialEnd = wallClockNanoseconds()
 
         // The trial's own slice of the lab's event log.
@@ -165,6 +178,7 @@ public struct ScenarioRunner {
         do {
             guard let probe else { throw LabError.unsupported("scenario '\(scenario.name)' has no probe stream") }
             for index in 1...scenario.trials {
+                if isInterrupted() { throw LabError.interrupted }
                 if (index > 1 || pauseBeforeFirstTrial) && scenario.pauseMilliseconds > 0 { usleep(useconds_t(scenario.pauseMilliseconds) * 1000) }
                 try waitUntilHealthy(probe, settleMilliseconds: scenario.settleMilliseconds, timeoutMilliseconds: scenario.settleTimeoutMilliseconds)
                 if index == 1 { cell.topology = try? manager.snapshot(lab: lab) }

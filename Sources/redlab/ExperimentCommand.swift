@@ -36,12 +36,15 @@ struct ExperimentCommand: ParsableCommand {
         do {
             let options = ExperimentRunOptions(resultsDirectory: folder,
                                                command: (["redlab"] + CommandLine.arguments.dropFirst()).joined(separator: " "))
-            let results = try LabManager().runExperiment(matrix, options: options) { line in
-                FileHandle.standardOutput.write(Data((line + "\n").utf8))
+            let interruption = try Interruption()
+            let results = try LabManager().runExperiment(matrix, options: options, progress: emit, isInterrupted: interruption.check)
+            if interruption.check() {
+                emit("interrupted: run `redlab experiment --out \(folder)` again to resume where it stopped")
+                throw ExitCode(130)
             }
-            print("")
-            print(ResultsSummary.table(results))
-            print("results: \(folder)/results.json")
+            emit("")
+            emit(ResultsSummary.table(results))
+            emit("results: \(folder)/results.json")
             try writeReport(results: results, folder: folder)
             if !results.passed { throw ExitCode(1) }
         } catch let exit as ExitCode {
@@ -55,5 +58,5 @@ struct ExperimentCommand: ParsableCommand {
 /// Writes report.html, report.md and report.json beside results.json and prints where the report is.
 func writeReport(results: ExperimentResults, folder: String) throws {
     let files = try ReportWriter.write(results: results, to: URL(fileURLWithPath: folder), resultsFolderName: folder)
-    print("report: \(files.html.path)")
+    emit("report: \(files.html.path)")
 }

@@ -1,6 +1,8 @@
 import Analysis
 import ArgumentParser
 import Foundation
+import Glibc
+import Kernel
 import Lab
 import Topology
 
@@ -28,19 +30,45 @@ struct RunCommand: ParsableCommand {
         do {
             let options = ScenarioRunOptions(resultsDirectory: folder, labName: name, keepLab: keep, trials: trials,
                                              command: (["redlab"] + CommandLine.arguments.dropFirst()).joined(separator: " "))
-            let results = try LabManager().runScenario(loaded, options: options) { line in
-                FileHandle.standardOutput.write(Data((line + "\n").utf8))
-            }
-            print("")
-            print(ResultsSummary.table(results))
-            print("results: \(folder)/results.json")
+            let interruption = try Interruption()
+            let results = try LabManager().runScenario(loaded, options: options, progress: emit, isInterrupted: interruption.check)
+            emit("")
+            emit(ResultsSummary.table(results))
+            emit("results: \(folder)/results.json")
             try writeReport(results: results, folder: folder)
+            if interruption.check() {
+                emit("interrupted: the results so far are in \(folder)")
+                throw ExitCode(130)
+            }
             if !results.passed { throw ExitCode(1) }
         } catch let exit as ExitCode {
             throw exit
         } catch {
             throw fail(error)
         }
+    }
+}
+
+/// A progress line, written at once to standard output; harmless when the reader has gone.
+func emit(_ line: String) {
+    let bytes = Array((line + "\n").utf8)
+    _ = bytes.withUnsafeBytes { write(STDOUT_FILENO, $0.baseAddress, $0.count) }
+}
+
+/// SIGINT and SIGTERM turned into a question a long run asks between steps, so it stops cleanly: the lab
+/// it built removed, the results so far written. A closed output pipe is not a reason to die either.
+final class Interruption {
+    private let watcher: SignalWatcher
+    private var seen = false
+
+    init() throws {
+        signal(SIGPIPE, SIG_IGN)
+        watcher = try SignalWatcher([SIGINT, SIGTERM, SIGHUP])
+    }
+
+    func check() -> Bool {
+        if !seen, watcher.next() != nil { seen = true }
+        return seen
     }
 }
 
