@@ -40,13 +40,24 @@ public enum ResultsAnalyzer {
             // A fault is measured until the next fault action (its restore, say): what happens after that
             // belongs to the restore, not to this fault's failover.
             let windowEnd = faultEvents.first { $0.timeNanoseconds > fault.timeNanoseconds && $0.target == fault.target && Self.undoKinds.contains($0.kind) }?.timeNanoseconds
+            let inWindow = windowEnd.map { end in arrivals.filter { $0.receiveTime <= end } } ?? arrivals
             // Observed until the undoing or the end of the probe stream, whichever came first.
             let observedUntil = [windowEnd, streamEnd].compactMap { $0 }.min() ?? captureEnd
-            let analysis = FailoverAnalysis(probeInterval: interval, captureEnd: observedUntil)
-            let inWindow = windowEnd.map { end in arrivals.filter { $0.receiveTime <= end } } ?? arrivals
+            // The probes sent while observed (from the send times received): those never seen are lost, the
+            // ones after the last probe through included.
+            var expected: ClosedRange<UInt64>?
+            if let observedUntil, let first = arrivals.min(by: { $0.sequence < $1.sequence }), observedUntil > first.sendTime {
+                let last = first.sequence + UInt64((observedUntil - first.sendTime) / max(interval, 1))
+                let highestReceived = inWindow.map(\.sequence).max() ?? first.sequence
+                expected = first.sequence...max(last, highestReceived)
+            }
+            let analysis = FailoverAnalysis(probeInterval: interval, expectedSequences: streamEnd == nil ? nil : expected,
+                                            captureEnd: observedUntil)
             // What restored traffic acted before the first probe came back through.
             let firstPass = analysis.analyze(arrivals: inWindow, faultTime: fault.timeNanoseconds)
-            let detecting = Self.detectingEvents(protocolEvents, after: fault.timeNanoseconds, until: firstPass.outage?.end ?? windowEnd)
+            // (Bond member changes are seen by polling every 2 ms, which a loaded machine delays: allow their lag.)
+            let detecting = Self.detectingEvents(protocolEvents, after: fault.timeNanoseconds,
+                                                 until: firstPass.outage.map { $0.end + Self.detectionLagAllowance } ?? windowEnd)
             let result = analysis.analyze(arrivals: inWindow, faultTime: fault.timeNanoseconds, events: detecting)
             var silence: Analysis.ProbeGap?
             if result.outcome == .notRecovered, let windowEnd, let silentSince = result.silentSince,
@@ -69,6 +80,9 @@ public enum ResultsAnalyzer {
         }
         return reacting
     }
+
+    /// How late after the first probe through an event may be logged and still count as what restored traffic.
+    static let detectionLagAllowance: Int64 = 50_000_000
 
     /// Fault actions that put something back.
     static let undoKinds: Set<String> = ["link-up", "unblackhole", "restore", "thaw"]

@@ -68,13 +68,15 @@ extension ExperimentMatrix {
         return scenario
     }
 
-    /// A rough cost of each configuration in seconds, for the time-left estimate.
-    func estimatedSeconds(_ configuration: MatrixConfiguration) -> Double {
-        let converge: Double = configuration.stp == "kernel" ? (fastSpanningTreeTimers ? 10 : 32) : 4
-        let cells = faults.compactMap { try? scenario(for: configuration, fault: $0) }
-        return converge + cells.reduce(0) { total, scenario in
-            total + Double(scenario.trials) * Double(scenario.durationMilliseconds + scenario.pauseMilliseconds + 1_000) / 1000
-        }
+    /// Rough costs in seconds, for the time-left estimate: building a configuration's lab and letting it
+    /// converge, and running one cell.
+    func convergenceSeconds(_ configuration: MatrixConfiguration) -> Double {
+        configuration.stp == "kernel" ? (fastSpanningTreeTimers ? 10 : 32) : 4
+    }
+
+    func cellSeconds(_ configuration: MatrixConfiguration, _ fault: MatrixFault) -> Double {
+        guard let scenario = try? scenario(for: configuration, fault: fault) else { return 0 }
+        return Double(scenario.trials) * Double(scenario.durationMilliseconds + scenario.pauseMilliseconds + 1_000) / 1000
     }
 }
 
@@ -139,14 +141,19 @@ extension LabManager {
         let total = plannedCells.count + (matrix.storm ? 1 : 0)
         if already > 0 { progress("resuming \(root): \(already) of \(plannedCells.count) cells already done") }
         progress("\(matrix.name): \(configurations.count) configurations x \(matrix.faults.count) faults x \(matrix.trials) trial(s)" + (matrix.storm ? ", and the storm scenario" : ""))
-        let estimates = Dictionary(configurations.map { ($0.identifier, matrix.estimatedSeconds($0)) }, uniquingKeysWith: { first, _ in first })
-        var remainingEstimate = configurations.filter { configuration in
-            matrix.faults.contains { done(cellID(configuration, $0)) == nil }
-        }.reduce(0) { $0 + (estimates[$1.identifier] ?? 0) } + (matrix.storm && stormDone() == nil ? 8 : 0)
+        var remainingEstimate = configurations.reduce(0.0) { total, configuration in
+            let pending = matrix.faults.filter { done(cellID(configuration, $0)) == nil }
+            return total + (pending.isEmpty ? 0 : matrix.convergenceSeconds(configuration))
+                + pending.reduce(0) { $0 + matrix.cellSeconds(configuration, $1) }
+        } + (matrix.storm && stormDone() == nil ? 8 : 0)
         let clockStart = Date()
         var estimateSpent = 0.0
         var ranThisTime = 0
         var position = already
+        func spend(_ seconds: Double) {
+            estimateSpent += seconds
+            remainingEstimate -= seconds
+        }
         func timeLeft() -> String {
             // Scale the estimate by how fast the work done so far went compared with its estimate.
             let elapsed = Date().timeIntervalSince(clockStart)
@@ -165,6 +172,7 @@ extension LabManager {
             let first = try matrix.scenario(for: configuration, fault: pending[0])
             progress("[\(configuration.label)] building lab \(lab) (\(timeLeft()))")
             let configurationStart = Date()
+            defer { spend(matrix.convergenceSeconds(configuration)) }
             do {
                 try up(try first.topology(), name: lab)
             } catch {
@@ -197,11 +205,9 @@ extension LabManager {
                 try write(cell, to: "\(root)/\(id)")
                 try assemble()
                 ranThisTime += 1
+                spend(matrix.cellSeconds(configuration, fault))
             }
             try? down(lab)
-            let spent = estimates[configuration.identifier] ?? 0
-            estimateSpent += spent
-            remainingEstimate -= spent
             progress("  \(configuration.label) done in \(Int(Date().timeIntervalSince(configurationStart))) s")
         }
 

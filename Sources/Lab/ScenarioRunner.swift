@@ -96,7 +96,9 @@ public struct ScenarioRunner {
         prober.standardError = FileHandle(forWritingAtPath: "/dev/null")
         try prober.run()
 
-        var watcher = BondWatcher(record: record, directory: labDirectory)
+        let bondWatcher = BondWatcherThread(BondWatcher(record: record, directory: labDirectory))
+        bondWatcher.start()
+        defer { bondWatcher.stop() }
         var pending = scenario.timeline
         var undo: [ScenarioAction] = []
         // Each fault runs as its own `redlab fault` process, which logs its own instant: the captures here
@@ -116,7 +118,6 @@ public struct ScenarioRunner {
                 injectors.append((step, process))
                 if let reverse = step.action.undo { undo.append(reverse) } else { undo.removeAll { $0.undoes(step.action) } }
             }
-            watcher.poll()
             return isInterrupted()
         }
         if isInterrupted() && prober.isRunning { prober.terminate() }
@@ -283,12 +284,11 @@ extension ScenarioAction {
 
 /// Watches the active member of every bond in the lab and logs each change as an event
 /// (source "bond", kind "active-member-change"), so the analysis can time a bond's failover.
-/// Polled every 5 ms at most: the logged instant is when the poll saw the change.
+/// The logged instant is when a poll saw the change.
 struct BondWatcher {
     private let namespaces: [(node: String, namespace: String)]
     private let directory: LabDirectory
     private var active: [String: String] = [:]
-    private var lastPoll: UInt64 = 0
     private var sockets: [String: NetlinkSocket] = [:]
 
     init(record: LabRecord, directory: LabDirectory) {
@@ -303,9 +303,6 @@ struct BondWatcher {
     }
 
     mutating func poll() {
-        let now = monotonicNanoseconds()
-        guard now - lastPoll >= 5_000_000 else { return }
-        lastPoll = now
         _ = read(logging: true)
     }
 
@@ -327,6 +324,31 @@ struct BondWatcher {
             }
         }
         return changed
+    }
+}
+
+/// A BondWatcher polling every 2 ms on its own thread, so its timing does not depend on the capture loop.
+final class BondWatcherThread: @unchecked Sendable {
+    private var watcher: BondWatcher
+    private let lock = NSLock()
+    private var stopping = false
+    private let finished = DispatchSemaphore(value: 0)
+
+    init(_ watcher: BondWatcher) { self.watcher = watcher }
+
+    func start() {
+        Thread.detachNewThread { [self] in
+            while !lock.withLock({ stopping }) {
+                watcher.poll()
+                usleep(2_000)
+            }
+            finished.signal()
+        }
+    }
+
+    func stop() {
+        lock.withLock { stopping = true }
+        finished.wait()
     }
 }
 

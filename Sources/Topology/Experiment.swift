@@ -60,6 +60,8 @@ public struct ExperimentMatrix: Sendable, Equatable, Codable {
     public var probeRate: Double
     /// Criteria every cell is checked against (none by default: the matrix compares).
     public var criteria: [String]
+    /// When set, exactly these configurations instead of the product of the dimensions.
+    public var chosenConfigurations: [MatrixConfiguration]?
 
     public init(name: String, designs: [String] = ["ladder", "cross"], spanningTrees: [String] = ["kernel", "rstp"],
                 bondMonitors: [String] = ["mii", "arp"], advertIntervalsMilliseconds: [Int] = [1000, 100],
@@ -83,16 +85,28 @@ public struct ExperimentMatrix: Sendable, Equatable, Codable {
     /// Every design x spanning tree x bond monitor x advert interval x fault, 3 trials, 802.1D default timers.
     public static let full = ExperimentMatrix(name: "failover-matrix")
 
-    /// A few minutes: both designs, kernel STP (fast timers) and RSTP, ARP monitoring, 100 ms adverts,
-    /// the crash of the core, the server's NIC cut and the silent blackhole, one trial each; MII beside
-    /// ARP on the cross design for the blackhole that only ARP sees.
-    public static let quick = ExperimentMatrix(
-        name: "quick-failover-matrix", designs: ["ladder", "cross"], spanningTrees: ["rstp", "kernel"], bondMonitors: ["arp", "mii"],
-        advertIntervalsMilliseconds: [100], faults: [.coreRouterCrash, .serverNICCut, .silentBlackhole], trials: 1,
-        fastSpanningTreeTimers: true, storm: true)
+    /// A few minutes: five configurations that answer the questions one at a time (ladder or cross under
+    /// RSTP and under STP, STP or RSTP in each design, MII or ARP on the cross design), 100 ms adverts,
+    /// kernel STP with fast timers; the crash of the core, the server's NIC cut and the silent blackhole,
+    /// one trial each; and the storm.
+    public static let quick: ExperimentMatrix = {
+        var matrix = ExperimentMatrix(
+            name: "quick-failover-matrix", designs: ["ladder", "cross"], spanningTrees: ["rstp", "kernel"], bondMonitors: ["arp", "mii"],
+            advertIntervalsMilliseconds: [100], faults: [.coreRouterCrash, .serverNICCut, .silentBlackhole], trials: 1,
+            fastSpanningTreeTimers: true, storm: true)
+        matrix.chosenConfigurations = [
+            MatrixConfiguration(design: "ladder", stp: "rstp", bondMonitor: "arp", advertIntervalMilliseconds: 100),
+            MatrixConfiguration(design: "cross", stp: "rstp", bondMonitor: "arp", advertIntervalMilliseconds: 100),
+            MatrixConfiguration(design: "cross", stp: "rstp", bondMonitor: "mii", advertIntervalMilliseconds: 100),
+            MatrixConfiguration(design: "ladder", stp: "kernel", bondMonitor: "arp", advertIntervalMilliseconds: 100),
+            MatrixConfiguration(design: "cross", stp: "kernel", bondMonitor: "arp", advertIntervalMilliseconds: 100),
+        ]
+        return matrix
+    }()
 
     /// The configurations, in a stable order.
     public var configurations: [MatrixConfiguration] {
+        if let chosenConfigurations { return chosenConfigurations }
         var result: [MatrixConfiguration] = []
         for design in designs {
             for stp in spanningTrees {
@@ -109,10 +123,11 @@ public struct ExperimentMatrix: Sendable, Equatable, Codable {
     /// Checks the values; each problem names its key.
     public var problems: [String] {
         var problems: [String] = []
-        for design in designs where TopologyGenerator.Design(rawValue: design) == nil { problems.append("designs: '\(design)' is not ladder or cross") }
-        for stp in spanningTrees where !["kernel", "rstp", "none"].contains(stp) { problems.append("stp: '\(stp)' is not kernel, rstp or none") }
-        for monitor in bondMonitors where GeneratorOptions.BondMonitor(rawValue: monitor) == nil { problems.append("bond_monitor: '\(monitor)' is not mii or arp") }
-        for advert in advertIntervalsMilliseconds where !(10...40_950).contains(advert) { problems.append("advert_int: \(advert) ms is outside 10ms-40.95s") }
+        let used = configurations
+        for design in Set(used.map(\.design)) where TopologyGenerator.Design(rawValue: design) == nil { problems.append("designs: '\(design)' is not ladder or cross") }
+        for stp in Set(used.map(\.stp)) where !["kernel", "rstp", "none"].contains(stp) { problems.append("stp: '\(stp)' is not kernel, rstp or none") }
+        for monitor in Set(used.map(\.bondMonitor)) where GeneratorOptions.BondMonitor(rawValue: monitor) == nil { problems.append("bond_monitor: '\(monitor)' is not mii or arp") }
+        for advert in Set(used.map(\.advertIntervalMilliseconds)) where !(10...40_950).contains(advert) { problems.append("advert_int: \(advert) ms is outside 10ms-40.95s") }
         if designs.isEmpty || spanningTrees.isEmpty || bondMonitors.isEmpty || advertIntervalsMilliseconds.isEmpty {
             problems.append("every dimension needs at least one value")
         }
@@ -181,7 +196,7 @@ public enum ExperimentLoader {
         }
         let reader = YAMLReader(file: file)
         let top = try reader.keyed(root, "file", allowed: ["name", "designs", "stp", "bond_monitor", "advert_int", "faults", "trials",
-                                                           "stp_timers", "storm", "vlans", "no_bond", "probe_rate", "pass"])
+                                                           "stp_timers", "storm", "vlans", "no_bond", "probe_rate", "pass", "configurations"])
         var matrix = ExperimentMatrix(name: URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent)
         func strings(_ key: String) throws -> [String]? {
             try top[key].map { node in try reader.listOrOne(node).map { try reader.string($0, key) } }
@@ -213,6 +228,21 @@ public enum ExperimentLoader {
         if let node = top["no_bond"] { matrix.noBond = try reader.bool(node, "no_bond") }
         if let node = top["probe_rate"] { matrix.probeRate = try reader.number(node, "probe_rate") }
         if let values = try strings("pass") { matrix.criteria = values }
+        if let node = top["configurations"] {
+            matrix.chosenConfigurations = try reader.list(node, "configurations").enumerated().map { index, item in
+                let field = "configurations[\(index)]"
+                let map = try reader.keyed(item, field, allowed: ["design", "stp", "bond_monitor", "advert_int"])
+                func value(_ key: String, _ fallback: String) throws -> String { try map[key].map { try reader.string($0, "\(field).\(key)") } ?? fallback }
+                var advert = 1000
+                if let advertNode = map["advert_int"] {
+                    do { advert = try VRRPSpecParser.milliseconds(advertNode, file, "\(field).advert_int") } catch let error as TopologyError {
+                        throw reader.fail(advertNode, "\(field).advert_int", error.message)
+                    }
+                }
+                return MatrixConfiguration(design: try value("design", "cross"), stp: try value("stp", "rstp"),
+                                           bondMonitor: try value("bond_monitor", "mii"), advertIntervalMilliseconds: advert)
+            }
+        }
         if let problem = matrix.problems.first {
             let key = String(problem.prefix { $0 != ":" })
             let node = top[key == "stp" ? "stp" : key] ?? root
