@@ -32,7 +32,9 @@ public enum ResultsAnalyzer {
         let captureEnd = arrivals.map(\.receiveTime).max()
         // The prober's last send, when the event log has it (redlab run logs it): a silence up to there is
         // an outage, a silence after it is the stream having ended.
-        let streamEnd = events.first { $0.source == "probe" && $0.kind == "stream-end" }.map { $0.timeNanoseconds + interval }
+        let streamEndEvent = events.first { $0.source == "probe" && $0.kind == "stream-end" }
+        let streamEnd = streamEndEvent.map { $0.timeNanoseconds + interval }
+        let probesSent = streamEndEvent?.detail["sent"].flatMap { UInt64($0) }
         let faultEvents = events.filter { $0.source == "fault" }.sorted { $0.timeNanoseconds < $1.timeNanoseconds }
         let faults = faultEvents.filter { !Self.undoKinds.contains($0.kind) }
         return AnalysisReport(directory: directory, probeIntervalNanoseconds: interval, probesSeen: arrivals.count,
@@ -43,13 +45,14 @@ public enum ResultsAnalyzer {
             let inWindow = windowEnd.map { end in arrivals.filter { $0.receiveTime <= end } } ?? arrivals
             // Observed until the undoing or the end of the probe stream, whichever came first.
             let observedUntil = [windowEnd, streamEnd].compactMap { $0 }.min() ?? captureEnd
-            // The probes sent while observed (from the send times received): those never seen are lost, the
-            // ones after the last probe through included.
+            // The probes sent while observed: sequence numbers run 0 ..< sent, one per probe, so those sent by
+            // then are up to the highest one received that left by then, or all of them when the stream ended
+            // first. Those never seen are lost, the ones after the last probe through included.
             var expected: ClosedRange<UInt64>?
-            if let observedUntil, let first = arrivals.min(by: { $0.sequence < $1.sequence }), observedUntil > first.sendTime {
-                let last = first.sequence + UInt64((observedUntil - first.sendTime) / max(interval, 1))
-                let highestReceived = inWindow.map(\.sequence).max() ?? first.sequence
-                expected = first.sequence...max(last, highestReceived)
+            if let observedUntil, let lowest = arrivals.map(\.sequence).min() {
+                var highest = arrivals.filter { $0.sendTime <= observedUntil }.map(\.sequence).max() ?? lowest
+                if let probesSent, probesSent > 0, let streamEnd, streamEnd <= observedUntil { highest = max(highest, probesSent - 1) }
+                expected = lowest...max(highest, lowest)
             }
             let analysis = FailoverAnalysis(probeInterval: interval, expectedSequences: streamEnd == nil ? nil : expected,
                                             captureEnd: observedUntil)
@@ -92,13 +95,25 @@ public enum ResultsAnalyzer {
         let files = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".pcap") }.sorted()
         var arrivals: [ProbeArrival] = []
         for file in files {
-            let name = String(file.dropLast(5))
-            // NODE-PORT.pcap: node names may hold '-', port names may not hold ':'; the last '-' splits.
-            let port = name.lastIndex(of: "-").map { "\(name[..<$0]):\(name[name.index(after: $0)...])" } ?? name
             let pcap = try PcapFile(contentsOfFile: "\(directory)/\(file)")
-            arrivals += ProbeArrival.extract(from: pcap.records, port: port, udpDestinationPort: probePort)
+            arrivals += ProbeArrival.extract(from: pcap.records, port: port(ofPcapFile: file), udpDestinationPort: probePort)
         }
         return arrivals
+    }
+
+    /// "acc1:s1" for ".../acc1-s1.pcap": node names may hold '-', port names may not hold ':', so the
+    /// last '-' splits.
+    public static func port(ofPcapFile path: String) -> String {
+        let name = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
+        return name.lastIndex(of: "-").map { "\(name[..<$0]):\(name[name.index(after: $0)...])" } ?? name
+    }
+
+    /// Writes events as JSON lines (the event log's own format).
+    public static func writeEvents(_ events: [LabEvent], to path: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let lines = try events.map { String(decoding: try encoder.encode($0), as: UTF8.self) + "\n" }.joined()
+        try lines.write(toFile: path, atomically: true, encoding: .utf8)
     }
 
     /// The events of an event log (JSON lines); lines that do not parse are skipped.

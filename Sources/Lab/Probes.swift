@@ -22,6 +22,9 @@ public struct ProbeOptions: Sendable {
     public var seconds: Double
     public var port: UInt16
     public var streamID: UInt32
+    /// Wall-clock instant (ns) of the first probe; at once when nil. Lets a caller line a timeline up with
+    /// the stream however long this process takes to start.
+    public var startAt: Int64?
 
     public init(kind: ProbeKind = .udp, from: String, to: IPv4Address, responder: String? = nil, rate: Double? = nil,
                 seconds: Double = 5, port: UInt16? = nil, streamID: UInt32 = 1) {
@@ -65,6 +68,8 @@ public struct ProbeResult: Sendable, Codable {
     public var gaps: [ProbeGap]
     /// The resolution of the clock that timestamps probes.
     public var clockResolutionNanoseconds: Int64
+    /// When the last probe left (sequence numbers run 0 ..< sent, one per probe, whatever the pacing).
+    public var lastSendNanoseconds: Int64?
 }
 
 extension LabManager {
@@ -139,6 +144,12 @@ struct ProbeEngine {
 
     mutating func run() throws -> ProbeResult {
         let interval = Int64(1e9 / options.rate)
+        if let startAt = options.startAt {
+            // Sockets are open; wait for the agreed instant (answers to nothing yet, so just sleep).
+            while wallClockNanoseconds() < startAt {
+                usleep(useconds_t(max(1, min(startAt - wallClockNanoseconds(), 100_000_000) / 1000)))
+            }
+        }
         let start = wallClockNanoseconds()
         let end = start + Int64(options.seconds * 1e9)
         let drainUntil = end + 300_000_000
@@ -313,6 +324,7 @@ struct ProbeEngine {
             rttMedianMicroseconds: sortedRTT.isEmpty ? nil : Double(sortedRTT[sortedRTT.count / 2]) / 1000,
             rttMaxMicroseconds: sortedRTT.last.map { Double($0) / 1000 },
             longestGapMilliseconds: Double(longest) / 1e6, gaps: gaps,
-            clockResolutionNanoseconds: Int64(resolution.tv_sec) * 1_000_000_000 + Int64(resolution.tv_nsec))
+            clockResolutionNanoseconds: Int64(resolution.tv_sec) * 1_000_000_000 + Int64(resolution.tv_nsec),
+            lastSendNanoseconds: sendTimes.last)
     }
 }

@@ -125,19 +125,16 @@ extension LabManager {
             var stopped = true
             for file in result.files.sorted() {
                 guard let pcap = try? PcapFile(contentsOfFile: file) else { continue }
-                let name = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
-                let port = name.lastIndex(of: "-").map { "\(name[..<$0]):\(name[name.index(after: $0)...])" } ?? name
-                let series = PortRateSeries(port: port, records: pcap.records, start: start, end: end, binNanoseconds: 10_000_000)
+                let series = PortRateSeries(port: ResultsAnalyzer.port(ofPcapFile: file), records: pcap.records, start: start, end: end, binNanoseconds: 10_000_000)
                 cell.rates.append(series)
                 // Stopped: from 100 ms after the loop was cut, every 10 ms bin stays under the alarm threshold.
                 let firstQuietBin = Int((result.openedAt + 100_000_000 - start) / 10_000_000)
                 if series.framesPerSecond.dropFirst(firstQuietBin).contains(where: { $0 >= detector.thresholdFramesPerSecond }) { stopped = false }
             }
             cell.stoppedAfterOpening = stopped
-            // Leave the loop as the topology had it: open.
+            // The storm's slice of the event log: the loop closing and opening, the alarm, any storm control.
             let events = LabDirectory(name: lab).events().filter { $0.timeNanoseconds >= start - 1_000_000_000 }
-            let lines = events.compactMap { try? JSONEncoder().encode($0) }.map { String(decoding: $0, as: UTF8.self) }.joined(separator: "\n")
-            try? (lines + "\n").write(toFile: "\(directory)/events.jsonl", atomically: true, encoding: .utf8)
+            try ResultsAnalyzer.writeEvents(events, to: "\(directory)/events.jsonl")
         } catch {
             cell.error = "\(error)"
         }

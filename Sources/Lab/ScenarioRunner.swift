@@ -76,8 +76,8 @@ public struct ScenarioRunner {
 
     // MARK: One trial
 
-    /// Runs one trial: a probe stream from another process, captures here, the timeline's faults at their
-    /// offsets, bond active-member changes watched and logged, everything undone at the end; then the
+    /// Runs one trial: a probe stream from another process starting at an agreed instant, captures here,
+    /// the timeline's faults at their offsets from that instant (on a thread of their own), bond active-member changes watched and logged, everything undone at the end; then the
     /// trial's folder holds NODE-PORT.pcap, events.jsonl, probe.json and the figures are computed from them.
     public func runTrial(_ scenario: Scenario, index: Int, directory: String, relativeDirectory: String) throws -> TrialRecord {
         guard let probe = scenario.probe else { throw LabError.unsupported("scenario '\(scenario.name)' has no probe stream") }
@@ -87,62 +87,62 @@ public struct ScenarioRunner {
         let trialStart = wallClockNanoseconds()
         let seconds = Double(scenario.durationMilliseconds) / 1000
 
+        // The stream starts at an agreed instant, so the timeline lines up with it however long the prober
+        // takes to start (hundreds of milliseconds in an emulated VM).
+        let streamStart = wallClockNanoseconds() + Self.proberStartDelay
         let prober = Process()
         prober.executableURL = URL(fileURLWithPath: Self.executable)
-        prober.arguments = ["probe", lab, probe.from, probe.to.description, "--rate", "\(probe.rate)", "--seconds", "\(seconds)", "--json"]
-            + (probe.responder.map { ["--responder", $0] } ?? [])
+        prober.arguments = ["probe", lab, probe.from, probe.to.description, "--rate", "\(probe.rate)", "--seconds", "\(seconds)", "--json",
+                            "--start-at", "\(streamStart)"] + (probe.responder.map { ["--responder", $0] } ?? [])
         FileManager.default.createFile(atPath: "\(directory)/probe.json", contents: nil)
         prober.standardOutput = FileHandle(forWritingAtPath: "\(directory)/probe.json")
-        prober.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        FileManager.default.createFile(atPath: "\(directory)/probe.log", contents: nil)
+        prober.standardError = FileHandle(forWritingAtPath: "\(directory)/probe.log")
         try prober.run()
 
         let bondWatcher = BondWatcherThread(BondWatcher(record: record, directory: labDirectory))
         bondWatcher.start()
         defer { bondWatcher.stop() }
-        var pending = scenario.timeline
-        var undo: [ScenarioAction] = []
-        // Each fault runs as its own `redlab fault` process, which logs its own instant: the captures here
-        // keep draining while a slow fault (a crash cutting several cables, a flap) is under way.
-        var injectors: [(step: ScenarioStep, process: Process)] = []
-        let start = monotonicNanoseconds()
+        // The timeline runs on its own thread, in this process (a fault process would take too long to
+        // start on a loaded or emulated machine); the captures here keep draining meanwhile.
+        let faults = TimelineThread(manager: manager, lab: lab, steps: scenario.timeline, zero: streamStart)
+        faults.start()
+        // Captures run until the prober is done (it drains answers 0.3 s after its last probe), at most
+        // well past the stream's planned end.
+        let limit = Double(streamStart - wallClockNanoseconds()) / 1e9 + seconds + 10
         let results = try manager.capture(lab: lab, ports: scenario.capture, directory: directory, filter: "udp",
-                                          seconds: seconds + 0.3, snapLength: 512) {
-            let elapsedMilliseconds = Int((monotonicNanoseconds() - start) / 1_000_000)
-            while let step = pending.first, step.atMilliseconds <= elapsedMilliseconds {
-                pending.removeFirst()
-                let process = Process()
-                process.executableURL = URL(fileURLWithPath: Self.executable)
-                process.arguments = ["fault", lab] + step.action.faultArguments
-                process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
-                try process.run()
-                injectors.append((step, process))
-                if let reverse = step.action.undo { undo.append(reverse) } else { undo.removeAll { $0.undoes(step.action) } }
-            }
-            return isInterrupted()
+                                          seconds: limit, snapLength: 512) {
+            !prober.isRunning || isInterrupted()
         }
         if isInterrupted() && prober.isRunning { prober.terminate() }
         prober.waitUntilExit()
+        faults.stop()
+        let failure = faults.wait()
+        // Whatever the timeline left broken is put back.
+        var undo: [ScenarioAction] = []
+        for step in faults.done {
+            if let reverse = step.action.undo { undo.append(reverse) } else { undo.removeAll { $0.undoes(step.action) } }
+        }
+        for action in undo.reversed() { try? manager.inject(action.fault, lab: lab) }
+        if let failure { throw failure }
         if let data = FileManager.default.contents(atPath: "\(directory)/probe.json"),
            let stream = try? JSONDecoder().decode(ProbeResult.self, from: data) {
             // The analysis needs to know when the stream ended: a silence before that is an outage.
-            let last = stream.startNanoseconds + Int64(Double(max(stream.sent - 1, 0)) * 1e9 / stream.rate)
+            let last = stream.lastSendNanoseconds ?? stream.endNanoseconds
             try labDirectory.log(LabEvent(timeNanoseconds: last, source: "probe", kind: "stream-end", target: "\(probe.from)->\(probe.to)",
                                           detail: ["sent": "\(stream.sent)", "rate": "\(stream.rate)"]))
         }
-        for injector in injectors { injector.process.waitUntilExit() }
-        for action in undo.reversed() { try? manager.inject(action.fault, lab: lab) }
-        if let failed = injectors.first(where: { $0.process.terminationStatus != 0 }) {
-            throw LabError.unsupported("trial \(index): `redlab fault \(lab) \(failed.step.action.faultArguments.joined(separator: " "))` failed (exit \(failed.process.terminationStatus))")
+        if prober.terminationStatus != 0 && !isInterrupted() {
+            let message = (try? String(contentsOfFile: "\(directory)/probe.log", encoding: .utf8))?
+                .trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+            throw LabError.unsupported("trial \(index): the probe stream failed (exit \(prober.terminationStatus)): \(message)")
         }
         if isInterrupted() { throw LabError.interrupted }
         let trialEnd = wallClockNanoseconds()
 
         // The trial's own slice of the lab's event log.
         let events = labDirectory.events().filter { $0.timeNanoseconds >= trialStart && $0.timeNanoseconds <= trialEnd }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let lines = try events.map { String(decoding: try encoder.encode($0), as: UTF8.self) }.joined(separator: "\n")
-        try (lines + "\n").write(toFile: "\(directory)/events.jsonl", atomically: true, encoding: .utf8)
+        try ResultsAnalyzer.writeEvents(events, to: "\(directory)/events.jsonl")
 
         let analysis = try ResultsAnalyzer.analyze(directory: directory, events: "\(directory)/events.jsonl")
         guard let measured = analysis.faults.first else {
@@ -164,6 +164,8 @@ public struct ScenarioRunner {
     }
 
     static var executable: String { LabManager.redlabExecutable() }
+    /// How far ahead the probe stream's start is set when the prober is launched.
+    static let proberStartDelay: Int64 = 800_000_000
 
     // MARK: A whole cell
 
@@ -262,22 +264,6 @@ public struct ScenarioRunner {
 }
 
 extension ScenarioAction {
-    /// The arguments of `redlab fault LAB ...` for this action.
-    var faultArguments: [String] {
-        switch self {
-        case .linkDown(let port): return ["link-down", port.description]
-        case .linkUp(let port): return ["link-up", port.description]
-        case .blackhole(let port, let direction):
-            return ["blackhole", port.description] + (direction == "in" ? ["--in"] : direction == "out" ? ["--out"] : [])
-        case .unblackhole(let port): return ["unblackhole", port.description]
-        case .flap(let port, let period, let count): return ["flap", port.description, "--period", "\(period)", "--count", "\(count)"]
-        case .crash(let node): return ["crash", node]
-        case .restore(let node): return ["restore", node]
-        case .freeze(let node): return ["freeze", node]
-        case .thaw(let node): return ["thaw", node]
-        }
-    }
-
     /// True when self puts back what `fault` broke.
     func undoes(_ fault: ScenarioAction) -> Bool { fault.undo == self }
 }
@@ -324,6 +310,58 @@ struct BondWatcher {
             }
         }
         return changed
+    }
+}
+
+/// The timeline of a trial on its own thread: each step injected at its offset from `zero` (wall clock).
+final class TimelineThread: @unchecked Sendable {
+    private let manager: LabManager
+    private let lab: String
+    private let steps: [ScenarioStep]
+    private let zero: Int64
+    private let lock = NSLock()
+    private var stopping = false
+    private var completed: [ScenarioStep] = []
+    private var failure: Error?
+    private let finished = DispatchSemaphore(value: 0)
+
+    init(manager: LabManager, lab: String, steps: [ScenarioStep], zero: Int64) {
+        self.manager = manager
+        self.lab = lab
+        self.steps = steps
+        self.zero = zero
+    }
+
+    /// The steps injected so far.
+    var done: [ScenarioStep] { lock.withLock { completed } }
+
+    func start() {
+        Thread.detachNewThread { [self] in
+            for step in steps {
+                let due = zero + Int64(step.atMilliseconds) * 1_000_000
+                while wallClockNanoseconds() < due && !lock.withLock({ stopping }) {
+                    usleep(useconds_t(max(50, min(due - wallClockNanoseconds(), 5_000_000) / 1000)))
+                }
+                if lock.withLock({ stopping }) { break }
+                do {
+                    try manager.inject(step.action.fault, lab: lab)
+                    lock.withLock { completed.append(step) }
+                } catch {
+                    lock.withLock { failure = error }
+                    break
+                }
+            }
+            finished.signal()
+        }
+    }
+
+    /// Steps not yet due are dropped.
+    func stop() { lock.withLock { stopping = true } }
+
+    /// Waits for the thread; the error of a step that failed, if any.
+    func wait() -> Error? {
+        finished.wait()
+        return lock.withLock { failure }
     }
 }
 

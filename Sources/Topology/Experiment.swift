@@ -184,16 +184,11 @@ public struct MatrixConfiguration: Sendable, Equatable, Codable {
 /// ```
 public enum ExperimentLoader {
     public static func load(path: String) throws -> ExperimentMatrix {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw TopologyError(location: .unknown(path), field: "file", message: "cannot read '\(path)' (does it exist?)")
-        }
-        return try parse(yaml: String(decoding: data, as: UTF8.self), file: path)
+        try parse(yaml: YAMLDocument.read(path: path), file: path)
     }
 
     public static func parse(yaml: String, file: String) throws -> ExperimentMatrix {
-        guard let root = try? Yams.compose(yaml: yaml) else {
-            throw TopologyError(location: SourceLocation(file: file, line: 1, column: 1), field: "file", message: "not valid YAML, or empty")
-        }
+        let root = try YAMLDocument.compose(yaml, file: file)
         let reader = YAMLReader(file: file)
         let top = try reader.keyed(root, "file", allowed: ["name", "designs", "stp", "bond_monitor", "advert_int", "faults", "trials",
                                                            "stp_timers", "storm", "vlans", "no_bond", "probe_rate", "pass", "configurations"])

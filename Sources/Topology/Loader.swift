@@ -7,28 +7,38 @@ import Yams
 /// column and the field's path (`nodes.srv1.bonds.bond0.miimon`).
 public enum TopologyLoader {
     public static func load(path: String) throws -> Topology {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw TopologyError(location: .unknown(path), field: "file", message: "cannot read '\(path)' (does it exist?)")
-        }
-        return try parse(yaml: String(decoding: data, as: UTF8.self), file: path)
+        try parse(yaml: YAMLDocument.read(path: path), file: path)
     }
 
     public static func parse(yaml: String, file: String) throws -> Topology {
-        let root: Yams.Node
+        let reader = YAMLReader(file: file)
+        let topology = try reader.topology(YAMLDocument.compose(yaml, file: file))
+        let problems = TopologyValidator.problems(in: topology)
+        guard problems.isEmpty else { throw TopologyErrors(errors: problems) }
+        return topology
+    }
+}
+
+/// Reading and composing the YAML files redlab takes (topologies, scenarios, matrices), with errors that
+/// name the file and line.
+enum YAMLDocument {
+    static func read(path: String) throws -> String {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw TopologyError(location: .unknown(path), field: "file", message: "cannot read '\(path)' (does it exist?)")
+        }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    static func compose(_ yaml: String, file: String) throws -> Yams.Node {
         do {
             guard let composed = try Yams.compose(yaml: yaml) else {
                 throw TopologyError(location: SourceLocation(file: file, line: 1, column: 1), field: "file", message: "the file is empty")
             }
-            root = composed
+            return composed
         } catch let error as YamlError {
             throw TopologyError(location: SourceLocation(file: file, line: yamlLine(error), column: 0), field: "file",
                                 message: "not valid YAML: \(error)")
         }
-        let reader = YAMLReader(file: file)
-        let topology = try reader.topology(root)
-        let problems = TopologyValidator.problems(in: topology)
-        guard problems.isEmpty else { throw TopologyErrors(errors: problems) }
-        return topology
     }
 
     private static func yamlLine(_ error: YamlError) -> Int {

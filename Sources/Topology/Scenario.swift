@@ -279,23 +279,11 @@ public struct CriterionParseError: Error, Sendable, Equatable {
 /// Reads scenario files, with the same file:line:column errors as topology files.
 public enum ScenarioLoader {
     public static func load(path: String) throws -> Scenario {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw TopologyError(location: .unknown(path), field: "file", message: "cannot read '\(path)' (does it exist?)")
-        }
-        return try parse(yaml: String(decoding: data, as: UTF8.self), file: path)
+        try parse(yaml: YAMLDocument.read(path: path), file: path)
     }
 
     public static func parse(yaml: String, file: String) throws -> Scenario {
-        let root: Yams.Node
-        do {
-            guard let composed = try Yams.compose(yaml: yaml) else {
-                throw TopologyError(location: SourceLocation(file: file, line: 1, column: 1), field: "file", message: "the file is empty")
-            }
-            root = composed
-        } catch let error as YamlError {
-            throw TopologyError(location: SourceLocation(file: file, line: 0, column: 0), field: "file", message: "not valid YAML: \(error)")
-        }
-        return try ScenarioReader(reader: YAMLReader(file: file)).scenario(root)
+        try ScenarioReader(reader: YAMLReader(file: file)).scenario(YAMLDocument.compose(yaml, file: file))
     }
 }
 

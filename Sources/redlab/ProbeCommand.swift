@@ -16,6 +16,7 @@ struct ProbeCommand: ParsableCommand {
     @Option(help: "How long to probe.") var seconds: Double = 5
     @Option(help: "The node that answers udp, tcp and http probes (default: the node with that address).") var responder: String?
     @Option(help: "The port (default 50007 udp, 50080 tcp and http).") var port: UInt16?
+    @Option(help: "Send the first probe at this wall-clock instant (nanoseconds since the epoch).") var startAt: Int64?
     @Flag(help: "Print JSON.") var json = false
 
     func validate() throws {
@@ -26,8 +27,9 @@ struct ProbeCommand: ParsableCommand {
         try requireRoot("probe")
         guard let address = IPv4Address(to) else { return }
         do {
-            let options = ProbeOptions(kind: kind, from: from, to: address, responder: responder, rate: rate,
+            var options = ProbeOptions(kind: kind, from: from, to: address, responder: responder, rate: rate,
                                        seconds: seconds, port: port)
+            options.startAt = startAt
             let result = try LabManager().probe(lab: lab, options)
             if json {
                 let encoder = JSONEncoder()
