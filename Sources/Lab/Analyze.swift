@@ -35,6 +35,11 @@ public enum ResultsAnalyzer {
         let streamEndEvent = events.first { $0.source == "probe" && $0.kind == "stream-end" }
         let streamEnd = streamEndEvent.map { $0.timeNanoseconds + interval }
         let probesSent = streamEndEvent?.detail["sent"].flatMap { UInt64($0) }
+        // The nodes at the ends of the stream: its sender (the stream-end event's "NODE->ADDRESS") and the
+        // nodes whose ports were captured.
+        let streamEndpoints: Set<String>? = streamEndEvent.map { event in
+            Set([event.target.components(separatedBy: "->").first ?? ""] + files(in: directory).map { String(port(ofPcapFile: $0).prefix { $0 != ":" }) })
+        }
         let faultEvents = events.filter { $0.source == "fault" }.sorted { $0.timeNanoseconds < $1.timeNanoseconds }
         let faults = faultEvents.filter { !Self.undoKinds.contains($0.kind) }
         return AnalysisReport(directory: directory, probeIntervalNanoseconds: interval, probesSeen: arrivals.count,
@@ -59,7 +64,11 @@ public enum ResultsAnalyzer {
             // What restored traffic acted before the first probe came back through.
             let firstPass = analysis.analyze(arrivals: inWindow, faultTime: fault.timeNanoseconds)
             // (Bond member changes are seen by polling every 2 ms, which a loaded machine delays: allow their lag.)
-            let detecting = Self.detectingEvents(protocolEvents, after: fault.timeNanoseconds,
+            let detecting = Self.detectingEvents(protocolEvents.filter { event in
+                // A bond elsewhere in the lab did not carry this stream.
+                guard event.kind.hasPrefix("bond "), let endpoints = streamEndpoints else { return true }
+                return endpoints.contains(String(event.detail.prefix { $0 != ":" }))
+            }, after: fault.timeNanoseconds,
                                                  until: firstPass.outage.map { $0.end + Self.detectionLagAllowance } ?? windowEnd)
             let result = analysis.analyze(arrivals: inWindow, faultTime: fault.timeNanoseconds, events: detecting)
             var silence: Analysis.ProbeGap?
@@ -92,13 +101,18 @@ public enum ResultsAnalyzer {
 
     /// Every probe arrival in the folder's pcap files (named NODE-PORT.pcap, as `redlab capture` writes them).
     public static func probeArrivals(directory: String, probePort: UInt16 = 50_007) throws -> [ProbeArrival] {
-        let files = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".pcap") }.sorted()
+        _ = try FileManager.default.contentsOfDirectory(atPath: directory)  // a missing folder is an error
         var arrivals: [ProbeArrival] = []
-        for file in files {
+        for file in files(in: directory) {
             let pcap = try PcapFile(contentsOfFile: "\(directory)/\(file)")
             arrivals += ProbeArrival.extract(from: pcap.records, port: port(ofPcapFile: file), udpDestinationPort: probePort)
         }
         return arrivals
+    }
+
+    /// The pcap files of a folder, sorted.
+    static func files(in directory: String) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasSuffix(".pcap") }.sorted()
     }
 
     /// "acc1:s1" for ".../acc1-s1.pcap": node names may hold '-', port names may not hold ':', so the

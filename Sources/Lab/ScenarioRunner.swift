@@ -115,6 +115,11 @@ public struct ScenarioRunner {
             !prober.isRunning || isInterrupted()
         }
         if isInterrupted() && prober.isRunning { prober.terminate() }
+        // A prober that has not finished by now (a machine starved by a storm, say) is stopped.
+        let proberDeadline = Date().addingTimeInterval(5)
+        while prober.isRunning && Date() < proberDeadline { usleep(20_000) }
+        let proberHung = prober.isRunning
+        if proberHung { kill(prober.processIdentifier, SIGKILL) }
         prober.waitUntilExit()
         faults.stop()
         let failure = faults.wait()
@@ -125,6 +130,9 @@ public struct ScenarioRunner {
         }
         for action in undo.reversed() { try? manager.inject(action.fault, lab: lab) }
         if let failure { throw failure }
+        if proberHung {
+            throw LabError.unsupported("trial \(index): the probe stream did not end within \(Int(limit) + 5) s (is the machine overloaded, or is a loop storming?)")
+        }
         if let data = FileManager.default.contents(atPath: "\(directory)/probe.json"),
            let stream = try? JSONDecoder().decode(ProbeResult.self, from: data) {
             // The analysis needs to know when the stream ended: a silence before that is an outage.

@@ -47,6 +47,7 @@ func enterLabNodeAsDaemon(_ namespace: String) throws {
     try Namespace.enter(namespace)
     setsid()
     signal(SIGHUP, SIG_IGN)
+    ControlPlaneScheduling.raiseToRealTime()
 }
 
 func loadTopology(_ path: String) throws -> Topology {
