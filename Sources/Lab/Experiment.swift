@@ -172,10 +172,11 @@ extension LabManager {
             let first = try matrix.scenario(for: configuration, fault: pending[0])
             progress("[\(configuration.label)] building lab \(lab) (\(timeLeft()))")
             let configurationStart = Date()
-            defer { spend(matrix.convergenceSeconds(configuration)) }
             do {
                 try up(try first.topology(), name: lab)
+                spend(matrix.convergenceSeconds(configuration))
             } catch {
+                spend(matrix.convergenceSeconds(configuration) + pending.reduce(0) { $0 + matrix.cellSeconds(configuration, $1) })
                 // Every pending cell of this configuration records why it could not run.
                 for fault in pending {
                     var cell = CellResult(id: cellID(configuration, fault), configuration: configuration.dimensionValues,
