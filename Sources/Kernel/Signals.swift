@@ -36,18 +36,3 @@ public enum SystemLog {
         message.withCString { redlab_syslog(LOG_NOTICE, $0) }
     }
 }
-
-/// Scheduling of lab daemons.
-public enum ControlPlaneScheduling {
-    /// Puts the calling thread under SCHED_FIFO at a modest real-time priority, as a switch's control plane
-    /// runs ahead of its data plane: a flood of forwarded frames (a storm, a busy or emulated machine) must
-    /// not starve the daemon whose silence would itself open a loop (RSTP hellos missed for 3 intervals).
-    /// The kernel's real-time throttling still leaves 5% of each second to everything else.
-    /// Returns false (and changes nothing) where the system refuses it.
-    @discardableResult
-    public static func raiseToRealTime(priority: Int32 = 10) -> Bool {
-        var parameters = sched_param()
-        parameters.sched_priority = priority
-        return sched_setscheduler(0, SCHED_FIFO, &parameters) == 0
-    }
-}

@@ -60,23 +60,28 @@ extension LabManager {
 
         let start = monotonicNanoseconds()
         var closedAt: Int64 = 0, openedAt: Int64 = 0
+        var closedMonotonic: UInt64 = 0, openedMonotonic: UInt64 = 0
         var sentBroadcast = false
         let injector = try PacketSocket.open(inNamespace: loopNode.namespace, interface: loop.port, protocol: PacketSocket.sendOnly)
-        let results = try capture(lab: lab, ports: switchPorts, directory: directory, filter: nil, seconds: bounded + 0.6,
+        let results = try capture(lab: lab, ports: switchPorts, directory: directory, filter: nil, seconds: bounded + 5,
                                   snapLength: 128) {
             let elapsed = Double(monotonicNanoseconds() - start) / 1e9
             if closedAt == 0 && elapsed >= 0.2 {
                 closedAt = try inject(.unblackhole(loop), lab: lab).first?.timeNanoseconds ?? wallClockNanoseconds()
+                closedMonotonic = monotonicNanoseconds()
             }
             if closedAt != 0 && !sentBroadcast {
                 // One broadcast into the closed loop (a gratuitous ARP from a made-up address).
                 try? injector.send(EthernetFrame.gratuitousARP(mac: MACAddress(0x02, 0x52, 0x4c, 0, 0, 1), ip: IPv4Address(192, 0, 2, 99)).encode())
                 sentBroadcast = true
             }
-            if openedAt == 0 && elapsed >= 0.2 + bounded {
+            // Held closed for `bounded` seconds from the closing, however long the closing itself took.
+            if openedAt == 0 && closedMonotonic != 0 && monotonicNanoseconds() >= closedMonotonic + UInt64(bounded * 1e9) {
                 openedAt = try inject(.linkDown(loop), lab: lab).first?.timeNanoseconds ?? wallClockNanoseconds()
+                openedMonotonic = monotonicNanoseconds()
             }
-            return false
+            // Captured on for 0.4 s after the opening: long enough to see the storm die.
+            return openedMonotonic != 0 && monotonicNanoseconds() >= openedMonotonic + 400_000_000
         }
         if openedAt == 0 { openedAt = try inject(.linkDown(loop), lab: lab).first?.timeNanoseconds ?? wallClockNanoseconds() }
 

@@ -47,7 +47,6 @@ func enterLabNodeAsDaemon(_ namespace: String) throws {
     try Namespace.enter(namespace)
     setsid()
     signal(SIGHUP, SIG_IGN)
-    ControlPlaneScheduling.raiseToRealTime()
 }
 
 func loadTopology(_ path: String) throws -> Topology {

@@ -37,14 +37,14 @@ final class ScenarioLabTests: LabTestCase {
             """, file: "/tmp/\(lab).yaml")
     }
 
-    /// A core crash in an RSTP cross lab: every trial recovers within the criterion, the results folder
-    /// holds each trial's pcaps, events and probe.json, and `redlab analyze` on a trial folder gives the
-    /// same outage as results.json.
-    func testRunMeasuresACoreCrashAndAnalyzeAgrees() throws {
+    /// The client's access switch loses its root-port cable in an RSTP cross lab: every trial recovers
+    /// through the alternate port within the criterion, the results folder holds each trial's pcaps, events
+    /// and probe.json, and `redlab analyze` on a trial folder gives the same figures as results.json.
+    func testRunMeasuresAnUplinkCutAndAnalyzeAgrees() throws {
         try requireRoot()
         let lab = labName("run")
         let out = folder("run")
-        let scenario = try scenario(lab, timeline: "  - {at: 1s, crash: core1}\n  - {at: 2s, restore: core1}",
+        let scenario = try scenario(lab, timeline: "  - {at: 1s, link-down: acc2:up1}\n  - {at: 2s, link-up: acc2:up1}",
                                     pass: "  - recovered\n  - outage < 300ms")
         var lines: [String] = []
         let results = try manager.runScenario(scenario, options: ScenarioRunOptions(resultsDirectory: out)) { lines.append($0) }
@@ -67,7 +67,7 @@ final class ScenarioLabTests: LabTestCase {
             for file in ["client-eth0.pcap", "events.jsonl", "probe.json"] {
                 XCTAssertTrue(FileManager.default.fileExists(atPath: "\(directory)/\(file)"), "\(directory)/\(file)")
             }
-            XCTAssertEqual(trial.faultKind, "crash")
+            XCTAssertEqual(trial.faultKind, "link-down")
             XCTAssertGreaterThan(trial.timeline.received.reduce(0, +), 500)
             let again = try ResultsAnalyzer.analyze(directory: directory, events: "\(directory)/events.jsonl")
             XCTAssertEqual(again.faults.first?.result, trial.result, "redlab analyze recomputes the same figures")
