@@ -63,7 +63,7 @@ public enum ResultsAnalyzer {
                                             captureEnd: observedUntil)
             // What restored traffic acted before the first probe came back through.
             let firstPass = analysis.analyze(arrivals: inWindow, faultTime: fault.timeNanoseconds)
-            // (Bond member changes are seen by polling every 2 ms, which a loaded machine delays: allow their lag.)
+            // (Bond member changes are logged when their link event is read, which a loaded machine delays: allow the lag.)
             let detecting = Self.detectingEvents(protocolEvents.filter { event in
                 // A bond elsewhere in the lab did not carry this stream.
                 guard event.kind.hasPrefix("bond "), let endpoints = streamEndpoints else { return true }

@@ -119,8 +119,13 @@ public struct ScenarioRunner {
         let proberDeadline = Date().addingTimeInterval(5)
         while prober.isRunning && Date() < proberDeadline { usleep(20_000) }
         let proberHung = prober.isRunning
-        if proberHung { kill(prober.processIdentifier, SIGKILL) }
-        prober.waitUntilExit()
+        if proberHung {
+            kill(prober.processIdentifier, SIGKILL)
+            let reaped = Date().addingTimeInterval(10)
+            while prober.isRunning && Date() < reaped { usleep(20_000) }
+        } else {
+            prober.waitUntilExit()
+        }
         faults.stop()
         let failure = faults.wait()
         // Whatever the timeline left broken is put back.
@@ -278,46 +283,58 @@ extension ScenarioAction {
 
 /// Watches the active member of every bond in the lab and logs each change as an event
 /// (source "bond", kind "active-member-change"), so the analysis can time a bond's failover.
-/// The logged instant is when a poll saw the change.
+/// Event-driven: the kernel announces a failover as a link event, and only then are the bonds read again;
+/// the logged instant is when the event was read.
 struct BondWatcher {
-    private let namespaces: [(node: String, namespace: String)]
+    private struct Watched {
+        let node: String
+        let socket: NetlinkSocket
+        let monitor: LinkMonitor
+    }
+
     private let directory: LabDirectory
+    private var watched: [Watched] = []
     private var active: [String: String] = [:]
-    private var sockets: [String: NetlinkSocket] = [:]
 
     init(record: LabRecord, directory: LabDirectory) {
         self.directory = directory
-        namespaces = record.nodes.filter { $0.kind == NodeKind.host.rawValue }.map { ($0.name, $0.namespace) }
-        for entry in namespaces {
-            guard let socket = try? NetlinkSocket.open(inNamespace: entry.namespace),
-                  let links = try? socket.links(), links.contains(where: { $0.bond != nil }) else { continue }
-            sockets[entry.node] = socket
+        for node in record.nodes where node.kind == NodeKind.host.rawValue {
+            guard let socket = try? NetlinkSocket.open(inNamespace: node.namespace),
+                  let links = try? socket.links(), links.contains(where: { $0.bond != nil }),
+                  let monitor = try? LinkMonitor.open(inNamespace: node.namespace) else { continue }
+            watched.append(Watched(node: node.name, socket: socket, monitor: monitor))
         }
-        _ = read(logging: false)
+        for entry in watched { read(entry, logging: false) }
     }
 
-    mutating func poll() {
-        _ = read(logging: true)
+    /// Waits up to `timeoutNanoseconds` for link events and logs the bond changes they bring.
+    mutating func waitForChanges(timeoutNanoseconds: Int64) {
+        guard !watched.isEmpty else {
+            usleep(useconds_t(timeoutNanoseconds / 1000))
+            return
+        }
+        var descriptors = watched.map { pollfd(fd: $0.monitor.fileDescriptor, events: Int16(POLLIN), revents: 0) }
+        _ = pollDescriptors(&descriptors, timeoutNanoseconds: timeoutNanoseconds)
+        for (index, descriptor) in descriptors.enumerated() where descriptor.revents != 0 {
+            let entry = watched[index]
+            _ = try? entry.monitor.readOrResynchronize(using: entry.socket)
+            read(entry, logging: true)
+        }
     }
 
-    private mutating func read(logging: Bool) -> Bool {
-        var changed = false
-        for (node, socket) in sockets {
-            guard let links = try? socket.links() else { continue }
-            let names = Dictionary(links.map { ($0.index, $0.name) }, uniquingKeysWith: { first, _ in first })
-            for link in links {
-                guard let bond = link.bond else { continue }
-                let key = "\(node):\(link.name)"
-                let member = bond.activeMemberIndex.flatMap { names[$0] } ?? "none"
-                if let previous = active[key], previous != member, logging {
-                    try? directory.log(LabEvent(source: "bond", kind: "active-member-change", target: key,
-                                                detail: ["from": previous, "to": member]))
-                    changed = true
-                }
-                active[key] = member
+    private mutating func read(_ entry: Watched, logging: Bool) {
+        guard let links = try? entry.socket.links() else { return }
+        let names = Dictionary(links.map { ($0.index, $0.name) }, uniquingKeysWith: { first, _ in first })
+        for link in links {
+            guard let bond = link.bond else { continue }
+            let key = "\(entry.node):\(link.name)"
+            let member = bond.activeMemberIndex.flatMap { names[$0] } ?? "none"
+            if let previous = active[key], previous != member, logging {
+                try? directory.log(LabEvent(source: "bond", kind: "active-member-change", target: key,
+                                            detail: ["from": previous, "to": member]))
             }
+            active[key] = member
         }
-        return changed
     }
 }
 
@@ -366,14 +383,17 @@ final class TimelineThread: @unchecked Sendable {
     /// Steps not yet due are dropped.
     func stop() { lock.withLock { stopping = true } }
 
-    /// Waits for the thread; the error of a step that failed, if any.
-    func wait() -> Error? {
-        finished.wait()
+    /// Waits for the thread (at most `timeout` seconds); the error of a step that failed, if any.
+    func wait(timeout: Double = 60) -> Error? {
+        if finished.wait(timeout: .now() + timeout) == .timedOut {
+            return LabError.unsupported("a fault of the timeline did not finish within \(Int(timeout)) s")
+        }
         return lock.withLock { failure }
     }
 }
 
-/// A BondWatcher polling every 2 ms on its own thread, so its timing does not depend on the capture loop.
+/// A BondWatcher on its own thread, waking on link events (and every 50 ms to see whether to stop), so
+/// its timing does not depend on the capture loop and it costs nothing while no link changes.
 final class BondWatcherThread: @unchecked Sendable {
     private var watcher: BondWatcher
     private let lock = NSLock()
@@ -385,8 +405,7 @@ final class BondWatcherThread: @unchecked Sendable {
     func start() {
         Thread.detachNewThread { [self] in
             while !lock.withLock({ stopping }) {
-                watcher.poll()
-                usleep(2_000)
+                watcher.waitForChanges(timeoutNanoseconds: 50_000_000)
             }
             finished.signal()
         }
@@ -394,7 +413,7 @@ final class BondWatcherThread: @unchecked Sendable {
 
     func stop() {
         lock.withLock { stopping = true }
-        finished.wait()
+        _ = finished.wait(timeout: .now() + 10)
     }
 }
 
