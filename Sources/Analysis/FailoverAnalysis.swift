@@ -255,7 +255,9 @@ public struct FailoverAnalysis: Sendable, Hashable, Codable {
         result.lostProbes = lostRuns.reduce(0) { $0.saturatingAdding(Self.length(of: $1)) }
     }
 
-    private func findDetection(_ events: [TimedEvent], faultTime: Int64, into result: inout FailoverResult) {
+    /// Sets the detection: the first of `events` at or after the fault (of `detectionEventKinds` when given).
+    /// `analyze` calls it with its events; a caller that picks the events from the outcome calls it after.
+    public func findDetection(_ events: [TimedEvent], faultTime: Int64, into result: inout FailoverResult) {
         let candidates = events.filter { event in
             event.time >= faultTime && (detectionEventKinds?.contains(event.kind) ?? true)
         }

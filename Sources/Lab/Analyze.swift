@@ -38,7 +38,7 @@ public enum ResultsAnalyzer {
         // The nodes at the ends of the stream: its sender (the stream-end event's "NODE->ADDRESS") and the
         // nodes whose ports were captured.
         let streamEndpoints: Set<String>? = streamEndEvent.map { event in
-            Set([event.target.components(separatedBy: "->").first ?? ""] + files(in: directory).map { String(port(ofPcapFile: $0).prefix { $0 != ":" }) })
+            Set([event.target.components(separatedBy: "->").first ?? ""] + ((try? files(in: directory)) ?? []).map { String(port(ofPcapFile: $0).prefix { $0 != ":" }) })
         }
         let faultEvents = events.filter { $0.source == "fault" }.sorted { $0.timeNanoseconds < $1.timeNanoseconds }
         let faults = faultEvents.filter { !Self.undoKinds.contains($0.kind) }
@@ -61,16 +61,16 @@ public enum ResultsAnalyzer {
             }
             let analysis = FailoverAnalysis(probeInterval: interval, expectedSequences: streamEnd == nil ? nil : expected,
                                             captureEnd: observedUntil)
+            var result = analysis.analyze(arrivals: inWindow, faultTime: fault.timeNanoseconds)
             // What restored traffic acted before the first probe came back through.
-            let firstPass = analysis.analyze(arrivals: inWindow, faultTime: fault.timeNanoseconds)
             // (Bond member changes are logged when their link event is read, which a loaded machine delays: allow the lag.)
             let detecting = Self.detectingEvents(protocolEvents.filter { event in
                 // A bond elsewhere in the lab did not carry this stream.
                 guard event.kind.hasPrefix("bond "), let endpoints = streamEndpoints else { return true }
                 return endpoints.contains(String(event.detail.prefix { $0 != ":" }))
             }, after: fault.timeNanoseconds,
-                                                 until: firstPass.outage.map { $0.end + Self.detectionLagAllowance } ?? windowEnd)
-            let result = analysis.analyze(arrivals: inWindow, faultTime: fault.timeNanoseconds, events: detecting)
+                                                 until: result.outage.map { $0.end + Self.detectionLagAllowance } ?? windowEnd)
+            analysis.findDetection(detecting, faultTime: fault.timeNanoseconds, into: &result)
             var silence: Analysis.ProbeGap?
             if result.outcome == .notRecovered, let windowEnd, let silentSince = result.silentSince,
                let before = inWindow.last(where: { $0.receiveTime == silentSince }),
@@ -101,9 +101,8 @@ public enum ResultsAnalyzer {
 
     /// Every probe arrival in the folder's pcap files (named NODE-PORT.pcap, as `redlab capture` writes them).
     public static func probeArrivals(directory: String, probePort: UInt16 = 50_007) throws -> [ProbeArrival] {
-        _ = try FileManager.default.contentsOfDirectory(atPath: directory)  // a missing folder is an error
         var arrivals: [ProbeArrival] = []
-        for file in files(in: directory) {
+        for file in try files(in: directory) {
             let pcap = try PcapFile(contentsOfFile: "\(directory)/\(file)")
             arrivals += ProbeArrival.extract(from: pcap.records, port: port(ofPcapFile: file), udpDestinationPort: probePort)
         }
@@ -111,8 +110,8 @@ public enum ResultsAnalyzer {
     }
 
     /// The pcap files of a folder, sorted.
-    static func files(in directory: String) -> [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasSuffix(".pcap") }.sorted()
+    static func files(in directory: String) throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".pcap") }.sorted()
     }
 
     /// "acc1:s1" for ".../acc1-s1.pcap": node names may hold '-', port names may not hold ':', so the

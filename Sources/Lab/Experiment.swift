@@ -113,9 +113,7 @@ extension LabManager {
                 startedAt = previous.startedAt
             }
         } else {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try encoder.encode(matrix).write(to: URL(fileURLWithPath: matrixPath))
+            try Self.writeJSON(matrix, to: matrixPath)
         }
         let configurations = matrix.configurations
         let plannedCells = configurations.flatMap { configuration in matrix.faults.map { (configuration, $0) } }
@@ -233,7 +231,7 @@ extension LabManager {
                                        stoppedAfterOpening: false, error: "\(error)")
             }
             try? down(lab)
-            progress("  " + Self.describe(cell))
+            progress("  " + cell.summary)
             try write(cell, to: "\(root)/\(stormID)", name: "storm.json")
         }
         try assemble()
@@ -246,9 +244,6 @@ extension LabManager {
     }
 
     private func write<T: Encodable>(_ value: T, to directory: String, name: String = "cell.json") throws {
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(value).write(to: URL(fileURLWithPath: "\(directory)/\(name)"), options: .atomic)
+        try Self.writeJSON(value, to: "\(directory)/\(name)")
     }
 }

@@ -42,6 +42,20 @@ public struct ScenarioRunOptions: Sendable {
     }
 }
 
+extension StormCellResult {
+    /// One line: when the storm was declared, its peak, whether it stopped, what the capture kept.
+    public var summary: String {
+        if let error { return "error: \(error)" }
+        guard let report, let detectionMilliseconds else {
+            return "no storm detected (\(framesCaptured) frames captured, \(framesDropped) dropped)"
+        }
+        return String(format: "storm declared %.1f ms after the loop closed, peak %.0f frames/s on %d ports; %@; %llu frames captured, %llu dropped",
+                      detectionMilliseconds, report.peakRatePerSecond, report.ports.count,
+                      stoppedAfterOpening ? "it stopped once the loop was cut" : "it did NOT stop after the loop was cut",
+                      framesCaptured, framesDropped)
+    }
+}
+
 extension LabManager {
     /// `redlab run`: builds the scenario's lab if it is not up, runs its trials (or its storm), writes the
     /// results folder (per trial: pcaps, events.jsonl, probe.json; results.json at the root) and returns
@@ -74,7 +88,7 @@ extension LabManager {
         if let storm = scenario.storm {
             progress("storm: closing the loop at \(storm.loop) for \(storm.seconds) s")
             let cell = stormCell(scenario, storm: storm, lab: labName, id: scenario.name, root: root)
-            progress("  " + Self.describe(cell))
+            progress("  " + cell.summary)
             results.storms = [cell]
         } else {
             progress("\(scenario.name): \(scenario.trials) trial(s) of \(Int(Double(scenario.durationMilliseconds) / 1000)) s")
@@ -89,20 +103,16 @@ extension LabManager {
     }
 
     public static func writeResults(_ results: ExperimentResults, to root: String) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(results).write(to: URL(fileURLWithPath: "\(root)/results.json"), options: .atomic)
+        try writeJSON(results, to: "\(root)/results.json")
     }
 
-    static func describe(_ storm: StormCellResult) -> String {
-        if let error = storm.error { return "error: \(error)" }
-        guard let report = storm.report, let detection = storm.detectionMilliseconds else {
-            return "no storm detected (\(storm.framesCaptured) frames captured, \(storm.framesDropped) dropped)"
-        }
-        return String(format: "storm declared %.1f ms after the loop closed, peak %.0f frames/s on %d ports; %@; %llu frames captured, %llu dropped",
-                      detection, report.peakRatePerSecond, report.ports.count,
-                      storm.stoppedAfterOpening ? "it stopped once the loop was cut" : "it did NOT stop after the loop was cut",
-                      storm.framesCaptured, storm.framesDropped)
+    /// Pretty, key-sorted JSON, written atomically (its folder made if needed).
+    static func writeJSON<T: Encodable>(_ value: T, to path: String) throws {
+        try FileManager.default.createDirectory(atPath: URL(fileURLWithPath: path).deletingLastPathComponent().path,
+                                                withIntermediateDirectories: true)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(value).write(to: URL(fileURLWithPath: path), options: .atomic)
     }
 
     /// Runs a bounded storm and measures it: detection, broadcast rates per port, whether it stopped.

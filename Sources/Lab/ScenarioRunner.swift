@@ -52,7 +52,8 @@ public struct ScenarioRunner {
             last = try manager.probe(lab: lab, options)
             if let result = last, result.sent > 0, result.lost == 0 {
                 // Every trial starts from the same steady state: bonds back on their primary member.
-                let offPrimary = try manager.status(lab).nodes.flatMap { node in
+                let nodes = try manager.status(lab).nodes
+                let offPrimary = nodes.flatMap { node in
                     node.bonds.filter { bond in
                         guard let primary = bond.primary, bond.members.contains(where: { $0.name == primary && $0.carrier }) else { return false }
                         return bond.activeMember != primary
@@ -60,7 +61,7 @@ public struct ScenarioRunner {
                 }
                 // ... and every member with a carrier up in its bond's eyes (an ARP monitor validates a member
                 // that came back only after a few intervals).
-                let membersDown = try manager.status(lab).nodes.flatMap { node in
+                let membersDown = nodes.flatMap { node in
                     node.bonds.flatMap { bond in bond.members.filter { $0.carrier && !$0.miiUp }.map { "\(node.name):\($0.name)" } }
                 }
                 if offPrimary.isEmpty && membersDown.isEmpty { return }
@@ -302,9 +303,10 @@ struct BondWatcher {
             guard let socket = try? NetlinkSocket.open(inNamespace: node.namespace),
                   let links = try? socket.links(), links.contains(where: { $0.bond != nil }),
                   let monitor = try? LinkMonitor.open(inNamespace: node.namespace) else { continue }
-            watched.append(Watched(node: node.name, socket: socket, monitor: monitor))
+            let entry = Watched(node: node.name, socket: socket, monitor: monitor)
+            watched.append(entry)
+            note(links, of: entry, logging: false)
         }
-        for entry in watched { read(entry, logging: false) }
     }
 
     /// Waits up to `timeoutNanoseconds` for link events and logs the bond changes they bring.
@@ -324,6 +326,11 @@ struct BondWatcher {
 
     private mutating func read(_ entry: Watched, logging: Bool) {
         guard let links = try? entry.socket.links() else { return }
+        note(links, of: entry, logging: logging)
+    }
+
+    /// Records each bond's active member; a change is logged when `logging`.
+    private mutating func note(_ links: [LinkState], of entry: Watched, logging: Bool) {
         let names = Dictionary(links.map { ($0.index, $0.name) }, uniquingKeysWith: { first, _ in first })
         for link in links {
             guard let bond = link.bond else { continue }

@@ -201,11 +201,7 @@ public enum ExperimentLoader {
         if let values = try strings("stp") { matrix.spanningTrees = values }
         if let values = try strings("bond_monitor") { matrix.bondMonitors = values }
         if let node = top["advert_int"] {
-            matrix.advertIntervalsMilliseconds = try reader.listOrOne(node).map { item in
-                do { return try VRRPSpecParser.milliseconds(item, file, "advert_int") } catch let error as TopologyError {
-                    throw reader.fail(item, "advert_int", error.message)
-                }
-            }
+            matrix.advertIntervalsMilliseconds = try reader.listOrOne(node).map { try reader.duration($0, "advert_int") }
         }
         if let node = top["faults"] {
             matrix.faults = try reader.listOrOne(node).map { try reader.enumValue($0, "faults", MatrixFault.self) }
@@ -228,12 +224,7 @@ public enum ExperimentLoader {
                 let field = "configurations[\(index)]"
                 let map = try reader.keyed(item, field, allowed: ["design", "stp", "bond_monitor", "advert_int"])
                 func value(_ key: String, _ fallback: String) throws -> String { try map[key].map { try reader.string($0, "\(field).\(key)") } ?? fallback }
-                var advert = 1000
-                if let advertNode = map["advert_int"] {
-                    do { advert = try VRRPSpecParser.milliseconds(advertNode, file, "\(field).advert_int") } catch let error as TopologyError {
-                        throw reader.fail(advertNode, "\(field).advert_int", error.message)
-                    }
-                }
+                let advert = try map["advert_int"].map { try reader.duration($0, "\(field).advert_int") } ?? 1000
                 return MatrixConfiguration(design: try value("design", "cross"), stp: try value("stp", "rstp"),
                                            bondMonitor: try value("bond_monitor", "mii"), advertIntervalMilliseconds: advert)
             }

@@ -55,6 +55,9 @@ struct YAMLReader {
 
     func place(_ node: Yams.Node) -> SourceLocation { VRRPSpecParser.place(node, file) }
 
+    /// "100ms", "1s", "1.5s" or a bare number of seconds, as milliseconds.
+    func duration(_ node: Yams.Node, _ field: String) throws -> Int { try VRRPSpecParser.milliseconds(node, file, field) }
+
     func fail(_ node: Yams.Node, _ field: String, _ message: String) -> TopologyError {
         TopologyError(location: place(node), field: field, message: message)
     }

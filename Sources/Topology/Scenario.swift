@@ -290,12 +290,6 @@ public enum ScenarioLoader {
 private struct ScenarioReader {
     let reader: YAMLReader
 
-    func duration(_ node: Yams.Node, _ field: String) throws -> Int {
-        do { return try VRRPSpecParser.milliseconds(node, reader.file, field) } catch let error as VRRPSpecError {
-            throw reader.fail(node, field, error.message)
-        }
-    }
-
     func scenario(_ root: Yams.Node) throws -> Scenario {
         let top = try reader.keyed(root, "file", allowed: ["name", "description", "lab", "probe", "capture", "trials", "duration",
                                                            "settle", "settle_timeout", "pause", "timeline", "pass", "storm"])
@@ -313,12 +307,12 @@ private struct ScenarioReader {
             guard (1...1000).contains(scenario.trials) else { throw reader.fail(node, "trials", "must be 1-1000") }
         }
         if let node = top["duration"] {
-            scenario.durationMilliseconds = try duration(node, "duration")
+            scenario.durationMilliseconds = try reader.duration(node, "duration")
             guard (100...600_000).contains(scenario.durationMilliseconds) else { throw reader.fail(node, "duration", "must be 100ms-600s") }
         }
-        if let node = top["settle"] { scenario.settleMilliseconds = try duration(node, "settle") }
-        if let node = top["settle_timeout"] { scenario.settleTimeoutMilliseconds = try duration(node, "settle_timeout") }
-        if let node = top["pause"] { scenario.pauseMilliseconds = try duration(node, "pause") }
+        if let node = top["settle"] { scenario.settleMilliseconds = try reader.duration(node, "settle") }
+        if let node = top["settle_timeout"] { scenario.settleTimeoutMilliseconds = try reader.duration(node, "settle_timeout") }
+        if let node = top["pause"] { scenario.pauseMilliseconds = try reader.duration(node, "pause") }
         if let node = top["timeline"] {
             let items = try reader.list(node, "timeline")
             var steps: [ScenarioStep] = []
@@ -344,7 +338,7 @@ private struct ScenarioReader {
         if let node = top["storm"] {
             let map = try reader.keyed(node, "storm", allowed: ["loop", "seconds"])
             guard let loop = map["loop"] else { throw reader.fail(node, "storm.loop", "missing: the NODE:PORT whose cable closes the loop") }
-            let seconds = try map["seconds"].map { Double(try duration($0, "storm.seconds")) / 1000 } ?? 2
+            let seconds = try map["seconds"].map { Double(try reader.duration($0, "storm.seconds")) / 1000 } ?? 2
             guard seconds > 0, seconds <= 10 else { throw reader.fail(node, "storm.seconds", "a storm runs 0-10 s") }
             scenario.storm = ScenarioStorm(loop: try reader.portRef(loop, "storm.loop"), seconds: seconds)
         }
@@ -388,7 +382,7 @@ private struct ScenarioReader {
         if let value = map["bond_monitor"] { options.bondMonitor = try reader.enumValue(value, "lab.bond_monitor", GeneratorOptions.BondMonitor.self) }
         if let value = map["no_bond"] { options.noBond = try reader.bool(value, "lab.no_bond") }
         if let value = map["vrrp"] { options.vrrpVersion = try reader.integer(value, "lab.vrrp") }
-        if let value = map["advert_int"] { options.advertIntervalMilliseconds = try duration(value, "lab.advert_int") }
+        if let value = map["advert_int"] { options.advertIntervalMilliseconds = try reader.duration(value, "lab.advert_int") }
         var fast = false
         if let value = map["stp_timers"] {
             switch try reader.string(value, "lab.stp_timers") {
@@ -438,7 +432,7 @@ private struct ScenarioReader {
             action = .blackhole(try port(), direction: direction)
         case "unblackhole": action = .unblackhole(try port())
         case "flap":
-            let period = try map["period"].map { try duration($0, "\(field).period") } ?? 200
+            let period = try map["period"].map { try reader.duration($0, "\(field).period") } ?? 200
             let count = try map["count"].map { try reader.integer($0, "\(field).count") } ?? 3
             guard period >= 2, (1...1000).contains(count) else { throw reader.fail(node, field, "a flap needs period >= 2ms and count 1-1000") }
             action = .flap(try port(), periodMilliseconds: period, count: count)
@@ -447,6 +441,6 @@ private struct ScenarioReader {
         case "freeze": action = .freeze(try nodeName())
         default: action = .thaw(try nodeName())
         }
-        return ScenarioStep(atMilliseconds: try duration(atNode, "\(field).at"), action: action)
+        return ScenarioStep(atMilliseconds: try reader.duration(atNode, "\(field).at"), action: action)
     }
 }

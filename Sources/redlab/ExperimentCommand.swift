@@ -35,7 +35,7 @@ struct ExperimentCommand: ParsableCommand {
         let folder = out ?? "results/\(matrix.name)-\(utcStamp())"
         do {
             let options = ExperimentRunOptions(resultsDirectory: folder,
-                                               command: (["redlab"] + CommandLine.arguments.dropFirst()).joined(separator: " "))
+                                               command: invokedCommand())
             let interruption = try Interruption()
             let results = try LabManager().runExperiment(matrix, options: options, progress: emit, isInterrupted: interruption.check)
             if interruption.check() {

@@ -17,14 +17,10 @@ struct RSTPDCommand: ParsableCommand {
     func run() throws {
         try requireRoot("rstpd")
         do {
-            let directory = LabDirectory(name: lab)
-            let record = try directory.record()
-            let topology = try TopologyLoader.load(path: "\(directory.path)/topology.yaml")
-            guard let entry = record.node(node), let spec = topology.node(named: node), spec.hasBridge else {
-                throw LabError.unknownNode(lab: lab, node: node)
-            }
-            try enterLabNodeAsDaemon(entry.namespace)
-            let daemon = try RSTPDaemon(node: spec, ports: BuildPlan.bridgePorts(of: spec, in: topology),
+            let bridge = try LabBridgeNode(lab: lab, node: node)
+            let directory = bridge.directory
+            try enterLabNodeAsDaemon(bridge.namespace)
+            let daemon = try RSTPDaemon(node: bridge.spec, ports: BuildPlan.bridgePorts(of: bridge.spec, in: bridge.topology),
                                         statusPath: "\(directory.path)/rstp-\(node).json", eventSink: { try? directory.log($0) })
             try daemon.run()
         } catch {

@@ -49,6 +49,26 @@ func enterLabNodeAsDaemon(_ namespace: String) throws {
     signal(SIGHUP, SIG_IGN)
 }
 
+/// The bridge a lab daemon (rstpd, stormctl) runs on: the lab's folder, the node's namespace, the node as
+/// the lab's kept topology describes it, and that topology.
+struct LabBridgeNode {
+    let directory: LabDirectory
+    let namespace: String
+    let spec: Node
+    let topology: Topology
+
+    init(lab: String, node: String) throws {
+        directory = LabDirectory(name: lab)
+        let record = try directory.record()
+        topology = try TopologyLoader.load(path: "\(directory.path)/topology.yaml")
+        guard let entry = record.node(node), let spec = topology.node(named: node), spec.hasBridge else {
+            throw LabError.unknownNode(lab: lab, node: node)
+        }
+        namespace = entry.namespace
+        self.spec = spec
+    }
+}
+
 func loadTopology(_ path: String) throws -> Topology {
     try TopologyLoader.load(path: path)
 }

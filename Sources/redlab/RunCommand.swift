@@ -29,7 +29,7 @@ struct RunCommand: ParsableCommand {
         let folder = out ?? "results/\(loaded.name)-\(utcStamp())"
         do {
             let options = ScenarioRunOptions(resultsDirectory: folder, labName: name, keepLab: keep, trials: trials,
-                                             command: (["redlab"] + CommandLine.arguments.dropFirst()).joined(separator: " "))
+                                             command: invokedCommand())
             let interruption = try Interruption()
             let results = try LabManager().runScenario(loaded, options: options, progress: emit, isInterrupted: interruption.check)
             emit("")
@@ -47,6 +47,11 @@ struct RunCommand: ParsableCommand {
             throw fail(error)
         }
     }
+}
+
+/// This command line, as results folders record it.
+func invokedCommand() -> String {
+    (["redlab"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
 }
 
 /// A progress line, written at once to standard output; harmless when the reader has gone.
@@ -100,15 +105,7 @@ enum ResultsSummary {
         }
         var text = results.cells.isEmpty ? "" : align(rows)
         for storm in results.storms {
-            text += (text.isEmpty ? "" : "\n") + "storm \(storm.title) (loop \(storm.loop)): "
-            if let error = storm.error { text += "error: \(error)" } else if let detection = storm.detectionMilliseconds, let report = storm.report {
-                text += String(format: "declared after %.1f ms, peak %.0f frames/s, ports %@; %@",
-                               detection, report.peakRatePerSecond, report.ports.joined(separator: ", "),
-                               storm.stoppedAfterOpening ? "stopped once the loop was cut" : "did NOT stop")
-            } else {
-                text += "no storm detected"
-            }
-            text += "; \(storm.framesDropped) frames dropped by the capture"
+            text += (text.isEmpty ? "" : "\n") + "\(storm.title) (loop \(storm.loop)): \(storm.summary)"
         }
         let failures = results.cells.flatMap { cell in cell.criteria.filter { !$0.passed }.map { (cell.configurationLabel + " / " + cell.fault, $0) } }
             + results.storms.flatMap { storm in storm.criteria.filter { !$0.passed }.map { (storm.title, $0) } }

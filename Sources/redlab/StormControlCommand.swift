@@ -17,14 +17,10 @@ struct StormControlCommand: ParsableCommand {
     func run() throws {
         try requireRoot("stormctl")
         do {
-            let directory = LabDirectory(name: lab)
-            let record = try directory.record()
-            let topology = try TopologyLoader.load(path: "\(directory.path)/topology.yaml")
-            guard let entry = record.node(node), let spec = topology.node(named: node), spec.hasBridge else {
-                throw LabError.unknownNode(lab: lab, node: node)
-            }
-            let ports = StormControlFirewall.controlledPorts(of: spec, in: topology).filter { $0.control.action == .shutdown }
-            try enterLabNodeAsDaemon(entry.namespace)
+            let bridge = try LabBridgeNode(lab: lab, node: node)
+            let directory = bridge.directory
+            let ports = StormControlFirewall.controlledPorts(of: bridge.spec, in: bridge.topology).filter { $0.control.action == .shutdown }
+            try enterLabNodeAsDaemon(bridge.namespace)
             let daemon = try StormControlDaemon(node: node, ports: ports, statusPath: "\(directory.path)/stormctl-\(node).json",
                                                 eventSink: { try? directory.log($0) })
             try daemon.run()
