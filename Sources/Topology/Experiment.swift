@@ -127,12 +127,16 @@ public struct ExperimentMatrix: Sendable, Equatable, Codable {
         for design in Set(used.map(\.design)) where TopologyGenerator.Design(rawValue: design) == nil { problems.append("designs: '\(design)' is not ladder or cross") }
         for stp in Set(used.map(\.stp)) where !["kernel", "rstp", "none"].contains(stp) { problems.append("stp: '\(stp)' is not kernel, rstp or none") }
         for monitor in Set(used.map(\.bondMonitor)) where GeneratorOptions.BondMonitor(rawValue: monitor) == nil { problems.append("bond_monitor: '\(monitor)' is not mii or arp") }
-        for advert in Set(used.map(\.advertIntervalMilliseconds)) where !(10...40_950).contains(advert) { problems.append("advert_int: \(advert) ms is outside 10ms-40.95s") }
+        for advert in Set(used.map(\.advertIntervalMilliseconds)) where !(10...40_950).contains(advert) || advert % 10 != 0 {
+            problems.append("advert_int: \(advert) ms is not 10ms-40.95s in whole centiseconds")
+        }
         if designs.isEmpty || spanningTrees.isEmpty || bondMonitors.isEmpty || advertIntervalsMilliseconds.isEmpty {
             problems.append("every dimension needs at least one value")
         }
         if faults.isEmpty && !storm { problems.append("faults: nothing to run") }
         if !(1...100).contains(trials) { problems.append("trials: must be 1-100") }
+        if vlans.contains(where: { !(2...4094).contains($0) }) { problems.append("vlans: VLANs must be 2-4094 (VLAN 1 is the default VLAN)") }
+        if Set(vlans).count != vlans.count { problems.append("vlans: a VLAN is listed twice") }
         if !(10...10_000).contains(probeRate) { problems.append("probe_rate: must be 10-10000 per second") }
         for criterion in criteria {
             if case .failure(let error) = Criterion.parse(criterion) { problems.append("pass: \(error.message)") }
@@ -190,7 +194,7 @@ public enum ExperimentLoader {
     public static func parse(yaml: String, file: String) throws -> ExperimentMatrix {
         let root = try YAMLDocument.compose(yaml, file: file)
         let reader = YAMLReader(file: file)
-        let top = try reader.keyed(root, "file", allowed: ["name", "designs", "stp", "bond_monitor", "advert_int", "faults", "trials",
+        let top = try reader.keyed(root, "", allowed: ["name", "designs", "stp", "bond_monitor", "advert_int", "faults", "trials",
                                                            "stp_timers", "storm", "vlans", "no_bond", "probe_rate", "pass", "configurations"])
         var matrix = ExperimentMatrix(name: URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent)
         func strings(_ key: String) throws -> [String]? {

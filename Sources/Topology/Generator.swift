@@ -28,6 +28,12 @@ public struct GeneratorOptions: Sendable, Equatable {
         if Set(vlans).count != vlans.count { problems.append("a VLAN is listed twice") }
         if vlans.count > 200 { problems.append("at most 200 VLANs") }
         if ![0, 2, 3].contains(vrrpVersion) { problems.append("VRRP version must be 2 or 3 (0: none)") }
+        if vrrpVersion == 3 && (advertIntervalMilliseconds % 10 != 0 || !(10...40_950).contains(advertIntervalMilliseconds)) {
+            problems.append("VRRPv3 advertises every 10 ms to 40.95 s in whole centiseconds, not \(advertIntervalMilliseconds) ms")
+        }
+        if vrrpVersion == 2 && (advertIntervalMilliseconds % 1000 != 0 || !(1000...255_000).contains(advertIntervalMilliseconds)) {
+            problems.append("VRRPv2 advertises every 1 to 255 whole seconds, not \(advertIntervalMilliseconds) ms")
+        }
         return problems
     }
 }

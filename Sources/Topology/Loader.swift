@@ -19,139 +19,15 @@ public enum TopologyLoader {
     }
 }
 
-/// Reading and composing the YAML files redlab takes (topologies, scenarios, matrices), with errors that
-/// name the file and line.
-enum YAMLDocument {
-    static func read(path: String) throws -> String {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw TopologyError(location: .unknown(path), field: "file", message: "cannot read '\(path)' (does it exist?)")
-        }
-        return String(decoding: data, as: UTF8.self)
-    }
-
-    static func compose(_ yaml: String, file: String) throws -> Yams.Node {
-        do {
-            guard let composed = try Yams.compose(yaml: yaml) else {
-                throw TopologyError(location: SourceLocation(file: file, line: 1, column: 1), field: "file", message: "the file is empty")
-            }
-            return composed
-        } catch let error as YamlError {
-            throw TopologyError(location: SourceLocation(file: file, line: yamlLine(error), column: 0), field: "file",
-                                message: "not valid YAML: \(error)")
-        }
-    }
-
-    private static func yamlLine(_ error: YamlError) -> Int {
-        switch error {
-        case .scanner(_, _, let mark, _), .parser(_, _, let mark, _), .composer(_, _, let mark, _): return mark.line
-        default: return 0
-        }
-    }
-}
-
-/// Typed reading of Yams nodes with positions.
-struct YAMLReader {
-    let file: String
-
-    func place(_ node: Yams.Node) -> SourceLocation { VRRPSpecParser.place(node, file) }
-
-    /// "100ms", "1s", "1.5s" or a bare number of seconds, as milliseconds.
-    func duration(_ node: Yams.Node, _ field: String) throws -> Int { try VRRPSpecParser.milliseconds(node, file, field) }
-
-    func fail(_ node: Yams.Node, _ field: String, _ message: String) -> TopologyError {
-        TopologyError(location: place(node), field: field, message: message)
-    }
-
-    func mapping(_ node: Yams.Node, _ field: String) throws -> [(key: String, keyNode: Yams.Node, value: Yams.Node)] {
-        guard let mapping = node.mapping else { throw fail(node, field, "expected a mapping of keys to values") }
-        return mapping.map { ($0.key.string ?? "", $0.key, $0.value) }
-    }
-
-    func keyed(_ node: Yams.Node, _ field: String, allowed: [String]) throws -> [String: Yams.Node] {
-        var result: [String: Yams.Node] = [:]
-        for entry in try mapping(node, field) {
-            guard allowed.contains(entry.key) else {
-                let hint = allowed.min { editDistance($0, entry.key) < editDistance($1, entry.key) }
-                    .flatMap { editDistance($0, entry.key) <= 2 ? " (did you mean '\($0)'?)" : nil } ?? ""
-                throw fail(entry.keyNode, "\(field).\(entry.key)", "unknown key\(hint); known: \(allowed.joined(separator: ", "))")
-            }
-            result[entry.key] = entry.value
-        }
-        return result
-    }
-
-    func list(_ node: Yams.Node, _ field: String) throws -> [Yams.Node] {
-        guard let sequence = node.sequence else { throw fail(node, field, "expected a list") }
-        return Array(sequence)
-    }
-
-    /// A list, or a single value standing for a list of one.
-    func listOrOne(_ node: Yams.Node) -> [Yams.Node] { node.sequence.map(Array.init) ?? [node] }
-
-    func string(_ node: Yams.Node, _ field: String) throws -> String {
-        guard node.scalar != nil, let text = node.string else { throw fail(node, field, "expected a single value") }
-        return text
-    }
-
-    func integer(_ node: Yams.Node, _ field: String) throws -> Int {
-        guard node.scalar != nil, let text = node.string, let value = Int(text) else {
-            throw fail(node, field, "expected a whole number, got '\(node.string ?? "a list or mapping")'")
-        }
-        return value
-    }
-
-    func number(_ node: Yams.Node, _ field: String) throws -> Double {
-        guard node.scalar != nil, let text = node.string, let value = Double(text), value.isFinite else {
-            throw fail(node, field, "expected a number, got '\(node.string ?? "a list or mapping")'")
-        }
-        return value
-    }
-
-    func bool(_ node: Yams.Node, _ field: String) throws -> Bool { try VRRPSpecParser.bool(node, file, field) }
-
-    func address(_ node: Yams.Node, _ field: String) throws -> IPv4Address {
-        let text = try string(node, field)
-        guard let address = IPv4Address(text) else { throw fail(node, field, "'\(text)' is not an IPv4 address") }
-        return address
-    }
-
-    func interfaceAddress(_ node: Yams.Node, _ field: String) throws -> IPv4Interface {
-        let text = try string(node, field)
-        guard let address = IPv4Interface(text) else {
-            throw fail(node, field, "'\(text)' is not an address with a prefix length, such as 10.0.10.11/24")
-        }
-        return address
-    }
-
-    func enumValue<T: RawRepresentable & CaseIterable>(_ node: Yams.Node, _ field: String, _: T.Type) throws -> T where T.RawValue == String {
-        let text = try string(node, field)
-        guard let value = T(rawValue: text) else {
-            throw fail(node, field, "'\(text)' is not one of \(T.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
-        return value
-    }
-
-    func portRef(_ node: Yams.Node, _ field: String) throws -> PortRef {
-        let text = try string(node, field)
-        guard let ref = PortRef(text) else { throw fail(node, field, "'\(text)' is not NODE:PORT") }
-        return ref
-    }
-
+/// The topology file, read through `YAMLReader`.
+extension YAMLReader {
     // MARK: The file
 
     func topology(_ root: Yams.Node) throws -> Topology {
-        let top = try keyed(root, "file", allowed: ["name", "nodes", "links", "monitoring"])
+        let top = try keyed(root, "", allowed: ["name", "nodes", "links", "monitoring"])
         let name = try top["name"].map { try string($0, "name") } ?? URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
         guard let nodesNode = top["nodes"] else { throw fail(root, "nodes", "missing: a topology needs nodes") }
-        var nodes: [Node] = []
-        var seen: [String: Yams.Node] = [:]
-        for entry in try mapping(nodesNode, "nodes") {
-            if let earlier = seen[entry.key] {
-                throw fail(entry.keyNode, "nodes.\(entry.key)", "node defined twice (first at line \(place(earlier).line))")
-            }
-            seen[entry.key] = entry.keyNode
-            nodes.append(try node(entry.key, entry.keyNode, entry.value))
-        }
+        let nodes = try mapping(nodesNode, "nodes").map { try node($0.key, $0.keyNode, $0.value) }
         let links = try top["links"].map { try list($0, "links").enumerated().map { try link($1, "links[\($0)]") } } ?? []
         let monitoring = try top["monitoring"].map { try self.monitoring($0, "monitoring") }
         return Topology(name: name, nodes: nodes, links: links, file: file, monitoring: monitoring)
@@ -338,24 +214,10 @@ struct YAMLReader {
     /// `vrrp:` on a router: a list of groups, or `{groups: [...], sync_groups: [...], notify: CMD}`.
     func vrrpConfig(_ node: Yams.Node, _ field: String) throws -> VRRPDaemonConfig {
         if node.sequence != nil {
-            let groups = try list(node, field).enumerated().map { try VRRPSpecParser.group($1, file: file, field: "\(field)[\($0)]", defaultName: nil) }
-            try VRRPSpecParser.checkUnique(groups, file: file)
+            let groups = try list(node, field).enumerated().map { try vrrpGroup($1, "\(field)[\($0)]") }
+            try checkUnique(groups)
             return VRRPDaemonConfig(groups: groups)
         }
-        return try VRRPSpecParser.daemonConfig(node, file: file)
+        return try vrrpDaemonConfig(node, field)
     }
-}
-
-/// Levenshtein distance, for "did you mean" hints on unknown keys.
-func editDistance(_ a: String, _ b: String) -> Int {
-    let a = Array(a), b = Array(b)
-    var previous = Array(0...b.count)
-    for i in 1...max(a.count, 1) where !a.isEmpty {
-        var current = [i] + Array(repeating: 0, count: b.count)
-        for j in 1...max(b.count, 1) where !b.isEmpty {
-            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
-        }
-        previous = current
-    }
-    return a.isEmpty ? b.count : previous[b.count]
 }

@@ -44,6 +44,8 @@ public struct Scenario: Sendable, Equatable {
     public var settleTimeoutMilliseconds: Int
     /// A pause after each trial's restore before the next trial, for the protocols to settle back.
     public var pauseMilliseconds: Int
+    /// The pauses a scenario may ask for (milliseconds).
+    public static let pauseRange = 0...600_000
     public var timeline: [ScenarioStep]
     public var criteria: [Criterion]
     public var storm: ScenarioStorm?
@@ -137,6 +139,10 @@ public enum ScenarioAction: Sendable, Equatable {
     case restore(String)
     case freeze(String)
     case thaw(String)
+
+    /// A flap's period (milliseconds per down-up cycle) and its number of cycles, in a scenario and on the command line.
+    public static let flapPeriodRange = 2...60_000
+    public static let flapCountRange = 1...1000
 
     public static let kinds = ["link-down", "link-up", "blackhole", "unblackhole", "flap", "crash", "restore", "freeze", "thaw"]
 
@@ -291,7 +297,7 @@ private struct ScenarioReader {
     let reader: YAMLReader
 
     func scenario(_ root: Yams.Node) throws -> Scenario {
-        let top = try reader.keyed(root, "file", allowed: ["name", "description", "lab", "probe", "capture", "trials", "duration",
+        let top = try reader.keyed(root, "", allowed: ["name", "description", "lab", "probe", "capture", "trials", "duration",
                                                            "settle", "settle_timeout", "pause", "timeline", "pass", "storm"])
         let name = try top["name"].map { try reader.string($0, "name") }
             ?? URL(fileURLWithPath: reader.file).deletingPathExtension().lastPathComponent
@@ -302,17 +308,11 @@ private struct ScenarioReader {
         if let node = top["capture"] {
             scenario.capture = try reader.listOrOne(node).enumerated().map { try reader.portRef($1, "capture[\($0)]") }
         }
-        if let node = top["trials"] {
-            scenario.trials = try reader.integer(node, "trials")
-            guard (1...1000).contains(scenario.trials) else { throw reader.fail(node, "trials", "must be 1-1000") }
-        }
-        if let node = top["duration"] {
-            scenario.durationMilliseconds = try reader.duration(node, "duration")
-            guard (100...600_000).contains(scenario.durationMilliseconds) else { throw reader.fail(node, "duration", "must be 100ms-600s") }
-        }
-        if let node = top["settle"] { scenario.settleMilliseconds = try reader.duration(node, "settle") }
-        if let node = top["settle_timeout"] { scenario.settleTimeoutMilliseconds = try reader.duration(node, "settle_timeout") }
-        if let node = top["pause"] { scenario.pauseMilliseconds = try reader.duration(node, "pause") }
+        if let node = top["trials"] { scenario.trials = try reader.integer(node, "trials", range: 1...1000) }
+        if let node = top["duration"] { scenario.durationMilliseconds = try reader.duration(node, "duration", range: 100...600_000) }
+        if let node = top["settle"] { scenario.settleMilliseconds = try reader.duration(node, "settle", range: 0...600_000) }
+        if let node = top["settle_timeout"] { scenario.settleTimeoutMilliseconds = try reader.duration(node, "settle_timeout", range: 1_000...3_600_000) }
+        if let node = top["pause"] { scenario.pauseMilliseconds = try reader.duration(node, "pause", range: Scenario.pauseRange) }
         if let node = top["timeline"] {
             let items = try reader.list(node, "timeline")
             var steps: [ScenarioStep] = []
@@ -432,9 +432,8 @@ private struct ScenarioReader {
             action = .blackhole(try port(), direction: direction)
         case "unblackhole": action = .unblackhole(try port())
         case "flap":
-            let period = try map["period"].map { try reader.duration($0, "\(field).period") } ?? 200
-            let count = try map["count"].map { try reader.integer($0, "\(field).count") } ?? 3
-            guard period >= 2, (1...1000).contains(count) else { throw reader.fail(node, field, "a flap needs period >= 2ms and count 1-1000") }
+            let period = try map["period"].map { try reader.duration($0, "\(field).period", range: ScenarioAction.flapPeriodRange) } ?? 200
+            let count = try map["count"].map { try reader.integer($0, "\(field).count", range: ScenarioAction.flapCountRange) } ?? 3
             action = .flap(try port(), periodMilliseconds: period, count: count)
         case "crash": action = .crash(try nodeName())
         case "restore": action = .restore(try nodeName())

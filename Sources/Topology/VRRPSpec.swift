@@ -22,6 +22,8 @@ public struct VRRPGroupSpec: Sendable, Hashable {
     public var gratuitousARPCount: Int
     public var gratuitousARPIntervalMilliseconds: Int
     public var location: SourceLocation
+    /// The group's path in its file (`nodes.r1.vrrp.groups[0]`), for messages about it.
+    public var field: String = ""
 
     public init(name: String, interface: String, vrid: Int, priority: Int = 100, version: Int = 3,
                 advertIntervalMilliseconds: Int = 1000, virtualAddresses: [IPv4Interface], preempt: Bool = true,
@@ -109,207 +111,141 @@ public struct TopologyErrors: Error, CustomStringConvertible, Sendable, Equatabl
     }
 }
 
-typealias VRRPSpecError = TopologyError
-
-public enum VRRPSpecParser {
-    /// Parses a `redlab vrrpd` config file.
-    public static func loadDaemonConfig(path: String) throws -> VRRPDaemonConfig {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw VRRPSpecError(location: .unknown(path), field: "file", message: "cannot read \(path)")
-        }
-        let text = String(decoding: data, as: UTF8.self)
-        guard let root = try Yams.compose(yaml: text) else {
-            throw VRRPSpecError(location: .unknown(path), field: "file", message: "empty file")
-        }
-        return try daemonConfig(root, file: path)
+/// Reads `redlab vrrpd` config files: `{groups: [...], sync_groups: [...], notify: CMD, event_log: PATH}`.
+public enum VRRPConfigLoader {
+    public static func load(path: String) throws -> VRRPDaemonConfig {
+        try parse(yaml: YAMLDocument.read(path: path), file: path)
     }
 
-    public static func daemonConfig(_ root: Yams.Node, file: String) throws -> VRRPDaemonConfig {
-        let map = try mapping(root, file, "config")
-        try rejectUnknown(map, allowed: ["groups", "sync_groups", "notify", "event_log"], file, "config")
+    public static func parse(yaml: String, file: String) throws -> VRRPDaemonConfig {
+        try YAMLReader(file: file).vrrpDaemonConfig(YAMLDocument.compose(yaml, file: file), "")
+    }
+}
+
+/// VRRP groups, in a vrrpd config file (`field` empty) or under a router's `vrrp:` (`field` is `nodes.NODE.vrrp`).
+extension YAMLReader {
+    /// The longest preemption delay (keepalived's limit).
+    static let longestPreemptDelayMilliseconds = 1_000_000
+    /// The longest pause between gratuitous ARPs.
+    static let longestGratuitousARPIntervalMilliseconds = 60_000
+
+    func vrrpDaemonConfig(_ root: Yams.Node, _ field: String) throws -> VRRPDaemonConfig {
+        let map = try keyed(root, field, allowed: ["groups", "sync_groups", "notify", "event_log"])
         guard let groupsNode = map["groups"] else {
-            throw VRRPSpecError(location: place(root, file), field: "groups", message: "missing: list the VRRP groups")
+            throw fail(root, path(field, "groups"), "missing: list the VRRP groups")
         }
-        let groups = try list(groupsNode, file, "groups").enumerated().map { index, node in
-            try group(node, file: file, field: "groups[\(index)]", defaultName: nil)
+        let groups = try list(groupsNode, path(field, "groups")).enumerated().map { index, node in
+            try vrrpGroup(node, "\(path(field, "groups"))[\(index)]")
         }
-        let syncGroups = try map["sync_groups"].map { try parseSyncGroups($0, file: file, groups: groups) } ?? []
-        try checkUnique(groups, file: file)
-        return VRRPDaemonConfig(groups: groups, syncGroups: syncGroups, notify: try map["notify"].map { try string($0, file, "notify") },
-                                eventLog: try map["event_log"].map { try string($0, file, "event_log") })
+        let syncGroups = try map["sync_groups"].map { try vrrpSyncGroups($0, path(field, "sync_groups"), groups: groups) } ?? []
+        try checkUnique(groups)
+        return VRRPDaemonConfig(groups: groups, syncGroups: syncGroups,
+                                notify: try map["notify"].map { try string($0, path(field, "notify")) },
+                                eventLog: try map["event_log"].map { try string($0, path(field, "event_log")) })
     }
 
-    /// Parses the sync group list: each `{name, members: [...]}`, members naming groups.
-    public static func parseSyncGroups(_ node: Yams.Node, file: String, groups: [VRRPGroupSpec]) throws -> [VRRPSyncGroupSpec] {
-        try list(node, file, "sync_groups").enumerated().map { index, entry in
-            let field = "sync_groups[\(index)]"
-            let map = try mapping(entry, file, field)
-            try rejectUnknown(map, allowed: ["name", "members"], file, field)
-            let name = try map["name"].map { try string($0, file, "\(field).name") } ?? "sync\(index + 1)"
-            guard let membersNode = map["members"] else {
-                throw VRRPSpecError(location: place(entry, file), field: "\(field).members", message: "missing")
+    /// The sync group list: each `{name, members: [...]}`, members naming groups.
+    func vrrpSyncGroups(_ node: Yams.Node, _ field: String, groups: [VRRPGroupSpec]) throws -> [VRRPSyncGroupSpec] {
+        try list(node, field).enumerated().map { index, entry in
+            let field = "\(field)[\(index)]"
+            let map = try keyed(entry, field, allowed: ["name", "members"])
+            let name = try map["name"].map { try string($0, "\(field).name") } ?? "sync\(index + 1)"
+            guard let membersNode = map["members"] else { throw fail(entry, "\(field).members", "missing: the groups that change state together") }
+            let memberNodes = try list(membersNode, "\(field).members")
+            var members: [String] = []
+            for (memberIndex, memberNode) in memberNodes.enumerated() {
+                let member = try string(memberNode, "\(field).members[\(memberIndex)]")
+                guard groups.contains(where: { $0.name == member }) else {
+                    throw fail(memberNode, "\(field).members[\(memberIndex)]",
+                               "'\(member)' is not a group (groups: \(groups.map(\.name).joined(separator: ", ")))")
+                }
+                members.append(member)
             }
-            let members = try list(membersNode, file, "\(field).members").map { try string($0, file, "\(field).members") }
-            for member in members where !groups.contains(where: { $0.name == member }) {
-                throw VRRPSpecError(location: place(membersNode, file), field: "\(field).members",
-                                    message: "'\(member)' is not a group (groups: \(groups.map(\.name).joined(separator: ", ")))")
-            }
-            return VRRPSyncGroupSpec(name: name, members: members, location: place(entry, file))
+            return VRRPSyncGroupSpec(name: name, members: members, location: place(entry))
         }
     }
 
-    static func checkUnique(_ groups: [VRRPGroupSpec], file: String) throws {
-        var seen: [String: VRRPGroupSpec] = [:]
+    /// No VRID twice on one interface, no group name twice.
+    func checkUnique(_ groups: [VRRPGroupSpec]) throws {
+        var seenVRIDs: [String: VRRPGroupSpec] = [:]
+        var seenNames: [String: VRRPGroupSpec] = [:]
         for group in groups {
             let key = "\(group.interface)/\(group.vrid)"
-            if let earlier = seen[key] {
-                throw VRRPSpecError(location: group.location, field: "vrid",
+            if let earlier = seenVRIDs[key] {
+                throw TopologyError(location: group.location, field: "\(group.field).vrid",
                                     message: "VRID \(group.vrid) on \(group.interface) is used twice (also at line \(earlier.location.line))")
             }
-            seen[key] = group
-        }
-        if let duplicate = Dictionary(grouping: groups, by: \.name).first(where: { $0.value.count > 1 }) {
-            throw VRRPSpecError(location: duplicate.value[1].location, field: "name", message: "group name '\(duplicate.key)' is used twice")
+            seenVRIDs[key] = group
+            if let earlier = seenNames[group.name] {
+                throw TopologyError(location: group.location, field: "\(group.field).name",
+                                    message: "group name '\(group.name)' is used twice (also at line \(earlier.location.line))")
+            }
+            seenNames[group.name] = group
         }
     }
 
-    /// Parses one group mapping.
-    public static func group(_ node: Yams.Node, file: String, field: String, defaultName: String?) throws -> VRRPGroupSpec {
-        let map = try mapping(node, file, field)
-        try rejectUnknown(map, allowed: ["name", "interface", "vrid", "priority", "version", "advert_int", "virtual_address",
-                                         "virtual_addresses", "preempt", "preempt_delay", "accept", "track", "garp_count",
-                                         "garp_interval"], file, field)
+    /// One group mapping.
+    func vrrpGroup(_ node: Yams.Node, _ field: String) throws -> VRRPGroupSpec {
+        let map = try keyed(node, field, allowed: ["name", "interface", "vrid", "priority", "version", "advert_int", "virtual_address",
+                                                   "virtual_addresses", "preempt", "preempt_delay", "accept", "track", "garp_count",
+                                                   "garp_interval"])
         func required(_ key: String) throws -> Yams.Node {
-            guard let value = map[key] else {
-                throw VRRPSpecError(location: place(node, file), field: "\(field).\(key)", message: "missing")
-            }
+            guard let value = map[key] else { throw fail(node, "\(field).\(key)", "missing") }
             return value
         }
-        let vrid = try integer(try required("vrid"), file, "\(field).vrid", range: 1...255)
-        let version = try map["version"].map { try integer($0, file, "\(field).version", range: 2...3) } ?? 3
-        let priority = try map["priority"].map { try integer($0, file, "\(field).priority", range: 1...255) } ?? 100
-        let interval = try map["advert_int"].map { try milliseconds($0, file, "\(field).advert_int") } ?? 1000
+        let vrid = try integer(try required("vrid"), "\(field).vrid", range: 1...255)
+        let version = try map["version"].map { try integer($0, "\(field).version", range: 2...3) } ?? 3
+        let priority = try map["priority"].map { try integer($0, "\(field).priority", range: 1...255) } ?? 100
+        let interval = try map["advert_int"].map { try duration($0, "\(field).advert_int") } ?? 1000
         if version == 3 && (interval % 10 != 0 || interval < 10 || interval > 40_950) {
-            throw VRRPSpecError(location: place(map["advert_int"] ?? node, file), field: "\(field).advert_int",
-                                message: "VRRPv3 needs 10 ms to 40.95 s in whole centiseconds, got \(interval) ms")
+            throw fail(map["advert_int"] ?? node, "\(field).advert_int", "VRRPv3 needs 10 ms to 40.95 s in whole centiseconds, got \(interval) ms")
         }
         if version == 2 && (interval % 1000 != 0 || interval < 1000 || interval > 255_000) {
-            throw VRRPSpecError(location: place(map["advert_int"] ?? node, file), field: "\(field).advert_int",
-                                message: "VRRPv2 needs whole seconds from 1 to 255, got \(interval) ms")
+            throw fail(map["advert_int"] ?? node, "\(field).advert_int", "VRRPv2 needs whole seconds from 1 to 255, got \(interval) ms")
         }
         var addresses: [IPv4Interface] = []
         for key in ["virtual_address", "virtual_addresses"] {
             guard let value = map[key] else { continue }
-            let items = value.sequence.map { Array($0) } ?? [value]
-            for item in items {
-                let text = try string(item, file, "\(field).\(key)")
+            for item in listOrOne(value) {
+                let text = try string(item, "\(field).\(key)")
                 guard let address = IPv4Interface(text) ?? IPv4Address(text).map({ IPv4Interface(address: $0, prefixLength: 32) }) else {
-                    throw VRRPSpecError(location: place(item, file), field: "\(field).\(key)", message: "'\(text)' is not an IPv4 address")
+                    throw fail(item, "\(field).\(key)", "'\(text)' is not an IPv4 address")
                 }
                 addresses.append(address)
             }
         }
-        guard !addresses.isEmpty else {
-            throw VRRPSpecError(location: place(node, file), field: "\(field).virtual_address", message: "missing: give at least one")
-        }
+        guard !addresses.isEmpty else { throw fail(node, "\(field).virtual_address", "missing: give at least one") }
         var track: [(interface: String, weight: Int)] = []
         if let trackNode = map["track"] {
-            for (index, item) in try list(trackNode, file, "\(field).track").enumerated() {
+            for (index, item) in try list(trackNode, "\(field).track").enumerated() {
                 let itemField = "\(field).track[\(index)]"
-                if let name = item.string, item.mapping == nil {
-                    track.append((name, 0))
+                if item.mapping == nil {
+                    track.append((try string(item, itemField), 0))
                     continue
                 }
-                let entry = try mapping(item, file, itemField)
-                try rejectUnknown(entry, allowed: ["interface", "weight"], file, itemField)
-                guard let interfaceNode = entry["interface"] else {
-                    throw VRRPSpecError(location: place(item, file), field: "\(itemField).interface", message: "missing")
-                }
-                track.append((try string(interfaceNode, file, "\(itemField).interface"),
-                              try entry["weight"].map { try integer($0, file, "\(itemField).weight", range: 0...254) } ?? 0))
+                let entry = try keyed(item, itemField, allowed: ["interface", "weight"])
+                guard let interfaceNode = entry["interface"] else { throw fail(item, "\(itemField).interface", "missing") }
+                track.append((try string(interfaceNode, "\(itemField).interface"),
+                              try entry["weight"].map { try integer($0, "\(itemField).weight", range: 0...254) } ?? 0))
             }
         }
-        return VRRPGroupSpec(
-            name: try map["name"].map { try string($0, file, "\(field).name") } ?? defaultName ?? "vrid\(vrid)",
-            interface: try string(try required("interface"), file, "\(field).interface"),
+        var group = VRRPGroupSpec(
+            name: try map["name"].map { try string($0, "\(field).name") } ?? "vrid\(vrid)",
+            interface: try string(try required("interface"), "\(field).interface"),
             vrid: vrid, priority: priority, version: version, advertIntervalMilliseconds: interval,
             virtualAddresses: addresses,
-            preempt: try map["preempt"].map { try bool($0, file, "\(field).preempt") } ?? true,
-            preemptDelayMilliseconds: try map["preempt_delay"].map { try milliseconds($0, file, "\(field).preempt_delay") } ?? 0,
-            accept: try map["accept"].map { try bool($0, file, "\(field).accept") } ?? false,
+            preempt: try map["preempt"].map { try bool($0, "\(field).preempt") } ?? true,
+            preemptDelayMilliseconds: try map["preempt_delay"].map {
+                try duration($0, "\(field).preempt_delay", range: 0...Self.longestPreemptDelayMilliseconds)
+            } ?? 0,
+            accept: try map["accept"].map { try bool($0, "\(field).accept") } ?? false,
             track: track,
-            gratuitousARPCount: try map["garp_count"].map { try integer($0, file, "\(field).garp_count", range: 0...100) } ?? 3,
-            gratuitousARPIntervalMilliseconds: try map["garp_interval"].map { try milliseconds($0, file, "\(field).garp_interval") } ?? 100,
-            location: place(node, file))
-    }
-
-    // MARK: Small typed readers over Yams nodes
-
-    static func place(_ node: Yams.Node, _ file: String) -> SourceLocation {
-        SourceLocation(file: file, line: (node.mark?.line ?? 0), column: (node.mark?.column ?? 0))
-    }
-
-    static func mapping(_ node: Yams.Node, _ file: String, _ field: String) throws -> [String: Yams.Node] {
-        guard let mapping = node.mapping else {
-            throw VRRPSpecError(location: place(node, file), field: field, message: "expected a mapping of keys to values")
-        }
-        var result: [String: Yams.Node] = [:]
-        for (key, value) in mapping {
-            guard let name = key.string else { continue }
-            result[name] = value
-        }
-        return result
-    }
-
-    static func list(_ node: Yams.Node, _ file: String, _ field: String) throws -> [Yams.Node] {
-        guard let sequence = node.sequence else {
-            throw VRRPSpecError(location: place(node, file), field: field, message: "expected a list")
-        }
-        return Array(sequence)
-    }
-
-    static func rejectUnknown(_ map: [String: Yams.Node], allowed: Set<String>, _ file: String, _ field: String) throws {
-        for (key, value) in map where !allowed.contains(key) {
-            throw VRRPSpecError(location: place(value, file), field: "\(field).\(key)",
-                                message: "unknown key (known: \(allowed.sorted().joined(separator: ", ")))")
-        }
-    }
-
-    static func string(_ node: Yams.Node, _ file: String, _ field: String) throws -> String {
-        guard let text = node.string, node.scalar != nil else {
-            throw VRRPSpecError(location: place(node, file), field: field, message: "expected text")
-        }
-        return text
-    }
-
-    static func integer(_ node: Yams.Node, _ file: String, _ field: String, range: ClosedRange<Int>) throws -> Int {
-        guard let text = node.string, let value = Int(text) else {
-            throw VRRPSpecError(location: place(node, file), field: field, message: "expected a whole number, got '\(node.string ?? "?")'")
-        }
-        guard range.contains(value) else {
-            throw VRRPSpecError(location: place(node, file), field: field, message: "\(value) is outside \(range.lowerBound)-\(range.upperBound)")
-        }
-        return value
-    }
-
-    static func bool(_ node: Yams.Node, _ file: String, _ field: String) throws -> Bool {
-        switch node.string?.lowercased() {
-        case "true", "yes", "on": return true
-        case "false", "no", "off": return false
-        default: throw VRRPSpecError(location: place(node, file), field: field, message: "expected true or false")
-        }
-    }
-
-    /// "100ms", "1s", "1.5s", or a bare number of seconds, as milliseconds.
-    static func milliseconds(_ node: Yams.Node, _ file: String, _ field: String) throws -> Int {
-        let text = (node.string ?? "").trimmingCharacters(in: .whitespaces)
-        let value: Double?
-        if text.hasSuffix("ms") { value = Double(text.dropLast(2)) }
-        else if text.hasSuffix("s") { value = Double(text.dropLast()).map { $0 * 1000 } }
-        else { value = Double(text).map { $0 * 1000 } }
-        guard let value, value >= 0, value.isFinite else {
-            throw VRRPSpecError(location: place(node, file), field: field, message: "expected a duration such as 100ms or 1s, got '\(text)'")
-        }
-        return Int(value.rounded())
+            gratuitousARPCount: try map["garp_count"].map { try integer($0, "\(field).garp_count", range: 0...100) } ?? 3,
+            gratuitousARPIntervalMilliseconds: try map["garp_interval"].map {
+                try duration($0, "\(field).garp_interval", range: 0...Self.longestGratuitousARPIntervalMilliseconds)
+            } ?? 100,
+            location: place(node))
+        group.field = field
+        return group
     }
 }

@@ -231,7 +231,7 @@ public enum TopologyValidator {
             if let vrrp = node.vrrp, node.kind == .router {
                 let routerInterfaces = Set(node.svis.map(\.interfaceName))
                 for group in vrrp.groups where !routerInterfaces.contains(group.interface) {
-                    report(group.location, "\(field).vrrp.\(group.name).interface",
+                    report(group.location, group.field.isEmpty ? "\(field).vrrp.\(group.name).interface" : "\(group.field).interface",
                            "'\(group.interface)' is not an SVI of \(node.name) (SVIs: \(routerInterfaces.sorted().joined(separator: ", ")))")
                 }
             }

@@ -22,7 +22,7 @@ struct VRRPDCommand: ParsableCommand {
     func run() throws {
         try requireRoot("vrrpd")
         do {
-            let daemonConfig = try VRRPSpecParser.loadDaemonConfig(path: config)
+            let daemonConfig = try VRRPConfigLoader.load(path: config)
             var statusPath: String?
             var sink: (LabEvent) -> Void = { event in
                 let encoder = JSONEncoder()
