@@ -4,11 +4,16 @@ import Kernel
 import Topology
 
 extension LabManager {
+    /// How long a capture may run (up to a day).
+    public static let captureSecondsRange = 0.001...86_400.0
+
     /// Captures on lab ports for `seconds`, one pcap file per port in `directory` (NODE-PORT.pcap),
     /// and returns each port's capture statistics, drops included.
     public func capture(lab: String, ports: [PortRef], directory: String, filter: String?, seconds: Double,
                         snapLength: Int32 = 262_144,
                         shouldStop: () throws -> Bool = { false }) throws -> [(port: PortRef, file: String, statistics: CaptureStatistics)] {
+        // Checked before the conversion to nanoseconds, which an infinite or huge value would trap.
+        guard Self.captureSecondsRange.contains(seconds) else { throw LabError.unsupported("capture duration must be 0.001-86400 s, not \(seconds)") }
         let record = try LabDirectory(name: lab).record()
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         var captures: [LiveCapture] = []

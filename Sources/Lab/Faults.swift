@@ -68,14 +68,15 @@ extension LabManager {
 
         case .flap(let port, let period, let count):
             try checkPort(port)
-            let half = useconds_t(max(period, 2) * 500)
+            // Half a period, in seconds: no period (however long) can overflow it.
+            let half = Double(max(period, 2)) / 2000
             for _ in 0..<count {
                 try logged("link-down", port.description, ["flap": "\(period)ms"],
                            at: try setCableTimed(record: record, lab: lab, at: port, up: false))
-                usleep(half)
+                Thread.sleep(forTimeInterval: half)
                 try logged("link-up", port.description, ["flap": "\(period)ms"],
                            at: try setCableTimed(record: record, lab: lab, at: port, up: true))
-                usleep(half)
+                Thread.sleep(forTimeInterval: half)
             }
 
         case .crash(let node), .restore(let node):

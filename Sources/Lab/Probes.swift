@@ -37,6 +37,18 @@ public struct ProbeOptions: Sendable {
         self.port = port ?? (kind == .udp ? 50_007 : 50_080)
         self.streamID = streamID
     }
+
+    /// The longest probe stream (a day) and the rates a stream may run at.
+    public static let secondsRange = 0.001...86_400.0
+    public static let rateRange = 0.1...100_000.0
+
+    /// Why these options cannot run, or nil. Checked before any time is converted to nanoseconds, so that
+    /// no value (infinite, NaN, huge) can trap the conversion.
+    public var problem: String? {
+        if !Self.rateRange.contains(rate) { return "probe rate must be 0.1-100000 per second, not \(rate)" }
+        if !Self.secondsRange.contains(seconds) { return "probe duration must be 0.001-86400 s, not \(seconds)" }
+        return nil
+    }
 }
 
 /// One gap in the answers: consecutive answered probes further apart than 3 probe intervals.
@@ -78,9 +90,7 @@ extension LabManager {
     public func probe(lab: String, _ options: ProbeOptions) throws -> ProbeResult {
         let record = try LabDirectory(name: lab).record()
         guard let source = record.node(options.from) else { throw LabError.unknownNode(lab: lab, node: options.from) }
-        guard options.rate > 0, options.rate <= 100_000, options.seconds > 0 else {
-            throw LabError.unsupported("probe rate must be in 1...100000 per second and the duration positive")
-        }
+        if let problem = options.problem { throw LabError.unsupported(problem) }
         var engine = ProbeEngine(options: options)
         switch options.kind {
         case .udp, .tcp, .http:

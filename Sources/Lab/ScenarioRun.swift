@@ -64,7 +64,10 @@ extension LabManager {
                             progress: @escaping (String) -> Void = { _ in },
                             isInterrupted: @escaping () -> Bool = { false }) throws -> ExperimentResults {
         var scenario = original
-        if let trials = options.trials { scenario.trials = trials }
+        if let trials = options.trials {
+            guard (1...1000).contains(trials) else { throw LabError.unsupported("trials must be 1-1000, not \(trials)") }
+            scenario.trials = trials
+        }
         let labName = options.labName ?? scenario.name
         let topology = try scenario.topology()
         let root = options.resultsDirectory

@@ -196,7 +196,7 @@ public struct ScenarioRunner {
             guard let probe else { throw LabError.unsupported("scenario '\(scenario.name)' has no probe stream") }
             for index in 1...scenario.trials {
                 if isInterrupted() { throw LabError.interrupted }
-                if (index > 1 || pauseBeforeFirstTrial) && scenario.pauseMilliseconds > 0 { usleep(useconds_t(scenario.pauseMilliseconds) * 1000) }
+                if (index > 1 || pauseBeforeFirstTrial) && scenario.pauseMilliseconds > 0 { Thread.sleep(forTimeInterval: Double(scenario.pauseMilliseconds) / 1000) }
                 try waitUntilHealthy(probe, settleMilliseconds: scenario.settleMilliseconds, timeoutMilliseconds: scenario.settleTimeoutMilliseconds)
                 if index == 1 { cell.topology = try? manager.snapshot(lab: lab) }
                 let relative = "\(id)/trial-\(index)"

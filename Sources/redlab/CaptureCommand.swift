@@ -17,7 +17,7 @@ struct CaptureCommand: ParsableCommand {
     func validate() throws {
         guard !ports.isEmpty else { throw ValidationError("name at least one NODE:PORT") }
         for port in ports where PortRef(port) == nil { throw ValidationError("'\(port)' is not NODE:PORT") }
-        guard seconds > 0 else { throw ValidationError("--seconds must be positive") }
+        guard LabManager.captureSecondsRange.contains(seconds) else { throw ValidationError("--seconds must be 0.001-86400, not \(seconds)") }
     }
 
     func run() throws {

@@ -47,7 +47,12 @@ struct FaultCommand: ParsableCommand {
 
     func validate() throws {
         guard fault != nil else { throw ValidationError("\(kind.rawValue) needs NODE:PORT, got '\(target)'") }
-        guard period > 0, count > 0 else { throw ValidationError("--period and --count must be positive") }
+        guard ScenarioAction.flapPeriodRange.contains(period) else {
+            throw ValidationError("--period must be \(ScenarioAction.flapPeriodRange.lowerBound)-\(ScenarioAction.flapPeriodRange.upperBound) ms, not \(period)")
+        }
+        guard ScenarioAction.flapCountRange.contains(count) else {
+            throw ValidationError("--count must be \(ScenarioAction.flapCountRange.lowerBound)-\(ScenarioAction.flapCountRange.upperBound), not \(count)")
+        }
     }
 
     func run() throws {

@@ -20,7 +20,10 @@ struct ProbeCommand: ParsableCommand {
     @Flag(help: "Print JSON.") var json = false
 
     func validate() throws {
-        guard IPv4Address(to) != nil else { throw ValidationError("'\(to)' is not an IPv4 address") }
+        guard let address = IPv4Address(to) else { throw ValidationError("'\(to)' is not an IPv4 address") }
+        if let problem = ProbeOptions(kind: kind, from: from, to: address, rate: rate, seconds: seconds).problem {
+            throw ValidationError(problem)
+        }
     }
 
     func run() throws {

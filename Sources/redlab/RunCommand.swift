@@ -22,6 +22,10 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Run this many trials instead of the scenario's count.") var trials: Int?
     @Flag(help: "Leave the lab up if this run built it.") var keep = false
 
+    func validate() throws {
+        if let trials, !(1...1000).contains(trials) { throw ValidationError("--trials must be 1-1000, not \(trials)") }
+    }
+
     func run() throws {
         let loaded: Scenario
         do { loaded = try ScenarioLoader.load(path: scenario) } catch { throw fail(error) }

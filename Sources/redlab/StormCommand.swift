@@ -53,6 +53,11 @@ struct StormWatchdog: ParsableCommand {
     @Option var port: String
     @Option var after: Double
 
+    func validate() throws {
+        // The storm itself lasts at most 10 s; a longer delay (or an infinite one) is a mistake.
+        guard (0...60).contains(after) else { throw ValidationError("--after must be 0-60 seconds, not \(after)") }
+    }
+
     func run() throws {
         setsid()
         usleep(useconds_t(after * 1_000_000))
