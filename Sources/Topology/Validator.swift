@@ -173,6 +173,10 @@ public enum TopologyValidator {
                 if bond.lacpRate != nil && bond.mode != .lacp { report(bond.location, "\(bondField).lacp_rate", "lacp_rate applies to mode 802.3ad only") }
                 let arp = bond.arpInterval ?? 0, mii = bond.miimon ?? 0
                 if arp < 0 || mii < 0 { report(bond.location, bondField, "miimon and arp_interval cannot be negative") }
+                // The kernel takes these as 32-bit milliseconds; an hour is far beyond any use.
+                for (name, value) in [("miimon", bond.miimon), ("arp_interval", bond.arpInterval), ("updelay", bond.updelay), ("downdelay", bond.downdelay)] {
+                    if let value, value > 3_600_000 { report(bond.location, "\(bondField).\(name)", "\(value) ms is more than an hour (3600000 ms)") }
+                }
                 if arp > 0 && mii > 0 { report(bond.location, bondField, "miimon and arp_interval exclude each other: choose MII or ARP monitoring") }
                 if arp > 0 && [.lacp, .balanceTLB, .balanceALB].contains(bond.mode) {
                     report(bond.location, "\(bondField).arp_interval", "the kernel refuses ARP monitoring in mode \(bond.mode.rawValue)")
@@ -181,7 +185,9 @@ public enum TopologyValidator {
                 if arp == 0 && !bond.arpIPTargets.isEmpty { report(bond.location, "\(bondField).arp_interval", "arp_ip_target is set but arp_interval is not") }
                 if bond.arpIPTargets.count > 16 { report(bond.location, "\(bondField).arp_ip_target", "at most 16 targets, got \(bond.arpIPTargets.count)") }
                 if bond.arpValidate != nil && arp == 0 { report(bond.location, "\(bondField).arp_validate", "arp_validate needs arp_interval") }
-                if let minLinks = bond.minLinks, minLinks < 0 || minLinks > bond.members.count {
+                if let minLinks = bond.minLinks, minLinks < 0 {
+                    report(bond.location, "\(bondField).min_links", "cannot be negative, got \(minLinks)")
+                } else if let minLinks = bond.minLinks, minLinks > bond.members.count {
                     report(bond.location, "\(bondField).min_links", "min_links \(minLinks) is more than the \(bond.members.count) members")
                 }
                 for (name, value) in [("updelay", bond.updelay), ("downdelay", bond.downdelay)] {

@@ -40,9 +40,13 @@ enum YAMLDocument {
         switch error {
         case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
              .composer(let context, let problem, let mark, _):
-            let while_ = context.map { " (\($0.text) at line \($0.mark.line))" } ?? ""
-            return TopologyError(location: located(line: mark.line, column: mark.column), field: "file",
-                                 message: "not valid YAML: \(problem)\(while_)")
+            // libyaml's context reads "while parsing X" (said after the problem) or "expected X" (said before it).
+            let message = switch context {
+            case let context? where context.text.hasPrefix("while"): "\(problem) (\(context.text) at line \(context.mark.line))"
+            case let context?: "\(context.text) at line \(context.mark.line) \(problem)"
+            case nil: problem
+            }
+            return TopologyError(location: located(line: mark.line, column: mark.column), field: "file", message: "not valid YAML: \(message)")
         case .reader(let problem, let offset, _, _):
             // The offset counts characters from the start of the text.
             var line = 1, column = 1

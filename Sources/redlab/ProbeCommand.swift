@@ -24,6 +24,10 @@ struct ProbeCommand: ParsableCommand {
         if let problem = ProbeOptions(kind: kind, from: from, to: address, rate: rate, seconds: seconds).problem {
             throw ValidationError(problem)
         }
+        // The stream waits for this instant: it must be near, or the wait would have no bound.
+        if let startAt, abs(Double(startAt) / 1e9 - Date().timeIntervalSince1970) > 3600 {
+            throw ValidationError("--start-at must be within an hour of now (nanoseconds since the epoch), not \(startAt)")
+        }
     }
 
     func run() throws {

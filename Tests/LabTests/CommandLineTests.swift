@@ -56,4 +56,49 @@ final class CommandLineTests: LabTestCase {
         XCTAssertEqual(result.status, 1)
         XCTAssertTrue(result.output.contains("\(path):5:5: links[0]: unknown node 'z'"), result.output)
     }
+
+    /// Numbers that once trapped a conversion (SIGILL) are refused with a usage error before anything runs.
+    func testNumbersThatWouldTrapAreRefusedBeforeAnythingRuns() throws {
+        let cases: [([String], String)] = [
+            (["probe", "lab", "a", "10.0.0.1", "--seconds", "inf"], "probe duration must be 0.001-86400 s, not inf"),
+            (["probe", "lab", "a", "10.0.0.1", "--seconds", "1e300"], "probe duration must be 0.001-86400 s"),
+            (["probe", "lab", "a", "10.0.0.1", "--rate", "1e-300"], "probe rate must be 0.1-100000 per second"),
+            (["probe", "lab", "a", "10.0.0.1", "--start-at", "9223372036854775807"], "--start-at must be within an hour of now"),
+            (["fault", "lab", "flap", "a:eth0", "--period", "9000000"], "--period must be 2-60000 ms, not 9000000"),
+            (["fault", "lab", "flap", "a:eth0", "--count", "0"], "--count must be 1-1000, not 0"),
+            (["capture", "lab", "a:eth0", "--seconds", "inf"], "--seconds must be 0.001-86400, not inf"),
+            (["run", "x.yaml", "--trials", "0"], "--trials must be 1-1000, not 0"),
+            (["generate", "cross", "--advert-int", "1000000000"], "VRRPv3 advertises every 10 ms to 40.95 s"),
+            (["storm-watchdog", "--lab", "x", "--port", "a:eth0", "--after", "inf"], "--after must be 0-60 seconds, not inf"),
+        ]
+        for (arguments, expected) in cases {
+            let result = try runCommand([redlab] + arguments)
+            XCTAssertEqual(result.status, 64, "\(arguments): \(result.output)")
+            XCTAssertTrue(result.output.contains(expected), "\(arguments): expected '\(expected)' in \(result.output)")
+        }
+    }
+
+    /// Bad files give one located line, never a crash: a duration past any integer, a key given twice, a
+    /// syntax error at the end of the file, a scenario pause past what a sleep takes.
+    func testBadFilesAreRefusedWithFileLineColumnAndField() throws {
+        let directory = NSTemporaryDirectory() + "redlab-bad-files-\(getpid())"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }   // a leftover temporary folder harms nothing
+        let cases: [(command: String, text: String, expected: String)] = [
+            ("validate", "name: x\nnodes:\n  r1:\n    kind: router\n    svis: [{vlan: 10, address: 10.0.10.1/24}]\n"
+                + "    vrrp: [{interface: vlan10, vrid: 1, virtual_address: 10.0.10.254, advert_int: 1e300s}]\n",
+             ":6:83: nodes.r1.vrrp[0].advert_int: expected a duration such as 100ms or 1.5s (at most 24h), got '1e300s'"),
+            ("validate", "name: x\nnodes:\n  r1:\n    kind: router\n    kind: switch\n", ":5:5: nodes.r1.kind: given twice, at line 4 and at line 5"),
+            ("validate", "name: x\nnodes: [a, b\n", ":2:13: file: not valid YAML: did not find expected ',' or ']'"),
+            ("run", "lab: {generate: cross}\nprobe: {from: srv1, to: 10.0.20.100}\ncapture: [client:eth0]\npause: 4295s\n"
+                + "timeline: [{at: 1s, crash: core1}]\n", ":4:8: pause: 4295s is outside 0ms-600s"),
+        ]
+        for (index, item) in cases.enumerated() {
+            let path = "\(directory)/bad\(index).yaml"
+            try item.text.write(toFile: path, atomically: true, encoding: .utf8)
+            let result = try runCommand([redlab, item.command, path])
+            XCTAssertEqual(result.status, 1, result.output)
+            XCTAssertTrue(result.output.contains(path + item.expected), "expected '\(path + item.expected)' in \(result.output)")
+        }
+    }
 }

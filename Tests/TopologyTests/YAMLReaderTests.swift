@@ -65,6 +65,9 @@ final class YAMLReaderTests: XCTestCase {
         let unterminated = topologyError("name: \"x\nnodes: {}\n")
         assertHas(unterminated, "file: not valid YAML: found unexpected end of stream")
         XCTAssertTrue(unterminated.hasPrefix("t.yaml:2:"), unterminated)
+        // A second document.
+        XCTAssertEqual(topologyError("name: a\n---\nname: b\n"),
+                       "t.yaml:2:1: file: not valid YAML: expected a single document in the stream at line 1 but found another document")
         // A control character the YAML reader refuses.
         assertHas(topologyError("name: x\nnodes:\n  a: {kind: \u{7}host}\n"), "t.yaml:3:13: file: not valid YAML: control characters are not allowed")
     }
@@ -165,6 +168,22 @@ final class YAMLReaderTests: XCTestCase {
         assertHas(matrixError("vlans: [10, 5000]\n"), "m.yaml:1:8: vlans: VLANs must be 2-4094")
         assertHas(matrixError("probe_rate: nan\n"), "probe_rate: expected a number")
         assertHas(matrixError("trials: 1e3\n"), "trials: expected a whole number, got '1e3'")
+    }
+
+    func testBondNumbersBeyondTheKernelsAreProblems() {
+        let bond = "bond0: {mode: active-backup, members: [eth0, eth1], miimon: 100, primary: eth0, updelay: 200}"
+        func bondProblem(_ new: String) -> String {
+            XCTAssertTrue(LoaderTests.valid.contains(bond))
+            return topologyError(LoaderTests.valid.replacingOccurrences(of: bond, with: new))
+        }
+        assertHas(bondProblem("bond0: {mode: active-backup, members: [eth0, eth1], miimon: 99999999999, primary: eth0}"),
+                  "nodes.srv1.bonds.bond0.miimon: 99999999999 ms is more than an hour")
+        assertHas(bondProblem("bond0: {mode: active-backup, members: [eth0, eth1], miimon: 100, downdelay: 4294967300}"),
+                  "nodes.srv1.bonds.bond0.downdelay: 4294967300 ms is more than an hour")
+        assertHas(bondProblem("bond0: {mode: active-backup, members: [eth0, eth1], arp_interval: 5000000, arp_ip_target: 10.0.10.1}"),
+                  "nodes.srv1.bonds.bond0.arp_interval: 5000000 ms is more than an hour")
+        assertHas(bondProblem("bond0: {mode: active-backup, members: [eth0, eth1], miimon: 100, min_links: -1}"),
+                  "nodes.srv1.bonds.bond0.min_links: cannot be negative, got -1")
     }
 
     func testUnknownKeysAreReportedInFileOrderWithTheKnownKeysSorted() {
