@@ -39,7 +39,8 @@ extension LabManager {
 
     public func stormExperiment(lab: String, loop: PortRef, seconds: Double, directory: String,
                                 detector: StormDetector.Configuration = .init()) throws -> StormExperimentResult {
-        let bounded = min(max(seconds, 0.1), 10)
+        // NaN passes min and max unchanged, and would trap the conversion to nanoseconds below.
+        let bounded = seconds.isNaN ? 0.1 : min(max(seconds, 0.1), 10)
         let directoryHandle = LabDirectory(name: lab)
         let record = try directoryHandle.record()
         guard let loopNode = record.node(loop.node), record.peer(of: loop) != nil else {
