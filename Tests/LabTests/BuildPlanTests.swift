@@ -146,4 +146,39 @@ final class BuildPlanTests: XCTestCase {
         XCTAssertFalse(BuildPlan.steps(for: sample(), lab: "lab").contains { if case .firewall = $0 { return true } else { return false } })
         XCTAssertEqual(StormControlFirewall.identifier("p-1.x_y"), "p_2d1_2ex_5fy", "port names map to distinct nft identifiers")
     }
+
+    /// The largest values the loader accepts fit the kernel's fields: the plan is made from them without a
+    /// trapping conversion, and carries them unchanged.
+    func testTheLargestAcceptedValuesFitTheKernelsFields() throws {
+        let yaml = """
+        name: edge
+        nodes:
+          sw1:
+            kind: switch
+            stp: {mode: kernel, priority: 61440, hello_time: 10, forward_delay: 30, max_age: 40}
+            ports:
+              t1: {trunk: [4094, 2], native: 1, cost: 200000000, priority: 240}
+          srv1:
+            kind: host
+            bonds:
+              bond0: {mode: active-backup, members: [eth0, eth1], miimon: 3600000, updelay: 3600000, downdelay: 3600000, min_links: 2}
+              bond1: {mode: balance-xor, members: [eth2], arp_interval: 3600000, arp_ip_target: 10.0.0.1}
+        links:
+          - [sw1:t1, srv1:eth0]
+          - [sw1:t2, srv1:eth1]
+          - [sw1:t3, srv1:eth2]
+        """
+        let topology = try TopologyLoader.parse(yaml: yaml, file: "edge.yaml")
+        let steps = BuildPlan.steps(for: topology, lab: "x")
+        let bonds = steps.compactMap { step -> BondOptions? in if case .createBond(_, _, let options) = step { return options } else { return nil } }
+        XCTAssertEqual(bonds.map(\.miimon), [3_600_000, nil])
+        XCTAssertEqual(bonds.map(\.downdelay), [3_600_000, nil])
+        XCTAssertEqual(bonds.map(\.arpInterval), [nil, 3_600_000])
+        let ports = steps.compactMap { step -> (UInt32?, UInt16?)? in
+            if case .setBridgePort(_, "t1", let cost, let priority) = step { return (cost, priority) } else { return nil }
+        }
+        XCTAssertEqual(ports.map(\.0), [200_000_000])
+        XCTAssertEqual(ports.map(\.1), [60])
+        XCTAssertTrue(steps.contains { if case .addBridgeVLANs(_, "t1", let vlans, _) = $0 { return vlans.contains { $0.vid == 4094 } } else { return false } })
+    }
 }
