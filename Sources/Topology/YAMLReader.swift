@@ -13,6 +13,7 @@ enum YAMLDocument {
     }
 
     static func compose(_ yaml: String, file: String) throws -> Yams.Node {
+        if let tooDeep = nestingProblem(yaml, file: file) { throw tooDeep }
         let composed: Yams.Node?
         do {
             composed = try Yams.compose(yaml: yaml)
@@ -23,6 +24,43 @@ enum YAMLDocument {
             throw TopologyError(location: SourceLocation(file: file, line: 1, column: 1), field: "file", message: "the file is empty")
         }
         return composed
+    }
+
+    /// The deepest nesting a file may have. Composing recurses once per level, so that a file of a hundred
+    /// thousand `[` would overflow the stack; no redlab file needs more than a few levels.
+    static let deepestNesting = 1000
+
+    /// A bound on the nesting depth, checked before composing: twice the indentation (a block collection
+    /// nests only by indenting, or by a sequence at its parent key's indentation), plus the indicators
+    /// `- `, `? `, `: ` on the line (compact nesting such as `- - - x`), plus the open flow brackets (counted
+    /// inside quoted text too, which errs on the safe side).
+    static func nestingProblem(_ yaml: String, file: String) -> TopologyError? {
+        var flowDepth = 0
+        var line = 1, column = 0, indent = 0, indicators = 0, atLineStart = true
+        let bytes = Array(yaml.utf8)
+        for (index, byte) in bytes.enumerated() {
+            column += 1
+            switch byte {
+            case UInt8(ascii: "\n"):
+                line += 1; column = 0; indent = 0; indicators = 0; atLineStart = true
+                continue
+            case UInt8(ascii: " ") where atLineStart:
+                indent += 1
+                continue
+            case UInt8(ascii: "["), UInt8(ascii: "{"): flowDepth += 1
+            case UInt8(ascii: "]"), UInt8(ascii: "}"): flowDepth = max(0, flowDepth - 1)
+            case UInt8(ascii: "-"), UInt8(ascii: "?"), UInt8(ascii: ":"):
+                let next = index + 1 < bytes.count ? bytes[index + 1] : UInt8(ascii: "\n")
+                if next == UInt8(ascii: " ") || next == UInt8(ascii: "\n") || next == UInt8(ascii: "\r") { indicators += 1 }
+            default: break
+            }
+            atLineStart = false
+            if 2 * indent + indicators + flowDepth > deepestNesting {
+                return TopologyError(location: SourceLocation(file: file, line: line, column: column), field: "file",
+                                     message: "nested deeper than \(deepestNesting) levels")
+            }
+        }
+        return nil
     }
 
     /// A YAML syntax error at a place inside the file: libyaml reports problems found at the end of the input

@@ -72,6 +72,18 @@ final class YAMLReaderTests: XCTestCase {
         assertHas(topologyError("name: x\nnodes:\n  a: {kind: \u{7}host}\n"), "t.yaml:3:13: file: not valid YAML: control characters are not allowed")
     }
 
+    func testAFileNestedTooDeepIsAnErrorNotAStackOverflow() {
+        let brackets = "nodes: " + String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000) + "\n"
+        XCTAssertEqual(topologyError(brackets), "t.yaml:1:1007: file: nested deeper than 1000 levels")
+        let dashes = "nodes:\n  " + String(repeating: "- ", count: 100_000) + "x\n"
+        XCTAssertEqual(topologyError(dashes), "t.yaml:2:1995: file: nested deeper than 1000 levels")
+        let indented = (0..<3000).map { String(repeating: " ", count: $0) + "k\($0):" }.joined(separator: "\n") + " x\n"
+        XCTAssertEqual(topologyError(indented), "t.yaml:501:505: file: nested deeper than 1000 levels")
+        // Deep, but within the bound: composed, then refused for what it holds.
+        let nested = "nodes: " + String(repeating: "[", count: 900) + String(repeating: "]", count: 900) + "\n"
+        assertHas(topologyError(nested), "t.yaml:1:8: nodes: expected a mapping of keys to values")
+    }
+
     // MARK: VRRP fields carry their path
 
     static let router = """
