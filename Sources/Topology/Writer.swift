@@ -163,6 +163,7 @@ public enum TopologyWriter {
     }
 
     private static func number(_ value: Double) -> String {
-        value == value.rounded() ? String(Int(value)) : String(value)
+        // Whole numbers within Int print without a fraction; anything else (huge, infinite) as Swift writes it.
+        value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(value)
     }
 }

@@ -167,7 +167,7 @@ final class LoaderFuzzTests: XCTestCase {
         return (accepted, rejected)
     }
 
-    static let iterations = 2000
+    static let iterations = 1200
 
     func testTopologyLoaderNeverCrashes() throws {
         let base = LoaderTests.valid.replacingOccurrences(of: "    routes:\n      - {to: 192.168.0.0/16", with: """
