@@ -9,10 +9,31 @@ enum YAMLDocument {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw TopologyError(location: .unknown(path), field: "file", message: "cannot read '\(path)' (does it exist?)")
         }
+        if let problem = encodingProblem(Array(data), file: path) { throw problem }
         return String(decoding: data, as: UTF8.self)
     }
 
+    /// The place of the first byte that is not UTF-8 (a file saved as Latin-1, say), or nil.
+    static func encodingProblem(_ bytes: [UInt8], file: String) -> TopologyError? {
+        var iterator = bytes.makeIterator()
+        var parser = Unicode.UTF8.ForwardParser()
+        var line = 1, column = 1
+        while true {
+            switch parser.parseScalar(from: &iterator) {
+            case .valid(let encoded):
+                if encoded.count == 1 && encoded.first == UInt8(ascii: "\n") { line += 1; column = 1 } else { column += 1 }
+            case .error:
+                return TopologyError(location: SourceLocation(file: file, line: line, column: column), field: "file",
+                                     message: "not UTF-8 text (save the file as UTF-8)")
+            case .emptyInput:
+                return nil
+            }
+        }
+    }
+
     static func compose(_ yaml: String, file: String) throws -> Yams.Node {
+        // A byte order mark some editors write first is no part of the text.
+        let yaml = yaml.hasPrefix("\u{FEFF}") ? String(yaml.unicodeScalars.dropFirst()) : yaml
         if let tooDeep = nestingProblem(yaml, file: file) { throw tooDeep }
         let composed: Yams.Node?
         do {

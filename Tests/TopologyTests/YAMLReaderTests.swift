@@ -72,6 +72,18 @@ final class YAMLReaderTests: XCTestCase {
         assertHas(topologyError("name: x\nnodes:\n  a: {kind: \u{7}host}\n"), "t.yaml:3:13: file: not valid YAML: control characters are not allowed")
     }
 
+    func testAByteOrderMarkIsSkippedAndTextThatIsNotUTF8IsAnError() throws {
+        let topology = try TopologyLoader.parse(yaml: "\u{FEFF}name: bom\nnodes:\n  a: {kind: host}\n", file: "t.yaml")
+        XCTAssertEqual(topology.name, "bom")
+        let path = NSTemporaryDirectory() + "redlab-latin1-\(getpid()).yaml"
+        defer { try? FileManager.default.removeItem(atPath: path) }   // a leftover temporary file harms nothing
+        try Data("name: x\nnodes:\n  a: {kind: host, addresses: {eth0: 10.0.0.1/24}}\n  caf".utf8 + [0xe9] + Data(": {kind: host}\n".utf8))
+            .write(to: URL(fileURLWithPath: path))
+        XCTAssertThrowsError(try TopologyLoader.load(path: path)) {
+            XCTAssertEqual("\($0)", "\(path):4:6: file: not UTF-8 text (save the file as UTF-8)")
+        }
+    }
+
     func testAFileNestedTooDeepIsAnErrorNotAStackOverflow() {
         let brackets = "nodes: " + String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000) + "\n"
         XCTAssertEqual(topologyError(brackets), "t.yaml:1:1007: file: nested deeper than 1000 levels")
