@@ -88,9 +88,9 @@ extension LabManager {
     /// Runs a probe stream and returns what it saw. UDP and TCP/HTTP responders run in this process, on
     /// sockets opened in the responder's namespace; ICMP is answered by the far end's kernel.
     public func probe(lab: String, _ options: ProbeOptions) throws -> ProbeResult {
+        if let problem = options.problem { throw LabError.unsupported(problem) }
         let record = try LabDirectory(name: lab).record()
         guard let source = record.node(options.from) else { throw LabError.unknownNode(lab: lab, node: options.from) }
-        if let problem = options.problem { throw LabError.unsupported(problem) }
         var engine = ProbeEngine(options: options)
         switch options.kind {
         case .udp, .tcp, .http:
