@@ -161,6 +161,7 @@ final class LoaderFuzzTests: XCTestCase {
                 }
             }
         }
+        print("\(name): \(iterations) files, \(accepted) accepted, \(rejected) refused with a located error")
         // A fuzz that only ever rejects (or only accepts) tests little: both outcomes must occur.
         XCTAssertGreaterThan(accepted, iterations / 50, "\(name): too few mutations were accepted to reach the checks after parsing", file: file, line: line)
         XCTAssertGreaterThan(rejected, iterations / 2, "\(name): too few mutations were rejected", file: file, line: line)
