@@ -55,12 +55,12 @@ public enum BuildPlan {
         }
 
         // Bridges of switches and routers. An RSTP bridge forwards nothing until rstpd says so: every
-        // port starts in the filter's discarding set, before any cable exists.
+        // port is outside the filter's forwarding set, before any cable exists.
         for node in topology.nodes where node.hasBridge {
             steps.append(.createBridge(namespace: ns(node.name), name: Node.bridgeName,
                                        options: bridgeOptions(for: node)))
             if node.spanningTree.mode == .rstp {
-                steps.append(.firewall(namespace: ns(node.name), rules: RSTPFirewall.rules(ports: bridgePorts(of: node, in: topology))))
+                steps.append(.firewall(namespace: ns(node.name), rules: RSTPFirewall.rules()))
             }
         }
 
