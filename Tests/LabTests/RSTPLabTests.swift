@@ -116,4 +116,85 @@ final class RSTPLabTests: LabTestCase {
         XCTAssertEqual(core1.ports.first { $0.name == "a2" }?.rstp, false, "\(core1.ports)")
         XCTAssertEqual(core1.ports.first { $0.name == "a1" }?.rstp, true)
     }
+
+    /// Frames received on every interface of the lab's bridges, summed (a loop multiplies this by thousands).
+    private func framesReceived(_ lab: String, _ topology: Topology) throws -> Int {
+        var total = 0
+        for node in topology.nodes where node.hasBridge {
+            let output = try run(in: "\(lab)-\(node.name)", ["/bin/sh", "-c", "cat /sys/class/net/*/statistics/rx_packets"]).output
+            total += output.split(whereSeparator: \.isNewline).compactMap { Int($0) }.reduce(0, +)
+        }
+        return total
+    }
+
+    /// rstpd fails closed: a core whose rstpd is stopped (SIGSTOP) for 15 s drops on every port within the
+    /// forwarding set's timeout, so when its neighbours age its information and open their ports towards
+    /// it, nothing loops; after the thaw it begins again and the tree comes back.
+    func testFreezingEitherCoreForFifteenSecondsMakesNoLoopAndTheTreeComesBack() throws {
+        try requireRoot()
+        let topology = design(.cross)
+        let lab = labName("rfrz")
+        try manager.up(topology, name: lab)
+        XCTAssertNotNil(try converged(lab))
+        usleep(500_000)
+        let bridges = topology.nodes.filter(\.hasBridge).count
+        XCTAssertEqual(try forwardingTree(lab, topology).count, bridges - 1)
+
+        for core in ["core1", "core2"] {
+            let before = try framesReceived(lab, topology)
+            try manager.inject(.freeze(node: core), lab: lab)
+            // One broadcast a second from the client, as a loop's seed.
+            let broadcaster = Process()
+            broadcaster.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+            broadcaster.arguments = ["netns", "exec", "\(lab)-client", "ping", "-b", "-q", "-i", "1", "-c", "15", "-W", "1", "10.0.1.255"]
+            broadcaster.standardOutput = FileHandle.nullDevice
+            broadcaster.standardError = FileHandle.nullDevice
+            try broadcaster.run()
+            sleep(UInt32(RSTPFirewall.forwardingTimeoutSeconds + 1))
+            let set = try run(in: "\(lab)-\(core)", ["nft", "list", "set", "bridge", RSTPFirewall.table, RSTPFirewall.set]).output
+            XCTAssertFalse(set.contains("elements"), "\(core) frozen: its forwarding set has expired: \(set)")
+            sleep(15 - UInt32(RSTPFirewall.forwardingTimeoutSeconds + 1))
+            let frozen = try framesReceived(lab, topology) - before
+            try manager.inject(.thaw(node: core), lab: lab)
+            broadcaster.waitUntilExit()
+
+            let deadline = Date().addingTimeInterval(20)
+            var tree: [Link] = []
+            while Date() < deadline {
+                tree = try forwardingTree(lab, topology)
+                if try converged(lab, seconds: 1)?.hasPrefix("1000.") == true, tree.count == bridges - 1 { break }
+                usleep(200_000)
+            }
+            sleep(2)
+            let total = try framesReceived(lab, topology) - before
+            // 15 broadcasts flooded to a dozen ports, BPDUs and a reconvergence: hundreds of frames. A loop
+            // carries hundreds of thousands a second.
+            print("freeze \(core): \(frozen) frames frozen, \(total) with the thaw")
+            XCTAssertLessThan(frozen, 5_000, "\(core) frozen: no loop")
+            XCTAssertLessThan(total, 8_000, "\(core) frozen and thawed: no loop")
+            XCTAssertEqual(try converged(lab), try rstp(lab, "core1")?.bridgeID, "core1 is the root again")
+            XCTAssertEqual(tree.count, bridges - 1, "after thawing \(core), a spanning tree: \(tree.map { "\($0.a)-\($0.b)" })")
+            XCTAssertGreaterThanOrEqual(try rstp(lab, core)?.restarts ?? 0, 1, "\(core)'s rstpd began again after the stall")
+            XCTAssertTrue(try ping(from: "\(lab)-client", "10.0.1.11", attempts: 5), "after thawing \(core)")
+        }
+    }
+
+    /// A node restored after a crash forwards nothing before its new rstpd has decided: the forwarding
+    /// set is emptied before its cables come back.
+    func testRestoreEmptiesTheForwardingSetBeforeTheCablesComeUp() throws {
+        try requireRoot()
+        let topology = design(.cross)
+        let lab = labName("rres")
+        try manager.up(topology, name: lab)
+        XCTAssertNotNil(try converged(lab))
+        let set = { try self.run(in: "\(lab)-core2", ["nft", "list", "set", "bridge", RSTPFirewall.table, RSTPFirewall.set]).output }
+        XCTAssertTrue(try set().contains("elements"), "core2 forwards on some ports")
+        try manager.inject(.crash(node: "core2"), lab: lab)
+        XCTAssertFalse(try set().contains("elements"), "crash: the killed rstpd's set is emptied at once")
+        try manager.inject(.restore(node: "core2"), lab: lab)
+        let deadline = Date().addingTimeInterval(10)
+        while try forwardingTree(lab, topology).count != topology.nodes.filter(\.hasBridge).count - 1 && Date() < deadline { usleep(200_000) }
+        XCTAssertEqual(try forwardingTree(lab, topology).count, topology.nodes.filter(\.hasBridge).count - 1)
+        XCTAssertTrue(try ping(from: "\(lab)-client", "10.0.1.11", attempts: 5))
+    }
 }
