@@ -24,6 +24,18 @@ public struct RSTPStatus: Codable, Sendable, Equatable {
         public var bpdusRejected: [String: Int]?
         /// Valid BPDUs not processed: the port's own looped back, on a disabled port, or dropped by a guard.
         public var bpdusIgnored: Int?
+        /// The RSTP keys the topology gives the port, as `key` or `key=false`.
+        public var settings: [String]?
+
+        /// One line's worth for `redlab status`: settings, guards and counters that are not zero.
+        public var summaryFlags: String {
+            var parts = settings ?? []
+            if loopInconsistent == true { parts.append("loop-inconsistent") }
+            if let held = bpdusHeld, held > 0 { parts.append("held \(held)") }
+            let rejected = (bpdusRejected ?? [:]).values.reduce(0, +)
+            if rejected > 0 { parts.append("rejected \(rejected)") }
+            return parts.isEmpty ? "" : " [" + parts.joined(separator: " ") + "]"
+        }
     }
 
     public var bridgeID: String
@@ -34,6 +46,8 @@ public struct RSTPStatus: Codable, Sendable, Equatable {
     public var ports: [Port]
     /// How often the daemon found its forwarding lease lapsed (it was stopped or stalled) and began again.
     public var restarts: Int?
+    /// The transmit hold count in use (BPDUs per port per second at most, after a burst).
+    public var transmitHoldCount: Int?
 }
 
 /// The nftables table that keeps a bridge run by rstpd from relaying BPDUs and forwarding on any port
@@ -146,6 +160,8 @@ public final class RSTPDaemon {
     private var restarts = 0
     /// Frames to the bridge group address that did not decode, per port and reason.
     private var rejected: [Int: [String: Int]] = [:]
+    /// The topology's RSTP keys per port, for the status.
+    private let portSettings: [Int: [String]]
     /// Carrier and admin state last seen per port: events that change neither (state writes, flushes,
     /// statistics) are not news to RSTP.
     private var portEnabled: [Int: Bool] = [:]
@@ -182,6 +198,9 @@ public final class RSTPDaemon {
             try? netlink.setBridgePort(port, state: .disabled)
         }
         bridge = RSTP.Bridge(configuration: configuration, ports: configurations)
+        portSettings = Dictionary(uniqueKeysWithValues: ports.enumerated().map { index, port in
+            (index + 1, (node.ports[port]?.rstpKeys ?? []).map { $0.value ? $0.key : "\($0.key)=false" })
+        })
         portNames = names
         self.sockets = sockets
         portMACs = macs
@@ -390,11 +409,13 @@ public final class RSTPDaemon {
                             state: port.state.rawValue, edge: port.operEdge, rstp: port.sendRSTP,
                             bpdusIn: port.received.total, bpdusOut: port.sent.total,
                             loopInconsistent: port.loopInconsistent, bpdusHeld: port.held,
-                            bpdusRejected: rejected[port.number] ?? [:], bpdusIgnored: port.discarded)
+                            bpdusRejected: rejected[port.number] ?? [:], bpdusIgnored: port.discarded,
+                            settings: portSettings[port.number] ?? [])
         }
         let record = RSTPStatus(bridgeID: status.bridgeID.description, rootID: status.rootID.description,
                                 rootPort: status.rootPort.flatMap { portNames[$0] }, rootPathCost: Int(status.rootPathCost),
-                                topologyChanges: status.topologyChangeCount, ports: ports, restarts: restarts)
+                                topologyChanges: status.topologyChangeCount, ports: ports, restarts: restarts,
+                                transmitHoldCount: bridge.configuration.transmitHoldCount)
         writeStatusFile(record, to: statusPath)
     }
 }
