@@ -19,7 +19,7 @@ public enum BuildStep: Sendable, Equatable {
     case setUp(namespace: String, name: String)
     case addAddress(namespace: String, interface: String, address: IPv4Interface)
     case addRoute(namespace: String, destination: IPv4Interface, via: IPv4Address)
-    /// nftables rules in nft's own syntax (the RSTP bridges' BPDU and discarding-port filter, storm control).
+    /// nftables rules in nft's own syntax (the RSTP bridges' BPDU and forwarding-port filter, storm control).
     case firewall(namespace: String, rules: String)
 
     public var namespace: String {

@@ -197,4 +197,39 @@ final class RSTPLabTests: LabTestCase {
         XCTAssertEqual(try forwardingTree(lab, topology).count, topology.nodes.filter(\.hasBridge).count - 1)
         XCTAssertTrue(try ping(from: "\(lab)-client", "10.0.1.11", attempts: 5))
     }
+
+    /// rstpd killed outright (no chance to clean up): its ports drop once the set's elements expire. And
+    /// while it runs, a kernel port state changed behind its back is written back within a tick.
+    func testAKilledRSTPDLeavesItsPortsDroppingAndAKernelStateChangeIsUndone() throws {
+        try requireRoot()
+        let topology = design(.cross)
+        let lab = labName("rkil")
+        try manager.up(topology, name: lab)
+        XCTAssertNotNil(try converged(lab))
+        usleep(500_000)
+
+        // acc2's alternate port (up2) is discarding: the kernel holds it DISABLED. Force it to forwarding.
+        XCTAssertEqual(try rstp(lab, "acc2")?.ports.first { $0.name == "up2" }?.state, "discarding")
+        func kernelState(_ port: String) throws -> String {
+            try run(in: "\(lab)-acc2", ["bridge", "link", "show", "dev", port]).output
+        }
+        _ = try run(in: "\(lab)-acc2", ["bridge", "link", "set", "dev", "up2", "state", "3"])
+        let forced = try kernelState("up2")
+        XCTAssertTrue(forced.contains("state forwarding"), forced)
+        usleep(1_500_000)
+        let reasserted = try kernelState("up2")
+        XCTAssertTrue(reasserted.contains("state disabled"), "written back within a tick: \(reasserted)")
+
+        let set = { try self.run(in: "\(lab)-acc2", ["nft", "list", "set", "bridge", RSTPFirewall.table, RSTPFirewall.set]).output }
+        let running = try set()
+        XCTAssertTrue(running.contains("\"up1\""), running)
+        let pids = try run(in: "\(lab)-acc2", ["/bin/sh", "-c", "ip netns pids \(lab)-acc2"]).output
+            .split(whereSeparator: \.isNewline).compactMap { Int32($0) }
+        XCTAssertFalse(pids.isEmpty)
+        for pid in pids { kill(pid, SIGKILL) }
+        usleep(UInt32(RSTPFirewall.forwardingTimeoutSeconds) * 1_000_000 + 300_000)
+        let dead = try set()
+        XCTAssertFalse(dead.contains("elements"), "every port of acc2 drops: \(dead)")
+        XCTAssertFalse(try ping(from: "\(lab)-client", "10.0.1.11", attempts: 2), "the client behind acc2 is cut off")
+    }
 }
