@@ -273,4 +273,38 @@ final class RSTPLabTests: LabTestCase {
         XCTAssertEqual(try converged(lab)?.hasPrefix("1000."), true, "core1 is the root again")
         XCTAssertTrue(try ping(from: "\(lab)-client", "10.0.1.11", attempts: 5))
     }
+
+    /// Malformed frames to the bridge group address leave a trace: counted by reason in the status.
+    func testMalformedBPDUsAreCountedByReason() throws {
+        try requireRoot()
+        let topology = design(.cross)
+        let lab = labName("rbad")
+        try manager.up(topology, name: lab)
+        XCTAssertNotNil(try converged(lab))
+        let link = try XCTUnwrap(topology.links.first { $0.a.node == "acc1" && $0.b.node == "core1" || $0.b.node == "acc1" && $0.a.node == "core1" })
+        let (accPort, corePort) = link.a.node == "acc1" ? (link.a.port, link.b.port) : (link.b.port, link.a.port)
+        // From acc1's side of the cable: 5 frames with protocol identifier 0x1234, 3 too short to hold a BPDU.
+        let header = "0180c2000000" + "02aabbccddee"
+        let badProtocol = header + "0026" + "424203" + "1234" + "02" + "02" + String(repeating: "00", count: 32)
+        let truncated = header + "0005" + "424203" + "0000" + String(repeating: "00", count: 41)
+        let script = """
+        import socket
+        s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+        s.bind(("\(accPort)", 0))
+        for _ in range(5): s.send(bytes.fromhex("\(badProtocol)"))
+        for _ in range(3): s.send(bytes.fromhex("\(truncated)"))
+        """
+        let sent = try run(in: "\(lab)-acc1", ["python3", "-c", script])
+        XCTAssertEqual(sent.status, 0, sent.output)
+        let deadline = Date().addingTimeInterval(3)
+        var counts: [String: Int] = [:]
+        while Date() < deadline {
+            counts = try rstp(lab, "core1")?.ports.first { $0.name == corePort }?.bpdusRejected ?? [:]
+            if counts.values.reduce(0, +) >= 8 { break }
+            usleep(200_000)
+        }
+        XCTAssertEqual(counts["bad_protocol_identifier"], 5, "\(counts)")
+        XCTAssertEqual(counts["truncated"], 3, "\(counts)")
+        XCTAssertEqual(try converged(lab)?.hasPrefix("1000."), true, "the tree is unmoved")
+    }
 }
