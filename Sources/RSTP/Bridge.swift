@@ -164,7 +164,6 @@ public struct Bridge: Sendable {
         }
         fresh.topologyChangeCount = topologyChangeCount
         fresh.iterationGuardHits = iterationGuardHits
-        // The environment still applies the old states: report every port that was not discarding.
         // BEGIN hands out DISCARDING for every port, whatever the environment applied before.
         self = fresh
         return begin()
