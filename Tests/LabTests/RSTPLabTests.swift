@@ -307,4 +307,42 @@ final class RSTPLabTests: LabTestCase {
         XCTAssertEqual(counts["truncated"], 3, "\(counts)")
         XCTAssertEqual(try converged(lab)?.hasPrefix("1000."), true, "the tree is unmoved")
     }
+
+    /// loop_guard from the topology file reaches rstpd: when core2 freezes, the access switches' alternate
+    /// ports towards it age its information and stay discarding (loop-inconsistent) instead of becoming
+    /// designated; `redlab status` says so, and they recover after the thaw.
+    func testLoopGuardFromTheTopologyHoldsAlternatePortsWhenANeighbourFreezes() throws {
+        try requireRoot()
+        var topology = design(.cross)
+        for name in ["acc1", "acc2"] {
+            let index = try XCTUnwrap(topology.nodes.firstIndex { $0.name == name })
+            for port in topology.ports(of: name) where port.hasPrefix("up") {
+                var settings = topology.nodes[index].ports[port] ?? PortSettings()
+                settings.loopGuard = true
+                topology.nodes[index].ports[port] = settings
+            }
+        }
+        XCTAssertEqual(TopologyValidator.problems(in: topology), [])
+        let lab = labName("rlgd")
+        try manager.up(topology, name: lab)
+        XCTAssertNotNil(try converged(lab))
+        usleep(500_000)
+        let up2 = { try self.rstp(lab, "acc1")?.ports.first { $0.name == "up2" } }
+        XCTAssertEqual(try up2()?.role, "alternate")
+        XCTAssertEqual(try up2()?.settings, ["loop_guard"])
+
+        try manager.inject(.freeze(node: "core2"), lab: lab)
+        let deadline = Date().addingTimeInterval(12)
+        while try up2()?.loopInconsistent != true && Date() < deadline { usleep(200_000) }
+        XCTAssertEqual(try up2()?.loopInconsistent, true, "acc1 up2 heard nothing from core2")
+        XCTAssertEqual(try up2()?.state, "discarding")
+        XCTAssertTrue(try manager.status(lab).text.contains("loop-inconsistent"))
+        XCTAssertTrue(try ping(from: "\(lab)-client", "10.0.1.11", attempts: 3), "traffic goes through core1")
+
+        try manager.inject(.thaw(node: "core2"), lab: lab)
+        let back = Date().addingTimeInterval(10)
+        while try up2()?.loopInconsistent != false && Date() < back { usleep(200_000) }
+        XCTAssertEqual(try up2()?.loopInconsistent, false, "BPDUs from core2 again")
+        XCTAssertEqual(try up2()?.role, "alternate")
+    }
 }
