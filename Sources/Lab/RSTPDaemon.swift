@@ -166,6 +166,8 @@ public final class RSTPDaemon {
     /// statistics) are not news to RSTP.
     private var portEnabled: [Int: Bool] = [:]
 
+    static let framesPerPass = 64
+
     /// `ports`: the bridge's ports in order, with their settings from the topology.
     public init(node: Node, ports: [String], statusPath: String?, eventSink: @escaping (LabEvent) -> Void) throws {
         self.node = node.name
@@ -288,7 +290,11 @@ public final class RSTPDaemon {
                 }
             }
             for (offset, number) in ordered.enumerated() where descriptors[offset + 2].revents != 0 {
-                while let frame = try sockets[number]?.receive() {
+                // At most a batch per port per pass: a flood of frames must not starve the tick that
+                // renews the forwarding lease (the ports would close and rstpd begin again).
+                var budget = Self.framesPerPass
+                while budget > 0, let frame = try sockets[number]?.receive() {
+                    budget -= 1
                     let decoded: BPDUFrame
                     do {
                         decoded = try BPDUFrame.decode(frame)
