@@ -152,6 +152,8 @@ public final class RSTPDaemon {
     private let firewall: FirewallSession
     private let node: String
     private let statusPath: String?
+    /// Where `redlab rstp mcheck` leaves port names before sending SIGUSR1.
+    private let mcheckPath: String?
     private let eventSink: (LabEvent) -> Void
     private var appliedState: [Int: RSTP.PortState] = [:]
     /// The ports last written to the forwarding set.
@@ -169,11 +171,13 @@ public final class RSTPDaemon {
     static let framesPerPass = 64
 
     /// `ports`: the bridge's ports in order, with their settings from the topology.
-    public init(node: Node, ports: [String], statusPath: String?, eventSink: @escaping (LabEvent) -> Void) throws {
+    public init(node: Node, ports: [String], statusPath: String?, mcheckPath: String? = nil,
+                eventSink: @escaping (LabEvent) -> Void) throws {
         self.node = node.name
         self.statusPath = statusPath
+        self.mcheckPath = mcheckPath
         self.eventSink = eventSink
-        signals = try SignalWatcher()
+        signals = try SignalWatcher([SIGTERM, SIGINT, SIGUSR1])
         netlink = try NetlinkSocket()
         linkMonitor = try LinkMonitor()
         firewall = try FirewallSession()
@@ -263,7 +267,13 @@ public final class RSTPDaemon {
             descriptors += ordered.compactMap { sockets[$0] }.map { pollfd(fd: $0.fileDescriptor, events: Int16(POLLIN), revents: 0) }
             let before = monotonicNanoseconds()
             pollDescriptors(&descriptors, timeoutNanoseconds: Int64(nextTick > before ? nextTick - before : 0))
-            if descriptors[0].revents != 0, signals.next() != nil { return }
+            var mcheckRequested = false
+            if descriptors[0].revents != 0 {
+                while let signal = signals.next() {
+                    if signal != SIGUSR1 { return }
+                    mcheckRequested = true
+                }
+            }
             let now = monotonicNanoseconds()
             if lease.lapsed(at: now) {
                 // Stopped or stalled past the lease: the ports have been dropping, the neighbours have aged
@@ -278,6 +288,7 @@ public final class RSTPDaemon {
                 writeStatus()
                 continue
             }
+            if mcheckRequested { try performMcheckRequests() }
             if descriptors[1].revents != 0 {
                 let events = try linkMonitor.readOrResynchronize(using: netlink)
                 for event in events {
@@ -314,6 +325,25 @@ public final class RSTPDaemon {
             }
         }
     }
+
+    /// 17.19.13 mcheck for each port named in the request file (one per line), which is then removed.
+    private func performMcheckRequests() throws {
+        guard let mcheckPath, let text = try? String(contentsOfFile: mcheckPath, encoding: .utf8) else { return }
+        // A request file that cannot be removed is read again at the next SIGUSR1: a repeated mcheck is harmless.
+        try? FileManager.default.removeItem(atPath: mcheckPath)
+        for name in Set(text.split(whereSeparator: \.isNewline).map(String.init)) {
+            guard let number = portNames.first(where: { $0.value == name })?.key else {
+                eventSink(LabEvent(source: "rstp", kind: "mcheck-unknown-port", target: "\(node):\(name)", detail: [:]))
+                continue
+            }
+            log("mcheck", number, [:])
+            try perform(bridge.mcheck(number))
+        }
+        writeStatus()
+    }
+
+    /// The request file rstpd reads on SIGUSR1, beside its status file.
+    public static func mcheckPath(directory: LabDirectory, node: String) -> String { "\(directory.path)/rstp-\(node).mcheck" }
 
     private func readPortsEnabled() throws {
         let links = try netlink.links()
@@ -423,5 +453,35 @@ public final class RSTPDaemon {
                                 topologyChanges: status.topologyChangeCount, ports: ports, restarts: restarts,
                                 transmitHoldCount: bridge.configuration.transmitHoldCount)
         writeStatusFile(record, to: statusPath)
+    }
+}
+
+extension LabManager {
+    /// Forces a protocol migration check (17.19.13 mcheck) on an RSTP port: the port sends RST BPDUs again
+    /// and falls back to STP only if an 802.1D bridge is still there. The request goes to the node's
+    /// rstpd through a file and SIGUSR1.
+    public func rstpMcheck(lab: String, port: PortRef) throws {
+        let directory = LabDirectory(name: lab)
+        let record = try directory.record()
+        let topology = try keptTopology(lab: lab)
+        guard let entry = record.node(port.node), let spec = topology.node(named: port.node) else {
+            throw LabError.unknownNode(lab: lab, node: port.node)
+        }
+        guard spec.hasBridge, spec.spanningTree.mode == .rstp else {
+            throw LabError.unsupported("mcheck: \(port.node) does not run redlab's RSTP (stp: rstp)")
+        }
+        guard BuildPlan.bridgePorts(of: spec, in: topology).contains(port.port) else {
+            throw LabError.unknownPort(lab: lab, port: port.description)
+        }
+        let running = Set(Namespace.processes(in: entry.namespace))
+        let pids = directory.journal().compactMap { entry -> Int32? in
+            guard case .process(let pid, let role) = entry, role == "rstpd \(port.node)", running.contains(pid) else { return nil }
+            return pid
+        }
+        guard let pid = pids.last else { throw LabError.unsupported("mcheck: no rstpd running on \(port.node)") }
+        let path = RSTPDaemon.mcheckPath(directory: directory, node: port.node)
+        let existing = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+        try (existing + port.port + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        guard kill(pid, SIGUSR1) == 0 else { throw LabError.unsupported("mcheck: cannot signal rstpd (pid \(pid)) on \(port.node)") }
     }
 }

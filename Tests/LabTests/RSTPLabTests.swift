@@ -345,4 +345,35 @@ final class RSTPLabTests: LabTestCase {
         XCTAssertEqual(try up2()?.loopInconsistent, false, "BPDUs from core2 again")
         XCTAssertEqual(try up2()?.role, "alternate")
     }
+
+    /// `redlab rstp mcheck`: the port facing a kernel-STP bridge sends RST BPDUs again, and falls back to
+    /// STP when the legacy bridge answers with Configuration BPDUs.
+    func testMcheckMakesAPortTryRSTPAgainAndItFallsBackBesideALegacyBridge() throws {
+        try requireRoot()
+        var topology = design(.cross)
+        for index in topology.nodes.indices where topology.nodes[index].hasBridge {
+            topology.nodes[index].spanningTree.helloTime = 1
+            topology.nodes[index].spanningTree.forwardDelay = 4
+            topology.nodes[index].spanningTree.maxAge = 6
+        }
+        let index = try XCTUnwrap(topology.nodes.firstIndex { $0.name == "acc2" })
+        topology.nodes[index].spanningTree.mode = .kernel
+        let lab = labName("rmck")
+        try manager.up(topology, name: lab)
+        XCTAssertTrue(try ping(from: "\(lab)-client", "10.0.1.11", attempts: 30), "converged through the STP bridge")
+        let a2 = { try self.rstp(lab, "core1")?.ports.first { $0.name == "a2" } }
+        XCTAssertEqual(try a2()?.rstp, false)
+        XCTAssertThrowsError(try manager.rstpMcheck(lab: lab, port: PortRef(node: "acc2", port: "up1")), "acc2 runs kernel STP")
+        XCTAssertThrowsError(try manager.rstpMcheck(lab: lab, port: PortRef(node: "core1", port: "nope")))
+
+        try manager.rstpMcheck(lab: lab, port: PortRef(node: "core1", port: "a2"))
+        let tried = Date().addingTimeInterval(2)
+        while try a2()?.rstp != true && Date() < tried { usleep(50_000) }
+        XCTAssertEqual(try a2()?.rstp, true, "mcheck: RST BPDUs again")
+        XCTAssertTrue(LabDirectory(name: lab).events().contains { $0.kind == "mcheck" && $0.target == "core1:a2" })
+        let back = Date().addingTimeInterval(10)
+        while try a2()?.rstp != false && Date() < back { usleep(200_000) }
+        XCTAssertEqual(try a2()?.rstp, false, "the legacy bridge is still there: STP again")
+        XCTAssertTrue(try ping(from: "\(lab)-client", "10.0.1.11", attempts: 10))
+    }
 }
