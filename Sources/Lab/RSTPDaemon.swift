@@ -248,10 +248,13 @@ public final class RSTPDaemon {
         closeDataPlane()
     }
 
+    /// Closes every port on the way out, twice over: the forwarding set emptied, and each kernel port
+    /// state set to DISABLED (which the kernel leaves alone until a carrier change), in case the failure was
+    /// the nftables table itself. Best effort: whatever fails here, the set's elements expire on their own.
     private func closeDataPlane() {
-        // Best effort on the way out: if libnftables fails here, the elements expire on their own.
         try? firewall.run(RSTPFirewall.closeCommands)
         forwardingSet = []
+        for name in portNames.values { try? netlink.setBridgePort(name, state: .disabled) }
     }
 
     private func runLoop() throws {

@@ -376,4 +376,28 @@ final class RSTPLabTests: LabTestCase {
         XCTAssertEqual(try a2()?.rstp, false, "the legacy bridge is still there: STP again")
         XCTAssertTrue(try ping(from: "\(lab)-client", "10.0.1.11", attempts: 10))
     }
+
+    /// An nftables failure ends rstpd, and it closes its ports on the way out even when the failure is
+    /// the table itself (deleted here): every kernel port state is DISABLED.
+    func testAnNftablesFailureEndsRSTPDWithItsPortsClosed() throws {
+        try requireRoot()
+        let topology = design(.cross)
+        let lab = labName("rnft")
+        try manager.up(topology, name: lab)
+        XCTAssertNotNil(try converged(lab))
+        usleep(500_000)
+        _ = try run(in: "\(lab)-acc2", ["nft", "delete", "table", "bridge", RSTPFirewall.table])
+        // The next tick's refresh fails.
+        let deadline = Date().addingTimeInterval(3)
+        while !LabDirectory(name: lab).events().contains(where: { $0.kind == "rstpd-failed" && $0.target == "acc2" }) && Date() < deadline {
+            usleep(100_000)
+        }
+        XCTAssertTrue(LabDirectory(name: lab).events().contains { $0.kind == "rstpd-failed" && $0.target == "acc2" })
+        usleep(300_000)
+        for port in topology.ports(of: "acc2") {
+            let state = try run(in: "\(lab)-acc2", ["bridge", "link", "show", "dev", port]).output
+            XCTAssertTrue(state.contains("state disabled"), "\(port): \(state)")
+        }
+        XCTAssertFalse(try ping(from: "\(lab)-client", "10.0.1.11", attempts: 2), "the client behind acc2 is cut off")
+    }
 }
