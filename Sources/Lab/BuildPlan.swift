@@ -19,7 +19,7 @@ public enum BuildStep: Sendable, Equatable {
     case setUp(namespace: String, name: String)
     case addAddress(namespace: String, interface: String, address: IPv4Interface)
     case addRoute(namespace: String, destination: IPv4Interface, via: IPv4Address)
-    /// nftables rules in nft's own syntax (the RSTP bridges' BPDU and discarding-port filter, storm control).
+    /// nftables rules in nft's own syntax (the RSTP bridges' BPDU and forwarding-port filter, storm control).
     case firewall(namespace: String, rules: String)
 
     public var namespace: String {
@@ -55,12 +55,12 @@ public enum BuildPlan {
         }
 
         // Bridges of switches and routers. An RSTP bridge forwards nothing until rstpd says so: every
-        // port starts in the filter's discarding set, before any cable exists.
+        // port is outside the filter's forwarding set, before any cable exists.
         for node in topology.nodes where node.hasBridge {
             steps.append(.createBridge(namespace: ns(node.name), name: Node.bridgeName,
                                        options: bridgeOptions(for: node)))
             if node.spanningTree.mode == .rstp {
-                steps.append(.firewall(namespace: ns(node.name), rules: RSTPFirewall.rules(ports: bridgePorts(of: node, in: topology))))
+                steps.append(.firewall(namespace: ns(node.name), rules: RSTPFirewall.rules()))
             }
         }
 

@@ -82,15 +82,21 @@ extension LabManager {
         case .crash(let node), .restore(let node):
             let ns = try namespace(node)
             let crashing = fault == .crash(node: node)
+            let topology = try keptTopology(lab: lab)
+            let runsRSTP = topology.node(named: node)?.spanningTree.mode == .rstp
             let time = wallClockNanoseconds()
-            if crashing { signalDaemons(of: ns, directory: directory, SIGKILL) }
-            for link in record.links {
-                for end in [link.a, link.b] {
-                    guard let ref = PortRef(end), ref.node == node else { continue }
-                    try setCable(record: record, at: ref, up: !crashing)
-                }
+            if crashing {
+                signalDaemons(of: ns, directory: directory, SIGKILL)
+                try setCables(of: node, record: record, up: false)
+                // The killed rstpd's forwarding set would live until its elements time out.
+                if runsRSTP { try Firewall.run(RSTPFirewall.closeCommands, inNamespace: ns) }
+            } else {
+                // Nothing forwards before the new rstpd has decided: carrier makes the kernel forward at
+                // once, so the forwarding set is emptied before any cable comes back.
+                if runsRSTP { try Firewall.run(RSTPFirewall.closeCommands, inNamespace: ns) }
+                try setCables(of: node, record: record, up: true)
+                try startDaemons(topology, lab: lab, only: node)
             }
-            if !crashing { try startDaemons(try keptTopology(lab: lab), lab: lab, only: node) }
             try logged(crashing ? "crash" : "restore", node, at: time)
 
         case .freeze(let node), .thaw(let node):
@@ -101,6 +107,26 @@ extension LabManager {
             try logged(freezing ? "freeze" : "thaw", node, ["processes": "\(count)"], at: time)
         }
         return events
+    }
+
+    /// Cuts or restores every cable of a node together: one netlink socket per namespace, all opened
+    /// first; then the node's own ends change back to back (a veth end going down takes carrier from both
+    /// ends at once, so the neighbours see every cable fail within microseconds, in no particular order),
+    /// then the far ends.
+    private func setCables(of node: String, record: LabRecord, up: Bool) throws {
+        var ends: [(own: PortRef, peer: PortRef)] = []
+        for link in record.links {
+            guard let a = PortRef(link.a), let b = PortRef(link.b) else { continue }
+            if a.node == node { ends.append((a, b)) } else if b.node == node { ends.append((b, a)) }
+        }
+        var sockets: [String: NetlinkSocket] = [:]
+        for ref in ends.flatMap({ [$0.own, $0.peer] }) where sockets[ref.node] == nil {
+            guard let found = record.node(ref.node) else { throw LabError.unknownNode(lab: record.name, node: ref.node) }
+            sockets[ref.node] = try NetlinkSocket.open(inNamespace: found.namespace)
+        }
+        for side in ends.map(\.own) + ends.map(\.peer) {
+            try sockets[side.node]?.setLink(side.port, up: up)
+        }
     }
 
     /// Cuts or restores a cable and returns the instant between the two ends' changes.

@@ -176,7 +176,7 @@ extension LabStatus {
             }
             if let rstp = node.rstp {
                 lines.append("    rstp bridge \(rstp.bridgeID) root \(rstp.rootID)\(rstp.rootPort.map { " via \($0)" } ?? " (this bridge is root)") cost \(rstp.rootPathCost) topology changes \(rstp.topologyChanges)")
-                lines.append("      " + rstp.ports.map { "\($0.name) \($0.role)/\($0.state)\($0.edge ? " edge" : "")\($0.rstp ? "" : " stp")" }.joined(separator: ", "))
+                lines.append("      " + rstp.ports.map { "\($0.name) \($0.role)/\($0.state)\($0.edge ? " edge" : "")\($0.rstp ? "" : " stp")\($0.summaryFlags)" }.joined(separator: ", "))
             }
             for port in node.stormControl?.ports ?? [] {
                 lines.append("    storm control \(port.name): shutdown over \(port.framesPerSecond)/s, "

@@ -16,6 +16,26 @@ public struct RSTPStatus: Codable, Sendable, Equatable {
         public var rstp: Bool
         public var bpdusIn: Int
         public var bpdusOut: Int
+        /// Loop guard holds the port discarding: its root or alternate information aged out.
+        public var loopInconsistent: Bool?
+        /// Times the transmit hold count held back a BPDU the port had to send (17.26 txCount).
+        public var bpdusHeld: Int?
+        /// Frames to the bridge group address that were not valid BPDUs, by reason (9.3.4).
+        public var bpdusRejected: [String: Int]?
+        /// Valid BPDUs not processed: the port's own looped back, on a disabled port, or dropped by a guard.
+        public var bpdusIgnored: Int?
+        /// The RSTP keys the topology gives the port, as `key` or `key=false`.
+        public var settings: [String]?
+
+        /// One line's worth for `redlab status`: settings, guards and counters that are not zero.
+        public var summaryFlags: String {
+            var parts = settings ?? []
+            if loopInconsistent == true { parts.append("loop-inconsistent") }
+            if let held = bpdusHeld, held > 0 { parts.append("held \(held)") }
+            let rejected = (bpdusRejected ?? [:]).values.reduce(0, +)
+            if rejected > 0 { parts.append("rejected \(rejected)") }
+            return parts.isEmpty ? "" : " [" + parts.joined(separator: " ") + "]"
+        }
     }
 
     public var bridgeID: String
@@ -24,54 +44,103 @@ public struct RSTPStatus: Codable, Sendable, Equatable {
     public var rootPathCost: Int
     public var topologyChanges: Int
     public var ports: [Port]
+    /// How often the daemon found its forwarding lease lapsed (it was stopped or stalled) and began again.
+    public var restarts: Int?
+    /// The transmit hold count in use (BPDUs per port per second at most, after a burst).
+    public var transmitHoldCount: Int?
 }
 
-/// The nftables table that keeps a bridge run by rstpd from relaying BPDUs and from forwarding on ports
-/// RSTP holds discarding. The kernel bridge (stp_state 0) would otherwise flood BPDUs and put a port back
-/// to forwarding the instant its carrier returns; the `discarding` set closes that window.
+/// The nftables table that keeps a bridge run by rstpd from relaying BPDUs and forwarding on any port
+/// rstpd has not put in the `forwarding` set. It fails closed: each element lives
+/// `forwardingTimeoutSeconds` unless rstpd rewrites the set (every tick and on every change), so a dead,
+/// stopped or stalled rstpd leaves every port dropping within that time. The kernel bridge (stp_state 0)
+/// would otherwise flood BPDUs and forward on a port the instant its carrier returns. BPDUs still reach
+/// rstpd: its packet sockets see each frame before the bridge does, and it sends on the port itself.
 public enum RSTPFirewall {
     public static let table = "redlab_rstp"
+    public static let set = "forwarding"
+    /// Three ticks: one or two late ticks are tolerated; well inside the 6 s a neighbour takes to age
+    /// this bridge's information (3 × hello time) and move its own port to forwarding.
+    public static let forwardingTimeoutSeconds = 3
 
-    /// The table, with every port of `ports` starting in `discarding`.
-    public static func rules(ports: [String]) -> String {
-        let elements = ports.map { "\"\($0)\"" }.joined(separator: ", ")
-        return """
+    /// The table with an empty forwarding set: nothing forwards until rstpd says so.
+    public static func rules() -> String {
+        """
         table bridge \(table) {
-          set discarding {
+          set \(set) {
             type ifname
-            \(ports.isEmpty ? "" : "elements = { \(elements) }")
+            flags timeout
+            timeout \(forwardingTimeoutSeconds)s
           }
           chain forward {
             type filter hook forward priority -200; policy accept;
             ether daddr 01:80:c2:00:00:00 drop
-            iifname @discarding drop
-            oifname @discarding drop
+            iifname != @\(set) drop
+            oifname != @\(set) drop
           }
           chain input {
             type filter hook input priority -200; policy accept;
-            iifname @discarding drop
+            iifname != @\(set) drop
           }
           chain output {
             type filter hook output priority -200; policy accept;
-            oifname @discarding drop
+            oifname != @\(set) drop
           }
         }
 
         """
     }
 
-    /// Replaces the table (whatever a previous daemon left) with a fresh one.
-    public static func reset(ports: [String]) throws {
-        try Firewall.run("table bridge \(table)\ndelete table bridge \(table)\n" + rules(ports: ports))
+    /// Replaces the table (whatever a previous daemon left) with a fresh one, every port dropping.
+    public static var resetCommands: String {
+        "table bridge \(table)\ndelete table bridge \(table)\n" + rules()
     }
 
-    public static func setDiscarding(_ port: String, _ discarding: Bool) throws {
-        try Firewall.run("\(discarding ? "add" : "delete") element bridge \(table) discarding { \"\(port)\" }")
+    /// Rewrites the forwarding set to exactly `ports`, each with a fresh timeout, in one transaction (no
+    /// instant with a port missing that should forward, and no delete of an element that already expired).
+    public static func forwardingCommands(_ ports: [String]) -> String {
+        var commands = "flush set bridge \(table) \(set)\n"
+        if !ports.isEmpty {
+            commands += "add element bridge \(table) \(set) { \(ports.sorted().map { "\"\($0)\"" }.joined(separator: ", ")) }\n"
+        }
+        return commands
+    }
+
+    /// Empties the forwarding set: every port of the bridge drops at once.
+    public static var closeCommands: String { forwardingCommands([]) }
+}
+
+/// The forwarding set's lease: its elements expire `timeout` after the last rewrite. When rstpd wakes
+/// after a stop or stall longer than that (less a margin for the kernel's timer), the data plane has closed
+/// already, and neighbours may have moved on: its information is stale and it must begin again rather
+/// than reopen ports on it.
+public struct ForwardingLease: Sendable, Equatable {
+    public let timeoutNanoseconds: UInt64
+    public let marginNanoseconds: UInt64
+    public private(set) var lastRefresh: UInt64?
+
+    public init(timeoutSeconds: Int = RSTPFirewall.forwardingTimeoutSeconds, marginNanoseconds: UInt64 = 500_000_000) {
+        timeoutNanoseconds = UInt64(max(timeoutSeconds, 1)) * 1_000_000_000
+        self.marginNanoseconds = min(marginNanoseconds, timeoutNanoseconds / 2)
+    }
+
+    public mutating func refreshed(at now: UInt64) { lastRefresh = now }
+
+    /// True when, at `now`, the set's elements may have expired since the last refresh.
+    public func lapsed(at now: UInt64) -> Bool {
+        guard let lastRefresh else { return false }
+        return now >= lastRefresh && now - lastRefresh >= timeoutNanoseconds - marginNanoseconds
     }
 }
 
-/// `redlab rstpd`: IEEE 802.1D-2004 RSTP for one Linux bridge, in the namespace the process runs in. The
-/// protocol is the pure `RSTP.Bridge`; this owns the packet sockets, the port states, the clock.
+/// `redlab rstpd`: RSTP (802.1Q-2018 clause 13, 802.1D-2004 clause 17) for one Linux bridge, in the
+/// namespace the process runs in. The protocol is the pure `RSTP.Bridge`; this owns the packet sockets,
+/// the port states, the forwarding set and the clock.
+///
+/// Failing closed: the data plane forwards only on ports in the nftables forwarding set, whose elements
+/// expire unless refreshed each tick (`RSTPFirewall`). If this process dies, is stopped or stalls, its
+/// ports drop within `RSTPFirewall.forwardingTimeoutSeconds`; when it wakes after such a gap it runs BEGIN
+/// again (`ForwardingLease`); any error that ends it empties the set first.
 public final class RSTPDaemon {
     private var bridge: RSTP.Bridge
     private let portNames: [Int: String]
@@ -80,62 +149,118 @@ public final class RSTPDaemon {
     private let netlink: NetlinkSocket
     private let linkMonitor: LinkMonitor
     private let signals: SignalWatcher
+    private let firewall: FirewallSession
     private let node: String
     private let statusPath: String?
+    /// Where `redlab rstp mcheck` leaves port names before sending SIGUSR1.
+    private let mcheckPath: String?
     private let eventSink: (LabEvent) -> Void
     private var appliedState: [Int: RSTP.PortState] = [:]
+    /// The ports last written to the forwarding set.
+    private var forwardingSet: Set<String> = []
+    private var lease = ForwardingLease()
+    private var restarts = 0
+    /// Frames to the bridge group address that did not decode, per port and reason.
+    private var rejected: [Int: [String: Int]] = [:]
+    /// The topology's RSTP keys per port, for the status.
+    private let portSettings: [Int: [String]]
     /// Carrier and admin state last seen per port: events that change neither (state writes, flushes,
     /// statistics) are not news to RSTP.
     private var portEnabled: [Int: Bool] = [:]
 
+    static let framesPerPass = 64
+
     /// `ports`: the bridge's ports in order, with their settings from the topology.
-    public init(node: Node, ports: [String], statusPath: String?, eventSink: @escaping (LabEvent) -> Void) throws {
+    public init(node: Node, ports: [String], statusPath: String?, mcheckPath: String? = nil,
+                eventSink: @escaping (LabEvent) -> Void) throws {
         self.node = node.name
         self.statusPath = statusPath
+        self.mcheckPath = mcheckPath
         self.eventSink = eventSink
-        signals = try SignalWatcher()
+        signals = try SignalWatcher([SIGTERM, SIGINT, SIGUSR1])
         netlink = try NetlinkSocket()
         linkMonitor = try LinkMonitor()
-        try RSTPFirewall.reset(ports: ports)
+        firewall = try FirewallSession()
+        try firewall.run(RSTPFirewall.resetCommands)
         let links = try netlink.links()
         guard let bridgeLink = links.first(where: { $0.name == Node.bridgeName }), let bridgeMAC = bridgeLink.address else {
             throw LabError.unsupported("rstpd: no bridge \(Node.bridgeName) on \(node.name)")
         }
-        let stp = node.spanningTree
-        let configuration = BridgeConfiguration(
-            address: bridgeMAC, priority: UInt16(stp.priority ?? 32768),
-            helloTime: Int(stp.helloTime ?? 2), forwardDelay: Int(stp.forwardDelay ?? 15), maxAge: Int(stp.maxAge ?? 20))
+        let configuration = Self.bridgeConfiguration(node.spanningTree, address: bridgeMAC)
         var configurations: [PortConfiguration] = []
         var names: [Int: String] = [:]
         var sockets: [Int: PacketSocket] = [:]
         var macs: [Int: MACAddress] = [:]
         for (index, port) in ports.enumerated() {
             let number = index + 1
-            let settings = node.ports[port]
-            configurations.append(PortConfiguration(number: number, priority: UInt8(settings?.priority ?? 128),
-                                                    pathCost: UInt32(settings?.cost ?? 20_000), adminEdge: settings?.edge ?? false))
+            configurations.append(Self.portConfiguration(number: number, node.ports[port]))
             names[number] = port
             sockets[number] = try PacketSocket.bridgeGroupSocket(interface: port)
             macs[number] = links.first { $0.name == port }?.address ?? bridgeMAC
             // Discarding until RSTP says otherwise. DISABLED is the one state the kernel leaves alone: it
             // re-selects BLOCKING ports to forwarding, and its forward-delay timer walks LISTENING ports
-            // on to learning and forwarding.
+            // on to learning and forwarding. A port without carrier refuses the write (ENETDOWN); the
+            // forwarding set holds it, and the state is written again each tick.
             try? netlink.setBridgePort(port, state: .disabled)
         }
         bridge = RSTP.Bridge(configuration: configuration, ports: configurations)
+        portSettings = Dictionary(uniqueKeysWithValues: ports.enumerated().map { index, port in
+            (index + 1, (node.ports[port]?.rstpKeys ?? []).map { $0.value ? $0.key : "\($0.key)=false" })
+        })
         portNames = names
         self.sockets = sockets
         portMACs = macs
     }
 
-    public func run() throws {
-        try perform(bridge.begin())
-        for (number, name) in portNames {
-            if let link = try netlink.links().first(where: { $0.name == name }) {
-                portEnabled[number] = link.isUp && link.carrier
-                try perform(bridge.setPortEnabled(number, link.isUp && link.carrier))
-            }
+    static func bridgeConfiguration(_ stp: SpanningTree, address: MACAddress) -> BridgeConfiguration {
+        BridgeConfiguration(
+            address: address, priority: UInt16(clamping: stp.priority ?? 32768),
+            helloTime: Int(stp.helloTime ?? 2), forwardDelay: Int(stp.forwardDelay ?? 15), maxAge: Int(stp.maxAge ?? 20),
+            transmitHoldCount: stp.transmitHoldCount ?? 6)
+    }
+
+    static func portConfiguration(number: Int, _ settings: PortSettings?) -> PortConfiguration {
+        let pointToPoint: AdminPointToPoint
+        switch settings?.pointToPoint {
+        case true?: pointToPoint = .forceTrue
+        case false?: pointToPoint = .forceFalse
+        case nil: pointToPoint = .auto
         }
+        return PortConfiguration(
+            number: number, priority: UInt8(clamping: settings?.priority ?? 128),
+            pathCost: UInt32(clamping: settings?.cost ?? 20_000), adminEdge: settings?.edge ?? false,
+            autoEdge: settings?.autoEdge ?? true, adminPointToPoint: pointToPoint,
+            bpduGuard: settings?.bpduGuard ?? false, rootGuard: settings?.rootGuard ?? false,
+            loopGuard: settings?.loopGuard ?? false, bpduFilter: settings?.bpduFilter ?? false,
+            restrictedTcn: settings?.tcGuard ?? false)
+    }
+
+    /// Runs until a signal ends it. Whatever ends it (a signal or an error), the forwarding set is emptied
+    /// first; should even that fail, the set's timeout closes every port.
+    public func run() throws {
+        do {
+            try runLoop()
+        } catch {
+            eventSink(LabEvent(source: "rstp", kind: "rstpd-failed", target: node, detail: ["error": "\(error)"]))
+            closeDataPlane()
+            throw error
+        }
+        closeDataPlane()
+    }
+
+    /// Closes every port on the way out, twice over: the forwarding set emptied, and each kernel port
+    /// state set to DISABLED (which the kernel leaves alone until a carrier change), in case the failure was
+    /// the nftables table itself. Best effort: whatever fails here, the set's elements expire on their own.
+    private func closeDataPlane() {
+        try? firewall.run(RSTPFirewall.closeCommands)
+        forwardingSet = []
+        for name in portNames.values { try? netlink.setBridgePort(name, state: .disabled) }
+    }
+
+    private func runLoop() throws {
+        try perform(bridge.begin())
+        try readPortsEnabled()
+        try refreshForwarding(at: monotonicNanoseconds())
         var nextTick = monotonicNanoseconds() + 1_000_000_000
         writeStatus()
         while true {
@@ -143,9 +268,30 @@ public final class RSTPDaemon {
             var descriptors = [pollfd(fd: signals.fileDescriptor, events: Int16(POLLIN), revents: 0),
                                pollfd(fd: linkMonitor.fileDescriptor, events: Int16(POLLIN), revents: 0)]
             descriptors += ordered.compactMap { sockets[$0] }.map { pollfd(fd: $0.fileDescriptor, events: Int16(POLLIN), revents: 0) }
+            let before = monotonicNanoseconds()
+            pollDescriptors(&descriptors, timeoutNanoseconds: Int64(nextTick > before ? nextTick - before : 0))
+            var mcheckRequested = false
+            if descriptors[0].revents != 0 {
+                while let signal = signals.next() {
+                    if signal != SIGUSR1 { return }
+                    mcheckRequested = true
+                }
+            }
             let now = monotonicNanoseconds()
-            pollDescriptors(&descriptors, timeoutNanoseconds: Int64(nextTick > now ? nextTick - now : 0))
-            if descriptors[0].revents != 0, signals.next() != nil { return }
+            if lease.lapsed(at: now) {
+                // Stopped or stalled past the lease: the ports have been dropping, the neighbours have aged
+                // this bridge's information and may forward towards it. Its own state is stale: begin again.
+                restarts += 1
+                eventSink(LabEvent(source: "rstp", kind: "restart", target: node,
+                                   detail: ["stalled_ms": "\((now - (lease.lastRefresh ?? now)) / 1_000_000)"]))
+                try perform(bridge.restart())
+                try readPortsEnabled()
+                try refreshForwarding(at: now)
+                nextTick = now + 1_000_000_000
+                writeStatus()
+                continue
+            }
+            if mcheckRequested { try performMcheckRequests() }
             if descriptors[1].revents != 0 {
                 let events = try linkMonitor.readOrResynchronize(using: netlink)
                 for event in events {
@@ -154,48 +300,103 @@ public final class RSTPDaemon {
                     guard enabled != portEnabled[number] else { continue }
                     portEnabled[number] = enabled
                     try perform(bridge.setPortEnabled(number, enabled))
-                    if enabled { reassertKernelState(number) }
+                    if enabled { reassertKernelState(number, flush: true) }
                 }
             }
             for (offset, number) in ordered.enumerated() where descriptors[offset + 2].revents != 0 {
-                while let frame = try sockets[number]?.receive() {
-                    guard let decoded = try? BPDUFrame.decode(frame) else { continue }
+                // At most a batch per port per pass: a flood of frames must not starve the tick that
+                // renews the forwarding lease (the ports would close and rstpd begin again).
+                var budget = Self.framesPerPass
+                while budget > 0, let frame = try sockets[number]?.receive() {
+                    budget -= 1
+                    let decoded: BPDUFrame
+                    do {
+                        decoded = try BPDUFrame.decode(frame)
+                    } catch {
+                        rejected[number, default: [:]][error.reason, default: 0] += 1
+                        continue
+                    }
                     try perform(bridge.receive(decoded.bpdu, on: number))
                 }
             }
             if monotonicNanoseconds() >= nextTick {
                 nextTick += 1_000_000_000
                 try perform(bridge.tick())
+                for number in ordered { reassertKernelState(number, flush: false) }
+                try refreshForwarding(at: monotonicNanoseconds())
                 writeStatus()
             }
         }
     }
 
+    /// 17.19.13 mcheck for each port named in the request file (one per line), which is then removed.
+    private func performMcheckRequests() throws {
+        guard let mcheckPath, let text = try? String(contentsOfFile: mcheckPath, encoding: .utf8) else { return }
+        // A request file that cannot be removed is read again at the next SIGUSR1: a repeated mcheck is harmless.
+        try? FileManager.default.removeItem(atPath: mcheckPath)
+        for name in Set(text.split(whereSeparator: \.isNewline).map(String.init)) {
+            guard let number = portNames.first(where: { $0.value == name })?.key else {
+                eventSink(LabEvent(source: "rstp", kind: "mcheck-unknown-port", target: "\(node):\(name)", detail: [:]))
+                continue
+            }
+            log("mcheck", number, [:])
+            try perform(bridge.mcheck(number))
+        }
+        writeStatus()
+    }
+
+    /// The request file rstpd reads on SIGUSR1, beside its status file.
+    public static func mcheckPath(directory: LabDirectory, node: String) -> String { "\(directory.path)/rstp-\(node).mcheck" }
+
+    private func readPortsEnabled() throws {
+        let links = try netlink.links()
+        for (number, name) in portNames.sorted(by: { $0.key < $1.key }) {
+            guard let link = links.first(where: { $0.name == name }) else { continue }
+            portEnabled[number] = link.isUp && link.carrier
+            try perform(bridge.setPortEnabled(number, link.isUp && link.carrier))
+        }
+    }
+
+    /// Rewrites the forwarding set from the applied states (a fresh timeout for each element).
+    private func refreshForwarding(at now: UInt64) throws {
+        let forwarding = Set(appliedState.filter { $0.value == .forwarding }.compactMap { portNames[$0.key] })
+        try firewall.run(RSTPFirewall.forwardingCommands(Array(forwarding)))
+        forwardingSet = forwarding
+        lease.refreshed(at: now)
+    }
+
+    /// Carries out one input's actions. Ports that stop forwarding leave the forwarding set first (an
+    /// agreement in this input's BPDUs promises they are discarding), then the BPDUs leave, then the ports
+    /// that start forwarding join the set, and the kernel port states, flushes and logs follow.
     private func perform(_ actions: [RSTP.Action]) throws {
+        var finalState: [Int: RSTP.PortState] = [:]
+        for case .setPortState(let number, let state) in actions { finalState[number] = state }
+        let closing = finalState.filter { $0.value != .forwarding && appliedState[$0.key] == .forwarding }
+        if !closing.isEmpty {
+            for number in closing.keys { appliedState[number] = finalState[number] }
+            try refreshForwarding(at: monotonicNanoseconds())
+        }
+        for case .transmit(let number, let bpdu) in actions {
+            guard let socket = sockets[number], let mac = portMACs[number] else { continue }
+            // A BPDU the socket cannot take now (ENOBUFS) is a lost frame, which RSTP tolerates.
+            try? socket.send(BPDUFrame(source: mac, bpdu: bpdu).encode(padToMinimum: true))
+        }
+        let opening = finalState.filter { $0.value == .forwarding && appliedState[$0.key] != .forwarding }
+        for (number, state) in finalState { appliedState[number] = state }
+        if !opening.isEmpty { try refreshForwarding(at: monotonicNanoseconds()) }
+
         var changed = false
         for action in actions {
             switch action {
-            case .transmit(let number, let bpdu):
-                guard let socket = sockets[number], let mac = portMACs[number] else { continue }
-                try? socket.send(BPDUFrame(source: mac, bpdu: bpdu).encode(padToMinimum: true))
+            case .transmit:
+                continue
             case .setPortState(let number, let state):
-                guard let name = portNames[number], appliedState[number] != state else { continue }
-                appliedState[number] = state
-                // The discarding set decides forwarding; the kernel port state decides learning. A port
-                // without carrier refuses state writes (ENETDOWN): the set still holds it.
-                switch state {
-                case .forwarding:
-                    try? netlink.setBridgePort(name, state: .forwarding)
-                    try RSTPFirewall.setDiscarding(name, false)
-                case .learning:
-                    try? netlink.setBridgePort(name, state: .learning)
-                case .discarding:
-                    try RSTPFirewall.setDiscarding(name, true)
-                    try? netlink.setBridgePort(name, state: .disabled)
-                }
+                guard finalState[number] == state else { continue }
+                reassertKernelState(number, flush: false)
                 log("state-change", number, ["state": state.rawValue])
                 changed = true
             case .flush(let number):
+                // A failed flush leaves stale entries that age out; nothing to undo.
                 if let name = portNames[number] { try? netlink.flushBridgePort(name) }
             case .roleChanged(let number, let old, let new):
                 log("role-change", number, ["from": old.rawValue, "to": new.rawValue])
@@ -206,18 +407,33 @@ public final class RSTPDaemon {
                 log("root-guard-blocked", number, [:])
             case .rootGuardCleared(let number):
                 log("root-guard-cleared", number, [:])
+            case .loopGuardBlocked(let number):
+                log("loop-guard-blocked", number, [:])
+                changed = true
+            case .loopGuardCleared(let number):
+                log("loop-guard-cleared", number, [:])
+                changed = true
             }
         }
         if changed { writeStatus() }
     }
 
-    /// With its own STP off, the kernel puts a port whose carrier returns straight into forwarding,
-    /// where it learns addresses (forwarding itself stays blocked by the discarding set). Put back the
-    /// state RSTP holds, and forget what was learned meanwhile.
-    private func reassertKernelState(_ number: Int) {
-        guard let name = portNames[number], let state = appliedState[number], state != .forwarding else { return }
-        try? netlink.setBridgePort(name, state: state == .learning ? .learning : .disabled)
-        if state == .discarding { try? netlink.flushBridgePort(name) }
+    /// The kernel port state decides learning (the forwarding set decides forwarding). With its own STP
+    /// off, the kernel puts a port whose carrier returns straight into forwarding, where it learns
+    /// addresses: the state RSTP holds is written again on every carrier change and every tick, and on a
+    /// carrier change what was learned meanwhile is forgotten.
+    private func reassertKernelState(_ number: Int, flush: Bool) {
+        guard let name = portNames[number], let state = appliedState[number] else { return }
+        let kernelState: BridgePortState
+        switch state {
+        case .discarding: kernelState = .disabled
+        case .learning: kernelState = .learning
+        case .forwarding: kernelState = .forwarding
+        }
+        // A port without carrier refuses state writes (ENETDOWN); the forwarding set still holds it.
+        try? netlink.setBridgePort(name, state: kernelState)
+        // A failed flush leaves stale entries that age out.
+        if flush, state == .discarding { try? netlink.flushBridgePort(name) }
     }
 
     private func log(_ kind: String, _ number: Int, _ detail: [String: String]) {
@@ -230,11 +446,45 @@ public final class RSTPDaemon {
         let ports = bridge.portStatuses.map { port in
             RSTPStatus.Port(name: portNames[port.number] ?? "port\(port.number)", number: port.number, role: port.role.rawValue,
                             state: port.state.rawValue, edge: port.operEdge, rstp: port.sendRSTP,
-                            bpdusIn: port.received.total, bpdusOut: port.sent.total)
+                            bpdusIn: port.received.total, bpdusOut: port.sent.total,
+                            loopInconsistent: port.loopInconsistent, bpdusHeld: port.held,
+                            bpdusRejected: rejected[port.number] ?? [:], bpdusIgnored: port.discarded,
+                            settings: portSettings[port.number] ?? [])
         }
         let record = RSTPStatus(bridgeID: status.bridgeID.description, rootID: status.rootID.description,
                                 rootPort: status.rootPort.flatMap { portNames[$0] }, rootPathCost: Int(status.rootPathCost),
-                                topologyChanges: status.topologyChangeCount, ports: ports)
+                                topologyChanges: status.topologyChangeCount, ports: ports, restarts: restarts,
+                                transmitHoldCount: bridge.configuration.transmitHoldCount)
         writeStatusFile(record, to: statusPath)
+    }
+}
+
+extension LabManager {
+    /// Forces a protocol migration check (17.19.13 mcheck) on an RSTP port: the port sends RST BPDUs again
+    /// and falls back to STP only if an 802.1D bridge is still there. The request goes to the node's
+    /// rstpd through a file and SIGUSR1.
+    public func rstpMcheck(lab: String, port: PortRef) throws {
+        let directory = LabDirectory(name: lab)
+        let record = try directory.record()
+        let topology = try keptTopology(lab: lab)
+        guard let entry = record.node(port.node), let spec = topology.node(named: port.node) else {
+            throw LabError.unknownNode(lab: lab, node: port.node)
+        }
+        guard spec.hasBridge, spec.spanningTree.mode == .rstp else {
+            throw LabError.unsupported("mcheck: \(port.node) does not run redlab's RSTP (stp: rstp)")
+        }
+        guard BuildPlan.bridgePorts(of: spec, in: topology).contains(port.port) else {
+            throw LabError.unknownPort(lab: lab, port: port.description)
+        }
+        let running = Set(Namespace.processes(in: entry.namespace))
+        let pids = directory.journal().compactMap { entry -> Int32? in
+            guard case .process(let pid, let role) = entry, role == "rstpd \(port.node)", running.contains(pid) else { return nil }
+            return pid
+        }
+        guard let pid = pids.last else { throw LabError.unsupported("mcheck: no rstpd running on \(port.node)") }
+        let path = RSTPDaemon.mcheckPath(directory: directory, node: port.node)
+        let existing = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+        try (existing + port.port + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        guard kill(pid, SIGUSR1) == 0 else { throw LabError.unsupported("mcheck: cannot signal rstpd (pid \(pid)) on \(port.node)") }
     }
 }

@@ -196,6 +196,20 @@ public enum BPDUDecodingError: Error, Sendable, Hashable {
     case notLengthField(UInt16)
     /// The 802.3 length field says more than the frame holds, or less than an LLC header.
     case badLength(length: Int, available: Int)
+
+    /// A short name for counting rejections by kind.
+    public var reason: String {
+        switch self {
+        case .truncated: "truncated"
+        case .badLLC: "bad_llc"
+        case .badProtocolIdentifier: "bad_protocol_identifier"
+        case .unknownType: "unknown_type"
+        case .messageAgeNotLessThanMaxAge: "message_age_not_less_than_max_age"
+        case .notBridgeGroupAddress: "not_bridge_group_address"
+        case .notLengthField: "not_length_field"
+        case .badLength: "bad_length"
+        }
+    }
 }
 
 /// A spanning tree BPDU: the octets after the LLC header.

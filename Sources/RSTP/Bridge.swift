@@ -1,17 +1,28 @@
 import Packets
 
-// Where this core departs from the letter of 802.1D-2004, and why:
-// - recordDispute follows 802.1Q-2005 (disputed flag, DESIGNATED_DISCARD on dispute) rather than the
-//   2004 text, which set agreed; the 2004 text could not detect a one-way link.
-// - allSynced exempts the Root Port, as 802.1Q spells out (17.20.3 leaves it implicit).
+// The machines follow 802.1D-2004 clause 17 as corrected by 802.1Q-2018 clause 13 (where the two differ,
+// 802.1Q-2018 is followed: recordDispute and DESIGNATED_DISCARD on dispute, ROOT_DISCARD and the rbWhile
+// term of REROOT, TRANSMIT_INIT on !portEnabled, RepeatedDesignatedInfo only for received information,
+// setTcPropTree honouring restrictedTcn, the edge port leaving EDGE when AutoEdge is cleared).
+// Where this core departs from both, and why:
+// - allSynced exempts the Root Port, as 802.1Q spells out (17.20.3 leaves it implicit); 802.1Q-2018's
+//   ROOT_SYNCED state is therefore not needed and not modelled.
 // - recordTimes keeps Hello Time at least 1 s (802.1Q), so a zero in a BPDU cannot age info at once.
 // - A TCN BPDU sets rcvdTcn in rcvInfo (the Port Information machine's OTHER state never calls setTcFlags).
+// - An RST BPDU with the Unknown port role is read as a Configuration BPDU (802.1D-2004 9.2.9): it conveys
+//   a Designated Port Role, and no proposal, agreement or dispute.
 // - fdbFlush is instantaneous: `.flush(port)` is returned and the flag cleared in the same step.
 // - With force protocol version 0 the bridge discards received RST BPDUs, as an 802.1D-1998 bridge
 //   does with a BPDU type it does not know, so its RSTP neighbours see Config BPDUs and migrate.
-// - BPDU guard and root guard (802.1Q restrictedRole) are additions; admin point-to-point "auto" means
-//   point-to-point, since the core cannot see duplex.
-// - Port Transmit sends nothing while the port is disabled.
+// - BPDU guard, BPDU filter, root guard (802.1Q restrictedRole, but as an alternate rather than only
+//   never root) and loop guard are vendor additions: loop guard holds a root, alternate or backup port
+//   whose information aged out as an alternate (discarding) until a BPDU arrives, instead of making it
+//   designated. Bridge assurance (BPDUs required on every non-edge port, both ends configured) is not
+//   offered: the daemon's forwarding lease fails closed on its own side, and loop guard covers the other.
+// - Admin point-to-point "auto" means point-to-point, since the core cannot see duplex; 802.1Q-2018's
+//   AutoIsolate (ISOLATED state) and the SPT (ISIS-SPB) terms are not modelled.
+// - Port Transmit sends nothing while the port is disabled (802.1Q's TRANSMIT_INIT does the same).
+// - restart() runs BEGIN again for a control plane that lost its data plane's trust (stopped or stalled).
 
 /// An RSTP bridge (IEEE 802.1D-2004 clause 17) as a value. It has no clock and no sockets: time enters
 /// through `tick()` (one call per second), frames through `receive(_:on:)`, carrier through
@@ -96,6 +107,10 @@ public struct Bridge: Sendable {
         let initial = begin()
         guard let i = indexByNumber[portNumber] else { return initial }
         ports[i].received.count(bpdu)
+        if ports[i].config.bpduFilter {
+            ports[i].discarded += 1
+            return initial
+        }
         if ports[i].config.bpduGuard {
             if !ports[i].bpduGuardTripped {
                 ports[i].bpduGuardTripped = true
@@ -111,6 +126,10 @@ public struct Bridge: Sendable {
         }
         ports[i].rcvdBpdu = bpdu
         ports[i].rcvdBPDU = true
+        if ports[i].loopInconsistent {
+            setLoopInconsistent(i, false)
+            reselectPort(i)
+        }
         return initial + run()
     }
 
@@ -128,6 +147,26 @@ public struct Bridge: Sendable {
         ports[i].macOperational = enabled
         updatePortEnabled(i)
         return initial + run()
+    }
+
+    /// Runs BEGIN again, as a bridge does when its control plane restarts: every port discarding, all
+    /// received information forgotten. Counters and carrier are kept. For a daemon that finds it was
+    /// stopped or stalled longer than its data plane trusts it.
+    public mutating func restart() -> [Action] {
+        var fresh = Bridge(configuration: configuration, ports: ports.map(\.config))
+        for i in ports.indices {
+            fresh.ports[i].macOperational = ports[i].macOperational
+            fresh.ports[i].bpduGuardTripped = ports[i].bpduGuardTripped
+            fresh.ports[i].received = ports[i].received
+            fresh.ports[i].sent = ports[i].sent
+            fresh.ports[i].discarded = ports[i].discarded
+            fresh.ports[i].held = ports[i].held
+        }
+        fresh.topologyChangeCount = topologyChangeCount
+        fresh.iterationGuardHits = iterationGuardHits
+        // BEGIN hands out DISCARDING for every port, whatever the environment applied before.
+        self = fresh
+        return begin()
     }
 
     /// Forces the Port Protocol Migration machine to check for RSTP again (17.19.13 mcheck).
@@ -166,6 +205,7 @@ public struct Bridge: Sendable {
         ports[i].config = config
         ports[i].portId = PortIdentifier(priority: config.priority, number: UInt16(clamping: config.number))
         ports[i].portPathCost = max(1, config.pathCost)
+        if !config.loopGuard && ports[i].loopInconsistent { setLoopInconsistent(i, false) }
         ports[i].operPointToPointMAC = config.adminPointToPoint != .forceFalse
         if !config.bpduGuard { ports[i].bpduGuardTripped = false }
         updatePortEnabled(i)
@@ -211,6 +251,7 @@ public struct Bridge: Sendable {
             designatedPriority: p.designatedPriority, portTimes: p.portTimes, pathCost: p.portPathCost,
             proposing: p.proposing, agreed: p.agreed, tcWhile: p.tcWhile,
             rootInconsistent: p.rootInconsistent, bpduGuardTripped: p.bpduGuardTripped,
+            loopInconsistent: p.loopInconsistent, held: p.held,
             received: p.received, sent: p.sent, discarded: p.discarded)
     }
 
@@ -308,6 +349,12 @@ public struct Bridge: Sendable {
         guard old != role else { return }
         ports[i].role = role
         actions.append(.roleChanged(number(i), old: old, new: role))
+    }
+
+    mutating func setLoopInconsistent(_ i: Int, _ value: Bool) {
+        guard ports[i].loopInconsistent != value else { return }
+        ports[i].loopInconsistent = value
+        actions.append(value ? .loopGuardBlocked(number(i)) : .loopGuardCleared(number(i)))
     }
 
     /// fdbFlush is instantaneous here: the flush is handed out and the flag cleared at once.

@@ -70,6 +70,10 @@ struct Port: Sendable {
     var macOperational = false
     var bpduGuardTripped = false
     var rootInconsistent = false
+    var loopInconsistent = false
+    /// A BPDU is pending (newInfo) but the transmit hold count holds it back.
+    var holding = false
+    var held = 0
     var received = BPDUCounters()
     var sent = BPDUCounters()
     var discarded = 0

@@ -51,7 +51,8 @@ extension Bridge {
             role = .designated // A Configuration BPDU implicitly conveys a Designated Port Role.
             params = p
         case .rapidSpanningTree(let p):
-            role = p.flags.portRole
+            // 802.1D-2004 9.2.9: an RST BPDU with the Unknown port role is taken as a Configuration BPDU.
+            role = p.flags.portRole == .unknown ? .designated : p.flags.portRole
             params = p
         }
         let msg = PriorityVector(rootBridgeID: params.rootID, rootPathCost: params.rootPathCost,
@@ -65,14 +66,14 @@ extension Bridge {
         switch role {
         case .designated:
             if msg.isSuperior(to: port) { return .superiorDesignatedInfo }
-            if msg == port {
-                return times == ports[i].portTimes ? .repeatedDesignatedInfo : .superiorDesignatedInfo
-            }
+            if msg == port && times != ports[i].portTimes { return .superiorDesignatedInfo }
+            // 802.1Q-2018 13.29.14 b): repeated only if the port's information was received (not its own).
+            if msg == port && ports[i].infoIs == .received { return .repeatedDesignatedInfo }
             return .inferiorDesignatedInfo
         case .root, .alternateOrBackup:
             return port.isBetterOrSame(as: msg) ? .inferiorRootAlternateInfo : .otherInfo
         case .unknown:
-            return .otherInfo
+            return .otherInfo // Not reached: Unknown is read as Designated above.
         }
     }
 
@@ -83,8 +84,10 @@ extension Bridge {
         }
     }
 
+    /// An RST BPDU with a known port role; one with the Unknown role is handled as a Configuration BPDU
+    /// (802.1D-2004 9.2.9).
     private func rcvdRST(_ i: Int) -> Bool {
-        if case .rapidSpanningTree? = ports[i].rcvdBpdu { return true }
+        if case .rapidSpanningTree(let p)? = ports[i].rcvdBpdu { return p.flags.portRole != .unknown }
         return false
     }
 
@@ -147,8 +150,9 @@ extension Bridge {
         }
     }
 
-    /// 17.21.18
+    /// 17.21.18; as 802.1Q-2018 13.29.31, only if restrictedTcn is FALSE for the calling port.
     mutating func setTcPropTree(_ caller: Int) {
+        guard !ports[caller].config.restrictedTcn else { return }
         for i in ports.indices where i != caller { ports[i].tcProp = true }
     }
 
@@ -257,6 +261,10 @@ extension Bridge {
             switch ports[i].infoIs {
             case .disabled:
                 ports[i].selectedRole = .disabled
+            case .aged where ports[i].loopInconsistent:
+                // Loop guard holds the port as an alternate (discarding) until a BPDU arrives.
+                ports[i].selectedRole = .alternate
+                ports[i].updtInfo = false
             case .aged:
                 ports[i].selectedRole = .designated
                 ports[i].updtInfo = true

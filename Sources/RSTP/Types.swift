@@ -100,6 +100,11 @@ public enum Action: Sendable, Hashable {
     case rootGuardBlocked(Int)
     /// Root guard released the port: the superior information is gone.
     case rootGuardCleared(Int)
+    /// Loop guard holds the port discarding: the information on a root, alternate or backup port aged
+    /// out, and the port stays alternate instead of becoming designated (it may face a dead control plane).
+    case loopGuardBlocked(Int)
+    /// Loop guard released the port: a BPDU arrived again, or the port went down.
+    case loopGuardCleared(Int)
 }
 
 /// adminPointToPointMAC (6.4.3).
@@ -175,10 +180,18 @@ public struct PortConfiguration: Sendable, Hashable {
     public var bpduGuard: Bool
     /// The port is never selected as root port (802.1Q restrictedRole); superior info holds it alternate.
     public var rootGuard: Bool
+    /// Information that ages out on a root, alternate or backup port holds it discarding (loop
+    /// inconsistent) until a BPDU arrives again, instead of making it designated and forwarding.
+    public var loopGuard: Bool
+    /// The port neither sends nor processes BPDUs (meant for edge ports facing hosts).
+    public var bpduFilter: Bool
+    /// 802.1Q restrictedTcn: topology changes received or detected on this port are not propagated to
+    /// the other ports.
+    public var restrictedTcn: Bool
 
     public init(number: Int, priority: UInt8 = 128, pathCost: UInt32 = 20_000, adminEdge: Bool = false,
                 autoEdge: Bool = true, adminPointToPoint: AdminPointToPoint = .auto, bpduGuard: Bool = false,
-                rootGuard: Bool = false) {
+                rootGuard: Bool = false, loopGuard: Bool = false, bpduFilter: Bool = false, restrictedTcn: Bool = false) {
         self.number = number
         self.priority = priority
         self.pathCost = pathCost
@@ -187,6 +200,9 @@ public struct PortConfiguration: Sendable, Hashable {
         self.adminPointToPoint = adminPointToPoint
         self.bpduGuard = bpduGuard
         self.rootGuard = rootGuard
+        self.loopGuard = loopGuard
+        self.bpduFilter = bpduFilter
+        self.restrictedTcn = restrictedTcn
     }
 
     /// The recommended path cost for a link speed (17.14, Table 17-3): 20,000,000,000 kb/s ÷ speed.
@@ -237,9 +253,14 @@ public struct PortStatus: Sendable, Hashable {
     public var tcWhile: Int
     public var rootInconsistent: Bool
     public var bpduGuardTripped: Bool
+    /// Loop guard holds the port discarding.
+    public var loopInconsistent: Bool
+    /// Times the transmit hold count held back a BPDU the port had to send.
+    public var held: Int
     public var received: BPDUCounters
     public var sent: BPDUCounters
-    /// BPDUs dropped on receipt: own Configuration BPDUs looped back (9.3.4), or on a disabled port.
+    /// BPDUs dropped on receipt: own Configuration BPDUs looped back (9.3.4), on a disabled port, or by
+    /// BPDU guard or BPDU filter.
     public var discarded: Int
 }
 

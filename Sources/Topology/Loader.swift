@@ -127,18 +127,22 @@ extension YAMLReader {
 
     func spanningTree(_ node: Yams.Node, _ field: String) throws -> SpanningTree {
         if node.scalar != nil { return SpanningTree(mode: try enumValue(node, field, SpanningTreeMode.self)) }
-        let map = try keyed(node, field, allowed: ["mode", "priority", "hello_time", "forward_delay", "max_age"])
-        return SpanningTree(
+        let map = try keyed(node, field, allowed: ["mode", "priority", "hello_time", "forward_delay", "max_age", "tx_hold_count"])
+        var result = SpanningTree(
             mode: try map["mode"].map { try enumValue($0, "\(field).mode", SpanningTreeMode.self) } ?? .kernel,
             priority: try map["priority"].map { try integer($0, "\(field).priority") },
             helloTime: try map["hello_time"].map { try number($0, "\(field).hello_time") },
             forwardDelay: try map["forward_delay"].map { try number($0, "\(field).forward_delay") },
             maxAge: try map["max_age"].map { try number($0, "\(field).max_age") },
             location: place(node))
+        result.transmitHoldCount = try map["tx_hold_count"].map { try integer($0, "\(field).tx_hold_count") }
+        return result
     }
 
     func portSettings(_ node: Yams.Node, _ field: String) throws -> PortSettings {
-        let map = try keyed(node, field, allowed: ["access", "trunk", "native", "cost", "priority", "edge", "storm_control"])
+        let map = try keyed(node, field, allowed: ["access", "trunk", "native", "cost", "priority", "edge", "storm_control",
+                                                   "auto_edge", "point_to_point", "bpdu_guard", "root_guard", "loop_guard",
+                                                   "bpdu_filter", "tc_guard"])
         var settings = PortSettings(location: place(node))
         if let access = map["access"] {
             if map["trunk"] != nil { throw fail(access, field, "a port is either access or trunk, not both") }
@@ -153,6 +157,13 @@ extension YAMLReader {
         settings.cost = try map["cost"].map { try integer($0, "\(field).cost") }
         settings.priority = try map["priority"].map { try integer($0, "\(field).priority") }
         settings.edge = try map["edge"].map { try bool($0, "\(field).edge") }
+        settings.autoEdge = try map["auto_edge"].map { try bool($0, "\(field).auto_edge") }
+        settings.pointToPoint = try map["point_to_point"].map { try bool($0, "\(field).point_to_point") }
+        settings.bpduGuard = try map["bpdu_guard"].map { try bool($0, "\(field).bpdu_guard") }
+        settings.rootGuard = try map["root_guard"].map { try bool($0, "\(field).root_guard") }
+        settings.loopGuard = try map["loop_guard"].map { try bool($0, "\(field).loop_guard") }
+        settings.bpduFilter = try map["bpdu_filter"].map { try bool($0, "\(field).bpdu_filter") }
+        settings.tcGuard = try map["tc_guard"].map { try bool($0, "\(field).tc_guard") }
         settings.stormControl = try map["storm_control"].map { try stormControl($0, "\(field).storm_control") }
         return settings
     }

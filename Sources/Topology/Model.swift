@@ -72,6 +72,8 @@ public struct SpanningTree: Sendable, Hashable {
     public var helloTime: Double?
     public var forwardDelay: Double?
     public var maxAge: Double?
+    /// RSTP transmit hold count (17.13.12): BPDUs a port may send per hello time, 1...10 (rstpd only).
+    public var transmitHoldCount: Int?
     public var location: SourceLocation
 
     public init(mode: SpanningTreeMode = .none, priority: Int? = nil, helloTime: Double? = nil,
@@ -144,6 +146,16 @@ public struct PortSettings: Sendable, Hashable {
     public var priority: Int?
     /// RSTP admin edge port.
     public var edge: Bool?
+    /// RSTP per-port settings of rstpd (nil: the default). auto_edge (default true): detect an edge port
+    /// when no BPDU answers a proposal; point_to_point (default auto: true); the guards default to false.
+    public var autoEdge: Bool?
+    public var pointToPoint: Bool?
+    public var bpduGuard: Bool?
+    public var rootGuard: Bool?
+    public var loopGuard: Bool?
+    public var bpduFilter: Bool?
+    /// 802.1Q restrictedTcn: topology changes from this port are not propagated.
+    public var tcGuard: Bool?
     /// Broadcast storm control on ingress.
     public var stormControl: StormControl?
     public var location: SourceLocation
@@ -159,7 +171,14 @@ public struct PortSettings: Sendable, Hashable {
     }
 
     /// True when some setting other than storm control is given (VLANs, spanning tree costs, edge).
-    public var hasBridgeSettings: Bool { vlans != nil || cost != nil || priority != nil || edge != nil }
+    public var hasBridgeSettings: Bool { vlans != nil || cost != nil || priority != nil || edge != nil || !rstpKeys.isEmpty }
+
+    /// The RSTP port keys that are set, as the topology file spells them, in a fixed order.
+    public var rstpKeys: [(key: String, value: Bool)] {
+        [("auto_edge", autoEdge), ("point_to_point", pointToPoint), ("bpdu_guard", bpduGuard), ("root_guard", rootGuard),
+         ("loop_guard", loopGuard), ("bpdu_filter", bpduFilter), ("tc_guard", tcGuard)]
+            .compactMap { entry in entry.1.map { (key: entry.0, value: $0) } }
+    }
 }
 
 public enum BondMode: String, Sendable, CaseIterable {

@@ -100,6 +100,12 @@ public enum TopologyValidator {
             if let hello = stp.helloTime, !(1...10).contains(hello) { report(stp.location, "\(field).stp.hello_time", "must be 1-10 s, got \(hello)") }
             if let delay = stp.forwardDelay, !(4...30).contains(delay) { report(stp.location, "\(field).stp.forward_delay", "must be 4-30 s, got \(delay)") }
             if let age = stp.maxAge, !(6...40).contains(age) { report(stp.location, "\(field).stp.max_age", "must be 6-40 s, got \(age)") }
+            if let count = stp.transmitHoldCount, !(1...10).contains(count) {
+                report(stp.location, "\(field).stp.tx_hold_count", "must be 1-10 BPDUs per hello time, got \(count)")
+            }
+            if stp.transmitHoldCount != nil, stp.mode != .rstp {
+                report(stp.location, "\(field).stp.tx_hold_count", "is a setting of redlab's RSTP (mode: rstp), not of \(stp.mode.rawValue)")
+            }
             if stp.helloTime != nil || stp.forwardDelay != nil || stp.maxAge != nil {
                 let hello = stp.helloTime ?? 2, delay = stp.forwardDelay ?? 15, age = stp.maxAge ?? 20
                 if !(2 * (delay - 1) >= age && age >= 2 * (hello + 1)) {
@@ -115,6 +121,9 @@ public enum TopologyValidator {
                 }
                 if node.bond(containing: port) != nil {
                     report(settings.location, portField, "'\(port)' is a bond member; give the settings to the bond instead")
+                }
+                if let first = settings.rstpKeys.first, node.kind != .host, stp.mode != .rstp {
+                    report(settings.location, "\(portField).\(first.key)", "is a setting of redlab's RSTP (stp: rstp), not of stp: \(stp.mode.rawValue)")
                 }
                 switch settings.vlans {
                 case .access(let vlan)?:

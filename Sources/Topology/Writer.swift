@@ -12,7 +12,7 @@ public enum TopologyWriter {
             out.append("    kind: \(node.kind.rawValue)")
             let stp = node.spanningTree
             if node.hasBridge {
-                if stp.priority == nil && stp.helloTime == nil && stp.forwardDelay == nil && stp.maxAge == nil {
+                if stp.priority == nil && stp.helloTime == nil && stp.forwardDelay == nil && stp.maxAge == nil && stp.transmitHoldCount == nil {
                     out.append("    stp: \(stp.mode.rawValue)")
                 } else {
                     var parts = ["mode: \(stp.mode.rawValue)"]
@@ -20,6 +20,7 @@ public enum TopologyWriter {
                     if let v = stp.helloTime { parts.append("hello_time: \(number(v))") }
                     if let v = stp.forwardDelay { parts.append("forward_delay: \(number(v))") }
                     if let v = stp.maxAge { parts.append("max_age: \(number(v))") }
+                    if let v = stp.transmitHoldCount { parts.append("tx_hold_count: \(v)") }
                     out.append("    stp: {\(parts.joined(separator: ", "))}")
                 }
             }
@@ -37,6 +38,7 @@ public enum TopologyWriter {
                     if let v = settings.cost { parts.append("cost: \(v)") }
                     if let v = settings.priority { parts.append("priority: \(v)") }
                     if let v = settings.edge { parts.append("edge: \(v)") }
+                    for (key, value) in settings.rstpKeys { parts.append("\(key): \(value)") }
                     if let storm = settings.stormControl {
                         var control = ["broadcast: \(storm.framesPerSecond)", "action: \(storm.action.rawValue)"]
                         if !storm.includesMulticast { control.append("multicast: false") }

@@ -21,10 +21,44 @@ struct RSTPDCommand: ParsableCommand {
             let directory = bridge.directory
             try enterLabNodeAsDaemon(bridge.namespace)
             let daemon = try RSTPDaemon(node: bridge.spec, ports: BuildPlan.bridgePorts(of: bridge.spec, in: bridge.topology),
-                                        statusPath: "\(directory.path)/rstp-\(node).json", eventSink: { try? directory.log($0) })
+                                        statusPath: "\(directory.path)/rstp-\(node).json",
+                                        mcheckPath: RSTPDaemon.mcheckPath(directory: directory, node: node),
+                                        eventSink: { try? directory.log($0) })
             try daemon.run()
         } catch {
             throw fail(error)
+        }
+    }
+}
+
+/// `redlab rstp`: asks a lab's RSTP daemons to do something.
+struct RSTPCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rstp",
+        abstract: "Act on a lab's RSTP bridges.",
+        subcommands: [Mcheck.self])
+
+    struct Mcheck: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Force a protocol migration check on a port (802.1D 17.19.13 mcheck).",
+            discussion: "The port sends RST BPDUs again; it falls back to STP only if an 802.1D bridge still answers.")
+
+        @Argument(help: "The lab.") var lab: String
+        @Argument(help: "NODE:PORT, a port of a switch or router with stp: rstp.") var port: String
+        @OptionGroup var common: CommonOptions
+
+        func validate() throws {
+            guard PortRef(port) != nil else { throw ValidationError("'\(port)' is not NODE:PORT") }
+        }
+
+        func run() throws {
+            try requireRoot("rstp mcheck")
+            guard let ref = PortRef(port) else { throw ValidationError("'\(port)' is not NODE:PORT") }
+            do {
+                try common.makeManager().rstpMcheck(lab: lab, port: ref)
+            } catch {
+                throw fail(error)
+            }
         }
     }
 }

@@ -116,4 +116,288 @@ final class RSTPLabTests: LabTestCase {
         XCTAssertEqual(core1.ports.first { $0.name == "a2" }?.rstp, false, "\(core1.ports)")
         XCTAssertEqual(core1.ports.first { $0.name == "a1" }?.rstp, true)
     }
+
+    /// Frames received on every interface of the lab's bridges, summed (a loop multiplies this by thousands).
+    private func framesReceived(_ lab: String, _ topology: Topology) throws -> Int {
+        var total = 0
+        for node in topology.nodes where node.hasBridge {
+            let output = try run(in: "\(lab)-\(node.name)", ["/bin/sh", "-c", "cat /sys/class/net/*/statistics/rx_packets"]).output
+            total += output.split(whereSeparator: \.isNewline).compactMap { Int($0) }.reduce(0, +)
+        }
+        return total
+    }
+
+    /// rstpd fails closed: a core whose rstpd is stopped (SIGSTOP) for 15 s drops on every port within the
+    /// forwarding set's timeout, so when its neighbours age its information and open their ports towards
+    /// it, nothing loops; after the thaw it begins again and the tree comes back.
+    func testFreezingEitherCoreForFifteenSecondsMakesNoLoopAndTheTreeComesBack() throws {
+        try requireRoot()
+        let topology = design(.cross)
+        let lab = labName("rfrz")
+        try manager.up(topology, name: lab)
+        XCTAssertNotNil(try converged(lab))
+        usleep(500_000)
+        let bridges = topology.nodes.filter(\.hasBridge).count
+        XCTAssertEqual(try forwardingTree(lab, topology).count, bridges - 1)
+
+        for core in ["core1", "core2"] {
+            let before = try framesReceived(lab, topology)
+            try manager.inject(.freeze(node: core), lab: lab)
+            // One broadcast a second from the client, as a loop's seed.
+            let broadcaster = Process()
+            broadcaster.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+            broadcaster.arguments = ["netns", "exec", "\(lab)-client", "ping", "-b", "-q", "-i", "1", "-c", "15", "-W", "1", "10.0.1.255"]
+            broadcaster.standardOutput = FileHandle.nullDevice
+            broadcaster.standardError = FileHandle.nullDevice
+            try broadcaster.run()
+            sleep(UInt32(RSTPFirewall.forwardingTimeoutSeconds + 1))
+            let set = try run(in: "\(lab)-\(core)", ["nft", "list", "set", "bridge", RSTPFirewall.table, RSTPFirewall.set]).output
+            XCTAssertFalse(set.contains("elements"), "\(core) frozen: its forwarding set has expired: \(set)")
+            sleep(15 - UInt32(RSTPFirewall.forwardingTimeoutSeconds + 1))
+            let frozen = try framesReceived(lab, topology) - before
+            try manager.inject(.thaw(node: core), lab: lab)
+            broadcaster.waitUntilExit()
+
+            let deadline = Date().addingTimeInterval(20)
+            var tree: [Link] = []
+            while Date() < deadline {
+                tree = try forwardingTree(lab, topology)
+                if try converged(lab, seconds: 1)?.hasPrefix("1000.") == true, tree.count == bridges - 1 { break }
+                usleep(200_000)
+            }
+            sleep(2)
+            let total = try framesReceived(lab, topology) - before
+            // 15 broadcasts flooded to a dozen ports, BPDUs and a reconvergence: hundreds of frames. A loop
+            // carries hundreds of thousands a second.
+            print("freeze \(core): \(frozen) frames frozen, \(total) with the thaw")
+            XCTAssertLessThan(frozen, 5_000, "\(core) frozen: no loop")
+            XCTAssertLessThan(total, 8_000, "\(core) frozen and thawed: no loop")
+            XCTAssertEqual(try converged(lab), try rstp(lab, "core1")?.bridgeID, "core1 is the root again")
+            XCTAssertEqual(tree.count, bridges - 1, "after thawing \(core), a spanning tree: \(tree.map { "\($0.a)-\($0.b)" })")
+            XCTAssertGreaterThanOrEqual(try rstp(lab, core)?.restarts ?? 0, 1, "\(core)'s rstpd began again after the stall")
+            XCTAssertTrue(try ping(from: "\(lab)-client", "10.0.1.11", attempts: 5), "after thawing \(core)")
+        }
+    }
+
+    /// A node restored after a crash forwards nothing before its new rstpd has decided: the forwarding
+    /// set is emptied before its cables come back.
+    func testRestoreEmptiesTheForwardingSetBeforeTheCablesComeUp() throws {
+        try requireRoot()
+        let topology = design(.cross)
+        let lab = labName("rres")
+        try manager.up(topology, name: lab)
+        XCTAssertNotNil(try converged(lab))
+        let set = { try self.run(in: "\(lab)-core2", ["nft", "list", "set", "bridge", RSTPFirewall.table, RSTPFirewall.set]).output }
+        XCTAssertTrue(try set().contains("elements"), "core2 forwards on some ports")
+        try manager.inject(.crash(node: "core2"), lab: lab)
+        XCTAssertFalse(try set().contains("elements"), "crash: the killed rstpd's set is emptied at once")
+        try manager.inject(.restore(node: "core2"), lab: lab)
+        let deadline = Date().addingTimeInterval(10)
+        while try forwardingTree(lab, topology).count != topology.nodes.filter(\.hasBridge).count - 1 && Date() < deadline { usleep(200_000) }
+        XCTAssertEqual(try forwardingTree(lab, topology).count, topology.nodes.filter(\.hasBridge).count - 1)
+        XCTAssertTrue(try ping(from: "\(lab)-client", "10.0.1.11", attempts: 5))
+    }
+
+    /// rstpd killed outright (no chance to clean up): its ports drop once the set's elements expire. And
+    /// while it runs, a kernel port state changed behind its back is written back within a tick.
+    func testAKilledRSTPDLeavesItsPortsDroppingAndAKernelStateChangeIsUndone() throws {
+        try requireRoot()
+        let topology = design(.cross)
+        let lab = labName("rkil")
+        try manager.up(topology, name: lab)
+        XCTAssertNotNil(try converged(lab))
+        usleep(500_000)
+
+        // acc2's alternate port (up2) is discarding: the kernel holds it DISABLED. Force it to forwarding.
+        XCTAssertEqual(try rstp(lab, "acc2")?.ports.first { $0.name == "up2" }?.state, "discarding")
+        func kernelState(_ port: String) throws -> String {
+            try run(in: "\(lab)-acc2", ["bridge", "link", "show", "dev", port]).output
+        }
+        _ = try run(in: "\(lab)-acc2", ["bridge", "link", "set", "dev", "up2", "state", "3"])
+        let forced = try kernelState("up2")
+        XCTAssertTrue(forced.contains("state forwarding"), forced)
+        usleep(1_500_000)
+        let reasserted = try kernelState("up2")
+        XCTAssertTrue(reasserted.contains("state disabled"), "written back within a tick: \(reasserted)")
+
+        let set = { try self.run(in: "\(lab)-acc2", ["nft", "list", "set", "bridge", RSTPFirewall.table, RSTPFirewall.set]).output }
+        let running = try set()
+        XCTAssertTrue(running.contains("\"up1\""), running)
+        let pids = try run(in: "\(lab)-acc2", ["/bin/sh", "-c", "ip netns pids \(lab)-acc2"]).output
+            .split(whereSeparator: \.isNewline).compactMap { Int32($0) }
+        XCTAssertFalse(pids.isEmpty)
+        for pid in pids { kill(pid, SIGKILL) }
+        usleep(UInt32(RSTPFirewall.forwardingTimeoutSeconds) * 1_000_000 + 300_000)
+        let dead = try set()
+        XCTAssertFalse(dead.contains("elements"), "every port of acc2 drops: \(dead)")
+        XCTAssertFalse(try ping(from: "\(lab)-client", "10.0.1.11", attempts: 2), "the client behind acc2 is cut off")
+    }
+
+    /// The root bridge crashes (rstpd killed, every cable cut together) under a 1 kHz stream: the other core
+    /// takes over in well under a second, and after the restore core1 is root again without a loop.
+    func testRootBridgeCrashAndRestore() throws {
+        try requireRoot()
+        let topology = design(.cross)
+        let lab = labName("rcra")
+        try manager.up(topology, name: lab)
+        XCTAssertNotNil(try converged(lab))
+        usleep(500_000)
+        let crasher = Process()
+        crasher.executableURL = URL(fileURLWithPath: "/bin/sh")
+        crasher.arguments = ["-c", "sleep 0.5; \(LabManager.redlabExecutable()) fault \(lab) crash core1"]
+        crasher.standardOutput = FileHandle.nullDevice
+        try crasher.run()
+        let result = try manager.probe(lab: lab, ProbeOptions(kind: .udp, from: "client", to: IPv4Address(10, 0, 1, 11), rate: 1000, seconds: 3))
+        crasher.waitUntilExit()
+        XCTAssertEqual(crasher.terminationStatus, 0)
+        let crash = try XCTUnwrap(LabDirectory(name: lab).events().last { $0.kind == "crash" })
+        XCTAssertTrue((result.startNanoseconds..<result.endNanoseconds - 500_000_000).contains(crash.timeNanoseconds),
+                      "the crash fell inside the probe stream")
+        print("root crash: longest gap \(result.longestGapMilliseconds) ms")
+        XCTAssertLessThan(result.longestGapMilliseconds, 500, "RSTP heals a root crash in milliseconds: \(result.gaps)")
+        // core1's status file stays as its killed rstpd left it: ask the others (a root change without a
+        // role change reaches the status file at the next tick).
+        let others = ["core2", "acc1", "acc2"]
+        let rerooted = Date().addingTimeInterval(3)
+        while try others.contains(where: { try rstp(lab, $0)?.rootID.hasPrefix("2000.") != true }) && Date() < rerooted { usleep(100_000) }
+        for node in others {
+            XCTAssertEqual(try rstp(lab, node)?.rootID.hasPrefix("2000."), true, "\(node): core2 is the root")
+        }
+
+        let before = try framesReceived(lab, topology)
+        try manager.inject(.restore(node: "core1"), lab: lab)
+        let deadline = Date().addingTimeInterval(10)
+        while try converged(lab, seconds: 1)?.hasPrefix("1000.") != true && Date() < deadline { usleep(200_000) }
+        sleep(1)
+        XCTAssertLessThan(try framesReceived(lab, topology) - before, 3_000, "no loop on the restore")
+        XCTAssertEqual(try converged(lab)?.hasPrefix("1000."), true, "core1 is the root again")
+        XCTAssertTrue(try ping(from: "\(lab)-client", "10.0.1.11", attempts: 5))
+    }
+
+    /// Malformed frames to the bridge group address leave a trace: counted by reason in the status.
+    func testMalformedBPDUsAreCountedByReason() throws {
+        try requireRoot()
+        let topology = design(.cross)
+        let lab = labName("rbad")
+        try manager.up(topology, name: lab)
+        XCTAssertNotNil(try converged(lab))
+        let link = try XCTUnwrap(topology.links.first { $0.a.node == "acc1" && $0.b.node == "core1" || $0.b.node == "acc1" && $0.a.node == "core1" })
+        let (accPort, corePort) = link.a.node == "acc1" ? (link.a.port, link.b.port) : (link.b.port, link.a.port)
+        // From acc1's side of the cable: 5 frames with protocol identifier 0x1234, 3 too short to hold a BPDU.
+        let header = "0180c2000000" + "02aabbccddee"
+        let badProtocol = header + "0026" + "424203" + "1234" + "02" + "02" + String(repeating: "00", count: 32)
+        let truncated = header + "0005" + "424203" + "0000" + String(repeating: "00", count: 41)
+        let script = """
+        import socket
+        s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+        s.bind(("\(accPort)", 0))
+        for _ in range(5): s.send(bytes.fromhex("\(badProtocol)"))
+        for _ in range(3): s.send(bytes.fromhex("\(truncated)"))
+        """
+        let sent = try run(in: "\(lab)-acc1", ["python3", "-c", script])
+        XCTAssertEqual(sent.status, 0, sent.output)
+        let deadline = Date().addingTimeInterval(3)
+        var counts: [String: Int] = [:]
+        while Date() < deadline {
+            counts = try rstp(lab, "core1")?.ports.first { $0.name == corePort }?.bpdusRejected ?? [:]
+            if counts.values.reduce(0, +) >= 8 { break }
+            usleep(200_000)
+        }
+        XCTAssertEqual(counts["bad_protocol_identifier"], 5, "\(counts)")
+        XCTAssertEqual(counts["truncated"], 3, "\(counts)")
+        XCTAssertEqual(try converged(lab)?.hasPrefix("1000."), true, "the tree is unmoved")
+    }
+
+    /// loop_guard from the topology file reaches rstpd: when core2 freezes, the access switches' alternate
+    /// ports towards it age its information and stay discarding (loop-inconsistent) instead of becoming
+    /// designated; `redlab status` says so, and they recover after the thaw.
+    func testLoopGuardFromTheTopologyHoldsAlternatePortsWhenANeighbourFreezes() throws {
+        try requireRoot()
+        var topology = design(.cross)
+        for name in ["acc1", "acc2"] {
+            let index = try XCTUnwrap(topology.nodes.firstIndex { $0.name == name })
+            for port in topology.ports(of: name) where port.hasPrefix("up") {
+                var settings = topology.nodes[index].ports[port] ?? PortSettings()
+                settings.loopGuard = true
+                topology.nodes[index].ports[port] = settings
+            }
+        }
+        XCTAssertEqual(TopologyValidator.problems(in: topology), [])
+        let lab = labName("rlgd")
+        try manager.up(topology, name: lab)
+        XCTAssertNotNil(try converged(lab))
+        usleep(500_000)
+        let up2 = { try self.rstp(lab, "acc1")?.ports.first { $0.name == "up2" } }
+        XCTAssertEqual(try up2()?.role, "alternate")
+        XCTAssertEqual(try up2()?.settings, ["loop_guard"])
+
+        try manager.inject(.freeze(node: "core2"), lab: lab)
+        let deadline = Date().addingTimeInterval(12)
+        while try up2()?.loopInconsistent != true && Date() < deadline { usleep(200_000) }
+        XCTAssertEqual(try up2()?.loopInconsistent, true, "acc1 up2 heard nothing from core2")
+        XCTAssertEqual(try up2()?.state, "discarding")
+        XCTAssertTrue(try manager.status(lab).text.contains("loop-inconsistent"))
+        XCTAssertTrue(try ping(from: "\(lab)-client", "10.0.1.11", attempts: 3), "traffic goes through core1")
+
+        try manager.inject(.thaw(node: "core2"), lab: lab)
+        let back = Date().addingTimeInterval(10)
+        while try up2()?.loopInconsistent != false && Date() < back { usleep(200_000) }
+        XCTAssertEqual(try up2()?.loopInconsistent, false, "BPDUs from core2 again")
+        XCTAssertEqual(try up2()?.role, "alternate")
+    }
+
+    /// `redlab rstp mcheck`: the port facing a kernel-STP bridge sends RST BPDUs again, and falls back to
+    /// STP when the legacy bridge answers with Configuration BPDUs.
+    func testMcheckMakesAPortTryRSTPAgainAndItFallsBackBesideALegacyBridge() throws {
+        try requireRoot()
+        var topology = design(.cross)
+        for index in topology.nodes.indices where topology.nodes[index].hasBridge {
+            topology.nodes[index].spanningTree.helloTime = 1
+            topology.nodes[index].spanningTree.forwardDelay = 4
+            topology.nodes[index].spanningTree.maxAge = 6
+        }
+        let index = try XCTUnwrap(topology.nodes.firstIndex { $0.name == "acc2" })
+        topology.nodes[index].spanningTree.mode = .kernel
+        let lab = labName("rmck")
+        try manager.up(topology, name: lab)
+        XCTAssertTrue(try ping(from: "\(lab)-client", "10.0.1.11", attempts: 30), "converged through the STP bridge")
+        let a2 = { try self.rstp(lab, "core1")?.ports.first { $0.name == "a2" } }
+        XCTAssertEqual(try a2()?.rstp, false)
+        XCTAssertThrowsError(try manager.rstpMcheck(lab: lab, port: PortRef(node: "acc2", port: "up1")), "acc2 runs kernel STP")
+        XCTAssertThrowsError(try manager.rstpMcheck(lab: lab, port: PortRef(node: "core1", port: "nope")))
+
+        try manager.rstpMcheck(lab: lab, port: PortRef(node: "core1", port: "a2"))
+        let tried = Date().addingTimeInterval(2)
+        while try a2()?.rstp != true && Date() < tried { usleep(50_000) }
+        XCTAssertEqual(try a2()?.rstp, true, "mcheck: RST BPDUs again")
+        XCTAssertTrue(LabDirectory(name: lab).events().contains { $0.kind == "mcheck" && $0.target == "core1:a2" })
+        let back = Date().addingTimeInterval(10)
+        while try a2()?.rstp != false && Date() < back { usleep(200_000) }
+        XCTAssertEqual(try a2()?.rstp, false, "the legacy bridge is still there: STP again")
+        XCTAssertTrue(try ping(from: "\(lab)-client", "10.0.1.11", attempts: 10))
+    }
+
+    /// An nftables failure ends rstpd, and it closes its ports on the way out even when the failure is
+    /// the table itself (deleted here): every kernel port state is DISABLED.
+    func testAnNftablesFailureEndsRSTPDWithItsPortsClosed() throws {
+        try requireRoot()
+        let topology = design(.cross)
+        let lab = labName("rnft")
+        try manager.up(topology, name: lab)
+        XCTAssertNotNil(try converged(lab))
+        usleep(500_000)
+        _ = try run(in: "\(lab)-acc2", ["nft", "delete", "table", "bridge", RSTPFirewall.table])
+        // The next tick's refresh fails.
+        let deadline = Date().addingTimeInterval(3)
+        while !LabDirectory(name: lab).events().contains(where: { $0.kind == "rstpd-failed" && $0.target == "acc2" }) && Date() < deadline {
+            usleep(100_000)
+        }
+        XCTAssertTrue(LabDirectory(name: lab).events().contains { $0.kind == "rstpd-failed" && $0.target == "acc2" })
+        usleep(300_000)
+        for port in topology.ports(of: "acc2") {
+            let state = try run(in: "\(lab)-acc2", ["bridge", "link", "show", "dev", port]).output
+            XCTAssertTrue(state.contains("state disabled"), "\(port): \(state)")
+        }
+        XCTAssertFalse(try ping(from: "\(lab)-client", "10.0.1.11", attempts: 2), "the client behind acc2 is cut off")
+    }
 }

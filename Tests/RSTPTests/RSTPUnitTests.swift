@@ -101,8 +101,9 @@ final class RSTPUnitTests: XCTestCase {
         bridge.ports[0].rcvdBpdu = rst(from: worse, root: bridge.status.bridgeID, cost: 20_000,
                                        flags: BPDUFlags(portRole: .root))
         XCTAssertEqual(bridge.rcvInfo(0), .inferiorRootAlternateInfo)
+        // The Unknown role is read as a Configuration BPDU, which conveys a Designated Port Role (9.2.9).
         bridge.ports[0].rcvdBpdu = rst(from: worse, root: worse, flags: BPDUFlags(portRole: .unknown))
-        XCTAssertEqual(bridge.rcvInfo(0), .otherInfo)
+        XCTAssertEqual(bridge.rcvInfo(0), .inferiorDesignatedInfo)
         bridge.ports[0].rcvdBpdu = .topologyChangeNotification
         XCTAssertEqual(bridge.rcvInfo(0), .otherInfo)
         XCTAssertTrue(bridge.ports[0].rcvdTcn)

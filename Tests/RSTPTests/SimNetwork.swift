@@ -133,7 +133,7 @@ final class SimNetwork {
     /// One second: every live bridge ticks, then every queued frame is delivered.
     func tick() {
         now += 1
-        for b in bridges.indices where alive[b] { handle(b, bridges[b].tick()) }
+        for b in bridges.indices where alive[b] && !hung.contains(b) { handle(b, bridges[b].tick()) }
         deliver()
     }
 
@@ -188,6 +188,12 @@ final class SimNetwork {
         }
         deliver()
     }
+
+    /// Bridges whose control plane hangs while their data plane stays live: they neither tick nor read
+    /// BPDUs, send nothing, and their ports keep forwarding as they were (an rstpd frozen without a lease).
+    private(set) var hung: Set<Int> = []
+
+    func hang(_ b: Int) { hung.insert(b) }
 
     /// The bridge restarts from BEGIN with its configuration and its links come back.
     func restore(_ b: Int) {
@@ -244,7 +250,7 @@ final class SimNetwork {
             queueHead += 1
             guardCount += 1
             if guardCount > 1_000_000 { break }
-            guard links[frame.link].up, alive[frame.to.bridge] else { continue }
+            guard links[frame.link].up, alive[frame.to.bridge], !hung.contains(frame.to.bridge) else { continue }
             do {
                 let decoded = try BPDUFrame.decode(frame.bytes)
                 framesDelivered += 1

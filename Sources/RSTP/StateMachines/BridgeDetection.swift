@@ -20,7 +20,8 @@ extension Bridge {
         let p = ports[i]
         switch p.bridgeDetectionState {
         case .edge:
-            if (!p.portEnabled && !p.AdminEdge) || !p.operEdge {
+            // 802.1Q-2018 13.33: clearing AutoEdge also ends an edge that was only detected.
+            if ((!p.portEnabled || !p.AutoEdge) && !p.AdminEdge) || !p.operEdge {
                 enterNotEdge(i)
                 return true
             }

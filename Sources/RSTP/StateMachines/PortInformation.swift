@@ -18,6 +18,7 @@ extension Bridge {
         ports[i].infoIs = .disabled
         ports[i].reselect = true
         ports[i].selected = false
+        setLoopInconsistent(i, false)
     }
 
     private mutating func enterAged(_ i: Int) {
@@ -110,6 +111,9 @@ extension Bridge {
                 return true
             }
             if p.infoIs == .received && p.rcvdInfoWhile == 0 && !p.updtInfo && !p.rcvdMsg {
+                // Loop guard: a root, alternate or backup port whose BPDUs stopped may face a bridge whose
+                // control plane died with its ports forwarding; it stays discarding instead of taking over.
+                if p.config.loopGuard && [.root, .alternate, .backup].contains(p.role) { setLoopInconsistent(i, true) }
                 enterAged(i)
                 return true
             }

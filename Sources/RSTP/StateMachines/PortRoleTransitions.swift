@@ -3,7 +3,7 @@
 // States that end in UCT run their actions and then enter the role's main state at once.
 enum PortRoleTransitionsState: Sendable {
     case initPort, disablePort, disabledPort
-    case rootPort, rootProposed, rootAgreed, reroot, rootForward, rootLearn, rerooted
+    case rootPort, rootProposed, rootAgreed, reroot, rootForward, rootLearn, rerooted, rootDiscard
     case designatedPort, designatedPropose, designatedSynced, designatedRetired, designatedDiscard
     case designatedLearn, designatedForward
     case blockPort, alternatePort, alternateProposed, alternateAgreed, backupPort
@@ -53,7 +53,7 @@ extension Bridge {
                 enterDisabledPort(i)
                 return true
             }
-        case .rootPort, .rootProposed, .rootAgreed, .reroot, .rootForward, .rootLearn, .rerooted:
+        case .rootPort, .rootProposed, .rootAgreed, .reroot, .rootForward, .rootLearn, .rerooted, .rootDiscard:
             return rootPortTransitions(i)
         case .designatedPort, .designatedPropose, .designatedSynced, .designatedRetired, .designatedDiscard,
              .designatedLearn, .designatedForward:
@@ -115,14 +115,28 @@ extension Bridge {
             enterRootPort(i)
             return true
         }
-        if !p.forward && !p.reRoot {
-            // REROOT
+        if !p.forward && p.rbWhile == 0 && !p.reRoot {
+            // REROOT (802.1Q-2018 13.37 adds rbWhile == 0: not while a recent backup or dispute may still
+            // forward towards this port)
             ports[i].portRoleTransitionsState = .reroot
             setReRootTree()
             enterRootPort(i)
             return true
         }
         if p.rrWhile != p.FwdDelay {
+            enterRootPort(i)
+            return true
+        }
+        if p.disputed {
+            // ROOT_DISCARD (802.1Q-2018 13.37): the designated bridge says it is learning or forwarding with
+            // inferior information, so it does not hear this port: the link is not two-way. Stop using it
+            // for rbWhile, as if it were a recent backup.
+            ports[i].portRoleTransitionsState = .rootDiscard
+            ports[i].rbWhile = 3 * p.HelloTime
+            ports[i].learn = false
+            ports[i].forward = false
+            ports[i].disputed = false
+            ports[i].fdWhile = p.FwdDelay
             enterRootPort(i)
             return true
         }

@@ -1,0 +1,54 @@
+@testable import Lab
+import Packets
+import RSTP
+import Topology
+import XCTest
+
+/// The pieces of rstpd that need no root: the forwarding lease, the nftables commands, the settings.
+final class RSTPDaemonTests: XCTestCase {
+    func testTheLeaseLapsesBeforeTheSetsElementsExpire() {
+        var lease = ForwardingLease(timeoutSeconds: 3, marginNanoseconds: 500_000_000)
+        XCTAssertFalse(lease.lapsed(at: 10_000_000_000), "never refreshed: nothing forwards, nothing to lapse")
+        lease.refreshed(at: 10_000_000_000)
+        XCTAssertFalse(lease.lapsed(at: 11_000_000_000), "one tick later")
+        XCTAssertFalse(lease.lapsed(at: 12_499_999_999), "two ticks and a half: still trusted")
+        XCTAssertTrue(lease.lapsed(at: 12_500_000_000), "within the margin of the timeout")
+        XCTAssertTrue(lease.lapsed(at: 25_000_000_000), "a 15 s freeze")
+        lease.refreshed(at: 25_000_000_000)
+        XCTAssertFalse(lease.lapsed(at: 26_000_000_000))
+    }
+
+    func testTheForwardingSetIsRewrittenWholeWithATimeout() {
+        let rules = RSTPFirewall.rules()
+        XCTAssertTrue(rules.contains("flags timeout"), rules)
+        XCTAssertTrue(rules.contains("timeout \(RSTPFirewall.forwardingTimeoutSeconds)s"), rules)
+        XCTAssertTrue(rules.contains("iifname != @forwarding drop"), rules)
+        XCTAssertTrue(rules.contains("oifname != @forwarding drop"), rules)
+        XCTAssertFalse(rules.contains("elements"), "nothing forwards before rstpd decides")
+        XCTAssertEqual(RSTPFirewall.forwardingCommands(["up2", "up1"]),
+                       "flush set bridge redlab_rstp forwarding\nadd element bridge redlab_rstp forwarding { \"up1\", \"up2\" }\n")
+        XCTAssertEqual(RSTPFirewall.closeCommands, "flush set bridge redlab_rstp forwarding\n")
+    }
+
+    func testTopologySettingsReachThePortConfiguration() {
+        let defaults = RSTPDaemon.portConfiguration(number: 3, nil)
+        XCTAssertEqual(defaults, PortConfiguration(number: 3))
+        var settings = PortSettings(cost: 2_000, priority: 64, edge: true)
+        settings.autoEdge = false
+        settings.pointToPoint = false
+        settings.bpduGuard = true
+        settings.rootGuard = true
+        settings.loopGuard = true
+        settings.bpduFilter = true
+        settings.tcGuard = true
+        XCTAssertEqual(RSTPDaemon.portConfiguration(number: 1, settings),
+                       PortConfiguration(number: 1, priority: 64, pathCost: 2_000, adminEdge: true, autoEdge: false,
+                                         adminPointToPoint: .forceFalse, bpduGuard: true, rootGuard: true, loopGuard: true,
+                                         bpduFilter: true, restrictedTcn: true))
+        var tree = SpanningTree(mode: .rstp)
+        tree.transmitHoldCount = 2
+        let mac = Packets.MACAddress(0x02, 0, 0, 0, 0, 1)
+        XCTAssertEqual(RSTPDaemon.bridgeConfiguration(tree, address: mac).transmitHoldCount, 2)
+        XCTAssertEqual(RSTPDaemon.bridgeConfiguration(SpanningTree(mode: .rstp), address: mac).transmitHoldCount, 6)
+    }
+}
