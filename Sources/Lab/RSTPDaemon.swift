@@ -120,7 +120,9 @@ public final class RSTPDaemon {
             // Discarding until RSTP says otherwise. DISABLED is the one state the kernel leaves alone: it
             // re-selects BLOCKING ports to forwarding, and its forward-delay timer walks LISTENING ports
             // on to learning and forwarding.
-            try? netlink.setBridgePort(port, state: .disabled)
+            ToleratedChange.attempt("rstpd: set \(port) disabled", because: "the discarding set holds the port whatever its kernel state") { [netlink] in
+                try netlink.setBridgePort(port, state: .disabled)
+            }
         }
         bridge = RSTP.Bridge(configuration: configuration, ports: configurations)
         portNames = names
@@ -185,18 +187,20 @@ public final class RSTPDaemon {
                 // without carrier refuses state writes (ENETDOWN): the set still holds it.
                 switch state {
                 case .forwarding:
-                    try? netlink.setBridgePort(name, state: .forwarding)
+                    ToleratedChange.attempt("rstpd: set \(name) forwarding", because: Self.carrierGone) { try netlink.setBridgePort(name, state: .forwarding) }
                     try RSTPFirewall.setDiscarding(name, false)
                 case .learning:
-                    try? netlink.setBridgePort(name, state: .learning)
+                    ToleratedChange.attempt("rstpd: set \(name) learning", because: Self.carrierGone) { try netlink.setBridgePort(name, state: .learning) }
                 case .discarding:
                     try RSTPFirewall.setDiscarding(name, true)
-                    try? netlink.setBridgePort(name, state: .disabled)
+                    ToleratedChange.attempt("rstpd: set \(name) disabled", because: Self.carrierGone) { try netlink.setBridgePort(name, state: .disabled) }
                 }
                 log("state-change", number, ["state": state.rawValue])
                 changed = true
             case .flush(let number):
-                if let name = portNames[number] { try? netlink.flushBridgePort(name) }
+                if let name = portNames[number] {
+                    ToleratedChange.attempt("rstpd: flush \(name)", because: "stale entries age out; RSTP goes on") { try netlink.flushBridgePort(name) }
+                }
             case .roleChanged(let number, let old, let new):
                 log("role-change", number, ["from": old.rawValue, "to": new.rawValue])
                 changed = true
@@ -216,9 +220,16 @@ public final class RSTPDaemon {
     /// state RSTP holds, and forget what was learned meanwhile.
     private func reassertKernelState(_ number: Int) {
         guard let name = portNames[number], let state = appliedState[number], state != .forwarding else { return }
-        try? netlink.setBridgePort(name, state: state == .learning ? .learning : .disabled)
-        if state == .discarding { try? netlink.flushBridgePort(name) }
+        ToleratedChange.attempt("rstpd: reassert \(name) \(state.rawValue)", because: Self.carrierGone) {
+            try netlink.setBridgePort(name, state: state == .learning ? .learning : .disabled)
+        }
+        if state == .discarding {
+            ToleratedChange.attempt("rstpd: flush \(name)", because: "stale entries age out; the discarding set holds the port") { try netlink.flushBridgePort(name) }
+        }
     }
+
+    /// Why a port-state write may fail without stopping the daemon.
+    private static let carrierGone = "a port whose carrier just went refuses state writes (ENETDOWN); the discarding set decides forwarding"
 
     private func log(_ kind: String, _ number: Int, _ detail: [String: String]) {
         eventSink(LabEvent(source: "rstp", kind: kind, target: "\(node):\(portNames[number] ?? "port\(number)")", detail: detail))
