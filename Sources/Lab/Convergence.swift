@@ -138,7 +138,14 @@ public enum LabConvergence {
             let running = states.filter { $0.group.state == "master" || $0.group.state == "backup" }
             if masters.count > 1 {
                 problems.append("\(label): \(masters.count) masters (\(masters.joined(separator: ", ")))")
-            } else if masters.isEmpty {
+            } else if masters.count == 1 {
+                // A backup that hears no master yet may become a second one: only a master every backup
+                // hears is the group's master.
+                let deaf = states.filter { $0.group.state == "backup" && $0.group.master == nil }.map(\.node).sorted()
+                if !deaf.isEmpty {
+                    problems.append("\(label): \(deaf.joined(separator: ", ")) hear\(deaf.count == 1 ? "s" : "") no master (\(masters[0]) is master)")
+                }
+            } else {
                 // A master outside the lab's daemons (another implementation) is one that every backup hears.
                 let heard = Set(running.compactMap(\.group.master))
                 if running.isEmpty || running.count != states.count || heard.count != 1 || running.contains(where: { $0.group.master == nil }) {
