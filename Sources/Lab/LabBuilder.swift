@@ -70,7 +70,7 @@ public struct LabManager {
         } catch {
             logger.error("build of lab \(name) failed, removing what was created: \(error)")
             executor.closeAll()
-            try? down(name)
+            try? down(name)  // try?: the build's own error is the one to report; what `down` leaves, the journal still lists
             throw error
         }
         logger.info("lab \(name) is up: \(topology.nodes.count) nodes, \(topology.links.count) links")
