@@ -16,7 +16,8 @@ public func pollDescriptors(_ descriptors: inout [pollfd], timeoutNanoseconds: I
     let deadline = timeoutNanoseconds.map { monotonicNanoseconds() + UInt64(max(0, $0)) }
     do {
         return try systemCall("ppoll") {
-            let remaining = deadline.map { Int64(clamping: $0 > monotonicNanoseconds() ? $0 - monotonicNanoseconds() : 0) }
+            let now = monotonicNanoseconds()
+            let remaining = deadline.map { Int64(clamping: $0 > now ? $0 - now : 0) }
             var timeout = timespec(tv_sec: Int((remaining ?? 0) / 1_000_000_000), tv_nsec: Int((remaining ?? 0) % 1_000_000_000))
             return descriptors.withUnsafeMutableBufferPointer { buffer in
                 withUnsafePointer(to: &timeout) { pointer in

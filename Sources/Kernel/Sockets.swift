@@ -41,6 +41,8 @@ public final class PacketSocket {
     private let descriptor: OwnedDescriptor
     public let interface: String
     public let interfaceIndex: Int32
+    /// Nothing waiting, or the interface went down: no frame to read.
+    private static let nothingToRead = nothingWaiting.union([ENETDOWN])
 
     /// Opens the socket in the calling thread's current namespace.
     public init(interface: String, protocol proto: UInt16) throws {
@@ -108,7 +110,7 @@ public final class PacketSocket {
             var fromLength = socklen_t(MemoryLayout<sockaddr_ll>.size)
             // ENETDOWN: the interface went down (and reported it once): nothing to read; the socket is
             // bound again when the interface comes back.
-            let received = try systemCall("recvfrom", interface, quiet: nothingWaiting.union([ENETDOWN])) {
+            let received = try systemCall("recvfrom", interface, quiet: Self.nothingToRead) {
                 buffer.withUnsafeMutableBytes { raw in
                     withUnsafeMutablePointer(to: &from) {
                         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
@@ -210,6 +212,9 @@ public final class InetSocket {
         if kind != .tcp { try setOption(fd, SOL_SOCKET, SO_TIMESTAMPNS, Int32(1), "SO_TIMESTAMPNS") }
     }
 
+    /// A full queue or no route: a datagram the probe counts as lost, not a failure.
+    private static let countedAsLost = nothingWaiting.union([ENETUNREACH, EHOSTUNREACH])
+
     private init(accepted fd: Int32) {
         descriptor = OwnedDescriptor(fd)
         kind = .tcp
@@ -275,7 +280,7 @@ public final class InetSocket {
     public func send(_ bytes: [UInt8], to ip: IPv4Address, port: UInt16 = 0) throws {
         var address = socketAddress(ip, port)
         // A full queue or no route: the probe counts the datagram as lost.
-        _ = try systemCall("sendto", "\(ip):\(port)", quiet: nothingWaiting.union([ENETUNREACH, EHOSTUNREACH])) {
+        _ = try systemCall("sendto", "\(ip):\(port)", quiet: Self.countedAsLost) {
             bytes.withUnsafeBytes { raw in
                 withUnsafePointer(to: &address) {
                     $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {

@@ -216,12 +216,19 @@ public struct LabNotConverged: Error, CustomStringConvertible {
 }
 
 extension LabManager {
+    /// The journal roles of the daemons `startDaemons` starts (their first word).
+    static let daemonRoles: Set<String> = ["notifier", "rstpd", "stormctl", "vrrpd"]
+
     /// What keeps the lab from working now (empty: it works).
     public func pendingConvergence(_ topology: Topology, lab: String) throws -> [String] {
-        let stopped = LabDirectory(name: lab).journal().compactMap { entry -> String? in
-            guard case .process(let pid, let role) = entry, !ProcessTable.isRunning(pid) else { return nil }
-            return "\(role) (pid \(pid))"
+        // The daemons `up` (or a node's restore, which starts a new one under the same role) recorded:
+        // the latest process of each role.
+        var latest: [String: Int32] = [:]
+        for case .process(let pid, let role) in LabDirectory(name: lab).journal()
+        where Self.daemonRoles.contains(String(role.prefix { $0 != " " })) {
+            latest[role] = pid
         }
+        let stopped = latest.sorted { $0.key < $1.key }.filter { !ProcessTable.isRunning($0.value) }.map { "\($0.key) (pid \($0.value))" }
         return LabConvergence.pending(topology, try status(lab), stoppedDaemons: stopped)
     }
 

@@ -43,6 +43,20 @@ final class ConvergenceLabTests: LabTestCase {
         XCTAssertEqual(Set(status.nodes.compactMap(\.rstp?.rootID)).count, 1)
         XCTAssertEqual(try manager.pendingConvergence(topology, lab: lab), [])
         print("up of an RSTP+VRRP cross returned working in \(String(format: "%.2f", seconds)) s; progress lines: \(lines)")
+
+        // A daemon that dies is what the next look reports first.
+        var killed: Int32 = 0
+        for case .process(let pid, let role) in LabDirectory(name: lab).journal() where role == "vrrpd core2" { killed = pid }
+        XCTAssertGreaterThan(killed, 0)
+        kill(killed, SIGKILL)
+        var pending: [String] = []
+        let deadline = monotonicNanoseconds() + 2_000_000_000
+        repeat {
+            pending = try manager.pendingConvergence(topology, lab: lab)
+            if !pending.isEmpty { break }
+            usleep(20_000)
+        } while monotonicNanoseconds() < deadline
+        XCTAssertEqual(pending.first, "daemon vrrpd core2 (pid \(killed)) is not running")
     }
 
     func testALabThatCannotConvergeFailsUpSayingWhatIsPendingAndIsRemoved() throws {
