@@ -47,6 +47,7 @@ let package = Package(
         .testTarget(name: "RSTPTests", dependencies: ["RSTP", "Packets"]),
         .testTarget(name: "TopologyTests", dependencies: ["Topology", .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "Packets"]),
+        .testTarget(name: "KernelTests", dependencies: ["Kernel"]),
         .testTarget(name: "LabTests", dependencies: ["Lab", "Topology", "Kernel", "Analysis", "Packets"]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Analysis"], resources: [.copy("Fixtures")]),
     ],

@@ -9,15 +9,41 @@ public func monotonicNanoseconds() -> UInt64 {
 }
 
 /// Waits for any of `descriptors` to be ready, for at most `timeoutNanoseconds` (nil: forever), with
-/// nanosecond precision (ppoll). Returns how many are ready; 0 on timeout or interruption.
+/// nanosecond precision (ppoll). Returns how many are ready; 0 on timeout. A signal that interrupts the
+/// wait does not end it: the wait goes on for the time that remains (EINTR is retried by `systemCall`).
 @discardableResult
 public func pollDescriptors(_ descriptors: inout [pollfd], timeoutNanoseconds: Int64?) -> Int32 {
-    var timeout = timespec(tv_sec: Int(max(0, timeoutNanoseconds ?? 0) / 1_000_000_000),
-                           tv_nsec: Int(max(0, timeoutNanoseconds ?? 0) % 1_000_000_000))
-    let ready = descriptors.withUnsafeMutableBufferPointer { buffer in
-        withUnsafePointer(to: &timeout) { pointer in
-            redlab_ppoll(UnsafeMutableRawPointer(buffer.baseAddress), UInt(buffer.count), timeoutNanoseconds == nil ? nil : pointer)
+    let deadline = timeoutNanoseconds.map { monotonicNanoseconds() + UInt64(max(0, $0)) }
+    do {
+        return try systemCall("ppoll") {
+            let now = monotonicNanoseconds()
+            let remaining = deadline.map { Int64(clamping: $0 > now ? $0 - now : 0) }
+            var timeout = timespec(tv_sec: Int((remaining ?? 0) / 1_000_000_000), tv_nsec: Int((remaining ?? 0) % 1_000_000_000))
+            return descriptors.withUnsafeMutableBufferPointer { buffer in
+                withUnsafePointer(to: &timeout) { pointer in
+                    redlab_ppoll(UnsafeMutableRawPointer(buffer.baseAddress), UInt(buffer.count), remaining == nil ? nil : pointer)
+                }
+            }
         }
+    } catch {
+        // What is left is EINVAL (more descriptors than RLIMIT_NOFILE) or ENOMEM: a caller that went on
+        // would spin on a poll that never waits, so stop with the reason.
+        fatalError("\(error)")
     }
-    return max(ready, 0)
+}
+
+/// Sleeps for `nanoseconds` on the monotonic clock; a signal does not cut the sleep short (EINTR is
+/// retried by `systemCall` for the time that remains).
+public func sleep(nanoseconds: UInt64) {
+    let deadline = monotonicNanoseconds() + nanoseconds
+    // clock_nanosleep answers its error number instead of setting errno: fold it into the -1/errno
+    // convention `systemCall` reads. Its only other failures (EINVAL, EFAULT) cannot happen with these
+    // arguments, so what remains to retry is EINTR.
+    _ = try? systemCall("clock_nanosleep") { () -> Int32 in
+        var until = timespec(tv_sec: Int(deadline / 1_000_000_000), tv_nsec: Int(deadline % 1_000_000_000))
+        let status = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, nil)
+        if status == 0 { return 0 }
+        errno = status
+        return -1
+    }
 }

@@ -12,11 +12,6 @@ public struct Errno: Error, CustomStringConvertible, Sendable, Equatable {
         self.detail = detail
     }
 
-    /// Captures the current `errno`.
-    static func current(_ call: String, _ detail: String? = nil) -> Errno {
-        Errno(code: errno, call: call, detail: detail)
-    }
-
     public var description: String {
         let text = String(cString: strerror(code))
         return detail.map { "\(call) \($0): \(text)" } ?? "\(call): \(text)"

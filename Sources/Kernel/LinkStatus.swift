@@ -109,14 +109,29 @@ public struct BridgeState: Sendable, Equatable {
     public var helloTime: UInt32?
     public var forwardDelay: UInt32?
     public var maxAge: UInt32?
+    /// This bridge's identifier and the root it believes in, as the kernel's own STP keeps them.
+    public var bridgeID: BridgeIdentifier?
+    public var rootID: BridgeIdentifier?
 
     init(_ data: NetlinkAttributes) {
+        bridgeID = data.bytes(IFLA_BR_BRIDGE_ID).flatMap(Self.identifier)
+        rootID = data.bytes(IFLA_BR_ROOT_ID).flatMap(Self.identifier)
         stpState = data.u32(IFLA_BR_STP_STATE)
         vlanFiltering = data.u8(IFLA_BR_VLAN_FILTERING).map { $0 != 0 } ?? false
         priority = data.u16(IFLA_BR_PRIORITY)
         helloTime = data.u32(IFLA_BR_HELLO_TIME)
         forwardDelay = data.u32(IFLA_BR_FORWARD_DELAY)
         maxAge = data.u32(IFLA_BR_MAX_AGE)
+    }
+}
+
+extension BridgeState {
+    /// struct ifla_bridge_id: two priority octets (priority and system ID extension), then the MAC.
+    static func identifier(_ raw: ArraySlice<UInt8>) -> BridgeIdentifier? {
+        let bytes = Array(raw)
+        guard bytes.count >= 8, let address = MACAddress(bytes: bytes[2..<8]) else { return nil }
+        let field = UInt16(bytes[0]) << 8 | UInt16(bytes[1])
+        return BridgeIdentifier(priority: field & 0xF000, systemIDExtension: field & 0x0FFF, address: address)
     }
 }
 
@@ -154,8 +169,7 @@ public struct AddressState: Sendable, Equatable {
 extension NetlinkSocket {
     /// Every interface in this socket's namespace.
     public func links() throws -> [LinkState] {
-        let request = try NetlinkRequest(type: RTM_GETLINK, flags: NLM_F_DUMP, family: ifinfomsg())
-        let states = try collect(request, "list interfaces")
+        let states = try dump("list interfaces") { try NetlinkRequest(type: RTM_GETLINK, flags: NLM_F_DUMP, family: ifinfomsg()) }
             .filter { Int($0.type) == RTM_NEWLINK }
             .compactMap(LinkState.init(reply:))
         for state in states { remember(state.name, index: state.index) }
@@ -166,10 +180,13 @@ extension NetlinkSocket {
     public func bridgeVLANs() throws -> [Int32: [BridgeVLAN]] {
         var header = ifinfomsg()
         header.ifi_family = UInt8(AF_BRIDGE)
-        let request = try NetlinkRequest(type: RTM_GETLINK, flags: NLM_F_DUMP, family: header)
-        try request.put(IFLA_EXT_MASK, u32: UInt32(RTEXT_FILTER_BRVLAN))
+        let replies = try dump("list bridge VLANs") {
+            let request = try NetlinkRequest(type: RTM_GETLINK, flags: NLM_F_DUMP, family: header)
+            try request.put(IFLA_EXT_MASK, u32: UInt32(RTEXT_FILTER_BRVLAN))
+            return request
+        }
         var result: [Int32: [BridgeVLAN]] = [:]
-        for reply in try collect(request, "list bridge VLANs") where Int(reply.type) == RTM_NEWLINK {
+        for reply in replies where Int(reply.type) == RTM_NEWLINK {
             let payload = reply.payload[...]
             guard payload.count >= 16 else { continue }
             let index = readInt32(payload, payload.startIndex + 4)
@@ -189,8 +206,7 @@ extension NetlinkSocket {
     public func addresses() throws -> [AddressState] {
         var header = ifaddrmsg()
         header.ifa_family = UInt8(AF_INET)
-        let request = try NetlinkRequest(type: RTM_GETADDR, flags: NLM_F_DUMP, family: header)
-        return try collect(request, "list addresses").compactMap { reply -> AddressState? in
+        return try dump("list addresses") { try NetlinkRequest(type: RTM_GETADDR, flags: NLM_F_DUMP, family: header) }.compactMap { reply -> AddressState? in
             // ifaddrmsg: family(1) prefixlen(1) flags(1) scope(1) index(4)
             let payload = reply.payload[...]
             guard Int(reply.type) == RTM_NEWADDR, payload.count >= 8 else { return nil }

@@ -23,14 +23,11 @@ public enum Namespace {
     public static func create(_ name: String) throws {
         try prepareRunDirectory()
         let target = path(name)
-        let fd = Glibc.open(target, O_RDONLY | O_CREAT | O_EXCL, 0o444)
-        guard fd >= 0 else { throw Errno.current("create", target) }
+        let fd = try systemCall("create", target) { Glibc.open(target, O_RDONLY | O_CREAT | O_EXCL, 0o444) }
         close(fd)
         do {
             try runInScratch {
-                guard mount("/proc/thread-self/ns/net", target, "none", UInt(MS_BIND), nil) == 0 else {
-                    throw Errno.current("mount --bind", target)
-                }
+                try systemCall("mount --bind", target) { mount("/proc/thread-self/ns/net", target, "none", UInt(MS_BIND), nil) }
             }
         } catch {
             unlink(target)
@@ -43,12 +40,9 @@ public enum Namespace {
     public static func delete(_ name: String) throws {
         let target = path(name)
         guard access(target, F_OK) == 0 else { return }
-        if umount2(target, Int32(MNT_DETACH)) != 0 && errno != EINVAL {
-            throw Errno.current("umount", target)
-        }
-        if unlink(target) != 0 && errno != ENOENT {
-            throw Errno.current("unlink", target)
-        }
+        // EINVAL: not a mount point (any more); ENOENT: already gone. Both leave nothing to undo.
+        _ = try systemCall("umount", target, quiet: [EINVAL]) { umount2(target, Int32(MNT_DETACH)) }
+        _ = try systemCall("unlink", target, quiet: [ENOENT]) { unlink(target) }
     }
 
     /// Opens a namespace file descriptor for a named namespace (close it when done).
@@ -57,9 +51,7 @@ public enum Namespace {
     }
 
     static func open(namespaceOf file: String) throws -> Int32 {
-        let fd = Glibc.open(file, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw Errno.current("open", file) }
-        return fd
+        try systemCall("open", file) { Glibc.open(file, O_RDONLY | O_CLOEXEC) }
     }
 
     /// Runs `body` with the calling thread inside the named namespace, then returns the thread to the
@@ -71,13 +63,13 @@ public enum Namespace {
     }
 
     public static func run<T>(inNamespaceFD target: Int32, _ body: () throws -> T) throws -> T {
-        try away(entering: { guard setns(target, CLONE_NEWNET) == 0 else { throw Errno.current("setns") } }, body)
+        try away(entering: { try systemCall("setns") { setns(target, CLONE_NEWNET) } }, body)
     }
 
     /// Runs `body` inside a fresh, unnamed namespace that disappears afterwards (unless something made
     /// inside keeps it, as a bind mount does): for probing what the kernel supports, and for creating.
     public static func runInScratch<T>(_ body: () throws -> T) throws -> T {
-        try away(entering: { guard unshare(CLONE_NEWNET) == 0 else { throw Errno.current("unshare(CLONE_NEWNET)") } }, body)
+        try away(entering: { try systemCall("unshare(CLONE_NEWNET)") { unshare(CLONE_NEWNET) } }, body)
     }
 
     /// Moves the calling thread with `entering`, runs `body`, and always brings the thread back to the
@@ -87,8 +79,11 @@ public enum Namespace {
         defer { close(original) }
         try entering()
         defer {
-            if setns(original, CLONE_NEWNET) != 0 {
-                fatalError("cannot return to the original network namespace: \(Errno.current("setns"))")
+            do {
+                try systemCall("setns") { setns(original, CLONE_NEWNET) }
+            } catch {
+                // A thread left in another namespace would make every later socket there: stop at once.
+                fatalError("cannot return to the original network namespace: \(error)")
             }
         }
         return try body()
@@ -118,18 +113,16 @@ public enum Namespace {
     /// other mount namespaces, as iproute2 arranges it.
     private static func prepareRunDirectory() throws {
         if access(runDirectory, F_OK) != 0 {
-            guard mkdir(runDirectory, 0o755) == 0 || errno == EEXIST else {
-                throw Errno.current("mkdir", runDirectory)
-            }
+            // EEXIST: another process made it meanwhile.
+            _ = try systemCall("mkdir", runDirectory, quiet: [EEXIST]) { mkdir(runDirectory, 0o755) }
         }
-        if mount("", runDirectory, "none", UInt(MS_SHARED | MS_REC), nil) == 0 { return }
-        guard errno == EINVAL else { throw Errno.current("mount --make-shared", runDirectory) }
-        guard mount(runDirectory, runDirectory, "none", UInt(MS_BIND | MS_REC), nil) == 0 else {
-            throw Errno.current("mount --bind", runDirectory)
+        // EINVAL: /run/netns is not a mount point yet; make it one (bind it onto itself), then shared.
+        let shared = try systemCall("mount --make-shared", runDirectory, quiet: [EINVAL]) {
+            mount("", runDirectory, "none", UInt(MS_SHARED | MS_REC), nil)
         }
-        guard mount("", runDirectory, "none", UInt(MS_SHARED | MS_REC), nil) == 0 else {
-            throw Errno.current("mount --make-shared", runDirectory)
-        }
+        if shared != nil { return }
+        try systemCall("mount --bind", runDirectory) { mount(runDirectory, runDirectory, "none", UInt(MS_BIND | MS_REC), nil) }
+        try systemCall("mount --make-shared", runDirectory) { mount("", runDirectory, "none", UInt(MS_SHARED | MS_REC), nil) }
     }
 }
 
@@ -138,6 +131,6 @@ extension Namespace {
     public static func enter(_ name: String) throws {
         let target = try open(named: name)
         defer { close(target) }
-        guard setns(target, CLONE_NEWNET) == 0 else { throw Errno.current("setns", name) }
+        try systemCall("setns", name) { setns(target, CLONE_NEWNET) }
     }
 }

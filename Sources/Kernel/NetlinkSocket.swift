@@ -1,5 +1,6 @@
 import CNetlink
 import Glibc
+import Synchronization
 
 /// A route netlink socket bound to the network namespace it was opened in. Owns libnl's `nl_sock`;
 /// every libnl call of the project goes through this file and `NetlinkRequest`.
@@ -73,6 +74,12 @@ public final class NetlinkSocket {
         return collector.replies
     }
 
+    /// Sends a dump request that `makeRequest` builds and collects every reply, again with a fresh
+    /// request when the kernel marks the dump interrupted (see `NetlinkDump.retryingInterrupted`).
+    func dump(_ operation: @autoclosure () -> String, _ makeRequest: () throws -> NetlinkRequest) throws -> [NetlinkReply] {
+        try NetlinkDump.retryingInterrupted(operation()) { try collect(makeRequest(), operation()) }
+    }
+
     // MARK: Interface indexes
 
     /// The index of the named interface in this socket's namespace.
@@ -115,7 +122,45 @@ final class ReplyCollector {
     }
 }
 
+/// A dump that the kernel marks interrupted (NLM_F_DUMP_INTR: the list changed while it was being read,
+/// so the answer may miss or repeat entries; libnl reports NLE_DUMP_INTR after reading it to its end) is
+/// asked again, up to `attempts` times in all, as iproute2 and systemd-networkd do. Each attempt is a new
+/// request (a new sequence number). What remains interrupted after the last attempt is an error that says so.
+public enum NetlinkDump {
+    /// Attempts per dump. A lab's namespaces change in bursts (a build step, a fault); ten dumps of a
+    /// namespace in a row each overlapping a change would mean a change every few milliseconds for good.
+    public static let attempts = 10
+
+    /// How many dumps were asked again in this process, for logs and tests.
+    public static var retries: Int { retryCount.withLock { $0 } }
+    private static let retryCount = Mutex(0)
+
+    /// Runs `dump` until it is not interrupted, at most `attempts` times.
+    public static func retryingInterrupted<Result>(_ operation: @autoclosure () -> String, attempts: Int = attempts,
+                                                   _ dump: () throws -> Result) throws -> Result {
+        var attempt = 1
+        while true {
+            do {
+                return try dump()
+            } catch let error as NetlinkError where error.isDumpInterrupted {
+                guard attempt < attempts else {
+                    throw NetlinkError(operation: operation(), libnlCode: error.libnlCode,
+                                       message: "\(error.message) on each of \(attempts) attempts (the list kept changing)")
+                }
+                attempt += 1
+                retryCount.withLock { $0 += 1 }
+            }
+        }
+    }
+}
+
 extension NetlinkError {
+    /// The kernel marked a dump interrupted by a concurrent change (NLM_F_DUMP_INTR; libnl's NLE_DUMP_INTR).
+    public var isDumpInterrupted: Bool { libnlCode == NLE_DUMP_INTR }
+
+    /// The error libnl reports for an interrupted dump.
+    public static func dumpInterrupted(_ operation: String) -> NetlinkError { libnl(operation, -NLE_DUMP_INTR) }
+
     static func libnl(_ operation: String, _ status: Int32) -> NetlinkError {
         let code = abs(status)
         return NetlinkError(operation: operation, libnlCode: code, kernelErrno: errnoFor(libnlCode: code),

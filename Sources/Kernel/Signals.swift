@@ -10,19 +10,23 @@ public final class SignalWatcher {
         var set = sigset_t()
         sigemptyset(&set)
         for signal in signals { sigaddset(&set, signal) }
-        guard sigprocmask(SIG_BLOCK, &set, nil) == 0 else { throw Errno.current("sigprocmask") }
-        let fd = signalfd(-1, &set, Int32(SFD_NONBLOCK) | Int32(SFD_CLOEXEC))
-        guard fd >= 0 else { throw Errno.current("signalfd") }
+        try systemCall("sigprocmask") { sigprocmask(SIG_BLOCK, &set, nil) }
+        let fd = try systemCall("signalfd") { signalfd(-1, &set, Int32(SFD_NONBLOCK) | Int32(SFD_CLOEXEC)) }
         descriptor = OwnedDescriptor(fd)
     }
 
     public var fileDescriptor: Int32 { descriptor.value }
 
-    /// The next pending signal number, or nil.
+    /// The next pending signal number, or nil when none is pending. A failed read of the signalfd (which
+    /// only EAGAIN, handled, or a broken descriptor can cause) is reported as nil too: a daemon's loop then
+    /// goes on serving, and its own SIGKILL fallback remains.
     public func next() -> Int32? {
         var info = signalfd_siginfo()
-        let count = read(descriptor.value, &info, MemoryLayout<signalfd_siginfo>.size)
-        return count == MemoryLayout<signalfd_siginfo>.size ? Int32(info.ssi_signo) : nil
+        let size = MemoryLayout<signalfd_siginfo>.size
+        guard let count = try? systemCall("read(signalfd)", quiet: nothingWaiting, { read(descriptor.value, &info, size) }) else {
+            return nil  // try?: see above; EBADF/EFAULT cannot happen on a descriptor this object owns
+        }
+        return count == size ? Int32(info.ssi_signo) : nil
     }
 }
 

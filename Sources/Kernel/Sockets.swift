@@ -11,9 +11,12 @@ final class OwnedDescriptor {
 
 private func setOption<T: BitwiseCopyable>(_ fd: Int32, _ level: Int32, _ name: Int32, _ value: T, _ what: String) throws {
     var value = value
-    guard setsockopt(fd, level, name, &value, socklen_t(MemoryLayout<T>.size)) == 0 else {
-        throw Errno.current("setsockopt", what)
-    }
+    try systemCall("setsockopt", what) { setsockopt(fd, level, name, &value, socklen_t(MemoryLayout<T>.size)) }
+}
+
+/// The index of a named interface in the calling thread's namespace.
+private func indexOfInterface(_ interface: String) throws -> Int32 {
+    Int32(try systemCall("if_nametoindex", interface, failed: { $0 == 0 }) { if_nametoindex(interface) })
 }
 
 /// An IPv4 socket address in network byte order.
@@ -38,23 +41,25 @@ public final class PacketSocket {
     private let descriptor: OwnedDescriptor
     public let interface: String
     public let interfaceIndex: Int32
+    /// Nothing waiting, or the interface went down: no frame to read.
+    private static let nothingToRead = nothingWaiting.union([ENETDOWN])
 
     /// Opens the socket in the calling thread's current namespace.
     public init(interface: String, protocol proto: UInt16) throws {
-        let index = Int32(if_nametoindex(interface))
-        guard index > 0 else { throw Errno.current("if_nametoindex", interface) }
-        let fd = socket(AF_PACKET, Int32(SOCK_RAW.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue),
-                        Int32(proto.bigEndian))
-        guard fd >= 0 else { throw Errno.current("socket(AF_PACKET)", interface) }
+        let index = try indexOfInterface(interface)
+        let fd = try systemCall("socket(AF_PACKET)", interface) {
+            socket(AF_PACKET, Int32(SOCK_RAW.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), Int32(proto.bigEndian))
+        }
         descriptor = OwnedDescriptor(fd)
         var address = sockaddr_ll()
         address.sll_family = UInt16(AF_PACKET)
         address.sll_protocol = proto.bigEndian
         address.sll_ifindex = index
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_ll>.size)) }
+        try systemCall("bind(AF_PACKET)", interface) {
+            withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_ll>.size)) }
+            }
         }
-        guard bound == 0 else { throw Errno.current("bind(AF_PACKET)", interface) }
         self.interface = interface
         interfaceIndex = index
     }
@@ -77,12 +82,14 @@ public final class PacketSocket {
             sock_filter(code: 0x06, jt: 0, jf: 0, k: 0x0004_0000),  // accept the whole frame
             sock_filter(code: 0x06, jt: 0, jf: 0, k: 0),            // drop
         ]
-        let attached = program.withUnsafeMutableBufferPointer { buffer in
-            var filter = sock_fprog(len: UInt16(buffer.count), filter: buffer.baseAddress)
-            return setsockopt(socket.fileDescriptor, SOL_SOCKET, SO_ATTACH_FILTER, &filter, socklen_t(MemoryLayout<sock_fprog>.size))
+        try systemCall("setsockopt(SO_ATTACH_FILTER)", interface) {
+            program.withUnsafeMutableBufferPointer { buffer in
+                var filter = sock_fprog(len: UInt16(buffer.count), filter: buffer.baseAddress)
+                return setsockopt(socket.fileDescriptor, SOL_SOCKET, SO_ATTACH_FILTER, &filter, socklen_t(MemoryLayout<sock_fprog>.size))
+            }
         }
-        guard attached == 0 else { throw Errno.current("setsockopt(SO_ATTACH_FILTER)", interface) }
-        // Frames that arrived between bind and the filter are drained unfiltered: drop them.
+        // Frames that arrived between bind and the filter are drained unfiltered: drop them. A receive
+        // error ends the draining (try?): the next receive in the caller's loop reports it.
         while (try? socket.receive()) != nil {}
         return socket
     }
@@ -90,8 +97,9 @@ public final class PacketSocket {
     public var fileDescriptor: Int32 { descriptor.value }
 
     public func send(_ frame: [UInt8]) throws {
-        let sent = frame.withUnsafeBytes { Glibc.send(descriptor.value, $0.baseAddress, $0.count, 0) }
-        guard sent == frame.count else { throw Errno.current("send", interface) }
+        let sent = try systemCall("send", interface) { frame.withUnsafeBytes { Glibc.send(descriptor.value, $0.baseAddress, $0.count, 0) } }
+        // A packet socket sends a frame whole or not at all.
+        guard sent == frame.count else { throw Errno(code: EMSGSIZE, call: "send", detail: "\(interface): \(sent) of \(frame.count) bytes") }
     }
 
     /// The next frame received from the wire, or nil when none is waiting.
@@ -100,21 +108,18 @@ public final class PacketSocket {
         while true {
             var from = sockaddr_ll()
             var fromLength = socklen_t(MemoryLayout<sockaddr_ll>.size)
-            let count = buffer.withUnsafeMutableBytes { raw in
-                withUnsafeMutablePointer(to: &from) {
-                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                        recvfrom(descriptor.value, raw.baseAddress, raw.count, 0, $0, &fromLength)
+            // ENETDOWN: the interface went down (and reported it once): nothing to read; the socket is
+            // bound again when the interface comes back.
+            let received = try systemCall("recvfrom", interface, quiet: Self.nothingToRead) {
+                buffer.withUnsafeMutableBytes { raw in
+                    withUnsafeMutablePointer(to: &from) {
+                        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                            recvfrom(descriptor.value, raw.baseAddress, raw.count, 0, $0, &fromLength)
+                        }
                     }
                 }
             }
-            if count < 0 {
-                if errno == EAGAIN || errno == EWOULDBLOCK { return nil }
-                if errno == EINTR { continue }
-                // The interface went down (and reported it once): nothing to read; the socket is bound
-                // again when the interface comes back.
-                if errno == ENETDOWN { return nil }
-                throw Errno.current("recvfrom", interface)
-            }
+            guard let count = received else { return nil }
             if from.sll_pkttype == UInt8(PACKET_OUTGOING) { continue }
             return Array(buffer[..<count])
         }
@@ -129,17 +134,15 @@ public final class MulticastIPSocket {
     public let group: IPv4Address
 
     public init(protocol proto: Int32, interface: String, group: IPv4Address, ttl: Int32 = 255) throws {
-        let index = Int32(if_nametoindex(interface))
-        guard index > 0 else { throw Errno.current("if_nametoindex", interface) }
-        let fd = socket(AF_INET, Int32(SOCK_RAW.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), proto)
-        guard fd >= 0 else { throw Errno.current("socket(AF_INET, SOCK_RAW)", interface) }
+        let index = try indexOfInterface(interface)
+        let fd = try systemCall("socket(AF_INET, SOCK_RAW)", interface) {
+            socket(AF_INET, Int32(SOCK_RAW.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), proto)
+        }
         descriptor = OwnedDescriptor(fd)
         self.interface = interface
         self.group = group
-        try interface.withCString { name in
-            guard setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, name, socklen_t(strlen(name) + 1)) == 0 else {
-                throw Errno.current("setsockopt(SO_BINDTODEVICE)", interface)
-            }
+        try systemCall("setsockopt(SO_BINDTODEVICE)", interface) {
+            interface.withCString { setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, $0, socklen_t(strlen($0) + 1)) }
         }
         var membership = ip_mreqn()
         membership.imr_multiaddr.s_addr = group.value.bigEndian
@@ -163,28 +166,28 @@ public final class MulticastIPSocket {
     /// with the interface's primary address as source.
     public func send(_ payload: [UInt8]) throws {
         var destination = socketAddress(group, 0)
-        let sent = payload.withUnsafeBytes { raw in
-            withUnsafePointer(to: &destination) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    sendto(descriptor.value, raw.baseAddress, raw.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+        let sent = try systemCall("sendto \(group)", interface) {
+            payload.withUnsafeBytes { raw in
+                withUnsafePointer(to: &destination) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                        sendto(descriptor.value, raw.baseAddress, raw.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                    }
                 }
             }
         }
-        guard sent == payload.count else { throw Errno.current("sendto \(group)", interface) }
+        // A raw socket sends a datagram whole or not at all.
+        guard sent == payload.count else {
+            throw Errno(code: EMSGSIZE, call: "sendto \(group)", detail: "\(interface): \(sent) of \(payload.count) bytes")
+        }
     }
 
     /// The next whole IPv4 packet received, or nil when none is waiting.
     public func receive() throws -> [UInt8]? {
         var buffer = [UInt8](repeating: 0, count: 65_536)
-        while true {
-            let count = buffer.withUnsafeMutableBytes { recv(descriptor.value, $0.baseAddress, $0.count, 0) }
-            if count < 0 {
-                if errno == EAGAIN || errno == EWOULDBLOCK { return nil }
-                if errno == EINTR { continue }
-                throw Errno.current("recv", interface)
-            }
-            return Array(buffer[..<count])
+        let received = try systemCall("recv", interface, quiet: nothingWaiting) {
+            buffer.withUnsafeMutableBytes { recv(descriptor.value, $0.baseAddress, $0.count, 0) }
         }
+        return received.map { Array(buffer[..<$0]) }
     }
 }
 
@@ -202,13 +205,15 @@ public final class InetSocket {
         case .tcp: (Int32(SOCK_STREAM.rawValue), Int32(IPPROTO_TCP))
         case .icmp: (Int32(SOCK_RAW.rawValue), Int32(IPPROTO_ICMP))
         }
-        let fd = socket(AF_INET, type | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), proto)
-        guard fd >= 0 else { throw Errno.current("socket(AF_INET)") }
+        let fd = try systemCall("socket(AF_INET)") { socket(AF_INET, type | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), proto) }
         descriptor = OwnedDescriptor(fd)
         self.kind = kind
         try setOption(fd, SOL_SOCKET, SO_REUSEADDR, Int32(1), "SO_REUSEADDR")
         if kind != .tcp { try setOption(fd, SOL_SOCKET, SO_TIMESTAMPNS, Int32(1), "SO_TIMESTAMPNS") }
     }
+
+    /// A full queue or no route: a datagram the probe counts as lost, not a failure.
+    private static let countedAsLost = nothingWaiting.union([ENETUNREACH, EHOSTUNREACH])
 
     private init(accepted fd: Int32) {
         descriptor = OwnedDescriptor(fd)
@@ -224,62 +229,70 @@ public final class InetSocket {
 
     public func bind(_ ip: IPv4Address = IPv4Address(0), port: UInt16) throws {
         var address = socketAddress(ip, port)
-        let status = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(descriptor.value, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        try systemCall("bind", "\(ip):\(port)") {
+            withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(descriptor.value, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
         }
-        guard status == 0 else { throw Errno.current("bind", "\(ip):\(port)") }
     }
 
     public func listen() throws {
-        guard Glibc.listen(descriptor.value, 128) == 0 else { throw Errno.current("listen") }
+        try systemCall("listen") { Glibc.listen(descriptor.value, 128) }
     }
 
     /// Starts a non-blocking connect; true when already connected.
     public func connect(to ip: IPv4Address, port: UInt16) throws -> Bool {
         var address = socketAddress(ip, port)
-        let status = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(descriptor.value, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        // EINPROGRESS: the connection goes on in the background; EALREADY: a retry after EINTR found it
+        // already going on. Either way, its end is reported through `pendingError`.
+        let status = try systemCall("connect", "\(ip):\(port)", quiet: [EINPROGRESS, EALREADY]) {
+            withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(descriptor.value, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
         }
-        if status == 0 { return true }
-        guard errno == EINPROGRESS else { throw Errno.current("connect", "\(ip):\(port)") }
-        return false
+        return status != nil
     }
 
     /// The result of a finished non-blocking connect (0 when it succeeded, else the errno).
     public var pendingError: Int32 {
         var value: Int32 = 0
         var length = socklen_t(MemoryLayout<Int32>.size)
-        getsockopt(descriptor.value, SOL_SOCKET, SO_ERROR, &value, &length)
+        // SO_ERROR on a descriptor this object owns cannot fail; were it to, the errno is the answer.
+        do {
+            try systemCall("getsockopt(SO_ERROR)") { getsockopt(descriptor.value, SOL_SOCKET, SO_ERROR, &value, &length) }
+        } catch let error as Errno {
+            return error.code
+        } catch {
+            return EIO
+        }
         return value
     }
 
     public func accept() throws -> InetSocket? {
-        let fd = Glibc.accept(descriptor.value, nil, nil)
-        if fd < 0 {
-            if errno == EAGAIN || errno == EWOULDBLOCK { return nil }
-            throw Errno.current("accept")
-        }
-        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
-        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-        return InetSocket(accepted: fd)
+        guard let fd = try systemCall("accept", quiet: nothingWaiting, { Glibc.accept(descriptor.value, nil, nil) }) else { return nil }
+        let accepted = InetSocket(accepted: fd)
+        let flags = try systemCall("fcntl(F_GETFL)") { fcntl(fd, F_GETFL) }
+        try systemCall("fcntl(F_SETFL)") { fcntl(fd, F_SETFL, flags | O_NONBLOCK) }
+        try systemCall("fcntl(F_SETFD)") { fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        return accepted
     }
 
     public func send(_ bytes: [UInt8], to ip: IPv4Address, port: UInt16 = 0) throws {
         var address = socketAddress(ip, port)
-        let sent = bytes.withUnsafeBytes { raw in
-            withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    sendto(descriptor.value, raw.baseAddress, raw.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+        // A full queue or no route: the probe counts the datagram as lost.
+        _ = try systemCall("sendto", "\(ip):\(port)", quiet: Self.countedAsLost) {
+            bytes.withUnsafeBytes { raw in
+                withUnsafePointer(to: &address) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                        sendto(descriptor.value, raw.baseAddress, raw.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                    }
                 }
             }
         }
-        if sent < 0 && (errno == EAGAIN || errno == ENETUNREACH || errno == EHOSTUNREACH) { return }  // counted as lost
-        guard sent >= 0 else { throw Errno.current("sendto", "\(ip):\(port)") }
     }
 
     public func write(_ bytes: [UInt8]) throws {
-        let sent = bytes.withUnsafeBytes { Glibc.send(descriptor.value, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-        guard sent >= 0 else { throw Errno.current("send") }
+        try systemCall("send") { bytes.withUnsafeBytes { Glibc.send(descriptor.value, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } }
     }
 
     /// A received datagram (or stream bytes), its sender, and the kernel's receive time (CLOCK_REALTIME
@@ -288,7 +301,7 @@ public final class InetSocket {
         var buffer = [UInt8](repeating: 0, count: 65_536)
         var control = [UInt8](repeating: 0, count: 256)
         var from = sockaddr_in()
-        let count: Int = buffer.withUnsafeMutableBytes { data in
+        let received = try systemCall("recvmsg", quiet: nothingWaiting) { buffer.withUnsafeMutableBytes { data in
             control.withUnsafeMutableBytes { controlBytes in
                 withUnsafeMutablePointer(to: &from) { fromPointer in
                     var vector = iovec(iov_base: data.baseAddress, iov_len: data.count)
@@ -304,11 +317,8 @@ public final class InetSocket {
                     }
                 }
             }
-        }
-        if count < 0 {
-            if errno == EAGAIN || errno == EWOULDBLOCK { return nil }
-            throw Errno.current("recvmsg")
-        }
+        } }
+        guard let count = received else { return nil }
         // SCM_TIMESTAMPNS: cmsghdr (len 8, level 4, type 4) then a timespec.
         var time: Int64 = 0
         let headerSize = MemoryLayout<cmsghdr>.size

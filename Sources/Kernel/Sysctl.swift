@@ -7,11 +7,9 @@ public enum Sysctl {
     /// the caller may ignore with `setIfPresent`.
     public static func set(_ key: String, _ value: String) throws {
         let path = "/proc/sys/\(key)"
-        let fd = open(path, O_WRONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw Errno.current("open", path) }
+        let fd = try systemCall("open", path) { open(path, O_WRONLY | O_CLOEXEC) }
         defer { close(fd) }
-        let written = value.withCString { write(fd, $0, strlen($0)) }
-        guard written >= 0 else { throw Errno.current("write", path) }
+        try systemCall("write", path) { value.withCString { write(fd, $0, strlen($0)) } }
     }
 
     public static func setIfPresent(_ key: String, _ value: String) throws {

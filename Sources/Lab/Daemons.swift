@@ -76,7 +76,7 @@ extension LabManager {
                 let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
                 throw LabError.buildFailed(step: "start \(daemon) on \(node)", error: text.isEmpty ? "it did not start" : text)
             }
-            usleep(10_000)
+            Kernel.sleep(nanoseconds: 10_000_000)
         }
         logger.info("\(daemon) started on \(node) (pid \(pid))")
     }

@@ -36,9 +36,11 @@ public struct LabManager {
     /// `waitUntilSettled`: return only once every cable that should be up is up in the kernel's eyes
     /// (operstate up). The kernel's link watcher may take up to a second to get there after the last
     /// change (veth pairs whose ends share an ifindex in their two namespaces are not 'urgent' to it).
+    /// `convergence`: then wait until the lab works (`LabConvergence`: daemons running, spanning trees
+    /// converged, one VRRP master per group, an active member in every bond); nil returns at once.
     @discardableResult
     public func up(_ topology: Topology, name: String, waitUntilSettled: Bool = true,
-                   settleTimeout: Double = 5) throws -> LabRecord {
+                   settleTimeout: Double = 5, convergence: ConvergenceWait? = ConvergenceWait()) throws -> LabRecord {
         try Self.checkName(name)
         let directory = LabDirectory(name: name)
         guard !directory.exists else { throw LabError.alreadyUp(name) }
@@ -68,10 +70,24 @@ public struct LabManager {
         } catch {
             logger.error("build of lab \(name) failed, removing what was created: \(error)")
             executor.closeAll()
-            try? down(name)
+            try? down(name)  // try?: the build's own error is the one to report; what `down` leaves, the journal still lists
             throw error
         }
         logger.info("lab \(name) is up: \(topology.nodes.count) nodes, \(topology.links.count) links")
+        if let convergence {
+            do {
+                let seconds = try waitUntilConverged(topology, lab: name, timeout: convergence.timeout, progress: convergence.progress)
+                logger.info("lab \(name) converged in \(String(format: "%.2f", seconds)) s")
+            } catch var error as LabNotConverged {
+                if !convergence.keepLabWhenNotConverged {
+                    // The error that matters is the one thrown below; a failed removal is logged and leaves
+                    // the journal, from which `redlab down` finishes.
+                    do { try down(name) } catch { logger.error("removing lab \(name) after it did not converge: \(error)") }
+                    error.kept = LabDirectory(name: name).exists
+                }
+                throw error
+            }
+        }
         return record
     }
 
@@ -171,7 +187,7 @@ final class StepExecutor {
                 let list = pending.map { "\($0.namespace): \($0.ports.sorted().joined(separator: ","))" }
                 throw LabError.buildFailed(step: "wait for cables", error: "still without carrier after \(timeout) s: \(list.joined(separator: "; "))")
             }
-            usleep(10_000)
+            Kernel.sleep(nanoseconds: 10_000_000)
         }
     }
 

@@ -42,6 +42,9 @@ public struct LabStatus: Codable, Sendable {
         public var stp: String
         public var vlanFiltering: Bool
         public var priority: Int?
+        /// The kernel STP's bridge and root identifiers ("1000.aabbccddeeff"); meaningful with stp=kernel.
+        public var bridgeID: String?
+        public var rootID: String?
     }
 
     public struct Node: Codable, Sendable {
@@ -139,7 +142,8 @@ extension LabManager {
             default: stp = "none"
             }
             let priority: Int? = state.priority.map { Int($0) }
-            bridge = LabStatus.Bridge(stp: stp, vlanFiltering: state.vlanFiltering, priority: priority)
+            bridge = LabStatus.Bridge(stp: stp, vlanFiltering: state.vlanFiltering, priority: priority,
+                                      bridgeID: state.bridgeID?.description, rootID: state.rootID?.description)
         }
         return LabStatus.Node(name: node.name, kind: node.kind, namespace: node.namespace, bridge: bridge,
                               bonds: bonds, interfaces: interfaces)

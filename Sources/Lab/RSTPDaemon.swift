@@ -201,7 +201,9 @@ public final class RSTPDaemon {
             // re-selects BLOCKING ports to forwarding, and its forward-delay timer walks LISTENING ports
             // on to learning and forwarding. A port without carrier refuses the write (ENETDOWN); the
             // forwarding set holds it, and the state is written again each tick.
-            try? netlink.setBridgePort(port, state: .disabled)
+            ToleratedChange.attempt("rstpd: set \(port) disabled", because: "the forwarding set holds the port whatever its kernel state") { [netlink] in
+                try netlink.setBridgePort(port, state: .disabled)
+            }
         }
         bridge = RSTP.Bridge(configuration: configuration, ports: configurations)
         portSettings = Dictionary(uniqueKeysWithValues: ports.enumerated().map { index, port in
@@ -396,8 +398,9 @@ public final class RSTPDaemon {
                 log("state-change", number, ["state": state.rawValue])
                 changed = true
             case .flush(let number):
-                // A failed flush leaves stale entries that age out; nothing to undo.
-                if let name = portNames[number] { try? netlink.flushBridgePort(name) }
+                if let name = portNames[number] {
+                    ToleratedChange.attempt("rstpd: flush \(name)", because: "stale entries age out; RSTP goes on") { try netlink.flushBridgePort(name) }
+                }
             case .roleChanged(let number, let old, let new):
                 log("role-change", number, ["from": old.rawValue, "to": new.rawValue])
                 changed = true
@@ -430,11 +433,16 @@ public final class RSTPDaemon {
         case .learning: kernelState = .learning
         case .forwarding: kernelState = .forwarding
         }
-        // A port without carrier refuses state writes (ENETDOWN); the forwarding set still holds it.
-        try? netlink.setBridgePort(name, state: kernelState)
-        // A failed flush leaves stale entries that age out.
-        if flush, state == .discarding { try? netlink.flushBridgePort(name) }
+        ToleratedChange.attempt("rstpd: set \(name) \(state.rawValue)", because: "a port without carrier refuses state writes (ENETDOWN); the forwarding set still holds it") {
+            try netlink.setBridgePort(name, state: kernelState)
+        }
+        if flush, state == .discarding {
+            ToleratedChange.attempt("rstpd: flush \(name)", because: "stale entries age out") { try netlink.flushBridgePort(name) }
+        }
     }
+
+    /// Why a port-state write may fail without stopping the daemon.
+    private static let carrierGone = "a port whose carrier just went refuses state writes (ENETDOWN); the discarding set decides forwarding"
 
     private func log(_ kind: String, _ number: Int, _ detail: [String: String]) {
         eventSink(LabEvent(source: "rstp", kind: kind, target: "\(node):\(portNames[number] ?? "port\(number)")", detail: detail))

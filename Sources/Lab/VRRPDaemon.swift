@@ -192,7 +192,11 @@ public final class VRRPDaemon {
         for (group, actions) in leaving {
             try perform(actions.filter { if case .sendAdvertisement = $0 { return false } else { return true } }, group)
         }
-        for group in groups { try? netlink.deleteLink(group.macvlan) }
+        for group in groups {
+            ToleratedChange.attempt("vrrpd: delete \(group.macvlan)", because: "the daemon is stopping; `down` removes the namespace and the interface with it") {
+                try netlink.deleteLink(group.macvlan)
+            }
+        }
         writeStatus(force: true)
     }
 
@@ -228,7 +232,9 @@ public final class VRRPDaemon {
                     try group.sender.send(EthernetFrame.gratuitousARP(mac: mac, ip: address).encode())
                 }
             case .becomeBackup:
-                try? netlink.setLink(group.macvlan, up: false)
+                ToleratedChange.attempt("vrrpd: set \(group.macvlan) down", because: "a backup's virtual MAC interface may already be down or gone") {
+                    try netlink.setLink(group.macvlan, up: false)
+                }
             case .stateChanged(let from, let to, let reason):
                 let event = LabEvent(source: "vrrp", kind: "state-change", target: "\(node):\(group.spec.name)",
                                      detail: ["from": from.rawValue, "to": to.rawValue, "reason": reason,

@@ -82,8 +82,11 @@ struct Up: ParsableCommand {
     @Option(help: "The lab's name (default: the file's `name`). Namespaces are named LAB-NODE.")
     var name: String?
 
-    @Flag(help: "Return as soon as everything is made, without waiting for every cable to report carrier.")
+    @Flag(help: "Return as soon as everything is made: wait neither for carrier on every cable nor for the lab to converge.")
     var noWait = false
+
+    @Option(help: "Wait at most this many seconds for the lab to converge (default: from its timers, 2 forward delays + max age or 5 VRRP adverts, plus 10 s).")
+    var waitTimeout: Double?
 
     @Flag(help: "Print nothing when the lab is up (no status).")
     var quiet = false
@@ -96,8 +99,17 @@ struct Up: ParsableCommand {
             let topology = try loadTopology(file)
             let lab = name ?? topology.name
             let manager = common.makeManager()
-            try manager.up(topology, name: lab, waitUntilSettled: !noWait)
-            if !quiet { print(try manager.status(lab).text) }
+            let started = monotonicNanoseconds()
+            let convergence = noWait ? nil : ConvergenceWait(timeout: waitTimeout, keepLabWhenNotConverged: true, progress: { line in
+                if !quiet { FileHandle.standardError.write(Data("redlab: \(line)\n".utf8)) }
+            })
+            try manager.up(topology, name: lab, waitUntilSettled: !noWait, convergence: convergence)
+            if !quiet {
+                print(try manager.status(lab).text)
+                if !noWait {
+                    print("lab \(lab) works: converged \(String(format: "%.1f", Double(monotonicNanoseconds() - started) / 1e9)) s after `up` started")
+                }
+            }
         } catch let error as ExitCode {
             throw error
         } catch {
