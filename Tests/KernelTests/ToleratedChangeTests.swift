@@ -16,4 +16,9 @@ final class ToleratedChangeTests: XCTestCase {
         XCTAssertEqual(BridgeState.identifier(raw[...])?.description, "1000.020000000001")
         XCTAssertNil(BridgeState.identifier(raw[..<6]), "too short for struct ifla_bridge_id")
     }
+
+    func testARepeatingFailureIsLoggedAtPowersOfTen() {
+        let logged = (1...1000).filter(ToleratedChange.isLogged)
+        XCTAssertEqual(logged, [1, 10, 100, 1000])
+    }
 }
