@@ -129,9 +129,13 @@ public struct TrialRecord: Codable, Sendable, Equatable {
     public var events: [TimedEvent]
     /// Frames the captures dropped (from libpcap's statistics), summed over ports.
     public var captureDrops: UInt64
+    /// The failback when the fault was undone (restore, link-up, unblackhole), measured from the undoing
+    /// instant (`failback.faultTime`); nil when the fault was not undone while the stream ran.
+    public var failback: FailoverResult?
 
     public init(index: Int, directory: String, faultKind: String, faultTarget: String, faultTime: Int64,
-                result: FailoverResult, timeline: ProbeTimeline, events: [TimedEvent], captureDrops: UInt64) {
+                result: FailoverResult, timeline: ProbeTimeline, events: [TimedEvent], captureDrops: UInt64,
+                failback: FailoverResult? = nil) {
         self.index = index
         self.directory = directory
         self.faultKind = faultKind
@@ -141,6 +145,7 @@ public struct TrialRecord: Codable, Sendable, Equatable {
         self.timeline = timeline
         self.events = events
         self.captureDrops = captureDrops
+        self.failback = failback
     }
 
     /// The outage in milliseconds: the gap for a recovered trial, 0 when hitless, nil otherwise.

@@ -57,14 +57,17 @@ extension ExperimentMatrix {
         case .rstp: pause = 1_500
         case .none: pause = 500
         }
+        // The stream runs on through the pause after the undoing, so the failback is measured (RFC 6414
+        // reversion): the trial takes as long as before.
+        let afterUndo = max(700, pause)
         var scenario = Scenario(name: "\(configuration.identifier)-\(fault.rawValue)", description: fault.explanation, lab: lab,
                                 probe: ScenarioProbe(from: "srv1", to: client, responder: "client", rate: probeRate),
                                 capture: [PortRef(node: "client", port: "eth0")], trials: trials,
-                                durationMilliseconds: 1_000 + hold + 700, settleMilliseconds: 500, settleTimeoutMilliseconds: 120_000,
+                                durationMilliseconds: 1_000 + hold + afterUndo, settleMilliseconds: 500, settleTimeoutMilliseconds: 120_000,
                                 timeline: [ScenarioStep(atMilliseconds: 1_000, action: fault.action)]
                                     + (fault.action.undo.map { [ScenarioStep(atMilliseconds: 1_000 + hold, action: $0)] } ?? []),
                                 criteria: criteria.compactMap { try? Criterion.parse($0).get() })
-        scenario.pauseMilliseconds = pause
+        scenario.pauseMilliseconds = pause - afterUndo + 700
         return scenario
     }
 

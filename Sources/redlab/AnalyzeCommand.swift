@@ -34,7 +34,16 @@ struct AnalyzeCommand: ParsableCommand {
                     line += String(format: ", detection %.1f ms (%@ %@)", Double(detection) / 1e6, event.kind, event.detail)
                 }
                 if let before = r.pathBefore, let after = r.pathAfter { line += ", path \(before) -> \(after)" }
+                line += String(format: ", loss-derived %.1f ms in %d loss periods", Double(r.lossDerivedTime) / 1e6, r.lossPeriods)
                 print(line)
+                if let undo = fault.undo, let back = fault.failback {
+                    var failback = "  failback (\(undo.kind) \(undo.target)): \(back.outcome.rawValue)"
+                    if let outage = back.outage { failback += String(format: ", outage %.1f ms", Double(outage.durationNanoseconds) / 1e6) }
+                    if let reversion = back.recoveryTime { failback += String(format: ", reversion %.1f ms after the undoing", Double(reversion) / 1e6) }
+                    failback += String(format: ", loss-derived %.1f ms in %d loss periods, lost %d", Double(back.lossDerivedTime) / 1e6,
+                                       back.lossPeriods, back.lostProbes)
+                    print(failback)
+                }
             }
         } catch {
             throw fail(error)

@@ -25,37 +25,97 @@ final class ReportSummaryTests: XCTestCase {
     let crossRSTP = "cross · RSTP · ARP · 100 ms"
     let ladderSTP = "ladder · STP · MII · 1 s"
 
-    func testSummaryTableCellsAndWinners() throws {
+    static let tooFewTrials = "no significant difference: with 3 and 3 trials the Mann-Whitney U, two-sided, 5 % level can never "
+        + "reach significance (smallest possible p = 0.100); run at least 4 trials per cell"
+
+    func testThreeTrialsEachGiveIntervalsButNoWinner() throws {
         let summary = ReportSummary(try loadFixture())
         XCTAssertEqual(summary.configurations, [crossRSTP, ladderSTP])
         XCTAssertEqual(summary.faults.map(\.fault), ["server-nic-cut", "core-router-crash"])
 
         let nicCut = summary.faults[0]
-        XCTAssertEqual(nicCut.entries.map(\.text), ["3.0 / 4.0", "121.0 / 125.0"])
-        XCTAssertEqual(nicCut.winners, [crossRSTP])
+        XCTAssertEqual(nicCut.entries.map(\.text), ["3.0 [2.0–4.0] / 4.0", "121.0 [118.0–125.0] / 125.0"])
+        XCTAssertEqual(nicCut.entries[0].outageMedianInterval?.coverage, 0.75)
+        XCTAssertEqual(nicCut.winners, [])
         XCTAssertEqual(nicCut.answer,
-                       "server-nic-cut: cross · RSTP · ARP · 100 ms recovers fastest, median 3.0 ms, 40x faster than ladder · STP · MII · 1 s (median 121.0 ms)")
+                       "server-nic-cut: lowest median cross · RSTP · ARP · 100 ms 3.0 ms, next ladder · STP · MII · 1 s 121.0 ms; "
+                       + Self.tooFewTrials)
 
         let crash = summary.faults[1]
         XCTAssertEqual(crash.entries.map(\.text), ["not recovered (1/3)", "hitless"])
-        XCTAssertEqual(crash.winners, [ladderSTP])
+        XCTAssertEqual(crash.winners, [])
         XCTAssertEqual(crash.answer,
-                       "core-router-crash: ladder · STP · MII · 1 s is hitless; did not recover: cross · RSTP · ARP · 100 ms (1/3)")
+                       "core-router-crash: lowest median ladder · STP · MII · 1 s (hitless); \(Self.tooFewTrials); did not recover: cross · RSTP · ARP · 100 ms (1/3)")
 
         XCTAssertEqual(summary.verdict, "FAIL: 7 of 9 criteria passed")
         XCTAssertFalse(summary.passed)
     }
 
-    func testTieListsBothWinnersAndErrorCellsCannotWin() throws {
+    /// The fixture with a fourth trial in every cell: `outages[i]` for cell i (nil: not recovered).
+    static func withFourthTrial(_ results: ExperimentResults, outages: [Double?]) -> ExperimentResults {
+        var results = results
+        for (index, outage) in outages.enumerated() {
+            var trial = results.cells[index].trials[0]
+            trial.index = 4
+            if let outage {
+                let start = trial.result.outage?.start ?? trial.faultTime
+                trial.result.outcome = outage == 0 ? .hitless : .recovered
+                trial.result.outage = outage == 0 ? nil : ProbeGap(start: start, end: start + Int64(outage * 1e6), sequenceBefore: 1, sequenceAfter: 2)
+            } else {
+                trial.result.outcome = .notRecovered
+                trial.result.outage = nil
+            }
+            results.cells[index].trials.append(trial)
+            results.cells[index].outageMilliseconds = TrialStatistics(results.cells[index].trials.compactMap(\.outageMilliseconds))
+            results.cells[index].notRecoveredTrials = results.cells[index].trials.filter { $0.result.outcome == .notRecovered }.count
+        }
+        return results
+    }
+
+    func testFourTrialsWithoutOverlapNameTheWinnerWithTheTest() throws {
+        // nic cut: cross 2, 3, 4, 3 ms against ladder 118, 121, 125, 121 ms: U = 0, p = 2/70 = 0.029.
+        let results = Self.withFourthTrial(try loadFixture(), outages: [3, 121, 320, 0])
+        let nicCut = ReportSummary(results).faults[0]
+        XCTAssertEqual(nicCut.winners, [crossRSTP])
+        XCTAssertEqual(nicCut.entries[0].text, "3.0 [2.0–4.0] / 4.0")
+        XCTAssertEqual(nicCut.answer,
+                       "server-nic-cut: cross · RSTP · ARP · 100 ms recovers fastest, median 3.0 ms (87.5% CI 2.0–4.0), 40x faster than "
+                       + "ladder · STP · MII · 1 s (median 121.0 ms); significant: Mann-Whitney U, two-sided, 5 % level, p ≤ 0.029 against every other configuration")
+        // crash: the ladder is hitless 4 times; the cross design recovered in 310, 305, 320 ms and once not at all.
+        let crash = ReportSummary(results).faults[1]
+        XCTAssertEqual(crash.winners, [ladderSTP])
+        XCTAssertTrue(crash.answer.hasPrefix("core-router-crash: ladder · STP · MII · 1 s is hitless; significant: Mann-Whitney U"), crash.answer)
+    }
+
+    func testOverlappingTrialsGiveNoSignificantDifference() throws {
+        // The ladder's fourth nic-cut trial is faster than any of the cross design's: 1.5, 118, 121, 125 against 2, 3, 3, 4 (p = 11/35).
+        let results = Self.withFourthTrial(try loadFixture(), outages: [3, 1.5, 320, 0])
+        let nicCut = ReportSummary(results).faults[0]
+        XCTAssertEqual(nicCut.winners, [])
+        XCTAssertTrue(nicCut.answer.hasSuffix("no significant difference: \(crossRSTP) against \(ladderSTP), "
+                                              + "Mann-Whitney U, two-sided, 5 % level, p = 0.314"), nicCut.answer)
+    }
+
+    func testOneTrialNamesNoWinnerAndSaysWhy() throws {
         var results = try loadFixture()
-        // Give the ladder the same nic-cut figures as the cross design, and make the crash cell error.
-        results.cells[1].outageMilliseconds = results.cells[0].outageMilliseconds
+        for index in results.cells.indices {
+            results.cells[index].trials = [results.cells[index].trials[0]]
+            results.cells[index].outageMilliseconds = TrialStatistics(results.cells[index].trials.compactMap(\.outageMilliseconds))
+            results.cells[index].notRecoveredTrials = 0
+        }
+        let nicCut = ReportSummary(results).faults[0]
+        XCTAssertEqual(nicCut.winners, [])
+        XCTAssertEqual(nicCut.entries.map(\.text), ["3.0 / 3.0", "118.0 / 118.0"])
+        XCTAssertEqual(nicCut.answer, "server-nic-cut: lowest median \(crossRSTP) 3.0 ms, next \(ladderSTP) 118.0 ms; no winner named: "
+                       + "one trial per configuration cannot tell a difference from trial-to-trial noise")
+        XCTAssertFalse(nicCut.answer.contains("faster"))
+    }
+
+    func testErrorCellsCannotWin() throws {
+        var results = try loadFixture()
         results.cells[3].error = "lab did not build: sw2 has no port p9"
         results.cells[3].trials = []
         let summary = ReportSummary(results)
-        XCTAssertEqual(summary.faults[0].winners, [crossRSTP, ladderSTP])
-        XCTAssertEqual(summary.faults[0].winnerText, "\(crossRSTP), \(ladderSTP)")
-        XCTAssertEqual(summary.faults[0].answer, "server-nic-cut: \(crossRSTP) and \(ladderSTP) recover fastest, median 3.0 ms")
         XCTAssertEqual(summary.faults[1].entries.map(\.text), ["not recovered (1/3)", "error"])
         XCTAssertEqual(summary.faults[1].winners, [])
         XCTAssertEqual(summary.faults[1].winnerText, "—")
@@ -105,8 +165,8 @@ final class ReportDocumentTests: XCTestCase {
         XCTAssertTrue(markdown.contains("""
         | Fault | cross · RSTP · ARP · 100 ms | ladder · STP · MII · 1 s | Winner |
         | --- | --- | --- | --- |
-        | server-nic-cut | 3.0 / 4.0 | 121.0 / 125.0 | cross · RSTP · ARP · 100 ms |
-        | core-router-crash | not recovered (1/3) | hitless | ladder · STP · MII · 1 s |
+        | server-nic-cut | 3.0 [2.0–4.0] / 4.0 | 121.0 [118.0–125.0] / 125.0 | — |
+        | core-router-crash | not recovered (1/3) | hitless | — |
         """), markdown)
         XCTAssertTrue(markdown.contains("| Outage (ms) | 2.0 | 3.0 | 4.0 | 4.0 | 3 |"))
         XCTAssertTrue(markdown.contains("| outage \\< 200ms | not measured | FAIL |"))
@@ -136,9 +196,9 @@ final class ReportDocumentTests: XCTestCase {
 
     func testHTMLContent() throws {
         let html = try ReportBuilder(results: try loadFixture(), resultsFolder: "results/2025-03-14").build().html
-        XCTAssertTrue(html.contains("<td class=\"figure best\"><a href=\"#cell-1\">3.0 / 4.0</a></td>"), html)
+        XCTAssertTrue(html.contains("<td class=\"figure\"><a href=\"#cell-1\">3.0 [2.0–4.0] / 4.0</a></td>"), html)
         XCTAssertTrue(html.contains("<td class=\"figure bad\"><a href=\"#cell-3\">not recovered (1/3)</a></td>"))
-        XCTAssertTrue(html.contains("<td class=\"figure best hitless\"><a href=\"#cell-4\">hitless</a></td>"))
+        XCTAssertTrue(html.contains("<td class=\"figure hitless\"><a href=\"#cell-4\">hitless</a></td>"))
         XCTAssertTrue(html.contains("VRRP master: gw10"))
         XCTAssertTrue(html.contains("root bridge"))
         XCTAssertTrue(html.contains("sw2:p4 blocked by spanning tree"))
@@ -170,7 +230,8 @@ final class ReportDocumentTests: XCTestCase {
         XCTAssertEqual(Set(object.keys), ["results", "summary"])
         let summary = try XCTUnwrap(object["summary"] as? [String: Any])
         let faults = try XCTUnwrap(summary["faults"] as? [[String: Any]])
-        XCTAssertEqual(faults.first?["winners"] as? [String], ["cross · RSTP · ARP · 100 ms"])
+        XCTAssertEqual(faults.first?["winners"] as? [String], [])
+        XCTAssertEqual(faults.first?["comparison"] as? String, ReportSummaryTests.tooFewTrials)
         let entry = try XCTUnwrap((faults.first?["entries"] as? [[String: Any]])?.last)
         XCTAssertEqual(entry["outageMedianMilliseconds"] as? Double, 121)
         XCTAssertEqual(entry["outageP95Milliseconds"] as? Double, 125)
