@@ -121,17 +121,17 @@ public struct FaultSummary: Codable, Sendable, Equatable {
             }
         }
         guard let worst else { return ([], "nothing to compare") }
-        let testName = "Mann-Whitney U, two-sided, \(levelText) level"
+        let testName = "two-sided Mann-Whitney U test"
         if worst.test.pValue < level {
-            let bound = worst.test.pValue
-            return (leaders, "significant: \(testName), p ≤ \(Format.pValue(bound)) against every other configuration")
+            return (leaders, "significant: \(testName), p ≤ \(Format.pValue(worst.test.pValue)) against every other configuration (\(levelText) level)")
         }
         let smallest = MannWhitneyTest.smallestPValue(worst.test.firstCount, worst.test.secondCount)
         if smallest >= level {
-            return ([], "no significant difference: with \(worst.test.firstCount) and \(worst.test.secondCount) trials the "
-                + "\(testName) can never reach significance (smallest possible p = \(Format.pValue(smallest))); run at least 4 trials per cell")
+            return ([], "no significant difference: with \(worst.test.firstCount) and \(worst.test.secondCount) trials a \(testName) "
+                + "can never reach the \(levelText) level (smallest possible p = \(Format.pValue(smallest))); run at least 4 trials per cell")
         }
-        return ([], "no significant difference: \(worst.leader) against \(worst.rival), \(testName), p = \(Format.pValue(worst.test.pValue))")
+        return ([], "no significant difference: \(worst.leader) against \(worst.rival), \(testName), p = \(Format.pValue(worst.test.pValue)) "
+            + "(\(levelText) level)")
     }
 
     private static func answer(fault: String, entries: [SummaryEntry], leaders: [String], winners: [String], comparison: String) -> String {

@@ -25,8 +25,8 @@ final class ReportSummaryTests: XCTestCase {
     let crossRSTP = "cross · RSTP · ARP · 100 ms"
     let ladderSTP = "ladder · STP · MII · 1 s"
 
-    static let tooFewTrials = "no significant difference: with 3 and 3 trials the Mann-Whitney U, two-sided, 5 % level can never "
-        + "reach significance (smallest possible p = 0.100); run at least 4 trials per cell"
+    static let tooFewTrials = "no significant difference: with 3 and 3 trials a two-sided Mann-Whitney U test can never "
+        + "reach the 5 % level (smallest possible p = 0.100); run at least 4 trials per cell"
 
     func testThreeTrialsEachGiveIntervalsButNoWinner() throws {
         let summary = ReportSummary(try loadFixture())
@@ -80,11 +80,11 @@ final class ReportSummaryTests: XCTestCase {
         XCTAssertEqual(nicCut.entries[0].text, "3.0 [2.0–4.0] / 4.0")
         XCTAssertEqual(nicCut.answer,
                        "server-nic-cut: cross · RSTP · ARP · 100 ms recovers fastest, median 3.0 ms (87.5% CI 2.0–4.0), 40x faster than "
-                       + "ladder · STP · MII · 1 s (median 121.0 ms); significant: Mann-Whitney U, two-sided, 5 % level, p ≤ 0.029 against every other configuration")
+                       + "ladder · STP · MII · 1 s (median 121.0 ms); significant: two-sided Mann-Whitney U test, p ≤ 0.029 against every other configuration (5 % level)")
         // crash: the ladder is hitless 4 times; the cross design recovered in 310, 305, 320 ms and once not at all.
         let crash = ReportSummary(results).faults[1]
         XCTAssertEqual(crash.winners, [ladderSTP])
-        XCTAssertTrue(crash.answer.hasPrefix("core-router-crash: ladder · STP · MII · 1 s is hitless; significant: Mann-Whitney U"), crash.answer)
+        XCTAssertTrue(crash.answer.hasPrefix("core-router-crash: ladder · STP · MII · 1 s is hitless; significant: two-sided Mann-Whitney U test, p ≤ 0.029"), crash.answer)
     }
 
     func testOverlappingTrialsGiveNoSignificantDifference() throws {
@@ -93,7 +93,7 @@ final class ReportSummaryTests: XCTestCase {
         let nicCut = ReportSummary(results).faults[0]
         XCTAssertEqual(nicCut.winners, [])
         XCTAssertTrue(nicCut.answer.hasSuffix("no significant difference: \(crossRSTP) against \(ladderSTP), "
-                                              + "Mann-Whitney U, two-sided, 5 % level, p = 0.314"), nicCut.answer)
+                                              + "two-sided Mann-Whitney U test, p = 0.314 (5 % level)"), nicCut.answer)
     }
 
     func testOneTrialNamesNoWinnerAndSaysWhy() throws {
@@ -121,6 +121,35 @@ final class ReportSummaryTests: XCTestCase {
         XCTAssertEqual(summary.faults[1].winnerText, "—")
         XCTAssertEqual(summary.faults[1].answer,
                        "core-router-crash: no configuration recovered in every trial; did not recover: \(crossRSTP) (1/3); could not run: \(ladderSTP)")
+    }
+
+    func testFaultAndFailbackSideBySide() throws {
+        var results = try loadFixture()
+        for index in results.cells[0].trials.indices {
+            let undo = results.cells[0].trials[index].faultTime + 2_000_000_000
+            results.cells[0].trials[index].result.lossPeriods = 1
+            results.cells[0].trials[index].result.lossDerivedTime = Int64(index + 1) * 1_000_000
+            // Failback outages of 31, 41 and 51 ms, each in two loss periods of 40, 50 and 60 probes at 1 kHz.
+            let millisecond: Int64 = 1_000_000
+            results.cells[0].trials[index].failback = FailoverResult(
+                faultTime: undo, outcome: .recovered,
+                outage: ProbeGap(start: undo - 350_000, end: undo - 350_000 + Int64(31 + 10 * index) * millisecond, sequenceBefore: 1, sequenceAfter: 2),
+                recoveryTime: Int64(31 + 10 * index) * millisecond - 350_000, lossPeriods: 2, lossDerivedTime: Int64(40 + 10 * index) * millisecond)
+        }
+        results.cells[1].trials[0].failback = nil
+        let tables = ReportTables(results: results, resultsFolder: ".")
+        let table = tables.convergenceTable(results.cells[0])
+        XCTAssertEqual(table.header[1], "Fault: outage (ms)")
+        XCTAssertEqual(table.rows[0], ["1", "3.0", "1.0", "1", "recovered", "31.0", "30.6", "40.0", "2"])
+        XCTAssertEqual(table.rows[2], ["3", "4.0", "3.0", "1", "recovered", "51.0", "50.6", "60.0", "2"])
+        XCTAssertEqual(tables.convergenceTable(results.cells[1]).rows[0].suffix(5), ["not undone", "—", "—", "—", "—"])
+        let statistics = tables.convergenceStatisticsTable(results.cells[0])
+        XCTAssertEqual(statistics.rows.first, ["Fault: outage (ms)", "3.0", "75% CI 2.0–4.0", "4.0", "3"])
+        XCTAssertEqual(statistics.rows.first { $0[0] == "Failback: outage (ms)" }, ["Failback: outage (ms)", "41.0", "75% CI 31.0–51.0", "51.0", "3"])
+        XCTAssertEqual(statistics.rows.first { $0[0] == "Failback: loss periods" }?[1], "2.0")
+        let html = try ReportBuilder(results: results).build().html
+        XCTAssertTrue(html.contains("<h4>Fault and failback</h4>"))
+        XCTAssertTrue(html.contains("<td>75% CI 31.0–51.0</td>"))
     }
 
     func testStatisticsText() throws {
@@ -165,7 +194,7 @@ final class ReportDocumentTests: XCTestCase {
         XCTAssertTrue(markdown.contains("""
         | Fault | cross · RSTP · ARP · 100 ms | ladder · STP · MII · 1 s | Winner |
         | --- | --- | --- | --- |
-        | server-nic-cut | 3.0 [2.0–4.0] / 4.0 | 121.0 [118.0–125.0] / 125.0 | — |
+        | server-nic-cut | 3.0 \\[2.0–4.0\\] / 4.0 | 121.0 \\[118.0–125.0\\] / 125.0 | — |
         | core-router-crash | not recovered (1/3) | hitless | — |
         """), markdown)
         XCTAssertTrue(markdown.contains("| Outage (ms) | 2.0 | 3.0 | 4.0 | 4.0 | 3 |"))
