@@ -20,6 +20,9 @@ public struct ExperimentResults: Codable, Sendable, Equatable {
     public var dimensions: [String]
     public var cells: [CellResult]
     public var storms: [StormCellResult]
+    /// The apparatus's error measured at the start of the run (`redlab calibrate` on the first lab); nil when
+    /// it was not measured.
+    public var calibration: CalibrationReport?
 
     public init(kind: String, title: String, command: String, startedAt: Int64, finishedAt: Int64? = nil,
                 host: HostDescription, dimensions: [String], cells: [CellResult] = [], storms: [StormCellResult] = []) {

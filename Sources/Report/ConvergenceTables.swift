@@ -90,3 +90,19 @@ extension ReportTables {
         + "(Mann-Whitney U, two-sided, 5 % level, against each; a trial that did not recover counts as slowest); "
         + "otherwise the row says there is no significant difference."
 }
+
+extension ReportTables {
+    /// The header's calibration line: the apparatus's error measured in this run.
+    var calibrationText: String {
+        guard let calibration = results.calibration else { return "not measured in this run" }
+        let lengths = calibration.measurements.map { "\($0.blackout.nominalMilliseconds)" }.joined(separator: ", ")
+        guard let median = calibration.medianErrorMilliseconds, let maximum = calibration.maximumAbsoluteErrorMilliseconds else {
+            return "no blackout of \(lengths) ms was seen by the probes"
+        }
+        let rate = calibration.probeInterval > 0 ? Format.grouped(1e9 / Double(calibration.probeInterval)) : "?"
+        return "outage error (measured − injected) median \(String(format: "%+.2f", median)) ms, max |error| \(String(format: "%.2f", maximum)) ms "
+            + "over blackouts of \(lengths) ms at \(rate) probes/s"
+            + (calibration.unseen > 0 ? ", \(calibration.unseen) not seen" : "")
+            + " (goal \(String(format: "%.2f", calibration.goalMilliseconds)) ms: \(calibration.goalMet ? "met" : "not met"))"
+    }
+}

@@ -66,3 +66,36 @@ final class ConvergenceMetricsTests: XCTestCase {
         XCTAssertEqual(round.lossDerivedTime, 4_000_000)
     }
 }
+
+/// A calibration blackout measured on a synthetic stream with exact answers.
+final class BlackoutCalibrationTests: XCTestCase {
+    func testTwoBlackoutsMeasuredWithTheirErrors() throws {
+        let millisecond: Int64 = 1_000_000
+        let base = TestFrames.baseTime
+        // Probes every 1 ms, received 150 µs after sending. Blackout 1 drops what passes in [100.2, 120.4) ms:
+        // probes 101...120 are lost, the outage reads 100.15 → 121.15 = 21 ms against 20.2 injected: +0.8 ms.
+        // Blackout 2 drops [300.6, 350.6): 301...350, outage 51 ms against 50 ms: +1.0 ms.
+        let lost: [ClosedRange<UInt64>] = [101...120, 301...350]
+        let arrivals = (UInt64(0)...499).filter { sequence in !lost.contains { $0.contains(sequence) } }.map {
+            ProbeArrival(sequence: $0, sendTime: base + Int64($0) * millisecond, receiveTime: base + Int64($0) * millisecond + 150_000)
+        }
+        let blackouts = [
+            InjectedBlackout(nominalMilliseconds: 50, startIssued: base + 300_100_000, start: base + 300_600_000,
+                             endIssued: base + 350_000_000, end: base + 350_600_000),
+            InjectedBlackout(nominalMilliseconds: 20, startIssued: base + 100_000_000, start: base + 100_200_000,
+                             endIssued: base + 120_100_000, end: base + 120_400_000),
+        ]
+        let report = BlackoutCalibration.measure(arrivals: arrivals, blackouts: blackouts, probeInterval: millisecond)
+        XCTAssertEqual(report.measurements.map(\.blackout.nominalMilliseconds), [20, 50])
+        XCTAssertEqual(report.measurements.map(\.measuredOutage), [21 * millisecond, 51 * millisecond])
+        XCTAssertEqual(report.errors, [800_000, 1_000_000])
+        XCTAssertEqual(report.measurements.map(\.lossDerivedError), [-200_000, 0])
+        XCTAssertEqual(report.measurements.map(\.blackout.uncertainty), [500_000, 1_100_000])
+        XCTAssertEqual(report.medianErrorMilliseconds, 0.9)
+        XCTAssertEqual(report.maximumAbsoluteErrorMilliseconds, 1.0)
+        XCTAssertEqual(report.goalMilliseconds, 1.5)
+        XCTAssertTrue(report.goalMet)
+        XCTAssertEqual(CalibrationReport(probeInterval: 100_000, measurements: report.measurements).goalMilliseconds, 0.2)
+        XCTAssertFalse(CalibrationReport(probeInterval: 100_000, measurements: report.measurements).goalMet)
+    }
+}

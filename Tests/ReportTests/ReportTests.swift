@@ -152,6 +152,29 @@ final class ReportSummaryTests: XCTestCase {
         XCTAssertTrue(html.contains("<td>75% CI 31.0–51.0</td>"))
     }
 
+    func testHeaderQuotesTheCalibrationOfTheRun() throws {
+        var results = try loadFixture()
+        XCTAssertEqual(ReportTables(results: results, resultsFolder: ".").calibrationText, "not measured in this run")
+        let millisecond: Int64 = 1_000_000
+        func blackout(_ nominal: Int, injected: Int64, measured: Int64?) -> BlackoutMeasurement {
+            BlackoutMeasurement(blackout: InjectedBlackout(nominalMilliseconds: nominal, startIssued: 0, start: 500_000, endIssued: 500_000 + injected - 300_000,
+                                                           end: 500_000 + injected),
+                                measuredOutage: measured, lossDerivedTime: 0, lostProbes: 1)
+        }
+        // Errors +0.5, +0.9 and −0.2 ms at 1 000 probes/s: median +0.5, max 0.9, within one interval + 0.5 ms.
+        results.calibration = CalibrationReport(probeInterval: millisecond, measurements: [
+            blackout(20, injected: 20 * millisecond, measured: 20 * millisecond + 500_000),
+            blackout(50, injected: 50 * millisecond, measured: 50 * millisecond + 900_000),
+            blackout(200, injected: 200 * millisecond, measured: 200 * millisecond - 200_000),
+        ])
+        let tables = ReportTables(results: results, resultsFolder: ".")
+        XCTAssertEqual(tables.calibrationText, "outage error (measured − injected) median +0.50 ms, max |error| 0.90 ms over blackouts of "
+                       + "20, 50, 200 ms at 1\u{2009}000 probes/s (goal 1.50 ms: met)")
+        XCTAssertEqual(tables.headerFacts.first { $0.0 == "Calibration" }?.1, tables.calibrationText)
+        results.calibration?.measurements[2].measuredOutage = nil
+        XCTAssertTrue(ReportTables(results: results, resultsFolder: ".").calibrationText.hasSuffix(", 1 not seen (goal 1.50 ms: not met)"))
+    }
+
     func testStatisticsText() throws {
         let results = try loadFixture()
         let tables = ReportTables(results: results, resultsFolder: "results/2025-03-14")
