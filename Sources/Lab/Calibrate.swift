@@ -79,11 +79,17 @@ extension LabManager {
         let limit = Double(streamStart - wallClockNanoseconds()) / 1e9 + Double(streamMilliseconds) / 1000 + 10
         _ = try capture(lab: lab, ports: [options.receiver], directory: options.directory, filter: "udp", seconds: limit,
                         snapLength: 128) { !prober.isRunning }
-        let deadline = Date().addingTimeInterval(5)
+        // A prober that has not finished by now is stopped, and waited for within bounds.
+        var deadline = Date().addingTimeInterval(5)
         while prober.isRunning && Date() < deadline { usleep(20_000) }
-        if prober.isRunning { prober.terminate() }
+        if prober.isRunning {
+            kill(prober.processIdentifier, SIGKILL)
+            deadline = Date().addingTimeInterval(10)
+            while prober.isRunning && Date() < deadline { usleep(20_000) }
+        }
         let (blackouts, failure) = injector.wait(timeout: 10)
         if let failure { throw failure }
+        if prober.isRunning { throw LabError.unsupported("the calibration's probe stream did not end within \(Int(limit) + 15) s") }
         if prober.terminationStatus != 0 {
             let message = (try? String(contentsOfFile: "\(options.directory)/probe.log", encoding: .utf8)) ?? ""  // the log is only quoted
             throw LabError.unsupported("the calibration's probe stream failed (exit \(prober.terminationStatus)): \(message)")
