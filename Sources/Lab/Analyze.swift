@@ -22,6 +22,17 @@ public struct AnalysisReport: Codable, Sendable {
     public var directory: String
     public var probeIntervalNanoseconds: Int64
     public var probesSeen: Int
+    /// The faults as seen by all the probes of the captures together.
+    public var faults: [FaultAnalysis]
+    /// The same per stream, when the captures hold more than one stream (empty otherwise: `faults` is it).
+    public var streams: [StreamAnalysis] = []
+}
+
+/// One probe stream's view of the faults.
+public struct StreamAnalysis: Codable, Sendable {
+    public var streamID: UInt32
+    public var probesSeen: Int
+    public var probeIntervalNanoseconds: Int64
     public var faults: [FaultAnalysis]
 }
 
@@ -33,22 +44,39 @@ public enum ResultsAnalyzer {
         let arrivals = try probeArrivals(directory: directory, probePort: probePort)
         let events = loadEvents(path: eventsPath)
         let interval = probeInterval(arrivals)
+        let capturedNodes = ((try? files(in: directory)) ?? []).map { String(port(ofPcapFile: $0).prefix { $0 != ":" }) }  // the folder was read just above
+        let faults = analyzeFaults(arrivals, events: events, interval: interval, capturedNodes: capturedNodes, knowsStreamEnd: true)
+        // Several streams in the captures (a control stream beside the measured one, say): each on its own.
+        // The stream-end event does not say which stream it ended, so each is observed to its last probe.
+        let streamIDs = Set(arrivals.map(\.streamID)).sorted()
+        let streams: [StreamAnalysis] = streamIDs.count < 2 ? [] : streamIDs.map { id in
+            let own = arrivals.filter { $0.streamID == id }
+            let ownInterval = probeInterval(own)
+            return StreamAnalysis(streamID: id, probesSeen: own.count, probeIntervalNanoseconds: ownInterval,
+                                  faults: analyzeFaults(own, events: events, interval: ownInterval, capturedNodes: capturedNodes, knowsStreamEnd: false))
+        }
+        return AnalysisReport(directory: directory, probeIntervalNanoseconds: interval, probesSeen: arrivals.count, faults: faults, streams: streams)
+    }
+
+    /// The faults of one set of arrivals (see `analyze`). With `knowsStreamEnd`, the event log's stream-end
+    /// event bounds the window and gives the number of probes sent.
+    static func analyzeFaults(_ arrivals: [ProbeArrival], events: [LabEvent], interval: Int64, capturedNodes: [String],
+                              knowsStreamEnd: Bool) -> [FaultAnalysis] {
         let protocolEvents = self.protocolEvents(events)
         let captureEnd = arrivals.map(\.receiveTime).max()
         // The prober's last send, when the event log has it (redlab run logs it): a silence up to there is
         // an outage, a silence after it is the stream having ended.
-        let streamEndEvent = events.first { $0.source == "probe" && $0.kind == "stream-end" }
+        let streamEndEvent = knowsStreamEnd ? events.first { $0.source == "probe" && $0.kind == "stream-end" } : nil
         let streamEnd = streamEndEvent.map { $0.timeNanoseconds + interval }
         let probesSent = streamEndEvent?.detail["sent"].flatMap { UInt64($0) }
         // The nodes at the ends of the stream: its sender (the stream-end event's "NODE->ADDRESS") and the
         // nodes whose ports were captured.
         let streamEndpoints: Set<String>? = streamEndEvent.map { event in
-            Set([event.target.components(separatedBy: "->").first ?? ""] + ((try? files(in: directory)) ?? []).map { String(port(ofPcapFile: $0).prefix { $0 != ":" }) })
+            Set([event.target.components(separatedBy: "->").first ?? ""] + capturedNodes)
         }
         let faultEvents = events.filter { $0.source == "fault" }.sorted { $0.timeNanoseconds < $1.timeNanoseconds }
         let faults = faultEvents.filter { !Self.undoKinds.contains($0.kind) }
-        return AnalysisReport(directory: directory, probeIntervalNanoseconds: interval, probesSeen: arrivals.count,
-                              faults: faults.map { fault in
+        return faults.map { fault in
             // A fault is measured until the next fault action (its restore, say): what happens after that
             // belongs to the restore, not to this fault's failover.
             let undo = faultEvents.first { $0.timeNanoseconds > fault.timeNanoseconds && $0.target == fault.target && Self.undoKinds.contains($0.kind) }
@@ -98,7 +126,7 @@ public enum ResultsAnalyzer {
                 failback = reversion
             }
             return FaultAnalysis(fault: fault, result: result, silenceUntilAfterUndo: silence, undo: undo, failback: failback)
-        })
+        }
     }
 
     /// The probes sent while observed: sequence numbers run 0 ..< sent, one per probe, so those sent by `end`
