@@ -66,6 +66,15 @@ public struct FailoverResult: Sendable, Hashable, Codable {
     public var lostProbes: Int
     /// The lost sequence numbers as ascending runs.
     public var lostSequences: [ClosedRange<UInt64>]
+    /// Convergence packet loss (RFC 6412 section 3.7.2): the probes lost in the loss periods that ended
+    /// after the fault instant (losses wholly before it are not the fault's doing).
+    public var convergenceLostProbes: Int
+    /// Separate loss periods (RFC 3357: runs of consecutive lost sequence numbers) among those.
+    public var lossPeriods: Int
+    /// Loss-derived convergence time (RFC 6412 sections 3.5.2 and 3.6.4): `convergenceLostProbes` divided by
+    /// the offered rate, i.e. times the probe interval, in ns. Differs from the outage when the loss is not
+    /// one block.
+    public var lossDerivedTime: Int64
     /// Sequence numbers received more than once.
     public var duplicatedProbes: Int
     /// Extra copies beyond the first, over all sequence numbers.
@@ -85,7 +94,8 @@ public struct FailoverResult: Sendable, Hashable, Codable {
     public init(faultTime: Int64, outcome: FailoverOutcome, outage: ProbeGap? = nil,
                 longestGapAfterFault: ProbeGap? = nil, silentSince: Int64? = nil, recoveryTime: Int64? = nil,
                 expectedSequences: ClosedRange<UInt64>? = nil, receivedProbes: Int = 0, lostProbes: Int = 0,
-                lostSequences: [ClosedRange<UInt64>] = [], duplicatedProbes: Int = 0, duplicateArrivals: Int = 0,
+                lostSequences: [ClosedRange<UInt64>] = [], convergenceLostProbes: Int = 0, lossPeriods: Int = 0,
+                lossDerivedTime: Int64 = 0, duplicatedProbes: Int = 0, duplicateArrivals: Int = 0,
                 reorderedProbes: Int = 0, detectionEvent: TimedEvent? = nil, detectionTime: Int64? = nil,
                 pathBefore: String? = nil, pathAfter: String? = nil) {
         self.faultTime = faultTime
@@ -98,6 +108,9 @@ public struct FailoverResult: Sendable, Hashable, Codable {
         self.receivedProbes = receivedProbes
         self.lostProbes = lostProbes
         self.lostSequences = lostSequences
+        self.convergenceLostProbes = convergenceLostProbes
+        self.lossPeriods = lossPeriods
+        self.lossDerivedTime = lossDerivedTime
         self.duplicatedProbes = duplicatedProbes
         self.duplicateArrivals = duplicateArrivals
         self.reorderedProbes = reorderedProbes
@@ -105,6 +118,39 @@ public struct FailoverResult: Sendable, Hashable, Codable {
         self.detectionTime = detectionTime
         self.pathBefore = pathBefore
         self.pathAfter = pathAfter
+    }
+}
+
+extension FailoverResult {
+    private enum CodingKeys: String, CodingKey {
+        case faultTime, outcome, outage, longestGapAfterFault, silentSince, recoveryTime, expectedSequences, receivedProbes,
+             lostProbes, lostSequences, convergenceLostProbes, lossPeriods, lossDerivedTime, duplicatedProbes,
+             duplicateArrivals, reorderedProbes, detectionEvent, detectionTime, pathBefore, pathAfter
+    }
+
+    /// Reads results written before the loss-derived figures existed too (they read as 0 there).
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(faultTime: try container.decode(Int64.self, forKey: .faultTime),
+                  outcome: try container.decode(FailoverOutcome.self, forKey: .outcome),
+                  outage: try container.decodeIfPresent(ProbeGap.self, forKey: .outage),
+                  longestGapAfterFault: try container.decodeIfPresent(ProbeGap.self, forKey: .longestGapAfterFault),
+                  silentSince: try container.decodeIfPresent(Int64.self, forKey: .silentSince),
+                  recoveryTime: try container.decodeIfPresent(Int64.self, forKey: .recoveryTime),
+                  expectedSequences: try container.decodeIfPresent(ClosedRange<UInt64>.self, forKey: .expectedSequences),
+                  receivedProbes: try container.decode(Int.self, forKey: .receivedProbes),
+                  lostProbes: try container.decode(Int.self, forKey: .lostProbes),
+                  lostSequences: try container.decode([ClosedRange<UInt64>].self, forKey: .lostSequences),
+                  convergenceLostProbes: try container.decodeIfPresent(Int.self, forKey: .convergenceLostProbes) ?? 0,
+                  lossPeriods: try container.decodeIfPresent(Int.self, forKey: .lossPeriods) ?? 0,
+                  lossDerivedTime: try container.decodeIfPresent(Int64.self, forKey: .lossDerivedTime) ?? 0,
+                  duplicatedProbes: try container.decode(Int.self, forKey: .duplicatedProbes),
+                  duplicateArrivals: try container.decode(Int.self, forKey: .duplicateArrivals),
+                  reorderedProbes: try container.decode(Int.self, forKey: .reorderedProbes),
+                  detectionEvent: try container.decodeIfPresent(TimedEvent.self, forKey: .detectionEvent),
+                  detectionTime: try container.decodeIfPresent(Int64.self, forKey: .detectionTime),
+                  pathBefore: try container.decodeIfPresent(String.self, forKey: .pathBefore),
+                  pathAfter: try container.decodeIfPresent(String.self, forKey: .pathAfter))
     }
 }
 
@@ -127,6 +173,14 @@ public struct FailoverResult: Sendable, Hashable, Codable {
 ///
 /// **Lost** = sequence numbers in the expected range never received. Without `expectedSequences` the range
 /// is lowest...highest received, so probes lost at the very start or end are not counted.
+///
+/// **Convergence packet loss** (RFC 6412 3.7.2) = the lost probes in loss periods that end after the fault
+/// instant: a loss period (RFC 3357) is a maximal run of consecutive lost sequence numbers, and it ends after
+/// the fault when the probe that follows it was received after the fault (or none follows it in the window).
+/// **Loss periods** counts those runs. **Loss-derived convergence time** (RFC 6412 3.5.2, 3.6.4) = convergence
+/// packet loss ÷ offered rate = convergence packet loss × `probeInterval`: a single blackout swallowing k
+/// probes reads k × I, one interval less than the outage; two blackouts of k₁ and k₂ probes read (k₁ + k₂) × I
+/// while the outage is the longer gap alone.
 ///
 /// **Duplicated** = sequence numbers received more than once; **reordered** = first copies received after a
 /// higher sequence number had already been received.
@@ -217,6 +271,7 @@ public struct FailoverAnalysis: Sendable, Hashable, Codable {
             if let expectedSequences {
                 result.lostProbes = Self.length(of: expectedSequences)
                 result.lostSequences = [expectedSequences]
+                countConvergenceLoss([expectedSequences], into: &result)
             }
             return
         }
@@ -253,6 +308,22 @@ public struct FailoverAnalysis: Sendable, Hashable, Codable {
         result.receivedProbes = received
         result.lostSequences = lostRuns
         result.lostProbes = lostRuns.reduce(0) { $0.saturatingAdding(Self.length(of: $1)) }
+
+        // The loss periods that are the fault's: the probe after the run came after the fault instant.
+        var firstReceipt: [UInt64: Int64] = [:]
+        for arrival in ordered where firstReceipt[arrival.sequence] == nil { firstReceipt[arrival.sequence] = arrival.receiveTime }
+        let convergenceRuns = lostRuns.filter { run in
+            guard run.upperBound < UInt64.max, let next = firstReceipt[run.upperBound + 1] else { return true }
+            return next > result.faultTime
+        }
+        countConvergenceLoss(convergenceRuns, into: &result)
+    }
+
+    private func countConvergenceLoss(_ runs: [ClosedRange<UInt64>], into result: inout FailoverResult) {
+        result.lossPeriods = runs.count
+        result.convergenceLostProbes = runs.reduce(0) { $0.saturatingAdding(Self.length(of: $1)) }
+        let (time, overflow) = Int64(result.convergenceLostProbes).multipliedReportingOverflow(by: max(probeInterval, 1))
+        result.lossDerivedTime = overflow ? Int64.max : time
     }
 
     /// Sets the detection: the first of `events` at or after the fault (of `detectionEventKinds` when given).

@@ -20,6 +20,9 @@ public struct ExperimentResults: Codable, Sendable, Equatable {
     public var dimensions: [String]
     public var cells: [CellResult]
     public var storms: [StormCellResult]
+    /// The apparatus's error measured at the start of the run (`redlab calibrate` on the first lab); nil when
+    /// it was not measured.
+    public var calibration: CalibrationReport?
 
     public init(kind: String, title: String, command: String, startedAt: Int64, finishedAt: Int64? = nil,
                 host: HostDescription, dimensions: [String], cells: [CellResult] = [], storms: [StormCellResult] = []) {
@@ -129,9 +132,13 @@ public struct TrialRecord: Codable, Sendable, Equatable {
     public var events: [TimedEvent]
     /// Frames the captures dropped (from libpcap's statistics), summed over ports.
     public var captureDrops: UInt64
+    /// The failback when the fault was undone (restore, link-up, unblackhole), measured from the undoing
+    /// instant (`failback.faultTime`); nil when the fault was not undone while the stream ran.
+    public var failback: FailoverResult?
 
     public init(index: Int, directory: String, faultKind: String, faultTarget: String, faultTime: Int64,
-                result: FailoverResult, timeline: ProbeTimeline, events: [TimedEvent], captureDrops: UInt64) {
+                result: FailoverResult, timeline: ProbeTimeline, events: [TimedEvent], captureDrops: UInt64,
+                failback: FailoverResult? = nil) {
         self.index = index
         self.directory = directory
         self.faultKind = faultKind
@@ -141,6 +148,7 @@ public struct TrialRecord: Codable, Sendable, Equatable {
         self.timeline = timeline
         self.events = events
         self.captureDrops = captureDrops
+        self.failback = failback
     }
 
     /// The outage in milliseconds: the gap for a recovered trial, 0 when hitless, nil otherwise.

@@ -10,6 +10,11 @@ public struct FaultAnalysis: Codable, Sendable {
     /// When the probes did not come back before the fault was undone: the whole silence, from the last
     /// probe before it to the first probe after the undoing (nil when they never came back at all).
     public var silenceUntilAfterUndo: Analysis.ProbeGap?
+    /// The fault's undoing (link-up, restore, unblackhole, thaw), when the log has one.
+    public var undo: LabEvent?
+    /// The failback (reversion, RFC 6414): the same analysis with the undoing as the event, over the
+    /// probes sent after it, until the next fault action or the end of the stream. Nil without an undoing.
+    public var failback: FailoverResult?
 }
 
 /// Everything `redlab analyze` finds in a results folder.
@@ -17,6 +22,17 @@ public struct AnalysisReport: Codable, Sendable {
     public var directory: String
     public var probeIntervalNanoseconds: Int64
     public var probesSeen: Int
+    /// The faults as seen by all the probes of the captures together.
+    public var faults: [FaultAnalysis]
+    /// The same per stream, when the captures hold more than one stream (empty otherwise: `faults` is it).
+    public var streams: [StreamAnalysis] = []
+}
+
+/// One probe stream's view of the faults.
+public struct StreamAnalysis: Codable, Sendable {
+    public var streamID: UInt32
+    public var probesSeen: Int
+    public var probeIntervalNanoseconds: Int64
     public var faults: [FaultAnalysis]
 }
 
@@ -28,57 +44,112 @@ public enum ResultsAnalyzer {
         let arrivals = try probeArrivals(directory: directory, probePort: probePort)
         let events = loadEvents(path: eventsPath)
         let interval = probeInterval(arrivals)
+        let capturedNodes = ((try? files(in: directory)) ?? []).map { String(port(ofPcapFile: $0).prefix { $0 != ":" }) }  // the folder was read just above
+        let faults = analyzeFaults(arrivals, events: events, interval: interval, capturedNodes: capturedNodes, knowsStreamEnd: true)
+        // Several streams in the captures (a control stream beside the measured one, say): each on its own.
+        // The stream-end event does not say which stream it ended, so each is observed to its last probe.
+        let streamIDs = Set(arrivals.map(\.streamID)).sorted()
+        let streams: [StreamAnalysis] = streamIDs.count < 2 ? [] : streamIDs.map { id in
+            let own = arrivals.filter { $0.streamID == id }
+            let ownInterval = probeInterval(own)
+            return StreamAnalysis(streamID: id, probesSeen: own.count, probeIntervalNanoseconds: ownInterval,
+                                  faults: analyzeFaults(own, events: events, interval: ownInterval, capturedNodes: capturedNodes, knowsStreamEnd: false))
+        }
+        return AnalysisReport(directory: directory, probeIntervalNanoseconds: interval, probesSeen: arrivals.count, faults: faults, streams: streams)
+    }
+
+    /// The faults of one set of arrivals (see `analyze`). With `knowsStreamEnd`, the event log's stream-end
+    /// event bounds the window and gives the number of probes sent.
+    static func analyzeFaults(_ arrivals: [ProbeArrival], events: [LabEvent], interval: Int64, capturedNodes: [String],
+                              knowsStreamEnd: Bool) -> [FaultAnalysis] {
         let protocolEvents = self.protocolEvents(events)
         let captureEnd = arrivals.map(\.receiveTime).max()
         // The prober's last send, when the event log has it (redlab run logs it): a silence up to there is
         // an outage, a silence after it is the stream having ended.
-        let streamEndEvent = events.first { $0.source == "probe" && $0.kind == "stream-end" }
+        let streamEndEvent = knowsStreamEnd ? events.first { $0.source == "probe" && $0.kind == "stream-end" } : nil
         let streamEnd = streamEndEvent.map { $0.timeNanoseconds + interval }
         let probesSent = streamEndEvent?.detail["sent"].flatMap { UInt64($0) }
         // The nodes at the ends of the stream: its sender (the stream-end event's "NODE->ADDRESS") and the
         // nodes whose ports were captured.
         let streamEndpoints: Set<String>? = streamEndEvent.map { event in
-            Set([event.target.components(separatedBy: "->").first ?? ""] + ((try? files(in: directory)) ?? []).map { String(port(ofPcapFile: $0).prefix { $0 != ":" }) })
+            Set([event.target.components(separatedBy: "->").first ?? ""] + capturedNodes)
         }
         let faultEvents = events.filter { $0.source == "fault" }.sorted { $0.timeNanoseconds < $1.timeNanoseconds }
         let faults = faultEvents.filter { !Self.undoKinds.contains($0.kind) }
-        return AnalysisReport(directory: directory, probeIntervalNanoseconds: interval, probesSeen: arrivals.count,
-                              faults: faults.map { fault in
+        return faults.map { fault in
             // A fault is measured until the next fault action (its restore, say): what happens after that
             // belongs to the restore, not to this fault's failover.
-            let windowEnd = faultEvents.first { $0.timeNanoseconds > fault.timeNanoseconds && $0.target == fault.target && Self.undoKinds.contains($0.kind) }?.timeNanoseconds
+            let undo = faultEvents.first { $0.timeNanoseconds > fault.timeNanoseconds && $0.target == fault.target && Self.undoKinds.contains($0.kind) }
+            let windowEnd = undo?.timeNanoseconds
             let inWindow = windowEnd.map { end in arrivals.filter { $0.receiveTime <= end } } ?? arrivals
             // Observed until the undoing or the end of the probe stream, whichever came first.
             let observedUntil = [windowEnd, streamEnd].compactMap { $0 }.min() ?? captureEnd
-            // The probes sent while observed: sequence numbers run 0 ..< sent, one per probe, so those sent by
-            // then are up to the highest one received that left by then, or all of them when the stream ended
-            // first. Those never seen are lost, the ones after the last probe through included.
-            var expected: ClosedRange<UInt64>?
-            if let observedUntil, let lowest = arrivals.map(\.sequence).min() {
-                var highest = arrivals.filter { $0.sendTime <= observedUntil }.map(\.sequence).max() ?? lowest
-                if let probesSent, probesSent > 0, let streamEnd, streamEnd <= observedUntil { highest = max(highest, probesSent - 1) }
-                expected = lowest...max(highest, lowest)
+            let lowest = arrivals.map(\.sequence).min()
+            let expected = lowest.flatMap { lowest in
+                expectedSequences(arrivals, from: lowest, sentBy: observedUntil, streamEnd: streamEnd, probesSent: probesSent)
             }
             let analysis = FailoverAnalysis(probeInterval: interval, expectedSequences: streamEnd == nil ? nil : expected,
                                             captureEnd: observedUntil)
             var result = analysis.analyze(arrivals: inWindow, faultTime: fault.timeNanoseconds)
-            // What restored traffic acted before the first probe came back through.
-            // (Bond member changes are logged when their link event is read, which a loaded machine delays: allow the lag.)
-            let detecting = Self.detectingEvents(protocolEvents.filter { event in
-                // A bond elsewhere in the lab did not carry this stream.
-                guard event.kind.hasPrefix("bond "), let endpoints = streamEndpoints else { return true }
-                return endpoints.contains(String(event.detail.prefix { $0 != ":" }))
-            }, after: fault.timeNanoseconds,
-                                                 until: result.outage.map { $0.end + Self.detectionLagAllowance } ?? windowEnd)
-            analysis.findDetection(detecting, faultTime: fault.timeNanoseconds, into: &result)
+            findDetection(analysis, protocolEvents, endpoints: streamEndpoints, from: fault.timeNanoseconds,
+                          until: result.outage.map { $0.end + Self.detectionLagAllowance } ?? windowEnd, into: &result)
             var silence: Analysis.ProbeGap?
             if result.outcome == .notRecovered, let windowEnd, let silentSince = result.silentSince,
                let before = inWindow.last(where: { $0.receiveTime == silentSince }),
                let after = arrivals.filter({ $0.receiveTime > windowEnd }).min(by: { $0.receiveTime < $1.receiveTime }) {
                 silence = Analysis.ProbeGap(start: silentSince, end: after.receiveTime, sequenceBefore: before.sequence, sequenceAfter: after.sequence)
             }
-            return FaultAnalysis(fault: fault, result: result, silenceUntilAfterUndo: silence)
-        })
+            var failback: FailoverResult?
+            if let undo {
+                // The failback is measured from the undoing to the next fault action or the end of the stream,
+                // over the probes sent after the undoing (those sent before it belong to the fault). The last
+                // probe received before the undoing is kept, so a gap that spans it is seen whole.
+                let undoTime = undo.timeNanoseconds
+                let nextAction = faultEvents.first { $0.timeNanoseconds > undoTime }?.timeNanoseconds
+                let failbackEnd = [nextAction, streamEnd].compactMap { $0 }.min() ?? captureEnd
+                let sentBeforeUndo = arrivals.filter { $0.sendTime <= undoTime }.map(\.sequence).max()
+                let firstAfter = sentBeforeUndo.map { $0 == UInt64.max ? $0 : $0 + 1 } ?? lowest
+                let lastBefore = arrivals.filter { $0.receiveTime <= undoTime }.max { $0.receiveTime < $1.receiveTime }
+                let failbackArrivals = (lastBefore.map { [$0] } ?? []) + arrivals.filter { arrival in
+                    arrival.receiveTime > undoTime && arrival.receiveTime <= (failbackEnd ?? Int64.max)
+                        && arrival.sequence >= (firstAfter ?? 0)
+                }
+                let failbackExpected = firstAfter.flatMap { first in
+                    expectedSequences(arrivals, from: first, sentBy: failbackEnd, streamEnd: streamEnd, probesSent: probesSent)
+                }
+                let failbackAnalysis = FailoverAnalysis(probeInterval: interval,
+                                                        expectedSequences: streamEnd == nil ? nil : failbackExpected,
+                                                        captureEnd: failbackEnd)
+                var reversion = failbackAnalysis.analyze(arrivals: failbackArrivals, faultTime: undoTime)
+                findDetection(failbackAnalysis, protocolEvents, endpoints: streamEndpoints, from: undoTime,
+                              until: reversion.outage.map { $0.end + Self.detectionLagAllowance } ?? failbackEnd, into: &reversion)
+                failback = reversion
+            }
+            return FaultAnalysis(fault: fault, result: result, silenceUntilAfterUndo: silence, undo: undo, failback: failback)
+        }
+    }
+
+    /// The probes sent while observed: sequence numbers run 0 ..< sent, one per probe, so those sent by `end`
+    /// are up to the highest one received that left by then, or all of them when the stream ended first.
+    /// Those never seen are lost, the ones after the last probe through included.
+    static func expectedSequences(_ arrivals: [ProbeArrival], from lowest: UInt64, sentBy end: Int64?, streamEnd: Int64?,
+                                  probesSent: UInt64?) -> ClosedRange<UInt64>? {
+        guard let end else { return nil }
+        var highest = arrivals.filter { $0.sendTime <= end }.map(\.sequence).max() ?? lowest
+        if let probesSent, probesSent > 0, let streamEnd, streamEnd <= end { highest = max(highest, probesSent - 1) }
+        return lowest...max(highest, lowest)
+    }
+
+    /// What restored traffic acted between `start` and `end`: a bond elsewhere in the lab did not carry this
+    /// stream. (Bond member changes are logged when their link event is read, which a loaded machine delays:
+    /// `end` allows the lag.)
+    static func findDetection(_ analysis: FailoverAnalysis, _ protocolEvents: [TimedEvent], endpoints: Set<String>?,
+                              from start: Int64, until end: Int64?, into result: inout FailoverResult) {
+        let detecting = detectingEvents(protocolEvents.filter { event in
+            guard event.kind.hasPrefix("bond "), let endpoints else { return true }
+            return endpoints.contains(String(event.detail.prefix { $0 != ":" }))
+        }, after: start, until: end)
+        analysis.findDetection(detecting, faultTime: start, into: &result)
     }
 
     /// The events that count as detecting a fault: of the mechanisms that reacted between the fault and

@@ -57,14 +57,17 @@ extension ExperimentMatrix {
         case .rstp: pause = 1_500
         case .none: pause = 500
         }
+        // The stream runs on through the pause after the undoing, so the failback is measured (RFC 6414
+        // reversion): the trial takes as long as before.
+        let afterUndo = max(700, pause)
         var scenario = Scenario(name: "\(configuration.identifier)-\(fault.rawValue)", description: fault.explanation, lab: lab,
                                 probe: ScenarioProbe(from: "srv1", to: client, responder: "client", rate: probeRate),
                                 capture: [PortRef(node: "client", port: "eth0")], trials: trials,
-                                durationMilliseconds: 1_000 + hold + 700, settleMilliseconds: 500, settleTimeoutMilliseconds: 120_000,
+                                durationMilliseconds: 1_000 + hold + afterUndo, settleMilliseconds: 500, settleTimeoutMilliseconds: 120_000,
                                 timeline: [ScenarioStep(atMilliseconds: 1_000, action: fault.action)]
                                     + (fault.action.undo.map { [ScenarioStep(atMilliseconds: 1_000 + hold, action: $0)] } ?? []),
                                 criteria: criteria.compactMap { try? Criterion.parse($0).get() })
-        scenario.pauseMilliseconds = pause
+        scenario.pauseMilliseconds = pause - afterUndo + 700
         return scenario
     }
 
@@ -129,6 +132,10 @@ extension LabManager {
         }
         var results = ExperimentResults(kind: "experiment", title: matrix.name, command: options.command, startedAt: startedAt,
                                         host: .current(), dimensions: ["design", "stp", "bond_monitor", "advert_int"])
+        // A resumed run keeps the calibration measured when it started.
+        results.calibration = fileManager.contents(atPath: "\(root)/calibration/calibration.json").flatMap {
+            try? JSONDecoder().decode(CalibrationReport.self, from: $0)  // an unreadable one is measured again
+        }
         func assemble() throws {
             results.cells = plannedCells.compactMap { done(cellID($0.0, $0.1)) }
             results.storms = stormDone().map { [$0] } ?? []
@@ -189,6 +196,7 @@ extension LabManager {
             }
             defer { try? down(lab) }
             let runner = ScenarioRunner(manager: self, lab: lab, progress: progress, isInterrupted: isInterrupted)
+            if results.calibration == nil { results.calibration = calibrationStep(first, runner: runner, lab: lab, root: root, progress: progress) }
             for (index, fault) in pending.enumerated() {
                 if let limit = options.cellLimit, ranThisTime >= limit { break }
                 if isInterrupted() { break }
@@ -241,6 +249,28 @@ extension LabManager {
             try Self.writeResults(results, to: root)
         }
         return results
+    }
+
+    /// The calibration step at the start of an experiment: once the first lab carries the scenario's probes
+    /// without loss, blackouts of 20, 50 and 200 ms on the cable into the receiving port, measured as a trial
+    /// is (see `calibrate`). A failure is reported and leaves the run without a calibration.
+    func calibrationStep(_ scenario: Scenario, runner: ScenarioRunner, lab: String, root: String,
+                         progress: (String) -> Void) -> CalibrationReport? {
+        guard let probe = scenario.probe, let receiver = scenario.capture.first else { return nil }
+        do {
+            guard let cable = try LabDirectory(name: lab).record().peer(of: receiver) else { return nil }
+            try runner.waitUntilHealthy(probe, settleMilliseconds: scenario.settleMilliseconds, timeoutMilliseconds: scenario.settleTimeoutMilliseconds)
+            progress("calibrating: blackouts of 20, 50 and 200 ms on \(cable), measured at \(receiver)")
+            let report = try calibrate(lab: lab, CalibrationOptions(from: probe.from, to: probe.to, responder: probe.responder, receiver: receiver,
+                                                                   cable: cable, repeats: 1, rate: probe.rate,
+                                                                   directory: "\(root)/calibration"))
+            progress(String(format: "  calibration error median %+.2f ms, max |error| %.2f ms", report.medianErrorMilliseconds ?? .nan,
+                            report.maximumAbsoluteErrorMilliseconds ?? .nan))
+            return report
+        } catch {
+            progress("  calibration failed: \(error)")
+            return nil
+        }
     }
 
     private func write<T: Encodable>(_ value: T, to directory: String, name: String = "cell.json") throws {

@@ -46,7 +46,7 @@ struct HTMLReport {
 
     private func summarySection() -> [String] {
         var lines = ["<section id=\"summary\">", "<h2>Summary</h2>",
-                     "<p class=\"note\">Outage per configuration: median / p95 in ms over the trials. The winner has the lowest median among the configurations that recovered in every trial.</p>",
+                     "<p class=\"note\">\(escape(ReportTables.summaryNote))</p>",
                      "<ul class=\"answers\">"]
         lines += summary.faults.map { "<li>\(escape($0.answer))</li>" }
         lines.append("</ul>")
@@ -136,6 +136,9 @@ struct HTMLReport {
         if !cell.trials.isEmpty {
             lines.append("<h4>Trials</h4>")
             lines += tableHTML(tables.trialTable(cell), className: "grid trials")
+            lines.append("<h4>Fault and failback</h4>")
+            lines += tableHTML(tables.convergenceTable(cell), className: "grid convergence")
+            lines += tableHTML(tables.convergenceStatisticsTable(cell), className: "grid convergence-statistics")
         }
         let statistics = tables.statisticsTable(cell)
         if !statistics.rows.isEmpty {

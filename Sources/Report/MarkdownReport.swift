@@ -17,7 +17,7 @@ struct MarkdownReport {
         lines += ["", "Charts: see report.html in the same folder.", ""]
 
         lines += ["## Summary", "",
-                  "Outage per configuration: median / p95 in ms over the trials. The winner has the lowest median among the configurations that recovered in every trial.", ""]
+                  ReportTables.summaryNote, ""]
         lines += summary.faults.map { "- \(MarkdownText.cell($0.answer))" }
         lines.append("")
         lines += Self.table(tables.summaryTable(summary))
@@ -50,7 +50,11 @@ struct MarkdownReport {
                      "- **Probes:** \(MarkdownText.cell(cell.probeDescription))",
                      "- **Raw files:** \(MarkdownText.code(tables.joined(tables.resultsFolder, cell.id)))"]
         if let error = cell.error { lines += ["", "**Could not run:** \(MarkdownText.cell(error))"] }
-        if !cell.trials.isEmpty { lines += ["", "#### Trials", ""] + Self.table(tables.trialTable(cell)) }
+        if !cell.trials.isEmpty {
+            lines += ["", "#### Trials", ""] + Self.table(tables.trialTable(cell))
+            lines += ["", "#### Fault and failback", ""] + Self.table(tables.convergenceTable(cell))
+            lines += [""] + Self.table(tables.convergenceStatisticsTable(cell))
+        }
         let statistics = tables.statisticsTable(cell)
         if !statistics.rows.isEmpty {
             lines += ["", "#### Statistics", ""] + Self.table(statistics) + [""]

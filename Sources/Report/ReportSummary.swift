@@ -42,16 +42,30 @@ public struct ReportSummary: Codable, Sendable, Equatable {
 }
 
 /// One fault's row: an entry per configuration, the winners and a sentence saying so.
+///
+/// A winner is named only when the difference is significant: the configurations with the lowest outage
+/// median (among those whose every trial recovered or was hitless; several on a tie at the shown precision,
+/// 0.1 ms) win when each of them is slower than no other configuration, by a two-sided Mann-Whitney U test
+/// at the 5 % level against every other configuration with trials (a trial that did not recover counts as
+/// slower than any that did). Requiring every comparison to pass (an intersection-union test) keeps the
+/// chance of naming a wrong winner at 5 % or less without a correction for the number of comparisons.
+/// Otherwise the row says "no significant difference" and why (with one trial, or too few trials for the
+/// test ever to reach 5 %, it says that).
 public struct FaultSummary: Codable, Sendable, Equatable {
     public var fault: String
     /// One per configuration column, in column order.
     public var entries: [SummaryEntry]
-    /// The configurations with the lowest outage median among those whose every trial recovered (or was
-    /// hitless); several on a tie at the shown precision (0.1 ms). Empty when none qualifies.
+    /// The configurations that recover significantly faster than every other one (see above); empty when
+    /// the difference is not significant or there is nothing to compare.
     public var winners: [String]
+    /// The test behind `winners`, or why no winner is named.
+    public var comparison: String
     /// The plain-language answer: "server-nic-cut: cross · RSTP · ARP recovers fastest, median 3.0 ms, 40x
-    /// faster than ladder · STP · MII".
+    /// faster than ladder · STP · MII (median 121.0 ms); Mann-Whitney U ...".
     public var answer: String
+
+    /// The significance level of the comparisons.
+    public static let significanceLevel = 0.05
 
     init(fault: String, cells: [CellResult], configurations: [String]) {
         self.fault = fault
@@ -60,8 +74,24 @@ public struct FaultSummary: Codable, Sendable, Equatable {
         }
         let ranked = entries.filter(\.eligibleToWin)
         let best = ranked.compactMap(\.outageMedianMilliseconds).min()
-        winners = best.map { best in ranked.filter { $0.roundedMedian == Self.rounded(best) }.map(\.configurationLabel) } ?? []
-        answer = Self.answer(fault: fault, entries: entries, winners: winners)
+        let leaders = best.map { best in ranked.filter { $0.roundedMedian == Self.rounded(best) } } ?? []
+        // Each configuration's outages per trial: a trial that did not recover ranks above every recovered one.
+        var samples: [String: [Double]] = [:]
+        for cell in cells where cell.error == nil {
+            samples[cell.configurationLabel] = cell.trials.compactMap { trial in
+                switch trial.result.outcome {
+                case .hitless, .recovered: return trial.outageMilliseconds
+                case .notRecovered: return .infinity
+                case .noProbes: return nil
+                }
+            }
+        }
+        let leaderLabels = leaders.map(\.configurationLabel)
+        let rivals = entries.filter { entry in
+            !leaderLabels.contains(entry.configurationLabel) && !(samples[entry.configurationLabel] ?? []).isEmpty
+        }
+        (winners, comparison) = Self.judge(leaders: leaderLabels, rivals: rivals.map(\.configurationLabel), samples: samples)
+        answer = Self.answer(fault: fault, entries: entries, leaders: leaderLabels, winners: winners, comparison: comparison)
     }
 
     /// The winner column's text: the winners joined with ", " for a tie, "—" when there is none.
@@ -73,29 +103,71 @@ public struct FaultSummary: Codable, Sendable, Equatable {
         (milliseconds * 10).rounded() / 10
     }
 
-    private static func answer(fault: String, entries: [SummaryEntry], winners: [String]) -> String {
+    /// The winners and the sentence on the test (see the type's documentation).
+    static func judge(leaders: [String], rivals: [String], samples: [String: [Double]]) -> ([String], String) {
+        guard !leaders.isEmpty else { return ([], "no configuration recovered in every trial") }
+        guard !rivals.isEmpty else { return ([], "no other configuration to compare with") }
+        let level = significanceLevel
+        let levelText = "\(Format.number(level * 100)) %"
+        let counts = (leaders + rivals).map { samples[$0]?.count ?? 0 }
+        if counts.allSatisfy({ $0 <= 1 }) {
+            return ([], "no winner named: one trial per configuration cannot tell a difference from trial-to-trial noise")
+        }
+        var worst: (leader: String, rival: String, test: MannWhitneyTest)?
+        for leader in leaders {
+            for rival in rivals {
+                guard let test = MannWhitneyTest(samples[leader] ?? [], samples[rival] ?? []) else { continue }
+                if worst == nil || test.pValue > (worst?.test.pValue ?? 0) { worst = (leader, rival, test) }
+            }
+        }
+        guard let worst else { return ([], "nothing to compare") }
+        let testName = "two-sided Mann-Whitney U test"
+        if worst.test.pValue < level {
+            return (leaders, "significant: \(testName), p ≤ \(Format.pValue(worst.test.pValue)) against every other configuration (\(levelText) level)")
+        }
+        let smallest = MannWhitneyTest.smallestPValue(worst.test.firstCount, worst.test.secondCount)
+        if smallest >= level {
+            return ([], "no significant difference: with \(worst.test.firstCount) and \(worst.test.secondCount) trials a \(testName) "
+                + "can never reach the \(levelText) level (smallest possible p = \(Format.pValue(smallest))); run at least 4 trials per cell")
+        }
+        return ([], "no significant difference: \(worst.leader) against \(worst.rival), \(testName), p = \(Format.pValue(worst.test.pValue)) "
+            + "(\(levelText) level)")
+    }
+
+    private static func answer(fault: String, entries: [SummaryEntry], leaders: [String], winners: [String], comparison: String) -> String {
         let ranked = entries.filter(\.eligibleToWin)
         var sentence: String
-        if let first = winners.first, let best = ranked.first(where: { $0.configurationLabel == first }),
+        if let first = leaders.first, let best = ranked.first(where: { $0.configurationLabel == first }),
            let bestMedian = best.outageMedianMilliseconds {
-            let who = winners.joined(separator: " and ")
-            let verb = winners.count > 1 ? "recover" : "recovers"
-            let allHitless = winners.allSatisfy { label in ranked.first { $0.configurationLabel == label }?.isHitless ?? false }
-            if allHitless {
-                sentence = "\(fault): \(who) \(winners.count > 1 ? "are" : "is") hitless"
-            } else {
-                sentence = "\(fault): \(who) \(verb) fastest, median \(Format.milliseconds(bestMedian)) ms"
-            }
-            let others = ranked.filter { !winners.contains($0.configurationLabel) }
-            if let slowest = others.max(by: { ($0.outageMedianMilliseconds ?? 0) < ($1.outageMedianMilliseconds ?? 0) }),
-               let slowestMedian = slowest.outageMedianMilliseconds {
-                if bestMedian > 0 {
-                    sentence += ", \(Format.ratio(slowestMedian / bestMedian)) faster than \(slowest.configurationLabel)"
-                    sentence += " (median \(Format.milliseconds(slowestMedian)) ms)"
+            let allHitless = leaders.allSatisfy { label in ranked.first { $0.configurationLabel == label }?.isHitless ?? false }
+            let who = leaders.joined(separator: " and ")
+            let others = ranked.filter { !leaders.contains($0.configurationLabel) }
+            let slowest = others.max(by: { ($0.outageMedianMilliseconds ?? 0) < ($1.outageMedianMilliseconds ?? 0) })
+            if !winners.isEmpty {
+                let verb = winners.count > 1 ? "recover" : "recovers"
+                if allHitless {
+                    sentence = "\(fault): \(who) \(winners.count > 1 ? "are" : "is") hitless"
                 } else {
-                    sentence += "; slowest: \(slowest.configurationLabel), median \(Format.milliseconds(slowestMedian)) ms"
+                    sentence = "\(fault): \(who) \(verb) fastest, median \(Format.milliseconds(bestMedian)) ms"
+                    if let interval = best.outageMedianInterval { sentence += " (\(Format.interval(interval)))" }
+                }
+                if let slowest, let slowestMedian = slowest.outageMedianMilliseconds {
+                    if bestMedian > 0 {
+                        sentence += ", \(Format.ratio(slowestMedian / bestMedian)) faster than \(slowest.configurationLabel)"
+                        sentence += " (median \(Format.milliseconds(slowestMedian)) ms)"
+                    } else {
+                        sentence += "; slowest: \(slowest.configurationLabel), median \(Format.milliseconds(slowestMedian)) ms"
+                    }
+                }
+            } else {
+                // No winner: the figures without a ranking.
+                sentence = "\(fault): lowest median \(who) \(allHitless ? "(hitless)" : "\(Format.milliseconds(bestMedian)) ms")"
+                if let next = others.min(by: { ($0.outageMedianMilliseconds ?? 0) < ($1.outageMedianMilliseconds ?? 0) }),
+                   let nextMedian = next.outageMedianMilliseconds {
+                    sentence += ", next \(next.configurationLabel) \(Format.milliseconds(nextMedian)) ms"
                 }
             }
+            sentence += "; " + comparison
         } else {
             sentence = "\(fault): no configuration recovered in every trial"
         }
@@ -120,6 +192,9 @@ public struct SummaryEntry: Codable, Sendable, Equatable {
     public var cellID: String?
     public var outageMedianMilliseconds: Double?
     public var outageP95Milliseconds: Double?
+    /// The order-statistic confidence interval of the outage median (3 trials or more; see
+    /// `MedianConfidenceInterval`).
+    public var outageMedianInterval: MedianConfidenceInterval?
     public var trials: Int
     public var notRecoveredTrials: Int
     /// Trials in which no probe was received at all.
@@ -134,6 +209,7 @@ public struct SummaryEntry: Codable, Sendable, Equatable {
         cellID = cell?.id
         outageMedianMilliseconds = cell?.outageMilliseconds?.median
         outageP95Milliseconds = cell?.outageMilliseconds?.percentile95
+        outageMedianInterval = cell.flatMap { cell in MedianConfidenceInterval(cell.trials.compactMap(\.outageMilliseconds)) }
         trials = cell?.trials.count ?? 0
         notRecoveredTrials = cell?.notRecoveredTrials ?? 0
         noProbeTrials = cell?.trials.filter { $0.result.outcome == .noProbes }.count ?? 0
@@ -162,7 +238,8 @@ public struct SummaryEntry: Codable, Sendable, Equatable {
         if noProbeTrials > 0 { return "no probes (\(noProbeTrials)/\(trials))" }
         guard let outage = cell.outageMilliseconds else { return trials == 0 ? "no trials" : "no data" }
         if outage.maximum == 0 { return "hitless" }
-        return "\(Format.milliseconds(outage.median)) / \(Format.milliseconds(outage.percentile95))"
+        let interval = outageMedianInterval.map { " [\(Format.milliseconds($0.lower))–\(Format.milliseconds($0.upper))]" } ?? ""
+        return "\(Format.milliseconds(outage.median))\(interval) / \(Format.milliseconds(outage.percentile95))"
     }
 }
 

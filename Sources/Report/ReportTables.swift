@@ -25,6 +25,7 @@ struct ReportTables {
             facts.append(("Finished", "not finished: the run was interrupted or is still going"))
         }
         facts.append(("Host", hostDescription))
+        facts.append(("Calibration", calibrationText))
         facts.append(("redlab", results.host.redlabVersion))
         return facts
     }

@@ -85,20 +85,20 @@ public struct ExperimentMatrix: Sendable, Equatable, Codable {
     /// Every design x spanning tree x bond monitor x advert interval x fault, 3 trials, 802.1D default timers.
     public static let full = ExperimentMatrix(name: "failover-matrix")
 
-    /// A few minutes: five configurations that answer the questions one at a time (ladder or cross under
-    /// RSTP and under STP, STP or RSTP in each design, MII or ARP on the cross design), 100 ms adverts,
-    /// kernel STP with fast timers; the crash of the core, the server's NIC cut and the silent blackhole,
-    /// one trial each; and the storm.
+    /// About ten minutes in the emulated VM: four configurations that answer the questions one at a time
+    /// (ladder or cross under RSTP, MII or ARP on the cross design, STP or RSTP on the cross design), 100 ms
+    /// adverts, kernel STP with fast timers; the crash of the core, the server's NIC cut and the silent
+    /// blackhole, four trials each (the fewest with which a two-sided Mann-Whitney U test can find a
+    /// difference at 5 %: with 3 against 3 its smallest p is 0.10); and the storm.
     public static let quick: ExperimentMatrix = {
         var matrix = ExperimentMatrix(
             name: "quick-failover-matrix", designs: ["ladder", "cross"], spanningTrees: ["rstp", "kernel"], bondMonitors: ["arp", "mii"],
-            advertIntervalsMilliseconds: [100], faults: [.coreRouterCrash, .serverNICCut, .silentBlackhole], trials: 1,
+            advertIntervalsMilliseconds: [100], faults: [.coreRouterCrash, .serverNICCut, .silentBlackhole], trials: 4,
             fastSpanningTreeTimers: true, storm: true)
         matrix.chosenConfigurations = [
             MatrixConfiguration(design: "ladder", stp: "rstp", bondMonitor: "arp", advertIntervalMilliseconds: 100),
             MatrixConfiguration(design: "cross", stp: "rstp", bondMonitor: "arp", advertIntervalMilliseconds: 100),
             MatrixConfiguration(design: "cross", stp: "rstp", bondMonitor: "mii", advertIntervalMilliseconds: 100),
-            MatrixConfiguration(design: "ladder", stp: "kernel", bondMonitor: "arp", advertIntervalMilliseconds: 100),
             MatrixConfiguration(design: "cross", stp: "kernel", bondMonitor: "arp", advertIntervalMilliseconds: 100),
         ]
         return matrix

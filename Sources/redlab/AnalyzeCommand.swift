@@ -24,20 +24,37 @@ struct AnalyzeCommand: ParsableCommand {
                 return
             }
             print("\(report.probesSeen) probes, interval \(String(format: "%.3f", Double(report.probeIntervalNanoseconds) / 1e6)) ms, \(report.faults.count) faults")
-            for fault in report.faults {
-                let r = fault.result
-                var line = "\(fault.fault.kind) \(fault.fault.target): \(r.outcome.rawValue)"
-                if let outage = r.outage { line += String(format: ", outage %.1f ms", Double(outage.durationNanoseconds) / 1e6) }
-                line += ", lost \(r.lostProbes), duplicated \(r.duplicatedProbes)"
-                if let recovery = r.recoveryTime { line += String(format: ", recovery %.1f ms", Double(recovery) / 1e6) }
-                if let detection = r.detectionTime, let event = r.detectionEvent {
-                    line += String(format: ", detection %.1f ms (%@ %@)", Double(detection) / 1e6, event.kind, event.detail)
-                }
-                if let before = r.pathBefore, let after = r.pathAfter { line += ", path \(before) -> \(after)" }
-                print(line)
+            printFaults(report.faults, indent: "")
+            for stream in report.streams {
+                print("stream \(stream.streamID): \(stream.probesSeen) probes")
+                printFaults(stream.faults, indent: "  ")
             }
         } catch {
             throw fail(error)
+        }
+    }
+
+    private func printFaults(_ faults: [FaultAnalysis], indent: String) {
+        for fault in faults {
+            let r = fault.result
+            var line = "\(fault.fault.kind) \(fault.fault.target): \(r.outcome.rawValue)"
+            if let outage = r.outage { line += String(format: ", outage %.1f ms", Double(outage.durationNanoseconds) / 1e6) }
+            line += ", lost \(r.lostProbes), duplicated \(r.duplicatedProbes)"
+            if let recovery = r.recoveryTime { line += String(format: ", recovery %.1f ms", Double(recovery) / 1e6) }
+            if let detection = r.detectionTime, let event = r.detectionEvent {
+                line += String(format: ", detection %.1f ms (%@ %@)", Double(detection) / 1e6, event.kind, event.detail)
+            }
+            if let before = r.pathBefore, let after = r.pathAfter { line += ", path \(before) -> \(after)" }
+            line += String(format: ", loss-derived %.1f ms in %d loss periods", Double(r.lossDerivedTime) / 1e6, r.lossPeriods)
+            print(indent + line)
+            if let undo = fault.undo, let back = fault.failback {
+                var failback = "  failback (\(undo.kind) \(undo.target)): \(back.outcome.rawValue)"
+                if let outage = back.outage { failback += String(format: ", outage %.1f ms", Double(outage.durationNanoseconds) / 1e6) }
+                if let reversion = back.recoveryTime { failback += String(format: ", reversion %.1f ms after the undoing", Double(reversion) / 1e6) }
+                failback += String(format: ", loss-derived %.1f ms in %d loss periods, lost %d", Double(back.lossDerivedTime) / 1e6,
+                                   back.lossPeriods, back.lostProbes)
+                print(indent + failback)
+            }
         }
     }
 }

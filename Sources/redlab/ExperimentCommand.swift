@@ -11,12 +11,12 @@ struct ExperimentCommand: ParsableCommand {
         abstract: "Run the failover matrix: designs x spanning tree x bond monitor x VRRP advert interval x faults, N trials each, and write the report.",
         discussion: """
             Without FILE the built-in matrix runs: ladder and cross, kernel STP and RSTP, MII and ARP monitoring, VRRP adverts
-            every 1 s and 100 ms, six faults, 3 trials each (hours with 802.1D's default timers). --quick runs a few-minute
+            every 1 s and 100 ms, six faults, 3 trials each (hours with 802.1D's default timers). --quick runs a ten-minute
             version. Run again with the same --out to resume an interrupted experiment where it stopped.
             """)
 
     @Argument(help: "A matrix file (YAML); the built-in matrix when omitted.") var file: String?
-    @Flag(help: "The quick matrix: both designs, STP (fast timers) and RSTP, ARP and MII, 100 ms adverts, three faults, one trial.") var quick = false
+    @Flag(help: "The quick matrix: both designs, STP (fast timers) and RSTP, ARP and MII, 100 ms adverts, three faults, four trials (enough for a significance test).") var quick = false
     @Option(help: "Trials per cell (overrides the matrix).") var trials: Int?
     @Option(help: "The results folder (default: results/experiment-UTCTIME). An existing one is resumed.") var out: String?
 

@@ -56,5 +56,13 @@ final class AnalyzeLabTests: LabTestCase {
         XCTAssertEqual(result.pathBefore, "server:eth0")
         // The prober's own view of the same stream agrees within a few probe intervals.
         XCTAssertEqual(outage, probe.longestGapMilliseconds, accuracy: 5)
+        // The failback: measured from the link-up, the probes come back through the restored cable.
+        XCTAssertEqual(fault.undo?.kind, "link-up")
+        let failback = try XCTUnwrap(fault.failback)
+        XCTAssertEqual(failback.outcome, .recovered)
+        // Its outage is the same silence, seen from the other side: it ends with the first probe after the link-up.
+        XCTAssertEqual(failback.outage, silence)
+        XCTAssertEqual(failback.recoveryTime, silence.end - failback.faultTime)
+        XCTAssertGreaterThanOrEqual(try XCTUnwrap(failback.recoveryTime), 0)
     }
 }

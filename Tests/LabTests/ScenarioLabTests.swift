@@ -116,6 +116,10 @@ final class ScenarioLabTests: LabTestCase {
         let first = try manager.runExperiment(matrix, options: ExperimentRunOptions(resultsDirectory: out, cellLimit: 1))
         XCTAssertEqual(first.cells.map(\.fault), ["inter-core-link-cut"])
         XCTAssertNil(first.finishedAt, "an interrupted experiment is not finished")
+        // The run started with a calibration on the first lab: three blackouts, each seen by the probes.
+        let calibration = try XCTUnwrap(first.calibration)
+        XCTAssertEqual(calibration.measurements.map(\.blackout.nominalMilliseconds), [20, 50, 200])
+        XCTAssertEqual(calibration.unseen, 0)
         let firstCell = "\(out)/cells/cross-rstp-mii-100ms/inter-core-link-cut/cell.json"
         let before = try Data(contentsOf: URL(fileURLWithPath: firstCell))
         XCTAssertFalse(LabDirectory(name: "rx-cross-rstp-mii-100ms").exists)
@@ -127,6 +131,7 @@ final class ScenarioLabTests: LabTestCase {
         XCTAssertEqual(resumed.cells.map(\.fault), ["inter-core-link-cut", "core-uplink-cut"])
         XCTAssertNotNil(resumed.finishedAt)
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: firstCell)), before, "the first cell was not run again")
+        XCTAssertEqual(resumed.calibration, first.calibration, "the calibration is kept, not measured again")
         XCTAssertTrue(resumed.cells.allSatisfy { $0.trials.count == 1 && $0.error == nil })
         XCTAssertTrue(FileManager.default.fileExists(atPath: "\(out)/cells/cross-rstp-mii-100ms/core-uplink-cut/trial-1/client-eth0.pcap"))
     }

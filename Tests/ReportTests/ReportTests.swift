@@ -25,42 +25,154 @@ final class ReportSummaryTests: XCTestCase {
     let crossRSTP = "cross · RSTP · ARP · 100 ms"
     let ladderSTP = "ladder · STP · MII · 1 s"
 
-    func testSummaryTableCellsAndWinners() throws {
+    static let tooFewTrials = "no significant difference: with 3 and 3 trials a two-sided Mann-Whitney U test can never "
+        + "reach the 5 % level (smallest possible p = 0.100); run at least 4 trials per cell"
+
+    func testThreeTrialsEachGiveIntervalsButNoWinner() throws {
         let summary = ReportSummary(try loadFixture())
         XCTAssertEqual(summary.configurations, [crossRSTP, ladderSTP])
         XCTAssertEqual(summary.faults.map(\.fault), ["server-nic-cut", "core-router-crash"])
 
         let nicCut = summary.faults[0]
-        XCTAssertEqual(nicCut.entries.map(\.text), ["3.0 / 4.0", "121.0 / 125.0"])
-        XCTAssertEqual(nicCut.winners, [crossRSTP])
+        XCTAssertEqual(nicCut.entries.map(\.text), ["3.0 [2.0–4.0] / 4.0", "121.0 [118.0–125.0] / 125.0"])
+        XCTAssertEqual(nicCut.entries[0].outageMedianInterval?.coverage, 0.75)
+        XCTAssertEqual(nicCut.winners, [])
         XCTAssertEqual(nicCut.answer,
-                       "server-nic-cut: cross · RSTP · ARP · 100 ms recovers fastest, median 3.0 ms, 40x faster than ladder · STP · MII · 1 s (median 121.0 ms)")
+                       "server-nic-cut: lowest median cross · RSTP · ARP · 100 ms 3.0 ms, next ladder · STP · MII · 1 s 121.0 ms; "
+                       + Self.tooFewTrials)
 
         let crash = summary.faults[1]
         XCTAssertEqual(crash.entries.map(\.text), ["not recovered (1/3)", "hitless"])
-        XCTAssertEqual(crash.winners, [ladderSTP])
+        XCTAssertEqual(crash.winners, [])
         XCTAssertEqual(crash.answer,
-                       "core-router-crash: ladder · STP · MII · 1 s is hitless; did not recover: cross · RSTP · ARP · 100 ms (1/3)")
+                       "core-router-crash: lowest median ladder · STP · MII · 1 s (hitless); \(Self.tooFewTrials); did not recover: cross · RSTP · ARP · 100 ms (1/3)")
 
         XCTAssertEqual(summary.verdict, "FAIL: 7 of 9 criteria passed")
         XCTAssertFalse(summary.passed)
     }
 
-    func testTieListsBothWinnersAndErrorCellsCannotWin() throws {
+    /// The fixture with a fourth trial in every cell: `outages[i]` for cell i (nil: not recovered).
+    static func withFourthTrial(_ results: ExperimentResults, outages: [Double?]) -> ExperimentResults {
+        var results = results
+        for (index, outage) in outages.enumerated() {
+            var trial = results.cells[index].trials[0]
+            trial.index = 4
+            if let outage {
+                let start = trial.result.outage?.start ?? trial.faultTime
+                trial.result.outcome = outage == 0 ? .hitless : .recovered
+                trial.result.outage = outage == 0 ? nil : ProbeGap(start: start, end: start + Int64(outage * 1e6), sequenceBefore: 1, sequenceAfter: 2)
+            } else {
+                trial.result.outcome = .notRecovered
+                trial.result.outage = nil
+            }
+            results.cells[index].trials.append(trial)
+            results.cells[index].outageMilliseconds = TrialStatistics(results.cells[index].trials.compactMap(\.outageMilliseconds))
+            results.cells[index].notRecoveredTrials = results.cells[index].trials.filter { $0.result.outcome == .notRecovered }.count
+        }
+        return results
+    }
+
+    func testFourTrialsWithoutOverlapNameTheWinnerWithTheTest() throws {
+        // nic cut: cross 2, 3, 4, 3 ms against ladder 118, 121, 125, 121 ms: U = 0, p = 2/70 = 0.029.
+        let results = Self.withFourthTrial(try loadFixture(), outages: [3, 121, 320, 0])
+        let nicCut = ReportSummary(results).faults[0]
+        XCTAssertEqual(nicCut.winners, [crossRSTP])
+        XCTAssertEqual(nicCut.entries[0].text, "3.0 [2.0–4.0] / 4.0")
+        XCTAssertEqual(nicCut.answer,
+                       "server-nic-cut: cross · RSTP · ARP · 100 ms recovers fastest, median 3.0 ms (87.5% CI 2.0–4.0), 40x faster than "
+                       + "ladder · STP · MII · 1 s (median 121.0 ms); significant: two-sided Mann-Whitney U test, p ≤ 0.029 against every other configuration (5 % level)")
+        // crash: the ladder is hitless 4 times; the cross design recovered in 310, 305, 320 ms and once not at all.
+        let crash = ReportSummary(results).faults[1]
+        XCTAssertEqual(crash.winners, [ladderSTP])
+        XCTAssertTrue(crash.answer.hasPrefix("core-router-crash: ladder · STP · MII · 1 s is hitless; significant: two-sided Mann-Whitney U test, p ≤ 0.029"), crash.answer)
+    }
+
+    func testOverlappingTrialsGiveNoSignificantDifference() throws {
+        // The ladder's fourth nic-cut trial is faster than any of the cross design's: 1.5, 118, 121, 125 against 2, 3, 3, 4 (p = 11/35).
+        let results = Self.withFourthTrial(try loadFixture(), outages: [3, 1.5, 320, 0])
+        let nicCut = ReportSummary(results).faults[0]
+        XCTAssertEqual(nicCut.winners, [])
+        XCTAssertTrue(nicCut.answer.hasSuffix("no significant difference: \(crossRSTP) against \(ladderSTP), "
+                                              + "two-sided Mann-Whitney U test, p = 0.314 (5 % level)"), nicCut.answer)
+    }
+
+    func testOneTrialNamesNoWinnerAndSaysWhy() throws {
         var results = try loadFixture()
-        // Give the ladder the same nic-cut figures as the cross design, and make the crash cell error.
-        results.cells[1].outageMilliseconds = results.cells[0].outageMilliseconds
+        for index in results.cells.indices {
+            results.cells[index].trials = [results.cells[index].trials[0]]
+            results.cells[index].outageMilliseconds = TrialStatistics(results.cells[index].trials.compactMap(\.outageMilliseconds))
+            results.cells[index].notRecoveredTrials = 0
+        }
+        let nicCut = ReportSummary(results).faults[0]
+        XCTAssertEqual(nicCut.winners, [])
+        XCTAssertEqual(nicCut.entries.map(\.text), ["3.0 / 3.0", "118.0 / 118.0"])
+        XCTAssertEqual(nicCut.answer, "server-nic-cut: lowest median \(crossRSTP) 3.0 ms, next \(ladderSTP) 118.0 ms; no winner named: "
+                       + "one trial per configuration cannot tell a difference from trial-to-trial noise")
+        XCTAssertFalse(nicCut.answer.contains("faster"))
+    }
+
+    func testErrorCellsCannotWin() throws {
+        var results = try loadFixture()
         results.cells[3].error = "lab did not build: sw2 has no port p9"
         results.cells[3].trials = []
         let summary = ReportSummary(results)
-        XCTAssertEqual(summary.faults[0].winners, [crossRSTP, ladderSTP])
-        XCTAssertEqual(summary.faults[0].winnerText, "\(crossRSTP), \(ladderSTP)")
-        XCTAssertEqual(summary.faults[0].answer, "server-nic-cut: \(crossRSTP) and \(ladderSTP) recover fastest, median 3.0 ms")
         XCTAssertEqual(summary.faults[1].entries.map(\.text), ["not recovered (1/3)", "error"])
         XCTAssertEqual(summary.faults[1].winners, [])
         XCTAssertEqual(summary.faults[1].winnerText, "—")
         XCTAssertEqual(summary.faults[1].answer,
                        "core-router-crash: no configuration recovered in every trial; did not recover: \(crossRSTP) (1/3); could not run: \(ladderSTP)")
+    }
+
+    func testFaultAndFailbackSideBySide() throws {
+        var results = try loadFixture()
+        for index in results.cells[0].trials.indices {
+            let undo = results.cells[0].trials[index].faultTime + 2_000_000_000
+            results.cells[0].trials[index].result.lossPeriods = 1
+            results.cells[0].trials[index].result.lossDerivedTime = Int64(index + 1) * 1_000_000
+            // Failback outages of 31, 41 and 51 ms, each in two loss periods of 40, 50 and 60 probes at 1 kHz.
+            let millisecond: Int64 = 1_000_000
+            results.cells[0].trials[index].failback = FailoverResult(
+                faultTime: undo, outcome: .recovered,
+                outage: ProbeGap(start: undo - 350_000, end: undo - 350_000 + Int64(31 + 10 * index) * millisecond, sequenceBefore: 1, sequenceAfter: 2),
+                recoveryTime: Int64(31 + 10 * index) * millisecond - 350_000, lossPeriods: 2, lossDerivedTime: Int64(40 + 10 * index) * millisecond)
+        }
+        results.cells[1].trials[0].failback = nil
+        let tables = ReportTables(results: results, resultsFolder: ".")
+        let table = tables.convergenceTable(results.cells[0])
+        XCTAssertEqual(table.header[1], "Fault: outage (ms)")
+        XCTAssertEqual(table.rows[0], ["1", "3.0", "1.0", "1", "recovered", "31.0", "30.6", "40.0", "2"])
+        XCTAssertEqual(table.rows[2], ["3", "4.0", "3.0", "1", "recovered", "51.0", "50.6", "60.0", "2"])
+        XCTAssertEqual(tables.convergenceTable(results.cells[1]).rows[0].suffix(5), ["not undone", "—", "—", "—", "—"])
+        let statistics = tables.convergenceStatisticsTable(results.cells[0])
+        XCTAssertEqual(statistics.rows.first, ["Fault: outage (ms)", "3.0", "75% CI 2.0–4.0", "4.0", "3"])
+        XCTAssertEqual(statistics.rows.first { $0[0] == "Failback: outage (ms)" }, ["Failback: outage (ms)", "41.0", "75% CI 31.0–51.0", "51.0", "3"])
+        XCTAssertEqual(statistics.rows.first { $0[0] == "Failback: loss periods" }?[1], "2.0")
+        let html = try ReportBuilder(results: results).build().html
+        XCTAssertTrue(html.contains("<h4>Fault and failback</h4>"))
+        XCTAssertTrue(html.contains("<td>75% CI 31.0–51.0</td>"))
+    }
+
+    func testHeaderQuotesTheCalibrationOfTheRun() throws {
+        var results = try loadFixture()
+        XCTAssertEqual(ReportTables(results: results, resultsFolder: ".").calibrationText, "not measured in this run")
+        let millisecond: Int64 = 1_000_000
+        func blackout(_ nominal: Int, injected: Int64, measured: Int64?) -> BlackoutMeasurement {
+            BlackoutMeasurement(blackout: InjectedBlackout(nominalMilliseconds: nominal, startIssued: 0, start: 500_000, endIssued: 500_000 + injected - 300_000,
+                                                           end: 500_000 + injected),
+                                measuredOutage: measured, lossDerivedTime: 0, lostProbes: 1)
+        }
+        // Errors +0.5, +0.9 and −0.2 ms at 1 000 probes/s: median +0.5, max 0.9, within one interval + 0.5 ms.
+        results.calibration = CalibrationReport(probeInterval: millisecond, measurements: [
+            blackout(20, injected: 20 * millisecond, measured: 20 * millisecond + 500_000),
+            blackout(50, injected: 50 * millisecond, measured: 50 * millisecond + 900_000),
+            blackout(200, injected: 200 * millisecond, measured: 200 * millisecond - 200_000),
+        ])
+        let tables = ReportTables(results: results, resultsFolder: ".")
+        XCTAssertEqual(tables.calibrationText, "outage error (measured − injected) median +0.50 ms, max |error| 0.90 ms over blackouts of "
+                       + "20, 50, 200 ms at 1\u{2009}000 probes/s (goal 1.50 ms: met)")
+        XCTAssertEqual(tables.headerFacts.first { $0.0 == "Calibration" }?.1, tables.calibrationText)
+        results.calibration?.measurements[2].measuredOutage = nil
+        XCTAssertTrue(ReportTables(results: results, resultsFolder: ".").calibrationText.hasSuffix(", 1 not seen (goal 1.50 ms: not met)"))
     }
 
     func testStatisticsText() throws {
@@ -105,8 +217,8 @@ final class ReportDocumentTests: XCTestCase {
         XCTAssertTrue(markdown.contains("""
         | Fault | cross · RSTP · ARP · 100 ms | ladder · STP · MII · 1 s | Winner |
         | --- | --- | --- | --- |
-        | server-nic-cut | 3.0 / 4.0 | 121.0 / 125.0 | cross · RSTP · ARP · 100 ms |
-        | core-router-crash | not recovered (1/3) | hitless | ladder · STP · MII · 1 s |
+        | server-nic-cut | 3.0 \\[2.0–4.0\\] / 4.0 | 121.0 \\[118.0–125.0\\] / 125.0 | — |
+        | core-router-crash | not recovered (1/3) | hitless | — |
         """), markdown)
         XCTAssertTrue(markdown.contains("| Outage (ms) | 2.0 | 3.0 | 4.0 | 4.0 | 3 |"))
         XCTAssertTrue(markdown.contains("| outage \\< 200ms | not measured | FAIL |"))
@@ -136,9 +248,9 @@ final class ReportDocumentTests: XCTestCase {
 
     func testHTMLContent() throws {
         let html = try ReportBuilder(results: try loadFixture(), resultsFolder: "results/2025-03-14").build().html
-        XCTAssertTrue(html.contains("<td class=\"figure best\"><a href=\"#cell-1\">3.0 / 4.0</a></td>"), html)
+        XCTAssertTrue(html.contains("<td class=\"figure\"><a href=\"#cell-1\">3.0 [2.0–4.0] / 4.0</a></td>"), html)
         XCTAssertTrue(html.contains("<td class=\"figure bad\"><a href=\"#cell-3\">not recovered (1/3)</a></td>"))
-        XCTAssertTrue(html.contains("<td class=\"figure best hitless\"><a href=\"#cell-4\">hitless</a></td>"))
+        XCTAssertTrue(html.contains("<td class=\"figure hitless\"><a href=\"#cell-4\">hitless</a></td>"))
         XCTAssertTrue(html.contains("VRRP master: gw10"))
         XCTAssertTrue(html.contains("root bridge"))
         XCTAssertTrue(html.contains("sw2:p4 blocked by spanning tree"))
@@ -170,7 +282,8 @@ final class ReportDocumentTests: XCTestCase {
         XCTAssertEqual(Set(object.keys), ["results", "summary"])
         let summary = try XCTUnwrap(object["summary"] as? [String: Any])
         let faults = try XCTUnwrap(summary["faults"] as? [[String: Any]])
-        XCTAssertEqual(faults.first?["winners"] as? [String], ["cross · RSTP · ARP · 100 ms"])
+        XCTAssertEqual(faults.first?["winners"] as? [String], [])
+        XCTAssertEqual(faults.first?["comparison"] as? String, ReportSummaryTests.tooFewTrials)
         let entry = try XCTUnwrap((faults.first?["entries"] as? [[String: Any]])?.last)
         XCTAssertEqual(entry["outageMedianMilliseconds"] as? Double, 121)
         XCTAssertEqual(entry["outageP95Milliseconds"] as? Double, 125)

@@ -105,7 +105,8 @@ final class ScenarioTests: XCTestCase {
     func testMatrices() throws {
         XCTAssertEqual(ExperimentMatrix.full.configurations.count, 2 * 2 * 2 * 2)
         XCTAssertEqual(ExperimentMatrix.full.faults.count, 6)
-        XCTAssertEqual(ExperimentMatrix.quick.configurations.count, 5)
+        XCTAssertEqual(ExperimentMatrix.quick.configurations.count, 4)
+        XCTAssertEqual(ExperimentMatrix.quick.trials, 4)
         XCTAssertEqual(ExperimentMatrix.quick.configurations.first?.label, "ladder · RSTP · ARP · 100 ms")
         XCTAssertEqual(ExperimentMatrix.quick.configurations.first?.identifier, "ladder-rstp-arp-100ms")
         let matrix = try ExperimentLoader.parse(yaml: """

@@ -1,0 +1,182 @@
+import Analysis
+import Foundation
+import Glibc
+import Kernel
+import Packets
+import Topology
+
+/// What `redlab calibrate` does: a probe stream `from` → `to` captured at `receiver`, and blackouts of known
+/// length on `cable` (every frame dropped both ways at that end, carrier up).
+public struct CalibrationOptions: Sendable {
+    public var from: String
+    public var to: IPv4Address
+    public var responder: String?
+    public var receiver: PortRef
+    public var cable: PortRef
+    public var blackoutsMilliseconds: [Int]
+    public var repeats: Int
+    public var rate: Double
+    /// Where the pcap and calibration.json go.
+    public var directory: String
+
+    public init(from: String, to: IPv4Address, responder: String? = nil, receiver: PortRef, cable: PortRef,
+                blackoutsMilliseconds: [Int] = [20, 50, 200], repeats: Int = 3, rate: Double = 1000, directory: String) {
+        self.from = from
+        self.to = to
+        self.responder = responder
+        self.receiver = receiver
+        self.cable = cable
+        self.blackoutsMilliseconds = blackoutsMilliseconds
+        self.repeats = repeats
+        self.rate = rate
+        self.directory = directory
+    }
+
+    /// Problems with the values, each naming its option.
+    public var problems: [String] {
+        var problems: [String] = []
+        if blackoutsMilliseconds.isEmpty || blackoutsMilliseconds.contains(where: { !(1...10_000).contains($0) }) {
+            problems.append("--blackouts: each must be 1-10000 ms")
+        }
+        if !(1...20).contains(repeats) { problems.append("--repeats: must be 1-20") }
+        if !(10...20_000).contains(rate) { problems.append("--rate: must be 10-20000 per second") }
+        return problems
+    }
+}
+
+extension LabManager {
+    /// How long the stream runs before the first blackout and between blackouts (ms).
+    static let calibrationLead = 500
+    static let calibrationSpacing = 300
+
+    /// `redlab calibrate`: injects the blackouts (every length `repeats` times, in turn) on a running probe
+    /// stream, captures it at the receiver, and measures each with the same analysis as a trial.
+    public func calibrate(lab: String, _ options: CalibrationOptions) throws -> CalibrationReport {
+        if let problem = options.problems.first { throw LabError.unsupported(problem) }
+        let record = try LabDirectory(name: lab).record()
+        guard let node = record.node(options.cable.node) else { throw LabError.unknownNode(lab: lab, node: options.cable.node) }
+        guard record.peer(of: options.cable) != nil else { throw LabError.unknownPort(lab: lab, port: options.cable.description) }
+        try FileManager.default.createDirectory(atPath: options.directory, withIntermediateDirectories: true)
+
+        let plan = (0..<options.repeats).flatMap { _ in options.blackoutsMilliseconds }
+        let streamMilliseconds = Self.calibrationLead + plan.reduce(0) { $0 + $1 + Self.calibrationSpacing } + 300
+        let streamStart = wallClockNanoseconds() + ScenarioRunner.proberStartDelay
+        let prober = Process()
+        prober.executableURL = URL(fileURLWithPath: LabManager.redlabExecutable())
+        prober.arguments = ["probe", lab, options.from, options.to.description, "--rate", "\(options.rate)",
+                            "--seconds", "\(Double(streamMilliseconds) / 1000)", "--json", "--start-at", "\(streamStart)"]
+            + (options.responder.map { ["--responder", $0] } ?? [])
+        prober.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+        FileManager.default.createFile(atPath: "\(options.directory)/probe.log", contents: nil)
+        prober.standardError = FileHandle(forWritingAtPath: "\(options.directory)/probe.log")
+
+        let injector = BlackoutInjector(namespace: node.namespace, port: options.cable.port, plan: plan,
+                                        firstAt: streamStart + Int64(Self.calibrationLead) * 1_000_000)
+        try injector.prepare()
+        defer { injector.removeTable() }
+        try prober.run()
+        injector.start()
+        let limit = Double(streamStart - wallClockNanoseconds()) / 1e9 + Double(streamMilliseconds) / 1000 + 10
+        _ = try capture(lab: lab, ports: [options.receiver], directory: options.directory, filter: "udp", seconds: limit,
+                        snapLength: 128) { !prober.isRunning }
+        // A prober that has not finished by now is stopped, and waited for within bounds.
+        var deadline = Date().addingTimeInterval(5)
+        while prober.isRunning && Date() < deadline { usleep(20_000) }
+        if prober.isRunning {
+            kill(prober.processIdentifier, SIGKILL)
+            deadline = Date().addingTimeInterval(10)
+            while prober.isRunning && Date() < deadline { usleep(20_000) }
+        }
+        let (blackouts, failure) = injector.wait(timeout: 10)
+        if let failure { throw failure }
+        if prober.isRunning { throw LabError.unsupported("the calibration's probe stream did not end within \(Int(limit) + 15) s") }
+        if prober.terminationStatus != 0 {
+            let message = (try? String(contentsOfFile: "\(options.directory)/probe.log", encoding: .utf8)) ?? ""  // the log is only quoted
+            throw LabError.unsupported("the calibration's probe stream failed (exit \(prober.terminationStatus)): \(message)")
+        }
+        let arrivals = try ResultsAnalyzer.probeArrivals(directory: options.directory)
+        let report = BlackoutCalibration.measure(arrivals: arrivals, blackouts: blackouts,
+                                                 probeInterval: ResultsAnalyzer.probeInterval(arrivals))
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(report).write(to: URL(fileURLWithPath: "\(options.directory)/calibration.json"))
+        return report
+    }
+}
+
+/// Drops every frame on one port (ingress and egress, netdev hooks) for given lengths, from a thread of its
+/// own inside the port's namespace, with one nftables context kept open so each change is one small batch:
+/// the table and its accept-all chains are made first; a blackout adds a drop rule to each chain and
+/// flushes them.
+final class BlackoutInjector: @unchecked Sendable {
+    private let namespace: String
+    private let port: String
+    private let plan: [Int]
+    private let firstAt: Int64
+    private let table: String
+    private let lock = NSLock()
+    private var blackouts: [InjectedBlackout] = []
+    private var failure: Error?
+    private let finished = DispatchSemaphore(value: 0)
+
+    init(namespace: String, port: String, plan: [Int], firstAt: Int64) {
+        self.namespace = namespace
+        self.port = port
+        self.plan = plan
+        self.firstAt = firstAt
+        table = "redlab_calibrate_" + port.map { $0.isLetter || $0.isNumber ? String($0) : "_" }.joined()
+    }
+
+    /// Makes the table with accept-all chains on the port.
+    func prepare() throws {
+        try Firewall.run("""
+            table netdev \(table) {
+              chain ingress { type filter hook ingress device "\(port)" priority -500; policy accept; }
+              chain egress { type filter hook egress device "\(port)" priority -500; policy accept; }
+            }
+            """, inNamespace: namespace)
+    }
+
+    func removeTable() {
+        // Already gone when the run removed it; any other failure leaves nothing to do here.
+        _ = try? Firewall.run("delete table netdev \(table)", inNamespace: namespace)
+    }
+
+    func start() {
+        Thread.detachNewThread { [self] in
+            do {
+                try Namespace.run(in: namespace) {
+                    let session = try FirewallSession()
+                    var next = firstAt
+                    for milliseconds in plan {
+                        while wallClockNanoseconds() < next { usleep(useconds_t(max(50, min(next - wallClockNanoseconds(), 5_000_000) / 1000))) }
+                        let startIssued = wallClockNanoseconds()
+                        try session.run("add rule netdev \(table) ingress drop\nadd rule netdev \(table) egress drop")
+                        let start = wallClockNanoseconds()
+                        let due = start + Int64(milliseconds) * 1_000_000
+                        while wallClockNanoseconds() < due { usleep(useconds_t(max(20, min(due - wallClockNanoseconds(), 1_000_000) / 1000 / 2))) }
+                        let endIssued = wallClockNanoseconds()
+                        try session.run("flush chain netdev \(table) ingress\nflush chain netdev \(table) egress")
+                        let end = wallClockNanoseconds()
+                        lock.withLock {
+                            blackouts.append(InjectedBlackout(nominalMilliseconds: milliseconds, startIssued: startIssued, start: start,
+                                                              endIssued: endIssued, end: end))
+                        }
+                        next = end + Int64(LabManager.calibrationSpacing) * 1_000_000
+                    }
+                }
+            } catch {
+                lock.withLock { failure = error }
+            }
+            finished.signal()
+        }
+    }
+
+    /// The blackouts injected and the error that stopped the thread, if any (waits at most `timeout` s).
+    func wait(timeout: Double) -> ([InjectedBlackout], Error?) {
+        if finished.wait(timeout: .now() + timeout) == .timedOut {
+            return (lock.withLock { blackouts }, LabError.unsupported("the blackout injector did not finish within \(Int(timeout)) s"))
+        }
+        return lock.withLock { (blackouts, failure) }
+    }
+}

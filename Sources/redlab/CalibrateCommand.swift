@@ -1,0 +1,73 @@
+import ArgumentParser
+import Foundation
+import Lab
+import Packets
+import Topology
+
+struct CalibrateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "calibrate",
+        abstract: "Measure blackouts of known length with the same probes, capture and analysis as a trial, and print the error.",
+        discussion: """
+            A probe stream FROM -> TO is captured at RECEIVER while every frame on the cable end CABLE is dropped (nftables,
+            both ways, carrier up) for each length of --blackouts in turn, --repeats times. The length injected is taken
+            from the instants nftables acknowledged the drop and its removal; the error is the measured outage (last
+            probe before -> first probe after) minus it.
+            """)
+
+    @Argument(help: "The lab.") var lab: String
+    @Option(help: "The sending node.") var from: String
+    @Option(help: "The address probed.") var to: String
+    @Option(help: "The port (NODE:PORT) that captures the stream.") var receiver: String
+    @Option(help: "The cable end (NODE:PORT) where every frame is dropped.") var cable: String
+    @Option(help: "The node that answers (default: the node with that address).") var responder: String?
+    @Option(help: "Blackout lengths in ms, comma-separated.") var blackouts: String = "20,50,200"
+    @Option(help: "How many times each length runs.") var repeats: Int = 3
+    @Option(help: "Probes per second.") var rate: Double = 1000
+    @Option(help: "Where the pcap and calibration.json go (default: a temporary folder).") var out: String?
+    @Flag(help: "Print JSON.") var json = false
+
+    func validate() throws {
+        guard IPv4Address(to) != nil else { throw ValidationError("--to: '\(to)' is not an IPv4 address") }
+        guard PortRef(receiver) != nil else { throw ValidationError("--receiver: '\(receiver)' is not NODE:PORT") }
+        guard PortRef(cable) != nil else { throw ValidationError("--cable: '\(cable)' is not NODE:PORT") }
+        guard lengths != nil else { throw ValidationError("--blackouts: '\(blackouts)' is not a comma-separated list of whole milliseconds") }
+    }
+
+    private var lengths: [Int]? {
+        let values = blackouts.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        return values.isEmpty || values.contains(nil) ? nil : values.compactMap { $0 }
+    }
+
+    func run() throws {
+        try requireRoot("calibrate")
+        guard let address = IPv4Address(to), let receiverPort = PortRef(receiver), let cablePort = PortRef(cable), let lengths else { return }
+        do {
+            let directory = out ?? NSTemporaryDirectory() + "redlab-calibrate-\(getpid())"
+            let options = CalibrationOptions(from: from, to: address, responder: responder, receiver: receiverPort, cable: cablePort,
+                                             blackoutsMilliseconds: lengths, repeats: repeats, rate: rate, directory: directory)
+            let report = try LabManager().calibrate(lab: lab, options)
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                print(String(decoding: try encoder.encode(report), as: UTF8.self))
+                return
+            }
+            print(String(format: "probe interval %.3f ms; files in %@", Double(report.probeInterval) / 1e6, directory))
+            print("blackout  injected (ms)  measured (ms)  error (ms)  loss-derived (ms)  nft acks (ms)")
+            for measurement in report.measurements {
+                let blackout = measurement.blackout
+                let measured = measurement.measuredOutage.map { String(format: "%.3f", Double($0) / 1e6) } ?? "unseen"
+                let error = measurement.error.map { String(format: "%+.3f", Double($0) / 1e6) } ?? "—"
+                print(String(format: "%5d ms  %13.3f  ", blackout.nominalMilliseconds, Double(blackout.injected) / 1e6)
+                      + measured.padding(toLength: 13, withPad: " ", startingAt: 0) + "  " + error.padding(toLength: 10, withPad: " ", startingAt: 0)
+                      + String(format: "  %17.3f  %13.3f", Double(measurement.lossDerivedTime) / 1e6, Double(blackout.uncertainty) / 1e6))
+            }
+            print(String(format: "error median %+.3f ms, max |error| %.3f ms; goal |error| <= %.3f ms: ",
+                         report.medianErrorMilliseconds ?? .nan, report.maximumAbsoluteErrorMilliseconds ?? .nan,
+                         report.goalMilliseconds) + (report.goalMet ? "met" : "NOT met"))
+        } catch {
+            throw fail(error)
+        }
+    }
+}
