@@ -47,7 +47,7 @@ let package = Package(
         .testTarget(name: "RSTPTests", dependencies: ["RSTP", "Packets"]),
         .testTarget(name: "TopologyTests", dependencies: ["Topology"]),
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "Packets"]),
-        .testTarget(name: "LabTests", dependencies: ["Lab", "Topology", "Kernel", "Analysis", "Packets"]),
+        .testTarget(name: "LabTests", dependencies: ["Lab", "Topology", "Kernel", "Analysis", "Packets", "VRRP"]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Analysis"], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v6]

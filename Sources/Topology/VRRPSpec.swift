@@ -21,6 +21,14 @@ public struct VRRPGroupSpec: Sendable, Hashable {
     public var track: [(interface: String, weight: Int)]
     public var gratuitousARPCount: Int
     public var gratuitousARPIntervalMilliseconds: Int
+    /// While Master, gratuitous ARPs again this often (keepalived's `garp_master_refresh`); 0: never.
+    public var gratuitousARPRefreshMilliseconds: Int = 0
+    /// Fault while the group's own interface is down or without carrier (keepalived's default).
+    public var trackInterface: Bool = false
+    /// VRRPv2 simple-password authentication (`auth_pass`), or none.
+    public var authentication: VRRPAdvertisement.Authentication = .none
+    /// What the IPv4 VRRPv3 checksum covers (`checksum: pseudo-header|message`).
+    public var checksumMode: VRRPAdvertisement.ChecksumMode = .pseudoHeader
     public var location: SourceLocation
 
     public init(name: String, interface: String, vrid: Int, priority: Int = 100, version: Int = 3,
@@ -52,6 +60,9 @@ public struct VRRPGroupSpec: Sendable, Hashable {
             && lhs.track.map(\.interface) == rhs.track.map(\.interface) && lhs.track.map(\.weight) == rhs.track.map(\.weight)
             && lhs.gratuitousARPCount == rhs.gratuitousARPCount
             && lhs.gratuitousARPIntervalMilliseconds == rhs.gratuitousARPIntervalMilliseconds
+            && lhs.gratuitousARPRefreshMilliseconds == rhs.gratuitousARPRefreshMilliseconds
+            && lhs.trackInterface == rhs.trackInterface && lhs.authentication == rhs.authentication
+            && lhs.checksumMode == rhs.checksumMode
     }
 
     public func hash(into hasher: inout Hasher) {
@@ -178,7 +189,8 @@ public enum VRRPSpecParser {
         let map = try mapping(node, file, field)
         try rejectUnknown(map, allowed: ["name", "interface", "vrid", "priority", "version", "advert_int", "virtual_address",
                                          "virtual_addresses", "preempt", "preempt_delay", "accept", "track", "garp_count",
-                                         "garp_interval"], file, field)
+                                         "garp_interval", "garp_master_refresh", "track_interface", "auth_pass", "checksum"],
+                         file, field)
         func required(_ key: String) throws -> Yams.Node {
             guard let value = map[key] else {
                 throw VRRPSpecError(location: place(node, file), field: "\(field).\(key)", message: "missing")
@@ -229,7 +241,27 @@ public enum VRRPSpecParser {
                               try entry["weight"].map { try integer($0, file, "\(itemField).weight", range: 0...254) } ?? 0))
             }
         }
-        return VRRPGroupSpec(
+        var checksumMode = VRRPAdvertisement.ChecksumMode.pseudoHeader
+        if let node = map["checksum"] {
+            let text = try string(node, file, "\(field).checksum")
+            guard let mode = VRRPAdvertisement.ChecksumMode(rawValue: text) else {
+                throw VRRPSpecError(location: place(node, file), field: "\(field).checksum",
+                                    message: "'\(text)' is not a checksum mode (pseudo-header, as keepalived and FRR by default; message, as RFC 9568)")
+            }
+            checksumMode = mode
+        }
+        var authentication = VRRPAdvertisement.Authentication.none
+        if let node = map["auth_pass"] {
+            let text = try string(node, file, "\(field).auth_pass")
+            guard version == 2 else {
+                throw VRRPSpecError(location: place(node, file), field: "\(field).auth_pass", message: "only VRRPv2 has authentication (add version: 2)")
+            }
+            guard (1...8).contains(text.utf8.count) else {
+                throw VRRPSpecError(location: place(node, file), field: "\(field).auth_pass", message: "must be 1-8 bytes, got \(text.utf8.count)")
+            }
+            authentication = .simplePassword(Array(text.utf8))
+        }
+        var result = VRRPGroupSpec(
             name: try map["name"].map { try string($0, file, "\(field).name") } ?? defaultName ?? "vrid\(vrid)",
             interface: try string(try required("interface"), file, "\(field).interface"),
             vrid: vrid, priority: priority, version: version, advertIntervalMilliseconds: interval,
@@ -238,9 +270,15 @@ public enum VRRPSpecParser {
             preemptDelayMilliseconds: try map["preempt_delay"].map { try milliseconds($0, file, "\(field).preempt_delay") } ?? 0,
             accept: try map["accept"].map { try bool($0, file, "\(field).accept") } ?? false,
             track: track,
-            gratuitousARPCount: try map["garp_count"].map { try integer($0, file, "\(field).garp_count", range: 0...100) } ?? 3,
+            // At least one: RFC 9568 section 6.4.1 sends a gratuitous ARP on becoming Master.
+            gratuitousARPCount: try map["garp_count"].map { try integer($0, file, "\(field).garp_count", range: 1...100) } ?? 3,
             gratuitousARPIntervalMilliseconds: try map["garp_interval"].map { try milliseconds($0, file, "\(field).garp_interval") } ?? 100,
             location: place(node, file))
+        result.gratuitousARPRefreshMilliseconds = try map["garp_master_refresh"].map { try milliseconds($0, file, "\(field).garp_master_refresh") } ?? 0
+        result.trackInterface = try map["track_interface"].map { try bool($0, file, "\(field).track_interface") } ?? false
+        result.authentication = authentication
+        result.checksumMode = checksumMode
+        return result
     }
 
     // MARK: Small typed readers over Yams nodes

@@ -131,6 +131,13 @@ public enum TopologyWriter {
             }
             if group.gratuitousARPCount != 3 { parts.append("garp_count: \(group.gratuitousARPCount)") }
             if group.gratuitousARPIntervalMilliseconds != 100 { parts.append("garp_interval: \(group.gratuitousARPIntervalMilliseconds)ms") }
+            if group.gratuitousARPRefreshMilliseconds > 0 { parts.append("garp_master_refresh: \(group.gratuitousARPRefreshMilliseconds)ms") }
+            if group.trackInterface { parts.append("track_interface: true") }
+            if case let .simplePassword(password) = group.authentication {
+                let text = String(String(decoding: password, as: UTF8.self).flatMap { $0 == "\\" || $0 == "\"" ? ["\\", $0] : [$0] })
+                parts.append("auth_pass: \"\(text)\"")
+            }
+            if group.checksumMode != .pseudoHeader { parts.append("checksum: \(group.checksumMode.rawValue)") }
             out.append("  - {\(parts.joined(separator: ", "))}")
         }
         if !vrrp.syncGroups.isEmpty {

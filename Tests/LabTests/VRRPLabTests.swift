@@ -84,8 +84,8 @@ final class VRRPLabTests: LabTestCase {
         XCTAssertTrue(try waitFor(lab, "r2", "master", seconds: 3))
         // The killed daemon left its virtual MAC interface up with the addresses: take them down, as a
         // crashed router would vanish, so only r2 answers.
-        _ = try run(in: "\(lab)-r1", ["ip", "link", "del", "vrrp7"])
-        _ = try run(in: "\(lab)-r1", ["ip", "link", "del", "vrrp8"])
+        _ = try run(in: "\(lab)-r1", ["ip", "link", "del", "br0-vr7"])
+        _ = try run(in: "\(lab)-r1", ["ip", "link", "del", "br0-vr8"])
         XCTAssertTrue(try bothWays(lab))
     }
 
