@@ -167,10 +167,11 @@ public final class VRRPDaemon {
     }
 
     /// The name of the interface carrying a group's virtual MAC: `<interface>-vr<VRID>` when that fits
-    /// IFNAMSIZ (15 characters), else `vr<VRID>-i<interface index>`. Unique for every (interface, VRID).
+    /// IFNAMSIZ (15 characters), else `vr<VRID>-<interface index in hex>` (at most 14). Unique for every
+    /// (interface, VRID): the first form ends in `-vr` and digits, the second in hex digits after `-`.
     public static func virtualMACInterfaceName(interface: String, index: Int32, vrid: Int) -> String {
         let readable = "\(interface)-vr\(vrid)"
-        return readable.utf8.count <= 15 ? readable : "vr\(vrid)-i\(index)"
+        return readable.utf8.count <= 15 ? readable : "vr\(vrid)-\(String(UInt32(bitPattern: index), radix: 16))"
     }
 
     /// The router of a group, as it is now.
@@ -498,7 +499,7 @@ public final class KernelVRRPDaemonIO: VRRPDaemonIO {
 
     public func cleanUp(_ groups: [VRRPGroupPlumbing]) {
         for group in groups { try? netlink.deleteLink(group.virtualMACInterface) }  // nil: already gone
-        if let firewall { try? firewall.run("delete table inet \(Self.table)") }  // nil: already gone
+        if let firewall { _ = try? firewall.run("delete table inet \(Self.table)") }  // nil: already gone
     }
 
     public func log(_ message: String) { SystemLog.notice(message) }

@@ -77,6 +77,12 @@ public struct VRRPSyncGroupSpec: Sendable, Hashable {
     public var name: String
     public var members: [String]
     public var location: SourceLocation
+
+    public init(name: String, members: [String], location: SourceLocation = .unknown()) {
+        self.name = name
+        self.members = members
+        self.location = location
+    }
 }
 
 /// A `redlab vrrpd` configuration: the groups of one router.

@@ -41,7 +41,7 @@ final class FakeVRRPIO: VRRPDaemonIO {
         let decoded = try EthernetFrame.decode(frame)
         if decoded.header.etherType == .arp {
             journal.append((clock, "send garp"))
-        } else if let packet = try? VRRPPacket.decode(frame: decoded) ?? VRRPPacket.decode(frame: decoded, checksum: .message) {
+        } else if let packet = (try? VRRPPacket.decode(decoded.payload[...])) ?? (try? VRRPPacket.decode(decoded.payload[...], checksum: .message)) {
             journal.append((clock, "send advert vrid \(packet.advertisement.vrid) prio \(packet.advertisement.priority)"))
         }
     }
@@ -108,13 +108,13 @@ final class VRRPDaemonTests: XCTestCase {
                                       syncGroups: [VRRPSyncGroupSpec(name: "both", members: ["inside", "outside"], location: .unknown())])
         let (_, events) = try run(config, io, stop: 14)
         let changes = events.map { "\($0.1.target) \($0.1.detail["from"] ?? "")->\($0.1.detail["to"] ?? "") @\($0.0.nanoseconds / 1_000_000)" }
-        let during = events.filter { $0.0 > .seconds(2) && $0.0 < .seconds(12) }
+        let during = events.filter { $0.0 > Instant.seconds(2) && $0.0 < Instant.seconds(12) }
         XCTAssertEqual(during.count, 0, "nothing moves while the uplink is down: \(changes)")
-        let atCut = events.filter { $0.0 == .seconds(2) }.map { "\($0.1.target) \($0.1.detail["to"] ?? "")" }
+        let atCut = events.filter { $0.0 == Instant.seconds(2) }.map { "\($0.1.target) \($0.1.detail["to"] ?? "")" }
         XCTAssertEqual(Set(atCut), ["r1:inside fault", "r1:outside fault"], "\(changes)")
         XCTAssertEqual(io.macState["eth1-vr1"], false)
         XCTAssertEqual(io.macState["eth1-vr2"], false)
-        let back = events.filter { $0.0 >= .seconds(12) }.map { "\($0.1.target) \($0.1.detail["to"] ?? "")" }
+        let back = events.filter { $0.0 >= Instant.seconds(12) }.map { "\($0.1.target) \($0.1.detail["to"] ?? "")" }
         XCTAssertEqual(back.filter { $0.hasSuffix("master") }.count, 2, "both return as master: \(changes)")
     }
 
@@ -172,7 +172,7 @@ final class VRRPDaemonTests: XCTestCase {
         let config = VRRPDaemonConfig(groups: [group("a", vrid: 7, priority: 255), group("b", vrid: 7, priority: 255, interface: "eth2")])
         _ = try run(config, io, stop: 0.5)
         XCTAssertEqual(io.cleanedUp.map(\.virtualMACInterface), ["eth1-vr7", "eth2-vr7"])
-        XCTAssertEqual(VRRPDaemon.virtualMACInterfaceName(interface: "verylongname15c", index: 1234, vrid: 255), "vr255-i1234")
+        XCTAssertEqual(VRRPDaemon.virtualMACInterfaceName(interface: "verylongname15c", index: 1234, vrid: 255), "vr255-4d2")
         XCTAssertNotEqual(VRRPDaemon.virtualMACInterfaceName(interface: "verylongname15c", index: 1234, vrid: 255),
                           VRRPDaemon.virtualMACInterfaceName(interface: "verylongname15d", index: 1235, vrid: 255))
         XCTAssertLessThanOrEqual(VRRPDaemon.virtualMACInterfaceName(interface: "verylongname15c", index: Int32.max, vrid: 255).utf8.count, 15)
@@ -222,7 +222,7 @@ final class VRRPDaemonTests: XCTestCase {
         var spec = group("gw", vrid: 1, priority: 255)
         spec.checksumMode = .message
         let (daemon, _) = try run(VRRPDaemonConfig(groups: [spec]), io, stop: 0.5)
-        XCTAssertEqual(daemon.statuses().first?.rejected, [:], "a v3 owner processes adverts")
+        XCTAssertEqual(daemon.statuses().first?.rejected, ["lower_priority": 1], "accepted, then refused as a lower priority (no checksum reject)")
         let adverts = io.sentFrames.compactMap { try? VRRPPacket.decode(frame: EthernetFrame.decode($0.frame)) }
         XCTAssertTrue(adverts.isEmpty, "no advert carries the pseudo-header checksum")
         let messageMode = io.sentFrames.compactMap { frame -> VRRPPacket? in
