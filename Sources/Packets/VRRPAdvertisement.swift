@@ -51,8 +51,7 @@ public struct VRRPAdvertisement: Sendable, Hashable {
     public enum ChecksumMode: String, Sendable, Hashable, CaseIterable {
         /// The IPv4 pseudo-header and the message (RFC 5798; keepalived and FRR by default).
         case pseudoHeader = "pseudo-header"
-        /// The message only (RFC 9568 section 5.2.8; keepalived `v3_checksum_as_v2`, FRR
-        /// `no vrrp N checksum-with-ipv4-pseudoheader`).
+        /// The message only (RFC 9568 section 5.2.8; FRR's `no vrrp N checksum-with-ipv4-pseudoheader`).
         case message
     }
 
