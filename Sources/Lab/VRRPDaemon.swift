@@ -330,7 +330,8 @@ public final class VRRPDaemon {
                 io.log("VRRP group \(group.spec.name) (VRID \(group.spec.vrid) on \(group.spec.interface)): \(from.rawValue) -> \(to.rawValue): \(reason)")
                 notify(event)
                 writeStatus(force: true)
-            case .discarded(let reason, let detail):
+            case .discarded(let reason, let detail) where ![.notRunning, .inFault, .ownAdvertisement].contains(reason):
+                // (Adverts heard while not running or in Fault, or our own, are counted, not logged: they are expected.)
                 logLimited("discard \(group.spec.name) \(reason.rawValue)",
                            "VRRP group \(group.spec.name): advert dropped (\(reason.rawValue)): \(detail)")
             case .misconfiguration(let text):
@@ -414,13 +415,17 @@ public final class KernelVRRPDaemonIO: VRRPDaemonIO {
     private let signals: SignalWatcher
     private var receivers: [(interface: String, socket: MulticastIPSocket)] = []
     private var senders: [String: PacketSocket] = [:]
-    private var firewall: FirewallSession?
+    private let firewall: FirewallSession
+    private var tableMade = false
     static let table = "redlab_vrrpd"
 
     public init() throws {
         signals = try SignalWatcher()
         netlink = try NetlinkSocket()
         linkMonitor = try LinkMonitor()
+        firewall = try FirewallSession()
+        // A daemon killed with SIGKILL leaves its Accept_Mode rules: start clean.
+        _ = try? firewall.run("delete table inet \(Self.table)")  // nil: no table left from an earlier run
         SystemLog.open(identity: "redlab-vrrpd")
     }
 
@@ -446,15 +451,13 @@ public final class KernelVRRPDaemonIO: VRRPDaemonIO {
         // Several groups on one interface: each virtual MAC answers ARP only for its own addresses.
         try Sysctl.setIfPresent("net/ipv4/conf/\(macvlan)/arp_ignore", "1")
         if !spec.accept, spec.priority != 255 {
-            let session = try firewall ?? {
-                let session = try FirewallSession()
-                try session.run("add table inet \(Self.table)\nflush table inet \(Self.table)\n"
-                                + "add chain inet \(Self.table) input { type filter hook input priority -10; policy accept; }")
-                return session
-            }()
-            firewall = session
+            if !tableMade {
+                try firewall.run("add table inet \(Self.table)\n"
+                                 + "add chain inet \(Self.table) input { type filter hook input priority -10; policy accept; }")
+                tableMade = true
+            }
             for address in spec.virtualAddresses {
-                try session.run("add rule inet \(Self.table) input ip daddr \(address.address) drop comment \"accept false: \(spec.name)\"")
+                try firewall.run("add rule inet \(Self.table) input ip daddr \(address.address) drop comment \"accept false: \(spec.name)\"")
             }
         }
         if !receivers.contains(where: { $0.interface == spec.interface }) {
@@ -499,7 +502,7 @@ public final class KernelVRRPDaemonIO: VRRPDaemonIO {
 
     public func cleanUp(_ groups: [VRRPGroupPlumbing]) {
         for group in groups { try? netlink.deleteLink(group.virtualMACInterface) }  // nil: already gone
-        if let firewall { _ = try? firewall.run("delete table inet \(Self.table)") }  // nil: already gone
+        if tableMade { _ = try? firewall.run("delete table inet \(Self.table)") }  // nil: already gone
     }
 
     public func log(_ message: String) { SystemLog.notice(message) }
