@@ -62,6 +62,12 @@ public protocol VRRPDaemonIO: AnyObject {
     func wait(until deadline: Instant) throws -> [VRRPDaemonInput]
     /// Removes what `prepare` made.
     func cleanUp(_ groups: [VRRPGroupPlumbing])
+    /// Starts a track script's command in the background; returns a handle for `scriptResult`.
+    func startScript(_ command: String) throws -> Int
+    /// nil while the script runs; once it has ended, whether it exited with status 0.
+    func scriptResult(_ handle: Int) -> Bool?
+    /// Kills a script that ran too long (or is still running at shutdown).
+    func stopScript(_ handle: Int)
     /// The daemon's log (syslog).
     func log(_ message: String)
 }
@@ -92,6 +98,24 @@ public final class VRRPDaemon {
         }
     }
 
+    /// A track script: its runs and its last result.
+    final class TrackScriptRun {
+        let trackName: String
+        let spec: VRRPTrackScript
+        var nextRun: Instant
+        var running: (handle: Int, deadline: Instant)?
+        var passing = true
+
+        init(trackName: String, spec: VRRPTrackScript, nextRun: Instant) {
+            self.trackName = trackName
+            self.spec = spec
+            self.nextRun = nextRun
+        }
+    }
+
+    /// While a script runs, its result is looked at this often.
+    static let scriptPollNanoseconds: Int64 = 10_000_000
+
     /// One log line per key at most this often; the lines held back are counted in the next one.
     static let logIntervalNanoseconds: Int64 = 10_000_000_000
 
@@ -105,6 +129,7 @@ public final class VRRPDaemon {
     private var lastStatusWrite: Int64 = .min
     private var logHeld: [String: (last: Instant, held: Int)] = [:]
     private var prepared: [VRRPGroupPlumbing] = []
+    private var scripts: [TrackScriptRun] = []
 
     /// Opens everything in the current namespace. `eventSink` receives every state change.
     public convenience init(config: VRRPDaemonConfig, node: String, statusPath: String?,
@@ -154,6 +179,10 @@ public final class VRRPDaemon {
         if spec.trackInterface, !tracked.contains(where: { $0.name == spec.interface }) {
             tracked.append(TrackedInterface(name: spec.interface, weight: 0))
         }
+        // A track script is tracked as an interface that is down while the script fails.
+        for (index, script) in spec.trackScripts.enumerated() {
+            tracked.append(TrackedInterface(name: scriptTrackName(group: spec.name, index: index), weight: script.weight))
+        }
         return VRRPConfig(
             version: spec.version == 2 ? .v2 : .v3, vrid: UInt8(clamping: spec.vrid), priority: UInt8(clamping: spec.priority),
             advertInterval: UInt16(clamping: spec.version == 2 ? spec.advertIntervalMilliseconds / 1000 : spec.advertIntervalMilliseconds / 10),
@@ -165,6 +194,9 @@ public final class VRRPDaemon {
             authentication: spec.version == 2 ? spec.authentication : .none,
             checksumMode: spec.checksumMode)
     }
+
+    /// The name a track script goes by in the state machine and the log.
+    static func scriptTrackName(group: String, index: Int) -> String { "script:\(group)#\(index + 1)" }
 
     /// The name of the interface carrying a group's virtual MAC: `<interface>-vr<VRID>` when that fits
     /// IFNAMSIZ (15 characters), else `vr<VRID>-<interface index in hex>` (at most 14). Unique for every
@@ -204,14 +236,57 @@ public final class VRRPDaemon {
             }
         }
         for index in units.indices { perform(units[index].handleAll(.startup, at: io.now())) }
+        // Scripts count as passing until a run says otherwise (their first run starts now).
+        for group in groups {
+            for (index, script) in group.spec.trackScripts.enumerated() {
+                scripts.append(TrackScriptRun(trackName: Self.scriptTrackName(group: group.spec.name, index: index), spec: script, nextRun: io.now()))
+            }
+        }
         writeStatus(force: true)
+    }
+
+    /// Reads finished script runs, stops overdue ones, starts due ones.
+    private func pollScripts() {
+        for script in scripts {
+            let now = io.now()
+            if let running = script.running {
+                if let passed = io.scriptResult(running.handle) {
+                    script.running = nil
+                    report(script, passing: passed, detail: passed ? "exited 0" : "exited non-zero")
+                } else if now >= running.deadline {
+                    io.stopScript(running.handle)
+                    script.running = nil
+                    report(script, passing: false, detail: "still running after \(script.spec.intervalMilliseconds) ms: killed")
+                }
+            }
+            if script.running == nil, now >= script.nextRun {
+                script.nextRun = now.advanced(byNanoseconds: Int64(script.spec.intervalMilliseconds) * 1_000_000)
+                do {
+                    script.running = (try io.startScript(script.spec.command), script.nextRun)
+                } catch {
+                    report(script, passing: false, detail: "cannot start: \(error)")
+                }
+            }
+        }
+    }
+
+    private func report(_ script: TrackScriptRun, passing: Bool, detail: String) {
+        guard passing != script.passing else { return }
+        script.passing = passing
+        io.log("vrrpd: track script \(script.trackName) (\(script.spec.command)) now \(passing ? "passes" : "fails"): \(detail)")
+        let event: VRRPEvent = passing ? .interfaceUp(script.trackName) : .interfaceDown(script.trackName)
+        for index in units.indices { perform(units[index].handleAll(event, at: io.now())) }
     }
 
     /// One wait and what it brought; false once stopped.
     func step() throws -> Bool {
         // Sleep exactly until the next protocol deadline (at most a second, for the status file).
+        pollScripts()
         let limit = io.now().advanced(byNanoseconds: 1_000_000_000)
-        let deadline = units.compactMap(\.nextDeadline).min().map { min($0, limit) } ?? limit
+        let scriptDeadlines = scripts.map { script in
+            script.running.map { min($0.deadline, io.now().advanced(byNanoseconds: Self.scriptPollNanoseconds)) } ?? script.nextRun
+        }
+        let deadline = (units.compactMap(\.nextDeadline) + scriptDeadlines).min().map { min($0, limit) } ?? limit
         for input in try io.wait(until: deadline) {
             switch input {
             case .stop:
@@ -261,6 +336,10 @@ public final class VRRPDaemon {
     }
 
     private func shutdown() {
+        for script in scripts {
+            if let running = script.running { io.stopScript(running.handle) }
+            script.running = nil
+        }
         // Every group leaves with its own priority-0 advert.
         let at = io.now()
         var leaving: [VRRPSyncGroup.Output] = []
@@ -417,6 +496,8 @@ public final class KernelVRRPDaemonIO: VRRPDaemonIO {
     private var senders: [String: PacketSocket] = [:]
     private let firewall: FirewallSession
     private var tableMade = false
+    private var scriptRuns: [Int: Process] = [:]
+    private var nextScriptHandle = 0
     static let table = "redlab_vrrpd"
 
     public init() throws {
@@ -506,4 +587,30 @@ public final class KernelVRRPDaemonIO: VRRPDaemonIO {
     }
 
     public func log(_ message: String) { SystemLog.notice(message) }
+
+    public func startScript(_ command: String) throws -> Int {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", command]
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        nextScriptHandle += 1
+        scriptRuns[nextScriptHandle] = process
+        return nextScriptHandle
+    }
+
+    public func scriptResult(_ handle: Int) -> Bool? {
+        guard let process = scriptRuns[handle] else { return false }
+        if process.isRunning { return nil }
+        scriptRuns[handle] = nil
+        return process.terminationReason == .exit && process.terminationStatus == 0
+    }
+
+    public func stopScript(_ handle: Int) {
+        guard let process = scriptRuns.removeValue(forKey: handle) else { return }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+    }
 }

@@ -29,6 +29,10 @@ public struct VRRPGroupSpec: Sendable, Hashable {
     public var authentication: VRRPAdvertisement.Authentication = .none
     /// What the IPv4 VRRPv3 checksum covers (`checksum: pseudo-header|message`).
     public var checksumMode: VRRPAdvertisement.ChecksumMode = .pseudoHeader
+    /// Commands run every `intervalMilliseconds` in the node (keepalived's track_script): while the
+    /// last run failed (exit status not 0, or still running after the interval) the priority drops by
+    /// `weight`, or the group goes to Fault for weight 0.
+    public var trackScripts: [VRRPTrackScript] = []
     public var location: SourceLocation
 
     public init(name: String, interface: String, vrid: Int, priority: Int = 100, version: Int = 3,
@@ -62,13 +66,26 @@ public struct VRRPGroupSpec: Sendable, Hashable {
             && lhs.gratuitousARPIntervalMilliseconds == rhs.gratuitousARPIntervalMilliseconds
             && lhs.gratuitousARPRefreshMilliseconds == rhs.gratuitousARPRefreshMilliseconds
             && lhs.trackInterface == rhs.trackInterface && lhs.authentication == rhs.authentication
-            && lhs.checksumMode == rhs.checksumMode
+            && lhs.checksumMode == rhs.checksumMode && lhs.trackScripts == rhs.trackScripts
     }
 
     public func hash(into hasher: inout Hasher) {
         hasher.combine(name)
         hasher.combine(vrid)
         hasher.combine(interface)
+    }
+}
+
+/// A track script of a group (`track_script: [{command, interval, weight}]`).
+public struct VRRPTrackScript: Sendable, Hashable {
+    public var command: String
+    public var intervalMilliseconds: Int
+    public var weight: Int
+
+    public init(command: String, intervalMilliseconds: Int = 1000, weight: Int = 0) {
+        self.command = command
+        self.intervalMilliseconds = intervalMilliseconds
+        self.weight = weight
     }
 }
 
@@ -195,7 +212,8 @@ public enum VRRPSpecParser {
         let map = try mapping(node, file, field)
         try rejectUnknown(map, allowed: ["name", "interface", "vrid", "priority", "version", "advert_int", "virtual_address",
                                          "virtual_addresses", "preempt", "preempt_delay", "accept", "track", "garp_count",
-                                         "garp_interval", "garp_master_refresh", "track_interface", "auth_pass", "checksum"],
+                                         "garp_interval", "garp_master_refresh", "track_interface", "auth_pass", "checksum",
+                                         "track_script"],
                          file, field)
         func required(_ key: String) throws -> Yams.Node {
             guard let value = map[key] else {
@@ -284,6 +302,23 @@ public enum VRRPSpecParser {
         result.trackInterface = try map["track_interface"].map { try bool($0, file, "\(field).track_interface") } ?? false
         result.authentication = authentication
         result.checksumMode = checksumMode
+        if let scriptsNode = map["track_script"] {
+            result.trackScripts = try list(scriptsNode, file, "\(field).track_script").enumerated().map { index, item in
+                let itemField = "\(field).track_script[\(index)]"
+                let entry = try mapping(item, file, itemField)
+                try rejectUnknown(entry, allowed: ["command", "interval", "weight"], file, itemField)
+                guard let commandNode = entry["command"] else {
+                    throw VRRPSpecError(location: place(item, file), field: "\(itemField).command", message: "missing")
+                }
+                let interval = try entry["interval"].map { try milliseconds($0, file, "\(itemField).interval") } ?? 1000
+                guard interval >= 10 else {
+                    throw VRRPSpecError(location: place(entry["interval"] ?? item, file), field: "\(itemField).interval",
+                                        message: "at least 10ms, got \(interval)ms")
+                }
+                return VRRPTrackScript(command: try string(commandNode, file, "\(itemField).command"), intervalMilliseconds: interval,
+                                       weight: try entry["weight"].map { try integer($0, file, "\(itemField).weight", range: 0...254) } ?? 0)
+            }
+        }
         return result
     }
 

@@ -138,6 +138,12 @@ public enum TopologyWriter {
                 parts.append("auth_pass: \"\(text)\"")
             }
             if group.checksumMode != .pseudoHeader { parts.append("checksum: \(group.checksumMode.rawValue)") }
+            if !group.trackScripts.isEmpty {
+                parts.append("track_script: [" + group.trackScripts.map { script in
+                    let command = String(script.command.flatMap { $0 == "\\" || $0 == "\"" ? ["\\", $0] : [$0] })
+                    return "{command: \"\(command)\", interval: \(script.intervalMilliseconds)ms, weight: \(script.weight)}"
+                }.joined(separator: ", ") + "]")
+            }
             out.append("  - {\(parts.joined(separator: ", "))}")
         }
         if !vrrp.syncGroups.isEmpty {

@@ -59,6 +59,24 @@ final class FakeVRRPIO: VRRPDaemonIO {
 
     func cleanUp(_ groups: [VRRPGroupPlumbing]) { cleanedUp += groups }
 
+    /// Whether a script passes when started at a time; every run takes `scriptRunTime`.
+    var scriptPasses: (String, Instant) -> Bool = { _, _ in true }
+    var scriptRunTime: Int64 = 5_000_000
+    var scriptRuns: [(command: String, started: Instant, passes: Bool)] = []
+    var stoppedScripts: [Int] = []
+
+    func startScript(_ command: String) throws -> Int {
+        scriptRuns.append((command, clock, scriptPasses(command, clock)))
+        return scriptRuns.count - 1
+    }
+
+    func scriptResult(_ handle: Int) -> Bool? {
+        let run = scriptRuns[handle]
+        return clock.nanoseconds - run.started.nanoseconds >= scriptRunTime ? run.passes : nil
+    }
+
+    func stopScript(_ handle: Int) { stoppedScripts.append(handle) }
+
     func log(_ message: String) { journal.append((clock, "log \(message)")) }
 
     func logs(containing text: String) -> [String] {
@@ -241,5 +259,36 @@ final class VRRPDaemonTests: XCTestCase {
         }
         XCTAssertEqual(arps.first?.targetMAC, MACAddress.vrrp(vrid: 7))
         XCTAssertEqual(arps.first?.senderMAC, MACAddress.vrrp(vrid: 7))
+    }
+
+    // keepalived's track_script: a weight-0 script failing takes the group to Fault; a weighted one lowers
+    // the priority; a script still running after its interval counts as failed and is killed.
+    func testTrackScriptsDriveFaultAndPriority() throws {
+        let io = FakeVRRPIO()
+        io.scriptPasses = { command, time in
+            command == "check-fault" ? !(time >= .seconds(2) && time < .seconds(5)) : time < .seconds(3)
+        }
+        var spec = group("gw", vrid: 1, priority: 200)
+        spec.trackScripts = [VRRPTrackScript(command: "check-fault", intervalMilliseconds: 500, weight: 0),
+                             VRRPTrackScript(command: "check-weight", intervalMilliseconds: 1000, weight: 50)]
+        let (daemon, events) = try run(VRRPDaemonConfig(groups: [spec]), io, stop: 8)
+        let changes = events.map { "\($0.1.detail["to"] ?? "")@\(Double($0.0.nanoseconds) / 1e9)" }
+        // Fault from the first failing run (started at 2.0 s, its result read at the next 10 ms look) until
+        // the first passing one.
+        XCTAssertEqual(events.map { $0.1.detail["to"] }, ["backup", "master", "fault", "backup", "master", "initialize"], "\(changes)")
+        XCTAssertEqual(events[2].0, Instant.seconds(2.01), "\(changes)")
+        XCTAssertEqual(events[3].0, Instant.seconds(5.01), "\(changes)")
+        XCTAssertTrue(io.journal.contains { $0.entry == "send advert vrid 1 prio 150" }, "the weighted script lowers 200 by 50")
+        XCTAssertEqual(daemon.statuses().first?.priority, 150)
+        XCTAssertEqual(io.logs(containing: "track script").count, 3, "\(io.logs(containing: "track script"))")
+
+        let slow = FakeVRRPIO()
+        slow.scriptRunTime = 2_000_000_000
+        var hung = group("gw", vrid: 1, priority: 200)
+        hung.trackScripts = [VRRPTrackScript(command: "hangs", intervalMilliseconds: 1000, weight: 0)]
+        let (_, hungEvents) = try run(VRRPDaemonConfig(groups: [hung]), slow, stop: 3)
+        XCTAssertEqual(Array(hungEvents.map { $0.1.detail["to"] }.prefix(3)), ["backup", "master", "fault"])
+        XCTAssertEqual(hungEvents.count > 2 ? hungEvents[2].0 : nil, Instant.seconds(1), "killed at its interval")
+        XCTAssertFalse(slow.stoppedScripts.isEmpty)
     }
 }

@@ -28,9 +28,15 @@ final class VRRPSpecKeyTests: XCTestCase {
         XCTAssertEqual(set.checksumMode, .message)
         XCTAssertEqual(set.gratuitousARPRefreshMilliseconds, 60_000)
         XCTAssertTrue(set.trackInterface)
+        let scripted = try XCTUnwrap(try parse(base + ", track_script: [{command: \"pidof nginx\", interval: 2s, weight: 20}, {command: true}]").groups.first)
+        XCTAssertEqual(scripted.trackScripts, [VRRPTrackScript(command: "pidof nginx", intervalMilliseconds: 2000, weight: 20),
+                                               VRRPTrackScript(command: "true", intervalMilliseconds: 1000, weight: 0)])
+        XCTAssertThrowsError(try parse(base + ", track_script: [{command: x, interval: 1ms}]")) {
+            XCTAssertTrue("\($0)".contains("track_script[0].interval: at least 10ms"), "\($0)")
+        }
         let v2 = try XCTUnwrap(try parse(base + ", version: 2, auth_pass: \"se,c:r\\\"t\"").groups.first)
         XCTAssertEqual(v2.authentication, .simplePassword(Array("se,c:r\"t".utf8)))
-        for group in [set, v2] {
+        for group in [set, v2, scripted] {
             let written = TopologyWriter.vrrpDaemonYAML(VRRPDaemonConfig(groups: [group]))
             XCTAssertEqual(try load(written).groups, [group], written)
         }
