@@ -610,7 +610,9 @@ public final class KernelVRRPDaemonIO: VRRPDaemonIO {
 
     public func stopScript(_ handle: Int) {
         guard let process = scriptRuns.removeValue(forKey: handle) else { return }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        // The shell leads a process group of its own (as Process starts it): kill the whole group, so
+        // that what the shell started goes too.
+        if process.isRunning, kill(-process.processIdentifier, SIGKILL) != 0 { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
     }
 }

@@ -45,4 +45,28 @@ final class VRRPKernelIOTests: LabTestCase {
         XCTAssertFalse(try run(in: namespace, ["ip", "-o", "link", "show"]).output.contains("-vr7"))
         XCTAssertNotEqual(try run(in: namespace, ["nft", "list", "table", "inet", "redlab_vrrpd"]).status, 0, "no table left")
     }
+
+    func testTrackScriptsRunAndAreKilled() throws {
+        try requireRoot()
+        let namespace = "rltest\(getpid() % 100000)ts"
+        try Namespace.create(namespace)
+        defer { try? Namespace.delete(namespace) }  // nil: already gone; nothing else to do in a test's teardown
+        try Namespace.run(in: namespace) {
+            let io = try KernelVRRPDaemonIO()
+            let passing = try io.startScript("exit 0")
+            let failing = try io.startScript("exit 3")
+            let hanging = try io.startScript("sleep 30")
+            var results: [Int: Bool] = [:]
+            let deadline = Date().addingTimeInterval(10)
+            while results.count < 2, Date() < deadline {
+                for handle in [passing, failing] where results[handle] == nil { results[handle] = io.scriptResult(handle) }
+                usleep(10_000)
+            }
+            XCTAssertEqual(results, [passing: true, failing: false])
+            XCTAssertNil(io.scriptResult(hanging), "still running")
+            let stopped = Date()
+            io.stopScript(hanging)
+            XCTAssertLessThan(Date().timeIntervalSince(stopped), 5, "killed, not waited for")
+        }
+    }
 }
