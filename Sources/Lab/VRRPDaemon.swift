@@ -126,7 +126,7 @@ public final class VRRPDaemon {
     private let eventSink: (LabEvent) -> Void
     private let statusPath: String?
     private let node: String
-    private var lastStatusWrite: Int64 = .min
+    private var lastStatusWrite: Int64 = 0
     private var logHeld: [String: (last: Instant, held: Int)] = [:]
     private var prepared: [VRRPGroupPlumbing] = []
     private var scripts: [TrackScriptRun] = []
@@ -520,32 +520,37 @@ public final class KernelVRRPDaemonIO: VRRPDaemonIO {
         guard let primary = try netlink.addresses().first(where: { $0.interfaceIndex == link.index })?.address.address else {
             throw LabError.unsupported("vrrpd: group \(spec.name): \(spec.interface) has no IPv4 address to send adverts from")
         }
-        let macvlan = VRRPDaemon.virtualMACInterfaceName(interface: spec.interface, index: Int32(link.index), vrid: spec.vrid)
+        let macvlan = VRRPDaemon.virtualMACInterfaceName(interface: spec.interface, index: Int32(truncatingIfNeeded: link.index), vrid: spec.vrid)
         // A daemon killed with SIGKILL leaves its macvlan (and the addresses on it): start clean.
         if links.contains(where: { $0.name == macvlan }) { try netlink.deleteLink(macvlan) }
         try netlink.createMacvlan(macvlan, parent: spec.interface, address: .vrrp(vrid: UInt8(clamping: spec.vrid)))
-        // The virtual addresses wait on the macvlan while it is down (no route, no ARP: not in use);
-        // becoming master is then one link change, the fastest the kernel offers.
-        for address in spec.virtualAddresses { try netlink.addAddress(address, to: macvlan) }
-        try Sysctl.setIfPresent("net/ipv4/conf/\(spec.interface)/arp_ignore", "1")
-        try Sysctl.setIfPresent("net/ipv4/conf/\(macvlan)/arp_announce", "2")
-        // Several groups on one interface: each virtual MAC answers ARP only for its own addresses.
-        try Sysctl.setIfPresent("net/ipv4/conf/\(macvlan)/arp_ignore", "1")
-        if !spec.accept, spec.priority != 255 {
-            if !tableMade {
-                try firewall.run("add table inet \(Self.table)\n"
-                                 + "add chain inet \(Self.table) input { type filter hook input priority -10; policy accept; }")
-                tableMade = true
+        do {
+            // The virtual addresses wait on the macvlan while it is down (no route, no ARP: not in use);
+            // becoming master is then one link change, the fastest the kernel offers.
+            for address in spec.virtualAddresses { try netlink.addAddress(address, to: macvlan) }
+            try Sysctl.setIfPresent("net/ipv4/conf/\(spec.interface)/arp_ignore", "1")
+            try Sysctl.setIfPresent("net/ipv4/conf/\(macvlan)/arp_announce", "2")
+            // Several groups on one interface: each virtual MAC answers ARP only for its own addresses.
+            try Sysctl.setIfPresent("net/ipv4/conf/\(macvlan)/arp_ignore", "1")
+            if !spec.accept, spec.priority != 255 {
+                if !tableMade {
+                    try firewall.run("add table inet \(Self.table)\n"
+                                     + "add chain inet \(Self.table) input { type filter hook input priority -10; policy accept; }")
+                    tableMade = true
+                }
+                for address in spec.virtualAddresses {
+                    try firewall.run("add rule inet \(Self.table) input ip daddr \(address.address) drop comment \"accept false: \(spec.name)\"")
+                }
             }
-            for address in spec.virtualAddresses {
-                try firewall.run("add rule inet \(Self.table) input ip daddr \(address.address) drop comment \"accept false: \(spec.name)\"")
+            if !receivers.contains(where: { $0.interface == spec.interface }) {
+                receivers.append((spec.interface, try MulticastIPSocket(protocol: 112, interface: spec.interface, group: .vrrpMulticast)))
             }
-        }
-        if !receivers.contains(where: { $0.interface == spec.interface }) {
-            receivers.append((spec.interface, try MulticastIPSocket(protocol: 112, interface: spec.interface, group: .vrrpMulticast)))
-        }
-        if senders[spec.interface] == nil {
-            senders[spec.interface] = try PacketSocket(interface: spec.interface, protocol: PacketSocket.sendOnly)
+            if senders[spec.interface] == nil {
+                senders[spec.interface] = try PacketSocket(interface: spec.interface, protocol: PacketSocket.sendOnly)
+            }
+        } catch {
+            try? netlink.deleteLink(macvlan)  // best effort: the error below is the one to report
+            throw error
         }
         return VRRPGroupPlumbing(primaryAddress: primary, virtualMACInterface: macvlan)
     }

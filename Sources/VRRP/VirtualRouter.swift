@@ -6,7 +6,8 @@ import Packets
 //   down, or the sync group, holds the router out of the election. It leaves Master as for
 //   shutdown (priority-0 advert) and comes back through Initialize's rules by itself.
 // - Tracked interfaces lower the priority by their weight (keepalived's track_interface), floored at
-//   1; the owner's 255 never changes. RFC 9568 has a fixed priority.
+//   1; the owner's 255 never changes. RFC 9568 has a fixed priority. The daemon tracks its scripts
+//   (keepalived's track_script) the same way, as interfaces that are down while the script fails.
 // - Preempt delay (RFC 9568 leaves it to implementations; keepalived's preempt_delay) holds preemption
 //   off after start-up and after the priority rises.
 // - IPv4 VRRPv3 checksum: by default over the pseudo-header and the message, as RFC 5798, keepalived and
