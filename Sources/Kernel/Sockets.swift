@@ -150,6 +150,7 @@ public final class MulticastIPSocket {
         try setOption(fd, Int32(IPPROTO_IP), IP_MULTICAST_IF, outgoing, "IP_MULTICAST_IF \(interface)")
         try setOption(fd, Int32(IPPROTO_IP), IP_MULTICAST_TTL, ttl, "IP_MULTICAST_TTL")
         try setOption(fd, Int32(IPPROTO_IP), IP_MULTICAST_LOOP, Int32(0), "IP_MULTICAST_LOOP")
+        try setOption(fd, Int32(IPPROTO_IP), IP_TTL, ttl, "IP_TTL")
     }
 
     public static func open(inNamespace name: String, protocol proto: Int32, interface: String,
@@ -161,8 +162,11 @@ public final class MulticastIPSocket {
 
     /// Sends `payload` (the protocol message, no IP header) to the group; the kernel adds the header
     /// with the interface's primary address as source.
-    public func send(_ payload: [UInt8]) throws {
-        var destination = socketAddress(group, 0)
+    public func send(_ payload: [UInt8]) throws { try send(payload, to: group) }
+
+    /// Sends `payload` to one address (unicast VRRP peers), with TTL 255 as to the group.
+    public func send(_ payload: [UInt8], to address: IPv4Address) throws {
+        var destination = socketAddress(address, 0)
         let sent = payload.withUnsafeBytes { raw in
             withUnsafePointer(to: &destination) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
@@ -170,7 +174,7 @@ public final class MulticastIPSocket {
                 }
             }
         }
-        guard sent == payload.count else { throw Errno.current("sendto \(group)", interface) }
+        guard sent == payload.count else { throw Errno.current("sendto \(address)", interface) }
     }
 
     /// The next whole IPv4 packet received, or nil when none is waiting.

@@ -58,6 +58,8 @@ public protocol VRRPDaemonIO: AnyObject {
     func setVirtualMAC(_ interface: String, up: Bool) throws
     /// Sends a whole Ethernet frame out of `interface`.
     func send(_ frame: [UInt8], on interface: String) throws
+    /// Sends a VRRP message to one address (unicast peers); the kernel adds the IPv4 header, TTL 255.
+    func send(_ message: [UInt8], to peer: IPv4Address, on interface: String) throws
     /// Waits until something arrives or `deadline` passes; returns what arrived (maybe nothing).
     func wait(until deadline: Instant) throws -> [VRRPDaemonInput]
     /// Removes what `prepare` made.
@@ -321,13 +323,13 @@ public final class VRRPDaemon {
         }
         let name = group.spec.name
         do {
-            let packet = try VRRPPacket.decode(bytes, checksum: group.spec.checksumMode)
+            let packet = try VRRPPacket.decode(bytes, checksum: group.spec.checksumMode, unicast: !group.spec.unicastPeers.isEmpty)
             perform(units[group.unit].handle(.advertisement(packet.advertisement, from: packet.source), for: name, at: io.now()))
         } catch {
             perform(units[group.unit].handle(.malformedPacket(error), for: name, at: io.now()))
             if case .badChecksum = error {
                 let other: VRRPAdvertisement.ChecksumMode = group.spec.checksumMode == .pseudoHeader ? .message : .pseudoHeader
-                if (try? VRRPPacket.decode(bytes, checksum: other)) != nil {  // nil: the packet is bad either way
+                if (try? VRRPPacket.decode(bytes, checksum: other, unicast: !group.spec.unicastPeers.isEmpty)) != nil {  // nil: the packet is bad either way
                     logLimited("checksum-mode \(name)", "VRRP group \(name): the peer computes the checksum as 'checksum: \(other.rawValue)', "
                                + "ours is '\(group.spec.checksumMode.rawValue)': every advert of it is dropped")
                 }
@@ -358,7 +360,8 @@ public final class VRRPDaemon {
             for case let .packet(interface, bytes) in inputs {
                 guard let vrid = VRRPPacket.peekVRID(bytes),
                       let group = groups.first(where: { $0.spec.interface == interface && $0.spec.vrid == Int(vrid) }),
-                      let packet = try? VRRPPacket.decode(bytes, checksum: group.spec.checksumMode)  // nil: not an advert to count on
+                      let packet = try? VRRPPacket.decode(bytes, checksum: group.spec.checksumMode,
+                                                          unicast: !group.spec.unicastPeers.isEmpty)  // nil: not an advert to count on
                 else { continue }
                 if packet.advertisement.priority > 0, packet.source != group.plumbing.primaryAddress {
                     waiting.remove(group.spec.name)
@@ -376,6 +379,12 @@ public final class VRRPDaemon {
             guard let group = groups.first(where: { $0.spec.name == output.member }) else { continue }
             do {
                 switch output.action {
+                case .sendAdvertisement(let advertisement) where !group.spec.unicastPeers.isEmpty:
+                    for peer in group.spec.unicastPeers {
+                        try io.send(advertisement.encode(source: group.plumbing.primaryAddress, destination: peer,
+                                                         checksum: group.spec.checksumMode),
+                                    to: peer, on: group.spec.interface)
+                    }
                 case .sendAdvertisement(let advertisement):
                     let packet = VRRPPacket(source: group.plumbing.primaryAddress, advertisement: advertisement,
                                             checksumMode: group.spec.checksumMode)
@@ -564,6 +573,13 @@ public final class KernelVRRPDaemonIO: VRRPDaemonIO {
     public func send(_ frame: [UInt8], on interface: String) throws {
         guard let sender = senders[interface] else { throw LabError.unsupported("vrrpd: no sender on \(interface)") }
         try sender.send(frame)
+    }
+
+    public func send(_ message: [UInt8], to peer: IPv4Address, on interface: String) throws {
+        guard let receiver = receivers.first(where: { $0.interface == interface }) else {
+            throw LabError.unsupported("vrrpd: no VRRP socket on \(interface)")
+        }
+        try receiver.socket.send(message, to: peer)
     }
 
     public func wait(until deadline: Instant) throws -> [VRRPDaemonInput] {

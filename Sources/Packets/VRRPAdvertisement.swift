@@ -236,13 +236,17 @@ public struct VRRPPacket: Sendable, Hashable {
 
     /// Decodes an IPv4 packet carrying VRRP: IPv4 checks first, then protocol 112, TTL 255,
     /// destination 224.0.0.18, no fragments, then the advertisement itself.
+    /// With `unicast`, a packet sent to a unicast address (a configured peer's, as keepalived's
+    /// unicast_peer sends) is accepted too.
     public static func decode(_ bytes: ArraySlice<UInt8>,
-                              checksum mode: VRRPAdvertisement.ChecksumMode = .pseudoHeader) throws(PacketError) -> VRRPPacket {
+                              checksum mode: VRRPAdvertisement.ChecksumMode = .pseudoHeader,
+                              unicast: Bool = false) throws(PacketError) -> VRRPPacket {
         let packet = try IPv4Packet.decode(bytes)
         let header = packet.header
         guard header.protocolNumber == .vrrp else { throw .badProtocol(header.protocolNumber.rawValue) }
         guard header.ttl == Self.ttl else { throw .ttlNot255(header.ttl) }
-        guard header.destination == .vrrpMulticast else { throw .badDestination(header.destination) }
+        let isMulticast = header.destination.value >> 28 == 0xe
+        guard header.destination == .vrrpMulticast || (unicast && !isMulticast) else { throw .badDestination(header.destination) }
         guard !header.isFragment else { throw .fragmented }
         let advertisement = try VRRPAdvertisement.decode(packet.payload[...], source: header.source,
                                                          destination: header.destination, checksum: mode)
@@ -250,8 +254,9 @@ public struct VRRPPacket: Sendable, Hashable {
     }
 
     public static func decode(_ bytes: [UInt8],
-                              checksum mode: VRRPAdvertisement.ChecksumMode = .pseudoHeader) throws(PacketError) -> VRRPPacket {
-        try decode(bytes[...], checksum: mode)
+                              checksum mode: VRRPAdvertisement.ChecksumMode = .pseudoHeader,
+                              unicast: Bool = false) throws(PacketError) -> VRRPPacket {
+        try decode(bytes[...], checksum: mode, unicast: unicast)
     }
 
     /// Decodes the VRRP packet in an Ethernet frame (tagged or not); `.badEtherType` if the

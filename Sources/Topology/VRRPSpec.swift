@@ -33,6 +33,9 @@ public struct VRRPGroupSpec: Sendable, Hashable {
     /// last run failed (exit status not 0, or still running after the interval) the priority drops by
     /// `weight`, or the group goes to Fault for weight 0.
     public var trackScripts: [VRRPTrackScript] = []
+    /// Adverts go to these addresses instead of 224.0.0.18 (keepalived's unicast_peer), for networks
+    /// without multicast; received adverts may then be sent to our own address.
+    public var unicastPeers: [IPv4Address] = []
     public var location: SourceLocation
 
     public init(name: String, interface: String, vrid: Int, priority: Int = 100, version: Int = 3,
@@ -67,6 +70,7 @@ public struct VRRPGroupSpec: Sendable, Hashable {
             && lhs.gratuitousARPRefreshMilliseconds == rhs.gratuitousARPRefreshMilliseconds
             && lhs.trackInterface == rhs.trackInterface && lhs.authentication == rhs.authentication
             && lhs.checksumMode == rhs.checksumMode && lhs.trackScripts == rhs.trackScripts
+            && lhs.unicastPeers == rhs.unicastPeers
     }
 
     public func hash(into hasher: inout Hasher) {
@@ -213,7 +217,7 @@ public enum VRRPSpecParser {
         try rejectUnknown(map, allowed: ["name", "interface", "vrid", "priority", "version", "advert_int", "virtual_address",
                                          "virtual_addresses", "preempt", "preempt_delay", "accept", "track", "garp_count",
                                          "garp_interval", "garp_master_refresh", "track_interface", "auth_pass", "checksum",
-                                         "track_script"],
+                                         "track_script", "unicast_peer"],
                          file, field)
         func required(_ key: String) throws -> Yams.Node {
             guard let value = map[key] else {
@@ -317,6 +321,17 @@ public enum VRRPSpecParser {
                 }
                 return VRRPTrackScript(command: try string(commandNode, file, "\(itemField).command"), intervalMilliseconds: interval,
                                        weight: try entry["weight"].map { try integer($0, file, "\(itemField).weight", range: 0...254) } ?? 0)
+            }
+        }
+        if let peersNode = map["unicast_peer"] {
+            let items = peersNode.sequence.map { Array($0) } ?? [peersNode]
+            result.unicastPeers = try items.map { item in
+                let text = try string(item, file, "\(field).unicast_peer")
+                guard let address = IPv4Address(text), address.value >> 28 != 0xe, address.value != 0 else {
+                    throw VRRPSpecError(location: place(item, file), field: "\(field).unicast_peer",
+                                        message: "'\(text)' is not a unicast IPv4 address")
+                }
+                return address
             }
         }
         return result

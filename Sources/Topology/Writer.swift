@@ -144,6 +144,7 @@ public enum TopologyWriter {
                     return "{command: \"\(command)\", interval: \(script.intervalMilliseconds)ms, weight: \(script.weight)}"
                 }.joined(separator: ", ") + "]")
             }
+            if !group.unicastPeers.isEmpty { parts.append("unicast_peer: [\(group.unicastPeers.map(\.description).joined(separator: ", "))]") }
             out.append("  - {\(parts.joined(separator: ", "))}")
         }
         if !vrrp.syncGroups.isEmpty {

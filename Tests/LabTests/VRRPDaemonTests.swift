@@ -46,6 +46,14 @@ final class FakeVRRPIO: VRRPDaemonIO {
         }
     }
 
+    var unicastSent: [(at: Instant, peer: IPv4Address, message: [UInt8])] = []
+
+    func send(_ message: [UInt8], to peer: IPv4Address, on interface: String) throws {
+        if failSends { throw Failure.sendRefused }
+        unicastSent.append((clock, peer, message))
+        journal.append((clock, "send unicast \(peer)"))
+    }
+
     func wait(until deadline: Instant) throws -> [VRRPDaemonInput] {
         guard let first = script.first, first.at <= deadline else {
             clock = max(clock, deadline)
@@ -290,5 +298,24 @@ final class VRRPDaemonTests: XCTestCase {
         XCTAssertEqual(Array(hungEvents.map { $0.1.detail["to"] }.prefix(3)), ["backup", "master", "fault"])
         XCTAssertEqual(hungEvents.count > 2 ? hungEvents[2].0 : nil, Instant.seconds(1), "killed at its interval")
         XCTAssertFalse(slow.stoppedScripts.isEmpty)
+    }
+
+    // keepalived's unicast_peer: adverts go to each peer (with the pseudo-header over the peer's address)
+    // and adverts sent to our own address are accepted.
+    func testUnicastPeersGetTheAdvertsAndUnicastAdvertsAreAccepted() throws {
+        let io = FakeVRRPIO()
+        var spec = group("gw", vrid: 1, priority: 100)
+        spec.unicastPeers = [IPv4Address(10, 0, 0, 3), IPv4Address(10, 0, 0, 4)]
+        let toUs = IPv4Packet(source: peer, destination: IPv4Address(10, 0, 0, 2), protocolNumber: .vrrp, ttl: 255,
+                              payload: VRRPAdvertisement(version: .v3, vrid: 1, priority: 200, advertInterval: 10, addresses: [IPv4Address(10, 0, 0, 254)])
+                                .encode(source: peer, destination: IPv4Address(10, 0, 0, 2))).encode()
+        io.script = [(.seconds(1), .packet(interface: "eth1", bytes: toUs))]
+        let (daemon, events) = try run(VRRPDaemonConfig(groups: [spec]), io, stop: 1.05)
+        XCTAssertEqual(events.map { $0.1.detail["to"] }.prefix(3), ["backup", "master", "backup"], "the unicast advert of 200 is heard")
+        XCTAssertEqual(daemon.statuses().first?.rejected, [:])
+        XCTAssertTrue(io.sentFrames.allSatisfy { (try? EthernetFrame.decode($0.frame))?.header.etherType == .arp }, "no multicast adverts")
+        let first = try XCTUnwrap(io.unicastSent.first)
+        XCTAssertEqual(Set(io.unicastSent.prefix(2).map(\.peer)), Set(spec.unicastPeers))
+        XCTAssertEqual(try VRRPAdvertisement.decode(first.message, source: IPv4Address(10, 0, 0, 2), destination: first.peer).priority, 100)
     }
 }

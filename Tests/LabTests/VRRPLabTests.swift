@@ -157,4 +157,42 @@ final class VRRPLabTests: LabTestCase {
         let neighbour = try run(in: "\(lab)-server", ["ip", "neigh", "show", "10.9.8.1"]).output
         XCTAssertTrue(neighbour.contains("00:00:5e:00:01:08"), "still resolved to the virtual MAC: \(neighbour)")
     }
+
+    // keepalived's unicast_peer: both routers send their adverts only to each other's address.
+    func testUnicastPeersElectWithoutMulticast() throws {
+        try requireRoot()
+        let lab = labName("vp")
+        let yaml = """
+        name: vrrp-unicast
+        nodes:
+          sw: {kind: switch}
+          r1:
+            kind: router
+            svis: [{addresses: [10.9.7.2/24]}]
+            vrrp:
+              groups:
+                - {name: client-gw, interface: br0, vrid: 7, priority: 200, advert_int: 100ms, virtual_address: 10.9.7.1/24, unicast_peer: [10.9.7.3]}
+          r2:
+            kind: router
+            svis: [{addresses: [10.9.7.3/24]}]
+            vrrp:
+              groups:
+                - {name: client-gw, interface: br0, vrid: 7, priority: 100, advert_int: 100ms, virtual_address: 10.9.7.1/24, unicast_peer: [10.9.7.2]}
+          client: {kind: host, addresses: {eth0: 10.9.7.100/24}}
+        links:
+          - [r1:up, sw:p1]
+          - [r2:up, sw:p2]
+          - [client:eth0, sw:p3]
+        """
+        try manager.up(try TopologyLoader.parse(yaml: yaml, file: "vrrp-unicast.yaml"), name: lab)
+        XCTAssertTrue(try waitFor(lab, "r1", "master"))
+        XCTAssertTrue(try waitFor(lab, "r2", "backup"))
+        usleep(1_000_000)
+        XCTAssertEqual(try state(lab, "r2"), "backup", "r2 hears r1's unicast adverts and stays backup")
+        let heard = try manager.status(lab).nodes.first { $0.name == "r2" }?.vrrp?.first
+        XCTAssertGreaterThan(heard?.advertisementsIn ?? 0, 5)
+        XCTAssertEqual(heard?.rejected.filter { $0.key != "lower_priority" } ?? [:], [:])
+        kill(try daemonPID(lab, "r1"), SIGTERM)
+        XCTAssertTrue(try waitFor(lab, "r2", "master", seconds: 3), "priority 0 reaches r2 by unicast too")
+    }
 }

@@ -24,7 +24,8 @@ final class VRRPSpecKeyTests: XCTestCase {
         XCTAssertEqual(plain.gratuitousARPRefreshMilliseconds, 0)
         XCTAssertFalse(plain.trackInterface)
         XCTAssertEqual(plain.authentication, .none)
-        let set = try XCTUnwrap(try parse(base + ", checksum: message, garp_master_refresh: 60s, track_interface: true").groups.first)
+        let set = try XCTUnwrap(try parse(base + ", checksum: message, garp_master_refresh: 60s, track_interface: true, unicast_peer: [10.0.0.3, 10.0.0.4]").groups.first)
+        XCTAssertEqual(set.unicastPeers.map(\.description), ["10.0.0.3", "10.0.0.4"])
         XCTAssertEqual(set.checksumMode, .message)
         XCTAssertEqual(set.gratuitousARPRefreshMilliseconds, 60_000)
         XCTAssertTrue(set.trackInterface)
@@ -51,6 +52,9 @@ final class VRRPSpecKeyTests: XCTestCase {
         }
         XCTAssertThrowsError(try parse(base + ", version: 2, auth_pass: toolongpassword")) {
             XCTAssertTrue("\($0)".contains("must be 1-8 bytes"), "\($0)")
+        }
+        XCTAssertThrowsError(try parse(base + ", unicast_peer: 224.0.0.18")) {
+            XCTAssertTrue("\($0)".contains("unicast_peer: '224.0.0.18' is not a unicast IPv4 address"), "\($0)")
         }
         // The daemon needs at least one gratuitous ARP: the parser says so instead of the daemon at start.
         XCTAssertThrowsError(try parse(base + ", garp_count: 0")) {
