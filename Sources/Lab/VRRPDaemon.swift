@@ -423,7 +423,7 @@ public final class VRRPDaemon {
                 logLimited("discard \(group.spec.name) \(reason.rawValue)",
                            "VRRP group \(group.spec.name): advert dropped (\(reason.rawValue)): \(detail)")
             case .misconfiguration(let text):
-                logLimited("misconfiguration \(group.spec.name)", "VRRP group \(group.spec.name): check the configuration: \(text)")
+                logLimited("misconfiguration \(group.spec.name) \(text)", "VRRP group \(group.spec.name): check the configuration: \(text)")
             default:
                 break
             }
