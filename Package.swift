@@ -48,7 +48,7 @@ let package = Package(
         .testTarget(name: "TopologyTests", dependencies: ["Topology", .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "Packets"]),
         .testTarget(name: "KernelTests", dependencies: ["Kernel"]),
-        .testTarget(name: "LabTests", dependencies: ["Lab", "Topology", "Kernel", "Analysis", "Packets"]),
+        .testTarget(name: "LabTests", dependencies: ["Lab", "Topology", "Kernel", "Analysis", "Packets", "VRRP"]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Analysis"], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v6]

@@ -153,6 +153,7 @@ public final class MulticastIPSocket {
         try setOption(fd, Int32(IPPROTO_IP), IP_MULTICAST_IF, outgoing, "IP_MULTICAST_IF \(interface)")
         try setOption(fd, Int32(IPPROTO_IP), IP_MULTICAST_TTL, ttl, "IP_MULTICAST_TTL")
         try setOption(fd, Int32(IPPROTO_IP), IP_MULTICAST_LOOP, Int32(0), "IP_MULTICAST_LOOP")
+        try setOption(fd, Int32(IPPROTO_IP), IP_TTL, ttl, "IP_TTL")
     }
 
     public static func open(inNamespace name: String, protocol proto: Int32, interface: String,
@@ -164,9 +165,12 @@ public final class MulticastIPSocket {
 
     /// Sends `payload` (the protocol message, no IP header) to the group; the kernel adds the header
     /// with the interface's primary address as source.
-    public func send(_ payload: [UInt8]) throws {
-        var destination = socketAddress(group, 0)
-        let sent = try systemCall("sendto \(group)", interface) {
+    public func send(_ payload: [UInt8]) throws { try send(payload, to: group) }
+
+    /// Sends `payload` to one address (unicast VRRP peers), with TTL 255 as to the group.
+    public func send(_ payload: [UInt8], to address: IPv4Address) throws {
+        var destination = socketAddress(address, 0)
+        let sent = try systemCall("sendto \(address)", interface) {
             payload.withUnsafeBytes { raw in
                 withUnsafePointer(to: &destination) {
                     $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
@@ -177,7 +181,7 @@ public final class MulticastIPSocket {
         }
         // A raw socket sends a datagram whole or not at all.
         guard sent == payload.count else {
-            throw Errno(code: EMSGSIZE, call: "sendto \(group)", detail: "\(interface): \(sent) of \(payload.count) bytes")
+            throw Errno(code: EMSGSIZE, call: "sendto \(address)", detail: "\(interface): \(sent) of \(payload.count) bytes")
         }
     }
 

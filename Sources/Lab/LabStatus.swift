@@ -193,6 +193,7 @@ extension LabStatus {
                 line += " adverts in=\(group.advertisementsIn) out=\(group.advertisementsOut) transitions=\(group.transitions)"
                 let rejected = group.rejected.filter { $0.value > 0 }.sorted { $0.key < $1.key }
                 if !rejected.isEmpty { line += " rejected: " + rejected.map { "\($0.key)=\($0.value)" }.joined(separator: ",") }
+                if let errors = group.sendErrors, errors > 0 { line += " send_errors=\(errors)" }
                 lines.append(line)
             }
             for interface in node.interfaces {

@@ -15,239 +15,431 @@ public struct VRRPGroupStatus: Codable, Sendable, Equatable {
     public var master: String?
     public var advertisementsIn: Int
     public var advertisementsOut: Int
+    /// Adverts and packets dropped, by reason (`VRRPDiscardReason` raw values).
     public var rejected: [String: Int]
     public var transitions: Int
+    /// Sends and virtual-MAC changes that failed (the daemon keeps running).
+    public var sendErrors: Int?
+}
+
+/// Something the daemon's loop reacts to.
+public enum VRRPDaemonInput: Sendable, Equatable {
+    /// An IPv4 packet (protocol 112) received on an interface.
+    case packet(interface: String, bytes: [UInt8])
+    /// An interface went up with carrier (`operational`) or lost either.
+    case link(String, operational: Bool)
+    /// SIGTERM or SIGINT: leave with priority 0 and clean up.
+    case stop
+}
+
+/// What the kernel made for one group.
+public struct VRRPGroupPlumbing: Sendable, Equatable {
+    /// The router's own address on the group's interface: the advert source and tie-breaker.
+    public var primaryAddress: IPv4Address
+    /// The interface that carries the virtual MAC and addresses, up only while Master.
+    public var virtualMACInterface: String
+
+    public init(primaryAddress: IPv4Address, virtualMACInterface: String) {
+        self.primaryAddress = primaryAddress
+        self.virtualMACInterface = virtualMACInterface
+    }
+}
+
+/// Everything the daemon reads from and does to the system: the kernel one is `KernelVRRPDaemonIO`;
+/// tests drive the same daemon through a fake with simulated time.
+public protocol VRRPDaemonIO: AnyObject {
+    /// Monotonic time.
+    func now() -> Instant
+    /// Makes the group's virtual-MAC interface (down, holding the virtual addresses), applies its
+    /// Accept_Mode and starts receiving adverts on its interface.
+    func prepare(_ group: VRRPGroupSpec) throws -> VRRPGroupPlumbing
+    /// Whether an interface is up with carrier now (nil: no such interface).
+    func isOperational(_ interface: String) throws -> Bool?
+    func setVirtualMAC(_ interface: String, up: Bool) throws
+    /// Sends a whole Ethernet frame out of `interface`.
+    func send(_ frame: [UInt8], on interface: String) throws
+    /// Sends a VRRP message to one address (unicast peers); the kernel adds the IPv4 header, TTL 255.
+    func send(_ message: [UInt8], to peer: IPv4Address, on interface: String) throws
+    /// Waits until something arrives or `deadline` passes; returns what arrived (maybe nothing).
+    func wait(until deadline: Instant) throws -> [VRRPDaemonInput]
+    /// Removes what `prepare` made.
+    func cleanUp(_ groups: [VRRPGroupPlumbing])
+    /// Starts a track script's command in the background; returns a handle for `scriptResult`.
+    func startScript(_ command: String) throws -> Int
+    /// nil while the script runs; once it has ended, whether it exited with status 0.
+    func scriptResult(_ handle: Int) -> Bool?
+    /// Kills a script that ran too long (or is still running at shutdown).
+    func stopScript(_ handle: Int)
+    /// The daemon's log (syslog).
+    func log(_ message: String)
 }
 
 /// `redlab vrrpd`: VRRP for the groups of one router, in the namespace the process runs in.
-/// The protocol lives in `VirtualRouter` (pure, time as input); this owns the sockets, the virtual MAC
-/// interfaces, the addresses and the clock.
+/// The protocol lives in `VirtualRouter` and `VRRPSyncGroup` (pure, time as input); every group runs
+/// inside a sync group (of one when the configuration names none). The system is reached only through
+/// `VRRPDaemonIO`.
 ///
-/// - Adverts and gratuitous ARPs leave through an AF_PACKET socket on the group's interface as whole
-///   frames, so their source MAC is the virtual router MAC and their IPv4 source the router's primary
-///   address, as RFC 5798 asks.
-/// - Adverts arrive on a raw IP socket (protocol 112) joined to 224.0.0.18 on that interface; the TTL of
-///   each is checked by the decoder.
-/// - The virtual MAC is a macvlan `vrrpN` on the interface holding the virtual addresses, up only while
-///   master: a backup neither answers for the addresses nor routes frames sent to the virtual MAC.
-///   Neither the interface nor the other groups' macvlans answer ARP for them (arp_ignore 1 on each).
+/// On every transition the data plane changes first (virtual MAC up or down, advert, gratuitous ARPs),
+/// then the event log, syslog, the notify command and the status file. A failed send or virtual-MAC
+/// change is counted and logged and the daemon keeps running; an error that ends the loop takes the
+/// virtual MACs down and removes them before it is reported.
 public final class VRRPDaemon {
     final class Group {
         let spec: VRRPGroupSpec
-        var router: VirtualRouter
-        let receiver: MulticastIPSocket
-        let sender: PacketSocket
-        let macvlan: String
-        var syncGroup: String?
+        let plumbing: VRRPGroupPlumbing
+        /// Index into `units`.
+        let unit: Int
+        var sendErrors = 0
+        /// Rejections counted here rather than by a router (unknown VRIDs, packets too short to name one).
+        var rejected: [VRRPDiscardReason: Int] = [:]
 
-        init(spec: VRRPGroupSpec, router: VirtualRouter, receiver: MulticastIPSocket, sender: PacketSocket, macvlan: String) {
+        init(spec: VRRPGroupSpec, plumbing: VRRPGroupPlumbing, unit: Int) {
             self.spec = spec
-            self.router = router
-            self.receiver = receiver
-            self.sender = sender
-            self.macvlan = macvlan
+            self.plumbing = plumbing
+            self.unit = unit
         }
     }
 
+    /// A track script: its runs and its last result.
+    final class TrackScriptRun {
+        let trackName: String
+        let spec: VRRPTrackScript
+        var nextRun: Instant
+        var running: (handle: Int, deadline: Instant)?
+        var passing = true
+
+        init(trackName: String, spec: VRRPTrackScript, nextRun: Instant) {
+            self.trackName = trackName
+            self.spec = spec
+            self.nextRun = nextRun
+        }
+    }
+
+    /// While a script runs, its result is looked at this often.
+    static let scriptPollNanoseconds: Int64 = 10_000_000
+
+    /// One log line per key at most this often; the lines held back are counted in the next one.
+    static let logIntervalNanoseconds: Int64 = 10_000_000_000
+
     private let config: VRRPDaemonConfig
-    private let netlink: NetlinkSocket
-    private let linkMonitor: LinkMonitor
-    private let signals: SignalWatcher
+    private let io: VRRPDaemonIO
+    private var units: [VRRPSyncGroup] = []
     private var groups: [Group] = []
     private let eventSink: (LabEvent) -> Void
     private let statusPath: String?
     private let node: String
     private var lastStatusWrite: Int64 = 0
+    private var logHeld: [String: (last: Instant, held: Int)] = [:]
+    private var prepared: [VRRPGroupPlumbing] = []
+    private var scripts: [TrackScriptRun] = []
 
     /// Opens everything in the current namespace. `eventSink` receives every state change.
-    public init(config: VRRPDaemonConfig, node: String, statusPath: String?, eventSink: @escaping (LabEvent) -> Void) throws {
+    public convenience init(config: VRRPDaemonConfig, node: String, statusPath: String?,
+                            eventSink: @escaping (LabEvent) -> Void) throws {
+        try self.init(config: config, io: try KernelVRRPDaemonIO(), node: node, statusPath: statusPath, eventSink: eventSink)
+    }
+
+    public init(config: VRRPDaemonConfig, io: VRRPDaemonIO, node: String, statusPath: String?,
+                eventSink: @escaping (LabEvent) -> Void) throws {
         self.config = config
+        self.io = io
         self.node = node
         self.statusPath = statusPath
         self.eventSink = eventSink
-        signals = try SignalWatcher()
-        netlink = try NetlinkSocket()
-        linkMonitor = try LinkMonitor()
-        SystemLog.open(identity: "redlab-vrrpd")
-        let links = try netlink.links()
-        let addresses = try netlink.addresses()
-        for spec in config.groups {
-            guard let link = links.first(where: { $0.name == spec.interface }) else {
-                throw LabError.unsupported("vrrpd: group \(spec.name): no interface \(spec.interface) on this node")
+        do {
+            var routers: [String: VirtualRouter] = [:]
+            var plumbings: [String: VRRPGroupPlumbing] = [:]
+            for spec in config.groups {
+                let plumbing = try io.prepare(spec)
+                prepared.append(plumbing)
+                plumbings[spec.name] = plumbing
+                routers[spec.name] = try VirtualRouter(config: Self.routerConfig(spec, primaryAddress: plumbing.primaryAddress))
             }
-            guard let primary = addresses.first(where: { $0.interfaceIndex == link.index })?.address.address else {
-                throw LabError.unsupported("vrrpd: group \(spec.name): \(spec.interface) has no IPv4 address to send adverts from")
+            var unitOf: [String: Int] = [:]
+            for sync in config.syncGroups {
+                let members = sync.members.filter { unitOf[$0] == nil }.compactMap { name in routers[name].map { (name: name, router: $0) } }
+                for member in members { unitOf[member.name] = units.count }
+                units.append(VRRPSyncGroup(name: sync.name, members: members))
             }
-            let macvlan = "vrrp\(spec.vrid)"
-            // A daemon killed with SIGKILL leaves its macvlan (and the addresses on it): start clean.
-            if links.contains(where: { $0.name == macvlan }) { try netlink.deleteLink(macvlan) }
-            try netlink.createMacvlan(macvlan, parent: spec.interface, address: .vrrp(vrid: UInt8(spec.vrid)))
-            // The virtual addresses wait on the macvlan while it is down (no route, no ARP: not in use);
-            // becoming master is then one link change, the fastest the kernel offers.
-            for address in spec.virtualAddresses { try netlink.addAddress(address, to: macvlan) }
-            try Sysctl.setIfPresent("net/ipv4/conf/\(spec.interface)/arp_ignore", "1")
-            try Sysctl.setIfPresent("net/ipv4/conf/\(macvlan)/arp_announce", "2")
-            // Several groups on one interface: each virtual MAC answers ARP only for its own addresses.
-            try Sysctl.setIfPresent("net/ipv4/conf/\(macvlan)/arp_ignore", "1")
-            let vrrpConfig = VRRPConfig(
-                version: spec.version == 2 ? .v2 : .v3, vrid: UInt8(spec.vrid), priority: UInt8(spec.priority),
-                advertInterval: UInt16(spec.version == 2 ? spec.advertIntervalMilliseconds / 1000 : spec.advertIntervalMilliseconds / 10),
-                virtualAddresses: spec.virtualAddresses, primaryAddress: primary, preempt: spec.preempt,
-                preemptDelay: .milliseconds(spec.preemptDelayMilliseconds), acceptMode: spec.accept,
-                trackedInterfaces: spec.track.map { TrackedInterface(name: $0.interface, weight: $0.weight) },
-                gratuitousARPCount: spec.gratuitousARPCount, gratuitousARPInterval: .milliseconds(spec.gratuitousARPIntervalMilliseconds))
-            let router = try VirtualRouter(config: vrrpConfig)
-            groups.append(Group(spec: spec, router: router,
-                                receiver: try MulticastIPSocket(protocol: 112, interface: spec.interface, group: IPv4Address(224, 0, 0, 18)),
-                                sender: try PacketSocket(interface: spec.interface, protocol: PacketSocket.sendOnly),
-                                macvlan: macvlan))
-        }
-        for sync in config.syncGroups {
-            for member in sync.members { groups.first { $0.spec.name == member }?.syncGroup = sync.name }
+            for spec in config.groups {
+                guard let plumbing = plumbings[spec.name], let router = routers[spec.name] else { continue }
+                if unitOf[spec.name] == nil {
+                    unitOf[spec.name] = units.count
+                    units.append(VRRPSyncGroup(name: spec.name, members: [(name: spec.name, router: router)]))
+                }
+                groups.append(Group(spec: spec, plumbing: plumbing, unit: unitOf[spec.name] ?? 0))
+            }
+        } catch {
+            io.cleanUp(prepared)
+            throw error
         }
     }
 
-    private func now() -> Instant { Instant(nanoseconds: Int64(monotonicNanoseconds())) }
+    /// The state machine's configuration for a group.
+    public static func routerConfig(_ spec: VRRPGroupSpec, primaryAddress: IPv4Address) -> VRRPConfig {
+        var tracked = spec.track.map { TrackedInterface(name: $0.interface, weight: $0.weight) }
+        if spec.trackInterface, !tracked.contains(where: { $0.name == spec.interface }) {
+            tracked.append(TrackedInterface(name: spec.interface, weight: 0))
+        }
+        // A track script is tracked as an interface that is down while the script fails.
+        for (index, script) in spec.trackScripts.enumerated() {
+            tracked.append(TrackedInterface(name: scriptTrackName(group: spec.name, index: index), weight: script.weight))
+        }
+        return VRRPConfig(
+            version: spec.version == 2 ? .v2 : .v3, vrid: UInt8(clamping: spec.vrid), priority: UInt8(clamping: spec.priority),
+            advertInterval: UInt16(clamping: spec.version == 2 ? spec.advertIntervalMilliseconds / 1000 : spec.advertIntervalMilliseconds / 10),
+            virtualAddresses: spec.virtualAddresses, primaryAddress: primaryAddress, preempt: spec.preempt,
+            preemptDelay: .milliseconds(spec.preemptDelayMilliseconds), acceptMode: spec.accept,
+            trackedInterfaces: tracked,
+            gratuitousARPCount: spec.gratuitousARPCount, gratuitousARPInterval: .milliseconds(spec.gratuitousARPIntervalMilliseconds),
+            gratuitousARPRefresh: spec.gratuitousARPRefreshMilliseconds > 0 ? .milliseconds(spec.gratuitousARPRefreshMilliseconds) : nil,
+            authentication: spec.version == 2 ? spec.authentication : .none,
+            checksumMode: spec.checksumMode)
+    }
 
-    /// Runs until SIGTERM or SIGINT; then sends priority 0, gives the addresses up and cleans up.
+    /// The name a track script goes by in the state machine and the log.
+    static func scriptTrackName(group: String, index: Int) -> String { "script:\(group)#\(index + 1)" }
+
+    /// The name of the interface carrying a group's virtual MAC: `<interface>-vr<VRID>` when that fits
+    /// IFNAMSIZ (15 characters), else `vr<VRID>-<interface index in hex>` (at most 14). Unique for every
+    /// (interface, VRID): the first form ends in `-vr` and digits, the second in hex digits after `-`.
+    public static func virtualMACInterfaceName(interface: String, index: Int32, vrid: Int) -> String {
+        let readable = "\(interface)-vr\(vrid)"
+        return readable.utf8.count <= 15 ? readable : "vr\(vrid)-\(String(UInt32(bitPattern: index), radix: 16))"
+    }
+
+    /// The router of a group, as it is now.
+    public func router(_ name: String) -> VirtualRouter? {
+        groups.first { $0.spec.name == name }.flatMap { units[$0.unit][name] }
+    }
+
+    /// Runs until `.stop`; then sends priority 0, gives the addresses up and cleans up. Any error
+    /// that ends the loop takes the virtual MACs down and removes them first.
     public func run() throws {
+        do {
+            try start()
+            while try step() {}
+        } catch {
+            for group in groups { try? io.setVirtualMAC(group.plumbing.virtualMACInterface, up: false) }  // best effort: the error below is the one to report
+            io.cleanUp(prepared)
+            writeStatus(force: true)
+            throw error
+        }
+    }
+
+    /// Start-up: tracked interfaces already down count before the routers start, so that a router
+    /// (an owner too) whose fault holds goes straight to Fault.
+    func start() throws {
         for group in groups {
-            try handle(.startup, group)
-            // Tracked interfaces already down at start count from the beginning.
-            for track in group.spec.track {
-                if let link = try netlink.links().first(where: { $0.name == track.interface }), !(link.isUp && link.carrier) {
-                    try handle(.interfaceDown(track.interface), group)
-                }
+            guard let router = units[group.unit][group.spec.name] else { continue }
+            for tracked in router.config.trackedInterfaces {
+                guard try io.isOperational(tracked.name) != true else { continue }
+                perform(units[group.unit].handle(.interfaceDown(tracked.name), for: group.spec.name, at: io.now()))
+            }
+        }
+        for index in units.indices { perform(units[index].handleAll(.startup, at: io.now())) }
+        // Scripts count as passing until a run says otherwise (their first run starts now).
+        for group in groups {
+            for (index, script) in group.spec.trackScripts.enumerated() {
+                scripts.append(TrackScriptRun(trackName: Self.scriptTrackName(group: group.spec.name, index: index), spec: script, nextRun: io.now()))
             }
         }
         writeStatus(force: true)
-        while true {
-            var descriptors = [pollfd(fd: signals.fileDescriptor, events: Int16(POLLIN), revents: 0),
-                               pollfd(fd: linkMonitor.fileDescriptor, events: Int16(POLLIN), revents: 0)]
-            descriptors += groups.map { pollfd(fd: $0.receiver.fileDescriptor, events: Int16(POLLIN), revents: 0) }
-            // Sleep exactly until the next protocol deadline (at most a second, for the status file).
-            let deadline = groups.compactMap(\.router.nextDeadline).min()
-            let timeout = deadline.map { max(0, $0.nanoseconds - now().nanoseconds) } ?? 1_000_000_000
-            pollDescriptors(&descriptors, timeoutNanoseconds: min(timeout, 1_000_000_000))
+    }
 
-            if descriptors[0].revents != 0, signals.next() != nil {
-                try shutdown()
-                return
-            }
-            if descriptors[1].revents != 0 {
-                let events = try linkMonitor.readOrResynchronize(using: netlink)
-                for event in events {
-                    for group in groups where group.spec.track.contains(where: { $0.interface == event.name }) {
-                        let up = event.isUp && event.carrier
-                        try handle(up ? .interfaceUp(event.name) : .interfaceDown(event.name), group)
-                    }
+    /// Reads finished script runs, stops overdue ones, starts due ones.
+    private func pollScripts() {
+        for script in scripts {
+            let now = io.now()
+            if let running = script.running {
+                if let passed = io.scriptResult(running.handle) {
+                    script.running = nil
+                    report(script, passing: passed, detail: passed ? "exited 0" : "exited non-zero")
+                } else if now >= running.deadline {
+                    io.stopScript(running.handle)
+                    script.running = nil
+                    report(script, passing: false, detail: "still running after \(script.spec.intervalMilliseconds) ms: killed")
                 }
             }
-            for (index, group) in groups.enumerated() where descriptors[index + 2].revents != 0 {
-                while let packet = try group.receiver.receive() {
-                    switch Result(catching: { try VRRPPacket.decode(packet) }) {
-                    case .success(let decoded) where decoded.advertisement.vrid == UInt8(group.spec.vrid):
-                        try handle(.advertisement(decoded.advertisement, from: decoded.source), group)
-                    case .success:
-                        break   // another VRID on the same LAN
-                    case .failure(let error):
-                        try handle(.malformedPacket(error as? PacketError ?? .truncated(need: 0, have: packet.count)), group)
-                    }
+            if script.running == nil, now >= script.nextRun {
+                script.nextRun = now.advanced(byNanoseconds: Int64(script.spec.intervalMilliseconds) * 1_000_000)
+                do {
+                    script.running = (try io.startScript(script.spec.command), script.nextRun)
+                } catch {
+                    report(script, passing: false, detail: "cannot start: \(error)")
                 }
             }
-            let current = now()
-            for group in groups where (group.router.nextDeadline.map { $0 <= current } ?? false) {
-                try handle(.timer, group)
-            }
-            writeStatus(force: false)
         }
     }
 
-    private func shutdown() throws {
-        // Every group leaves with its own priority-0 advert: no sync-group propagation here, which
-        // would turn a partner into a silent backup before it could send its own.
-        let at = now()
-        let leaving = groups.map { ($0, $0.router.handle(.shutdown, at: at)) }
-        for (group, actions) in leaving {
-            try perform(actions.filter { if case .sendAdvertisement = $0 { return true } else { return false } }, group)
+    private func report(_ script: TrackScriptRun, passing: Bool, detail: String) {
+        guard passing != script.passing else { return }
+        script.passing = passing
+        io.log("vrrpd: track script \(script.trackName) (\(script.spec.command)) now \(passing ? "passes" : "fails"): \(detail)")
+        let event: VRRPEvent = passing ? .interfaceUp(script.trackName) : .interfaceDown(script.trackName)
+        for index in units.indices { perform(units[index].handleAll(event, at: io.now())) }
+    }
+
+    /// One wait and what it brought; false once stopped.
+    func step() throws -> Bool {
+        // Sleep exactly until the next protocol deadline (at most a second, for the status file).
+        pollScripts()
+        let limit = io.now().advanced(byNanoseconds: 1_000_000_000)
+        let scriptDeadlines = scripts.map { script in
+            script.running.map { min($0.deadline, io.now().advanced(byNanoseconds: Self.scriptPollNanoseconds)) } ?? script.nextRun
         }
+        let deadline = (units.compactMap(\.nextDeadline) + scriptDeadlines).min().map { min($0, limit) } ?? limit
+        for input in try io.wait(until: deadline) {
+            switch input {
+            case .stop:
+                shutdown()
+                return false
+            case let .link(name, operational):
+                let event: VRRPEvent = operational ? .interfaceUp(name) : .interfaceDown(name)
+                for index in units.indices { perform(units[index].handleAll(event, at: io.now())) }
+            case let .packet(interface, bytes):
+                receive(bytes, on: interface)
+            }
+        }
+        let now = io.now()
+        for index in units.indices where (units[index].nextDeadline.map { $0 <= now } ?? false) {
+            perform(units[index].handleTimer(at: now))
+        }
+        writeStatus(force: false)
+        return true
+    }
+
+    private func receive(_ bytes: [UInt8], on interface: String) {
+        let here = groups.filter { $0.spec.interface == interface }
+        guard let vrid = VRRPPacket.peekVRID(bytes) else {
+            for group in here { group.rejected[.length, default: 0] += 1 }
+            logLimited("length \(interface)", "vrrpd: \(interface): dropped a \(bytes.count)-byte packet too short for VRRP")
+            return
+        }
+        guard let group = here.first(where: { $0.spec.vrid == Int(vrid) }) else {
+            for group in here { group.rejected[.wrongVRID, default: 0] += 1 }
+            logLimited("vrid \(interface) \(vrid)", "vrrpd: \(interface): dropped an advert for VRID \(vrid), not configured here")
+            return
+        }
+        let name = group.spec.name
+        do {
+            let packet = try VRRPPacket.decode(bytes, checksum: group.spec.checksumMode, unicast: !group.spec.unicastPeers.isEmpty)
+            perform(units[group.unit].handle(.advertisement(packet.advertisement, from: packet.source), for: name, at: io.now()))
+        } catch {
+            perform(units[group.unit].handle(.malformedPacket(error), for: name, at: io.now()))
+            if case .badChecksum = error {
+                let other: VRRPAdvertisement.ChecksumMode = group.spec.checksumMode == .pseudoHeader ? .message : .pseudoHeader
+                if (try? VRRPPacket.decode(bytes, checksum: other, unicast: !group.spec.unicastPeers.isEmpty)) != nil {  // nil: the packet is bad either way
+                    logLimited("checksum-mode \(name)", "VRRP group \(name): the peer computes the checksum as 'checksum: \(other.rawValue)', "
+                               + "ours is '\(group.spec.checksumMode.rawValue)': every advert of it is dropped")
+                }
+            }
+        }
+    }
+
+    private func shutdown() {
+        for script in scripts {
+            if let running = script.running { io.stopScript(running.handle) }
+            script.running = nil
+        }
+        // Every group leaves with its own priority-0 advert.
+        let at = io.now()
+        var leaving: [VRRPSyncGroup.Output] = []
+        for index in units.indices { leaving += units[index].handleAll(.shutdown, at: at) }
+        let adverts = leaving.filter { if case .sendAdvertisement = $0.action { true } else { false } }
+        perform(adverts)
         // Keep forwarding for the virtual MACs until a new master is heard for every group (or its
         // Master_Down_Interval has passed): the backups take over after Skew_Time, and tearing down first
         // would only lengthen the outage (interface changes take milliseconds and hold the kernel's
         // routing lock, which the new master needs too).
-        let waitUntil = at.nanoseconds + (groups.map { $0.router.masterDownIntervalNanoseconds }.max() ?? 0)
-        var waiting = Set(groups.indices.filter { groups[$0].router.config.virtualAddresses.isEmpty == false })
-        while !waiting.isEmpty && now().nanoseconds < waitUntil {
-            var descriptors = waiting.map { pollfd(fd: groups[$0].receiver.fileDescriptor, events: Int16(POLLIN), revents: 0) }
-            pollDescriptors(&descriptors, timeoutNanoseconds: waitUntil - now().nanoseconds)
-            for index in Array(waiting) {
-                while let packet = try groups[index].receiver.receive() {
-                    if let decoded = try? VRRPPacket.decode(packet), decoded.advertisement.vrid == UInt8(groups[index].spec.vrid),
-                       decoded.advertisement.priority > 0, decoded.source != groups[index].router.config.primaryAddress {
-                        waiting.remove(index)
-                    }
+        let longest = groups.compactMap { units[$0.unit][$0.spec.name]?.masterDownIntervalNanoseconds }.max() ?? 0
+        let waitUntil = at.advanced(byNanoseconds: longest)
+        var waiting = Set(groups.map(\.spec.name))
+        while !waiting.isEmpty, io.now() < waitUntil {
+            guard let inputs = try? io.wait(until: waitUntil) else { break }  // nil: cannot wait any more; leave now
+            for case let .packet(interface, bytes) in inputs {
+                guard let vrid = VRRPPacket.peekVRID(bytes),
+                      let group = groups.first(where: { $0.spec.interface == interface && $0.spec.vrid == Int(vrid) }),
+                      let packet = try? VRRPPacket.decode(bytes, checksum: group.spec.checksumMode,
+                                                          unicast: !group.spec.unicastPeers.isEmpty)  // nil: not an advert to count on
+                else { continue }
+                if packet.advertisement.priority > 0, packet.source != group.plumbing.primaryAddress {
+                    waiting.remove(group.spec.name)
                 }
             }
         }
-        for (group, actions) in leaving {
-            try perform(actions.filter { if case .sendAdvertisement = $0 { return false } else { return true } }, group)
-        }
-        for group in groups {
-            ToleratedChange.attempt("vrrpd: delete \(group.macvlan)", because: "the daemon is stopping; `down` removes the namespace and the interface with it") {
-                try netlink.deleteLink(group.macvlan)
-            }
-        }
+        perform(leaving.filter { if case .sendAdvertisement = $0.action { false } else { true } })
+        io.cleanUp(prepared)
         writeStatus(force: true)
     }
 
-    /// Feeds an event to a group (and, through its sync group, to its partners) and carries out the actions.
-    private func handle(_ event: VRRPEvent, _ group: Group, propagate: Bool = true) throws {
-        let at = now()
-        let before = group.router.state
-        let actions = group.router.handle(event, at: at)
-        try perform(actions, group)
-        let after = group.router.state
-        guard propagate, before != after, let sync = group.syncGroup else { return }
-        // Sync group: partners follow a move to master, or a fall from master.
-        for partner in groups where partner !== group && partner.syncGroup == sync {
-            let reason = "sync group \(sync) follows \(group.spec.name)"
-            if after == .master && partner.router.state == .backup {
-                try perform(partner.router.forceMaster(at: at, reason: reason), partner)
-            } else if before == .master && partner.router.state == .master {
-                try perform(partner.router.forceBackup(at: at, reason: reason), partner)
+    /// Carries out the actions of a step: every data-plane change first, in order, then the reports.
+    private func perform(_ outputs: [VRRPSyncGroup.Output]) {
+        for output in outputs {
+            guard let group = groups.first(where: { $0.spec.name == output.member }) else { continue }
+            do {
+                switch output.action {
+                case .sendAdvertisement(let advertisement) where !group.spec.unicastPeers.isEmpty:
+                    for peer in group.spec.unicastPeers {
+                        try io.send(advertisement.encode(source: group.plumbing.primaryAddress, destination: peer,
+                                                         checksum: group.spec.checksumMode),
+                                    to: peer, on: group.spec.interface)
+                    }
+                case .sendAdvertisement(let advertisement):
+                    let packet = VRRPPacket(source: group.plumbing.primaryAddress, advertisement: advertisement,
+                                            checksumMode: group.spec.checksumMode)
+                    try io.send(packet.ethernetFrame().encode(), on: group.spec.interface)
+                case .becomeMaster:
+                    try io.setVirtualMAC(group.plumbing.virtualMACInterface, up: true)
+                case .sendGratuitousARP(let addresses, let mac):
+                    for address in addresses {
+                        try io.send(EthernetFrame.gratuitousARP(mac: mac, ip: address).encode(), on: group.spec.interface)
+                    }
+                case .becomeBackup:
+                    try io.setVirtualMAC(group.plumbing.virtualMACInterface, up: false)
+                case .stateChanged, .discarded, .misconfiguration:
+                    break
+                }
+            } catch {
+                group.sendErrors += 1
+                logLimited("send \(group.spec.name)", "VRRP group \(group.spec.name): \(error) (\(group.sendErrors) failures so far)")
+            }
+        }
+        for output in outputs {
+            guard let group = groups.first(where: { $0.spec.name == output.member }) else { continue }
+            switch output.action {
+            case .stateChanged(let from, let to, let reason):
+                let priority = units[group.unit][group.spec.name].map { Int($0.priority) } ?? group.spec.priority
+                let event = LabEvent(source: "vrrp", kind: "state-change", target: "\(node):\(group.spec.name)",
+                                     detail: ["from": from.rawValue, "to": to.rawValue, "reason": reason,
+                                              "vrid": "\(group.spec.vrid)", "interface": group.spec.interface,
+                                              "priority": "\(priority)"])
+                eventSink(event)
+                io.log("VRRP group \(group.spec.name) (VRID \(group.spec.vrid) on \(group.spec.interface)): \(from.rawValue) -> \(to.rawValue): \(reason)")
+                notify(event)
+                writeStatus(force: true)
+            case .discarded(let reason, let detail) where ![.notRunning, .inFault, .ownAdvertisement].contains(reason):
+                // (Adverts heard while not running or in Fault, or our own, are counted, not logged: they are expected.)
+                logLimited("discard \(group.spec.name) \(reason.rawValue)",
+                           "VRRP group \(group.spec.name): advert dropped (\(reason.rawValue)): \(detail)")
+            case .misconfiguration(let text):
+                logLimited("misconfiguration \(group.spec.name) \(text)", "VRRP group \(group.spec.name): check the configuration: \(text)")
+            default:
+                break
             }
         }
     }
 
-    private func perform(_ actions: [VRRPAction], _ group: Group) throws {
-        for action in actions {
-            switch action {
-            case .sendAdvertisement(let advertisement):
-                let packet = VRRPPacket(source: group.router.config.primaryAddress, advertisement: advertisement)
-                try group.sender.send(packet.ethernetFrame().encode())
-            case .becomeMaster:
-                try netlink.setLink(group.macvlan, up: true)
-            case .sendGratuitousARP(let addresses, let mac):
-                for address in addresses {
-                    try group.sender.send(EthernetFrame.gratuitousARP(mac: mac, ip: address).encode())
-                }
-            case .becomeBackup:
-                ToleratedChange.attempt("vrrpd: set \(group.macvlan) down", because: "a backup's virtual MAC interface may already be down or gone") {
-                    try netlink.setLink(group.macvlan, up: false)
-                }
-            case .stateChanged(let from, let to, let reason):
-                let event = LabEvent(source: "vrrp", kind: "state-change", target: "\(node):\(group.spec.name)",
-                                     detail: ["from": from.rawValue, "to": to.rawValue, "reason": reason,
-                                              "vrid": "\(group.spec.vrid)", "interface": group.spec.interface,
-                                              "priority": "\(group.router.priority)"])
-                eventSink(event)
-                SystemLog.notice("VRRP group \(group.spec.name) (VRID \(group.spec.vrid) on \(group.spec.interface)): \(from.rawValue) -> \(to.rawValue): \(reason)")
-                notify(event)
-                writeStatus(force: true)
-            case .discarded, .misconfiguration:
-                break
-            }
+    /// Logs once per key per `logIntervalNanoseconds`, telling how many lines were held back since.
+    private func logLimited(_ key: String, _ message: String) {
+        let now = io.now()
+        if let entry = logHeld[key], entry.last.advanced(byNanoseconds: Self.logIntervalNanoseconds) > now {
+            logHeld[key] = (entry.last, entry.held + 1)
+            return
         }
+        let held = logHeld[key]?.held ?? 0
+        io.log(held > 0 ? message + " (and \(held) more like it not logged)" : message)
+        logHeld[key] = (now, 0)
     }
 
     /// Runs the operator's notify command with the event in its environment, without waiting for it.
@@ -263,23 +455,185 @@ public final class VRRPDaemon {
         environment["REDLAB_EVENT_TIME_NS"] = "\(event.timeNanoseconds)"
         for (key, value) in event.detail { environment["REDLAB_EVENT_\(key.uppercased())"] = value }
         process.environment = environment
-        try? process.run()
+        do { try process.run() } catch { logLimited("notify", "vrrpd: notify command failed to start: \(error)") }
+    }
+
+    /// Each group's state and counters, as `redlab status` shows them.
+    public func statuses() -> [VRRPGroupStatus] {
+        groups.compactMap { group in
+            guard let router = units[group.unit][group.spec.name] else { return nil }
+            var rejected: [String: Int] = [:]
+            for (reason, count) in router.counters.discarded { rejected[reason.rawValue, default: 0] += count }
+            for (reason, count) in group.rejected { rejected[reason.rawValue, default: 0] += count }
+            return VRRPGroupStatus(name: group.spec.name, interface: group.spec.interface, vrid: group.spec.vrid,
+                                   state: router.state.rawValue, priority: Int(router.priority),
+                                   master: router.currentMaster?.description,
+                                   advertisementsIn: router.counters.advertisementsReceived,
+                                   advertisementsOut: router.counters.advertisementsSent,
+                                   rejected: rejected, transitions: router.counters.transitions,
+                                   sendErrors: group.sendErrors)
+        }
     }
 
     private func writeStatus(force: Bool) {
         guard let statusPath else { return }
-        let time = Int64(monotonicNanoseconds())
+        let time = io.now().nanoseconds
         guard force || time - lastStatusWrite > 1_000_000_000 else { return }
         lastStatusWrite = time
-        let statuses = groups.map { group in
-            VRRPGroupStatus(name: group.spec.name, interface: group.spec.interface, vrid: group.spec.vrid,
-                            state: group.router.state.rawValue, priority: Int(group.router.priority),
-                            master: group.router.currentMaster?.description,
-                            advertisementsIn: group.router.counters.advertisementsReceived,
-                            advertisementsOut: group.router.counters.advertisementsSent,
-                            rejected: Dictionary(uniqueKeysWithValues: group.router.counters.discarded.map { ($0.key.rawValue, $0.value) }),
-                            transitions: group.router.counters.transitions)
+        writeStatusFile(statuses(), to: statusPath)
+    }
+}
+
+/// `VRRPDaemonIO` on the kernel of the namespace the process runs in.
+///
+/// - Adverts and gratuitous ARPs leave through an AF_PACKET socket on the group's interface as whole
+///   frames, so their source MAC is the virtual router MAC and their IPv4 source the router's primary
+///   address, as RFC 9568 asks.
+/// - Adverts arrive on a raw IP socket (protocol 112) joined to 224.0.0.18 on that interface, one per
+///   interface; the daemon sorts them by VRID.
+/// - The virtual MAC is a macvlan on the interface holding the virtual addresses, up only while
+///   master: a backup neither answers for the addresses nor routes frames sent to the virtual MAC.
+///   Neither the interface nor the other groups' macvlans answer ARP for them (arp_ignore 1 on each).
+/// - Accept_Mode off (and not the owner): an nftables rule drops every packet addressed to the group's
+///   virtual addresses at input (RFC 9568 section 6.4.3); ARP for them is still answered and packets
+///   routed through the router are untouched.
+public final class KernelVRRPDaemonIO: VRRPDaemonIO {
+    private let netlink: NetlinkSocket
+    private let linkMonitor: LinkMonitor
+    private let signals: SignalWatcher
+    private var receivers: [(interface: String, socket: MulticastIPSocket)] = []
+    private var senders: [String: PacketSocket] = [:]
+    private let firewall: FirewallSession
+    private var tableMade = false
+    private var scriptRuns: [Int: Process] = [:]
+    private var nextScriptHandle = 0
+    static let table = "redlab_vrrpd"
+
+    public init() throws {
+        signals = try SignalWatcher()
+        netlink = try NetlinkSocket()
+        linkMonitor = try LinkMonitor()
+        firewall = try FirewallSession()
+        // A daemon killed with SIGKILL leaves its Accept_Mode rules: start clean.
+        _ = try? firewall.run("delete table inet \(Self.table)")  // nil: no table left from an earlier run
+        SystemLog.open(identity: "redlab-vrrpd")
+    }
+
+    public func now() -> Instant { Instant(nanoseconds: Int64(monotonicNanoseconds())) }
+
+    public func prepare(_ spec: VRRPGroupSpec) throws -> VRRPGroupPlumbing {
+        let links = try netlink.links()
+        guard let link = links.first(where: { $0.name == spec.interface }) else {
+            throw LabError.unsupported("vrrpd: group \(spec.name): no interface \(spec.interface) on this node")
         }
-        writeStatusFile(statuses, to: statusPath)
+        guard let primary = try netlink.addresses().first(where: { $0.interfaceIndex == link.index })?.address.address else {
+            throw LabError.unsupported("vrrpd: group \(spec.name): \(spec.interface) has no IPv4 address to send adverts from")
+        }
+        let macvlan = VRRPDaemon.virtualMACInterfaceName(interface: spec.interface, index: Int32(truncatingIfNeeded: link.index), vrid: spec.vrid)
+        // A daemon killed with SIGKILL leaves its macvlan (and the addresses on it): start clean.
+        if links.contains(where: { $0.name == macvlan }) { try netlink.deleteLink(macvlan) }
+        try netlink.createMacvlan(macvlan, parent: spec.interface, address: .vrrp(vrid: UInt8(clamping: spec.vrid)))
+        do {
+            // The virtual addresses wait on the macvlan while it is down (no route, no ARP: not in use);
+            // becoming master is then one link change, the fastest the kernel offers.
+            for address in spec.virtualAddresses { try netlink.addAddress(address, to: macvlan) }
+            try Sysctl.setIfPresent("net/ipv4/conf/\(spec.interface)/arp_ignore", "1")
+            try Sysctl.setIfPresent("net/ipv4/conf/\(macvlan)/arp_announce", "2")
+            // Several groups on one interface: each virtual MAC answers ARP only for its own addresses.
+            try Sysctl.setIfPresent("net/ipv4/conf/\(macvlan)/arp_ignore", "1")
+            if !spec.accept, spec.priority != 255 {
+                if !tableMade {
+                    try firewall.run("add table inet \(Self.table)\n"
+                                     + "add chain inet \(Self.table) input { type filter hook input priority -10; policy accept; }")
+                    tableMade = true
+                }
+                for address in spec.virtualAddresses {
+                    try firewall.run("add rule inet \(Self.table) input ip daddr \(address.address) drop comment \"accept false: \(spec.name)\"")
+                }
+            }
+            if !receivers.contains(where: { $0.interface == spec.interface }) {
+                receivers.append((spec.interface, try MulticastIPSocket(protocol: 112, interface: spec.interface, group: .vrrpMulticast)))
+            }
+            if senders[spec.interface] == nil {
+                senders[spec.interface] = try PacketSocket(interface: spec.interface, protocol: PacketSocket.sendOnly)
+            }
+        } catch {
+            try? netlink.deleteLink(macvlan)  // best effort: the error below is the one to report
+            throw error
+        }
+        return VRRPGroupPlumbing(primaryAddress: primary, virtualMACInterface: macvlan)
+    }
+
+    public func isOperational(_ interface: String) throws -> Bool? {
+        try netlink.links().first { $0.name == interface }.map { $0.isUp && $0.carrier }
+    }
+
+    public func setVirtualMAC(_ interface: String, up: Bool) throws { try netlink.setLink(interface, up: up) }
+
+    public func send(_ frame: [UInt8], on interface: String) throws {
+        guard let sender = senders[interface] else { throw LabError.unsupported("vrrpd: no sender on \(interface)") }
+        try sender.send(frame)
+    }
+
+    public func send(_ message: [UInt8], to peer: IPv4Address, on interface: String) throws {
+        guard let receiver = receivers.first(where: { $0.interface == interface }) else {
+            throw LabError.unsupported("vrrpd: no VRRP socket on \(interface)")
+        }
+        try receiver.socket.send(message, to: peer)
+    }
+
+    public func wait(until deadline: Instant) throws -> [VRRPDaemonInput] {
+        var descriptors = [pollfd(fd: signals.fileDescriptor, events: Int16(POLLIN), revents: 0),
+                           pollfd(fd: linkMonitor.fileDescriptor, events: Int16(POLLIN), revents: 0)]
+        descriptors += receivers.map { pollfd(fd: $0.socket.fileDescriptor, events: Int16(POLLIN), revents: 0) }
+        pollDescriptors(&descriptors, timeoutNanoseconds: max(0, deadline.nanoseconds - now().nanoseconds))
+        var inputs: [VRRPDaemonInput] = []
+        if descriptors[0].revents != 0, signals.next() != nil { inputs.append(.stop) }
+        if descriptors[1].revents != 0 {
+            for event in try linkMonitor.readOrResynchronize(using: netlink) {
+                inputs.append(.link(event.name, operational: event.isUp && event.carrier))
+            }
+        }
+        for (index, receiver) in receivers.enumerated() where descriptors[index + 2].revents != 0 {
+            while let packet = try receiver.socket.receive() {
+                inputs.append(.packet(interface: receiver.interface, bytes: packet))
+            }
+        }
+        return inputs
+    }
+
+    public func cleanUp(_ groups: [VRRPGroupPlumbing]) {
+        for group in groups { try? netlink.deleteLink(group.virtualMACInterface) }  // nil: already gone
+        if tableMade { _ = try? firewall.run("delete table inet \(Self.table)") }  // nil: already gone
+    }
+
+    public func log(_ message: String) { SystemLog.notice(message) }
+
+    public func startScript(_ command: String) throws -> Int {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", command]
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        nextScriptHandle += 1
+        scriptRuns[nextScriptHandle] = process
+        return nextScriptHandle
+    }
+
+    public func scriptResult(_ handle: Int) -> Bool? {
+        guard let process = scriptRuns[handle] else { return false }
+        if process.isRunning { return nil }
+        scriptRuns[handle] = nil
+        return process.terminationReason == .exit && process.terminationStatus == 0
+    }
+
+    public func stopScript(_ handle: Int) {
+        guard let process = scriptRuns.removeValue(forKey: handle) else { return }
+        // The shell leads a process group of its own (as Process starts it): kill the whole group, so
+        // that what the shell started goes too.
+        if process.isRunning, kill(-process.processIdentifier, SIGKILL) != 0 { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
     }
 }

@@ -23,11 +23,11 @@ public struct ARPPacket: Sendable, Hashable {
     }
 
     /// A gratuitous ARP announcing that `ip` is at `mac` (RFC 5227 ARP Announcement, as VRRP
-    /// sends on becoming master): a request with sender and target IP both `ip` and a zero
-    /// target MAC.
+    /// sends on becoming master): a request with sender and target IP both `ip`, and the target
+    /// MAC `mac` too (RFC 5227 says receivers ignore the field; a zero there makes some switches
+    /// and hosts that do read it learn nothing).
     public static func gratuitous(mac: MACAddress, ip: IPv4Address) -> ARPPacket {
-        ARPPacket(operation: .request, senderMAC: mac, senderIP: ip,
-                  targetMAC: MACAddress(0, 0, 0, 0, 0, 0), targetIP: ip)
+        ARPPacket(operation: .request, senderMAC: mac, senderIP: ip, targetMAC: mac, targetIP: ip)
     }
 
     /// True for an announcement: sender IP equals target IP.

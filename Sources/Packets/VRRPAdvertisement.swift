@@ -19,8 +19,11 @@ extension MACAddress {
 ///     | (rsvd) 4 bits | Max Adver Int 12 bits (centiseconds) | Checksum |
 ///     | IPv4 Address(es) ...                                           |
 ///
-/// The v3 checksum covers the IPv4 pseudo-header (source, destination, zero, protocol 112,
-/// VRRP length) and the VRRP message.
+/// The v3 checksum covers, by default, the IPv4 pseudo-header (source, destination, zero,
+/// protocol 112, VRRP length) and the VRRP message, as RFC 5798 and keepalived and FRR by default
+/// compute it; RFC 9568 section 5.2.8 computes it over the VRRP message only for IPv4
+/// (`VRRPAdvertisement.ChecksumMode.message`). The two do not interoperate: each side drops the
+/// other's adverts.
 ///
 /// Version 2:
 ///
@@ -42,6 +45,14 @@ public struct VRRPAdvertisement: Sendable, Hashable {
         case none
         /// The 8 bytes of authentication data (shorter passwords are zero-padded on encode).
         case simplePassword([UInt8])
+    }
+
+    /// What the IPv4 VRRPv3 checksum covers (v2 always covers the message only).
+    public enum ChecksumMode: String, Sendable, Hashable, CaseIterable {
+        /// The IPv4 pseudo-header and the message (RFC 5798; keepalived and FRR by default).
+        case pseudoHeader = "pseudo-header"
+        /// The message only (RFC 9568 section 5.2.8; FRR's `no vrrp N checksum-with-ipv4-pseudoheader`).
+        case message
     }
 
     public static let typeAdvertisement: UInt8 = 1
@@ -84,7 +95,8 @@ public struct VRRPAdvertisement: Sendable, Hashable {
 
     /// The VRRP message with its checksum. `source` and `destination` are the IPv4 addresses
     /// of the packet that will carry it (the v3 pseudo-header needs them).
-    public func encode(source: IPv4Address, destination: IPv4Address = .vrrpMulticast) -> [UInt8] {
+    public func encode(source: IPv4Address, destination: IPv4Address = .vrrpMulticast,
+                       checksum mode: ChecksumMode = .pseudoHeader) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(length)
         out.append(version.rawValue << 4 | Self.typeAdvertisement)
@@ -111,7 +123,7 @@ public struct VRRPAdvertisement: Sendable, Hashable {
             out.append(contentsOf: authData)
         }
         var checksum = InternetChecksum()
-        if version == .v3 {
+        if version == .v3, mode == .pseudoHeader {
             checksum = pseudoHeaderChecksum(source: source, destination: destination,
                                             protocolNumber: IPProtocol.vrrp.rawValue, length: out.count)
         }
@@ -121,10 +133,11 @@ public struct VRRPAdvertisement: Sendable, Hashable {
     }
 
     /// Decodes a VRRP message (an IPv4 payload). Checks version (2 or 3), type (1), the address
-    /// count against the message length (which must be exact), the checksum (with the
-    /// pseudo-header for v3), VRID not 0, interval not 0 and, for v2, the auth type.
+    /// count against the message length (which must be exact), the checksum (for v3 as `mode`
+    /// says), VRID not 0, interval not 0 and, for v2, the auth type.
     public static func decode(_ bytes: ArraySlice<UInt8>, source: IPv4Address,
-                              destination: IPv4Address = .vrrpMulticast) throws(PacketError) -> VRRPAdvertisement {
+                              destination: IPv4Address = .vrrpMulticast,
+                              checksum mode: ChecksumMode = .pseudoHeader) throws(PacketError) -> VRRPAdvertisement {
         var reader = ByteReader(bytes)
         try reader.require(8)
         let versionAndType = try reader.readUInt8()
@@ -139,7 +152,7 @@ public struct VRRPAdvertisement: Sendable, Hashable {
             throw .addressCountMismatch(count: count, messageLength: bytes.count)
         }
         var checksumPrefix = InternetChecksum()
-        if version == .v3 {
+        if version == .v3, mode == .pseudoHeader {
             checksumPrefix = pseudoHeaderChecksum(source: source, destination: destination,
                                                   protocolNumber: IPProtocol.vrrp.rawValue, length: bytes.count)
         }
@@ -174,8 +187,9 @@ public struct VRRPAdvertisement: Sendable, Hashable {
     }
 
     public static func decode(_ bytes: [UInt8], source: IPv4Address,
-                              destination: IPv4Address = .vrrpMulticast) throws(PacketError) -> VRRPAdvertisement {
-        try decode(bytes[...], source: source, destination: destination)
+                              destination: IPv4Address = .vrrpMulticast,
+                              checksum mode: ChecksumMode = .pseudoHeader) throws(PacketError) -> VRRPAdvertisement {
+        try decode(bytes[...], source: source, destination: destination, checksum: mode)
     }
 }
 
@@ -187,17 +201,30 @@ public struct VRRPPacket: Sendable, Hashable {
 
     public var source: IPv4Address
     public var advertisement: VRRPAdvertisement
+    /// What the v3 checksum covers when encoding.
+    public var checksumMode: VRRPAdvertisement.ChecksumMode
 
-    public init(source: IPv4Address, advertisement: VRRPAdvertisement) {
+    public init(source: IPv4Address, advertisement: VRRPAdvertisement,
+                checksumMode: VRRPAdvertisement.ChecksumMode = .pseudoHeader) {
         self.source = source
         self.advertisement = advertisement
+        self.checksumMode = checksumMode
+    }
+
+    /// The VRID of an IPv4 packet carrying VRRP, read without any check (to choose the group, and
+    /// so the checksum mode, before decoding); nil when the packet is too short to hold one.
+    public static func peekVRID(_ bytes: [UInt8]) -> UInt8? {
+        guard let first = bytes.first else { return nil }
+        let headerLength = Int(first & 0x0f) * 4
+        guard headerLength >= 20, bytes.count > headerLength + 1 else { return nil }
+        return bytes[headerLength + 1]
     }
 
     /// The IPv4 packet: TTL 255, protocol 112, to 224.0.0.18, DF set.
     public func encode(identification: UInt16 = 0) -> [UInt8] {
         IPv4Packet(source: source, destination: .vrrpMulticast, protocolNumber: .vrrp, ttl: Self.ttl,
                    typeOfService: Self.typeOfService, identification: identification, dontFragment: true,
-                   payload: advertisement.encode(source: source, destination: .vrrpMulticast)).encode()
+                   payload: advertisement.encode(source: source, destination: .vrrpMulticast, checksum: checksumMode)).encode()
     }
 
     /// The Ethernet frame a router sends: from the virtual router MAC to the multicast MAC of
@@ -209,19 +236,28 @@ public struct VRRPPacket: Sendable, Hashable {
 
     /// Decodes an IPv4 packet carrying VRRP: IPv4 checks first, then protocol 112, TTL 255,
     /// destination 224.0.0.18, no fragments, then the advertisement itself.
-    public static func decode(_ bytes: ArraySlice<UInt8>) throws(PacketError) -> VRRPPacket {
+    /// With `unicast`, a packet sent to a unicast address (a configured peer's, as keepalived's
+    /// unicast_peer sends) is accepted too.
+    public static func decode(_ bytes: ArraySlice<UInt8>,
+                              checksum mode: VRRPAdvertisement.ChecksumMode = .pseudoHeader,
+                              unicast: Bool = false) throws(PacketError) -> VRRPPacket {
         let packet = try IPv4Packet.decode(bytes)
         let header = packet.header
         guard header.protocolNumber == .vrrp else { throw .badProtocol(header.protocolNumber.rawValue) }
         guard header.ttl == Self.ttl else { throw .ttlNot255(header.ttl) }
-        guard header.destination == .vrrpMulticast else { throw .badDestination(header.destination) }
+        let isMulticast = header.destination.value >> 28 == 0xe
+        guard header.destination == .vrrpMulticast || (unicast && !isMulticast) else { throw .badDestination(header.destination) }
         guard !header.isFragment else { throw .fragmented }
         let advertisement = try VRRPAdvertisement.decode(packet.payload[...], source: header.source,
-                                                         destination: header.destination)
-        return VRRPPacket(source: header.source, advertisement: advertisement)
+                                                         destination: header.destination, checksum: mode)
+        return VRRPPacket(source: header.source, advertisement: advertisement, checksumMode: mode)
     }
 
-    public static func decode(_ bytes: [UInt8]) throws(PacketError) -> VRRPPacket { try decode(bytes[...]) }
+    public static func decode(_ bytes: [UInt8],
+                              checksum mode: VRRPAdvertisement.ChecksumMode = .pseudoHeader,
+                              unicast: Bool = false) throws(PacketError) -> VRRPPacket {
+        try decode(bytes[...], checksum: mode, unicast: unicast)
+    }
 
     /// Decodes the VRRP packet in an Ethernet frame (tagged or not); `.badEtherType` if the
     /// frame does not carry IPv4.

@@ -21,6 +21,21 @@ public struct VRRPGroupSpec: Sendable, Hashable {
     public var track: [(interface: String, weight: Int)]
     public var gratuitousARPCount: Int
     public var gratuitousARPIntervalMilliseconds: Int
+    /// While Master, gratuitous ARPs again this often (keepalived's `garp_master_refresh`); 0: never.
+    public var gratuitousARPRefreshMilliseconds: Int = 0
+    /// Fault while the group's own interface is down or without carrier (keepalived's default).
+    public var trackInterface: Bool = false
+    /// VRRPv2 simple-password authentication (`auth_pass`), or none.
+    public var authentication: VRRPAdvertisement.Authentication = .none
+    /// What the IPv4 VRRPv3 checksum covers (`checksum: pseudo-header|message`).
+    public var checksumMode: VRRPAdvertisement.ChecksumMode = .pseudoHeader
+    /// Commands run every `intervalMilliseconds` in the node (keepalived's track_script): while the
+    /// last run failed (exit status not 0, or still running after the interval) the priority drops by
+    /// `weight`, or the group goes to Fault for weight 0.
+    public var trackScripts: [VRRPTrackScript] = []
+    /// Adverts go to these addresses instead of 224.0.0.18 (keepalived's unicast_peer), for networks
+    /// without multicast; received adverts may then be sent to our own address.
+    public var unicastPeers: [IPv4Address] = []
     public var location: SourceLocation
     /// The group's path in its file (`nodes.r1.vrrp.groups[0]`), for messages about it.
     public var field: String = ""
@@ -54,6 +69,10 @@ public struct VRRPGroupSpec: Sendable, Hashable {
             && lhs.track.map(\.interface) == rhs.track.map(\.interface) && lhs.track.map(\.weight) == rhs.track.map(\.weight)
             && lhs.gratuitousARPCount == rhs.gratuitousARPCount
             && lhs.gratuitousARPIntervalMilliseconds == rhs.gratuitousARPIntervalMilliseconds
+            && lhs.gratuitousARPRefreshMilliseconds == rhs.gratuitousARPRefreshMilliseconds
+            && lhs.trackInterface == rhs.trackInterface && lhs.authentication == rhs.authentication
+            && lhs.checksumMode == rhs.checksumMode && lhs.trackScripts == rhs.trackScripts
+            && lhs.unicastPeers == rhs.unicastPeers
     }
 
     public func hash(into hasher: inout Hasher) {
@@ -63,11 +82,30 @@ public struct VRRPGroupSpec: Sendable, Hashable {
     }
 }
 
+/// A track script of a group (`track_script: [{command, interval, weight}]`).
+public struct VRRPTrackScript: Sendable, Hashable {
+    public var command: String
+    public var intervalMilliseconds: Int
+    public var weight: Int
+
+    public init(command: String, intervalMilliseconds: Int = 1000, weight: Int = 0) {
+        self.command = command
+        self.intervalMilliseconds = intervalMilliseconds
+        self.weight = weight
+    }
+}
+
 /// Groups of one router that change state together.
 public struct VRRPSyncGroupSpec: Sendable, Hashable {
     public var name: String
     public var members: [String]
     public var location: SourceLocation
+
+    public init(name: String, members: [String], location: SourceLocation = .unknown()) {
+        self.name = name
+        self.members = members
+        self.location = location
+    }
 }
 
 /// A `redlab vrrpd` configuration: the groups of one router.
@@ -188,7 +226,8 @@ extension YAMLReader {
     func vrrpGroup(_ node: Yams.Node, _ field: String) throws -> VRRPGroupSpec {
         let map = try keyed(node, field, allowed: ["name", "interface", "vrid", "priority", "version", "advert_int", "virtual_address",
                                                    "virtual_addresses", "preempt", "preempt_delay", "accept", "track", "garp_count",
-                                                   "garp_interval"])
+                                                   "garp_interval", "garp_master_refresh", "track_interface", "auth_pass", "checksum",
+                                                   "track_script", "unicast_peer"])
         func required(_ key: String) throws -> Yams.Node {
             guard let value = map[key] else { throw fail(node, "\(field).\(key)", "missing") }
             return value
@@ -229,6 +268,14 @@ extension YAMLReader {
                               try entry["weight"].map { try integer($0, "\(itemField).weight", range: 0...254) } ?? 0))
             }
         }
+        let checksumMode = try map["checksum"].map { try enumValue($0, "\(field).checksum", VRRPAdvertisement.ChecksumMode.self) } ?? .pseudoHeader
+        var authentication = VRRPAdvertisement.Authentication.none
+        if let passNode = map["auth_pass"] {
+            let text = try string(passNode, "\(field).auth_pass")
+            guard version == 2 else { throw fail(passNode, "\(field).auth_pass", "only VRRPv2 has authentication (add version: 2)") }
+            guard (1...8).contains(text.utf8.count) else { throw fail(passNode, "\(field).auth_pass", "must be 1-8 bytes, got \(text.utf8.count)") }
+            authentication = .simplePassword(Array(text.utf8))
+        }
         var group = VRRPGroupSpec(
             name: try map["name"].map { try string($0, "\(field).name") } ?? "vrid\(vrid)",
             interface: try string(try required("interface"), "\(field).interface"),
@@ -240,12 +287,38 @@ extension YAMLReader {
             } ?? 0,
             accept: try map["accept"].map { try bool($0, "\(field).accept") } ?? false,
             track: track,
-            gratuitousARPCount: try map["garp_count"].map { try integer($0, "\(field).garp_count", range: 0...100) } ?? 3,
+            // At least one: RFC 9568 section 6.4.1 sends a gratuitous ARP on becoming Master.
+            gratuitousARPCount: try map["garp_count"].map { try integer($0, "\(field).garp_count", range: 1...100) } ?? 3,
             gratuitousARPIntervalMilliseconds: try map["garp_interval"].map {
                 try duration($0, "\(field).garp_interval", range: 0...Self.longestGratuitousARPIntervalMilliseconds)
             } ?? 100,
             location: place(node))
         group.field = field
+        group.gratuitousARPRefreshMilliseconds = try map["garp_master_refresh"].map {
+            try duration($0, "\(field).garp_master_refresh", range: 0...Self.longestGratuitousARPIntervalMilliseconds)
+        } ?? 0
+        group.trackInterface = try map["track_interface"].map { try bool($0, "\(field).track_interface") } ?? false
+        group.authentication = authentication
+        group.checksumMode = checksumMode
+        if let scriptsNode = map["track_script"] {
+            group.trackScripts = try list(scriptsNode, "\(field).track_script").enumerated().map { index, item in
+                let itemField = "\(field).track_script[\(index)]"
+                let entry = try keyed(item, itemField, allowed: ["command", "interval", "weight"])
+                guard let commandNode = entry["command"] else { throw fail(item, "\(itemField).command", "missing") }
+                let interval = try entry["interval"].map { try duration($0, "\(itemField).interval", range: 10...3_600_000) } ?? 1000
+                return VRRPTrackScript(command: try string(commandNode, "\(itemField).command"), intervalMilliseconds: interval,
+                                       weight: try entry["weight"].map { try integer($0, "\(itemField).weight", range: 0...254) } ?? 0)
+            }
+        }
+        if let peersNode = map["unicast_peer"] {
+            group.unicastPeers = try listOrOne(peersNode).map { item in
+                let address = try self.address(item, "\(field).unicast_peer")
+                guard address.value >> 28 != 0xe, address.value != 0 else {
+                    throw fail(item, "\(field).unicast_peer", "'\(address)' is not a unicast IPv4 address")
+                }
+                return address
+            }
+        }
         return group
     }
 }

@@ -133,6 +133,20 @@ public enum TopologyWriter {
             }
             if group.gratuitousARPCount != 3 { parts.append("garp_count: \(group.gratuitousARPCount)") }
             if group.gratuitousARPIntervalMilliseconds != 100 { parts.append("garp_interval: \(group.gratuitousARPIntervalMilliseconds)ms") }
+            if group.gratuitousARPRefreshMilliseconds > 0 { parts.append("garp_master_refresh: \(group.gratuitousARPRefreshMilliseconds)ms") }
+            if group.trackInterface { parts.append("track_interface: true") }
+            if case let .simplePassword(password) = group.authentication {
+                let text = String(String(decoding: password, as: UTF8.self).flatMap { $0 == "\\" || $0 == "\"" ? ["\\", $0] : [$0] })
+                parts.append("auth_pass: \"\(text)\"")
+            }
+            if group.checksumMode != .pseudoHeader { parts.append("checksum: \(group.checksumMode.rawValue)") }
+            if !group.trackScripts.isEmpty {
+                parts.append("track_script: [" + group.trackScripts.map { script in
+                    let command = String(script.command.flatMap { $0 == "\\" || $0 == "\"" ? ["\\", $0] : [$0] })
+                    return "{command: \"\(command)\", interval: \(script.intervalMilliseconds)ms, weight: \(script.weight)}"
+                }.joined(separator: ", ") + "]")
+            }
+            if !group.unicastPeers.isEmpty { parts.append("unicast_peer: [\(group.unicastPeers.map(\.description).joined(separator: ", "))]") }
             out.append("  - {\(parts.joined(separator: ", "))}")
         }
         if !vrrp.syncGroups.isEmpty {

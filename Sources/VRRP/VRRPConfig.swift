@@ -39,15 +39,21 @@ public struct VRRPConfig: Sendable, Hashable {
     public var gratuitousARPCount: Int
     /// …spaced this far apart.
     public var gratuitousARPInterval: Duration
+    /// While Master, one more burst of gratuitous ARPs this often after the first ones (keepalived's
+    /// `garp_master_refresh`); nil for none.
+    public var gratuitousARPRefresh: Duration?
     /// Version 2 only: the authentication sent, and required of received advertisements.
     public var authentication: VRRPAdvertisement.Authentication
+    /// Version 3: what the IPv4 checksum covers, sent and required.
+    public var checksumMode: VRRPAdvertisement.ChecksumMode
 
     public init(version: VRRPAdvertisement.Version = .v3, vrid: UInt8, priority: UInt8 = 100,
                 advertInterval: UInt16? = nil, virtualAddresses: [IPv4Interface], primaryAddress: IPv4Address,
                 preempt: Bool = true, preemptDelay: Duration = .zero, acceptMode: Bool = false,
                 trackedInterfaces: [TrackedInterface] = [], gratuitousARPCount: Int = 3,
-                gratuitousARPInterval: Duration = .seconds(1),
-                authentication: VRRPAdvertisement.Authentication = .none) {
+                gratuitousARPInterval: Duration = .seconds(1), gratuitousARPRefresh: Duration? = nil,
+                authentication: VRRPAdvertisement.Authentication = .none,
+                checksumMode: VRRPAdvertisement.ChecksumMode = .pseudoHeader) {
         self.version = version
         self.vrid = vrid
         self.priority = priority
@@ -60,7 +66,9 @@ public struct VRRPConfig: Sendable, Hashable {
         self.trackedInterfaces = trackedInterfaces
         self.gratuitousARPCount = gratuitousARPCount
         self.gratuitousARPInterval = gratuitousARPInterval
+        self.gratuitousARPRefresh = gratuitousARPRefresh
         self.authentication = authentication
+        self.checksumMode = checksumMode
     }
 
     /// True for the address owner (priority 255).
@@ -89,6 +97,9 @@ public struct VRRPConfig: Sendable, Hashable {
         if gratuitousARPCount < 1 { problems.append("gratuitous ARP count must be at least 1") }
         if gratuitousARPInterval <= .zero, gratuitousARPCount > 1 {
             problems.append("gratuitous ARP interval must be positive")
+        }
+        if let refresh = gratuitousARPRefresh, refresh <= .zero {
+            problems.append("gratuitous ARP refresh must be positive")
         }
         if preemptDelay < .zero { problems.append("preempt delay must not be negative") }
         var seen = Set<String>()

@@ -31,21 +31,44 @@ public enum VRRPDiscardReason: String, Sendable, Hashable, CaseIterable {
     case notRunning = "not_running"
     /// Received in Fault.
     case inFault = "in_fault"
-    /// The packet did not decode.
+    /// The packet did not decode, for a reason not listed below (type, protocol, destination,
+    /// fragment, VRID 0, interval 0).
     case malformed
+    /// The checksum is wrong (or computed the other way: see `VRRPAdvertisement.ChecksumMode`).
+    case checksum
+    /// The IPv4 TTL is not 255: the packet crossed a router (RFC 9568 section 7.1).
+    case ttl
+    /// Truncated, or a length or address count that does not fit the bytes.
+    case length
+    /// A VRRP router that owns the addresses discards adverts (RFC 3768 section 7.1).
+    case owner
     /// Our own advertisement looped back.
     case ownAdvertisement = "own_advertisement"
     case wrongVRID = "wrong_vrid"
     case wrongVersion = "wrong_version"
     /// VRRPv2: the advertisement interval differs from ours (RFC 3768 section 7.1).
     case intervalMismatch = "interval_mismatch"
-    /// VRRPv2: authentication differs from ours.
+    /// VRRPv2: authentication differs from ours (or an authentication type we do not know).
     case authenticationMismatch = "authentication_mismatch"
     /// VRRPv2: the address list differs and the sender is not the owner (RFC 3768 section 7.1).
     case addressListMismatch = "address_list_mismatch"
     /// A Master hearing a lower priority (or an equal one from a lower address), or a preempting
     /// Backup hearing a lower priority.
     case lowerPriority = "lower_priority"
+}
+
+extension VRRPDiscardReason {
+    /// The reason a packet that failed to decode is counted under.
+    public init(_ error: PacketError) {
+        switch error {
+        case .badChecksum: self = .checksum
+        case .ttlNot255: self = .ttl
+        case .truncated, .addressCountMismatch, .noAddresses, .badHeaderLength, .badLength: self = .length
+        case .badVersion: self = .wrongVersion
+        case .badAuthType: self = .authenticationMismatch
+        default: self = .malformed
+        }
+    }
 }
 
 /// What the daemon must do, in order.
@@ -60,7 +83,7 @@ public enum VRRPAction: Sendable, Hashable {
     /// Stop acting as master: remove the virtual addresses and the virtual MAC. Emitted on
     /// entering Backup (also from Initialize, to clear leftovers) and on leaving Master.
     case becomeBackup(addresses: [IPv4Interface], virtualMAC: MACAddress)
-    /// For the event log.
+    /// For the event log (the daemon reports it after carrying out the data-plane actions).
     case stateChanged(from: VRRPState, to: VRRPState, reason: String)
     /// An advertisement or packet was dropped (already counted).
     case discarded(VRRPDiscardReason, detail: String)

@@ -1,6 +1,27 @@
 import Packets
 
-/// One virtual router (one VRID on one interface): the RFC 5798 section 6 state machine as a
+// Departures from RFC 9568 (VRRPv3) and RFC 3768 (VRRPv2), and why:
+//
+// - Fault state (not in either RFC; keepalived's FAULT): a tracked interface with weight 0 that is
+//   down, or the sync group, holds the router out of the election. It leaves Master as for
+//   shutdown (priority-0 advert) and comes back through Initialize's rules by itself.
+// - Tracked interfaces lower the priority by their weight (keepalived's track_interface), floored at
+//   1; the owner's 255 never changes. RFC 9568 has a fixed priority. The daemon tracks its scripts
+//   (keepalived's track_script) the same way, as interfaces that are down while the script fails.
+// - Preempt delay (RFC 9568 leaves it to implementations; keepalived's preempt_delay) holds preemption
+//   off after start-up and after the priority rises.
+// - IPv4 VRRPv3 checksum: by default over the pseudo-header and the message, as RFC 5798, keepalived and
+//   FRR compute it; RFC 9568 section 5.2.8 (message only) is `checksumMode = .message`. A default that
+//   follows RFC 9568 would drop every advert of a keepalived or FRR peer on its defaults.
+// - A VRRPv3 owner processes adverts instead of discarding them (section 7.1), so that as Master it
+//   answers a lower-priority Master at once (section 6.4.3) when a partition heals. A VRRPv2 owner
+//   discards them, as RFC 3768 section 7.1 says.
+// - Gratuitous ARPs: `gratuitousARPCount` bursts (RFC 9568 sends one) and, optionally, one more every
+//   `gratuitousARPRefresh` while Master (keepalived's garp_master_refresh), for switches that age
+//   their tables.
+// - Sync groups (keepalived's vrrp_sync_group) force members' states: see `VRRPSyncGroup`.
+
+/// One virtual router (one VRID on one interface): the RFC 9568 section 6 state machine as a
 /// value. It holds no socket and reads no clock: the daemon feeds it events with the current
 /// time, carries out the returned actions in order, and delivers `.timer` at `nextDeadline`.
 ///
@@ -106,7 +127,7 @@ public struct VirtualRouter: Sendable {
         case .startup: return startup(at: now)
         case .shutdown: return shutdown(at: now)
         case let .advertisement(advert, source): return receive(advert, from: source, at: now)
-        case let .malformedPacket(error): return discard(.malformed, "\(error)")
+        case let .malformedPacket(error): return discard(VRRPDiscardReason(error), "\(error)")
         case .timer: return timerFired(at: now)
         case let .interfaceDown(name): return interfaceChanged(name, isUp: false, at: now)
         case let .interfaceUp(name): return interfaceChanged(name, isUp: true, at: now)
@@ -174,8 +195,12 @@ public struct VirtualRouter: Sendable {
             return discard(.wrongVersion, "version \(advert.version.rawValue) from \(source), ours is \(config.version.rawValue)")
         }
         guard state != .fault else { return discard(.inFault, "from \(source)") }
+        if config.version == .v2, isOwner { return discard(.owner, "from \(source): we own the addresses") }
 
         var actions: [VRRPAction] = []
+        if config.version == .v3, advert.advertInterval != config.advertInterval, advert.priority != 0 {
+            actions.append(.misconfiguration("vrid \(config.vrid): \(source) advertises every \(advert.advertInterval) cs, ours is \(config.advertInterval) cs"))
+        }
         if config.version == .v2 {
             guard advert.advertInterval == config.advertInterval else {
                 return discard(.intervalMismatch, "advert_int \(advert.advertInterval)s from \(source), ours is \(config.advertInterval)s")
@@ -201,7 +226,7 @@ public struct VirtualRouter: Sendable {
         return actions
     }
 
-    /// RFC 5798 section 6.4.2, receiving an advertisement in Backup.
+    /// RFC 9568 section 6.4.2, receiving an advertisement in Backup.
     private mutating func backupReceived(_ advert: VRRPAdvertisement, from source: IPv4Address, at now: Instant) -> [VRRPAction] {
         if advert.priority == 0 {
             currentMaster = nil
@@ -217,7 +242,7 @@ public struct VirtualRouter: Sendable {
         return discard(.lowerPriority, "priority \(advert.priority) from \(source) below ours \(priority): preempting")
     }
 
-    /// RFC 5798 section 6.4.3, receiving an advertisement in Master.
+    /// RFC 9568 section 6.4.3, receiving an advertisement in Master.
     private mutating func masterReceived(_ advert: VRRPAdvertisement, from source: IPv4Address, at now: Instant) -> [VRRPAction] {
         if advert.priority == 0 {
             adverTimer = now.advanced(byNanoseconds: config.advertIntervalNanoseconds)
@@ -226,7 +251,11 @@ public struct VirtualRouter: Sendable {
         let higher = advert.priority > priority
         let tieWon = advert.priority == priority && source > config.primaryAddress
         guard higher || tieWon else {
+            // Assert mastership at once: after a partition heals, the other Master steps down now
+            // rather than up to one Advertisement_Interval later.
+            adverTimer = now.advanced(byNanoseconds: config.advertIntervalNanoseconds)
             return discard(.lowerPriority, "priority \(advert.priority) from \(source), ours \(priority) from \(config.primaryAddress)")
+                + [send(advertisement())]
         }
         if config.version == .v3 { masterAdverInterval = advert.advertInterval }
         currentMaster = source
@@ -343,7 +372,14 @@ public struct VirtualRouter: Sendable {
     private mutating func sendGratuitousARPs(at now: Instant) -> VRRPAction {
         counters.gratuitousARPBursts += 1
         gratuitousARPsLeft -= 1
-        nextGratuitousARP = gratuitousARPsLeft > 0 ? now + config.gratuitousARPInterval : nil
+        if gratuitousARPsLeft > 0 {
+            nextGratuitousARP = now + config.gratuitousARPInterval
+        } else if let refresh = config.gratuitousARPRefresh {
+            gratuitousARPsLeft = 1
+            nextGratuitousARP = now + refresh
+        } else {
+            nextGratuitousARP = nil
+        }
         return .sendGratuitousARP(addresses: config.virtualAddresses.map(\.address), mac: config.virtualMAC)
     }
 

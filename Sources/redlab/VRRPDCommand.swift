@@ -8,7 +8,7 @@ import Topology
 struct VRRPDCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vrrpd",
-        abstract: "Run VRRP (RFC 5798 v3, RFC 3768 v2) for the groups of one router.",
+        abstract: "Run VRRP (RFC 9568 v3, RFC 3768 v2) for the groups of one router.",
         discussion: "`redlab up` starts one per router with VRRP groups. On a real host, run it with --config alone.")
 
     @Option(help: "The daemon's config file (YAML: groups, sync_groups, notify).") var config: String

@@ -105,7 +105,9 @@ final class VRRPInteropTests: LabTestCase {
         XCTAssertTrue(eventually(8) { keepalivedState(lab) == "BACKUP" }, "keepalived: \(keepalivedState(lab))")
         // And keepalived's adverts are accepted by ours (it counts them, rejects none for format).
         let group = try manager.status(lab).nodes.first { $0.name == "r1" }?.vrrp?.first
-        XCTAssertEqual(group?.rejected["malformed"] ?? 0, 0, "\(String(describing: group))")
+        for reason in ["malformed", "checksum", "length", "ttl", "wrong_version"] {
+            XCTAssertEqual(group?.rejected[reason] ?? 0, 0, "\(reason): \(String(describing: group))")
+        }
     }
 
     func testElectionWithKeepalivedVRRPv3() throws { try run(version: 3, advert: "100ms", advertSeconds: "0.1") }

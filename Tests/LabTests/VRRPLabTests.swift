@@ -7,7 +7,7 @@ import XCTest
 /// VRRP between two routers on the host kernel (plain bridges: the group runs on br0). The client and
 /// the server sit in two subnets on one segment and reach each other only through the virtual gateways.
 final class VRRPLabTests: LabTestCase {
-    private func topology(advert: String = "100ms", preempt: Bool = true) throws -> Topology {
+    private func topology(advert: String = "100ms", preempt: Bool = true, clientAccept: Bool = false) throws -> Topology {
         let yaml = """
         name: vrrp
         nodes:
@@ -17,7 +17,7 @@ final class VRRPLabTests: LabTestCase {
             svis: [{addresses: [10.9.7.2/24, 10.9.8.2/24]}]
             vrrp:
               groups:
-                - {name: client-gw, interface: br0, vrid: 7, priority: 200, advert_int: \(advert), virtual_address: 10.9.7.1/24, preempt: \(preempt)}
+                - {name: client-gw, interface: br0, vrid: 7, priority: 200, advert_int: \(advert), virtual_address: 10.9.7.1/24, preempt: \(preempt), accept: \(clientAccept)}
                 - {name: server-gw, interface: br0, vrid: 8, priority: 200, advert_int: \(advert), virtual_address: 10.9.8.1/24, preempt: \(preempt)}
               sync_groups: [{name: both, members: [client-gw, server-gw]}]
           r2:
@@ -25,7 +25,7 @@ final class VRRPLabTests: LabTestCase {
             svis: [{addresses: [10.9.7.3/24, 10.9.8.3/24]}]
             vrrp:
               groups:
-                - {name: client-gw, interface: br0, vrid: 7, priority: 100, advert_int: \(advert), virtual_address: 10.9.7.1/24, track: [{interface: up, weight: 150}]}
+                - {name: client-gw, interface: br0, vrid: 7, priority: 100, advert_int: \(advert), virtual_address: 10.9.7.1/24, track: [{interface: up, weight: 150}], accept: \(clientAccept)}
                 - {name: server-gw, interface: br0, vrid: 8, priority: 100, advert_int: \(advert), virtual_address: 10.9.8.1/24}
           client: {kind: host, addresses: {eth0: 10.9.7.100/24}, gateway: 10.9.7.1}
           server: {kind: host, addresses: {eth0: 10.9.8.100/24}, gateway: 10.9.8.1}
@@ -84,8 +84,8 @@ final class VRRPLabTests: LabTestCase {
         XCTAssertTrue(try waitFor(lab, "r2", "master", seconds: 3))
         // The killed daemon left its virtual MAC interface up with the addresses: take them down, as a
         // crashed router would vanish, so only r2 answers.
-        _ = try run(in: "\(lab)-r1", ["ip", "link", "del", "vrrp7"])
-        _ = try run(in: "\(lab)-r1", ["ip", "link", "del", "vrrp8"])
+        _ = try run(in: "\(lab)-r1", ["ip", "link", "del", "br0-vr7"])
+        _ = try run(in: "\(lab)-r1", ["ip", "link", "del", "br0-vr8"])
         XCTAssertTrue(try bothWays(lab))
     }
 
@@ -141,5 +141,58 @@ final class VRRPLabTests: LabTestCase {
         try manager.inject(.restore(node: "r1"), lab: lab)
         XCTAssertTrue(try waitFor(lab, "r1", "master", seconds: 5), "a restored r1 comes back and preempts")
         XCTAssertTrue(try bothWays(lab))
+    }
+
+    // RFC 9568 Accept_Mode: a non-owner Master answers packets to the virtual address only with accept: true;
+    // without it the address still resolves (ARP) and traffic through the gateway still flows.
+    func testAcceptModeDecidesWhetherTheVirtualAddressAnswers() throws {
+        try requireRoot()
+        let lab = labName("va")
+        try manager.up(try topology(clientAccept: true), name: lab)
+        XCTAssertTrue(try waitFor(lab, "r1", "master"))
+        XCTAssertEqual(try state(lab, "r1", "server-gw"), "master")
+        XCTAssertTrue(try bothWays(lab))
+        XCTAssertTrue(try ping(from: "\(lab)-client", "10.9.7.1", attempts: 5), "accept: true: the virtual address answers")
+        XCTAssertFalse(try ping(from: "\(lab)-server", "10.9.8.1", attempts: 3), "accept: false: the virtual address is not answered")
+        let neighbour = try run(in: "\(lab)-server", ["ip", "neigh", "show", "10.9.8.1"]).output
+        XCTAssertTrue(neighbour.contains("00:00:5e:00:01:08"), "still resolved to the virtual MAC: \(neighbour)")
+    }
+
+    // keepalived's unicast_peer: both routers send their adverts only to each other's address.
+    func testUnicastPeersElectWithoutMulticast() throws {
+        try requireRoot()
+        let lab = labName("vp")
+        let yaml = """
+        name: vrrp-unicast
+        nodes:
+          sw: {kind: switch}
+          r1:
+            kind: router
+            svis: [{addresses: [10.9.7.2/24]}]
+            vrrp:
+              groups:
+                - {name: client-gw, interface: br0, vrid: 7, priority: 200, advert_int: 100ms, virtual_address: 10.9.7.1/24, unicast_peer: [10.9.7.3]}
+          r2:
+            kind: router
+            svis: [{addresses: [10.9.7.3/24]}]
+            vrrp:
+              groups:
+                - {name: client-gw, interface: br0, vrid: 7, priority: 100, advert_int: 100ms, virtual_address: 10.9.7.1/24, unicast_peer: [10.9.7.2]}
+          client: {kind: host, addresses: {eth0: 10.9.7.100/24}}
+        links:
+          - [r1:up, sw:p1]
+          - [r2:up, sw:p2]
+          - [client:eth0, sw:p3]
+        """
+        try manager.up(try TopologyLoader.parse(yaml: yaml, file: "vrrp-unicast.yaml"), name: lab)
+        XCTAssertTrue(try waitFor(lab, "r1", "master"))
+        XCTAssertTrue(try waitFor(lab, "r2", "backup"))
+        usleep(1_000_000)
+        XCTAssertEqual(try state(lab, "r2"), "backup", "r2 hears r1's unicast adverts and stays backup")
+        let heard = try manager.status(lab).nodes.first { $0.name == "r2" }?.vrrp?.first
+        XCTAssertGreaterThan(heard?.advertisementsIn ?? 0, 5)
+        XCTAssertEqual(heard?.rejected.filter { $0.key != "lower_priority" } ?? [:], [:])
+        kill(try daemonPID(lab, "r1"), SIGTERM)
+        XCTAssertTrue(try waitFor(lab, "r2", "master", seconds: 3), "priority 0 reaches r2 by unicast too")
     }
 }

@@ -108,3 +108,39 @@ final class CodecTests: XCTestCase {
         XCTAssertEqual(hexString([0x45, 0xc0]), "45 c0")
     }
 }
+
+/// The two ways of computing the IPv4 VRRPv3 checksum (RFC 5798 with the pseudo-header, RFC 9568
+/// section 5.2.8 without).
+final class VRRPChecksumModeTests: XCTestCase {
+    let source = IPv4Address(10, 0, 0, 2)
+    let advert = VRRPAdvertisement(version: .v3, vrid: 7, priority: 100, advertInterval: 100,
+                                   addresses: [IPv4Address(10, 0, 0, 1)])
+
+    func testMessageModeCoversTheMessageOnly() throws {
+        let message = advert.encode(source: source, checksum: .message)
+        var zeroed = message
+        zeroed[6] = 0
+        zeroed[7] = 0
+        var sum = InternetChecksum()
+        sum.add(zeroed)
+        XCTAssertEqual(UInt16(message[6]) << 8 | UInt16(message[7]), sum.value)
+        XCTAssertNotEqual(message, advert.encode(source: source), "the pseudo-header changes the checksum")
+        XCTAssertEqual(try VRRPAdvertisement.decode(message, source: source, checksum: .message), advert)
+    }
+
+    func testEachModeRejectsTheOther() throws {
+        let pseudo = VRRPPacket(source: source, advertisement: advert).encode()
+        let plain = VRRPPacket(source: source, advertisement: advert, checksumMode: .message).encode()
+        XCTAssertEqual(try VRRPPacket.decode(pseudo).advertisement, advert)
+        XCTAssertEqual(try VRRPPacket.decode(plain, checksum: .message).advertisement, advert)
+        XCTAssertThrowsError(try VRRPPacket.decode(plain)) { XCTAssertTrue("\($0)".contains("checksum"), "\($0)") }
+        XCTAssertThrowsError(try VRRPPacket.decode(pseudo, checksum: .message)) { XCTAssertTrue("\($0)".contains("checksum"), "\($0)") }
+        XCTAssertEqual(VRRPPacket.peekVRID(plain), 7)
+        XCTAssertNil(VRRPPacket.peekVRID(Array(plain.prefix(21))))
+    }
+
+    func testVersion2IgnoresTheMode() throws {
+        let v2 = VRRPAdvertisement(version: .v2, vrid: 7, priority: 100, advertInterval: 1, addresses: [IPv4Address(10, 0, 0, 1)])
+        XCTAssertEqual(v2.encode(source: source), v2.encode(source: source, checksum: .message))
+    }
+}

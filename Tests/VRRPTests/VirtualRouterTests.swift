@@ -240,7 +240,7 @@ final class VirtualRouterTests: XCTestCase {
         XCTAssertEqual(discards(backup.handle(.advertisement(advert(200, vrid: 2), from: peer), at: .zero)), [.wrongVRID])
         XCTAssertEqual(discards(backup.handle(.advertisement(advert(200, version: .v2, interval: 1), from: peer), at: .zero)),
                        [.wrongVersion])
-        XCTAssertEqual(discards(backup.handle(.malformedPacket(.ttlNot255(64)), at: .zero)), [.malformed])
+        XCTAssertEqual(discards(backup.handle(.malformedPacket(.ttlNot255(64)), at: .zero)), [.ttl])
 
         // v3: a different address list is reported but the advertisement still counts.
         let actions = backup.handle(.advertisement(advert(200, addresses: [IPv4Address(10, 0, 0, 253)]), from: peer), at: at(1))
@@ -248,7 +248,7 @@ final class VirtualRouterTests: XCTestCase {
         XCTAssertEqual(backup.nextDeadline, at(1).advanced(byNanoseconds: 3_609_375_000))
 
         XCTAssertEqual(backup.counters.discarded, [.notRunning: 1, .ownAdvertisement: 1, .wrongVRID: 1,
-                                                   .wrongVersion: 1, .malformed: 1])
+                                                   .wrongVersion: 1, .ttl: 1])
         XCTAssertEqual(backup.counters.addressListMismatches, 1)
         XCTAssertEqual(backup.counters.advertisementsReceived, 3, "not the one before startup, not our own")
     }

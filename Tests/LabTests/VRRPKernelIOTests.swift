@@ -1,0 +1,72 @@
+import Foundation
+import Kernel
+import Lab
+import Packets
+import Topology
+import XCTest
+
+/// `KernelVRRPDaemonIO` on a real kernel, in a namespace of its own.
+final class VRRPKernelIOTests: LabTestCase {
+    // The same VRID on two interfaces (allowed by RFC 9568) gets two virtual-MAC interfaces; Accept_Mode
+    // off installs a drop rule for the virtual address, and cleaning up removes both.
+    func testTheSameVRIDOnTwoInterfacesAndAcceptModeRules() throws {
+        try requireRoot()
+        let namespace = "rltest\(getpid() % 100000)mv"
+        try Namespace.create(namespace)
+        defer { try? Namespace.delete(namespace) }  // nil: already gone; nothing else to do in a test's teardown
+        for (name, peer, address) in [("eth1", "peer1", "10.7.1.2/24"), ("eth2", "peer2", "10.7.2.2/24")] {
+            XCTAssertEqual(try run(in: namespace, ["ip", "link", "add", name, "type", "veth", "peer", "name", peer]).status, 0)
+            XCTAssertEqual(try run(in: namespace, ["ip", "addr", "add", address, "dev", name]).status, 0)
+            XCTAssertEqual(try run(in: namespace, ["ip", "link", "set", name, "up"]).status, 0)
+            XCTAssertEqual(try run(in: namespace, ["ip", "link", "set", peer, "up"]).status, 0)
+        }
+        func spec(_ interface: String, _ vip: UInt8, accept: Bool) -> VRRPGroupSpec {
+            VRRPGroupSpec(name: "gw-\(interface)", interface: interface, vrid: 7,
+                          virtualAddresses: [IPv4Interface(address: IPv4Address(10, 7, vip, 1), prefixLength: 24)], accept: accept)
+        }
+        let made = try Namespace.run(in: namespace) { () throws -> [VRRPGroupPlumbing] in
+            let io = try KernelVRRPDaemonIO()
+            return [try io.prepare(spec("eth1", 1, accept: false)), try io.prepare(spec("eth2", 2, accept: true))]
+        }
+        XCTAssertEqual(made.map(\.virtualMACInterface), ["eth1-vr7", "eth2-vr7"])
+        XCTAssertEqual(made.map(\.primaryAddress), [IPv4Address(10, 7, 1, 2), IPv4Address(10, 7, 2, 2)])
+        let links = try run(in: namespace, ["ip", "-o", "link", "show"]).output
+        XCTAssertTrue(links.contains("eth1-vr7@eth1") && links.contains("eth2-vr7@eth2"), links)
+        let rules = try run(in: namespace, ["nft", "list", "table", "inet", "redlab_vrrpd"]).output
+        XCTAssertTrue(rules.contains("ip daddr 10.7.1.1 drop"), rules)
+        XCTAssertFalse(rules.contains("10.7.2.1"), "accept: true adds no rule: \(rules)")
+
+        try Namespace.run(in: namespace) {
+            // A new daemon removes what a killed one left, then cleans up after itself.
+            let io = try KernelVRRPDaemonIO()
+            let again = [try io.prepare(spec("eth1", 1, accept: true)), try io.prepare(spec("eth2", 2, accept: true))]
+            io.cleanUp(again)
+        }
+        XCTAssertFalse(try run(in: namespace, ["ip", "-o", "link", "show"]).output.contains("-vr7"))
+        XCTAssertNotEqual(try run(in: namespace, ["nft", "list", "table", "inet", "redlab_vrrpd"]).status, 0, "no table left")
+    }
+
+    func testTrackScriptsRunAndAreKilled() throws {
+        try requireRoot()
+        let namespace = "rltest\(getpid() % 100000)ts"
+        try Namespace.create(namespace)
+        defer { try? Namespace.delete(namespace) }  // nil: already gone; nothing else to do in a test's teardown
+        try Namespace.run(in: namespace) {
+            let io = try KernelVRRPDaemonIO()
+            let passing = try io.startScript("exit 0")
+            let failing = try io.startScript("exit 3")
+            let hanging = try io.startScript("sleep 30")
+            var results: [Int: Bool] = [:]
+            let deadline = Date().addingTimeInterval(10)
+            while results.count < 2, Date() < deadline {
+                for handle in [passing, failing] where results[handle] == nil { results[handle] = io.scriptResult(handle) }
+                usleep(10_000)
+            }
+            XCTAssertEqual(results, [passing: true, failing: false])
+            XCTAssertNil(io.scriptResult(hanging), "still running")
+            let stopped = Date()
+            io.stopScript(hanging)
+            XCTAssertLessThan(Date().timeIntervalSince(stopped), 5, "killed, not waited for")
+        }
+    }
+}
