@@ -129,9 +129,14 @@ public struct TrialRecord: Codable, Sendable, Equatable {
     public var events: [TimedEvent]
     /// Frames the captures dropped (from libpcap's statistics), summed over ports.
     public var captureDrops: UInt64
+    /// True when the lab's storm guard broke a loop during the trial (its figures then include the storm
+    /// and the port the guard shut); absent otherwise.
+    public var stormGuardActed: Bool?
 
     public init(index: Int, directory: String, faultKind: String, faultTarget: String, faultTime: Int64,
-                result: FailoverResult, timeline: ProbeTimeline, events: [TimedEvent], captureDrops: UInt64) {
+                result: FailoverResult, timeline: ProbeTimeline, events: [TimedEvent], captureDrops: UInt64,
+                stormGuardActed: Bool? = nil) {
+        self.stormGuardActed = stormGuardActed
         self.index = index
         self.directory = directory
         self.faultKind = faultKind

@@ -4,7 +4,7 @@ import Kernel
 import Topology
 
 /// Starting and stopping the lab's daemons: one `redlab rstpd` per RSTP bridge, one `redlab stormctl` per
-/// switch with storm control `action: shutdown` ports, one `redlab vrrpd` per router with VRRP groups, and
+/// switch with storm control `action: shutdown` ports, one `redlab stormguard` per lab (unless `storm_guard: false`), one `redlab vrrpd` per router with VRRP groups, and
 /// `redlab notifier` when the topology has `monitoring:`.
 /// Each is its own process (so a crash is a kill and a hang is SIGSTOP), recorded in the journal.
 extension LabManager {
@@ -35,6 +35,15 @@ extension LabManager {
             let pid = try spawnDaemon(["notifier", "--lab", lab], log: log)
             try directory.append(.process(pid: pid, role: "notifier"))
             try waitForStatus(statusPath, pid: pid, daemon: "notifier", node: "lab \(lab)", log: log)
+        }
+        // The storm guard watches every switch and router of the lab from one process.
+        if node == nil, topology.stormGuard != nil, topology.nodes.contains(where: \.hasBridge) {
+            let statusPath = directory.stormGuardStatusPath
+            try? FileManager.default.removeItem(atPath: statusPath) // absent on a first start
+            let log = "\(directory.path)/stormguard.log"
+            let pid = try spawnDaemon(["stormguard", "--lab", lab], log: log)
+            try directory.append(.process(pid: pid, role: "stormguard"))
+            try waitForStatus(statusPath, pid: pid, daemon: "stormguard", node: "lab \(lab)", log: log)
         }
         for entry in topology.nodes where entry.hasBridge && entry.spanningTree.mode == .rstp && (node == nil || entry.name == node) {
             let statusPath = "\(directory.path)/rstp-\(entry.name).json"

@@ -418,6 +418,30 @@ public struct Monitoring: Sendable, Hashable {
     }
 }
 
+/// The storm guard every lab has unless its file says `storm_guard: false`: on every switch and router
+/// port, broadcast and multicast frames beyond `framesPerSecond` (after a burst of `burstFrames`) latch
+/// the port closed in the kernel, and `redlab stormguard` error-disables the port that closed the loop.
+/// `storm_guard: {broadcast: N}` sets the threshold.
+public struct StormGuard: Sendable, Hashable {
+    /// Broadcast and multicast frames per second one port may receive. The default sits far above what a
+    /// lab sends on purpose (ARP, VRRP adverts every 10 ms, BPDUs: hundreds per second at most) and far
+    /// below a loop's storm on veth cables (hundreds of thousands per second).
+    public var framesPerSecond: Int
+    public var location: SourceLocation
+
+    public static let defaultFramesPerSecond = 10_000
+    /// The lowest threshold a file may give: a lab's own protocols must never trip it.
+    public static let minimumFramesPerSecond = 500
+
+    public init(framesPerSecond: Int = StormGuard.defaultFramesPerSecond, location: SourceLocation = .unknown()) {
+        self.framesPerSecond = framesPerSecond
+        self.location = location
+    }
+
+    /// A tenth of a second at the threshold: a storm spends it within milliseconds.
+    public var burstFrames: Int { max(50, framesPerSecond / 10) }
+}
+
 /// A whole lab as a topology file describes it.
 public struct Topology: Sendable, Hashable {
     /// The default lab name (`redlab up --name` overrides it).
@@ -427,8 +451,12 @@ public struct Topology: Sendable, Hashable {
     public var file: String
     /// Event escalation (syslog, a notify command, SNMP traps); nil: none.
     public var monitoring: Monitoring?
+    /// The storm guard (on by default); nil: `storm_guard: false`, storms run unchecked.
+    public var stormGuard: StormGuard?
 
-    public init(name: String, nodes: [Node], links: [Link], file: String = "<generated>", monitoring: Monitoring? = nil) {
+    public init(name: String, nodes: [Node], links: [Link], file: String = "<generated>", monitoring: Monitoring? = nil,
+                stormGuard: StormGuard? = StormGuard()) {
+        self.stormGuard = stormGuard
         self.name = name
         self.nodes = nodes
         self.links = links
