@@ -158,7 +158,7 @@ struct YAMLReader {
         return Topology(name: name, nodes: nodes, links: links, file: file, monitoring: monitoring, stormGuard: stormGuard)
     }
 
-    /// `storm_guard: true|false` or `storm_guard: {broadcast: FRAMES_PER_SECOND}` (on by default, 10000/s).
+    /// `storm_guard: true|false` or `storm_guard: {broadcast: FRAMES_PER_SECOND}` (on by default, 4000/s).
     func stormGuard(_ node: Yams.Node, _ field: String) throws -> StormGuard? {
         if node.scalar != nil { return try bool(node, field) ? StormGuard(location: place(node)) : nil }
         let map = try keyed(node, field, allowed: ["broadcast"])

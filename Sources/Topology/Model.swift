@@ -424,12 +424,12 @@ public struct Monitoring: Sendable, Hashable {
 /// `storm_guard: {broadcast: N}` sets the threshold.
 public struct StormGuard: Sendable, Hashable {
     /// Broadcast and multicast frames per second one port may receive. The default sits far above what a
-    /// lab sends on purpose (ARP, VRRP adverts every 10 ms, BPDUs: hundreds per second at most) and far
+    /// lab sends on purpose (ARP, VRRP adverts every 10 ms, BPDUs: a few hundred per second) and far
     /// below a loop's storm on veth cables (hundreds of thousands per second).
     public var framesPerSecond: Int
     public var location: SourceLocation
 
-    public static let defaultFramesPerSecond = 10_000
+    public static let defaultFramesPerSecond = 4_000
     /// The lowest threshold a file may give: a lab's own protocols must never trip it.
     public static let minimumFramesPerSecond = 500
 

@@ -133,6 +133,6 @@ final class StormGuardPolicyTests: XCTestCase {
         XCTAssertTrue(rules.contains("limit rate over 2000/second burst 200 packets"), rules)
         XCTAssertTrue(rules.contains("iifname @tripped drop"), rules)
         XCTAssertFalse(rules.contains("device"), "not bound to named ports: a port added later is covered too")
-        XCTAssertEqual(StormGuard().burstFrames, 1_000)
+        XCTAssertEqual(StormGuard().burstFrames, 400)
     }
 }

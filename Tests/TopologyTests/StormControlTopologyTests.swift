@@ -143,7 +143,7 @@ final class StormGuardTopologyTests: XCTestCase {
     func testTheGuardIsOnByDefaultAndCanBeTurnedOffOrTuned() throws {
         XCTAssertEqual(try TopologyLoader.parse(yaml: base, file: "g.yaml").stormGuard?.framesPerSecond, StormGuard.defaultFramesPerSecond)
         XCTAssertNil(try TopologyLoader.parse(yaml: base + "\nstorm_guard: false\n", file: "g.yaml").stormGuard)
-        XCTAssertEqual(try TopologyLoader.parse(yaml: base + "\nstorm_guard: true\n", file: "g.yaml").stormGuard?.framesPerSecond, 10_000)
+        XCTAssertEqual(try TopologyLoader.parse(yaml: base + "\nstorm_guard: true\n", file: "g.yaml").stormGuard?.framesPerSecond, StormGuard.defaultFramesPerSecond)
         XCTAssertEqual(try TopologyLoader.parse(yaml: base + "\nstorm_guard: {broadcast: 2000}\n", file: "g.yaml").stormGuard?.framesPerSecond, 2_000)
     }
 
