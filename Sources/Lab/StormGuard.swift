@@ -125,6 +125,8 @@ public struct StormGuardPolicy: Sendable {
     private var lastTime: Int64
     /// Frames seen (passed plus dropped by a trip) per port at the last reading.
     private var lastFrames: [PortRef: UInt64] = [:]
+    /// Per-port rates over the last interval without a storm.
+    private var ordinaryRates: [PortRef: Double] = [:]
     /// When each port was first seen up (carrier and admin up); ports up at the start have `startTime`.
     private var upSince: [PortRef: Int64] = [:]
     private var linksSeen = false
@@ -157,8 +159,14 @@ public struct StormGuardPolicy: Sendable {
     }
 
     /// One reading of every guarded node at `time` (monotonic), logged at `wallClock`.
-    public mutating func decide(readings: [String: StormGuardReading], at time: Int64, wallClock: Int64) -> [Action] {
+    /// `quietSince`: the last time a look found no trip, when the daemon looks for trips more often than it
+    /// reads counters. A storm trips within milliseconds, so its frames arrived after that: the peak is
+    /// the frames since the last reading, less the port's ordinary rate over that time, over the time
+    /// since `quietSince`. Without it, the frames since the last reading over that time.
+    public mutating func decide(readings: [String: StormGuardReading], at time: Int64, wallClock: Int64,
+                                quietSince: Int64? = nil) -> [Action] {
         let seconds = Double(max(time - lastTime, 1)) / 1e9
+        let stormSeconds = quietSince.map { Double(max(time - max($0, lastTime), 1_000_000)) / 1e9 } ?? seconds
         lastTime = time
         var rates: [PortRef: Double] = [:]
         var tripped: [PortRef: UInt64] = [:]
@@ -180,6 +188,11 @@ public struct StormGuardPolicy: Sendable {
         heldByKernel.formIntersection(tripped.keys)
 
         let candidates = tripped.keys.filter { !heldByKernel.contains($0) && !errorDisabled.contains($0) }.sorted()
+        if candidates.isEmpty { ordinaryRates = rates }
+        for port in candidates {
+            let stormFrames = max(0, (rates[port] ?? 0) * seconds - (ordinaryRates[port] ?? 0) * seconds)
+            rates[port] = stormFrames / stormSeconds
+        }
         guard !candidates.isEmpty else {
             // Trips of ports already shut (frames that were on their way) are released at once.
             let stale = tripped.keys.filter { errorDisabled.contains($0) }.sorted()
@@ -224,8 +237,9 @@ public struct StormGuardStatus: Codable, Sendable, Equatable {
     public var episodes: Int
     /// Ports the guard set down that nobody has set up again, NODE:PORT.
     public var errorDisabled: [String]
-    /// The highest per-port rate measured when a trip was read (frames over the guard's poll interval:
-    /// a lower bound, since the kernel cut the storm within it).
+    /// The highest per-port storm rate measured, frames per second: a storm's frames (beyond the port's
+    /// ordinary traffic) over the time between the last look without a trip and the look that found one.
+    /// The kernel cuts a storm within that time, so the figure is a lower bound.
     public var peakPerSecond: Double
     /// True while `redlab storm` runs with the guard stood down.
     public var suspended: Bool
@@ -275,6 +289,7 @@ public final class StormGuardDaemon {
         writeStatus(suspended: false)
         var nextLinks = monotonicNanoseconds() + 1_000_000_000
         var nextBase: UInt64 = 0
+        var quietSince = Int64(monotonicNanoseconds())
         var wasSuspended = false
         while true {
             var descriptors = [pollfd(fd: signals.fileDescriptor, events: Int16(POLLIN), revents: 0)]
@@ -284,7 +299,9 @@ public final class StormGuardDaemon {
             if suspended != wasSuspended { writeStatus(suspended: suspended) }
             wasSuspended = suspended
             if suspended { continue }
+            let look = Int64(monotonicNanoseconds())
             let tripped = members.contains { !readMember($0, tripsOnly: true).tripped.isEmpty }
+            if !tripped { quietSince = look }
             guard tripped || monotonicNanoseconds() >= nextBase else { continue }
             var readings: [String: StormGuardReading] = [:]
             for member in members {
@@ -297,7 +314,7 @@ public final class StormGuardDaemon {
                 if let up = try? upPorts() { policy.noteLinks(up: up, at: now) } // unreadable now: the last known states serve
                 nextLinks = UInt64(now) + 1_000_000_000
             }
-            let actions = policy.decide(readings: readings, at: now, wallClock: wallClockNanoseconds())
+            let actions = policy.decide(readings: readings, at: now, wallClock: wallClockNanoseconds(), quietSince: quietSince)
             if !actions.isEmpty { act(actions) }
         }
     }

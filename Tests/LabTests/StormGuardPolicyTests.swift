@@ -135,4 +135,18 @@ final class StormGuardPolicyTests: XCTestCase {
         XCTAssertFalse(rules.contains("device"), "not bound to named ports: a port added later is covered too")
         XCTAssertEqual(StormGuard().burstFrames, 400)
     }
+
+    /// With looks for trips more frequent than counter readings: the storm's frames, less the port's
+    /// ordinary traffic, over the time since the last look that found none.
+    func testThePeakCountsTheStormsFramesOverTheTimeSinceTheLastQuietLook() throws {
+        var policy = startedPolicy()
+        _ = policy.decide(readings: ["sw1": StormGuardReading(frames: ["p1": 0])], at: 0, wallClock: 0)
+        // Ordinary: 100 frames per second.
+        _ = policy.decide(readings: ["sw1": StormGuardReading(frames: ["p1": 200])], at: 2 * s, wallClock: 0)
+        // 2 s later: 200 ordinary frames plus a storm of 5000 that tripped between the look at 3.9 s and 4 s.
+        let actions = policy.decide(readings: ["sw1": StormGuardReading(frames: ["p1": 5_300], tripped: ["p1": 100])],
+                                    at: 4 * s, wallClock: 0, quietSince: 3_900 * ms)
+        let event = try XCTUnwrap(events(actions).first)
+        XCTAssertEqual(event.detail["peak_per_second"], "50000", "5000 storm frames in 0.1 s")
+    }
 }
