@@ -55,33 +55,9 @@ final class StormGuardLabTests: LabTestCase {
         usleep(300_000)
         XCTAssertFalse(directory.events().contains { $0.source == "storm-guard" }, "\(sent) broadcasts in 0.5 s are no storm")
 
-        // A cable the lab does not know, made and plugged into both bridges directly.
-        XCTAssertEqual(try run(in: "\(lab)-sw1", ["ip", "link", "add", "x1", "type", "veth", "peer", "name", "x2", "netns", "\(lab)-sw2"]).status, 0)
-        XCTAssertEqual(try run(in: "\(lab)-sw1", ["ip", "link", "set", "x1", "master", "br0"]).status, 0)
-        XCTAssertEqual(try run(in: "\(lab)-sw2", ["ip", "link", "set", "x2", "master", "br0"]).status, 0)
+        let (closedAt, seeds, records) = try closeALoopBehindRedlabsBack(lab: lab, h1: h1)
         let sw1 = try NetlinkSocket.open(inNamespace: "\(lab)-sw1")
         let sw2 = try NetlinkSocket.open(inNamespace: "\(lab)-sw2")
-
-        // Close the loop and send a distinct broadcast every 20 ms for 1.5 s; h2 sees what circles.
-        let out = outputFolder("loop")
-        var closedAt: Int64 = 0
-        var seeds = 0
-        var captureStart: UInt64 = 0
-        let results = try manager.capture(lab: lab, ports: [PortRef(node: "h2", port: "eth0")], directory: out,
-                                          filter: "ether[6:4] == 0x02524c00 and ether[10] == 2", seconds: 2.5, snapLength: 64) {
-            if captureStart == 0 {
-                captureStart = monotonicNanoseconds()
-                closedAt = wallClockNanoseconds()
-                try sw2.setLink("x2", up: true)
-                try sw1.setLink("x1", up: true)
-            }
-            let elapsed = monotonicNanoseconds() - captureStart
-            while seeds < 75 && UInt64(seeds) * 20_000_000 <= elapsed {
-                try h1.send(EthernetFrame.gratuitousARP(mac: Self.mac(series: 2, seeds), ip: IPv4Address(192, 0, 2, 2)).encode())
-                seeds += 1
-            }
-            return elapsed > 1_800_000_000
-        }
 
         // The guard acted, within 1 s, and shut the cable that closed the loop.
         let event = try XCTUnwrap(directory.events().first { $0.source == "storm-guard" }, "a storm-guard event is logged")
@@ -97,10 +73,7 @@ final class StormGuardLabTests: LabTestCase {
         XCTAssertTrue(x1Up == false || x2Up == false, "one end of the new cable is down")
 
         // The storm: copies of a broadcast that circled the loop (h2 sees each seed once when there is no loop).
-        let records = try PcapFile(contentsOfFile: results[0].file).records
-        var copies: [UInt8: [Int64]] = [:]
-        for record in records where record.data.count >= 12 { copies[record.data[11], default: []].append(record.timestampNanoseconds) }
-        let circled = copies.values.filter { $0.count > 3 }
+        let circled = circled(records)
         XCTAssertFalse(circled.isEmpty, "the loop did close: some broadcast circled (\(records.count) frames from \(seeds) seeds)")
         // The storm starts when the kernel first forwards through the new cable (its carrier takes a
         // moment to count): the second copy of any broadcast. It ends with the last copy of one that circled.
@@ -145,5 +118,77 @@ final class StormGuardLabTests: LabTestCase {
         XCTAssertEqual(try manager.status(lab).stormGuard?.suspended, false, "the guard is back")
         let tables = try Firewall.run("list tables", inNamespace: "\(lab)-sw1")
         XCTAssertTrue(tables.contains(StormGuardFirewall.table), tables)
+    }
+
+    /// Makes a veth between sw1 and sw2 with `ip`, plugs it into both bridges, brings it up and sends a
+    /// distinct broadcast from h1 every 20 ms for 1.5 s, capturing them at h2.
+    func closeALoopBehindRedlabsBack(lab: String, h1: PacketSocket) throws -> (closedAt: Int64, seeds: Int, records: [PcapRecord]) {
+        // A cable the lab does not know, made and plugged into both bridges directly.
+        XCTAssertEqual(try run(in: "\(lab)-sw1", ["ip", "link", "add", "x1", "type", "veth", "peer", "name", "x2", "netns", "\(lab)-sw2"]).status, 0)
+        XCTAssertEqual(try run(in: "\(lab)-sw1", ["ip", "link", "set", "x1", "master", "br0"]).status, 0)
+        XCTAssertEqual(try run(in: "\(lab)-sw2", ["ip", "link", "set", "x2", "master", "br0"]).status, 0)
+        let sw1 = try NetlinkSocket.open(inNamespace: "\(lab)-sw1")
+        let sw2 = try NetlinkSocket.open(inNamespace: "\(lab)-sw2")
+
+        // Close the loop and send a distinct broadcast every 20 ms for 1.5 s; h2 sees what circles.
+        let out = outputFolder("loop")
+        var closedAt: Int64 = 0
+        var seeds = 0
+        var captureStart: UInt64 = 0
+        let results = try manager.capture(lab: lab, ports: [PortRef(node: "h2", port: "eth0")], directory: out,
+                                          filter: "ether[6:4] == 0x02524c00 and ether[10] == 2", seconds: 2.5, snapLength: 64) {
+            if captureStart == 0 {
+                captureStart = monotonicNanoseconds()
+                closedAt = wallClockNanoseconds()
+                try sw2.setLink("x2", up: true)
+                try sw1.setLink("x1", up: true)
+            }
+            let elapsed = monotonicNanoseconds() - captureStart
+            while seeds < 75 && UInt64(seeds) * 20_000_000 <= elapsed {
+                try h1.send(EthernetFrame.gratuitousARP(mac: Self.mac(series: 2, seeds), ip: IPv4Address(192, 0, 2, 2)).encode())
+                seeds += 1
+            }
+            return elapsed > 1_800_000_000
+        }
+        return (closedAt, seeds, try PcapFile(contentsOfFile: results[0].file).records)
+    }
+
+    /// Copies of each broadcast h2 saw, by the broadcast's index; those seen more than 3 times circled.
+    func circled(_ records: [PcapRecord]) -> [[Int64]] {
+        var copies: [UInt8: [Int64]] = [:]
+        for record in records where record.data.count >= 12 { copies[record.data[11], default: []].append(record.timestampNanoseconds) }
+        return copies.values.filter { $0.count > 3 }
+    }
+
+    /// The kernel stops the storm by itself: with the guard process stopped (SIGSTOP), the storm still
+    /// ends within 1 s; once the process runs again it shuts the new cable and logs the storm.
+    func testTheKernelStopsTheStormWhileTheGuardProcessIsFrozen() throws {
+        try requireRoot()
+        let lab = labName("sgfz")
+        try manager.up(try TopologyLoader.parse(yaml: Self.yaml, file: "sg.yaml"), name: lab)
+        let directory = LabDirectory(name: lab)
+        let guardPID = try XCTUnwrap(directory.journal().compactMap { entry -> Int32? in
+            if case .process(let pid, "stormguard") = entry { return pid } else { return nil }
+        }.first)
+        XCTAssertEqual(kill(guardPID, SIGSTOP), 0)
+        var resumed = false
+        defer { if !resumed { kill(guardPID, SIGCONT) } }
+        let h1 = try PacketSocket.open(inNamespace: "\(lab)-h1", interface: "eth0", protocol: PacketSocket.sendOnly)
+        let (_, seeds, records) = try closeALoopBehindRedlabsBack(lab: lab, h1: h1)
+        let storms = circled(records)
+        XCTAssertFalse(storms.isEmpty, "the loop did close (\(records.count) frames from \(seeds) seeds)")
+        let onset = storms.compactMap { $0.dropFirst().first }.min() ?? 0
+        let stormEnd = storms.compactMap(\.last).max() ?? 0
+        XCTAssertLessThan(stormEnd - onset, 1_000_000_000, "the storm lasted less than 1 s with the guard process frozen")
+        XCTAssertFalse(directory.events().contains { $0.source == "storm-guard" }, "nothing decided while frozen")
+        print("storm guard frozen: storm lasted \(Double(stormEnd - onset) / 1e6) ms, \(records.count) frames at h2")
+
+        XCTAssertEqual(kill(guardPID, SIGCONT), 0)
+        resumed = true
+        let deadline = Date().addingTimeInterval(3)
+        while !directory.events().contains(where: { $0.source == "storm-guard" }) && Date() < deadline { usleep(20_000) }
+        let event = try XCTUnwrap(directory.events().first { $0.source == "storm-guard" }, "logged once the guard runs again")
+        XCTAssertTrue(Set((event.detail["error_disabled"] ?? "").split(separator: ",").map(String.init)).isSubset(of: ["sw1:x1", "sw2:x2"]),
+                      "\(event.detail)")
     }
 }
