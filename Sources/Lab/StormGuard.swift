@@ -311,8 +311,11 @@ public final class StormGuardDaemon {
             let now = Int64(monotonicNanoseconds())
             if tripped || now >= Int64(nextLinks) {
                 // On a trip the links are read first, so that a port added a moment ago counts as new.
+                let shut = policy.errorDisabled
                 if let up = try? upPorts() { policy.noteLinks(up: up, at: now) } // unreadable now: the last known states serve
                 nextLinks = UInt64(now) + 1_000_000_000
+                // A port someone enabled again is no longer shown error-disabled.
+                if policy.errorDisabled != shut { writeStatus(suspended: false) }
             }
             let actions = policy.decide(readings: readings, at: now, wallClock: wallClockNanoseconds(), quietSince: quietSince)
             if !actions.isEmpty { act(actions) }
