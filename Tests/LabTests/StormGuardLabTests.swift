@@ -121,7 +121,7 @@ final class StormGuardLabTests: LabTestCase {
     }
 
     /// Makes a veth between sw1 and sw2 with `ip`, plugs it into both bridges, brings it up and sends a
-    /// distinct broadcast from h1 every 20 ms for 1.5 s, capturing them at h2.
+    /// distinct broadcast from h1 every 20 ms for 3 s, capturing them at h2.
     func closeALoopBehindRedlabsBack(lab: String, h1: PacketSocket) throws -> (closedAt: Int64, seeds: Int, records: [PcapRecord]) {
         // A cable the lab does not know, made and plugged into both bridges directly.
         XCTAssertEqual(try run(in: "\(lab)-sw1", ["ip", "link", "add", "x1", "type", "veth", "peer", "name", "x2", "netns", "\(lab)-sw2"]).status, 0)
@@ -130,13 +130,13 @@ final class StormGuardLabTests: LabTestCase {
         let sw1 = try NetlinkSocket.open(inNamespace: "\(lab)-sw1")
         let sw2 = try NetlinkSocket.open(inNamespace: "\(lab)-sw2")
 
-        // Close the loop and send a distinct broadcast every 20 ms for 1.5 s; h2 sees what circles.
+        // Close the loop and send a distinct broadcast every 20 ms for 3 s; h2 sees what circles.
         let out = outputFolder("loop")
         var closedAt: Int64 = 0
         var seeds = 0
         var captureStart: UInt64 = 0
         let results = try manager.capture(lab: lab, ports: [PortRef(node: "h2", port: "eth0")], directory: out,
-                                          filter: "ether[6:4] == 0x02524c00 and ether[10] == 2", seconds: 2.5, snapLength: 64) {
+                                          filter: "ether[6:4] == 0x02524c00 and ether[10] == 2", seconds: 4, snapLength: 64) {
             if captureStart == 0 {
                 captureStart = monotonicNanoseconds()
                 closedAt = wallClockNanoseconds()
@@ -144,11 +144,11 @@ final class StormGuardLabTests: LabTestCase {
                 try sw1.setLink("x1", up: true)
             }
             let elapsed = monotonicNanoseconds() - captureStart
-            while seeds < 75 && UInt64(seeds) * 20_000_000 <= elapsed {
+            while seeds < 150 && UInt64(seeds) * 20_000_000 <= elapsed {
                 try h1.send(EthernetFrame.gratuitousARP(mac: Self.mac(series: 2, seeds), ip: IPv4Address(192, 0, 2, 2)).encode())
                 seeds += 1
             }
-            return elapsed > 1_800_000_000
+            return elapsed > 3_300_000_000
         }
         return (closedAt, seeds, try PcapFile(contentsOfFile: results[0].file).records)
     }
