@@ -12,8 +12,8 @@ import Topology
 // and multicast frames pass a token bucket per ingress port (`storm_guard.broadcast` per second, a burst
 // of a tenth of a second); the first frame over it adds the port to the `tripped` set, and from then on
 // every frame arriving on that port is dropped before the bridge sees it. A storm on veth cables runs at
-// hundreds of thousands of frames per second, so every port on the loop trips within milliseconds and
-// the frames circling die. A trip ends by itself after `latchSeconds`, so that a lab whose guard process
+// tens of thousands of frames per second per port, so the loop's ports trip within milliseconds and the
+// frames circling die. A trip ends by itself after `latchSeconds`, so that a lab whose guard process
 // is gone is not cut for ever: should the loop still be there, it trips again at once.
 //
 // Control plane (`StormGuardPolicy`, pure, driven by `StormGuardDaemon`): reads the tripped ports, picks the
