@@ -36,14 +36,14 @@ extension LabManager {
             try directory.append(.process(pid: pid, role: "notifier"))
             try waitForStatus(statusPath, pid: pid, daemon: "notifier", node: "lab \(lab)", log: log)
         }
-        // The storm guard watches every switch and router of the lab from one process.
+        // The storm guard watches every switch and router of the lab from one process. Its kernel part is
+        // in place since the build; the process starts while the others do, and is waited for last.
+        var stormGuardPID: pid_t?
         if node == nil, topology.stormGuard != nil, topology.nodes.contains(where: \.hasBridge) {
-            let statusPath = directory.stormGuardStatusPath
-            try? FileManager.default.removeItem(atPath: statusPath) // absent on a first start
-            let log = "\(directory.path)/stormguard.log"
-            let pid = try spawnDaemon(["stormguard", "--lab", lab], log: log)
+            try? FileManager.default.removeItem(atPath: directory.stormGuardStatusPath) // absent on a first start
+            let pid = try spawnDaemon(["stormguard", "--lab", lab], log: "\(directory.path)/stormguard.log")
             try directory.append(.process(pid: pid, role: "stormguard"))
-            try waitForStatus(statusPath, pid: pid, daemon: "stormguard", node: "lab \(lab)", log: log)
+            stormGuardPID = pid
         }
         for entry in topology.nodes where entry.hasBridge && entry.spanningTree.mode == .rstp && (node == nil || entry.name == node) {
             let statusPath = "\(directory.path)/rstp-\(entry.name).json"
@@ -72,6 +72,10 @@ extension LabManager {
                                       log: "\(directory.path)/vrrpd-\(entry.name).log")
             try directory.append(.process(pid: pid, role: "vrrpd \(entry.name)"))
             try waitForStatus(statusPath, pid: pid, daemon: "vrrpd", node: entry.name, log: "\(directory.path)/vrrpd-\(entry.name).log")
+        }
+        if let stormGuardPID {
+            try waitForStatus(directory.stormGuardStatusPath, pid: stormGuardPID, daemon: "stormguard", node: "lab \(lab)",
+                              log: "\(directory.path)/stormguard.log")
         }
     }
 

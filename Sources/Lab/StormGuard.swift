@@ -11,7 +11,9 @@ import Topology
 // every frame each bridge port receives, whatever the port's name, even ports added after `up`. Broadcast
 // and multicast frames pass a token bucket per ingress port (`storm_guard.broadcast` per second, a burst
 // of a tenth of a second); the first frame over it adds the port to the `tripped` set, and from then on
-// every frame arriving on that port is dropped before the bridge sees it. A storm on veth cables runs at
+// every frame arriving on that port is dropped before the bridge sees it. A second bucket per source MAC
+// address and port (a sixteenth of the threshold) catches a frame that comes back round a loop slower
+// than the port threshold, as on a software-emulated VM. A storm on veth cables runs at
 // tens of thousands of frames per second per port, so the loop's ports trip within milliseconds and the
 // frames circling die. A trip ends by itself after `latchSeconds`, so that a lab whose guard process
 // is gone is not cut for ever: should the loop still be there, it trips again at once.
@@ -36,11 +38,13 @@ public enum StormGuardFirewall {
         table \(family) \(table) {
           set seen { type ifname; flags dynamic; counter; }
           set rate { type ifname; flags dynamic; }
+          set sources { type ether_addr . ifname; flags dynamic,timeout; timeout \(latchSeconds)s; }
           set tripped { type ifname; flags dynamic,timeout; timeout \(latchSeconds)s; counter; }
           chain prerouting {
             type filter hook prerouting priority -150; policy accept;
             iifname @tripped drop
             meta pkttype { broadcast, multicast } add @seen { iifname } update @rate { iifname limit rate over \(stormGuard.framesPerSecond)/second burst \(stormGuard.burstFrames) packets } add @tripped { iifname } drop
+            meta pkttype { broadcast, multicast } update @sources { ether saddr . iifname limit rate over \(stormGuard.perSourceFramesPerSecond)/second burst \(stormGuard.perSourceBurstFrames) packets } add @tripped { iifname } drop
           }
         }
 
@@ -66,6 +70,7 @@ public enum StormGuardFirewall {
             delete element \(family) \(table) rate { \(elements) }
             add element \(family) \(table) tripped { \(elements) }
             delete element \(family) \(table) tripped { \(elements) }
+            flush set \(family) \(table) sources
 
             """)
     }

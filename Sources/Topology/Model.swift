@@ -440,6 +440,14 @@ public struct StormGuard: Sendable, Hashable {
 
     /// A tenth of a second at the threshold: a storm spends it within milliseconds.
     public var burstFrames: Int { max(50, framesPerSecond / 10) }
+
+    /// Broadcast and multicast frames per second from one source MAC address on one port: a sixteenth of
+    /// the threshold (250 by default; a VRRP master at 10 ms sends 100). A frame circling a loop comes back
+    /// to the same port with the same source at the loop's own pace, which on a slow machine (a software-
+    /// emulated VM: under a thousand frames per second) may stay below the port threshold.
+    public var perSourceFramesPerSecond: Int { max(100, framesPerSecond / 16) }
+    /// A fifth of a second at the per-source limit.
+    public var perSourceBurstFrames: Int { max(25, perSourceFramesPerSecond / 5) }
 }
 
 /// A whole lab as a topology file describes it.

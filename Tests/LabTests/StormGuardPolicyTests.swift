@@ -133,7 +133,9 @@ final class StormGuardPolicyTests: XCTestCase {
         XCTAssertTrue(rules.contains("limit rate over 2000/second burst 200 packets"), rules)
         XCTAssertTrue(rules.contains("iifname @tripped drop"), rules)
         XCTAssertFalse(rules.contains("device"), "not bound to named ports: a port added later is covered too")
+        XCTAssertTrue(rules.contains("update @sources { ether saddr . iifname limit rate over 125/second burst 25 packets } add @tripped { iifname } drop"), rules)
         XCTAssertEqual(StormGuard().burstFrames, 400)
+        XCTAssertEqual(StormGuard().perSourceFramesPerSecond, 250, "above a VRRP master's 100 adverts per second at 10 ms")
     }
 
     /// With looks for trips more frequent than counter readings: the storm's frames, less the port's
