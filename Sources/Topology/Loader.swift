@@ -154,7 +154,7 @@ struct YAMLReader {
         }
         let links = try top["links"].map { try list($0, "links").enumerated().map { try link($1, "links[\($0)]") } } ?? []
         let monitoring = try top["monitoring"].map { try self.monitoring($0, "monitoring") }
-        let stormGuard = try top["storm_guard"].map { try self.stormGuard($0, "storm_guard") } ?? StormGuard(location: place(root))
+        let stormGuard = try top["storm_guard"].map { try self.stormGuard($0, "storm_guard") } ?? StormGuard()
         return Topology(name: name, nodes: nodes, links: links, file: file, monitoring: monitoring, stormGuard: stormGuard)
     }
 
