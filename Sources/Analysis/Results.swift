@@ -135,10 +135,14 @@ public struct TrialRecord: Codable, Sendable, Equatable {
     /// The failback when the fault was undone (restore, link-up, unblackhole), measured from the undoing
     /// instant (`failback.faultTime`); nil when the fault was not undone while the stream ran.
     public var failback: FailoverResult?
+    /// True when the lab's storm guard broke a loop during the trial (its figures then include the storm
+    /// and the port the guard shut); absent otherwise.
+    public var stormGuardActed: Bool?
 
     public init(index: Int, directory: String, faultKind: String, faultTarget: String, faultTime: Int64,
                 result: FailoverResult, timeline: ProbeTimeline, events: [TimedEvent], captureDrops: UInt64,
-                failback: FailoverResult? = nil) {
+                failback: FailoverResult? = nil, stormGuardActed: Bool? = nil) {
+        self.stormGuardActed = stormGuardActed
         self.index = index
         self.directory = directory
         self.faultKind = faultKind

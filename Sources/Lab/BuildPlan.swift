@@ -62,6 +62,10 @@ public enum BuildPlan {
             if node.spanningTree.mode == .rstp {
                 steps.append(.firewall(namespace: ns(node.name), rules: RSTPFirewall.rules()))
             }
+            // The storm guard, before any cable exists (its chain covers every port, whatever its name).
+            if let stormGuard = topology.stormGuard {
+                steps.append(.firewall(namespace: ns(node.name), rules: StormGuardFirewall.rules(stormGuard)))
+            }
         }
 
         // Cables: each veth end made directly in its own namespace.

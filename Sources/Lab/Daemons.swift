@@ -4,7 +4,7 @@ import Kernel
 import Topology
 
 /// Starting and stopping the lab's daemons: one `redlab rstpd` per RSTP bridge, one `redlab stormctl` per
-/// switch with storm control `action: shutdown` ports, one `redlab vrrpd` per router with VRRP groups, and
+/// switch with storm control `action: shutdown` ports, one `redlab stormguard` per lab (unless `storm_guard: false`), one `redlab vrrpd` per router with VRRP groups, and
 /// `redlab notifier` when the topology has `monitoring:`.
 /// Each is its own process (so a crash is a kill and a hang is SIGSTOP), recorded in the journal.
 extension LabManager {
@@ -36,6 +36,15 @@ extension LabManager {
             try directory.append(.process(pid: pid, role: "notifier"))
             try waitForStatus(statusPath, pid: pid, daemon: "notifier", node: "lab \(lab)", log: log)
         }
+        // The storm guard watches every switch and router of the lab from one process. Its kernel part is
+        // in place since the build; the process starts while the others do, and is waited for last.
+        var stormGuardPID: pid_t?
+        if node == nil, topology.stormGuard != nil, topology.nodes.contains(where: \.hasBridge) {
+            try? FileManager.default.removeItem(atPath: directory.stormGuardStatusPath) // absent on a first start
+            let pid = try spawnDaemon(["stormguard", "--lab", lab], log: "\(directory.path)/stormguard.log")
+            try directory.append(.process(pid: pid, role: "stormguard"))
+            stormGuardPID = pid
+        }
         for entry in topology.nodes where entry.hasBridge && entry.spanningTree.mode == .rstp && (node == nil || entry.name == node) {
             let statusPath = "\(directory.path)/rstp-\(entry.name).json"
             try? FileManager.default.removeItem(atPath: statusPath)
@@ -63,6 +72,10 @@ extension LabManager {
                                       log: "\(directory.path)/vrrpd-\(entry.name).log")
             try directory.append(.process(pid: pid, role: "vrrpd \(entry.name)"))
             try waitForStatus(statusPath, pid: pid, daemon: "vrrpd", node: entry.name, log: "\(directory.path)/vrrpd-\(entry.name).log")
+        }
+        if let stormGuardPID {
+            try waitForStatus(directory.stormGuardStatusPath, pid: stormGuardPID, daemon: "stormguard", node: "lab \(lab)",
+                              log: "\(directory.path)/stormguard.log")
         }
     }
 

@@ -74,6 +74,8 @@ public struct LabStatus: Codable, Sendable {
     public var complete: Bool
     public var nodes: [Node]
     public var links: [Link]
+    /// The lab's storm guard, from its stormguard; nil when the lab has none.
+    public var stormGuard: StormGuardStatus?
 }
 
 extension LabManager {
@@ -99,7 +101,10 @@ extension LabManager {
             return node.interfaces.first { $0.name == ref.port }?.carrier ?? false
         }
         let links = record.links.map { LabStatus.Link(a: $0.a, b: $0.b, carrierA: carrier($0.a), carrierB: carrier($0.b)) }
-        return LabStatus(lab: name, complete: directory.journal().contains(.complete), nodes: nodes, links: links)
+        var status = LabStatus(lab: name, complete: directory.journal().contains(.complete), nodes: nodes, links: links)
+        status.stormGuard = FileManager.default.contents(atPath: directory.stormGuardStatusPath)
+            .flatMap { try? JSONDecoder().decode(StormGuardStatus.self, from: $0) } // a status being replaced reads as none
+        return status
     }
 
     static func readNode(_ node: LabRecord.NodeRecord) throws -> LabStatus.Node {
@@ -206,6 +211,11 @@ extension LabStatus {
                 if !interface.addresses.isEmpty { line += " " + interface.addresses.joined(separator: " ") }
                 lines.append(line)
             }
+        }
+        if let stormGuard {
+            lines.append("  storm guard: \(stormGuard.suspended ? "STOOD DOWN for a storm run" : "on") over \(stormGuard.framesPerSecond) broadcast+multicast frames/s per port; "
+                         + "\(stormGuard.episodes) storm\(stormGuard.episodes == 1 ? "" : "s") broken"
+                         + (stormGuard.errorDisabled.isEmpty ? "" : ", ERROR-DISABLED \(stormGuard.errorDisabled.joined(separator: ", ")) (redlab link up \(lab) NODE:PORT enables one)"))
         }
         lines.append("  cables:")
         for link in links {

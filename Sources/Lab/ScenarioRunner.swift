@@ -174,7 +174,8 @@ public struct ScenarioRunner {
         let windowEvents = ResultsAnalyzer.protocolEvents(events).filter { $0.time >= windowStart - 100_000_000 && $0.time <= windowEnd }
         return TrialRecord(index: index, directory: relativeDirectory, faultKind: measured.fault.kind, faultTarget: measured.fault.target,
                            faultTime: fault, result: result, timeline: timeline, events: windowEvents,
-                           captureDrops: results.reduce(0) { $0 + $1.statistics.dropped }, failback: measured.failback)
+                           captureDrops: results.reduce(0) { $0 + $1.statistics.dropped }, failback: measured.failback,
+                           stormGuardActed: events.contains { $0.source == "storm-guard" } ? true : nil)
     }
 
     static var executable: String { LabManager.redlabExecutable() }

@@ -52,6 +52,15 @@ extension LabManager {
         let watchdog = try spawnDaemon(["storm-watchdog", "--lab", lab, "--port", loop.description, "--after", "\(bounded + 3)"],
                                        log: "\(directoryHandle.path)/storm-watchdog.log")
         defer { kill(watchdog, SIGKILL) }
+        // The storm is asked for: the lab's storm guard stands down until the loop is open again (and at
+        // most a few seconds past the watchdog, should this process die).
+        let topology = try keptTopology(lab: lab)
+        if try suspendStormGuard(lab: lab, topology: topology, seconds: bounded + 8) {
+            logger.info("storm guard of lab \(lab) stood down for the storm")
+        }
+        defer {
+            do { try resumeStormGuard(lab: lab, topology: topology) } catch { logger.error("storm guard of lab \(lab) not put back: \(error) (its daemon puts it back when the suspension ends)") }
+        }
 
         // The cable comes up behind a blackhole first: a port whose carrier returns may take the kernel up
         // to a second to use, so the loop is closed by lifting the blackhole, an instant we know.

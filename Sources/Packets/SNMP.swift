@@ -326,13 +326,13 @@ public enum RedlabMIB {
     public static let eventDetail = objects.appending(5, 0)
     public static let eventLab = objects.appending(6, 0)
 
-    /// The notification for an event source ("fault", "vrrp", "rstp", "storm"; anything else is other).
+    /// The notification for an event source ("fault", "vrrp", "rstp", "storm" and "storm-guard"; anything else is other).
     public static func notification(forSource source: String) -> OID {
         switch source {
         case "fault": faultEvent
         case "vrrp": vrrpStateChange
         case "rstp": rstpRoleChange
-        case "storm": stormAlarm
+        case "storm", "storm-guard": stormAlarm
         default: otherEvent
         }
     }

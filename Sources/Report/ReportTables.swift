@@ -78,7 +78,7 @@ struct ReportTables {
         }
         return [
             "\(trial.index)",
-            Self.outcomeText(result.outcome),
+            Self.outcomeText(result.outcome) + (trial.stormGuardActed == true ? " (storm guard broke a loop)" : ""),
             outage,
             result.recoveryTime.map { Format.milliseconds(nanoseconds: $0) } ?? "—",
             result.detectionTime.map { Format.milliseconds(nanoseconds: $0) } ?? "—",

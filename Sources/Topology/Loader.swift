@@ -24,13 +24,29 @@ extension YAMLReader {
     // MARK: The file
 
     func topology(_ root: Yams.Node) throws -> Topology {
-        let top = try keyed(root, "", allowed: ["name", "nodes", "links", "monitoring"])
+        let top = try keyed(root, "", allowed: ["name", "nodes", "links", "monitoring", "storm_guard"])
         let name = try top["name"].map { try string($0, "name") } ?? URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
         guard let nodesNode = top["nodes"] else { throw fail(root, "nodes", "missing: a topology needs nodes") }
         let nodes = try mapping(nodesNode, "nodes").map { try node($0.key, $0.keyNode, $0.value) }
         let links = try top["links"].map { try list($0, "links").enumerated().map { try link($1, "links[\($0)]") } } ?? []
         let monitoring = try top["monitoring"].map { try self.monitoring($0, "monitoring") }
-        return Topology(name: name, nodes: nodes, links: links, file: file, monitoring: monitoring)
+        let stormGuard = try top["storm_guard"].map { try self.stormGuard($0, "storm_guard") } ?? StormGuard()
+        return Topology(name: name, nodes: nodes, links: links, file: file, monitoring: monitoring, stormGuard: stormGuard)
+    }
+
+    /// `storm_guard: true|false` or `storm_guard: {broadcast: FRAMES_PER_SECOND}` (on by default, 4000/s).
+    func stormGuard(_ node: Yams.Node, _ field: String) throws -> StormGuard? {
+        if node.scalar != nil { return try bool(node, field) ? StormGuard(location: place(node)) : nil }
+        let map = try keyed(node, field, allowed: ["broadcast"])
+        var guardConfig = StormGuard(location: place(node))
+        if let rate = map["broadcast"] {
+            guardConfig.framesPerSecond = try integer(rate, "\(field).broadcast")
+            let range = StormGuard.minimumFramesPerSecond...StormControl.maximumFramesPerSecond
+            guard range.contains(guardConfig.framesPerSecond) else {
+                throw fail(rate, "\(field).broadcast", "the threshold is in frames per second per port, \(range.lowerBound)-\(range.upperBound); got \(guardConfig.framesPerSecond)")
+            }
+        }
+        return guardConfig
     }
 
     /// `monitoring: {syslog: BOOL, notify: CMD, snmp_traps: [{receiver: A.B.C.D:PORT, community: C, from: NODE}]}`.

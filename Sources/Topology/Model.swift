@@ -437,6 +437,38 @@ public struct Monitoring: Sendable, Hashable {
     }
 }
 
+/// The storm guard every lab has unless its file says `storm_guard: false`: on every switch and router
+/// port, broadcast and multicast frames beyond `framesPerSecond` (after a burst of `burstFrames`) latch
+/// the port closed in the kernel, and `redlab stormguard` error-disables the port that closed the loop.
+/// `storm_guard: {broadcast: N}` sets the threshold.
+public struct StormGuard: Sendable, Hashable {
+    /// Broadcast and multicast frames per second one port may receive. The default sits far above what a
+    /// lab sends on purpose (ARP, VRRP adverts every 10 ms, BPDUs: a few hundred per second) and far
+    /// below a loop's storm on veth cables (hundreds of thousands per second).
+    public var framesPerSecond: Int
+    public var location: SourceLocation
+
+    public static let defaultFramesPerSecond = 4_000
+    /// The lowest threshold a file may give: a lab's own protocols must never trip it.
+    public static let minimumFramesPerSecond = 500
+
+    public init(framesPerSecond: Int = StormGuard.defaultFramesPerSecond, location: SourceLocation = .unknown()) {
+        self.framesPerSecond = framesPerSecond
+        self.location = location
+    }
+
+    /// A tenth of a second at the threshold: a storm spends it within milliseconds.
+    public var burstFrames: Int { max(50, framesPerSecond / 10) }
+
+    /// Broadcast and multicast frames per second from one source MAC address on one port: a sixteenth of
+    /// the threshold (250 by default; a VRRP master at 10 ms sends 100). A frame circling a loop comes back
+    /// to the same port with the same source at the loop's own pace, which on a slow machine (a software-
+    /// emulated VM: under a thousand frames per second) may stay below the port threshold.
+    public var perSourceFramesPerSecond: Int { max(100, framesPerSecond / 16) }
+    /// A fifth of a second at the per-source limit.
+    public var perSourceBurstFrames: Int { max(25, perSourceFramesPerSecond / 5) }
+}
+
 /// A whole lab as a topology file describes it.
 public struct Topology: Sendable, Hashable {
     /// The default lab name (`redlab up --name` overrides it).
@@ -446,8 +478,12 @@ public struct Topology: Sendable, Hashable {
     public var file: String
     /// Event escalation (syslog, a notify command, SNMP traps); nil: none.
     public var monitoring: Monitoring?
+    /// The storm guard (on by default); nil: `storm_guard: false`, storms run unchecked.
+    public var stormGuard: StormGuard?
 
-    public init(name: String, nodes: [Node], links: [Link], file: String = "<generated>", monitoring: Monitoring? = nil) {
+    public init(name: String, nodes: [Node], links: [Link], file: String = "<generated>", monitoring: Monitoring? = nil,
+                stormGuard: StormGuard? = StormGuard()) {
+        self.stormGuard = stormGuard
         self.name = name
         self.nodes = nodes
         self.links = links

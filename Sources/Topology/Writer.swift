@@ -97,6 +97,11 @@ public enum TopologyWriter {
         for link in topology.links {
             out.append(link.startsDown ? "  - {ends: [\(link.a), \(link.b)], state: down}" : "  - [\(link.a), \(link.b)]")
         }
+        if topology.stormGuard == nil {
+            out.append("storm_guard: false")
+        } else if let stormGuard = topology.stormGuard, stormGuard.framesPerSecond != StormGuard.defaultFramesPerSecond {
+            out.append("storm_guard: {broadcast: \(stormGuard.framesPerSecond)}")
+        }
         if let monitoring = topology.monitoring {
             out.append("monitoring:")
             out.append("  syslog: \(monitoring.syslog)")

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Glibc
 import Lab
 import Topology
 
@@ -23,6 +24,31 @@ struct StormControlCommand: ParsableCommand {
             try enterLabNodeAsDaemon(bridge.namespace)
             let daemon = try StormControlDaemon(node: node, ports: ports, statusPath: "\(directory.path)/stormctl-\(node).json",
                                                 eventSink: { try? directory.log($0) })
+            try daemon.run()
+        } catch {
+            throw fail(error)
+        }
+    }
+}
+
+/// `redlab stormguard` (hidden): the lab's storm guard, one process for every switch and router.
+struct StormGuardCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stormguard",
+        abstract: "Error-disable the port that closed a loop when the kernel's storm guard trips, and log it.",
+        discussion: "`redlab up` starts one per lab unless its topology says `storm_guard: false`.",
+        shouldDisplay: false)
+
+    @Option(help: "The lab.") var lab: String
+
+    func run() throws {
+        try requireRoot("stormguard")
+        do {
+            let directory = LabDirectory(name: lab)
+            let topology = try TopologyLoader.load(path: "\(directory.path)/topology.yaml")
+            setsid()
+            signal(SIGHUP, SIG_IGN)
+            let daemon = try StormGuardDaemon(lab: lab, topology: topology, eventSink: { try? directory.log($0) }) // a full disk must not stop the guard
             try daemon.run()
         } catch {
             throw fail(error)

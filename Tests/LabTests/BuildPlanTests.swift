@@ -129,7 +129,7 @@ final class BuildPlanTests: XCTestCase {
         topology.nodes[0].ports["po1"] = PortSettings(stormControl: StormControl(framesPerSecond: 2000, action: .shutdown, includesMulticast: false))
         let steps = BuildPlan.steps(for: topology, lab: "lab")
         let firewalls = steps.enumerated().compactMap { index, step -> (Int, String)? in
-            if case .firewall("lab-sw1", let rules) = step { return (index, rules) }
+            if case .firewall("lab-sw1", let rules) = step, rules.contains("redlab_stormctl") { return (index, rules) }
             return nil
         }
         XCTAssertEqual(firewalls.count, 1)
@@ -143,7 +143,7 @@ final class BuildPlanTests: XCTestCase {
         let portUp = try XCTUnwrap(steps.firstIndex(of: .setUp(namespace: "lab-sw1", name: "a")))
         XCTAssertLessThan(bondMade, index)
         XCTAssertLessThan(index, portUp)
-        XCTAssertFalse(BuildPlan.steps(for: sample(), lab: "lab").contains { if case .firewall = $0 { return true } else { return false } })
+        XCTAssertFalse(BuildPlan.steps(for: sample(), lab: "lab").contains { if case .firewall(_, let rules) = $0 { return rules.contains("redlab_stormctl") } else { return false } })
         XCTAssertEqual(StormControlFirewall.identifier("p-1.x_y"), "p_2d1_2ex_5fy", "port names map to distinct nft identifiers")
     }
 
@@ -180,5 +180,24 @@ final class BuildPlanTests: XCTestCase {
         XCTAssertEqual(ports.map(\.0), [200_000_000])
         XCTAssertEqual(ports.map(\.1), [60])
         XCTAssertTrue(steps.contains { if case .addBridgeVLANs(_, "t1", let vlans, _) = $0 { return vlans.contains { $0.vid == 4094 } } else { return false } })
+    }
+
+    /// The storm guard is one firewall step per switch and router, made before any cable exists;
+    /// `storm_guard: false` leaves it out.
+    func testTheStormGuardIsAFirewallStepOnEveryBridgeBeforeTheCables() throws {
+        var topology = sample()
+        func guardSteps(_ steps: [BuildStep]) -> [(index: Int, namespace: String)] {
+            steps.enumerated().compactMap { index, step in
+                if case .firewall(let namespace, let rules) = step, rules.contains(StormGuardFirewall.table) { return (index, namespace) }
+                return nil
+            }
+        }
+        let steps = BuildPlan.steps(for: topology, lab: "lab")
+        let bridges = topology.nodes.filter(\.hasBridge).map { "lab-\($0.name)" }
+        XCTAssertEqual(guardSteps(steps).map(\.namespace), bridges)
+        let firstCable = try XCTUnwrap(steps.firstIndex { if case .createVeth = $0 { return true } else { return false } })
+        XCTAssertTrue(guardSteps(steps).allSatisfy { $0.index < firstCable })
+        topology.stormGuard = nil
+        XCTAssertTrue(guardSteps(BuildPlan.steps(for: topology, lab: "lab")).isEmpty)
     }
 }

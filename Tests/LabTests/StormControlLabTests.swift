@@ -18,6 +18,7 @@ final class StormControlLabTests: LabTestCase {
     static func triangle(action: StormControlAction) -> String {
         """
         name: sc
+        storm_guard: false   # these tests send steady overloads on purpose: storm control alone meets them
         nodes:
           sw1: {kind: switch, stp: none, ports: {p1: {storm_control: {broadcast: \(limit), action: \(action.rawValue)}}}}
           sw2: {kind: switch, stp: none, ports: {p1: {storm_control: {broadcast: \(limit), action: \(action.rawValue)}}}}

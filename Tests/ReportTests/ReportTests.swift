@@ -202,6 +202,18 @@ final class ReportSummaryTests: XCTestCase {
                        "redlab analyze 'my results/cells/cross-rstp-arp-100ms/server-nic-cut/trial-1'")
     }
 
+    /// A trial during which the storm guard broke a loop says so in its row, and the mark survives JSON.
+    func testATrialTheStormGuardActedInIsMarked() throws {
+        var results = try loadFixture()
+        results.cells[2].trials[0].stormGuardActed = true
+        let reread = try JSONDecoder().decode(ExperimentResults.self, from: JSONEncoder().encode(results))
+        XCTAssertEqual(reread.cells[2].trials[0].stormGuardActed, true)
+        XCTAssertNil(reread.cells[2].trials[1].stormGuardActed, "absent when the guard did not act")
+        let rows = ReportTables(results: reread, resultsFolder: ".").trialTable(reread.cells[2]).rows
+        XCTAssertEqual(rows[0][1], "recovered (storm guard broke a loop)")
+        XCTAssertEqual(rows[1][1], "not recovered")
+    }
+
     func testHostLineSaysVMFiguresAreSlower() throws {
         let tables = ReportTables(results: try loadFixture(), resultsFolder: ".")
         XCTAssertEqual(tables.hostDescription,

@@ -128,3 +128,43 @@ final class StormControlTopologyTests: XCTestCase {
                       is: "sc.yaml:12:11: nodes.sw2.ports.p9: no cable or bond named 'p9' on sw2")
     }
 }
+
+/// `storm_guard:` at the top of a topology file: on by default, off, or with a threshold; written back.
+final class StormGuardTopologyTests: XCTestCase {
+    let base = """
+        name: g
+        nodes:
+          sw1: {kind: switch}
+          h1: {kind: host}
+        links:
+          - [h1:eth0, sw1:p1]
+        """
+
+    func testTheGuardIsOnByDefaultAndCanBeTurnedOffOrTuned() throws {
+        XCTAssertEqual(try TopologyLoader.parse(yaml: base, file: "g.yaml").stormGuard?.framesPerSecond, StormGuard.defaultFramesPerSecond)
+        XCTAssertNil(try TopologyLoader.parse(yaml: base + "\nstorm_guard: false\n", file: "g.yaml").stormGuard)
+        XCTAssertEqual(try TopologyLoader.parse(yaml: base + "\nstorm_guard: true\n", file: "g.yaml").stormGuard?.framesPerSecond, StormGuard.defaultFramesPerSecond)
+        XCTAssertEqual(try TopologyLoader.parse(yaml: base + "\nstorm_guard: {broadcast: 2000}\n", file: "g.yaml").stormGuard?.framesPerSecond, 2_000)
+    }
+
+    func testTheWriterKeepsTheSetting() throws {
+        for tail in ["", "\nstorm_guard: false\n", "\nstorm_guard: {broadcast: 2000}\n"] {
+            let topology = try TopologyLoader.parse(yaml: base + tail, file: "g.yaml")
+            let reread = try TopologyLoader.parse(yaml: TopologyWriter.yaml(topology), file: "written.yaml")
+            XCTAssertEqual(reread.stormGuard?.framesPerSecond, topology.stormGuard?.framesPerSecond, tail)
+        }
+    }
+
+    func testBadSettingsNameTheirPlace() {
+        func message(_ tail: String) -> String {
+            do {
+                _ = try TopologyLoader.parse(yaml: base + tail, file: "g.yaml")
+                return "parsed"
+            } catch { return "\(error)" }
+        }
+        XCTAssertEqual(message("\nstorm_guard: {broadcast: 100}\n"),
+                       "g.yaml:7:26: storm_guard.broadcast: the threshold is in frames per second per port, 500-10000000; got 100")
+        XCTAssertTrue(message("\nstorm_guard: {rate: 100}\n").hasPrefix("g.yaml:7:15: storm_guard.rate: unknown key"), message("\nstorm_guard: {rate: 100}\n"))
+        XCTAssertTrue(message("\nstorm_guard: sometimes\n").hasPrefix("g.yaml:7:14: storm_guard:"), message("\nstorm_guard: sometimes\n"))
+    }
+}
