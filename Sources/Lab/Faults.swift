@@ -53,17 +53,24 @@ extension LabManager {
 
         case .blackhole(let port, let direction):
             try checkPort(port)
-            let commands = Self.blackholeRules(port: port.port, direction: direction)
+            guard let peer = record.peer(of: port) else { throw LabError.unknownPort(lab: lab, port: port.description) }
             let ns = try namespace(port.node)
+            let peerNamespace = try namespace(peer.node)
             let before = wallClockNanoseconds()
-            try Firewall.run(commands, inNamespace: ns)
+            // Frames the port sends are dropped where they arrive, on the cable's far end (see blackholeRules).
+            if direction != .in { try Firewall.run(Self.blackholeRules(dropping: peer.port, table: Self.blackholeFromTable(peer.port)), inNamespace: peerNamespace) }
+            if direction != .out { try Firewall.run(Self.blackholeRules(dropping: port.port, table: Self.blackholeTable(port.port)), inNamespace: ns) }
             try logged("blackhole", port.description, ["direction": direction.rawValue], at: before)
 
         case .unblackhole(let port):
             try checkPort(port)
+            guard let peer = record.peer(of: port) else { throw LabError.unknownPort(lab: lab, port: port.description) }
             let ns = try namespace(port.node)
+            let peerNamespace = try namespace(peer.node)
             let time = wallClockNanoseconds()
-            try Firewall.run("delete table netdev \(Self.blackholeTable(port.port))", inNamespace: ns)
+            // `add` before `delete`: whichever directions the blackhole had, both tables go without an error.
+            try Firewall.run(Self.removal(Self.blackholeTable(port.port)), inNamespace: ns)
+            try Firewall.run(Self.removal(Self.blackholeFromTable(peer.port)), inNamespace: peerNamespace)
             try logged("unblackhole", port.description, at: time)
 
         case .flap(let port, let period, let count):
@@ -120,19 +127,30 @@ extension LabManager {
         return count
     }
 
-    static func blackholeTable(_ port: String) -> String { "redlab_blackhole_\(port.map { $0.isLetter || $0.isNumber ? String($0) : "_" }.joined())" }
+    /// The table, in the port's namespace, that drops what arrives on the port (a blackhole's `in` half).
+    static func blackholeTable(_ port: String) -> String { "redlab_blackhole_\(identifier(port))" }
+    /// The table, in the far end's namespace, that drops what the blackholed port sends (its `out` half),
+    /// named after the far end's port.
+    static func blackholeFromTable(_ peerPort: String) -> String { "redlab_blackhole_from_\(identifier(peerPort))" }
 
-    /// A netdev table with an ingress and/or egress chain on the port that drops every frame, before the
-    /// bridge or the IP stack sees it: carrier stays up, traffic vanishes.
-    static func blackholeRules(port: String, direction: BlackholeDirection) -> String {
-        let table = blackholeTable(port)
-        var rules = "table netdev \(table) {\n"
-        if direction != .out {
-            rules += "  chain ingress { type filter hook ingress device \"\(port)\" priority -500; policy drop; }\n"
-        }
-        if direction != .in {
-            rules += "  chain egress { type filter hook egress device \"\(port)\" priority -500; policy drop; }\n"
-        }
-        return rules + "}\n"
+    private static func identifier(_ port: String) -> String { port.map { $0.isLetter || $0.isNumber ? String($0) : "_" }.joined() }
+
+    /// A netdev table with an ingress chain on `port` that drops every frame before the bridge, the bond or
+    /// the IP stack sees it: carrier stays up, traffic vanishes.
+    ///
+    /// A blackhole never uses the netdev egress hook. On the distribution kernel (6.1), registering the
+    /// first egress hook of the system and removing the last one switch static keys inside
+    /// `__dev_queue_xmit`, which rewrites that function's code while every CPU is sending through it; in
+    /// the software-emulated VM this locked up the whole guest (both vCPUs stuck at
+    /// `__dev_queue_xmit+0x3b0`, the entry of the egress-hook block) in 3 of 38 silent-blackhole trials. A
+    /// cable is a veth pair, so dropping at the far end's ingress drops the same frames at the same
+    /// instant (docs/evidence-stall.md).
+    static func blackholeRules(dropping port: String, table: String) -> String {
+        "table netdev \(table) {\n"
+            + "  chain ingress { type filter hook ingress device \"\(port)\" priority -500; policy drop; }\n"
+            + "}\n"
     }
+
+    /// Removes a table whether or not it exists (`add` of an existing table does nothing).
+    static func removal(_ table: String) -> String { "add table netdev \(table)\ndelete table netdev \(table)\n" }
 }
