@@ -1,5 +1,6 @@
 import Foundation
 import Lab
+import Packets
 import Topology
 import XCTest
 
