@@ -138,13 +138,13 @@ extension LabManager {
     /// A netdev table with an ingress chain on `port` that drops every frame before the bridge, the bond or
     /// the IP stack sees it: carrier stays up, traffic vanishes.
     ///
-    /// A blackhole never uses the netdev egress hook. On the distribution kernel (6.1), registering the
-    /// first egress hook of the system and removing the last one switch static keys inside
-    /// `__dev_queue_xmit`, which rewrites that function's code while every CPU is sending through it; in
-    /// the software-emulated VM this locked up the whole guest (both vCPUs stuck at
-    /// `__dev_queue_xmit+0x3b0`, the entry of the egress-hook block) in 3 of 38 silent-blackhole trials. A
-    /// cable is a veth pair, so dropping at the far end's ingress drops the same frames at the same
-    /// instant (docs/evidence-stall.md).
+    /// A blackhole never uses the netdev egress hook. With one, 3 of 38 silent-blackhole trials in the
+    /// software-emulated VM (Debian 6.1) locked up the whole guest with both vCPUs at
+    /// `__dev_queue_xmit+0x3b0`: the jump-label site of `nf_hooks_needed[NETDEV][EGRESS]`, which the
+    /// kernel rewrites in `__dev_queue_xmit` whenever the system's first netdev egress hook is registered
+    /// or its last one removed, that is at every fault and every undoing, under traffic. A cable is a veth
+    /// pair, so dropping at the far end's ingress drops the same frames at the same instant
+    /// (docs/evidence-stall.md has the measurements).
     static func blackholeRules(dropping port: String, table: String) -> String {
         "table netdev \(table) {\n"
             + "  chain ingress { type filter hook ingress device \"\(port)\" priority -500; policy drop; }\n"
