@@ -54,23 +54,20 @@ extension LabManager {
         case .blackhole(let port, let direction):
             try checkPort(port)
             guard let peer = record.peer(of: port) else { throw LabError.unknownPort(lab: lab, port: port.description) }
-            let ns = try namespace(port.node)
-            let peerNamespace = try namespace(peer.node)
             let before = wallClockNanoseconds()
-            // Frames the port sends are dropped where they arrive, on the cable's far end (see blackholeRules).
-            if direction != .in { try Firewall.run(Self.blackholeRules(dropping: peer.port, table: Self.blackholeFromTable(peer.port)), inNamespace: peerNamespace) }
-            if direction != .out { try Firewall.run(Self.blackholeRules(dropping: port.port, table: Self.blackholeTable(port.port)), inNamespace: ns) }
+            // What the port sends is dropped as it leaves the port; what it would receive, as it leaves the
+            // cable's far end (see setDroppingEverySentFrame).
+            if direction != .in { try NetlinkSocket.open(inNamespace: try namespace(port.node)).setDroppingEverySentFrame(port.port, true) }
+            if direction != .out { try NetlinkSocket.open(inNamespace: try namespace(peer.node)).setDroppingEverySentFrame(peer.port, true) }
             try logged("blackhole", port.description, ["direction": direction.rawValue], at: before)
 
         case .unblackhole(let port):
             try checkPort(port)
             guard let peer = record.peer(of: port) else { throw LabError.unknownPort(lab: lab, port: port.description) }
-            let ns = try namespace(port.node)
-            let peerNamespace = try namespace(peer.node)
             let time = wallClockNanoseconds()
-            // `add` before `delete`: whichever directions the blackhole had, both tables go without an error.
-            try Firewall.run(Self.removal(Self.blackholeTable(port.port)), inNamespace: ns)
-            try Firewall.run(Self.removal(Self.blackholeFromTable(peer.port)), inNamespace: peerNamespace)
+            // Both ends, whichever directions the blackhole had: restoring an end that drops nothing is a no-op.
+            try NetlinkSocket.open(inNamespace: try namespace(port.node)).setDroppingEverySentFrame(port.port, false)
+            try NetlinkSocket.open(inNamespace: try namespace(peer.node)).setDroppingEverySentFrame(peer.port, false)
             try logged("unblackhole", port.description, at: time)
 
         case .flap(let port, let period, let count):
@@ -127,30 +124,13 @@ extension LabManager {
         return count
     }
 
-    /// The table, in the port's namespace, that drops what arrives on the port (a blackhole's `in` half).
-    static func blackholeTable(_ port: String) -> String { "redlab_blackhole_\(identifier(port))" }
-    /// The table, in the far end's namespace, that drops what the blackholed port sends (its `out` half),
-    /// named after the far end's port.
-    static func blackholeFromTable(_ peerPort: String) -> String { "redlab_blackhole_from_\(identifier(peerPort))" }
-
-    private static func identifier(_ port: String) -> String { port.map { $0.isLetter || $0.isNumber ? String($0) : "_" }.joined() }
-
-    /// A netdev table with an ingress chain on `port` that drops every frame before the bridge, the bond or
-    /// the IP stack sees it: carrier stays up, traffic vanishes.
-    ///
-    /// A blackhole never uses the netdev egress hook. With one, 3 of 38 silent-blackhole trials in the
-    /// software-emulated VM (Debian 6.1) locked up the whole guest with both vCPUs at
-    /// `__dev_queue_xmit+0x3b0`: the jump-label site of `nf_hooks_needed[NETDEV][EGRESS]`, which the
-    /// kernel rewrites in `__dev_queue_xmit` whenever the system's first netdev egress hook is registered
-    /// or its last one removed, that is at every fault and every undoing, under traffic. A cable is a veth
-    /// pair, so dropping at the far end's ingress drops the same frames at the same instant
-    /// (docs/evidence-stall.md has the measurements).
-    static func blackholeRules(dropping port: String, table: String) -> String {
-        "table netdev \(table) {\n"
-            + "  chain ingress { type filter hook ingress device \"\(port)\" priority -500; policy drop; }\n"
-            + "}\n"
-    }
-
-    /// Removes a table whether or not it exists (`add` of an existing table does nothing).
-    static func removal(_ table: String) -> String { "add table netdev \(table)\ndelete table netdev \(table)\n" }
+    // A blackhole drops frames with the kernel's `blackhole` queueing discipline on the sending end of each
+    // direction, never with netfilter hooks. With netdev ingress/egress chains, 3 of 38 silent-blackhole
+    // trials in the software-emulated VM (Debian 6.1) locked up the whole guest, both vCPUs at
+    // `__dev_queue_xmit+0x3b0`: the jump-label site of `nf_hooks_needed[NETDEV][EGRESS]`, which the kernel
+    // rewrites inside `__dev_queue_xmit` whenever the system's first netdev egress hook is registered or
+    // its last one removed, that is at every fault and every undoing, under traffic. A qdisc switches no
+    // static key. Dropping where frames are sent also keeps them out of every capture, as on a dead wire
+    // (an ingress hook on the far end drops only after packet sockets there have seen the frame).
+    // docs/evidence-stall.md has the measurements.
 }

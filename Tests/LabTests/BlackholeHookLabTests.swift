@@ -4,9 +4,9 @@ import Packets
 import Topology
 import XCTest
 
-/// A silent blackhole drops frames with netdev ingress chains only, on the port and on its cable's far end:
-/// registering and removing netdev egress hooks rewrote `__dev_queue_xmit` under traffic and locked up
-/// the software-emulated VM (docs/evidence-stall.md).
+/// A silent blackhole drops frames with the `blackhole` queueing discipline on the sending end of each
+/// direction and registers no netfilter hook: registering and removing netdev egress hooks rewrote
+/// `__dev_queue_xmit` under traffic, and the software-emulated VM locked up (docs/evidence-stall.md).
 final class BlackholeHookLabTests: LabTestCase {
     private func pair() -> Topology {
         Topology(name: "pair", nodes: [
@@ -23,28 +23,36 @@ final class BlackholeHookLabTests: LabTestCase {
         try run(in: namespace, ["nft", "list", "ruleset"]).output
     }
 
-    func testOutboundHalfDropsOnTheFarEndsIngressWithoutAnEgressHook() throws {
+    private func rootQdisc(_ namespace: String, _ device: String) throws -> String {
+        try run(in: namespace, ["tc", "qdisc", "show", "dev", device, "root"]).output
+    }
+
+    func testABlackholeDropsWhereFramesAreSentWithoutNetfilterHooks() throws {
         try requireRoot()
         let lab = labName("bhx")
         try manager.up(pair(), name: lab)
         XCTAssertTrue(try ping(from: "\(lab)-h1", "10.9.5.2"))
+        let port = PortRef(node: "sw", port: "p2")
 
-        // Out only: what sw:p2 sends to h2 vanishes, dropped on h2:eth0's ingress.
-        try manager.inject(.blackhole(PortRef(node: "sw", port: "p2"), direction: .out), lab: lab)
-        let switchRules = try ruleset("\(lab)-sw"), hostRules = try ruleset("\(lab)-h2")
-        XCTAssertFalse(switchRules.contains("hook egress") || hostRules.contains("hook egress"), switchRules + hostRules)
-        XCTAssertTrue(hostRules.contains("hook ingress device \"eth0\""), hostRules)
-        XCTAssertFalse(switchRules.contains("redlab_blackhole"), "an outbound-only blackhole drops nothing arriving at sw:p2")
+        // Out only: what sw:p2 sends vanishes as it leaves sw:p2; h2:eth0 still sends.
+        try manager.inject(.blackhole(port, direction: .out), lab: lab)
+        XCTAssertTrue(try rootQdisc("\(lab)-sw", "p2").contains("blackhole"))
+        XCTAssertFalse(try rootQdisc("\(lab)-h2", "eth0").contains("blackhole"))
+        XCTAssertFalse(try ruleset("\(lab)-sw").contains("hook"), "no netfilter hook")
+        XCTAssertFalse(try ruleset("\(lab)-h2").contains("hook"), "no netfilter hook")
         XCTAssertFalse(try ping(from: "\(lab)-h1", "10.9.5.2", attempts: 2))
+        try manager.inject(.unblackhole(port), lab: lab)
+        XCTAssertFalse(try rootQdisc("\(lab)-sw", "p2").contains("blackhole"))
+        XCTAssertTrue(try ping(from: "\(lab)-h1", "10.9.5.2"))
 
-        // Both directions, then undone: both tables gone, traffic back.
-        try manager.inject(.unblackhole(PortRef(node: "sw", port: "p2")), lab: lab)
-        try manager.inject(.blackhole(PortRef(node: "sw", port: "p2"), direction: .both), lab: lab)
-        XCTAssertTrue(try ruleset("\(lab)-sw").contains("hook ingress device \"p2\""))
-        XCTAssertFalse(try ruleset("\(lab)-sw").contains("hook egress"))
-        try manager.inject(.unblackhole(PortRef(node: "sw", port: "p2")), lab: lab)
-        XCTAssertFalse(try ruleset("\(lab)-sw").contains("redlab_blackhole"))
-        XCTAssertFalse(try ruleset("\(lab)-h2").contains("redlab_blackhole"))
+        // Both directions: both ends drop what they send; undone, both get their default queueing back.
+        try manager.inject(.blackhole(port, direction: .both), lab: lab)
+        XCTAssertTrue(try rootQdisc("\(lab)-sw", "p2").contains("blackhole"))
+        XCTAssertTrue(try rootQdisc("\(lab)-h2", "eth0").contains("blackhole"))
+        XCTAssertTrue(try manager.status(lab).links.allSatisfy(\.up), "carrier stays up")
+        try manager.inject(.unblackhole(port), lab: lab)
+        XCTAssertTrue(try rootQdisc("\(lab)-sw", "p2").contains("noqueue"))
+        XCTAssertTrue(try rootQdisc("\(lab)-h2", "eth0").contains("noqueue"))
         XCTAssertTrue(try ping(from: "\(lab)-h1", "10.9.5.2"))
     }
 }
