@@ -176,6 +176,14 @@ public struct ScenarioRunner {
             try labDirectory.log(LabEvent(timeNanoseconds: last, source: "probe", kind: "stream-end", target: "\(probe.from)->\(probe.to)",
                                           detail: ["sent": "\(stream.sent)", "rate": "\(stream.rate)"]))
         }
+        // A prober that started its stream only after the first fault (its process took that long to start,
+        // on a starved machine) measured nothing of it.
+        if let data = FileManager.default.contents(atPath: "\(directory)/probe.json"),
+           let stream = try? JSONDecoder().decode(ProbeResult.self, from: data),  // unreadable: the analysis below says so
+           let first = scenario.timeline.first, stream.startNanoseconds > streamStart + Int64(first.atMilliseconds) * 1_000_000 {
+            throw TrialAborted(String(format: "the probe stream started %.1f s after the agreed instant, after the first fault (at %.1f s)",
+                                      Double(stream.startNanoseconds - streamStart) / 1e9, Double(first.atMilliseconds) / 1000))
+        }
         if prober.terminationStatus != 0 && !isInterrupted() {
             let message = (try? String(contentsOfFile: "\(directory)/probe.log", encoding: .utf8))?
                 .trimmingCharacters(in: .whitespacesAndNewlines) ?? ""

@@ -75,6 +75,40 @@ final class BoundedTrialLabTests: LabTestCase {
         XCTAssertEqual(try JSONDecoder().decode(CellResult.self, from: data).abortedTrials, aborted)
     }
 
+    /// The first trial's prober starts its stream 2 s late (its process slow to start, as on a starved
+    /// machine), after the fault at 1 s: the trial measured nothing of the fault and is aborted as such.
+    func testAProberThatStartsAfterTheFaultAbortsTheTrial() throws {
+        try requireRoot()
+        let lab = labName("late")
+        let out = NSTemporaryDirectory() + "redlab-late-\(getpid())"
+        try? FileManager.default.removeItem(atPath: out)
+        folders.append(out)
+        let scenario = try ScenarioLoader.parse(yaml: """
+            name: \(lab)
+            lab: {generate: cross, stp: rstp, no_bond: true, vlans: none, advert_int: 100ms}
+            probe: {from: srv1, to: 10.0.1.100, rate: 1000}
+            capture: [client:eth0]
+            trials: 2
+            duration: 2500ms
+            pause: 500ms
+            timeline:
+              - {at: 1s, link-down: acc2:up1}
+              - {at: 2s, link-up: acc2:up1}
+            """, file: "/tmp/\(lab).yaml")
+        try manager.up(try scenario.topology(), name: lab)
+        var lines: [String] = []
+        var runner = ScenarioRunner(manager: manager, lab: lab, progress: { lines.append($0) })
+        runner.proberCommand = { trial, executable, arguments in
+            trial == 1 ? ("/bin/sh", ["-c", "sleep 2.8; exec \"$0\" \"$@\"", executable] + arguments) : (executable, arguments)
+        }
+        let cell = runner.runCell(scenario, id: "cell", configuration: [:], configurationLabel: "cross", faultName: "uplink-cut",
+                                  resultsDirectory: out)
+        XCTAssertNil(cell.error, "\(lines)")
+        XCTAssertEqual(cell.abortedTrials?.map(\.index), [1], "\(lines)")
+        XCTAssertTrue(cell.abortedTrials?.first?.reason.contains("after the first fault") ?? false, "\(cell.abortedTrials ?? [])")
+        XCTAssertEqual(cell.trials.map(\.index), [2], "\(lines)")
+    }
+
     /// A duration no other process uses, to find the stand-in prober among this machine's processes.
     private static let sleepArgument = "3599.\(getpid() % 1000)"
 
