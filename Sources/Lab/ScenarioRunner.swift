@@ -54,6 +54,8 @@ public struct ScenarioRunner {
     public var faultTimeoutSeconds: Double = 60
     /// Aborted trials in a row after which the cell gives up (its lab is evidently broken).
     public var abortLimit = 3
+    /// The prober's start delay, learned from trial to trial (see ProberPacing).
+    let pacing = ProberPacing(startDelay: ScenarioRunner.proberStartDelay, limit: ScenarioRunner.proberStartDelayLimit)
 
     public init(manager: LabManager = LabManager(), lab: String, progress: @escaping (String) -> Void = { _ in },
                 isInterrupted: @escaping () -> Bool = { false }) {
@@ -115,7 +117,8 @@ public struct ScenarioRunner {
 
         // The stream starts at an agreed instant, so the timeline lines up with it however long the prober
         // takes to start (hundreds of milliseconds in an emulated VM).
-        let streamStart = wallClockNanoseconds() + Self.proberStartDelay
+        let startDelay = pacing.startDelay
+        let streamStart = wallClockNanoseconds() + startDelay
         let prober = Process()
         let (executable, arguments) = proberCommand(index, Self.executable,
             ["probe", lab, probe.from, probe.to.description, "--rate", "\(probe.rate)", "--seconds", "\(seconds)", "--json",
@@ -165,6 +168,8 @@ public struct ScenarioRunner {
         }
         if let failure { throw failure }
         if proberHung {
+            // It may just have been slow to start (a starved machine): the next trial gives it longer.
+            if let longer = pacing.lengthen(after: nil) { progress("  the prober is slow to start: its stream now starts \(longer) after launch") }
             throw TrialAborted("the probe stream did not end within \(Int(limit + proberGraceSeconds)) s of its launch"
                                + (prober.isRunning ? " and the prober survived SIGKILL" : "; the prober was killed")
                                + " (is the machine overloaded, or is a loop storming?)")
@@ -177,7 +182,13 @@ public struct ScenarioRunner {
                                           detail: ["sent": "\(stream.sent)", "rate": "\(stream.rate)"]))
         }
         // A prober that started its stream only after the first fault (its process took that long to start,
-        // on a starved machine) measured nothing of it.
+        // on a starved machine) measured nothing of it. Starting late at all makes the next trials give it longer.
+        if let data = FileManager.default.contents(atPath: "\(directory)/probe.json"),
+           let stream = try? JSONDecoder().decode(ProbeResult.self, from: data),  // unreadable: the analysis below says so
+           stream.startNanoseconds > streamStart + 50_000_000,
+           let longer = pacing.lengthen(after: stream.startNanoseconds - streamStart) {
+            progress("  the prober started its stream \(String(format: "%.1f", Double(stream.startNanoseconds - streamStart) / 1e9)) s late: it now starts \(longer) after launch")
+        }
         if let data = FileManager.default.contents(atPath: "\(directory)/probe.json"),
            let stream = try? JSONDecoder().decode(ProbeResult.self, from: data),  // unreadable: the analysis below says so
            let first = scenario.timeline.first, stream.startNanoseconds > streamStart + Int64(first.atMilliseconds) * 1_000_000 {
@@ -217,7 +228,10 @@ public struct ScenarioRunner {
 
     static var executable: String { LabManager.redlabExecutable() }
     /// How far ahead the probe stream's start is set when the prober is launched.
+    /// How far ahead the probe stream's start is first set when the prober is launched.
     static let proberStartDelay: Int64 = 800_000_000
+    /// The most it is ever set ahead.
+    static let proberStartDelayLimit: Int64 = 30_000_000_000
 
     // MARK: A whole cell
 
@@ -541,3 +555,33 @@ extension LabManager {
         return TopologySnapshot(nodes: nodes, links: links)
     }
 }
+
+/// How far ahead of the prober's launch its stream is set to start. It begins at 0.8 s; when a prober
+/// starts its stream late (its process took longer than that to start and open its sockets, as on a
+/// starved or emulated machine) or does not finish at all, the following trials give it longer, up to a
+/// limit, so that the stream runs from before the first fault.
+final class ProberPacing: @unchecked Sendable {
+    private let lock = NSLock()
+    private var delay: Int64
+    private let limit: Int64
+
+    init(startDelay: Int64, limit: Int64) {
+        delay = startDelay
+        self.limit = limit
+    }
+
+    var startDelay: Int64 { lock.withLock { delay } }
+
+    /// After a stream that started `late` nanoseconds after the agreed instant (nil: the prober never
+    /// finished): the delay becomes 1.5 × (delay + late), or twice the delay plus 5 s; the new delay as
+    /// text when it changed.
+    func lengthen(after late: Int64?) -> String? {
+        lock.withLock {
+            let longer = min(limit, late.map { ($0 + delay) * 3 / 2 } ?? delay * 2 + 5_000_000_000)
+            guard longer > delay else { return nil }
+            delay = longer
+            return String(format: "%.1f s", Double(longer) / 1e9)
+        }
+    }
+}
+

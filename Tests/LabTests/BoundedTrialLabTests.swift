@@ -107,6 +107,8 @@ final class BoundedTrialLabTests: LabTestCase {
         XCTAssertEqual(cell.abortedTrials?.map(\.index), [1], "\(lines)")
         XCTAssertTrue(cell.abortedTrials?.first?.reason.contains("after the first fault") ?? false, "\(cell.abortedTrials ?? [])")
         XCTAssertEqual(cell.trials.map(\.index), [2], "\(lines)")
+        // The second trial gave its prober longer to start: about 1.5 × (0.8 s + 2 s late).
+        XCTAssertTrue(lines.contains { $0.contains("s late: it now starts 4.") }, "\(lines)")
     }
 
     /// A duration no other process uses, to find the stand-in prober among this machine's processes.
