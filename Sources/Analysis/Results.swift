@@ -88,6 +88,9 @@ public struct CellResult: Codable, Sendable, Equatable {
     public var topology: TopologySnapshot?
     /// Set when the cell could not run (the lab failed to build, ...): no trials then.
     public var error: String?
+    /// Trials stopped because they overran a bound (nil in folders written before aborts existed). They
+    /// have no figures: they count in no statistic, and a cell with one fails its criteria and never wins.
+    public var abortedTrials: [AbortedTrial]?
 
     public init(id: String, configuration: [String: String], configurationLabel: String, fault: String,
                 faultDescription: String, probeDescription: String, trials: [TrialRecord],
@@ -110,6 +113,28 @@ public struct CellResult: Codable, Sendable, Equatable {
         self.criteria = criteria
         self.topology = topology
         self.error = error
+    }
+}
+
+/// A trial that overran one of its bounds (settling, the prober, a fault, the captures) and was stopped;
+/// the lab was put back (or rebuilt) and the cell went on.
+public struct AbortedTrial: Codable, Sendable, Equatable {
+    /// 1-based, as for `TrialRecord`.
+    public var index: Int
+    /// The trial's folder, relative to the results folder (whatever it holds is kept).
+    public var directory: String
+    /// Always "aborted": the outcome as results.json spells it.
+    public var outcome: String
+    /// What overran, and its bound.
+    public var reason: String
+    public var timeNanoseconds: Int64
+
+    public init(index: Int, directory: String, reason: String, timeNanoseconds: Int64) {
+        self.index = index
+        self.directory = directory
+        outcome = "aborted"
+        self.reason = reason
+        self.timeNanoseconds = timeNanoseconds
     }
 }
 

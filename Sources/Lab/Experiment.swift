@@ -103,7 +103,8 @@ extension LabManager {
     /// (the matrix is read back from DIR/matrix.json). DIR/results.json is rewritten after every cell.
     public func runExperiment(_ requested: ExperimentMatrix, options: ExperimentRunOptions,
                               progress: @escaping (String) -> Void = { _ in },
-                              isInterrupted: @escaping () -> Bool = { false }) throws -> ExperimentResults {
+                              isInterrupted: @escaping () -> Bool = { false },
+                              afterCell: (ExperimentResults) -> Void = { _ in }) throws -> ExperimentResults {
         let root = options.resultsDirectory
         let fileManager = FileManager.default
         try fileManager.createDirectory(atPath: root, withIntermediateDirectories: true)
@@ -140,6 +141,7 @@ extension LabManager {
             results.cells = plannedCells.compactMap { done(cellID($0.0, $0.1)) }
             results.storms = stormDone().map { [$0] } ?? []
             try Self.writeResults(results, to: root)
+            afterCell(results)
         }
 
         let already = plannedCells.filter { done(cellID($0.0, $0.1)) != nil }.count

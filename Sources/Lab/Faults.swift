@@ -53,17 +53,21 @@ extension LabManager {
 
         case .blackhole(let port, let direction):
             try checkPort(port)
-            let commands = Self.blackholeRules(port: port.port, direction: direction)
-            let ns = try namespace(port.node)
+            guard let peer = record.peer(of: port) else { throw LabError.unknownPort(lab: lab, port: port.description) }
             let before = wallClockNanoseconds()
-            try Firewall.run(commands, inNamespace: ns)
+            // What the port sends is dropped as it leaves the port; what it would receive, as it leaves the
+            // cable's far end (see setDroppingEverySentFrame).
+            if direction != .in { try NetlinkSocket.open(inNamespace: try namespace(port.node)).setDroppingEverySentFrame(port.port, true) }
+            if direction != .out { try NetlinkSocket.open(inNamespace: try namespace(peer.node)).setDroppingEverySentFrame(peer.port, true) }
             try logged("blackhole", port.description, ["direction": direction.rawValue], at: before)
 
         case .unblackhole(let port):
             try checkPort(port)
-            let ns = try namespace(port.node)
+            guard let peer = record.peer(of: port) else { throw LabError.unknownPort(lab: lab, port: port.description) }
             let time = wallClockNanoseconds()
-            try Firewall.run("delete table netdev \(Self.blackholeTable(port.port))", inNamespace: ns)
+            // Both ends, whichever directions the blackhole had: restoring an end that drops nothing is a no-op.
+            try NetlinkSocket.open(inNamespace: try namespace(port.node)).setDroppingEverySentFrame(port.port, false)
+            try NetlinkSocket.open(inNamespace: try namespace(peer.node)).setDroppingEverySentFrame(peer.port, false)
             try logged("unblackhole", port.description, at: time)
 
         case .flap(let port, let period, let count):
@@ -147,19 +151,13 @@ extension LabManager {
         return count
     }
 
-    static func blackholeTable(_ port: String) -> String { "redlab_blackhole_\(port.map { $0.isLetter || $0.isNumber ? String($0) : "_" }.joined())" }
-
-    /// A netdev table with an ingress and/or egress chain on the port that drops every frame, before the
-    /// bridge or the IP stack sees it: carrier stays up, traffic vanishes.
-    static func blackholeRules(port: String, direction: BlackholeDirection) -> String {
-        let table = blackholeTable(port)
-        var rules = "table netdev \(table) {\n"
-        if direction != .out {
-            rules += "  chain ingress { type filter hook ingress device \"\(port)\" priority -500; policy drop; }\n"
-        }
-        if direction != .in {
-            rules += "  chain egress { type filter hook egress device \"\(port)\" priority -500; policy drop; }\n"
-        }
-        return rules + "}\n"
-    }
+    // A blackhole drops frames with the kernel's `blackhole` queueing discipline on the sending end of each
+    // direction, never with netfilter hooks. With netdev ingress/egress chains, 3 of 38 silent-blackhole
+    // trials in the software-emulated VM (Debian 6.1) locked up the whole guest, both vCPUs at
+    // `__dev_queue_xmit+0x3b0`: the jump-label site of `nf_hooks_needed[NETDEV][EGRESS]`, which the kernel
+    // rewrites inside `__dev_queue_xmit` whenever the system's first netdev egress hook is registered or
+    // its last one removed, that is at every fault and every undoing, under traffic. A qdisc switches no
+    // static key. Dropping where frames are sent also keeps them out of every capture, as on a dead wire
+    // (an ingress hook on the far end drops only after packet sockets there have seen the frame).
+    // docs/evidence-stall.md has the measurements.
 }

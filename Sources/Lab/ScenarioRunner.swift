@@ -21,7 +21,20 @@ extension ScenarioAction {
     }
 }
 
+/// A trial that overran one of its bounds: the cell records it as aborted, puts the lab back and goes on.
+public struct TrialAborted: Error, CustomStringConvertible, Equatable {
+    public var reason: String
+    public init(_ reason: String) { self.reason = reason }
+    public var description: String { "aborted: \(reason)" }
+}
+
 /// Runs the trials of scenarios on a lab that is up, and turns each trial's pcaps and events into figures.
+///
+/// Every wait of a trial has a bound: settling (the scenario's settle timeout), the probe stream (its planned
+/// end plus `proberSlackSeconds`, then `proberGraceSeconds` before it is killed), the timeline's faults
+/// (`faultTimeoutSeconds`), the captures (stopped with the stream) and the bond watcher. A trial that
+/// overruns one is aborted (`TrialAborted`): whatever its faults broke is undone, the lab is settled again
+/// (rebuilt when it does not settle) and the next trial runs.
 public struct ScenarioRunner {
     public let manager: LabManager
     public let lab: String
@@ -29,6 +42,20 @@ public struct ScenarioRunner {
     public var progress: (String) -> Void
     /// Asked between trials and while a trial runs: true stops the run (SIGINT, say).
     public var isInterrupted: () -> Bool
+    /// The prober's command line for a trial, from the one redlab would run (executable, arguments): a seam
+    /// for tests (a prober that never ends, say).
+    public var proberCommand: (_ trial: Int, _ executable: String, _ arguments: [String]) -> (String, [String]) = { _, executable, arguments in
+        (executable, arguments) }
+    /// How long past the stream's planned end the captures wait for the prober to finish.
+    public var proberSlackSeconds: Double = 10
+    /// How long after the captures stop a prober still running gets before it is killed.
+    public var proberGraceSeconds: Double = 5
+    /// How long the timeline's faults (and the undoing of them) may take once the stream is over.
+    public var faultTimeoutSeconds: Double = 60
+    /// Aborted trials in a row after which the cell gives up (its lab is evidently broken).
+    public var abortLimit = 3
+    /// The prober's start delay, learned from trial to trial (see ProberPacing).
+    let pacing = ProberPacing(startDelay: ScenarioRunner.proberStartDelay, limit: ScenarioRunner.proberStartDelayLimit)
 
     public init(manager: LabManager = LabManager(), lab: String, progress: @escaping (String) -> Void = { _ in },
                 isInterrupted: @escaping () -> Bool = { false }) {
@@ -72,7 +99,7 @@ public struct ScenarioRunner {
             }
             usleep(200_000)
         } while Date() < deadline
-        throw LabError.unsupported("the lab did not settle within \(timeoutMilliseconds / 1000) s: \(waitingFor)")
+        throw TrialAborted("the lab did not settle within \(timeoutMilliseconds / 1000) s: \(waitingFor)")
     }
 
     // MARK: One trial
@@ -90,11 +117,14 @@ public struct ScenarioRunner {
 
         // The stream starts at an agreed instant, so the timeline lines up with it however long the prober
         // takes to start (hundreds of milliseconds in an emulated VM).
-        let streamStart = wallClockNanoseconds() + Self.proberStartDelay
+        let startDelay = pacing.startDelay
+        let streamStart = wallClockNanoseconds() + startDelay
         let prober = Process()
-        prober.executableURL = URL(fileURLWithPath: Self.executable)
-        prober.arguments = ["probe", lab, probe.from, probe.to.description, "--rate", "\(probe.rate)", "--seconds", "\(seconds)", "--json",
-                            "--start-at", "\(streamStart)"] + (probe.responder.map { ["--responder", $0] } ?? [])
+        let (executable, arguments) = proberCommand(index, Self.executable,
+            ["probe", lab, probe.from, probe.to.description, "--rate", "\(probe.rate)", "--seconds", "\(seconds)", "--json",
+             "--start-at", "\(streamStart)"] + (probe.responder.map { ["--responder", $0] } ?? []))
+        prober.executableURL = URL(fileURLWithPath: executable)
+        prober.arguments = arguments
         FileManager.default.createFile(atPath: "\(directory)/probe.json", contents: nil)
         prober.standardOutput = FileHandle(forWritingAtPath: "\(directory)/probe.json")
         FileManager.default.createFile(atPath: "\(directory)/probe.log", contents: nil)
@@ -110,34 +140,39 @@ public struct ScenarioRunner {
         faults.start()
         // Captures run until the prober is done (it drains answers 0.3 s after its last probe), at most
         // well past the stream's planned end.
-        let limit = Double(streamStart - wallClockNanoseconds()) / 1e9 + seconds + 10
+        let limit = Double(streamStart - wallClockNanoseconds()) / 1e9 + seconds + proberSlackSeconds
         let results = try manager.capture(lab: lab, ports: scenario.capture, directory: directory, filter: "udp",
                                           seconds: limit, snapLength: 512) {
             !prober.isRunning || isInterrupted()
         }
         if isInterrupted() && prober.isRunning { prober.terminate() }
         // A prober that has not finished by now (a machine starved by a storm, say) is stopped.
-        let proberDeadline = Date().addingTimeInterval(5)
+        let proberDeadline = Date().addingTimeInterval(proberGraceSeconds)
         while prober.isRunning && Date() < proberDeadline { usleep(20_000) }
         let proberHung = prober.isRunning
         if proberHung {
             kill(prober.processIdentifier, SIGKILL)
             let reaped = Date().addingTimeInterval(10)
             while prober.isRunning && Date() < reaped { usleep(20_000) }
-        } else {
-            prober.waitUntilExit()
         }
         faults.stop()
-        let failure = faults.wait()
-        // Whatever the timeline left broken is put back.
+        let failure = faults.wait(timeout: faultTimeoutSeconds)
+        // Whatever the timeline left broken is put back (an undo that fails is reported, and the next
+        // trial's settling finds out whether the lab works).
         var undo: [ScenarioAction] = []
         for step in faults.done {
             if let reverse = step.action.undo { undo.append(reverse) } else { undo.removeAll { $0.undoes(step.action) } }
         }
-        for action in undo.reversed() { try? manager.inject(action.fault, lab: lab) }
+        for action in undo.reversed() {
+            do { try manager.inject(action.fault, lab: lab) } catch { progress("  could not undo \(action.description): \(error)") }
+        }
         if let failure { throw failure }
         if proberHung {
-            throw LabError.unsupported("trial \(index): the probe stream did not end within \(Int(limit) + 5) s (is the machine overloaded, or is a loop storming?)")
+            // It may just have been slow to start (a starved machine): the next trial gives it longer.
+            if let longer = pacing.lengthen(after: nil) { progress("  the prober is slow to start: its stream now starts \(longer) after launch") }
+            throw TrialAborted("the probe stream did not end within \(Int(limit + proberGraceSeconds)) s of its launch"
+                               + (prober.isRunning ? " and the prober survived SIGKILL" : "; the prober was killed")
+                               + " (is the machine overloaded, or is a loop storming?)")
         }
         if let data = FileManager.default.contents(atPath: "\(directory)/probe.json"),
            let stream = try? JSONDecoder().decode(ProbeResult.self, from: data) {
@@ -145,6 +180,20 @@ public struct ScenarioRunner {
             let last = stream.lastSendNanoseconds ?? stream.endNanoseconds
             try labDirectory.log(LabEvent(timeNanoseconds: last, source: "probe", kind: "stream-end", target: "\(probe.from)->\(probe.to)",
                                           detail: ["sent": "\(stream.sent)", "rate": "\(stream.rate)"]))
+        }
+        // A prober that started its stream only after the first fault (its process took that long to start,
+        // on a starved machine) measured nothing of it. Starting late at all makes the next trials give it longer.
+        if let data = FileManager.default.contents(atPath: "\(directory)/probe.json"),
+           let stream = try? JSONDecoder().decode(ProbeResult.self, from: data),  // unreadable: the analysis below says so
+           stream.startNanoseconds > streamStart + 50_000_000,
+           let longer = pacing.lengthen(after: stream.startNanoseconds - streamStart) {
+            progress("  the prober started its stream \(String(format: "%.1f", Double(stream.startNanoseconds - streamStart) / 1e9)) s late: it now starts \(longer) after launch")
+        }
+        if let data = FileManager.default.contents(atPath: "\(directory)/probe.json"),
+           let stream = try? JSONDecoder().decode(ProbeResult.self, from: data),  // unreadable: the analysis below says so
+           let first = scenario.timeline.first, stream.startNanoseconds > streamStart + Int64(first.atMilliseconds) * 1_000_000 {
+            throw TrialAborted(String(format: "the probe stream started %.1f s after the agreed instant, after the first fault (at %.1f s)",
+                                      Double(stream.startNanoseconds - streamStart) / 1e9, Double(first.atMilliseconds) / 1000))
         }
         if prober.terminationStatus != 0 && !isInterrupted() {
             let message = (try? String(contentsOfFile: "\(directory)/probe.log", encoding: .utf8))?
@@ -180,7 +229,10 @@ public struct ScenarioRunner {
 
     static var executable: String { LabManager.redlabExecutable() }
     /// How far ahead the probe stream's start is set when the prober is launched.
+    /// How far ahead the probe stream's start is first set when the prober is launched.
     static let proberStartDelay: Int64 = 800_000_000
+    /// The most it is ever set ahead.
+    static let proberStartDelayLimit: Int64 = 30_000_000_000
 
     // MARK: A whole cell
 
@@ -193,25 +245,63 @@ public struct ScenarioRunner {
         var cell = CellResult(id: id, configuration: configuration, configurationLabel: configurationLabel, fault: faultName,
                               faultDescription: faultDescription, probeDescription: probeDescription, trials: [])
         var trials: [TrialRecord] = []
+        var aborted: [AbortedTrial] = []
+        var abortedInARow = 0
         do {
             guard let probe else { throw LabError.unsupported("scenario '\(scenario.name)' has no probe stream") }
             for index in 1...scenario.trials {
                 if isInterrupted() { throw LabError.interrupted }
                 if (index > 1 || pauseBeforeFirstTrial) && scenario.pauseMilliseconds > 0 { Thread.sleep(forTimeInterval: Double(scenario.pauseMilliseconds) / 1000) }
-                try waitUntilHealthy(probe, settleMilliseconds: scenario.settleMilliseconds, timeoutMilliseconds: scenario.settleTimeoutMilliseconds)
-                if index == 1 { cell.topology = try? manager.snapshot(lab: lab) }
                 let relative = "\(id)/trial-\(index)"
-                let trial = try runTrial(scenario, index: index, directory: "\(resultsDirectory)/\(relative)", relativeDirectory: relative)
-                trials.append(trial)
-                progress("  trial \(index)/\(scenario.trials): \(Self.describe(trial))")
+                do {
+                    if abortedInARow > 0 {
+                        try putBack(scenario, probe: probe)
+                    } else {
+                        try waitUntilHealthy(probe, settleMilliseconds: scenario.settleMilliseconds, timeoutMilliseconds: scenario.settleTimeoutMilliseconds)
+                    }
+                    if cell.topology == nil {
+                        // The drawing is a nicety: a lab whose status cannot be read still runs its trials.
+                        cell.topology = try? manager.snapshot(lab: lab)
+                    }
+                    let trial = try runTrial(scenario, index: index, directory: "\(resultsDirectory)/\(relative)", relativeDirectory: relative)
+                    trials.append(trial)
+                    abortedInARow = 0
+                    progress("  trial \(index)/\(scenario.trials): \(Self.describe(trial))")
+                } catch let abort as TrialAborted {
+                    aborted.append(AbortedTrial(index: index, directory: relative, reason: abort.reason, timeNanoseconds: wallClockNanoseconds()))
+                    abortedInARow += 1
+                    progress("  trial \(index)/\(scenario.trials): ABORTED: \(abort.reason)")
+                    if abortedInARow >= abortLimit {
+                        throw LabError.unsupported("gave up after \(abortedInARow) aborted trials in a row")
+                    }
+                }
             }
         } catch {
             cell.error = "\(error)"
             progress("  error: \(error)")
         }
         cell.trials = trials
+        cell.abortedTrials = aborted.isEmpty ? nil : aborted
         Self.summarize(&cell, criteria: scenario.criteria)
         return cell
+    }
+
+    /// After an aborted trial: the lab settles again within the scenario's settle timeout, or it is torn
+    /// down and built again from the scenario's topology and then settles (or the next trial is aborted too).
+    func putBack(_ scenario: Scenario, probe: ScenarioProbe) throws {
+        do {
+            try waitUntilHealthy(probe, settleMilliseconds: scenario.settleMilliseconds, timeoutMilliseconds: scenario.settleTimeoutMilliseconds)
+        } catch let abort as TrialAborted {
+            progress("  rebuilding lab \(lab): \(abort.reason)")
+            let topology = try scenario.topology()
+            do {
+                try manager.down(lab)
+                try manager.up(topology, name: lab)
+            } catch {
+                throw TrialAborted("the lab could not be rebuilt: \(error)")
+            }
+            try waitUntilHealthy(probe, settleMilliseconds: scenario.settleMilliseconds, timeoutMilliseconds: scenario.settleTimeoutMilliseconds)
+        }
     }
 
     public static func describe(_ trial: TrialRecord) -> String {
@@ -234,6 +324,7 @@ public struct ScenarioRunner {
     /// Statistics over the trials and the verdict of every criterion.
     public static func summarize(_ cell: inout CellResult, criteria: [Criterion]) {
         let trials = cell.trials
+        let abortedCount = cell.abortedTrials?.count ?? 0
         cell.outageMilliseconds = TrialStatistics(trials.compactMap(\.outageMilliseconds))
         cell.recoveryMilliseconds = TrialStatistics(trials.compactMap { trial in
             trial.result.outcome == .hitless ? 0 : trial.result.recoveryTime.map { Double($0) / 1e6 }
@@ -251,7 +342,8 @@ public struct ScenarioRunner {
                 case .max: return stats.maximum
                 }
             }
-            let complete = cell.error == nil && !trials.isEmpty
+            // A cell with an aborted trial does not know what happened in it: it passes no criterion.
+            let complete = cell.error == nil && !trials.isEmpty && abortedCount == 0
             switch criterion.metric {
             case .recovered:
                 return CriterionResult(name: criterion.text, measured: Double(cell.notRecoveredTrials), unit: "trials not recovered",
@@ -394,7 +486,7 @@ final class TimelineThread: @unchecked Sendable {
     /// Waits for the thread (at most `timeout` seconds); the error of a step that failed, if any.
     func wait(timeout: Double = 60) -> Error? {
         if finished.wait(timeout: .now() + timeout) == .timedOut {
-            return LabError.unsupported("a fault of the timeline did not finish within \(Int(timeout)) s")
+            return TrialAborted("a fault of the timeline did not finish within \(Int(timeout)) s")
         }
         return lock.withLock { failure }
     }
@@ -464,3 +556,33 @@ extension LabManager {
         return TopologySnapshot(nodes: nodes, links: links)
     }
 }
+
+/// How far ahead of the prober's launch its stream is set to start. It begins at 0.8 s; when a prober
+/// starts its stream late (its process took longer than that to start and open its sockets, as on a
+/// starved or emulated machine) or does not finish at all, the following trials give it longer, up to a
+/// limit, so that the stream runs from before the first fault.
+final class ProberPacing: @unchecked Sendable {
+    private let lock = NSLock()
+    private var delay: Int64
+    private let limit: Int64
+
+    init(startDelay: Int64, limit: Int64) {
+        delay = startDelay
+        self.limit = limit
+    }
+
+    var startDelay: Int64 { lock.withLock { delay } }
+
+    /// After a stream that started `late` nanoseconds after the agreed instant (nil: the prober never
+    /// finished): the delay becomes 1.5 × (delay + late), or twice the delay plus 5 s; the new delay as
+    /// text when it changed.
+    func lengthen(after late: Int64?) -> String? {
+        lock.withLock {
+            let longer = min(limit, late.map { ($0 + delay) * 3 / 2 } ?? delay * 2 + 5_000_000_000)
+            guard longer > delay else { return nil }
+            delay = longer
+            return String(format: "%.1f s", Double(longer) / 1e9)
+        }
+    }
+}
+

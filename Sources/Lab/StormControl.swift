@@ -32,8 +32,8 @@ public enum StormControlFirewall {
         }
     }
 
-    /// The table for these ports, or nil when there are none. The chains sit at priority -400: after a
-    /// blackhole fault's chain (-500), so a blackholed port's frames never count as a storm.
+    /// The table for these ports, or nil when there are none. The chains sit at priority -400. A blackhole
+    /// fault drops frames where they are sent (a qdisc), so a blackholed port's frames never count here.
     public static func rules(ports: [(port: String, control: StormControl)]) -> String? {
         guard !ports.isEmpty else { return nil }
         var text = "table \(family) \(table) {\n"

@@ -72,7 +72,7 @@ struct HTMLReport {
         var classes = ["figure"]
         if winner { classes.append("best") }
         if entry.error != nil { classes.append("error") }
-        if entry.notRecoveredTrials > 0 || entry.noProbeTrials > 0 { classes.append("bad") }
+        if entry.notRecoveredTrials > 0 || entry.noProbeTrials > 0 || entry.abortedTrials > 0 { classes.append("bad") }
         if entry.isHitless { classes.append("hitless") }
         return classes.joined(separator: " ")
     }
@@ -133,7 +133,7 @@ struct HTMLReport {
                      "<tr><th>Raw files</th><td><code>\(escape(tables.joined(tables.resultsFolder, cell.id)))</code></td></tr>",
                      "</table>"]
         if let error = cell.error { lines.append("<p class=\"error\">Could not run: \(escape(error))</p>") }
-        if !cell.trials.isEmpty {
+        if !cell.trials.isEmpty || !(cell.abortedTrials ?? []).isEmpty {
             lines.append("<h4>Trials</h4>")
             lines += tableHTML(tables.trialTable(cell), className: "grid trials")
             lines.append("<h4>Fault and failback</h4>")

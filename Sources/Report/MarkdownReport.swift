@@ -50,8 +50,8 @@ struct MarkdownReport {
                      "- **Probes:** \(MarkdownText.cell(cell.probeDescription))",
                      "- **Raw files:** \(MarkdownText.code(tables.joined(tables.resultsFolder, cell.id)))"]
         if let error = cell.error { lines += ["", "**Could not run:** \(MarkdownText.cell(error))"] }
+        if !cell.trials.isEmpty || !(cell.abortedTrials ?? []).isEmpty { lines += ["", "#### Trials", ""] + Self.table(tables.trialTable(cell)) }
         if !cell.trials.isEmpty {
-            lines += ["", "#### Trials", ""] + Self.table(tables.trialTable(cell))
             lines += ["", "#### Fault and failback", ""] + Self.table(tables.convergenceTable(cell))
             lines += [""] + Self.table(tables.convergenceStatisticsTable(cell))
         }

@@ -13,7 +13,7 @@ enum OutageChart {
         let bottom = top + rowHeight * Double(max(fault.entries.count, 1))
         var svg = SVGDocument(width: width, height: bottom + 90, title: "Outage by configuration: \(fault.fault)")
 
-        let plotted = fault.entries.filter { $0.notRecoveredTrials == 0 && $0.error == nil }
+        let plotted = fault.entries.filter { $0.notRecoveredTrials == 0 && $0.abortedTrials == 0 && $0.error == nil }
         let positives = plotted.flatMap { [$0.outageMedianMilliseconds, $0.outageP95Milliseconds] }.compactMap { $0 }.filter { $0 > 0 }
         let smallest = positives.min() ?? 1, largest = positives.max() ?? 1
         let logarithmic = largest / smallest > 100
@@ -54,6 +54,9 @@ enum OutageChart {
         } else if entry.notRecoveredTrials > 0 {
             svg.rect(origin, middle - barHeight / 2, right - origin, barHeight, fill: "#fbe3e3", stroke: Palette.fault,
                      dash: "4 3", tooltip: entry.text)
+            svg.text(origin + 6, middle + 4, entry.text, fill: Palette.fault, weight: "bold")
+        } else if entry.abortedTrials > 0 {
+            // Trials that were stopped have no figures: the cell is shown as such, never as a bar.
             svg.text(origin + 6, middle + 4, entry.text, fill: Palette.fault, weight: "bold")
         } else if entry.text == "hitless" {
             svg.circle(origin, middle, radius: 5, fill: Palette.recovery, tooltip: "hitless")

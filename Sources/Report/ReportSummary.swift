@@ -177,6 +177,12 @@ public struct FaultSummary: Codable, Sendable, Equatable {
                 "\($0.configurationLabel) (\($0.notRecoveredTrials)/\($0.trials))"
             }.joined(separator: ", ")
         }
+        let aborted = entries.filter { $0.abortedTrials > 0 }
+        if !aborted.isEmpty {
+            sentence += "; aborted trials: " + aborted.map {
+                "\($0.configurationLabel) (\($0.abortedTrials)/\($0.trials + $0.abortedTrials))"
+            }.joined(separator: ", ")
+        }
         let errored = entries.filter { $0.error != nil }
         if !errored.isEmpty {
             sentence += "; could not run: " + errored.map(\.configurationLabel).joined(separator: ", ")
@@ -199,6 +205,8 @@ public struct SummaryEntry: Codable, Sendable, Equatable {
     public var notRecoveredTrials: Int
     /// Trials in which no probe was received at all.
     public var noProbeTrials: Int
+    /// Trials stopped because they overran a bound: they have no figures, and their cell cannot win.
+    public var abortedTrials: Int
     public var error: String?
     /// As the table shows it: "12.0 / 15.0", "hitless", "not recovered (1/3)", "error", "no probes (1/3)",
     /// "no trials", or "—" when there is no cell.
@@ -213,6 +221,7 @@ public struct SummaryEntry: Codable, Sendable, Equatable {
         trials = cell?.trials.count ?? 0
         notRecoveredTrials = cell?.notRecoveredTrials ?? 0
         noProbeTrials = cell?.trials.filter { $0.result.outcome == .noProbes }.count ?? 0
+        abortedTrials = cell?.abortedTrials?.count ?? 0
         error = cell?.error
         text = ""
         text = describe(cell: cell)
@@ -220,7 +229,7 @@ public struct SummaryEntry: Codable, Sendable, Equatable {
 
     /// Every trial recovered or was hitless, and there were some.
     var eligibleToWin: Bool {
-        cellID != nil && error == nil && notRecoveredTrials == 0 && noProbeTrials == 0 && outageMedianMilliseconds != nil
+        cellID != nil && error == nil && notRecoveredTrials == 0 && noProbeTrials == 0 && abortedTrials == 0 && outageMedianMilliseconds != nil
     }
 
     var isHitless: Bool {
@@ -236,6 +245,7 @@ public struct SummaryEntry: Codable, Sendable, Equatable {
         if cell.error != nil { return "error" }
         if notRecoveredTrials > 0 { return "not recovered (\(notRecoveredTrials)/\(trials))" }
         if noProbeTrials > 0 { return "no probes (\(noProbeTrials)/\(trials))" }
+        if abortedTrials > 0 { return "aborted (\(abortedTrials)/\(trials + abortedTrials))" }
         guard let outage = cell.outageMilliseconds else { return trials == 0 ? "no trials" : "no data" }
         if outage.maximum == 0 { return "hitless" }
         let interval = outageMedianInterval.map { " [\(Format.milliseconds($0.lower))–\(Format.milliseconds($0.upper))]" } ?? ""

@@ -58,7 +58,13 @@ struct ReportTables {
     func trialTable(_ cell: CellResult) -> Table {
         Table(header: ["#", "Outcome", "Outage (ms)", "Recovery (ms)", "Detection (ms)", "Detected by", "Lost",
                        "Duplicated", "Path before → after", "Capture drops"],
-              rows: cell.trials.map(trialRow))
+              rows: (cell.trials.map { ($0.index, trialRow($0)) } + (cell.abortedTrials ?? []).map { ($0.index, abortedRow($0)) })
+                .sorted { $0.0 < $1.0 }.map(\.1))
+    }
+
+    /// An aborted trial has no figures: its outcome and why.
+    private func abortedRow(_ trial: AbortedTrial) -> [String] {
+        ["\(trial.index)", "aborted: \(trial.reason)"] + Array(repeating: "—", count: 8)
     }
 
     private func trialRow(_ trial: TrialRecord) -> [String] {

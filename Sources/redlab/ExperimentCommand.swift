@@ -37,8 +37,18 @@ struct ExperimentCommand: ParsableCommand {
             let options = ExperimentRunOptions(resultsDirectory: folder,
                                                command: invokedCommand())
             let interruption = try Interruption()
-            let results = try LabManager().runExperiment(matrix, options: options, progress: emit, isInterrupted: interruption.check)
+            // The report is rewritten after every cell, so a run stopped from outside (a VM that was
+            // stopped, say) leaves one behind; `redlab report DIR` rebuilds it from results.json.
+            let results = try LabManager().runExperiment(matrix, options: options, progress: emit, isInterrupted: interruption.check,
+                                                         afterCell: { results in
+                do {
+                    _ = try ReportWriter.write(results: results, to: URL(fileURLWithPath: folder), resultsFolderName: folder)
+                } catch {
+                    emit("could not write the report so far: \(error)")
+                }
+            })
             if interruption.check() {
+                try writeReport(results: results, folder: folder)
                 emit("interrupted: run `redlab experiment --out \(folder)` again to resume where it stopped")
                 throw ExitCode(130)
             }

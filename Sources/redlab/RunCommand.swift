@@ -100,8 +100,10 @@ enum ResultsSummary {
         var rows: [[String]] = [["configuration", "fault", "trials", "outage ms min/median/p95/max", "recovery ms median", "detection ms median", "lost median", "criteria"]]
         for cell in results.cells {
             let recovered = cell.trials.count - cell.notRecoveredTrials
+            let aborted = cell.abortedTrials?.count ?? 0
             let criteria = cell.error != nil ? "ERROR" : cell.criteria.isEmpty ? "-" : cell.criteria.allSatisfy(\.passed) ? "pass" : "FAIL"
-            rows.append([cell.configurationLabel, cell.fault, "\(recovered)/\(cell.trials.count) recovered",
+            rows.append([cell.configurationLabel, cell.fault,
+                         "\(recovered)/\(cell.trials.count + aborted) recovered" + (aborted > 0 ? ", \(aborted) aborted" : ""),
                          milliseconds(cell.outageMilliseconds),
                          cell.recoveryMilliseconds.map { String(format: "%.1f", $0.median) } ?? "-",
                          cell.detectionMilliseconds.map { String(format: "%.1f", $0.median) } ?? "-",
@@ -122,6 +124,11 @@ enum ResultsSummary {
             }
         }
         for cell in results.cells where cell.error != nil { text += "\n  ERROR \(cell.configurationLabel) / \(cell.fault): \(cell.error ?? "")" }
+        for cell in results.cells {
+            for trial in cell.abortedTrials ?? [] {
+                text += "\n  ABORTED \(cell.configurationLabel) / \(cell.fault) trial \(trial.index): \(trial.reason)"
+            }
+        }
         return text
     }
 

@@ -175,6 +175,30 @@ final class ReportSummaryTests: XCTestCase {
         XCTAssertTrue(ReportTables(results: results, resultsFolder: ".").calibrationText.hasSuffix(", 1 not seen (goal 1.50 ms: not met)"))
     }
 
+    /// An aborted trial never lets its cell win, however fast its other trials were: the cell shows as
+    /// "aborted (k/n)", the answer names it, and its trial table has the aborted row with the reason.
+    func testAbortedTrialsNeverWin() throws {
+        var results = try loadFixture()
+        let reason = "the probe stream did not end within 16 s of its launch; the prober was killed"
+        results.cells[0].abortedTrials = [AbortedTrial(index: 4, directory: "\(results.cells[0].id)/trial-4", reason: reason,
+                                                       timeNanoseconds: results.startedAt)]
+        let summary = ReportSummary(results)
+        let nicCut = summary.faults[0]
+        XCTAssertEqual(nicCut.entries.map(\.text), ["aborted (1/4)", "121.0 / 125.0"])
+        XCTAssertEqual(nicCut.entries[0].abortedTrials, 1)
+        XCTAssertEqual(nicCut.winners, [ladderSTP], "the faster cell with an aborted trial does not win")
+        XCTAssertEqual(nicCut.answer,
+                       "server-nic-cut: \(ladderSTP) recovers fastest, median 121.0 ms; aborted trials: \(crossRSTP) (1/4)")
+
+        let document = try ReportBuilder(results: results, resultsFolder: "results/x").build()
+        XCTAssertTrue(document.markdown.contains("| 4 | aborted: \(reason) | — | — |"), document.markdown)
+        XCTAssertTrue(document.html.contains("aborted (1/4)"))
+        // The outage chart draws no bar for it: its row is the label alone, in the fault colour.
+        let chart = OutageChart.svg(fault: nicCut)
+        XCTAssertTrue(chart.contains(">aborted (1/4)<"), chart)
+        XCTAssertFalse(chart.contains("aborted (1/4) ms"), chart)
+    }
+
     func testStatisticsText() throws {
         let results = try loadFixture()
         let tables = ReportTables(results: results, resultsFolder: "results/2025-03-14")
