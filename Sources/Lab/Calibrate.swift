@@ -6,7 +6,7 @@ import Packets
 import Topology
 
 /// What `redlab calibrate` does: a probe stream `from` → `to` captured at `receiver`, and blackouts of known
-/// length on `cable` (every frame dropped both ways at that end, carrier up).
+/// length on `cable` (every frame dropped both ways, carrier up, as the blackhole fault does).
 public struct CalibrationOptions: Sendable {
     public var from: String
     public var to: IPv4Address
@@ -55,7 +55,9 @@ extension LabManager {
         if let problem = options.problems.first { throw LabError.unsupported(problem) }
         let record = try LabDirectory(name: lab).record()
         guard let node = record.node(options.cable.node) else { throw LabError.unknownNode(lab: lab, node: options.cable.node) }
-        guard record.peer(of: options.cable) != nil else { throw LabError.unknownPort(lab: lab, port: options.cable.description) }
+        guard let peer = record.peer(of: options.cable), let peerNode = record.node(peer.node) else {
+            throw LabError.unknownPort(lab: lab, port: options.cable.description)
+        }
         try FileManager.default.createDirectory(atPath: options.directory, withIntermediateDirectories: true)
 
         let plan = (0..<options.repeats).flatMap { _ in options.blackoutsMilliseconds }
@@ -70,10 +72,9 @@ extension LabManager {
         FileManager.default.createFile(atPath: "\(options.directory)/probe.log", contents: nil)
         prober.standardError = FileHandle(forWritingAtPath: "\(options.directory)/probe.log")
 
-        let injector = BlackoutInjector(namespace: node.namespace, port: options.cable.port, plan: plan,
-                                        firstAt: streamStart + Int64(Self.calibrationLead) * 1_000_000)
-        try injector.prepare()
-        defer { injector.removeTable() }
+        let injector = try BlackoutInjector(ends: [(node.namespace, options.cable.port), (peerNode.namespace, peer.port)], plan: plan,
+                                            firstAt: streamStart + Int64(Self.calibrationLead) * 1_000_000)
+        defer { injector.restore() }
         try prober.run()
         injector.start()
         let limit = Double(streamStart - wallClockNanoseconds()) / 1e9 + Double(streamMilliseconds) / 1000 + 10
@@ -104,66 +105,57 @@ extension LabManager {
     }
 }
 
-/// Drops every frame on one port (ingress and egress, netdev hooks) for given lengths, from a thread of its
-/// own inside the port's namespace, with one nftables context kept open so each change is one small batch:
-/// the table and its accept-all chains are made first; a blackout adds a drop rule to each chain and
-/// flushes them.
+/// Drops every frame on one cable, both ways, for given lengths, with the mechanism of the blackhole fault
+/// (`setDroppingEverySentFrame` on both ends: a blackhole queueing discipline, no netfilter hook), from a
+/// thread of its own; the netlink sockets of both ends' namespaces are opened beforehand so that each change
+/// is one request per end.
 final class BlackoutInjector: @unchecked Sendable {
-    private let namespace: String
-    private let port: String
+    private let ends: [(socket: NetlinkSocket, port: String)]
     private let plan: [Int]
     private let firstAt: Int64
-    private let table: String
     private let lock = NSLock()
     private var blackouts: [InjectedBlackout] = []
     private var failure: Error?
     private let finished = DispatchSemaphore(value: 0)
 
-    init(namespace: String, port: String, plan: [Int], firstAt: Int64) {
-        self.namespace = namespace
-        self.port = port
+    init(ends: [(namespace: String, port: String)], plan: [Int], firstAt: Int64) throws {
+        self.ends = try ends.map { (try NetlinkSocket.open(inNamespace: $0.namespace), $0.port) }
         self.plan = plan
         self.firstAt = firstAt
-        table = "redlab_calibrate_" + port.map { $0.isLetter || $0.isNumber ? String($0) : "_" }.joined()
     }
 
-    /// Makes the table with accept-all chains on the port.
-    func prepare() throws {
-        try Firewall.run("""
-            table netdev \(table) {
-              chain ingress { type filter hook ingress device "\(port)" priority -500; policy accept; }
-              chain egress { type filter hook egress device "\(port)" priority -500; policy accept; }
+    private func setDropping(_ dropping: Bool) throws {
+        for end in ends { try end.socket.setDroppingEverySentFrame(end.port, dropping) }
+    }
+
+    /// Gives both ends back their default queueing, whatever happened.
+    func restore() {
+        for end in ends {
+            ToleratedChange.attempt("calibrate: restore \(end.port)", because: "`redlab fault LAB unblackhole` or `down` clears it") {
+                try end.socket.setDroppingEverySentFrame(end.port, false)
             }
-            """, inNamespace: namespace)
-    }
-
-    func removeTable() {
-        // Already gone when the run removed it; any other failure leaves nothing to do here.
-        _ = try? Firewall.run("delete table netdev \(table)", inNamespace: namespace)
+        }
     }
 
     func start() {
         Thread.detachNewThread { [self] in
             do {
-                try Namespace.run(in: namespace) {
-                    let session = try FirewallSession()
-                    var next = firstAt
-                    for milliseconds in plan {
-                        while wallClockNanoseconds() < next { usleep(useconds_t(max(50, min(next - wallClockNanoseconds(), 5_000_000) / 1000))) }
-                        let startIssued = wallClockNanoseconds()
-                        try session.run("add rule netdev \(table) ingress drop\nadd rule netdev \(table) egress drop")
-                        let start = wallClockNanoseconds()
-                        let due = start + Int64(milliseconds) * 1_000_000
-                        while wallClockNanoseconds() < due { usleep(useconds_t(max(20, min(due - wallClockNanoseconds(), 1_000_000) / 1000 / 2))) }
-                        let endIssued = wallClockNanoseconds()
-                        try session.run("flush chain netdev \(table) ingress\nflush chain netdev \(table) egress")
-                        let end = wallClockNanoseconds()
-                        lock.withLock {
-                            blackouts.append(InjectedBlackout(nominalMilliseconds: milliseconds, startIssued: startIssued, start: start,
-                                                              endIssued: endIssued, end: end))
-                        }
-                        next = end + Int64(LabManager.calibrationSpacing) * 1_000_000
+                var next = firstAt
+                for milliseconds in plan {
+                    while wallClockNanoseconds() < next { usleep(useconds_t(max(50, min(next - wallClockNanoseconds(), 5_000_000) / 1000))) }
+                    let startIssued = wallClockNanoseconds()
+                    try setDropping(true)
+                    let start = wallClockNanoseconds()
+                    let due = start + Int64(milliseconds) * 1_000_000
+                    while wallClockNanoseconds() < due { usleep(useconds_t(max(20, min(due - wallClockNanoseconds(), 1_000_000) / 1000 / 2))) }
+                    let endIssued = wallClockNanoseconds()
+                    try setDropping(false)
+                    let end = wallClockNanoseconds()
+                    lock.withLock {
+                        blackouts.append(InjectedBlackout(nominalMilliseconds: milliseconds, startIssued: startIssued, start: start,
+                                                          endIssued: endIssued, end: end))
                     }
+                    next = end + Int64(LabManager.calibrationSpacing) * 1_000_000
                 }
             } catch {
                 lock.withLock { failure = error }
