@@ -82,7 +82,10 @@ public enum TopologyGenerator {
                     return VRRPGroupSpec(name: "gw\(vlan ?? 1)", interface: vlan.map { "vlan\($0)" } ?? Node.bridgeName,
                                          vrid: vlan ?? 1, priority: preferred == index ? 200 : 100, version: options.vrrpVersion,
                                          advertIntervalMilliseconds: options.vrrpVersion == 2 ? max(1000, options.advertIntervalMilliseconds / 1000 * 1000) : options.advertIntervalMilliseconds,
-                                         virtualAddresses: [address(vlan, 1)])
+                                         virtualAddresses: [address(vlan, 1)],
+                                         // The gateway answers ping and ARP for its own address, as an engineer
+                                         // checking a lab expects (RFC 9568 Accept_Mode; keepalived accepts unless strict).
+                                         accept: true)
                 }
                 node.vrrp = VRRPDaemonConfig(groups: groups)
             }
