@@ -11,6 +11,7 @@ struct RedLab: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "redlab",
         abstract: "Build redundant networks in network namespaces and measure how they fail and recover.",
+        version: redlabVersion,
         subcommands: [Up.self, Down.self, Status.self, Exec.self, LinkCommand.self, Generate.self, Validate.self, Check.self, Plan.self, CaptureCommand.self, FaultCommand.self, ProbeCommand.self, VRRPDCommand.self, RSTPDCommand.self, NotifierCommand.self, StormControlCommand.self, StormCommand.self, StormWatchdog.self, AnalyzeCommand.self, RunCommand.self, ExperimentCommand.self, ReportCommand.self])
 }
 
@@ -231,7 +232,7 @@ struct LinkCommand: ParsableCommand {
 struct Validate: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Check a topology file without building anything.")
 
-    @Argument(help: "The topology file (YAML).") var file: String
+    @Argument(help: "The topology file (YAML), or - to read standard input.") var file: String
 
     func run() throws {
         do {
