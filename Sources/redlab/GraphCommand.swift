@@ -26,6 +26,8 @@ struct GraphCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "Write to this file instead of standard output.")
     var output: String?
 
+    @OptionGroup var common: CommonOptions
+
     func run() throws {
         let snapshot: TopologySnapshot
         let title: String
@@ -36,7 +38,7 @@ struct GraphCommand: ParsableCommand {
                 title = "\(topology.name) (\(source == "-" ? "standard input" : source))"
             } else if LabDirectory(name: source).exists {
                 try requireRoot("graph")
-                snapshot = try CommonOptions().makeManager().snapshot(lab: source)
+                snapshot = try common.makeManager().snapshot(lab: source)
                 title = "lab \(source) at \(ISO8601DateFormatter().string(from: Date()))"
             } else {
                 let labs = LabDirectory.all().map(\.name)

@@ -237,7 +237,7 @@ struct Validate: ParsableCommand {
     func run() throws {
         do {
             let topology = try loadTopology(file)
-            print("\(file): ok (\(topology.nodes.count) nodes, \(topology.links.count) links)")
+            print("\(file == "-" ? "<stdin>" : file): ok (\(topology.nodes.count) nodes, \(topology.links.count) links)")
         } catch {
             throw fail(error)
         }
