@@ -6,8 +6,9 @@ import Yams
 /// `TopologyValidator` afterwards, which reports every problem it finds. Each carries file, line,
 /// column and the field's path (`nodes.srv1.bonds.bond0.miimon`).
 public enum TopologyLoader {
+    /// Reads the file at `path`, or standard input when `path` is `-`.
     public static func load(path: String) throws -> Topology {
-        try parse(yaml: YAMLDocument.read(path: path), file: path)
+        try parse(yaml: YAMLDocument.read(path: path), file: path == "-" ? YAMLDocument.standardInputName : path)
     }
 
     public static func parse(yaml: String, file: String) throws -> Topology {

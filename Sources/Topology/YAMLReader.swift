@@ -5,7 +5,16 @@ import Yams
 /// Reading and composing the YAML files redlab takes (topologies, scenarios, matrices, vrrpd configs), with
 /// errors that name the file, line and column.
 enum YAMLDocument {
+    /// The name errors give a file read from standard input (path `-`).
+    static let standardInputName = "<stdin>"
+
+    /// The file's text; the path `-` reads standard input to its end.
     static func read(path: String) throws -> String {
+        if path == "-" {
+            let data = FileHandle.standardInput.readDataToEndOfFile()
+            if let problem = encodingProblem(Array(data), file: standardInputName) { throw problem }
+            return String(decoding: data, as: UTF8.self)
+        }
         guard let data = FileManager.default.contents(atPath: path) else {
             throw TopologyError(location: .unknown(path), field: "file", message: "cannot read '\(path)' (does it exist?)")
         }

@@ -11,7 +11,8 @@ struct RedLab: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "redlab",
         abstract: "Build redundant networks in network namespaces and measure how they fail and recover.",
-        subcommands: [Up.self, Down.self, Status.self, Exec.self, LinkCommand.self, Generate.self, Validate.self, Check.self, Plan.self, CaptureCommand.self, FaultCommand.self, ProbeCommand.self, VRRPDCommand.self, RSTPDCommand.self, RSTPCommand.self, NotifierCommand.self, StormControlCommand.self, StormGuardCommand.self, StormCommand.self, StormWatchdog.self, AnalyzeCommand.self, CalibrateCommand.self, RunCommand.self, ExperimentCommand.self, ReportCommand.self])
+        version: redlabVersion,
+        subcommands: [Up.self, Down.self, Status.self, Exec.self, LinkCommand.self, Generate.self, Validate.self, Check.self, Plan.self, CaptureCommand.self, FaultCommand.self, ProbeCommand.self, VRRPDCommand.self, RSTPDCommand.self, RSTPCommand.self, NotifierCommand.self, StormControlCommand.self, StormGuardCommand.self, StormCommand.self, StormWatchdog.self, AnalyzeCommand.self, CalibrateCommand.self, RunCommand.self, ExperimentCommand.self, ReportCommand.self, GraphCommand.self])
 }
 
 /// Options every command shares.
@@ -243,12 +244,12 @@ struct LinkCommand: ParsableCommand {
 struct Validate: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Check a topology file without building anything.")
 
-    @Argument(help: "The topology file (YAML).") var file: String
+    @Argument(help: "The topology file (YAML), or - to read standard input.") var file: String
 
     func run() throws {
         do {
             let topology = try loadTopology(file)
-            print("\(file): ok (\(topology.nodes.count) nodes, \(topology.links.count) links)")
+            print("\(file == "-" ? "<stdin>" : file): ok (\(topology.nodes.count) nodes, \(topology.links.count) links)")
         } catch {
             throw fail(error)
         }
