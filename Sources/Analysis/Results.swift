@@ -135,6 +135,9 @@ public struct TrialRecord: Codable, Sendable, Equatable {
     /// The failback when the fault was undone (restore, link-up, unblackhole), measured from the undoing
     /// instant (`failback.faultTime`); nil when the fault was not undone while the stream ran.
     public var failback: FailoverResult?
+    /// Every probe stream of the trial on its own (the measured one first, then its reverse, a control
+    /// stream, the scenario's others); nil for a trial with one stream (results of earlier versions too).
+    public var streams: [TrialStreamRecord]?
 
     public init(index: Int, directory: String, faultKind: String, faultTarget: String, faultTime: Int64,
                 result: FailoverResult, timeline: ProbeTimeline, events: [TimedEvent], captureDrops: UInt64,

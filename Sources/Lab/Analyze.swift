@@ -22,7 +22,7 @@ public struct AnalysisReport: Codable, Sendable {
     public var directory: String
     public var probeIntervalNanoseconds: Int64
     public var probesSeen: Int
-    /// The faults as seen by all the probes of the captures together.
+    /// The faults as seen by the probes; with several streams, by the first stream's (lowest ID).
     public var faults: [FaultAnalysis]
     /// The same per stream, when the captures hold more than one stream (empty otherwise: `faults` is it).
     public var streams: [StreamAnalysis] = []
@@ -45,28 +45,38 @@ public enum ResultsAnalyzer {
         let events = loadEvents(path: eventsPath)
         let interval = probeInterval(arrivals)
         let capturedNodes = ((try? files(in: directory)) ?? []).map { String(port(ofPcapFile: $0).prefix { $0 != ":" }) }  // the folder was read just above
-        let faults = analyzeFaults(arrivals, events: events, interval: interval, capturedNodes: capturedNodes, knowsStreamEnd: true)
+        let streamEnds = events.filter { $0.source == "probe" && $0.kind == "stream-end" }
+        let faults = analyzeFaults(arrivals, events: events, interval: interval, capturedNodes: capturedNodes,
+                                   streamEndEvent: streamEnds.first)
         // Several streams in the captures (a control stream beside the measured one, say): each on its own.
-        // The stream-end event does not say which stream it ended, so each is observed to its last probe.
+        // A stream-end event that names its stream ("stream": ID, as `redlab run` logs it) bounds that stream;
+        // without one, a stream is observed to its last probe.
         let streamIDs = Set(arrivals.map(\.streamID)).sorted()
         let streams: [StreamAnalysis] = streamIDs.count < 2 ? [] : streamIDs.map { id in
             let own = arrivals.filter { $0.streamID == id }
             let ownInterval = probeInterval(own)
+            let ownEnd = streamEnds.first { $0.detail["stream"] == "\(id)" }
             return StreamAnalysis(streamID: id, probesSeen: own.count, probeIntervalNanoseconds: ownInterval,
-                                  faults: analyzeFaults(own, events: events, interval: ownInterval, capturedNodes: capturedNodes, knowsStreamEnd: false))
+                                  faults: analyzeFaults(own, events: events, interval: ownInterval, capturedNodes: capturedNodes,
+                                                        streamEndEvent: ownEnd))
+        }
+        // With several streams the report's own figures are the first stream's (the measured one: redlab run
+        // numbers it 1): all streams mixed would make one sequence of unrelated numbers.
+        if let first = streams.first {
+            return AnalysisReport(directory: directory, probeIntervalNanoseconds: first.probeIntervalNanoseconds, probesSeen: first.probesSeen,
+                                  faults: first.faults, streams: streams)
         }
         return AnalysisReport(directory: directory, probeIntervalNanoseconds: interval, probesSeen: arrivals.count, faults: faults, streams: streams)
     }
 
-    /// The faults of one set of arrivals (see `analyze`). With `knowsStreamEnd`, the event log's stream-end
-    /// event bounds the window and gives the number of probes sent.
+    /// The faults of one set of arrivals (see `analyze`). `streamEndEvent`, the stream's stream-end event
+    /// when known, bounds the window and gives the number of probes sent.
     static func analyzeFaults(_ arrivals: [ProbeArrival], events: [LabEvent], interval: Int64, capturedNodes: [String],
-                              knowsStreamEnd: Bool) -> [FaultAnalysis] {
+                              streamEndEvent: LabEvent?) -> [FaultAnalysis] {
         let protocolEvents = self.protocolEvents(events)
         let captureEnd = arrivals.map(\.receiveTime).max()
         // The prober's last send, when the event log has it (redlab run logs it): a silence up to there is
         // an outage, a silence after it is the stream having ended.
-        let streamEndEvent = knowsStreamEnd ? events.first { $0.source == "probe" && $0.kind == "stream-end" } : nil
         let streamEnd = streamEndEvent.map { $0.timeNanoseconds + interval }
         let probesSent = streamEndEvent?.detail["sent"].flatMap { UInt64($0) }
         // The nodes at the ends of the stream: its sender (the stream-end event's "NODE->ADDRESS") and the

@@ -54,6 +54,8 @@ struct MarkdownReport {
             lines += ["", "#### Trials", ""] + Self.table(tables.trialTable(cell))
             lines += ["", "#### Fault and failback", ""] + Self.table(tables.convergenceTable(cell))
             lines += [""] + Self.table(tables.convergenceStatisticsTable(cell))
+            let streams = tables.streamTable(cell)
+            if !streams.rows.isEmpty { lines += ["", "#### Streams", ""] + Self.table(streams) }
         }
         let statistics = tables.statisticsTable(cell)
         if !statistics.rows.isEmpty {

@@ -1,0 +1,56 @@
+import Analysis
+import Foundation
+import Lab
+import Topology
+import XCTest
+
+/// `redlab run` with its default streams on this kernel (RSTP/VRRP cross without bonds or VLANs).
+final class StreamsLabTests: LabTestCase {
+    /// A blackhole on the client's switch port, outgoing only, for 600 ms: srv1 → client loses about 600 ms,
+    /// client → srv1 and the control srv1 → srv2 lose nothing, and `redlab analyze` agrees per stream.
+    func testAOneWayBlackholeHitsOneDirectionOnly() throws {
+        try requireRoot()
+        let lab = labName("ow")
+        let out = NSTemporaryDirectory() + "redlab-oneway-\(getpid())"
+        try? FileManager.default.removeItem(atPath: out)
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let scenario = try ScenarioLoader.parse(yaml: """
+            name: \(lab)
+            lab: {generate: cross, stp: rstp, no_bond: true, vlans: none, advert_int: 100ms}
+            probe: {from: srv1, to: 10.0.1.100, rate: 1000}
+            capture: [client:eth0]
+            trials: 1
+            duration: 2500ms
+            timeline:
+              - {at: 1s, blackhole: acc2:c1, direction: out}
+              - {at: 1600ms, unblackhole: acc2:c1}
+            """, file: "/tmp/\(lab).yaml")
+        var lines: [String] = []
+        let results = try manager.runScenario(scenario, options: ScenarioRunOptions(resultsDirectory: out)) { lines.append($0) }
+        let cell = try XCTUnwrap(results.cells.first)
+        XCTAssertNil(cell.error, "\(lines)")
+        let trial = try XCTUnwrap(cell.trials.first)
+        let streams = try XCTUnwrap(trial.streams)
+        XCTAssertEqual(streams.map(\.role), ["measured", "reverse", "control"])
+        XCTAssertEqual(streams.map(\.path), ["srv1 -> 10.0.1.100 (client)", "client -> 10.0.1.11 (srv1)", "srv1 -> 10.0.1.12 (srv2)"])
+        XCTAssertEqual(streams.map(\.receivedAt), [["client:eth0"], ["srv1:eth0"], ["srv2:eth0"]])
+
+        let forward = streams[0].result
+        XCTAssertEqual(forward.outcome, .recovered)
+        let outage = Double(forward.outage?.durationNanoseconds ?? 0) / 1e6
+        XCTAssertGreaterThan(outage, 550, "the 600 ms blackhole")
+        XCTAssertLessThan(outage, 700)
+        XCTAssertEqual(forward.lossPeriods, 1)
+        XCTAssertEqual(trial.result, forward, "the trial's figures are the measured stream's")
+        for stream in streams.dropFirst() {
+            XCTAssertEqual(stream.result.outcome, .hitless, "\(stream.path)")
+            XCTAssertEqual(stream.result.lostProbes, 0, "\(stream.path)")
+            XCTAssertGreaterThan(stream.result.receivedProbes, 900, "\(stream.path)")
+            XCTAssertEqual(stream.failback?.lostProbes, 0, "\(stream.path)")
+        }
+        let again = try ResultsAnalyzer.analyze(directory: "\(out)/\(trial.directory)", events: "\(out)/\(trial.directory)/events.jsonl")
+        XCTAssertEqual(again.streams.map(\.streamID), [1, 2, 3])
+        XCTAssertEqual(again.streams.map { $0.faults.first?.result }, streams.map(\.result), "redlab analyze recomputes every stream")
+        print("one-way blackhole of 600 ms: srv1 -> client outage \(outage) ms, lost \(forward.lostProbes); reverse and control lost \(streams.dropFirst().map(\.result.lostProbes))")
+    }
+}
