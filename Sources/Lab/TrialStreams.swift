@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Analysis
+import Packets
 import Topology
 
 /// One probe stream of a trial: who sends, the address probed, the node that answers (and receives the
