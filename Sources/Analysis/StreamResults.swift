@@ -11,13 +11,18 @@ public struct TrialStreamRecord: Codable, Sendable, Equatable {
     public var receivedAt: [String]
     public var result: FailoverResult
     public var failback: FailoverResult?
+    /// When the stream did not come back before the fault was undone: the whole silence, from the last probe
+    /// before it to the first after the undoing.
+    public var silenceUntilAfterUndo: ProbeGap?
 
-    public init(streamID: UInt32, role: String, path: String, receivedAt: [String], result: FailoverResult, failback: FailoverResult?) {
+    public init(streamID: UInt32, role: String, path: String, receivedAt: [String], result: FailoverResult, failback: FailoverResult?,
+                silenceUntilAfterUndo: ProbeGap? = nil) {
         self.streamID = streamID
         self.role = role
         self.path = path
         self.receivedAt = receivedAt
         self.result = result
         self.failback = failback
+        self.silenceUntilAfterUndo = silenceUntilAfterUndo
     }
 }

@@ -117,7 +117,7 @@ public enum ResultsAnalyzer {
                 let undoTime = undo.timeNanoseconds
                 let nextAction = faultEvents.first { $0.timeNanoseconds > undoTime }?.timeNanoseconds
                 let failbackEnd = [nextAction, streamEnd].compactMap { $0 }.min() ?? captureEnd
-                let sentBeforeUndo = arrivals.filter { $0.sendTime <= undoTime }.map(\.sequence).max()
+                let sentBeforeUndo = lastSequenceSent(by: undoTime, arrivals, interval: interval)
                 let firstAfter = sentBeforeUndo.map { $0 == UInt64.max ? $0 : $0 + 1 } ?? lowest
                 let lastBefore = arrivals.filter { $0.receiveTime <= undoTime }.max { $0.receiveTime < $1.receiveTime }
                 let failbackArrivals = (lastBefore.map { [$0] } ?? []) + arrivals.filter { arrival in
@@ -145,9 +145,24 @@ public enum ResultsAnalyzer {
     static func expectedSequences(_ arrivals: [ProbeArrival], from lowest: UInt64, sentBy end: Int64?, streamEnd: Int64?,
                                   probesSent: UInt64?) -> ClosedRange<UInt64>? {
         guard let end else { return nil }
-        var highest = arrivals.filter { $0.sendTime <= end }.map(\.sequence).max() ?? lowest
+        var highest = lastSequenceSent(by: end, arrivals, interval: arrivals.count > 1 ? probeInterval(arrivals) : 0) ?? lowest
         if let probesSent, probesSent > 0, let streamEnd, streamEnd <= end { highest = max(highest, probesSent - 1) }
         return lowest...max(highest, lowest)
+    }
+
+    /// The last sequence number sent by `end`: the highest received that left by then or, when the probes
+    /// sent last before `end` were all lost (a blackhole lasting up to the undoing), the one the pacing puts
+    /// there, counted back from the first probe received that left after `end` (sequence numbers run one per
+    /// interval; a sender that fell behind sent fewer, so the received one bounds it from below).
+    static func lastSequenceSent(by end: Int64, _ arrivals: [ProbeArrival], interval: Int64) -> UInt64? {
+        let received = arrivals.filter { $0.sendTime <= end }.map(\.sequence).max()
+        guard interval > 0, let after = arrivals.filter({ $0.sendTime > end }).min(by: { $0.sequence < $1.sequence }) else { return received }
+        let (elapsed, overflow) = after.sendTime.subtractingReportingOverflow(end)
+        guard !overflow else { return received }
+        let intervalsBack = elapsed / interval + (elapsed % interval == 0 ? 0 : 1)
+        guard after.sequence >= UInt64(clamping: intervalsBack) else { return received }
+        let paced = after.sequence - UInt64(clamping: intervalsBack)
+        return max(received ?? paced, paced)
     }
 
     /// What restored traffic acted between `start` and `end`: a bond elsewhere in the lab did not carry this

@@ -275,7 +275,7 @@ extension TrialStreams {
             let ports = Set(arrivals.filter { $0.streamID == stream.id }.compactMap(\.port)).sorted()
             return TrialStreamRecord(streamID: stream.id, role: stream.role.rawValue, path: stream.path, receivedAt: ports,
                                      result: match?.result ?? FailoverResult(faultTime: fault.timeNanoseconds, outcome: .noProbes),
-                                     failback: match?.failback)
+                                     failback: match?.failback, silenceUntilAfterUndo: match?.silenceUntilAfterUndo)
         }
     }
 }

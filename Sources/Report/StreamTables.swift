@@ -12,7 +12,8 @@ extension ReportTables {
             (trial.streams ?? []).map { stream in
                 let fault = stream.result
                 var row = ["\(trial.index)", "\(stream.streamID)", stream.role, stream.path, Self.outcomeText(fault.outcome),
-                           Self.outageText(fault), "\(fault.lostProbes)", "\(fault.lossPeriods)"]
+                           stream.silenceUntilAfterUndo.map { "— (silent \(Format.milliseconds(nanoseconds: $0.durationNanoseconds)) until after the undoing)" }
+                               ?? Self.outageText(fault), "\(fault.lostProbes)", "\(fault.lossPeriods)"]
                 if let failback = stream.failback {
                     row += [Self.outcomeText(failback.outcome), Self.outageText(failback), "\(failback.lostProbes)"]
                 } else {

@@ -35,22 +35,32 @@ final class StreamsLabTests: LabTestCase {
         XCTAssertEqual(streams.map(\.path), ["srv1 -> 10.0.1.100 (client)", "client -> 10.0.1.11 (srv1)", "srv1 -> 10.0.1.12 (srv2)"])
         XCTAssertEqual(streams.map(\.receivedAt), [["client:eth0"], ["srv1:eth0"], ["srv2:eth0"]])
 
+        // The client has no other path: srv1 → client stays silent until the undoing, and the probes lost
+        // meanwhile are the fault's.
         let forward = streams[0].result
-        XCTAssertEqual(forward.outcome, .recovered)
-        let outage = Double(forward.outage?.durationNanoseconds ?? 0) / 1e6
-        XCTAssertGreaterThan(outage, 550, "the 600 ms blackhole")
-        XCTAssertLessThan(outage, 700)
+        XCTAssertEqual(forward.outcome, .notRecovered)
+        let silence = Double(streams[0].silenceUntilAfterUndo?.durationNanoseconds ?? 0) / 1e6
+        XCTAssertGreaterThan(silence, 550, "the 600 ms blackhole")
+        XCTAssertLessThan(silence, 700)
+        XCTAssertGreaterThan(forward.lostProbes, 550)
+        XCTAssertLessThan(forward.lostProbes, 650)
         XCTAssertEqual(forward.lossPeriods, 1)
+        XCTAssertEqual(streams[0].failback?.lostProbes, 0)
         XCTAssertEqual(trial.result, forward, "the trial's figures are the measured stream's")
+        // The other direction and the control lose nothing. (A gap of a few ms without a loss, a sender
+        // descheduled on a loaded machine, may still read as a short outage: the loss is what tells.)
         for stream in streams.dropFirst() {
-            XCTAssertEqual(stream.result.outcome, .hitless, "\(stream.path)")
             XCTAssertEqual(stream.result.lostProbes, 0, "\(stream.path)")
+            XCTAssertEqual(stream.result.lossPeriods, 0, "\(stream.path)")
+            XCTAssertLessThan(stream.result.outage?.durationNanoseconds ?? 0, 50_000_000, "\(stream.path)")
+            XCTAssertNotEqual(stream.result.outcome, .notRecovered, "\(stream.path)")
             XCTAssertGreaterThan(stream.result.receivedProbes, 900, "\(stream.path)")
             XCTAssertEqual(stream.failback?.lostProbes, 0, "\(stream.path)")
         }
         let again = try ResultsAnalyzer.analyze(directory: "\(out)/\(trial.directory)", events: "\(out)/\(trial.directory)/events.jsonl")
         XCTAssertEqual(again.streams.map(\.streamID), [1, 2, 3])
         XCTAssertEqual(again.streams.map { $0.faults.first?.result }, streams.map(\.result), "redlab analyze recomputes every stream")
-        print("one-way blackhole of 600 ms: srv1 -> client outage \(outage) ms, lost \(forward.lostProbes); reverse and control lost \(streams.dropFirst().map(\.result.lostProbes))")
+        print("one-way blackhole of 600 ms: srv1 -> client silent \(silence) ms, lost \(forward.lostProbes); reverse and control: "
+              + streams.dropFirst().map { "\($0.result.outcome) lost \($0.result.lostProbes) longest gap \(Double($0.result.longestGapAfterFault?.durationNanoseconds ?? 0) / 1e6) ms" }.joined(separator: "; "))
     }
 }

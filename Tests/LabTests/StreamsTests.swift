@@ -177,4 +177,32 @@ final class StreamsTests: XCTestCase {
         XCTAssertEqual(records[0].result, forward.result)
         XCTAssertEqual(records[2].failback, control.failback)
     }
+
+    /// A one-way blackhole on the only path, undone at 1600.5 ms: the stream stays silent until the undoing
+    /// (not recovered while the fault lasts), and the 600 probes it swallowed are the fault's, not the failback's.
+    func testProbesLostUntilTheUndoingAreTheFaults() throws {
+        let folder = NSTemporaryDirectory() + "redlab-streams-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: folder) }
+        let records = (UInt64(0)...2999).filter { !(1001...1600).contains($0) }.map {
+            PcapRecord(timestampNanoseconds: Self.sendTime($0) + 150_000, data: Self.probeFrame($0, streamID: 1, from: Self.srv1, to: Self.client))
+        }
+        try PcapFile(records: records).write(toFile: folder + "/client-eth0.pcap")
+        try ResultsAnalyzer.writeEvents([
+            LabEvent(timeNanoseconds: Self.sendTime(1000) + 500_000, source: "fault", kind: "blackhole", target: "acc2:c1", detail: ["direction": "out"]),
+            LabEvent(timeNanoseconds: Self.sendTime(1600) + 500_000, source: "fault", kind: "unblackhole", target: "acc2:c1"),
+            LabEvent(timeNanoseconds: Self.sendTime(2999), source: "probe", kind: "stream-end", target: "srv1->10.0.1.100",
+                     detail: ["sent": "3000", "rate": "1000", "stream": "1"]),
+        ], to: folder + "/events.jsonl")
+        let analysis = try XCTUnwrap(try ResultsAnalyzer.analyze(directory: folder, events: folder + "/events.jsonl").faults.first)
+        XCTAssertEqual(analysis.result.outcome, .notRecovered)
+        XCTAssertEqual(analysis.result.expectedSequences, 0...1600)
+        XCTAssertEqual(analysis.result.lostProbes, 600)
+        XCTAssertEqual(analysis.result.lossPeriods, 1)
+        XCTAssertEqual(analysis.silenceUntilAfterUndo?.durationNanoseconds, 601 * Self.millisecond)  // 1000 → 1601
+        let failback = try XCTUnwrap(analysis.failback)
+        XCTAssertEqual(failback.expectedSequences, 1601...2999)
+        XCTAssertEqual(failback.lostProbes, 0)
+        XCTAssertEqual(failback.recoveryTime, 650_000, "the first probe after the undoing: 1601.15 − 1600.5 ms")
+    }
 }

@@ -22,6 +22,10 @@ final class StreamTableTests: XCTestCase {
                               result: clean, failback: cleanFailback),
             TrialStreamRecord(streamID: 3, role: "control", path: "srv1 -> 10.0.1.12 (srv2)", receivedAt: ["srv2:eth0"],
                               result: clean, failback: nil),
+            TrialStreamRecord(streamID: 4, role: "named", path: "client -> 10.0.1.12 (srv2)", receivedAt: ["srv2:eth0"],
+                              result: FailoverResult(faultTime: trial.faultTime, outcome: .notRecovered, lostProbes: 600, lossPeriods: 1),
+                              failback: cleanFailback,
+                              silenceUntilAfterUndo: ProbeGap(start: trial.faultTime - 500_000, end: undo + 600_000, sequenceBefore: 1000, sequenceAfter: 1601)),
         ]
         let tables = ReportTables(results: results, resultsFolder: ".")
         let table = tables.streamTable(results.cells[0])
@@ -29,6 +33,8 @@ final class StreamTableTests: XCTestCase {
             ["1", "1", "measured", "srv1 -> 10.0.1.100 (client)", "recovered", "51.0", "50", "1", "hitless", "0.0", "0"],
             ["1", "2", "reverse", "client -> 10.0.1.11 (srv1)", "hitless", "0.0", "0", "0", "hitless", "0.0", "0"],
             ["1", "3", "control", "srv1 -> 10.0.1.12 (srv2)", "hitless", "0.0", "0", "0", "not undone", "—", "—"],
+            ["1", "4", "named", "client -> 10.0.1.12 (srv2)", "not recovered", "— (silent 1001.1 until after the undoing)", "600", "1",
+             "hitless", "0.0", "0"],
         ])
         XCTAssertEqual(tables.streamTable(results.cells[1]).rows, [], "trials with one stream have no stream rows")
         let documents = try ReportBuilder(results: results).build()
