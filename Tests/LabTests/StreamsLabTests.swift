@@ -45,15 +45,16 @@ final class StreamsLabTests: LabTestCase {
         XCTAssertGreaterThan(forward.lostProbes, 550)
         XCTAssertLessThan(forward.lostProbes, 650)
         XCTAssertEqual(forward.lossPeriods, 1)
-        XCTAssertEqual(streams[0].failback?.lostProbes, 0)
+        // A probe sent while the undoing is being applied (its instant is logged before the kernel change)
+        // may still be lost: at most a couple go to the failback.
+        XCTAssertLessThanOrEqual(streams[0].failback?.lostProbes ?? Int.max, 2)
         XCTAssertEqual(trial.result, forward, "the trial's figures are the measured stream's")
-        // The other direction and the control lose nothing. (A gap of a few ms without a loss, a sender
-        // descheduled on a loaded machine, may still read as a short outage: the loss is what tells.)
+        // The other direction and the control lose nothing: hitless.
         for stream in streams.dropFirst() {
+            XCTAssertEqual(stream.result.outcome, .hitless, "\(stream.path)")
             XCTAssertEqual(stream.result.lostProbes, 0, "\(stream.path)")
             XCTAssertEqual(stream.result.lossPeriods, 0, "\(stream.path)")
-            XCTAssertLessThan(stream.result.outage?.durationNanoseconds ?? 0, 50_000_000, "\(stream.path)")
-            XCTAssertNotEqual(stream.result.outcome, .notRecovered, "\(stream.path)")
+            XCTAssertEqual(stream.failback?.outcome, .hitless, "\(stream.path)")
             XCTAssertGreaterThan(stream.result.receivedProbes, 900, "\(stream.path)")
             XCTAssertEqual(stream.failback?.lostProbes, 0, "\(stream.path)")
         }

@@ -205,4 +205,24 @@ final class StreamsTests: XCTestCase {
         XCTAssertEqual(failback.lostProbes, 0)
         XCTAssertEqual(failback.recoveryTime, 650_000, "the first probe after the undoing: 1601.15 − 1600.5 ms")
     }
+
+    /// A sender descheduled for 6 ms sends nothing meanwhile: the gap loses no probe and is no outage; the
+    /// same gap with a probe lost in it is one.
+    func testAGapWithoutALossIsNoOutage() {
+        let fault = Self.sendTime(100)
+        func arrivals(skipping lost: UInt64?) -> [ProbeArrival] {
+            (UInt64(0)...200).filter { $0 != lost }.map { sequence in
+                // Probes 0...101 every 1 ms, then a 6 ms stall, then every 1 ms again.
+                let sent = Self.sendTime(sequence) + (sequence > 101 ? 6 * Self.millisecond : 0)
+                return ProbeArrival(streamID: 1, sequence: sequence, sendTime: sent, receiveTime: sent + 150_000)
+            }
+        }
+        let analysis = FailoverAnalysis(probeInterval: Self.millisecond)
+        let stalled = analysis.analyze(arrivals: arrivals(skipping: nil), faultTime: fault)
+        XCTAssertEqual(stalled.outcome, .hitless)
+        XCTAssertEqual(stalled.longestGapAfterFault?.durationNanoseconds, 7 * Self.millisecond)
+        let lossy = analysis.analyze(arrivals: arrivals(skipping: 102), faultTime: fault)
+        XCTAssertEqual(lossy.outcome, .recovered)
+        XCTAssertEqual(lossy.outage?.durationNanoseconds, 8 * Self.millisecond)  // 101 → 103
+    }
 }
