@@ -15,6 +15,8 @@ public struct FaultAnalysis: Codable, Sendable {
     /// The failback (reversion, RFC 6414): the same analysis with the undoing as the event, over the
     /// probes sent after it, until the next fault action or the end of the stream. Nil without an undoing.
     public var failback: FailoverResult?
+    /// A recovered outage's detection, action and first probe through, on one clock (nil otherwise).
+    public var phases: OutagePhases? = nil
 }
 
 /// Everything `redlab analyze` finds in a results folder.
@@ -135,7 +137,11 @@ public enum ResultsAnalyzer {
                               until: reversion.outage.map { $0.end + Self.detectionLagAllowance } ?? failbackEnd, into: &reversion)
                 failback = reversion
             }
-            return FaultAnalysis(fault: fault, result: result, silenceUntilAfterUndo: silence, undo: undo, failback: failback)
+            var measured = FaultAnalysis(fault: fault, result: result, silenceUntilAfterUndo: silence, undo: undo, failback: failback)
+            if result.outcome == .recovered, let through = result.outage?.end {
+                measured.phases = phases(faultTime: fault.timeNanoseconds, firstProbeThrough: through, events: events)
+            }
+            return measured
         }
     }
 

@@ -165,6 +165,7 @@ public struct ScenarioRunner {
         var trial = TrialRecord(index: index, directory: relativeDirectory, faultKind: measured.fault.kind, faultTarget: measured.fault.target,
                                 faultTime: fault, result: result, timeline: timeline, events: windowEvents,
                                 captureDrops: results.reduce(0) { $0 + $1.statistics.dropped }, failback: measured.failback)
+        trial.phases = measured.phases
         if streams.count > 1 {
             trial.streams = TrialStreams.records(streams, faults: byStream, arrivals: allArrivals, fault: measured.fault)
         }

@@ -144,6 +144,11 @@ struct HTMLReport {
                 lines.append("<h4>Streams</h4>")
                 lines += tableHTML(streams, className: "grid streams")
             }
+            let phases = tables.phaseTable(cell)
+            if !phases.rows.isEmpty {
+                lines.append("<h4>Phases</h4>")
+                lines += tableHTML(phases, className: "grid phases")
+            }
         }
         let statistics = tables.statisticsTable(cell)
         if !statistics.rows.isEmpty {

@@ -56,6 +56,8 @@ struct MarkdownReport {
             lines += [""] + Self.table(tables.convergenceStatisticsTable(cell))
             let streams = tables.streamTable(cell)
             if !streams.rows.isEmpty { lines += ["", "#### Streams", ""] + Self.table(streams) }
+            let phases = tables.phaseTable(cell)
+            if !phases.rows.isEmpty { lines += ["", "#### Phases", ""] + Self.table(phases) }
         }
         let statistics = tables.statisticsTable(cell)
         if !statistics.rows.isEmpty {

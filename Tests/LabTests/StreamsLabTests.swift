@@ -64,4 +64,42 @@ final class StreamsLabTests: LabTestCase {
         print("one-way blackhole of 600 ms: srv1 -> client silent \(silence) ms, lost \(forward.lostProbes); reverse and control: "
               + streams.dropFirst().map { "\($0.result.outcome) lost \($0.result.lostProbes) longest gap \(Double($0.result.longestGapAfterFault?.durationNanoseconds ?? 0) / 1e6) ms" }.joined(separator: "; "))
     }
+
+    /// The client's access switch loses its root-port cable: both directions between srv1 and the client are
+    /// cut until RSTP moves to the alternate port, the control on acc1 loses nothing, and the outage splits
+    /// into detection, action and first probe through, in that order.
+    func testAnUplinkCutHitsBothDirectionsNotTheControlAndHasPhases() throws {
+        try requireRoot()
+        let lab = labName("up")
+        let out = NSTemporaryDirectory() + "redlab-uplink-\(getpid())"
+        try? FileManager.default.removeItem(atPath: out)
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let scenario = try ScenarioLoader.parse(yaml: """
+            name: \(lab)
+            lab: {generate: cross, stp: rstp, no_bond: true, vlans: none, advert_int: 100ms}
+            probe: {from: srv1, to: 10.0.1.100, rate: 1000}
+            capture: [client:eth0]
+            trials: 1
+            duration: 2500ms
+            timeline:
+              - {at: 1s, link-down: acc2:up1}
+              - {at: 2s, link-up: acc2:up1}
+            """, file: "/tmp/\(lab).yaml")
+        let results = try manager.runScenario(scenario, options: ScenarioRunOptions(resultsDirectory: out))
+        let trial = try XCTUnwrap(results.cells.first?.trials.first, "\(results.cells.first?.error ?? "")")
+        let streams = try XCTUnwrap(trial.streams)
+        XCTAssertEqual(streams.map(\.role), ["measured", "reverse", "control"])
+        XCTAssertEqual(streams[0].result.outcome, .recovered)
+        XCTAssertEqual(streams[1].result.outcome, .recovered)
+        XCTAssertGreaterThan(streams[1].result.lostProbes, 0, "the reverse direction crosses the cut cable too")
+        XCTAssertEqual(streams[2].result.outcome, .hitless)
+        XCTAssertEqual(streams[2].result.lostProbes, 0)
+        let phases = try XCTUnwrap(trial.phases)
+        let detection = try XCTUnwrap(phases.detection), action = try XCTUnwrap(phases.action)
+        XCTAssertLessThanOrEqual(detection, action)
+        XCTAssertLessThanOrEqual(action, phases.firstProbeThrough + 50_000_000, "logged within the allowed lag")
+        XCTAssertEqual(phases.firstProbeThrough, trial.result.outage.map { $0.end - trial.faultTime })
+        XCTAssertTrue(phases.actionEvent?.hasPrefix("rstp state-change acc2:") ?? false, "\(phases)")
+        print("uplink cut: outage \(trial.outageMilliseconds ?? -1) ms; phases \(phases); reverse lost \(streams[1].result.lostProbes)")
+    }
 }
