@@ -42,4 +42,22 @@ final class StreamTableTests: XCTestCase {
         XCTAssertTrue(documents.markdown.contains("#### Streams"))
         XCTAssertEqual(documents.markdown.components(separatedBy: "#### Streams").count, 2, "only the cell with streams has the table")
     }
+
+    func testThePhasesOfEachRecoveredTrial() throws {
+        var results = try loadFixture()
+        let millisecond: Int64 = 1_000_000
+        results.cells[0].trials[0].phases = OutagePhases(detection: 2_900_000, detectionEvent: "rstp role-change core1:a2",
+                                                         action: 6_400_000, actionEvent: "rstp state-change acc2:up2",
+                                                         firstProbeThrough: 7 * millisecond)
+        results.cells[0].trials[1].phases = OutagePhases(firstProbeThrough: 50 * millisecond)
+        let tables = ReportTables(results: results, resultsFolder: ".")
+        XCTAssertEqual(tables.phaseTable(results.cells[0]).rows, [
+            ["1", "2.9", "6.4", "7.0", "rstp role-change core1:a2", "rstp state-change acc2:up2"],
+            ["2", "—", "—", "50.0", "—", "—"],
+        ])
+        XCTAssertEqual(tables.phaseTable(results.cells[1]).rows, [])
+        let documents = try ReportBuilder(results: results).build()
+        XCTAssertTrue(documents.markdown.contains("#### Phases"))
+        XCTAssertTrue(documents.html.contains("<h4>Phases</h4>"))
+    }
 }
