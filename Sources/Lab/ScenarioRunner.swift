@@ -91,7 +91,10 @@ public struct ScenarioRunner {
         // The streams start at an agreed instant, so the timeline lines up with them however long the
         // probers take to start (hundreds of milliseconds in an emulated VM).
         let topology = try scenario.topology()
-        let (streams, notes) = try TrialStreams.plan(scenario, topology: topology)
+        // An address no node of the topology holds (a VRRP virtual address) is answered by its owner now.
+        let (streams, notes) = try TrialStreams.plan(scenario, topology: topology) { address in
+            try? manager.owner(of: address, lab: lab, record: record)   // no owner now: the plan reports the address
+        }
         if index == 1 { for note in notes { progress("  \(note)") } }
         let streamStart = wallClockNanoseconds() + Self.proberStartDelay
         let probers = try StreamProbers(streams, lab: lab, executable: Self.executable, seconds: seconds, startAt: streamStart,
@@ -182,7 +185,7 @@ public struct ScenarioRunner {
     public func runCell(_ scenario: Scenario, id: String, configuration: [String: String], configurationLabel: String,
                         faultName: String, resultsDirectory: String, pauseBeforeFirstTrial: Bool = false) -> CellResult {
         let probe = scenario.probe
-        let probeDescription = probe.map { "udp \($0.from) -> \($0.to) at \(Int($0.rate))/s, received at \(scenario.capture.map(\.description).joined(separator: ", "))" } ?? ""
+        let probeDescription = (probe.map { "udp \($0.from) -> \($0.to) at \(Int($0.rate))/s, received at \(scenario.capture.map(\.description).joined(separator: ", "))" } ?? "")
             + Self.streamsDescription(scenario)
         let faultDescription = scenario.timeline.map { "at \(Double($0.atMilliseconds) / 1000) s: \($0.action.description)" }.joined(separator: "; ")
         var cell = CellResult(id: id, configuration: configuration, configurationLabel: configurationLabel, fault: faultName,

@@ -40,15 +40,18 @@ public struct TrialStream: Sendable, Equatable {
 /// of the measured stream come first, then by name. When no pair is left the trial runs without a control
 /// stream, and `notes` says why.
 public enum TrialStreams {
-    public static func plan(_ scenario: Scenario, topology: Topology) throws -> (streams: [TrialStream], notes: [String]) {
+    /// `owner` names the node holding an address the topology gives no node (a VRRP virtual address, held
+    /// by the master of the moment).
+    public static func plan(_ scenario: Scenario, topology: Topology,
+                            owner: (IPv4Address) -> String? = { _ in nil }) throws -> (streams: [TrialStream], notes: [String]) {
         guard let probe = scenario.probe else { throw LabError.unsupported("scenario '\(scenario.name)' has no probe stream") }
-        let measured = TrialStream(id: 1, role: .measured, probe: probe, receiver: try receiver(of: probe, in: topology, field: "probe"))
+        let measured = TrialStream(id: 1, role: .measured, probe: probe, receiver: try receiver(of: probe, in: topology, field: "probe", owner: owner))
         var streams = [measured]
         var notes: [String] = []
         if !scenario.streams.isEmpty {
             for (index, named) in scenario.streams.enumerated() {
                 let stream = TrialStream(id: UInt32(index + 2), role: .named, probe: named,
-                                         receiver: try receiver(of: named, in: topology, field: "streams[\(index)]"))
+                                         receiver: try receiver(of: named, in: topology, field: "streams[\(index)]", owner: owner))
                 if let other = streams.first(where: { $0.receiver == stream.receiver }) {
                     throw LabError.unsupported("scenario '\(scenario.name)', streams[\(index)]: \(stream.receiver) already answers stream \(other.id) (\(other.path)); each node answers one stream, as each binds the probe port")
                 }
@@ -57,8 +60,7 @@ public enum TrialStreams {
             return (streams, notes)
         }
         if let back = address(of: probe.from, in: topology) {
-            var reverse = ScenarioProbe(from: measured.receiver, to: back, responder: probe.from, rate: probe.rate)
-            reverse.responder = probe.from
+            let reverse = ScenarioProbe(from: measured.receiver, to: back, responder: probe.from, rate: probe.rate)
             if probe.from == measured.receiver {
                 notes.append("no reverse stream: the probe's sender answers it too")
             } else {
@@ -117,7 +119,8 @@ public enum TrialStreams {
     }
 
     /// The node answering a probe: its responder, or the node with the address probed.
-    static func receiver(of probe: ScenarioProbe, in topology: Topology, field: String) throws -> String {
+    static func receiver(of probe: ScenarioProbe, in topology: Topology, field: String,
+                         owner found: (IPv4Address) -> String? = { _ in nil }) throws -> String {
         if let responder = probe.responder {
             guard topology.nodes.contains(where: { $0.name == responder }) else {
                 throw LabError.unsupported("\(field).responder: the lab has no node '\(responder)'")
@@ -128,8 +131,10 @@ public enum TrialStreams {
             node.addresses.values.contains { $0.contains { $0.address == probe.to } }
                 || node.svis.contains { $0.addresses.contains { $0.address == probe.to } }
         }
-        guard let owner else { throw LabError.unsupported("\(field).to: no node of the topology has the address \(probe.to); name the answering node with responder") }
-        return owner.name
+        guard let name = owner?.name ?? found(probe.to) else {
+            throw LabError.unsupported("\(field).to: no node of the topology has the address \(probe.to); name the answering node with responder")
+        }
+        return name
     }
 
     /// A node's first address (interfaces in name order), or nil.
