@@ -147,6 +147,7 @@ struct HTMLReport {
             let phases = tables.phaseTable(cell)
             if !phases.rows.isEmpty {
                 lines.append("<h4>Phases</h4>")
+                if let bar = PhaseBar(cell) { lines.append(bar.svg) }
                 lines += tableHTML(phases, className: "grid phases")
             }
         }

@@ -59,5 +59,14 @@ final class StreamTableTests: XCTestCase {
         let documents = try ReportBuilder(results: results).build()
         XCTAssertTrue(documents.markdown.contains("#### Phases"))
         XCTAssertTrue(documents.html.contains("<h4>Phases</h4>"))
+        // The stacked bar: medians of 2.9 and 50 (detection, the second trial without events reading its whole
+        // time), of 6.4 and 50 (action), of 7 and 50 (first probe through).
+        let bar = try XCTUnwrap(PhaseBar(results.cells[0]))
+        XCTAssertEqual(bar.detection, 26.45, accuracy: 1e-9)
+        XCTAssertEqual(bar.action, 28.2 - 26.45, accuracy: 1e-9)
+        XCTAssertEqual(bar.through, 28.5 - 28.2, accuracy: 1e-9)
+        XCTAssertTrue(documents.html.contains("class=\"phase-bar\""))
+        XCTAssertEqual(svgElements(in: documents.html).filter { $0.contains("phase-bar") }.count, 1)
+        XCTAssertNil(PhaseBar(results.cells[1]))
     }
 }
