@@ -199,7 +199,11 @@ final class StreamProbers {
             do {
                 try prober.run()
             } catch {
-                for started in processes { kill(started.processIdentifier, SIGKILL); started.waitUntilExit() }
+                for started in processes {
+                    kill(started.processIdentifier, SIGKILL)
+                    let reaped = Date().addingTimeInterval(10)
+                    while started.isRunning && Date() < reaped { usleep(20_000) }
+                }
                 throw error
             }
             processes.append(prober)
