@@ -159,7 +159,7 @@ extension FailoverResult {
 /// Arrivals are taken in receive-time order (all copies, of one probe stream). The gaps are the silences
 /// between consecutive arrivals. The threshold is `gapThresholdIntervals × probeInterval`.
 ///
-/// **Outage** = the longest gap longer than the threshold that ends after the fault instant: the gap
+/// **Outage** = the longest gap longer than the threshold, with probes lost in it, that ends after the fault instant: the gap
 /// containing the fault, or one that starts after it (traffic often flows a little while after the fault
 /// before it stops). Give only the arrivals up to the fault's undoing, so a later disturbance (the restore)
 /// is not taken for this fault's outage. Its duration is measured from the last probe before to the first
@@ -241,7 +241,10 @@ public struct FailoverAnalysis: Sendable, Hashable, Codable {
             if gap.durationNanoseconds > (result.longestGapAfterFault?.durationNanoseconds ?? -1) {
                 result.longestGapAfterFault = gap
             }
-            if gap.durationNanoseconds > threshold, gap.durationNanoseconds > (result.outage?.durationNanoseconds ?? -1) {
+            // A gap is an outage only when probes were lost in it: a gap whose probes all came (a sender
+            // descheduled for a few ms on a loaded machine sent none) is no loss of connectivity.
+            let skipped = after.sequence > before.sequence && after.sequence - before.sequence > 1
+            if skipped, gap.durationNanoseconds > threshold, gap.durationNanoseconds > (result.outage?.durationNanoseconds ?? -1) {
                 result.outage = gap
             }
         }

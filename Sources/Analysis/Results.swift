@@ -163,6 +163,11 @@ public struct TrialRecord: Codable, Sendable, Equatable {
     /// True when the lab's storm guard broke a loop during the trial (its figures then include the storm
     /// and the port the guard shut); absent otherwise.
     public var stormGuardActed: Bool?
+    /// Every probe stream of the trial on its own (the measured one first, then its reverse, a control
+    /// stream, the scenario's others); nil for a trial with one stream (results of earlier versions too).
+    public var streams: [TrialStreamRecord]?
+    /// The recovered outage's phases (detection, action, first probe through), nil otherwise.
+    public var phases: OutagePhases?
 
     public init(index: Int, directory: String, faultKind: String, faultTarget: String, faultTime: Int64,
                 result: FailoverResult, timeline: ProbeTimeline, events: [TimedEvent], captureDrops: UInt64,

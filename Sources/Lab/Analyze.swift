@@ -15,6 +15,8 @@ public struct FaultAnalysis: Codable, Sendable {
     /// The failback (reversion, RFC 6414): the same analysis with the undoing as the event, over the
     /// probes sent after it, until the next fault action or the end of the stream. Nil without an undoing.
     public var failback: FailoverResult?
+    /// A recovered outage's detection, action and first probe through, on one clock (nil otherwise).
+    public var phases: OutagePhases? = nil
 }
 
 /// Everything `redlab analyze` finds in a results folder.
@@ -22,7 +24,7 @@ public struct AnalysisReport: Codable, Sendable {
     public var directory: String
     public var probeIntervalNanoseconds: Int64
     public var probesSeen: Int
-    /// The faults as seen by all the probes of the captures together.
+    /// The faults as seen by the probes; with several streams, by the first stream's (lowest ID).
     public var faults: [FaultAnalysis]
     /// The same per stream, when the captures hold more than one stream (empty otherwise: `faults` is it).
     public var streams: [StreamAnalysis] = []
@@ -45,28 +47,38 @@ public enum ResultsAnalyzer {
         let events = loadEvents(path: eventsPath)
         let interval = probeInterval(arrivals)
         let capturedNodes = ((try? files(in: directory)) ?? []).map { String(port(ofPcapFile: $0).prefix { $0 != ":" }) }  // the folder was read just above
-        let faults = analyzeFaults(arrivals, events: events, interval: interval, capturedNodes: capturedNodes, knowsStreamEnd: true)
+        let streamEnds = events.filter { $0.source == "probe" && $0.kind == "stream-end" }
+        let faults = analyzeFaults(arrivals, events: events, interval: interval, capturedNodes: capturedNodes,
+                                   streamEndEvent: streamEnds.first)
         // Several streams in the captures (a control stream beside the measured one, say): each on its own.
-        // The stream-end event does not say which stream it ended, so each is observed to its last probe.
+        // A stream-end event that names its stream ("stream": ID, as `redlab run` logs it) bounds that stream;
+        // without one, a stream is observed to its last probe.
         let streamIDs = Set(arrivals.map(\.streamID)).sorted()
         let streams: [StreamAnalysis] = streamIDs.count < 2 ? [] : streamIDs.map { id in
             let own = arrivals.filter { $0.streamID == id }
             let ownInterval = probeInterval(own)
+            let ownEnd = streamEnds.first { $0.detail["stream"] == "\(id)" }
             return StreamAnalysis(streamID: id, probesSeen: own.count, probeIntervalNanoseconds: ownInterval,
-                                  faults: analyzeFaults(own, events: events, interval: ownInterval, capturedNodes: capturedNodes, knowsStreamEnd: false))
+                                  faults: analyzeFaults(own, events: events, interval: ownInterval, capturedNodes: capturedNodes,
+                                                        streamEndEvent: ownEnd))
+        }
+        // With several streams the report's own figures are the first stream's (the measured one: redlab run
+        // numbers it 1): all streams mixed would make one sequence of unrelated numbers.
+        if let first = streams.first {
+            return AnalysisReport(directory: directory, probeIntervalNanoseconds: first.probeIntervalNanoseconds, probesSeen: first.probesSeen,
+                                  faults: first.faults, streams: streams)
         }
         return AnalysisReport(directory: directory, probeIntervalNanoseconds: interval, probesSeen: arrivals.count, faults: faults, streams: streams)
     }
 
-    /// The faults of one set of arrivals (see `analyze`). With `knowsStreamEnd`, the event log's stream-end
-    /// event bounds the window and gives the number of probes sent.
+    /// The faults of one set of arrivals (see `analyze`). `streamEndEvent`, the stream's stream-end event
+    /// when known, bounds the window and gives the number of probes sent.
     static func analyzeFaults(_ arrivals: [ProbeArrival], events: [LabEvent], interval: Int64, capturedNodes: [String],
-                              knowsStreamEnd: Bool) -> [FaultAnalysis] {
+                              streamEndEvent: LabEvent?) -> [FaultAnalysis] {
         let protocolEvents = self.protocolEvents(events)
         let captureEnd = arrivals.map(\.receiveTime).max()
         // The prober's last send, when the event log has it (redlab run logs it): a silence up to there is
         // an outage, a silence after it is the stream having ended.
-        let streamEndEvent = knowsStreamEnd ? events.first { $0.source == "probe" && $0.kind == "stream-end" } : nil
         let streamEnd = streamEndEvent.map { $0.timeNanoseconds + interval }
         let probesSent = streamEndEvent?.detail["sent"].flatMap { UInt64($0) }
         // The nodes at the ends of the stream: its sender (the stream-end event's "NODE->ADDRESS") and the
@@ -107,7 +119,7 @@ public enum ResultsAnalyzer {
                 let undoTime = undo.timeNanoseconds
                 let nextAction = faultEvents.first { $0.timeNanoseconds > undoTime }?.timeNanoseconds
                 let failbackEnd = [nextAction, streamEnd].compactMap { $0 }.min() ?? captureEnd
-                let sentBeforeUndo = arrivals.filter { $0.sendTime <= undoTime }.map(\.sequence).max()
+                let sentBeforeUndo = lastSequenceSent(by: undoTime, arrivals, interval: interval)
                 let firstAfter = sentBeforeUndo.map { $0 == UInt64.max ? $0 : $0 + 1 } ?? lowest
                 let lastBefore = arrivals.filter { $0.receiveTime <= undoTime }.max { $0.receiveTime < $1.receiveTime }
                 let failbackArrivals = (lastBefore.map { [$0] } ?? []) + arrivals.filter { arrival in
@@ -125,7 +137,11 @@ public enum ResultsAnalyzer {
                               until: reversion.outage.map { $0.end + Self.detectionLagAllowance } ?? failbackEnd, into: &reversion)
                 failback = reversion
             }
-            return FaultAnalysis(fault: fault, result: result, silenceUntilAfterUndo: silence, undo: undo, failback: failback)
+            var measured = FaultAnalysis(fault: fault, result: result, silenceUntilAfterUndo: silence, undo: undo, failback: failback)
+            if result.outcome == .recovered, let through = result.outage?.end {
+                measured.phases = phases(faultTime: fault.timeNanoseconds, firstProbeThrough: through, events: events)
+            }
+            return measured
         }
     }
 
@@ -135,9 +151,24 @@ public enum ResultsAnalyzer {
     static func expectedSequences(_ arrivals: [ProbeArrival], from lowest: UInt64, sentBy end: Int64?, streamEnd: Int64?,
                                   probesSent: UInt64?) -> ClosedRange<UInt64>? {
         guard let end else { return nil }
-        var highest = arrivals.filter { $0.sendTime <= end }.map(\.sequence).max() ?? lowest
+        var highest = lastSequenceSent(by: end, arrivals, interval: arrivals.count > 1 ? probeInterval(arrivals) : 0) ?? lowest
         if let probesSent, probesSent > 0, let streamEnd, streamEnd <= end { highest = max(highest, probesSent - 1) }
         return lowest...max(highest, lowest)
+    }
+
+    /// The last sequence number sent by `end`: the highest received that left by then or, when the probes
+    /// sent last before `end` were all lost (a blackhole lasting up to the undoing), the one the pacing puts
+    /// there, counted back from the first probe received that left after `end` (sequence numbers run one per
+    /// interval; a sender that fell behind sent fewer, so the received one bounds it from below).
+    static func lastSequenceSent(by end: Int64, _ arrivals: [ProbeArrival], interval: Int64) -> UInt64? {
+        let received = arrivals.filter { $0.sendTime <= end }.map(\.sequence).max()
+        guard interval > 0, let after = arrivals.filter({ $0.sendTime > end }).min(by: { $0.sequence < $1.sequence }) else { return received }
+        let (elapsed, overflow) = after.sendTime.subtractingReportingOverflow(end)
+        guard !overflow else { return received }
+        let intervalsBack = elapsed / interval + (elapsed % interval == 0 ? 0 : 1)
+        guard after.sequence >= UInt64(clamping: intervalsBack) else { return received }
+        let paced = after.sequence - UInt64(clamping: intervalsBack)
+        return max(received ?? paced, paced)
     }
 
     /// What restored traffic acted between `start` and `end`: a bond elsewhere in the lab did not carry this

@@ -108,28 +108,24 @@ public struct ScenarioRunner {
     /// the timeline's faults at their offsets from that instant (on a thread of their own), bond active-member changes watched and logged, everything undone at the end; then the
     /// trial's folder holds NODE-PORT.pcap, events.jsonl, probe.json and the figures are computed from them.
     public func runTrial(_ scenario: Scenario, index: Int, directory: String, relativeDirectory: String) throws -> TrialRecord {
-        guard let probe = scenario.probe else { throw LabError.unsupported("scenario '\(scenario.name)' has no probe stream") }
+        guard scenario.probe != nil else { throw LabError.unsupported("scenario '\(scenario.name)' has no probe stream") }
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let labDirectory = LabDirectory(name: lab)
         let record = try labDirectory.record()
         let trialStart = wallClockNanoseconds()
         let seconds = Double(scenario.durationMilliseconds) / 1000
 
-        // The stream starts at an agreed instant, so the timeline lines up with it however long the prober
-        // takes to start (hundreds of milliseconds in an emulated VM).
-        let startDelay = pacing.startDelay
-        let streamStart = wallClockNanoseconds() + startDelay
-        let prober = Process()
-        let (executable, arguments) = proberCommand(index, Self.executable,
-            ["probe", lab, probe.from, probe.to.description, "--rate", "\(probe.rate)", "--seconds", "\(seconds)", "--json",
-             "--start-at", "\(streamStart)"] + (probe.responder.map { ["--responder", $0] } ?? []))
-        prober.executableURL = URL(fileURLWithPath: executable)
-        prober.arguments = arguments
-        FileManager.default.createFile(atPath: "\(directory)/probe.json", contents: nil)
-        prober.standardOutput = FileHandle(forWritingAtPath: "\(directory)/probe.json")
-        FileManager.default.createFile(atPath: "\(directory)/probe.log", contents: nil)
-        prober.standardError = FileHandle(forWritingAtPath: "\(directory)/probe.log")
-        try prober.run()
+        // The streams start at an agreed instant, so the timeline lines up with them however long the
+        // probers take to start (hundreds of milliseconds in an emulated VM).
+        let topology = try scenario.topology()
+        // An address no node of the topology holds (a VRRP virtual address) is answered by its owner now.
+        let (streams, notes) = try TrialStreams.plan(scenario, topology: topology) { address in
+            try? manager.owner(of: address, lab: lab, record: record)   // no owner now: the plan reports the address
+        }
+        if index == 1 { for note in notes { progress("  \(note)") } }
+        let streamStart = wallClockNanoseconds() + pacing.startDelay
+        let probers = try StreamProbers(streams, lab: lab, executable: Self.executable, seconds: seconds, startAt: streamStart,
+                                        directory: directory) { executable, arguments in proberCommand(index, executable, arguments) }
 
         let bondWatcher = BondWatcherThread(BondWatcher(record: record, directory: labDirectory))
         bondWatcher.start()
@@ -138,23 +134,18 @@ public struct ScenarioRunner {
         // start on a loaded or emulated machine); the captures here keep draining meanwhile.
         let faults = TimelineThread(manager: manager, lab: lab, steps: scenario.timeline, zero: streamStart)
         faults.start()
-        // Captures run until the prober is done (it drains answers 0.3 s after its last probe), at most
-        // well past the stream's planned end.
+        // Captures run until the probers are done (they drain answers 0.3 s after their last probe), at most
+        // well past the streams' planned end. With several streams, each port keeps only the probes it receives.
         let limit = Double(streamStart - wallClockNanoseconds()) / 1e9 + seconds + proberSlackSeconds
-        let results = try manager.capture(lab: lab, ports: scenario.capture, directory: directory, filter: "udp",
-                                          seconds: limit, snapLength: 512) {
-            !prober.isRunning || isInterrupted()
+        let ports = streams.count == 1 ? scenario.capture.map { ($0, "udp") } : TrialStreams.capturePorts(streams, scenario: scenario, topology: topology)
+        let results = try manager.capture(lab: lab, ports: ports.map(\.0), directory: directory, filter: "udp",
+                                          seconds: limit, snapLength: 512,
+                                          portFilters: Dictionary(ports.map { ($0.0, $0.1) }, uniquingKeysWith: { first, _ in first })) {
+            !probers.anyRunning || isInterrupted()
         }
-        if isInterrupted() && prober.isRunning { prober.terminate() }
+        if isInterrupted() { probers.terminate() }
         // A prober that has not finished by now (a machine starved by a storm, say) is stopped.
-        let proberDeadline = Date().addingTimeInterval(proberGraceSeconds)
-        while prober.isRunning && Date() < proberDeadline { usleep(20_000) }
-        let proberHung = prober.isRunning
-        if proberHung {
-            kill(prober.processIdentifier, SIGKILL)
-            let reaped = Date().addingTimeInterval(10)
-            while prober.isRunning && Date() < reaped { usleep(20_000) }
-        }
+        let hung = probers.finish(grace: proberGraceSeconds)
         faults.stop()
         let failure = faults.wait(timeout: faultTimeoutSeconds)
         // Whatever the timeline left broken is put back (an undo that fails is reported, and the next
@@ -167,38 +158,31 @@ public struct ScenarioRunner {
             do { try manager.inject(action.fault, lab: lab) } catch { progress("  could not undo \(action.description): \(error)") }
         }
         if let failure { throw failure }
-        if proberHung {
+        if !hung.isEmpty {
             // It may just have been slow to start (a starved machine): the next trial gives it longer.
             if let longer = pacing.lengthen(after: nil) { progress("  the prober is slow to start: its stream now starts \(longer) after launch") }
-            throw TrialAborted("the probe stream did not end within \(Int(limit + proberGraceSeconds)) s of its launch"
-                               + (prober.isRunning ? " and the prober survived SIGKILL" : "; the prober was killed")
-                               + " (is the machine overloaded, or is a loop storming?)")
+            throw TrialAborted("the probe stream \(hung.map(\.path).joined(separator: ", ")) did not end within \(Int(limit + proberGraceSeconds)) s of its launch; "
+                               + "the prober was killed (is the machine overloaded, or is a loop storming?)")
         }
-        if let data = FileManager.default.contents(atPath: "\(directory)/probe.json"),
-           let stream = try? JSONDecoder().decode(ProbeResult.self, from: data) {
-            // The analysis needs to know when the stream ended: a silence before that is an outage.
-            let last = stream.lastSendNanoseconds ?? stream.endNanoseconds
-            try labDirectory.log(LabEvent(timeNanoseconds: last, source: "probe", kind: "stream-end", target: "\(probe.from)->\(probe.to)",
-                                          detail: ["sent": "\(stream.sent)", "rate": "\(stream.rate)"]))
+        for (stream, result) in probers.results() {
+            // The analysis needs to know when each stream ended: a silence before that is an outage.
+            let last = result.lastSendNanoseconds ?? result.endNanoseconds
+            try labDirectory.log(LabEvent(timeNanoseconds: last, source: "probe", kind: "stream-end", target: "\(stream.probe.from)->\(stream.probe.to)",
+                                          detail: ["sent": "\(result.sent)", "rate": "\(result.rate)", "stream": "\(stream.id)"]))
         }
         // A prober that started its stream only after the first fault (its process took that long to start,
         // on a starved machine) measured nothing of it. Starting late at all makes the next trials give it longer.
-        if let data = FileManager.default.contents(atPath: "\(directory)/probe.json"),
-           let stream = try? JSONDecoder().decode(ProbeResult.self, from: data),  // unreadable: the analysis below says so
-           stream.startNanoseconds > streamStart + 50_000_000,
-           let longer = pacing.lengthen(after: stream.startNanoseconds - streamStart) {
-            progress("  the prober started its stream \(String(format: "%.1f", Double(stream.startNanoseconds - streamStart) / 1e9)) s late: it now starts \(longer) after launch")
+        if let latestStart = probers.results().map(\.result.startNanoseconds).max() {
+            if latestStart > streamStart + 50_000_000, let longer = pacing.lengthen(after: latestStart - streamStart) {
+                progress("  a prober started its stream \(String(format: "%.1f", Double(latestStart - streamStart) / 1e9)) s late: it now starts \(longer) after launch")
+            }
+            if let first = scenario.timeline.first, latestStart > streamStart + Int64(first.atMilliseconds) * 1_000_000 {
+                throw TrialAborted(String(format: "a probe stream started %.1f s after the agreed instant, after the first fault (at %.1f s)",
+                                          Double(latestStart - streamStart) / 1e9, Double(first.atMilliseconds) / 1000))
+            }
         }
-        if let data = FileManager.default.contents(atPath: "\(directory)/probe.json"),
-           let stream = try? JSONDecoder().decode(ProbeResult.self, from: data),  // unreadable: the analysis below says so
-           let first = scenario.timeline.first, stream.startNanoseconds > streamStart + Int64(first.atMilliseconds) * 1_000_000 {
-            throw TrialAborted(String(format: "the probe stream started %.1f s after the agreed instant, after the first fault (at %.1f s)",
-                                      Double(stream.startNanoseconds - streamStart) / 1e9, Double(first.atMilliseconds) / 1000))
-        }
-        if prober.terminationStatus != 0 && !isInterrupted() {
-            let message = (try? String(contentsOfFile: "\(directory)/probe.log", encoding: .utf8))?
-                .trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
-            throw LabError.unsupported("trial \(index): the probe stream failed (exit \(prober.terminationStatus)): \(message)")
+        if let problem = probers.failures().first, !isInterrupted() {
+            throw LabError.unsupported("trial \(index): the probe \(problem)")
         }
         if isInterrupted() { throw LabError.interrupted }
         let trialEnd = wallClockNanoseconds()
@@ -208,10 +192,14 @@ public struct ScenarioRunner {
         try ResultsAnalyzer.writeEvents(events, to: "\(directory)/events.jsonl")
 
         let analysis = try ResultsAnalyzer.analyze(directory: directory, events: "\(directory)/events.jsonl")
-        guard let measured = analysis.faults.first else {
+        let allArrivals = try ResultsAnalyzer.probeArrivals(directory: directory)
+        // With several streams the trial's figures are the measured stream's (stream 1).
+        let byStream = TrialStreams.faultsByStream(streams, analysis: analysis, arrivals: allArrivals, events: events)
+        let measuredStream = analysis.streams.first { $0.streamID == 1 }
+        guard let measured = (streams.count == 1 ? analysis.faults : byStream[1] ?? []).first else {
             throw LabError.unsupported("trial \(index): no fault was logged (the timeline's first fault did not run)")
         }
-        let arrivals = try ResultsAnalyzer.probeArrivals(directory: directory)
+        let arrivals = streams.count == 1 ? allArrivals : allArrivals.filter { $0.streamID == 1 }
         let result = measured.result
         let fault = measured.fault.timeNanoseconds
         let outageEnd = result.outage?.end ?? result.longestGapAfterFault?.end ?? fault
@@ -219,12 +207,17 @@ public struct ScenarioRunner {
         let windowEnd = min(max(outageEnd + 300_000_000, fault + 1_000_000_000), arrivals.map(\.receiveTime).max() ?? fault)
         let bin = max(1_000_000, ((windowEnd - windowStart) / 200 + 999_999) / 1_000_000 * 1_000_000)
         let timeline = ProbeTimeline(arrivals: arrivals, start: windowStart, end: max(windowEnd, windowStart + bin), binNanoseconds: bin,
-                                     probeIntervalNanoseconds: analysis.probeIntervalNanoseconds)
+                                     probeIntervalNanoseconds: measuredStream?.probeIntervalNanoseconds ?? analysis.probeIntervalNanoseconds)
         let windowEvents = ResultsAnalyzer.protocolEvents(events).filter { $0.time >= windowStart - 100_000_000 && $0.time <= windowEnd }
-        return TrialRecord(index: index, directory: relativeDirectory, faultKind: measured.fault.kind, faultTarget: measured.fault.target,
-                           faultTime: fault, result: result, timeline: timeline, events: windowEvents,
-                           captureDrops: results.reduce(0) { $0 + $1.statistics.dropped }, failback: measured.failback,
-                           stormGuardActed: events.contains { $0.source == "storm-guard" } ? true : nil)
+        var trial = TrialRecord(index: index, directory: relativeDirectory, faultKind: measured.fault.kind, faultTarget: measured.fault.target,
+                                faultTime: fault, result: result, timeline: timeline, events: windowEvents,
+                                captureDrops: results.reduce(0) { $0 + $1.statistics.dropped }, failback: measured.failback,
+                                stormGuardActed: events.contains { $0.source == "storm-guard" } ? true : nil)
+        trial.phases = measured.phases
+        if streams.count > 1 {
+            trial.streams = TrialStreams.records(streams, faults: byStream, arrivals: allArrivals, fault: measured.fault)
+        }
+        return trial
     }
 
     static var executable: String { LabManager.redlabExecutable() }
@@ -240,7 +233,8 @@ public struct ScenarioRunner {
     public func runCell(_ scenario: Scenario, id: String, configuration: [String: String], configurationLabel: String,
                         faultName: String, resultsDirectory: String, pauseBeforeFirstTrial: Bool = false) -> CellResult {
         let probe = scenario.probe
-        let probeDescription = probe.map { "udp \($0.from) -> \($0.to) at \(Int($0.rate))/s, received at \(scenario.capture.map(\.description).joined(separator: ", "))" } ?? ""
+        let probeDescription = (probe.map { "udp \($0.from) -> \($0.to) at \(Int($0.rate))/s, received at \(scenario.capture.map(\.description).joined(separator: ", "))" } ?? "")
+            + Self.streamsDescription(scenario)
         let faultDescription = scenario.timeline.map { "at \(Double($0.atMilliseconds) / 1000) s: \($0.action.description)" }.joined(separator: "; ")
         var cell = CellResult(id: id, configuration: configuration, configurationLabel: configurationLabel, fault: faultName,
                               faultDescription: faultDescription, probeDescription: probeDescription, trials: [])
@@ -302,6 +296,15 @@ public struct ScenarioRunner {
             }
             try waitUntilHealthy(probe, settleMilliseconds: scenario.settleMilliseconds, timeoutMilliseconds: scenario.settleTimeoutMilliseconds)
         }
+    }
+
+    /// "; streams: 1 measured srv1 -> ..., 2 reverse ..., 3 control ..." for a scenario that runs several.
+    static func streamsDescription(_ scenario: Scenario) -> String {
+        // A topology or plan that does not load gives no description here; the trial reports the error.
+        guard let topology = try? scenario.topology(), let plan = try? TrialStreams.plan(scenario, topology: topology),
+              plan.streams.count > 1 else { return "" }
+        return "; streams: " + plan.streams.map { "\($0.id) \($0.role.rawValue) \($0.path)" }.joined(separator: ", ")
+            + plan.notes.map { "; \($0)" }.joined()
     }
 
     public static func describe(_ trial: TrialRecord) -> String {

@@ -139,6 +139,17 @@ struct HTMLReport {
             lines.append("<h4>Fault and failback</h4>")
             lines += tableHTML(tables.convergenceTable(cell), className: "grid convergence")
             lines += tableHTML(tables.convergenceStatisticsTable(cell), className: "grid convergence-statistics")
+            let streams = tables.streamTable(cell)
+            if !streams.rows.isEmpty {
+                lines.append("<h4>Streams</h4>")
+                lines += tableHTML(streams, className: "grid streams")
+            }
+            let phases = tables.phaseTable(cell)
+            if !phases.rows.isEmpty {
+                lines.append("<h4>Phases</h4>")
+                if let bar = PhaseBar(cell) { lines.append(bar.svg) }
+                lines += tableHTML(phases, className: "grid phases")
+            }
         }
         let statistics = tables.statisticsTable(cell)
         if !statistics.rows.isEmpty {

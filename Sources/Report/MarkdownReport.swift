@@ -54,6 +54,10 @@ struct MarkdownReport {
         if !cell.trials.isEmpty {
             lines += ["", "#### Fault and failback", ""] + Self.table(tables.convergenceTable(cell))
             lines += [""] + Self.table(tables.convergenceStatisticsTable(cell))
+            let streams = tables.streamTable(cell)
+            if !streams.rows.isEmpty { lines += ["", "#### Streams", ""] + Self.table(streams) }
+            let phases = tables.phaseTable(cell)
+            if !phases.rows.isEmpty { lines += ["", "#### Phases", ""] + Self.table(phases) }
         }
         let statistics = tables.statisticsTable(cell)
         if !statistics.rows.isEmpty {

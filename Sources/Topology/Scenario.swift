@@ -33,6 +33,9 @@ public struct Scenario: Sendable, Equatable {
     public var lab: LabSource
     /// The probe stream measured (UDP, answered by the far end); nil for a storm scenario.
     public var probe: ScenarioProbe?
+    /// More probe streams run beside `probe` in every trial (`streams:`); when empty, the trial runs the
+    /// default ones: `probe` reversed and a control stream off the faulted path (see `TrialStreams`).
+    public var streams: [ScenarioProbe] = []
     /// Ports whose captures the analysis reads: together they must see every probe once (the receiver's port).
     public var capture: [PortRef]
     public var trials: Int
@@ -298,13 +301,17 @@ private struct ScenarioReader {
 
     func scenario(_ root: Yams.Node) throws -> Scenario {
         let top = try reader.keyed(root, "", allowed: ["name", "description", "lab", "probe", "capture", "trials", "duration",
-                                                           "settle", "settle_timeout", "pause", "timeline", "pass", "storm"])
+                                                           "settle", "settle_timeout", "pause", "timeline", "pass", "storm", "streams"])
         let name = try top["name"].map { try reader.string($0, "name") }
             ?? URL(fileURLWithPath: reader.file).deletingPathExtension().lastPathComponent
         guard let labNode = top["lab"] else { throw reader.fail(root, "lab", "missing: a topology file, or {generate: ladder|cross, ...}") }
         var scenario = Scenario(name: name, file: reader.file, lab: try lab(labNode), probe: nil, capture: [])
         scenario.description = try top["description"].map { try reader.string($0, "description") } ?? ""
         if let node = top["probe"] { scenario.probe = try probe(node) }
+        if let node = top["streams"] {
+            scenario.streams = try reader.list(node, "streams").enumerated().map { try probe($1, field: "streams[\($0)]") }
+            if scenario.streams.count > 16 { throw reader.fail(node, "streams", "at most 16 streams beside the probe, not \(scenario.streams.count)") }
+        }
         if let node = top["capture"] {
             scenario.capture = try reader.listOrOne(node).enumerated().map { try reader.portRef($1, "capture[\($0)]") }
         }
@@ -395,18 +402,18 @@ private struct ScenarioReader {
         return .generated(design, options, fastSpanningTreeTimers: fast)
     }
 
-    func probe(_ node: Yams.Node) throws -> ScenarioProbe {
-        let map = try reader.keyed(node, "probe", allowed: ["from", "to", "responder", "rate", "kind"])
-        guard let from = map["from"] else { throw reader.fail(node, "probe.from", "missing: the sending node") }
-        guard let to = map["to"] else { throw reader.fail(node, "probe.to", "missing: the address probed") }
-        if let kind = map["kind"], try reader.string(kind, "probe.kind") != "udp" {
-            throw reader.fail(kind, "probe.kind", "scenarios measure UDP probe streams (their pcaps carry sequence numbers and send times); use redlab probe for icmp, tcp and http checks")
+    func probe(_ node: Yams.Node, field: String = "probe") throws -> ScenarioProbe {
+        let map = try reader.keyed(node, field, allowed: ["from", "to", "responder", "rate", "kind"])
+        guard let from = map["from"] else { throw reader.fail(node, "\(field).from", "missing: the sending node") }
+        guard let to = map["to"] else { throw reader.fail(node, "\(field).to", "missing: the address probed") }
+        if let kind = map["kind"], try reader.string(kind, "\(field).kind") != "udp" {
+            throw reader.fail(kind, "\(field).kind", "scenarios measure UDP probe streams (their pcaps carry sequence numbers and send times); use redlab probe for icmp, tcp and http checks")
         }
-        var probe = ScenarioProbe(from: try reader.string(from, "probe.from"), to: try reader.address(to, "probe.to"))
-        probe.responder = try map["responder"].map { try reader.string($0, "probe.responder") }
+        var probe = ScenarioProbe(from: try reader.string(from, "\(field).from"), to: try reader.address(to, "\(field).to"))
+        probe.responder = try map["responder"].map { try reader.string($0, "\(field).responder") }
         if let rate = map["rate"] {
-            probe.rate = try reader.number(rate, "probe.rate")
-            guard probe.rate >= 10, probe.rate <= 10_000 else { throw reader.fail(rate, "probe.rate", "must be 10-10000 probes per second") }
+            probe.rate = try reader.number(rate, "\(field).rate")
+            guard probe.rate >= 10, probe.rate <= 10_000 else { throw reader.fail(rate, "\(field).rate", "must be 10-10000 probes per second") }
         }
         return probe
     }

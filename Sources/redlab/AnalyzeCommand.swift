@@ -47,6 +47,13 @@ struct AnalyzeCommand: ParsableCommand {
             if let before = r.pathBefore, let after = r.pathAfter { line += ", path \(before) -> \(after)" }
             line += String(format: ", loss-derived %.1f ms in %d loss periods", Double(r.lossDerivedTime) / 1e6, r.lossPeriods)
             print(indent + line)
+            if let silence = fault.silenceUntilAfterUndo {
+                print(indent + String(format: "  silent %.1f ms, until after the undoing", Double(silence.durationNanoseconds) / 1e6))
+            }
+            if let phases = fault.phases {
+                func ms(_ value: Int64?) -> String { value.map { String(format: "%.1f ms", Double($0) / 1e6) } ?? "—" }
+                print(indent + "  phases: detection \(ms(phases.detection)) (\(phases.detectionEvent ?? "no event")), action \(ms(phases.action)) (\(phases.actionEvent ?? "no event")), first probe through \(ms(phases.firstProbeThrough))")
+            }
             if let undo = fault.undo, let back = fault.failback {
                 var failback = "  failback (\(undo.kind) \(undo.target)): \(back.outcome.rawValue)"
                 if let outage = back.outage { failback += String(format: ", outage %.1f ms", Double(outage.durationNanoseconds) / 1e6) }

@@ -17,6 +17,7 @@ struct ProbeCommand: ParsableCommand {
     @Option(help: "The node that answers udp, tcp and http probes (default: the node with that address).") var responder: String?
     @Option(help: "The port (default 50007 udp, 50080 tcp and http).") var port: UInt16?
     @Option(help: "Send the first probe at this wall-clock instant (nanoseconds since the epoch).") var startAt: Int64?
+    @Option(help: "The stream ID the probes carry, telling streams apart in a capture.") var streamId: UInt32 = 1
     @Flag(help: "Print JSON.") var json = false
 
     func validate() throws {
@@ -35,7 +36,7 @@ struct ProbeCommand: ParsableCommand {
         guard let address = IPv4Address(to) else { return }
         do {
             var options = ProbeOptions(kind: kind, from: from, to: address, responder: responder, rate: rate,
-                                       seconds: seconds, port: port)
+                                       seconds: seconds, port: port, streamID: streamId)
             options.startAt = startAt
             let result = try LabManager().probe(lab: lab, options)
             if json {
