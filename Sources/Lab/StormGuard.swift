@@ -148,9 +148,10 @@ public struct StormGuardPolicy: Sendable {
     }
 
     /// The ports up now (carrier and admin up). A port first seen up now counts as having come up now;
-    /// on the first call, every port counts as up since the start.
+    /// on the first call, every port counts as up since before anything (however recently the guard started,
+    /// a port of the built lab never counts as closing a loop together with a cable plugged in later).
     public mutating func noteLinks(up ports: Set<PortRef>, at time: Int64) {
-        for port in ports where upSince[port] == nil { upSince[port] = linksSeen ? time : startTime }
+        for port in ports where upSince[port] == nil { upSince[port] = linksSeen ? time : .min }
         linksSeen = true
         for port in upSince.keys where !ports.contains(port) { upSince[port] = nil }
         // An error-disabled port someone set up again is in service again.

@@ -40,6 +40,19 @@ final class StormGuardPolicyTests: XCTestCase {
         XCTAssertEqual(policy.episodes, 0)
     }
 
+    /// A cable plugged in less than a second after the guard started (a quick test, a loaded machine): the
+    /// lab's own ports, up when the guard first looked, are never taken for part of the new cable.
+    func testACableAddedRightAfterTheStartIsShutAloneNotTheLabsOwnPorts() {
+        var policy = startedPolicy()
+        policy.noteLinks(up: Set(["sw1:p1", "sw1:p2", "sw1:p3", "sw2:p1", "sw2:p2", "sw2:p3", "sw3:p1", "sw3:p3",
+                                  "sw1:x1", "sw3:x2"].map(port)), at: 300 * ms)
+        let readings = [
+            "sw1": StormGuardReading(frames: ["p1": 1_100, "x1": 1_000], tripped: ["p1": 20, "x1": 30]),
+            "sw3": StormGuardReading(frames: ["p1": 1_000, "x2": 1_000], tripped: ["p1": 12, "x2": 40]),
+        ]
+        XCTAssertEqual(shut(policy.decide(readings: readings, at: 400 * ms, wallClock: 0)), [port("sw1:x1"), port("sw3:x2")])
+    }
+
     /// A cable added behind redlab's back (sw1:x1 - sw3:x2) closes the loop: every loop port trips, and the
     /// guard shuts both ends of the newest cable, releases the rest and logs one event.
     func testTheNewestCableIsShutAndTheOtherTripsReleased() throws {
