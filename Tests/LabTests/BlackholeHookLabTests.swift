@@ -23,6 +23,12 @@ final class BlackholeHookLabTests: LabTestCase {
         try run(in: namespace, ["nft", "list", "ruleset"]).output
     }
 
+    /// The tables and the hooks of their base chains (counters left out: they move with traffic).
+    private func hooks(_ namespace: String) throws -> [String] {
+        try ruleset(namespace).split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { $0.hasPrefix("table ") || $0.contains(" hook ") }
+    }
+
     private func rootQdisc(_ namespace: String, _ device: String) throws -> String {
         try run(in: namespace, ["tc", "qdisc", "show", "dev", device, "root"]).output
     }
@@ -33,13 +39,16 @@ final class BlackholeHookLabTests: LabTestCase {
         try manager.up(pair(), name: lab)
         XCTAssertTrue(try ping(from: "\(lab)-h1", "10.9.5.2"))
         let port = PortRef(node: "sw", port: "p2")
+        // The lab's own tables (the storm guard's) are there before; the blackhole adds nothing to them.
+        let hooksBefore = [try hooks("\(lab)-sw"), try hooks("\(lab)-h2")]
+        XCTAssertFalse(hooksBefore[0].isEmpty, "the storm guard's table is there to compare with")
 
         // Out only: what sw:p2 sends vanishes as it leaves sw:p2; h2:eth0 still sends.
         try manager.inject(.blackhole(port, direction: .out), lab: lab)
         XCTAssertTrue(try rootQdisc("\(lab)-sw", "p2").contains("blackhole"))
         XCTAssertFalse(try rootQdisc("\(lab)-h2", "eth0").contains("blackhole"))
-        XCTAssertFalse(try ruleset("\(lab)-sw").contains("hook"), "no netfilter hook")
-        XCTAssertFalse(try ruleset("\(lab)-h2").contains("hook"), "no netfilter hook")
+        XCTAssertEqual([try hooks("\(lab)-sw"), try hooks("\(lab)-h2")], hooksBefore, "no netfilter hook added")
+        XCTAssertFalse(try ruleset("\(lab)-h2").contains("hook"), "no netfilter hook on a host")
         XCTAssertFalse(try ping(from: "\(lab)-h1", "10.9.5.2", attempts: 2))
         try manager.inject(.unblackhole(port), lab: lab)
         XCTAssertFalse(try rootQdisc("\(lab)-sw", "p2").contains("blackhole"))

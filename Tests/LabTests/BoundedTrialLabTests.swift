@@ -54,7 +54,7 @@ final class BoundedTrialLabTests: LabTestCase {
         let aborted = try XCTUnwrap(cell.abortedTrials, "\(lines)")
         XCTAssertEqual(aborted.map(\.index), [1])
         XCTAssertEqual(aborted.first?.outcome, "aborted")
-        XCTAssertTrue(aborted.first?.reason.contains("the probe stream did not end") ?? false, "\(aborted)")
+        XCTAssertTrue(aborted.first?.reason.contains("did not end within") ?? false, "\(aborted)")
         XCTAssertTrue(aborted.first?.reason.contains("the prober was killed") ?? false, "\(aborted)")
         XCTAssertEqual(cell.trials.map(\.index), [2], "the cell went on after the aborted trial: \(lines)")
         XCTAssertNotEqual(cell.trials.first?.result.outcome, .noProbes)
