@@ -153,7 +153,9 @@ public enum TrialStreams {
     }
 
     /// The ports captured in a trial with their filters: the scenario's capture ports receive the
-    /// measured stream, every other stream is received on its receiver's cabled ports.
+    /// measured stream, every other stream is received on the receiver's interface that holds the stream's
+    /// address (a bond, whichever member is active, stays up when a member's cable is cut), or else on its
+    /// cabled ports.
     static func capturePorts(_ streams: [TrialStream], scenario: Scenario, topology: Topology) -> [(port: PortRef, filter: String)] {
         var receiving: [PortRef: [IPv4Address]] = [:]
         var order: [PortRef] = []
@@ -164,6 +166,11 @@ public enum TrialStreams {
         for stream in streams {
             if stream.role == .measured {
                 for port in scenario.capture { add(port, stream.probe.to) }
+                continue
+            }
+            if let holder = topology.node(named: stream.receiver)?.addresses
+                .first(where: { $0.value.contains { $0.address == stream.probe.to } })?.key {
+                add(PortRef(node: stream.receiver, port: holder), stream.probe.to)
                 continue
             }
             for link in topology.links {

@@ -21,7 +21,7 @@ final class ScenarioVMTests: LabTestCase {
         let results = try manager.runScenario(scenario, options: ScenarioRunOptions(resultsDirectory: out, labName: lab, trials: 1))
         let cell = try XCTUnwrap(results.cells.first)
         XCTAssertNil(cell.error)
-        XCTAssertEqual(cell.trials.count, 1)
+        XCTAssertEqual(cell.trials.count, 1, "aborted: \(cell.abortedTrials?.map(\.reason) ?? [])")
         return cell
     }
 
