@@ -51,13 +51,17 @@ final class TimedSimNetwork {
     private(set) var appliedState: [Endpoint: PortState] = [:]
     private(set) var decodeFailures: [BPDUDecodingError] = []
 
-    /// When set, BPDUs sent that still name this root are counted (a count-to-infinity's traffic).
+    /// When set, BPDUs sent that offer this root as designated information (a Configuration BPDU, or an
+    /// RST BPDU of the Designated role: the ones a neighbour may adopt) are counted: a count-to-infinity's
+    /// traffic. A Root Port's agreement naming it spreads nothing and is not counted.
     var watchedRoot: BridgeIdentifier?
     private(set) var staleRootBPDUsSent = 0
     private(set) var lastStaleRootBPDU: Int?
     /// When set, the forwarding links are checked for a loop after every input.
     var watchForLoops = false
     private(set) var transientLoops: [String] = []
+    /// The instants (microseconds) at which a loop was seen, beside `transientLoops`.
+    private(set) var loopTimes: [Int] = []
     /// The last instant any port's applied state changed.
     private(set) var lastStateChange = 0
 
@@ -161,7 +165,7 @@ final class TimedSimNetwork {
         for action in actions {
             switch action {
             case .transmit(let port, let bpdu):
-                if let root = watchedRoot, bpdu.parameters?.rootID == root {
+                if let root = watchedRoot, offersDesignatedInformation(bpdu, root: root) {
                     staleRootBPDUsSent += 1
                     lastStaleRootBPDU = now
                 }
@@ -175,10 +179,19 @@ final class TimedSimNetwork {
                 appliedState[e] = state
                 if watchForLoops && state == .forwarding, let loop = loopThrough() {
                     transientLoops.append("t=\(now) µs: \(loop)")
+                    loopTimes.append(now)
                 }
             default:
                 break
             }
+        }
+    }
+
+    private func offersDesignatedInformation(_ bpdu: BPDU, root: BridgeIdentifier) -> Bool {
+        switch bpdu {
+        case .configuration(let parameters): return parameters.rootID == root
+        case .rapidSpanningTree(let parameters): return parameters.rootID == root && parameters.flags.portRole == .designated
+        case .topologyChangeNotification: return false
         }
     }
 
