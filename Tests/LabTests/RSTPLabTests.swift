@@ -84,7 +84,9 @@ final class RSTPLabTests: LabTestCase {
         let result = try manager.probe(lab: lab, ProbeOptions(kind: .udp, from: "client", to: IPv4Address(10, 0, 1, 11), rate: 1000, seconds: 1.5))
         cutter.waitUntilExit()
         XCTAssertEqual(try rstp(lab, "acc2")?.rootPort, "up2", "the alternate took over")
-        XCTAssertLessThan(result.longestGapMilliseconds, 200, "RSTP heals in milliseconds, not seconds: \(result.gaps)")
+        // scripts/bench-rstp --debug --stp rstp measured 4-35 ms for this cut (median under 10 ms); 100 ms
+        // leaves room for a loaded CI machine while a held BPDU or a missed carrier event (a second) fails.
+        XCTAssertLessThan(result.longestGapMilliseconds, 100, "RSTP heals in milliseconds, not seconds: \(result.gaps)")
         XCTAssertTrue(try ping(from: "\(lab)-client", "10.0.1.11", attempts: 3))
 
         _ = try run(in: "\(lab)-acc2", ["ip", "link", "set", "up1", "up"])
@@ -254,7 +256,9 @@ final class RSTPLabTests: LabTestCase {
         XCTAssertTrue((result.startNanoseconds..<result.endNanoseconds - 500_000_000).contains(crash.timeNanoseconds),
                       "the crash fell inside the probe stream")
         print("root crash: longest gap \(result.longestGapMilliseconds) ms")
-        XCTAssertLessThan(result.longestGapMilliseconds, 500, "RSTP heals a root crash in milliseconds: \(result.gaps)")
+        // The benchmark measured 13-70 ms for a root crash; a held BPDU or a count-to-infinity step would
+        // cost a second.
+        XCTAssertLessThan(result.longestGapMilliseconds, 300, "RSTP heals a root crash in milliseconds: \(result.gaps)")
         // core1's status file stays as its killed rstpd left it: ask the others (a root change without a
         // role change reaches the status file at the next tick).
         let others = ["core2", "acc1", "acc2"]
