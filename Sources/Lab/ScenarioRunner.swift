@@ -123,6 +123,7 @@ public struct ScenarioRunner {
             try? manager.owner(of: address, lab: lab, record: record)   // no owner now: the plan reports the address
         }
         if index == 1 { for note in notes { progress("  \(note)") } }
+        learnLaunchCost(streams.count)
         let streamStart = wallClockNanoseconds() + pacing.startDelay
         let probers = try StreamProbers(streams, lab: lab, executable: Self.executable, seconds: seconds, startAt: streamStart,
                                         directory: directory) { executable, arguments in proberCommand(index, executable, arguments) }
@@ -218,6 +219,31 @@ public struct ScenarioRunner {
             trial.streams = TrialStreams.records(streams, faults: byStream, arrivals: allArrivals, fault: measured.fault)
         }
         return trial
+    }
+
+    /// How long launching `count` probers at once takes on this machine (seconds in an emulated VM, where
+    /// three probers started 3.6 s after a 0.8 s start delay), measured once per runner by launching as many
+    /// `redlab --version` at once (bounded: 30 s, then killed); the streams' start delay covers it.
+    private func learnLaunchCost(_ count: Int) {
+        guard pacing.needsLaunchCost else { return }
+        let started = Int64(monotonicNanoseconds())
+        var processes: [Process] = []
+        for _ in 0..<count {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: Self.executable)
+            process.arguments = ["--version"]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            do { try process.run() } catch { break }  // the probers' own launch reports what is wrong
+            processes.append(process)
+        }
+        let deadline = Date().addingTimeInterval(30)
+        while processes.contains(where: \.isRunning) && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+        for process in processes where process.isRunning { process.terminate() }
+        let cost = Int64(monotonicNanoseconds()) - started
+        if let delay = pacing.cover(launchCost: cost) {
+            progress(String(format: "  launching %d probers takes %.1f s here: streams start %@ after launch", count, Double(cost) / 1e9, delay))
+        }
     }
 
     static var executable: String { LabManager.redlabExecutable() }
@@ -585,6 +611,21 @@ final class ProberPacing: @unchecked Sendable {
             guard longer > delay else { return nil }
             delay = longer
             return String(format: "%.1f s", Double(longer) / 1e9)
+        }
+    }
+
+    private var launchCostKnown = false
+    var needsLaunchCost: Bool { lock.withLock { !launchCostKnown } }
+
+    /// After measuring how long launching a trial's probers takes here: the delay becomes at least twice
+    /// that plus 0.3 s; the new delay as text when it changed.
+    func cover(launchCost: Int64) -> String? {
+        lock.withLock {
+            launchCostKnown = true
+            let covering = min(limit, launchCost * 2 + 300_000_000)
+            guard covering > delay else { return nil }
+            delay = covering
+            return String(format: "%.1f s", Double(covering) / 1e9)
         }
     }
 }
