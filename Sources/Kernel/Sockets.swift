@@ -216,8 +216,11 @@ public final class InetSocket {
         if kind != .tcp { try setOption(fd, SOL_SOCKET, SO_TIMESTAMPNS, Int32(1), "SO_TIMESTAMPNS") }
     }
 
-    /// A full queue or no route: a datagram the probe counts as lost, not a failure.
-    private static let countedAsLost = nothingWaiting.union([ENETUNREACH, EHOSTUNREACH])
+    /// What the network does to a datagram while a lab fails over: a full queue (EAGAIN, ENOBUFS), no
+    /// route or neighbour (ENETUNREACH, EHOSTUNREACH, EHOSTDOWN), the sending interface down a moment (a
+    /// bond between active members: ENETDOWN), a firewall drop on output (EPERM), an ICMP error from an
+    /// earlier datagram (ECONNREFUSED). The probe counts the datagram as lost; it is no failure of the prober.
+    static let countedAsLost = nothingWaiting.union([ENOBUFS, ENETUNREACH, EHOSTUNREACH, EHOSTDOWN, ENETDOWN, EPERM, ECONNREFUSED])
 
     private init(accepted fd: Int32) {
         descriptor = OwnedDescriptor(fd)
@@ -283,7 +286,7 @@ public final class InetSocket {
 
     public func send(_ bytes: [UInt8], to ip: IPv4Address, port: UInt16 = 0) throws {
         var address = socketAddress(ip, port)
-        // A full queue or no route: the probe counts the datagram as lost.
+        // See countedAsLost: the probe counts such a datagram as lost.
         _ = try systemCall("sendto", "\(ip):\(port)", quiet: Self.countedAsLost) {
             bytes.withUnsafeBytes { raw in
                 withUnsafePointer(to: &address) {

@@ -48,6 +48,7 @@ public enum TrialStreams {
         let measured = TrialStream(id: 1, role: .measured, probe: probe, receiver: try receiver(of: probe, in: topology, field: "probe", owner: owner))
         var streams = [measured]
         var notes: [String] = []
+        if scenario.measuredStreamOnly { return (streams, ["one stream: the scenario says streams: none"]) }
         if !scenario.streams.isEmpty {
             for (index, named) in scenario.streams.enumerated() {
                 let stream = TrialStream(id: UInt32(index + 2), role: .named, probe: named,

@@ -36,6 +36,9 @@ public struct Scenario: Sendable, Equatable {
     /// More probe streams run beside `probe` in every trial (`streams:`); when empty, the trial runs the
     /// default ones: `probe` reversed and a control stream off the faulted path (see `TrialStreams`).
     public var streams: [ScenarioProbe] = []
+    /// `streams: none`: the measured stream alone (an emulated VM measures a bond's failover with one
+    /// stream; two at 1 000/s each load its software-emulated CPUs into the figures).
+    public var measuredStreamOnly = false
     /// Ports whose captures the analysis reads: together they must see every probe once (the receiver's port).
     public var capture: [PortRef]
     public var trials: Int
@@ -308,7 +311,9 @@ private struct ScenarioReader {
         var scenario = Scenario(name: name, file: reader.file, lab: try lab(labNode), probe: nil, capture: [])
         scenario.description = try top["description"].map { try reader.string($0, "description") } ?? ""
         if let node = top["probe"] { scenario.probe = try probe(node) }
-        if let node = top["streams"] {
+        if let node = top["streams"], node.scalar != nil, node.string == "none" {
+            scenario.measuredStreamOnly = true
+        } else if let node = top["streams"] {
             scenario.streams = try reader.list(node, "streams").enumerated().map { try probe($1, field: "streams[\($0)]") }
             if scenario.streams.count > 16 { throw reader.fail(node, "streams", "at most 16 streams beside the probe, not \(scenario.streams.count)") }
         }

@@ -102,6 +102,25 @@ final class StreamsTests: XCTestCase {
         }
     }
 
+    func testStreamsNoneRunsTheMeasuredStreamAlone() throws {
+        let yaml = """
+            name: s
+            lab: {generate: cross, no_bond: true, vlans: none}
+            probe: {from: srv1, to: 10.0.1.100}
+            streams: none
+            capture: [client:eth0]
+            timeline:
+              - {at: 1s, link-down: acc2:up1}
+            """
+        let scenario = try ScenarioLoader.parse(yaml: yaml, file: "/tmp/s.yaml")
+        XCTAssertTrue(scenario.measuredStreamOnly)
+        let (streams, _) = try TrialStreams.plan(scenario, topology: cross())
+        XCTAssertEqual(streams.map(\.role), [.measured])
+        XCTAssertThrowsError(try ScenarioLoader.parse(yaml: yaml.replacingOccurrences(of: "streams: none", with: "streams: nothing"), file: "/tmp/s.yaml")) { error in
+            XCTAssertTrue("\(error)".contains("streams"), "\(error)")
+        }
+    }
+
     /// srv1 → client loses probes 1001...1050 to a blackhole on the client's switch port (out only, at
     /// 1000.5 ms, undone at 2000.5 ms); client → srv1 and the control srv1 → srv2 lose nothing while it lasts.
     /// The control's last probe (2999) is lost: only its own stream-end event counts it.
