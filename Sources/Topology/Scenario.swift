@@ -36,8 +36,8 @@ public struct Scenario: Sendable, Equatable {
     /// More probe streams run beside `probe` in every trial (`streams:`); when empty, the trial runs the
     /// default ones: `probe` reversed and a control stream off the faulted path (see `TrialStreams`).
     public var streams: [ScenarioProbe] = []
-    /// `streams: none`: the measured stream alone (an emulated VM measures a bond's failover with one
-    /// stream; two at 1 000/s each load its software-emulated CPUs into the figures).
+    /// `streams: none`: the measured stream alone (the shipped bond scenarios, which run in the
+    /// software-emulated VM, keep its load to one stream).
     public var measuredStreamOnly = false
     /// Ports whose captures the analysis reads: together they must see every probe once (the receiver's port).
     public var capture: [PortRef]
