@@ -1,4 +1,4 @@
-import Lab
+@testable import Lab
 import Topology
 import XCTest
 
@@ -163,5 +163,12 @@ final class StormGuardPolicyTests: XCTestCase {
                                     at: 4 * s, wallClock: 0, quietSince: 3_900 * ms)
         let event = try XCTUnwrap(events(actions).first)
         XCTAssertEqual(event.detail["peak_per_second"], "50000", "5000 storm frames in 0.1 s")
+    }
+
+    /// Looking costs at most about 5 % of a CPU: a look that took 20 ms waits 400 ms, one of 1 ms the interval.
+    func testTheWaitBetweenLooksGrowsWithWhatALookCosts() {
+        XCTAssertEqual(StormGuardDaemon.wait(afterLookCosting: 1 * ms, interval: 100 * ms), 100 * ms)
+        XCTAssertEqual(StormGuardDaemon.wait(afterLookCosting: 20 * ms, interval: 100 * ms), 400 * ms)
+        XCTAssertEqual(StormGuardDaemon.wait(afterLookCosting: 2 * s, interval: 100 * ms), 5 * s)
     }
 }
