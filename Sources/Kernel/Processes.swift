@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 
 /// What /proc says about processes.
 public enum ProcessTable {
@@ -13,5 +14,20 @@ public enum ProcessTable {
         guard let close = stat.lastIndex(of: ")") else { return false }
         let state = stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).first
         return state != nil && state != "Z" && state != "X" && state != "x"
+    }
+}
+
+extension Process {
+    /// Waits up to `grace` seconds for the process to end; if it has not, kills it (SIGKILL) and waits up to
+    /// 10 s more for it to be reaped. Returns true when it had to be killed. Every wait is bounded.
+    @discardableResult
+    public func stop(after grace: Double) -> Bool {
+        let deadline = Date().addingTimeInterval(grace)
+        while isRunning && Date() < deadline { Kernel.sleep(nanoseconds: 20_000_000) }
+        guard isRunning else { return false }
+        kill(processIdentifier, SIGKILL)
+        let reaped = Date().addingTimeInterval(10)
+        while isRunning && Date() < reaped { Kernel.sleep(nanoseconds: 20_000_000) }
+        return true
     }
 }

@@ -81,13 +81,7 @@ extension LabManager {
         _ = try capture(lab: lab, ports: [options.receiver], directory: options.directory, filter: "udp", seconds: limit,
                         snapLength: 128) { !prober.isRunning }
         // A prober that has not finished by now is stopped, and waited for within bounds.
-        var deadline = Date().addingTimeInterval(5)
-        while prober.isRunning && Date() < deadline { usleep(20_000) }
-        if prober.isRunning {
-            kill(prober.processIdentifier, SIGKILL)
-            deadline = Date().addingTimeInterval(10)
-            while prober.isRunning && Date() < deadline { usleep(20_000) }
-        }
+        prober.stop(after: 5)
         let (blackouts, failure) = injector.wait(timeout: 10)
         if let failure { throw failure }
         if prober.isRunning { throw LabError.unsupported("the calibration's probe stream did not end within \(Int(limit) + 15) s") }

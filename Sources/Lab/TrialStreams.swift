@@ -210,11 +210,7 @@ final class StreamProbers {
             do {
                 try prober.run()
             } catch {
-                for started in processes {
-                    kill(started.processIdentifier, SIGKILL)
-                    let reaped = Date().addingTimeInterval(10)
-                    while started.isRunning && Date() < reaped { usleep(20_000) }
-                }
+                for started in processes { started.stop(after: 0) }
                 throw error
             }
             processes.append(prober)
@@ -232,14 +228,11 @@ final class StreamProbers {
     /// up to 10 s). Returns the streams whose prober had to be killed.
     func finish(grace: Double = 5) -> [TrialStream] {
         let deadline = Date().addingTimeInterval(grace)
-        while anyRunning && Date() < deadline { usleep(20_000) }
         var hung: [TrialStream] = []
         for (stream, process) in zip(streams, processes) {
-            if process.isRunning {
+            // All share one deadline: each waits only for what is left of it.
+            if process.stop(after: max(0, deadline.timeIntervalSinceNow)) {
                 hung.append(stream)
-                kill(process.processIdentifier, SIGKILL)
-                let reaped = Date().addingTimeInterval(10)
-                while process.isRunning && Date() < reaped { usleep(20_000) }
             } else {
                 process.waitUntilExit()
             }
