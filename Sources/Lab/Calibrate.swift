@@ -92,9 +92,7 @@ extension LabManager {
         let arrivals = try ResultsAnalyzer.probeArrivals(directory: options.directory)
         let report = BlackoutCalibration.measure(arrivals: arrivals, blackouts: blackouts,
                                                  probeInterval: ResultsAnalyzer.probeInterval(arrivals))
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(report).write(to: URL(fileURLWithPath: "\(options.directory)/calibration.json"))
+        try Self.writeJSON(report, to: "\(options.directory)/calibration.json")
         return report
     }
 }
@@ -136,12 +134,12 @@ final class BlackoutInjector: @unchecked Sendable {
             do {
                 var next = firstAt
                 for milliseconds in plan {
-                    while wallClockNanoseconds() < next { usleep(useconds_t(max(50, min(next - wallClockNanoseconds(), 5_000_000) / 1000))) }
+                    while wallClockNanoseconds() < next { Kernel.sleep(nanoseconds: UInt64(max(50_000, min(next - wallClockNanoseconds(), 5_000_000)))) }
                     let startIssued = wallClockNanoseconds()
                     try setDropping(true)
                     let start = wallClockNanoseconds()
                     let due = start + Int64(milliseconds) * 1_000_000
-                    while wallClockNanoseconds() < due { usleep(useconds_t(max(20, min(due - wallClockNanoseconds(), 1_000_000) / 1000 / 2))) }
+                    while wallClockNanoseconds() < due { Kernel.sleep(nanoseconds: UInt64(max(20_000, min(due - wallClockNanoseconds(), 1_000_000) / 2))) }
                     let endIssued = wallClockNanoseconds()
                     try setDropping(false)
                     let end = wallClockNanoseconds()
