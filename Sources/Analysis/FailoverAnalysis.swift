@@ -167,7 +167,8 @@ extension FailoverResult {
 /// every 1 ms with 137 missing give 138 ms.
 ///
 /// **Not recovered**: no probe arrived after the fault, or `captureEnd` is given and the stream went silent
-/// before it for longer than the threshold and longer than any gap.
+/// before it for longer than the threshold and longer than any gap, with probes lost in that silence (when
+/// `expectedSequences` says which were sent: a sender that sent nothing for a while lost nothing).
 ///
 /// **Recovery time** = fault instant → the first probe received after the outage.
 ///
@@ -249,8 +250,12 @@ public struct FailoverAnalysis: Sendable, Hashable, Codable {
             }
         }
         // A silence at the end longer than any gap: the stream stopped and did not come back while observed,
-        // whatever short gap came before it.
-        if let captureEnd, last.receiveTime > faultTime, captureEnd.saturatingSubtracting(last.receiveTime) > threshold,
+        // whatever short gap came before it. When the probes sent are known, only a silence in which probes
+        // were lost: a sender that sent nothing for a while (descheduled on a loaded machine) lost nothing.
+        let silentAtEnd = captureEnd.map { captureEnd in
+            captureEnd.saturatingSubtracting(last.receiveTime) > threshold && lostAfterLast(ordered)
+        } ?? false
+        if let captureEnd, silentAtEnd, last.receiveTime > faultTime,
            captureEnd.saturatingSubtracting(last.receiveTime) > (result.outage?.durationNanoseconds ?? -1) {
             result.outage = nil
         }
@@ -260,12 +265,18 @@ public struct FailoverAnalysis: Sendable, Hashable, Codable {
         } else if last.receiveTime <= faultTime {
             result.outcome = .notRecovered
             result.silentSince = last.receiveTime
-        } else if let captureEnd, captureEnd.saturatingSubtracting(last.receiveTime) > threshold {
+        } else if silentAtEnd {
             result.outcome = .notRecovered
             result.silentSince = last.receiveTime
         } else {
             result.outcome = .hitless
         }
+    }
+
+    /// Whether probes sent after the highest one received were lost: always, when the probes sent are not known.
+    private func lostAfterLast(_ ordered: [ProbeArrival]) -> Bool {
+        guard let expectedSequences, let highest = ordered.map(\.sequence).max() else { return true }
+        return expectedSequences.upperBound > highest
     }
 
     private func countSequences(_ ordered: [ProbeArrival], into result: inout FailoverResult) {

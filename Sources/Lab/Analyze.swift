@@ -93,7 +93,10 @@ public enum ResultsAnalyzer {
             // belongs to the restore, not to this fault's failover.
             let undo = faultEvents.first { $0.timeNanoseconds > fault.timeNanoseconds && $0.target == fault.target && Self.undoKinds.contains($0.kind) }
             let windowEnd = undo?.timeNanoseconds
-            let inWindow = windowEnd.map { end in arrivals.filter { $0.receiveTime <= end } } ?? arrivals
+            // The fault's probes are those sent before its undoing, wherever they were when it came: on a
+            // loaded machine a probe sent just before the undoing can arrive hundreds of ms after it, and a
+            // window cut by receive time would take that delay for a stream gone silent.
+            let inWindow = windowEnd.map { end in arrivals.filter { $0.sendTime <= end } } ?? arrivals
             // Observed until the undoing or the end of the probe stream, whichever came first.
             let observedUntil = [windowEnd, streamEnd].compactMap { $0 }.min() ?? captureEnd
             let lowest = arrivals.map(\.sequence).min()

@@ -169,6 +169,25 @@ final class FailoverAnalysisTests: XCTestCase {
             .analyze(arrivals: arrivals, faultTime: 95 * Self.millisecond).outcome, .hitless)
     }
 
+    func testASenderThatStoppedSendingIsNoStreamThatStopped() {
+        // The fault at 50 ms changes nothing; the sender is descheduled after probe 100 and sends nothing more
+        // before the window ends at 200 ms. Every probe it sent came: no loss, so no "not recovered".
+        let arrivals = stream(0...100)
+        let result = FailoverAnalysis(probeInterval: Self.interval, expectedSequences: 0...100,
+                                      captureEnd: 200 * Self.millisecond)
+            .analyze(arrivals: arrivals, faultTime: 50 * Self.millisecond)
+        XCTAssertEqual(result.outcome, .hitless)
+        XCTAssertNil(result.silentSince)
+        XCTAssertEqual(result.lostProbes, 0)
+        // The same silence with the probes sent in it lost is a stream that did not recover.
+        let lost = FailoverAnalysis(probeInterval: Self.interval, expectedSequences: 0...150,
+                                    captureEnd: 200 * Self.millisecond)
+            .analyze(arrivals: arrivals, faultTime: 50 * Self.millisecond)
+        XCTAssertEqual(lost.outcome, .notRecovered)
+        XCTAssertEqual(lost.silentSince, 100 * Self.millisecond)
+        XCTAssertEqual(lost.lostProbes, 50)
+    }
+
     func testTheLongestGapAfterTheFaultIsTheOutage() {
         // Fault at 100.5 ms: a 6 ms hiccup (probes 101...105 lost), then a 40 ms outage (probes 150...189 lost).
         let arrivals = stream(0...299, missing: 101...105).filter { !(150...189).contains($0.sequence) }

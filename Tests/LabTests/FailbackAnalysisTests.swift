@@ -77,6 +77,39 @@ final class FailbackAnalysisTests: XCTestCase {
         XCTAssertEqual(failback.lossDerivedTime, 40 * Self.millisecond)
     }
 
+    /// A loaded machine: the fault costs nothing, but the last probes sent before the undoing reach the capture
+    /// 120 ms late (after it), and the sender sends nothing for 130 ms. A window cut by receive time would
+    /// see the stream silent up to the undoing; by send time, every probe of the fault's came.
+    func testProbesDelayedPastTheUndoingStillBelongToTheFault() throws {
+        let folder = NSTemporaryDirectory() + "redlab-delayed-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: folder) }
+        // Sequence s is sent at s ms, except that from 1000 on the sender restarts at 1130 ms.
+        func sent(_ sequence: UInt64) -> Int64 { Self.sendTime(sequence) + (sequence >= 1000 ? 130 * Self.millisecond : 0) }
+        let records = (UInt64(0)...1999).map { sequence in
+            let delay = (990...999).contains(sequence) ? 120 * Self.millisecond : 150_000
+            let payload = ProbePayload(streamID: 1, sequence: sequence, sendTimeNanoseconds: UInt64(sent(sequence))).encode()
+            let source = IPv4Address(10, 0, 0, 1), destination = IPv4Address(10, 0, 0, 2)
+            let udp = UDPDatagram(sourcePort: 40_000, destinationPort: 50_007, payload: payload).encode(source: source, destination: destination)
+            let ip = IPv4Packet(source: source, destination: destination, protocolNumber: .udp, payload: udp).encode()
+            let frame = EthernetFrame(destination: MACAddress(2, 0, 0, 0, 0, 2), source: MACAddress(2, 0, 0, 0, 0, 1),
+                                      etherType: .ipv4, payload: ip).encode()
+            return PcapRecord(timestampNanoseconds: sent(sequence) + delay, data: frame)
+        }.sorted { $0.timestampNanoseconds < $1.timestampNanoseconds }
+        try PcapFile(records: records).write(toFile: folder + "/client-eth0.pcap")
+        try ResultsAnalyzer.writeEvents([
+            LabEvent(timeNanoseconds: Self.sendTime(500) + 500_000, source: "fault", kind: "link-down", target: "sw:p1"),
+            LabEvent(timeNanoseconds: Self.sendTime(1100), source: "fault", kind: "link-up", target: "sw:p1"),
+            LabEvent(timeNanoseconds: sent(1999), source: "probe", kind: "stream-end", target: "srv1->10.0.0.2",
+                     detail: ["sent": "2000", "rate": "1000"]),
+        ], to: folder + "/events.jsonl")
+        let report = try ResultsAnalyzer.analyze(directory: folder, events: folder + "/events.jsonl")
+        let fault = try XCTUnwrap(report.faults.first).result
+        XCTAssertEqual(fault.outcome, .hitless)
+        XCTAssertEqual(fault.lostProbes, 0)
+        XCTAssertNil(fault.silentSince)
+    }
+
     func testAFaultNeverUndoneHasNoFailback() throws {
         let folder = try writeTrial()
         let events = ResultsAnalyzer.loadEvents(path: folder + "/events.jsonl").filter { $0.kind != "link-up" }
