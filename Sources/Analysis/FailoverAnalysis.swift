@@ -57,6 +57,11 @@ public struct FailoverResult: Sendable, Hashable, Codable {
     public var silentSince: Int64?
     /// Fault instant → receive time of the first probe after the outage. Set only for `.recovered`.
     public var recoveryTime: Int64?
+    /// How long the sender sent nothing during the outage beyond its pacing: the send times of the probes
+    /// around the outage lie further apart than the probes sent between them account for (a sender
+    /// descheduled on a loaded machine). The outage's instants are known only to within this plus one probe
+    /// interval, so it is the figure's sampling error. Set only for `.recovered`.
+    public var senderIdleTime: Int64?
 
     /// The sequence numbers expected: as configured, or the lowest to the highest received.
     public var expectedSequences: ClosedRange<UInt64>?
@@ -125,7 +130,7 @@ extension FailoverResult {
     private enum CodingKeys: String, CodingKey {
         case faultTime, outcome, outage, longestGapAfterFault, silentSince, recoveryTime, expectedSequences, receivedProbes,
              lostProbes, lostSequences, convergenceLostProbes, lossPeriods, lossDerivedTime, duplicatedProbes,
-             duplicateArrivals, reorderedProbes, detectionEvent, detectionTime, pathBefore, pathAfter
+             duplicateArrivals, reorderedProbes, detectionEvent, detectionTime, pathBefore, pathAfter, senderIdleTime
     }
 
     /// Reads results written before the loss-derived figures existed too (they read as 0 there).
@@ -151,6 +156,7 @@ extension FailoverResult {
                   detectionTime: try container.decodeIfPresent(Int64.self, forKey: .detectionTime),
                   pathBefore: try container.decodeIfPresent(String.self, forKey: .pathBefore),
                   pathAfter: try container.decodeIfPresent(String.self, forKey: .pathAfter))
+        senderIdleTime = try container.decodeIfPresent(Int64.self, forKey: .senderIdleTime)
     }
 }
 
@@ -262,6 +268,7 @@ public struct FailoverAnalysis: Sendable, Hashable, Codable {
         if let outage = result.outage {
             result.outcome = .recovered
             result.recoveryTime = outage.end.saturatingSubtracting(faultTime)
+            result.senderIdleTime = senderIdleTime(around: outage, ordered)
         } else if last.receiveTime <= faultTime {
             result.outcome = .notRecovered
             result.silentSince = last.receiveTime
@@ -271,6 +278,17 @@ public struct FailoverAnalysis: Sendable, Hashable, Codable {
         } else {
             result.outcome = .hitless
         }
+    }
+
+    /// The time between the send times of the probes around `outage` that the probes sent between them
+    /// (one per interval) do not account for.
+    private func senderIdleTime(around outage: ProbeGap, _ ordered: [ProbeArrival]) -> Int64? {
+        guard let before = ordered.first(where: { $0.sequence == outage.sequenceBefore && $0.receiveTime == outage.start }),
+              let after = ordered.first(where: { $0.sequence == outage.sequenceAfter && $0.receiveTime == outage.end }),
+              after.sequence > before.sequence else { return nil }
+        let (paced, overflow) = Int64(clamping: after.sequence - before.sequence).multipliedReportingOverflow(by: max(probeInterval, 1))
+        guard !overflow else { return nil }
+        return max(0, after.sendTime.saturatingSubtracting(before.sendTime).saturatingSubtracting(paced))
     }
 
     /// Whether probes sent after the highest one received were lost: always, when the probes sent are not known.

@@ -338,7 +338,9 @@ public struct ScenarioRunner {
         var text: String
         switch result.outcome {
         case .hitless: text = "hitless"
-        case .recovered: text = String(format: "outage %.1f ms", trial.outageMilliseconds ?? 0)
+        case .recovered:
+            text = String(format: "outage %.1f ms", trial.outageMilliseconds ?? 0)
+            if let idle = result.senderIdleTime, idle > 0 { text += String(format: " (the sender idle %.1f ms of it)", Double(idle) / 1e6) }
         case .notRecovered: text = "NOT recovered"
         case .noProbes: text = "no probes received"
         }

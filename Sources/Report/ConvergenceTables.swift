@@ -50,7 +50,11 @@ extension ReportTables {
     static func outageText(_ result: FailoverResult) -> String {
         switch result.outcome {
         case .hitless: return "0.0"
-        case .recovered: return result.outage.map { Format.milliseconds(nanoseconds: $0.durationNanoseconds) } ?? "—"
+        case .recovered:
+            guard let outage = result.outage else { return "—" }
+            // A sender that sent nothing for part of the outage leaves its instants that uncertain.
+            let idle = result.senderIdleTime.flatMap { $0 > 0 ? " (sender idle \(Format.milliseconds(nanoseconds: $0)))" : nil } ?? ""
+            return Format.milliseconds(nanoseconds: outage.durationNanoseconds) + idle
         default: return "—"
         }
     }

@@ -188,6 +188,23 @@ final class FailoverAnalysisTests: XCTestCase {
         XCTAssertEqual(lost.lostProbes, 50)
     }
 
+    func testTheSenderIdleTimeInTheOutageIsItsSamplingError() {
+        // Probes 0...99 every 1 ms; probes 100...104 are lost; the sender then sends nothing for 80 ms, so
+        // probe 105 leaves at 185 ms. The outage 99 → 185 ms spans 6 probe intervals and 80 ms of an idle sender.
+        let arrivals = stream(0...99) + (UInt64(105)...150).map {
+            ProbeArrival(sequence: $0, sendTime: Int64($0 + 80) * Self.interval, receiveTime: Int64($0 + 80) * Self.interval)
+        }
+        let result = FailoverAnalysis(probeInterval: Self.interval)
+            .analyze(arrivals: arrivals, faultTime: 100 * Self.millisecond)
+        XCTAssertEqual(result.outcome, .recovered)
+        XCTAssertEqual(result.outage?.durationNanoseconds, 86 * Self.millisecond)
+        XCTAssertEqual(result.senderIdleTime, 80 * Self.millisecond)
+        // A sender that kept its pacing leaves no idle time.
+        let paced = FailoverAnalysis(probeInterval: Self.interval)
+            .analyze(arrivals: stream(0...150, missing: 100...104), faultTime: 100 * Self.millisecond)
+        XCTAssertEqual(paced.senderIdleTime, 0)
+    }
+
     func testTheLongestGapAfterTheFaultIsTheOutage() {
         // Fault at 100.5 ms: a 6 ms hiccup (probes 101...105 lost), then a 40 ms outage (probes 150...189 lost).
         let arrivals = stream(0...299, missing: 101...105).filter { !(150...189).contains($0.sequence) }
