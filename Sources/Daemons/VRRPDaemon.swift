@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Kernel
+import LabBase
 import Packets
 import Topology
 import VRRP

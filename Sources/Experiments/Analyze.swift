@@ -1,5 +1,6 @@
 import Analysis
 import Foundation
+import LabBase
 import Topology
 
 /// One fault's failover, measured from pcap files.

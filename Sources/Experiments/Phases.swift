@@ -1,4 +1,5 @@
 import Analysis
+import LabBase
 import Topology
 
 extension ResultsAnalyzer {

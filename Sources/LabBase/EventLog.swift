@@ -36,7 +36,7 @@ public struct LabEvent: Codable, Sendable, Equatable {
 }
 
 extension LabDirectory {
-    var eventLogPath: String { "\(path)/events.jsonl" }
+    package var eventLogPath: String { "\(path)/events.jsonl" }
 
     /// Appends one event. Lines are written with one write(2) on an O_APPEND descriptor, so several
     /// processes (daemons, fault commands) can log to the same file without tearing lines.

@@ -1,4 +1,6 @@
+@testable import Daemons
 @testable import Lab
+@testable import LabBase
 import Topology
 import XCTest
 

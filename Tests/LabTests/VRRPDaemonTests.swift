@@ -1,4 +1,6 @@
+import Daemons
 import Lab
+import LabBase
 import Packets
 import Topology
 import VRRP
