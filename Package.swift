@@ -54,7 +54,7 @@ let package = Package(
         .testTarget(name: "PacketsTests", dependencies: ["Packets"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VRRPTests", dependencies: ["VRRP", "Packets"]),
         .testTarget(name: "RSTPTests", dependencies: ["RSTP", "Packets"]),
-        .testTarget(name: "TopologyTests", dependencies: ["Topology", .product(name: "Yams", package: "Yams")]),
+        .testTarget(name: "TopologyTests", dependencies: ["Topology", "Packets", .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "Packets"]),
         .testTarget(name: "KernelTests", dependencies: ["Kernel"]),
         .testTarget(name: "LabTests", dependencies: [
