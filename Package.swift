@@ -33,15 +33,15 @@ let package = Package(
 
         // Orchestration and the CLI. Data moves one way: LabBase <- Daemons <- Lab <- Experiments <- redlab.
         // What a lab keeps under /run/redlab (record, journal, event log, status files) and its kernel names.
-        .target(name: "LabBase", dependencies: ["Topology"]),
+        .target(name: "LabBase", dependencies: ["Topology", "Analysis"]),
         // vrrpd, rstpd, storm control, the storm guard and the notifier, with their status types.
-        .target(name: "Daemons", dependencies: ["LabBase", "Topology", "Kernel", "Packets", "VRRP", "RSTP"]),
+        .target(name: "Daemons", dependencies: ["LabBase", "Analysis", "Topology", "Kernel", "Packets", "VRRP", "RSTP"]),
         // Building and removing labs, status, verification, convergence, faults, starting the daemons.
         .target(name: "Lab", dependencies: [
-            "LabBase", "Daemons", "Topology", "Kernel", "Packets",
+            "LabBase", "Daemons", "Analysis", "Topology", "Kernel", "Packets",
             .product(name: "Logging", package: "swift-log"),
         ]),
-        // Probes, trials, scenarios, the experiment matrix, calibration, storms, captures, a run's analysis.
+        // Probes, trials, scenarios, the experiment matrix, calibration, storms, captures.
         .target(name: "Experiments", dependencies: [
             "Lab", "LabBase", "Topology", "Kernel", "Capture", "Packets", "Analysis",
         ]),

@@ -1,3 +1,4 @@
+import Analysis
 import Daemons
 import Foundation
 import Glibc

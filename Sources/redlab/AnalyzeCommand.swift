@@ -1,7 +1,6 @@
+import Analysis
 import ArgumentParser
-import Experiments
 import Foundation
-import Lab
 
 struct AnalyzeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

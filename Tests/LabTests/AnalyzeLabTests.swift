@@ -1,3 +1,4 @@
+import Analysis
 import Experiments
 import Foundation
 import Lab

@@ -1,3 +1,4 @@
+@testable import Analysis
 @testable import Daemons
 @testable import Lab
 @testable import LabBase

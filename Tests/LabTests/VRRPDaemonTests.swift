@@ -1,3 +1,4 @@
+import Analysis
 import Daemons
 import Lab
 import LabBase
