@@ -1,8 +1,5 @@
 import Analysis
-import Experiments
 import Foundation
-import Lab
-import LabBase
 import Packets
 import XCTest
 

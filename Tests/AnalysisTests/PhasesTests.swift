@@ -1,9 +1,5 @@
 import Analysis
-import Experiments
 import Foundation
-import Lab
-import LabBase
-import Topology
 import XCTest
 
 /// A recovered outage split into detection, action and first probe through, from the event log. No lab.

@@ -2,7 +2,6 @@ import Analysis
 @testable import Experiments
 import Foundation
 @testable import Lab
-@testable import LabBase
 import Packets
 import Topology
 import XCTest

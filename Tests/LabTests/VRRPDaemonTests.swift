@@ -1,7 +1,5 @@
 import Analysis
 import Daemons
-import Lab
-import LabBase
 import Packets
 import Topology
 import VRRP
