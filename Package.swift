@@ -31,13 +31,22 @@ let package = Package(
         .target(name: "Kernel", dependencies: ["CNetlink", "CNftables", "Packets", .product(name: "Logging", package: "swift-log")]),
         .target(name: "Capture", dependencies: ["CPcap", "Kernel"]),
 
-        // Orchestration and the CLI.
+        // Orchestration and the CLI. Data moves one way: LabBase <- Daemons <- Lab <- Experiments <- redlab.
+        // What a lab keeps under /run/redlab (record, journal, event log, status files) and its kernel names.
+        .target(name: "LabBase", dependencies: ["Topology", "Analysis"]),
+        // vrrpd, rstpd, storm control, the storm guard and the notifier, with their status types.
+        .target(name: "Daemons", dependencies: ["LabBase", "Analysis", "Topology", "Kernel", "Packets", "VRRP", "RSTP"]),
+        // Building and removing labs, status, verification, convergence, faults, starting the daemons.
         .target(name: "Lab", dependencies: [
-            "Topology", "Kernel", "Capture", "Packets", "VRRP", "RSTP", "Analysis",
+            "LabBase", "Daemons", "Analysis", "Topology", "Kernel", "Packets",
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // Probes, trials, scenarios, the experiment matrix, calibration, storms, captures.
+        .target(name: "Experiments", dependencies: [
+            "Lab", "LabBase", "Topology", "Kernel", "Capture", "Packets", "Analysis",
+        ]),
         .executableTarget(name: "redlab", dependencies: [
-            "Lab", "Report",
+            "Lab", "LabBase", "Daemons", "Experiments", "Report", "Analysis", "Topology", "Kernel", "Packets",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -45,10 +54,12 @@ let package = Package(
         .testTarget(name: "PacketsTests", dependencies: ["Packets"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VRRPTests", dependencies: ["VRRP", "Packets"]),
         .testTarget(name: "RSTPTests", dependencies: ["RSTP", "Packets"]),
-        .testTarget(name: "TopologyTests", dependencies: ["Topology", .product(name: "Yams", package: "Yams")]),
+        .testTarget(name: "TopologyTests", dependencies: ["Topology", "Packets", .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "Packets"]),
         .testTarget(name: "KernelTests", dependencies: ["Kernel"]),
-        .testTarget(name: "LabTests", dependencies: ["Lab", "Topology", "Kernel", "Analysis", "Packets", "VRRP"]),
+        .testTarget(name: "LabTests", dependencies: [
+            "Lab", "LabBase", "Daemons", "Experiments", "Topology", "Kernel", "Analysis", "Packets", "VRRP", "RSTP",
+        ]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Analysis"], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,4 +1,6 @@
+import Daemons
 import Kernel
+import LabBase
 import Packets
 import Topology
 
@@ -33,10 +35,7 @@ public enum BuildStep: Sendable, Equatable {
     }
 }
 
-public enum BuildPlan {
-    /// The namespace of a node in a lab: `LAB-NODE`.
-    public static func namespace(lab: String, node: String) -> String { "\(lab)-\(node)" }
-
+extension BuildPlan {
     /// Every step that builds `topology` as lab `lab`.
     public static func steps(for topology: Topology, lab: String) -> [BuildStep] {
         var steps: [BuildStep] = []
@@ -151,11 +150,6 @@ public enum BuildPlan {
             }
         }
         return steps
-    }
-
-    /// The ports of a switch's or router's bridge, in order: cable ends not in a bond, then bonds.
-    public static func bridgePorts(of node: Node, in topology: Topology) -> [String] {
-        topology.ports(of: node.name).filter { node.bond(containing: $0) == nil } + node.bonds.map(\.name)
     }
 
     /// The kernel bridge's options. Spanning tree settings go to the kernel only for its own STP; with

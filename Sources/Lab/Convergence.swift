@@ -1,5 +1,7 @@
+import Daemons
 import Foundation
 import Kernel
+import LabBase
 import Topology
 
 /// When a lab works: its daemons run, every spanning tree has converged (one root per tree, no port in a

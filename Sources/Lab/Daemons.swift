@@ -1,6 +1,8 @@
+import Daemons
 import Foundation
 import Glibc
 import Kernel
+import LabBase
 import Topology
 
 /// Starting and stopping the lab's daemons: one `redlab rstpd` per RSTP bridge, one `redlab stormctl` per
@@ -95,7 +97,7 @@ extension LabManager {
     }
 
     /// Starts a detached `redlab` subcommand (its own session, output to `log`) and returns its pid.
-    func spawnDaemon(_ arguments: [String], log: String) throws -> pid_t {
+    package func spawnDaemon(_ arguments: [String], log: String) throws -> pid_t {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.redlabExecutable())
         process.arguments = arguments
@@ -109,14 +111,7 @@ extension LabManager {
     }
 
     /// The topology a lab was built from, as `up` kept it.
-    func keptTopology(lab: String) throws -> Topology {
+    package func keptTopology(lab: String) throws -> Topology {
         try TopologyLoader.load(path: "\(LabDirectory(name: lab).path)/topology.yaml")
     }
-}
-
-/// Writes a daemon's status for `redlab status` so that a reader never sees half a file.
-func writeStatusFile(_ value: some Encodable, to path: String) {
-    guard let data = try? JSONEncoder().encode(value) else { return }
-    let temporary = path + ".tmp"
-    if FileManager.default.createFile(atPath: temporary, contents: data) { rename(temporary, path) }
 }

@@ -1,6 +1,9 @@
+import Analysis
+import Daemons
 import Foundation
 import Glibc
 import Kernel
+import LabBase
 import Topology
 
 /// A fault to inject, or to undo. Every one is reversible and logged with its nanosecond instant.

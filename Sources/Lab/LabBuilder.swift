@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Kernel
+import LabBase
 import Logging
 import Topology
 
@@ -127,7 +128,7 @@ public struct LabManager {
         try setCable(record: try LabDirectory(name: lab).record(), at: end, up: up)
     }
 
-    func setCable(record: LabRecord, at end: PortRef, up: Bool) throws {
+    package func setCable(record: LabRecord, at end: PortRef, up: Bool) throws {
         let lab = record.name
         guard let peer = record.peer(of: end) else { throw LabError.unknownPort(lab: lab, port: end.description) }
         for side in [end, peer] {

@@ -1,5 +1,7 @@
+import Daemons
 import Foundation
 import Kernel
+import LabBase
 import Topology
 
 /// What a lab looks like now, read back from the kernel.

@@ -1,4 +1,5 @@
 import Kernel
+import LabBase
 import Topology
 
 /// Compares a running lab with its topology: every namespace, bridge, port, bond (mode, monitor, targets,

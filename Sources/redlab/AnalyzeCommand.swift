@@ -1,6 +1,6 @@
+import Analysis
 import ArgumentParser
 import Foundation
-import Lab
 
 struct AnalyzeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

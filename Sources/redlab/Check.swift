@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Kernel
 import Lab
+import LabBase
 import Topology
 
 struct Check: ParsableCommand {

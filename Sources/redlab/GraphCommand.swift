@@ -1,7 +1,9 @@
 import Analysis
 import ArgumentParser
+import Experiments
 import Foundation
 import Lab
+import LabBase
 import Report
 import Topology
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Daemons
 import Foundation
 import Glibc
 import Lab

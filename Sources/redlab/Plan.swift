@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Lab
+import LabBase
 import Topology
 
 struct Plan: ParsableCommand {

@@ -1,8 +1,10 @@
 import ArgumentParser
+import Daemons
 import Foundation
 import Glibc
 import Kernel
 import Lab
+import LabBase
 import Topology
 
 struct RSTPDCommand: ParsableCommand {

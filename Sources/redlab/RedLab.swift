@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 import Kernel
 import Lab
+import LabBase
 import Logging
 import Topology
 

@@ -1,5 +1,6 @@
 import Analysis
 import ArgumentParser
+import Experiments
 import Foundation
 import Glibc
 import Kernel

@@ -1,7 +1,9 @@
 import ArgumentParser
+import Daemons
 import Foundation
 import Glibc
 import Lab
+import LabBase
 import Topology
 
 /// `redlab stormctl` (hidden): error-disables a switch's storm control `action: shutdown` ports.

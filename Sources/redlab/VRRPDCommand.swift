@@ -1,8 +1,11 @@
+import Analysis
 import ArgumentParser
+import Daemons
 import Foundation
 import Glibc
 import Kernel
 import Lab
+import LabBase
 import Topology
 
 struct VRRPDCommand: ParsableCommand {

@@ -1,5 +1,8 @@
+import Analysis
+import Experiments
 import Foundation
 import Lab
+import LabBase
 import Packets
 import Topology
 import XCTest

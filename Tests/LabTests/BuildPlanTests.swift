@@ -1,5 +1,7 @@
+@testable import Daemons
 import Kernel
 @testable import Lab
+@testable import LabBase
 import Packets
 import Topology
 import XCTest

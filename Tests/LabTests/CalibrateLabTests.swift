@@ -1,4 +1,5 @@
 import Analysis
+import Experiments
 import Foundation
 import Kernel
 import Lab

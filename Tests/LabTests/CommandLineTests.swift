@@ -1,5 +1,6 @@
 import Foundation
 import Lab
+import LabBase
 import XCTest
 
 /// The `redlab` executable as a user meets it.

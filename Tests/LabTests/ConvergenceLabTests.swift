@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import Kernel
 import Lab
+import LabBase
 import Topology
 import XCTest
 

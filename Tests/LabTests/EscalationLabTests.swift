@@ -1,6 +1,8 @@
+import Daemons
 import Foundation
 import Glibc
 import Lab
+import LabBase
 import Packets
 import Topology
 import XCTest

@@ -1,3 +1,4 @@
+import Experiments
 import Lab
 import Packets
 import XCTest

@@ -1,3 +1,4 @@
+@testable import Daemons
 @testable import Lab
 import Topology
 import XCTest

@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import Kernel
 import Lab
+import LabBase
 import XCTest
 
 /// Helpers for privileged lab tests. Every test lab is named with the `rltest` prefix and removed in

@@ -1,5 +1,8 @@
+import Daemons
+import Experiments
 import Foundation
 import Lab
+import LabBase
 import Packets
 import Topology
 import XCTest

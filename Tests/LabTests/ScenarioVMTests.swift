@@ -1,6 +1,8 @@
 import Analysis
+import Experiments
 import Foundation
 import Lab
+import LabBase
 import Topology
 import XCTest
 

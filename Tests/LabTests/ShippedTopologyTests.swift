@@ -1,6 +1,7 @@
 import Foundation
 import Kernel
 import Lab
+import LabBase
 import Topology
 import XCTest
 

@@ -1,8 +1,10 @@
 import Analysis
+import Experiments
 import Foundation
 import Glibc
 import Kernel
 import Lab
+import LabBase
 import Packets
 import Topology
 import XCTest

@@ -1,8 +1,11 @@
 import Analysis
+import Daemons
+import Experiments
 import Foundation
 import Glibc
 import Kernel
 import Lab
+import LabBase
 import Packets
 import Topology
 import XCTest

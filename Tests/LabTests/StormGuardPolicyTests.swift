@@ -1,4 +1,7 @@
+@testable import Analysis
+@testable import Daemons
 @testable import Lab
+@testable import LabBase
 import Topology
 import XCTest
 

@@ -1,5 +1,7 @@
+import Experiments
 import Foundation
 import Lab
+import LabBase
 import Topology
 import XCTest
 

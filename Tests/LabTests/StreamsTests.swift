@@ -1,4 +1,5 @@
 import Analysis
+@testable import Experiments
 import Foundation
 @testable import Lab
 import Packets

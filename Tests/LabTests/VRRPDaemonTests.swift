@@ -1,4 +1,5 @@
-import Lab
+import Analysis
+import Daemons
 import Packets
 import Topology
 import VRRP

@@ -1,5 +1,6 @@
 import Foundation
 import Lab
+import LabBase
 import Packets
 import Topology
 import XCTest

@@ -7,11 +7,22 @@ public struct LabRecord: Codable, Sendable, Equatable {
         public var name: String
         public var kind: String
         public var namespace: String
+
+        package init(name: String, kind: String, namespace: String) {
+            self.name = name
+            self.kind = kind
+            self.namespace = namespace
+        }
     }
 
     public struct LinkRecord: Codable, Sendable, Equatable {
         public var a: String
         public var b: String
+
+        package init(a: String, b: String) {
+            self.a = a
+            self.b = b
+        }
     }
 
     public var name: String
@@ -19,6 +30,14 @@ public struct LabRecord: Codable, Sendable, Equatable {
     public var nodes: [NodeRecord]
     public var links: [LinkRecord]
     public var createdAt: Date
+
+    package init(name: String, topologyFile: String, nodes: [NodeRecord], links: [LinkRecord], createdAt: Date) {
+        self.name = name
+        self.topologyFile = topologyFile
+        self.nodes = nodes
+        self.links = links
+        self.createdAt = createdAt
+    }
 
     public func node(_ name: String) -> NodeRecord? { nodes.first { $0.name == name } }
 
@@ -52,7 +71,7 @@ public struct LabDirectory: Sendable {
         return names.sorted().map(LabDirectory.init(name:))
     }
 
-    func create(record: LabRecord) throws {
+    package func create(record: LabRecord) throws {
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -71,7 +90,7 @@ public struct LabDirectory: Sendable {
     }
 
     /// Appends one journal entry and makes it durable before the caller acts on it.
-    func append(_ entry: JournalEntry) throws {
+    package func append(_ entry: JournalEntry) throws {
         guard let handle = FileHandle(forWritingAtPath: journalPath) else { throw LabError.notFound(name) }
         defer { try? handle.close() }
         try handle.seekToEnd()
@@ -84,7 +103,7 @@ public struct LabDirectory: Sendable {
         return String(decoding: data, as: UTF8.self).split(separator: "\n").compactMap(JournalEntry.init(line:))
     }
 
-    func remove() throws {
+    package func remove() throws {
         if exists { try FileManager.default.removeItem(atPath: path) }
     }
 }

@@ -1,6 +1,8 @@
+import Analysis
 import Foundation
 import Glibc
 import Kernel
+import LabBase
 import Topology
 
 /// The nftables table that does a switch's storm control: a netdev ingress chain per controlled port,
@@ -193,25 +195,9 @@ public struct StormControlCounters: Sendable, Equatable {
     public var framesOverLimit: UInt64
     /// Frames the limit let through.
     public var framesPassed: UInt64 { frames >= framesOverLimit ? frames - framesOverLimit : 0 }
-}
 
-extension LabManager {
-    /// The storm control counters of a switch's controlled ports, by port name.
-    public func stormControlCounters(lab: String, node: String) throws -> [String: StormControlCounters] {
-        let record = try LabDirectory(name: lab).record()
-        guard let entry = record.node(node) else { throw LabError.unknownNode(lab: lab, node: node) }
-        let topology = try keptTopology(lab: lab)
-        guard let spec = topology.node(named: node) else { throw LabError.unknownNode(lab: lab, node: node) }
-        let ports = StormControlFirewall.controlledPorts(of: spec, in: topology)
-        guard !ports.isEmpty else { return [:] }
-        let counts = try Namespace.run(in: entry.namespace) {
-            try FirewallSession().counters(family: StormControlFirewall.family, table: StormControlFirewall.table)
-        }
-        var result: [String: StormControlCounters] = [:]
-        for (port, _) in ports {
-            result[port] = StormControlCounters(frames: counts[StormControlFirewall.seenCounter(port)] ?? 0,
-                                                framesOverLimit: counts[StormControlFirewall.overCounter(port)] ?? 0)
-        }
-        return result
+    package init(frames: UInt64, framesOverLimit: UInt64) {
+        self.frames = frames
+        self.framesOverLimit = framesOverLimit
     }
 }

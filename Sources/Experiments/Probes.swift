@@ -1,6 +1,8 @@
 import Foundation
 import Glibc
 import Kernel
+import Lab
+import LabBase
 import Packets
 import Topology
 

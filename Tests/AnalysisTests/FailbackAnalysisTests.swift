@@ -1,6 +1,5 @@
 import Analysis
 import Foundation
-import Lab
 import Packets
 import XCTest
 

@@ -1,6 +1,8 @@
+import Analysis
 import Foundation
 import Glibc
 import Kernel
+import LabBase
 import Packets
 import Topology
 import VRRP

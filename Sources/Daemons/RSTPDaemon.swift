@@ -1,6 +1,8 @@
+import Analysis
 import Foundation
 import Glibc
 import Kernel
+import LabBase
 import Packets
 import RSTP
 import Topology
@@ -464,35 +466,5 @@ public final class RSTPDaemon {
                                 topologyChanges: status.topologyChangeCount, ports: ports, restarts: restarts,
                                 transmitHoldCount: bridge.configuration.transmitHoldCount)
         writeStatusFile(record, to: statusPath)
-    }
-}
-
-extension LabManager {
-    /// Forces a protocol migration check (17.19.13 mcheck) on an RSTP port: the port sends RST BPDUs again
-    /// and falls back to STP only if an 802.1D bridge is still there. The request goes to the node's
-    /// rstpd through a file and SIGUSR1.
-    public func rstpMcheck(lab: String, port: PortRef) throws {
-        let directory = LabDirectory(name: lab)
-        let record = try directory.record()
-        let topology = try keptTopology(lab: lab)
-        guard let entry = record.node(port.node), let spec = topology.node(named: port.node) else {
-            throw LabError.unknownNode(lab: lab, node: port.node)
-        }
-        guard spec.hasBridge, spec.spanningTree.mode == .rstp else {
-            throw LabError.unsupported("mcheck: \(port.node) does not run redlab's RSTP (stp: rstp)")
-        }
-        guard BuildPlan.bridgePorts(of: spec, in: topology).contains(port.port) else {
-            throw LabError.unknownPort(lab: lab, port: port.description)
-        }
-        let running = Set(Namespace.processes(in: entry.namespace))
-        let pids = directory.journal().compactMap { entry -> Int32? in
-            guard case .process(let pid, let role) = entry, role == "rstpd \(port.node)", running.contains(pid) else { return nil }
-            return pid
-        }
-        guard let pid = pids.last else { throw LabError.unsupported("mcheck: no rstpd running on \(port.node)") }
-        let path = RSTPDaemon.mcheckPath(directory: directory, node: port.node)
-        let existing = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
-        try (existing + port.port + "\n").write(toFile: path, atomically: true, encoding: .utf8)
-        guard kill(pid, SIGUSR1) == 0 else { throw LabError.unsupported("mcheck: cannot signal rstpd (pid \(pid)) on \(port.node)") }
     }
 }

@@ -1,6 +1,3 @@
-import Analysis
-import Topology
-
 extension ResultsAnalyzer {
     /// The phases of a recovered outage (see `OutagePhases`) from the event log: events between the fault and
     /// the first probe through (plus the lag an event's logging may have). Detection is the first of a VRRP

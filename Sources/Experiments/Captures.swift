@@ -1,6 +1,8 @@
 import Capture
 import Foundation
 import Kernel
+import Lab
+import LabBase
 import Topology
 
 extension LabManager {

@@ -3,6 +3,8 @@ import Capture
 import Foundation
 import Glibc
 import Kernel
+import Lab
+import LabBase
 import Packets
 import Topology
 

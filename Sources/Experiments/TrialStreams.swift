@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Analysis
+import LabBase
 import Packets
 import Topology
 

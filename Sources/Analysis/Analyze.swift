@@ -1,6 +1,4 @@
-import Analysis
 import Foundation
-import Topology
 
 /// One fault's failover, measured from pcap files.
 public struct FaultAnalysis: Codable, Sendable {
@@ -73,7 +71,7 @@ public enum ResultsAnalyzer {
 
     /// The faults of one set of arrivals (see `analyze`). `streamEndEvent`, the stream's stream-end event
     /// when known, bounds the window and gives the number of probes sent.
-    static func analyzeFaults(_ arrivals: [ProbeArrival], events: [LabEvent], interval: Int64, capturedNodes: [String],
+    package static func analyzeFaults(_ arrivals: [ProbeArrival], events: [LabEvent], interval: Int64, capturedNodes: [String],
                               streamEndEvent: LabEvent?) -> [FaultAnalysis] {
         let protocolEvents = self.protocolEvents(events)
         let captureEnd = arrivals.map(\.receiveTime).max()

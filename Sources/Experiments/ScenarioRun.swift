@@ -2,6 +2,8 @@ import Analysis
 import Foundation
 import Glibc
 import Kernel
+import Lab
+import LabBase
 import Topology
 
 /// The version written into results folders.

@@ -1,6 +1,8 @@
 import Analysis
 import Foundation
 import Glibc
+import Lab
+import LabBase
 import Topology
 
 /// A switch triangle without spanning tree whose third cable starts cut: the storm scenario's lab.

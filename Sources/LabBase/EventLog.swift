@@ -1,3 +1,4 @@
+import Analysis
 import Foundation
 import Glibc
 
@@ -9,34 +10,15 @@ public func wallClockNanoseconds() -> Int64 {
     return Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
 }
 
-/// One line of a lab's event log (/run/redlab/LAB/events.jsonl): a fault injected, a protocol state
-/// change, an alarm. JSON lines with nanosecond times.
-public struct LabEvent: Codable, Sendable, Equatable {
-    public var timeNanoseconds: Int64
-    /// "fault", "vrrp", "rstp", "storm", ...
-    public var source: String
-    /// What happened: "link-down", "blackhole", "state-change", ...
-    public var kind: String
-    /// Where: "srv1:eth0", "core1", ...
-    public var target: String
-    public var detail: [String: String]
-
-    public init(timeNanoseconds: Int64 = wallClockNanoseconds(), source: String, kind: String, target: String,
-                detail: [String: String] = [:]) {
-        self.timeNanoseconds = timeNanoseconds
-        self.source = source
-        self.kind = kind
-        self.target = target
-        self.detail = detail
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case timeNanoseconds = "time_ns", source, kind, target, detail
+extension LabEvent {
+    /// An event that happens now, on the wall clock.
+    public init(source: String, kind: String, target: String, detail: [String: String] = [:]) {
+        self.init(timeNanoseconds: wallClockNanoseconds(), source: source, kind: kind, target: target, detail: detail)
     }
 }
 
 extension LabDirectory {
-    var eventLogPath: String { "\(path)/events.jsonl" }
+    package var eventLogPath: String { "\(path)/events.jsonl" }
 
     /// Appends one event. Lines are written with one write(2) on an O_APPEND descriptor, so several
     /// processes (daemons, fault commands) can log to the same file without tearing lines.

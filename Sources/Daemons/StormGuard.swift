@@ -1,6 +1,8 @@
+import Analysis
 import Foundation
 import Glibc
 import Kernel
+import LabBase
 import Topology
 
 // The storm guard: every lab's backstop against a loop nobody asked for (a frozen, killed or starved
@@ -52,11 +54,11 @@ public enum StormGuardFirewall {
     }
 
     /// Replaces the table (whatever was there) with a fresh one, in the calling thread's namespace.
-    static func install(_ stormGuard: StormGuard, session: FirewallSession) throws {
+    package static func install(_ stormGuard: StormGuard, session: FirewallSession) throws {
         try session.run("table \(family) \(table)\ndelete table \(family) \(table)\n" + rules(stormGuard))
     }
 
-    static func remove(session: FirewallSession) throws {
+    package static func remove(session: FirewallSession) throws {
         try session.run("table \(family) \(table)\ndelete table \(family) \(table)\n")
     }
 
@@ -403,8 +405,8 @@ public final class StormGuardDaemon {
 }
 
 extension LabDirectory {
-    var stormGuardStatusPath: String { "\(path)/stormguard.json" }
-    var stormGuardSuspensionPath: String { "\(path)/stormguard-suspended" }
+    package var stormGuardStatusPath: String { "\(path)/stormguard.json" }
+    package var stormGuardSuspensionPath: String { "\(path)/stormguard-suspended" }
 
     /// True while a `redlab storm` holds the guard stood down: the file names the wall-clock instant
     /// (nanoseconds) the suspension ends at the latest, so a storm run that died does not leave it down.
@@ -412,34 +414,5 @@ extension LabDirectory {
         guard let text = try? String(contentsOfFile: stormGuardSuspensionPath, encoding: .utf8),
               let until = Int64(text.trimmingCharacters(in: .whitespacesAndNewlines)) else { return false }
         return now < until
-    }
-}
-
-extension LabManager {
-    /// Stands the lab's storm guard down for at most `seconds`: the daemon stops deciding and every
-    /// guard table is removed, so the storm the user asked for runs. `resumeStormGuard` puts it back;
-    /// should that never run, the daemon puts the tables back itself when the time is up.
-    /// Returns false when the lab has no guard.
-    func suspendStormGuard(lab: String, topology: Topology, seconds: Double) throws -> Bool {
-        guard topology.stormGuard != nil else { return false }
-        let directory = LabDirectory(name: lab)
-        let until = wallClockNanoseconds() + Int64(seconds * 1e9)
-        try "\(until)\n".write(toFile: directory.stormGuardSuspensionPath, atomically: true, encoding: .utf8)
-        for node in topology.nodes where node.hasBridge {
-            try Namespace.run(in: BuildPlan.namespace(lab: lab, node: node.name)) {
-                try StormGuardFirewall.remove(session: FirewallSession())
-            }
-        }
-        return true
-    }
-
-    func resumeStormGuard(lab: String, topology: Topology) throws {
-        guard let stormGuard = topology.stormGuard else { return }
-        for node in topology.nodes where node.hasBridge {
-            try Namespace.run(in: BuildPlan.namespace(lab: lab, node: node.name)) {
-                try StormGuardFirewall.install(stormGuard, session: FirewallSession())
-            }
-        }
-        try? FileManager.default.removeItem(atPath: LabDirectory(name: lab).stormGuardSuspensionPath) // absent already is fine
     }
 }

@@ -1,7 +1,5 @@
 import Analysis
 import Foundation
-import Lab
-import Topology
 import XCTest
 
 /// A recovered outage split into detection, action and first probe through, from the event log. No lab.
