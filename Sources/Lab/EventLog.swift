@@ -20,9 +20,12 @@ public struct LabEvent: Codable, Sendable, Equatable {
     /// Where: "srv1:eth0", "core1", ...
     public var target: String
     public var detail: [String: String]
+    /// The host whose clock stamped the event, in a lab across hosts (`up --host`); nil: a lab on one machine.
+    public var host: String?
 
     public init(timeNanoseconds: Int64 = wallClockNanoseconds(), source: String, kind: String, target: String,
-                detail: [String: String] = [:]) {
+                detail: [String: String] = [:], host: String? = nil) {
+        self.host = host
         self.timeNanoseconds = timeNanoseconds
         self.source = source
         self.kind = kind
@@ -31,7 +34,7 @@ public struct LabEvent: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case timeNanoseconds = "time_ns", source, kind, target, detail
+        case timeNanoseconds = "time_ns", source, kind, target, detail, host
     }
 }
 
@@ -41,6 +44,9 @@ extension LabDirectory {
     /// Appends one event. Lines are written with one write(2) on an O_APPEND descriptor, so several
     /// processes (daemons, fault commands) can log to the same file without tearing lines.
     public func log(_ event: LabEvent) throws {
+        var event = event
+        // On a host's part of a lab across hosts every event names the host (and so the clock) it came from.
+        if event.host == nil { event.host = try? record().host }  // try?: a lab being removed logs without a host
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         var line = try encoder.encode(event)

@@ -12,6 +12,9 @@ public struct LabRecord: Codable, Sendable, Equatable {
     public struct LinkRecord: Codable, Sendable, Equatable {
         public var a: String
         public var b: String
+        /// On a cable between hosts: the host of the far end, and the cable's VNI.
+        public var farHost: String? = nil
+        public var vni: Int? = nil
     }
 
     public var name: String
@@ -19,6 +22,8 @@ public struct LabRecord: Codable, Sendable, Equatable {
     public var nodes: [NodeRecord]
     public var links: [LinkRecord]
     public var createdAt: Date
+    /// The host whose part of the lab this is (`up --host`); nil: the whole lab is on this machine.
+    public var host: String? = nil
 
     public func node(_ name: String) -> NodeRecord? { nodes.first { $0.name == name } }
 
