@@ -170,11 +170,11 @@ final class HostsTopologyTests: XCTestCase {
     }
 
     func testVNIProblems() {
-        assertProblem("vni: 4242", "vni: 0", field: "links[2].vni", contains: "0 is outside 1-16777215", line: 15)
+        assertProblem("vni: 4242", "vni: 0", field: "links[2].vni", contains: "0 is outside 1-16777215", line: 13)
         assertProblem("vni: 4242", "vni: 16777216", field: "links[2].vni", contains: "is outside 1-16777215")
         assertProblem("vni: 4242", "vni: many", field: "links[2].vni", contains: "expected a whole number")
         // The derived VNI of links[1] is 10001: an explicit one equal to it collides.
-        assertProblem("vni: 4242", "vni: 10001", field: "links[2].vni", contains: "VNI 10001 is links[1]'s already (line 14)")
+        assertProblem("vni: 4242", "vni: 10001", field: "links[2].vni", contains: "VNI 10001 is links[1]'s already (line 12)")
         assertProblem("  - [a:eth0, sw1:p1]", "  - {ends: [a:eth0, sw1:p1], vni: 7}", field: "links[0].vni",
                       contains: "a VNI belongs to a cable between two hosts; a:eth0 and sw1:p1 are on h1")
     }
