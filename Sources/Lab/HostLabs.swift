@@ -45,7 +45,7 @@ enum VXLANBuild {
 extension LabManager {
     /// What `up` builds for `host`: that host's part, or the whole topology when `host` is nil (a lab whose
     /// file names hosts then runs on this one machine, its cables between hosts made as veth pairs).
-    static func part(of topology: Topology, onHost host: String?) throws -> Topology {
+    public static func part(of topology: Topology, onHost host: String?) throws -> Topology {
         guard let host else { return topology }
         guard !topology.hosts.isEmpty else {
             throw LabError.unsupported("--host \(host): \(topology.file) names no hosts (add a hosts: section and host: to each node)")
