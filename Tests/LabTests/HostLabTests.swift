@@ -8,7 +8,9 @@ import XCTest
 
 /// A lab across two "hosts" on one machine: each host is a namespace holding its underlay (a veth pair
 /// between the two, 10.9.0.1 and 10.9.0.2), and each builds its part of a cross lab with `up --host`.
-/// The three cables between the hosts are kernel vxlan devices made from the host namespaces.
+/// The three cables between the hosts are kernel vxlan devices made from the host namespaces. h1's part
+/// is built by this process, from the namespace its `hosts:` entry names; h2's by `redlab up --host h2`
+/// running inside h2's namespace (nsenter), as on a real host: its entry names no namespace.
 final class HostLabTests: LabTestCase {
     private var underlayNamespaces: [String] = []
 
@@ -51,7 +53,7 @@ final class HostLabTests: LabTestCase {
         var topology = TopologyGenerator.generate(.cross, options)
         topology.hosts = [
             LabHost(name: "h1", underlay: IPv4Address(10, 9, 0, 1), interface: "under", namespace: underlay.h1),
-            LabHost(name: "h2", underlay: IPv4Address(10, 9, 0, 2), interface: "under", namespace: underlay.h2),
+            LabHost(name: "h2", underlay: IPv4Address(10, 9, 0, 2), interface: "under"),
         ]
         for index in topology.nodes.indices {
             topology.nodes[index].host = ["core1", "acc1", "srv1"].contains(topology.nodes[index].name) ? "h1" : "h2"
@@ -90,7 +92,13 @@ final class HostLabTests: LabTestCase {
         let topology = try spreadCross(underlay: underlay)
         let labA = labName("h1"), labB = labName("h2")
         try manager.up(topology, name: labA, host: "h1")
-        try manager.up(topology, name: labB, host: "h2")
+        let file = NSTemporaryDirectory() + "\(labB).yaml"
+        try TopologyWriter.yaml(topology).write(toFile: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: file) }  // try?: a leftover temporary file harms nothing
+        let upB = try runCommand(["/usr/bin/nsenter", "--net=\(Namespace.path(underlay.h2))", LabManager.redlabExecutable(),
+                                  "up", file, "--host", "h2", "--name", labB], timeout: 60)
+        XCTAssertEqual(upB.status, 0, upB.output)
+        XCTAssertTrue(upB.output.contains("host h2's part is up"), upB.output)
 
         // Each part holds its own nodes only, and names its host.
         let statusA = try manager.status(labA), statusB = try manager.status(labB)
