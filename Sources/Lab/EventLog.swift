@@ -46,7 +46,7 @@ extension LabDirectory {
     public func log(_ event: LabEvent) throws {
         var event = event
         // On a host's part of a lab across hosts every event names the host (and so the clock) it came from.
-        if event.host == nil { event.host = try? record().host }  // try?: a lab being removed logs without a host
+        if event.host == nil { event.host = partHost }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         var line = try encoder.encode(event)

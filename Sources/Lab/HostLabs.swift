@@ -75,6 +75,13 @@ extension LabRecord {
 }
 
 extension LabDirectory {
+    /// The host of a lab's part, in a file of its own: every event logged reads it, and the record of a
+    /// large lab is far bigger.
+    var hostPath: String { "\(path)/host" }
+
+    /// The host whose part of a lab across hosts this folder holds; nil for a lab on one machine.
+    var partHost: String? { FileManager.default.contents(atPath: hostPath).map { String(decoding: $0, as: UTF8.self) } }
+
     /// The topology the lab was built from, as `up` kept it: on a host of a lab across hosts, that host's
     /// part (`up` keeps the whole file, so every host keeps the same one).
     public func keptTopology() throws -> Topology {

@@ -63,6 +63,7 @@ public struct LabDirectory: Sendable {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         encoder.dateEncodingStrategy = .secondsSince1970
         try encoder.encode(record).write(to: URL(fileURLWithPath: recordPath))
+        if let host = record.host { try Data(host.utf8).write(to: URL(fileURLWithPath: hostPath)) }
         _ = FileManager.default.createFile(atPath: journalPath, contents: Data())
     }
 

@@ -162,6 +162,10 @@ final class HostLabTests: LabTestCase {
         XCTAssertEqual(event.host, "h2")
         XCTAssertGreaterThan(event.timeNanoseconds, result.startNanoseconds, "the cut came after the stream began")
         XCTAssertLessThan(event.timeNanoseconds, result.lastSendNanoseconds ?? result.endNanoseconds, "and before it ended")
+        // The daemons' events name their host too: h1's rstpd logged on h1's clock.
+        let daemonEvents = LabDirectory(name: labA).events().filter { $0.source != "fault" }
+        XCTAssertFalse(daemonEvents.isEmpty, "h1's daemons logged events")
+        XCTAssertEqual(Set(daemonEvents.map(\.host)), ["h1"], "\(daemonEvents)")
 
         // Restoring the end brings the original tree back once core1's next BPDU (one hello time, 2 s)
         // arrives over the tunnel.
