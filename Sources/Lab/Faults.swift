@@ -31,7 +31,7 @@ extension LabManager {
         let directory = LabDirectory(name: lab)
         let record = try directory.record()
         func namespace(_ node: String) throws -> String {
-            guard let found = record.node(node) else { throw LabError.unknownNode(lab: lab, node: node) }
+            guard let found = record.node(node) else { throw record.missingNode(node) }
             return found.namespace
         }
         func checkPort(_ port: PortRef) throws {

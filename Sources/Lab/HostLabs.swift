@@ -72,6 +72,14 @@ extension LabRecord {
 
     /// True when the node is on another host (a far end of a cable between hosts).
     func isElsewhere(_ node: String) -> Bool { host != nil && self.node(node) == nil }
+
+    /// The error for a node this lab does not have here: on a host's part, a node known as the far end of a
+    /// cable between hosts is named with its host.
+    func missingNode(_ node: String) -> LabError {
+        let farHost = links.first { PortRef($0.a)?.node == node || PortRef($0.b)?.node == node }?.farHost
+        guard let host, let farHost else { return .unknownNode(lab: name, node: node) }
+        return .unsupported("\(node) runs on host \(farHost), not on this one (\(host)): act on it there, or on this host's end of the cable")
+    }
 }
 
 extension LabDirectory {

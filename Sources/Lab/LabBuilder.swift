@@ -137,7 +137,7 @@ public struct LabManager {
         for side in [end, peer] {
             // A cable to another host: this host changes its own end (the vxlan device) only.
             if side == peer && record.isElsewhere(side.node) { continue }
-            guard let node = record.node(side.node) else { throw LabError.unknownNode(lab: lab, node: side.node) }
+            guard let node = record.node(side.node) else { throw record.missingNode(side.node) }
             let socket = try NetlinkSocket.open(inNamespace: node.namespace)
             try socket.setLink(side.port, up: up)
         }

@@ -88,6 +88,18 @@ final class HostLabPlanTests: XCTestCase {
         }
     }
 
+    func testANodeOnAnotherHostIsNamedWithItsHost() throws {
+        let part = try LabManager.part(of: try spread(), onHost: "h1")
+        let record = LabRecord(name: "lab", topologyFile: "spread.yaml",
+                               nodes: part.nodes.map { .init(name: $0.name, kind: $0.kind.rawValue, namespace: "lab-\($0.name)") },
+                               links: LabRecord.links(of: part), createdAt: Date(), host: "h1")
+        XCTAssertTrue(record.isElsewhere("sw2"))
+        XCTAssertFalse(record.isElsewhere("sw1"))
+        XCTAssertEqual(record.missingNode("sw2").description,
+                       "sw2 runs on host h2, not on this one (h1): act on it there, or on this host's end of the cable")
+        XCTAssertEqual(record.missingNode("zz"), .unknownNode(lab: "lab", node: "zz"))
+    }
+
     func testTheTunnelMTULeavesRoomForVXLAN() {
         XCTAssertEqual(VXLANBuild.mtu(underlayMTU: nil), 1450)
         XCTAssertEqual(VXLANBuild.mtu(underlayMTU: 9000), 8950)

@@ -167,6 +167,11 @@ final class HostLabTests: LabTestCase {
         XCTAssertFalse(daemonEvents.isEmpty, "h1's daemons logged events")
         XCTAssertEqual(Set(daemonEvents.map(\.host)), ["h1"], "\(daemonEvents)")
 
+        // The far end of the cable is h1's to act on.
+        XCTAssertThrowsError(try manager.inject(.linkDown(PortRef(node: "core1", port: "a2")), lab: labB)) { error in
+            XCTAssertTrue("\(error)".contains("core1 runs on host h1"), "\(error)")
+        }
+
         // Restoring the end brings the original tree back once core1's next BPDU (one hello time, 2 s)
         // arrives over the tunnel.
         try manager.inject(.linkUp(PortRef(node: "acc2", port: "up1")), lab: labB)
