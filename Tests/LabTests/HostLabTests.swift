@@ -130,6 +130,14 @@ final class HostLabTests: LabTestCase {
         XCTAssertEqual(try run(in: "\(labB)-client", ["ping", "-c", "1", "-W", "1", "-M", "do", "-s", "1422", "10.0.1.11"]).status, 0)
         XCTAssertNotEqual(try run(in: "\(labB)-client", ["ping", "-c", "1", "-W", "1", "-M", "do", "-s", "1472", "10.0.1.11"]).status, 0)
 
+        // The two hosts' clocks, measured as between real hosts (ICMP timestamps over the underlay): here
+        // they are one clock, so the true offset is 0 and must lie within the estimate's uncertainty.
+        let clocks = try manager.clockOffset(to: IPv4Address(10, 9, 0, 2), fromNamespace: underlay.h1)
+        print(String(format: "clock offset h2 - h1: %+.3f ms ± %.3f ms (round trip %.3f ms, %d exchanges)",
+                     clocks.offsetMilliseconds, clocks.uncertaintyMilliseconds, clocks.roundTripMilliseconds, clocks.exchanges))
+        XCTAssertEqual(clocks.exchanges, 8)
+        XCTAssertLessThanOrEqual(abs(clocks.offsetMilliseconds), clocks.uncertaintyMilliseconds)
+
         // Failover: h2 cuts its end of acc2's root port cable (a tunnel) with `redlab fault` 1 s into a 1 kHz
         // ICMP stream from the client to srv1. acc2's alternate port takes over: the path now runs
         // acc2-core2 and over the isl tunnel to core1.
