@@ -38,9 +38,9 @@ public struct LabManager {
     /// change (veth pairs whose ends share an ifindex in their two namespaces are not 'urgent' to it).
     /// `convergence`: then wait until the lab works (`LabConvergence`: daemons running, spanning trees
     /// converged, one VRRP master per group, an active member in every bond); nil returns at once.
-    @discardableResult
     /// `host`: build only that host's part of a lab across hosts (`hosts:`); a host cannot see the whole
     /// lab, so its part does not wait for convergence.
+    @discardableResult
     public func up(_ topology: Topology, name: String, host: String? = nil, waitUntilSettled: Bool = true,
                    settleTimeout: Double = 5, convergence: ConvergenceWait? = ConvergenceWait()) throws -> LabRecord {
         try Self.checkName(name)
