@@ -10,9 +10,12 @@ public struct LabEvent: Codable, Sendable, Equatable {
     /// Where: "srv1:eth0", "core1", ...
     public var target: String
     public var detail: [String: String]
+    /// The host whose clock stamped the event, in a lab across hosts (`up --host`); nil: a lab on one machine.
+    public var host: String?
 
     public init(timeNanoseconds: Int64, source: String, kind: String, target: String,
-                detail: [String: String] = [:]) {
+                detail: [String: String] = [:], host: String? = nil) {
+        self.host = host
         self.timeNanoseconds = timeNanoseconds
         self.source = source
         self.kind = kind
@@ -21,6 +24,6 @@ public struct LabEvent: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case timeNanoseconds = "time_ns", source, kind, target, detail
+        case timeNanoseconds = "time_ns", source, kind, target, detail, host
     }
 }

@@ -12,6 +12,8 @@ public enum BuildStep: Sendable, Equatable {
     case sysctl(namespace: String, key: String, value: String)
     case createBridge(namespace: String, name: String, options: BridgeOptions)
     case createVeth(namespace: String, name: String, peerNamespace: String, peer: String)
+    /// The local end of a cable to another host: a vxlan device made from the host's underlay namespace.
+    case createVXLAN(namespace: String, name: String, tunnel: VXLANTunnel)
     case createBond(namespace: String, name: String, options: BondOptions)
     case setMaster(namespace: String, name: String, master: String)
     case setBondPrimary(namespace: String, bond: String, member: String)
@@ -27,7 +29,7 @@ public enum BuildStep: Sendable, Equatable {
     public var namespace: String {
         switch self {
         case .createNamespace(let ns): ns
-        case .sysctl(let ns, _, _), .createBridge(let ns, _, _), .createVeth(let ns, _, _, _),
+        case .sysctl(let ns, _, _), .createBridge(let ns, _, _), .createVeth(let ns, _, _, _), .createVXLAN(let ns, _, _),
              .createBond(let ns, _, _), .setMaster(let ns, _, _), .setBondPrimary(let ns, _, _),
              .setBridgePort(let ns, _, _, _), .addBridgeVLANs(let ns, _, _, _), .createVLAN(let ns, _, _, _),
              .setUp(let ns, _), .addAddress(let ns, _, _), .addRoute(let ns, _, _), .firewall(let ns, _): ns
@@ -67,8 +69,12 @@ extension BuildPlan {
             }
         }
 
-        // Cables: each veth end made directly in its own namespace.
+        // Cables: each veth end made directly in its own namespace; a cable to another host, a vxlan device.
         for link in topology.links {
+            if let tunnel = topology.tunnel(at: link) {
+                steps.append(.createVXLAN(namespace: ns(tunnel.end.node), name: tunnel.end.port, tunnel: tunnel))
+                continue
+            }
             steps.append(.createVeth(namespace: ns(link.a.node), name: link.a.port,
                                      peerNamespace: ns(link.b.node), peer: link.b.port))
         }

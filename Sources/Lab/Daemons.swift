@@ -112,6 +112,6 @@ extension LabManager {
 
     /// The topology a lab was built from, as `up` kept it.
     package func keptTopology(lab: String) throws -> Topology {
-        try TopologyLoader.load(path: "\(LabDirectory(name: lab).path)/topology.yaml")
+        try LabDirectory(name: lab).keptTopology()
     }
 }

@@ -34,7 +34,7 @@ extension LabManager {
         let directory = LabDirectory(name: lab)
         let record = try directory.record()
         func namespace(_ node: String) throws -> String {
-            guard let found = record.node(node) else { throw LabError.unknownNode(lab: lab, node: node) }
+            guard let found = record.node(node) else { throw record.missingNode(node) }
             return found.namespace
         }
         func checkPort(_ port: PortRef) throws {
@@ -127,7 +127,7 @@ extension LabManager {
             if a.node == node { ends.append((a, b)) } else if b.node == node { ends.append((b, a)) }
         }
         var sockets: [String: NetlinkSocket] = [:]
-        for ref in ends.flatMap({ [$0.own, $0.peer] }) where sockets[ref.node] == nil {
+        for ref in ends.flatMap({ [$0.own, $0.peer] }) where sockets[ref.node] == nil && !record.isElsewhere(ref.node) {
             guard let found = record.node(ref.node) else { throw LabError.unknownNode(lab: record.name, node: ref.node) }
             sockets[ref.node] = try NetlinkSocket.open(inNamespace: found.namespace)
         }

@@ -35,6 +35,8 @@ public struct IPBatch: Sendable {
                 ip(ns, line)
             case .createVeth(let ns, let name, let peerNS, let peer):
                 main.append("link add name \(name) netns \(ns) type veth peer name \(peer) netns \(peerNS)")
+            case .createVXLAN(let ns, let name, let tunnel):
+                main.append(VXLANBuild.ipLine(namespace: ns, name: name, tunnel: tunnel))
             case .createBond(let ns, let name, let o):
                 var line = "link add name \(name) type bond mode \(o.mode)"
                 if let v = o.miimon { line += " miimon \(v)" }

@@ -39,10 +39,14 @@ public struct LabManager {
     /// change (veth pairs whose ends share an ifindex in their two namespaces are not 'urgent' to it).
     /// `convergence`: then wait until the lab works (`LabConvergence`: daemons running, spanning trees
     /// converged, one VRRP master per group, an active member in every bond); nil returns at once.
+    /// `host`: build only that host's part of a lab across hosts (`hosts:`); a host cannot see the whole
+    /// lab, so its part does not wait for convergence.
     @discardableResult
-    public func up(_ topology: Topology, name: String, waitUntilSettled: Bool = true,
+    public func up(_ topology: Topology, name: String, host: String? = nil, waitUntilSettled: Bool = true,
                    settleTimeout: Double = 5, convergence: ConvergenceWait? = ConvergenceWait()) throws -> LabRecord {
         try Self.checkName(name)
+        let whole = topology
+        let topology = try Self.part(of: whole, onHost: host)
         let directory = LabDirectory(name: name)
         guard !directory.exists else { throw LabError.alreadyUp(name) }
         let namespaces = topology.nodes.map { BuildPlan.namespace(lab: name, node: $0.name) }
@@ -56,11 +60,11 @@ public struct LabManager {
             name: name, topologyFile: topology.file,
             nodes: topology.nodes.map { .init(name: $0.name, kind: $0.kind.rawValue,
                                               namespace: BuildPlan.namespace(lab: name, node: $0.name)) },
-            links: topology.links.map { .init(a: $0.a.description, b: $0.b.description) },
-            createdAt: Date())
+            links: LabRecord.links(of: topology),
+            createdAt: Date(), host: host)
         try directory.create(record: record)
         // The lab keeps its own copy of the topology: daemons restart from it on `restore`.
-        try TopologyWriter.yaml(topology, header: "The topology of lab \(name), from \(topology.file)")
+        try TopologyWriter.yaml(whole, header: "The topology of lab \(name), from \(topology.file)")
             .write(toFile: "\(directory.path)/topology.yaml", atomically: true, encoding: .utf8)
         let executor = StepExecutor(directory: directory)
         do {
@@ -75,7 +79,7 @@ public struct LabManager {
             throw error
         }
         logger.info("lab \(name) is up: \(topology.nodes.count) nodes, \(topology.links.count) links")
-        if let convergence {
+        if let convergence, host == nil {
             do {
                 let seconds = try waitUntilConverged(topology, lab: name, timeout: convergence.timeout, progress: convergence.progress)
                 logger.info("lab \(name) converged in \(String(format: "%.2f", seconds)) s")
@@ -132,7 +136,9 @@ public struct LabManager {
         let lab = record.name
         guard let peer = record.peer(of: end) else { throw LabError.unknownPort(lab: lab, port: end.description) }
         for side in [end, peer] {
-            guard let node = record.node(side.node) else { throw LabError.unknownNode(lab: lab, node: side.node) }
+            // A cable to another host: this host changes its own end (the vxlan device) only.
+            if side == peer && record.isElsewhere(side.node) { continue }
+            guard let node = record.node(side.node) else { throw record.missingNode(side.node) }
             let socket = try NetlinkSocket.open(inNamespace: node.namespace)
             try socket.setLink(side.port, up: up)
         }
@@ -173,7 +179,10 @@ final class StepExecutor {
     func waitUntilSettled(_ topology: Topology, lab: String, timeout: Double) throws {
         let cutEnds = Set(topology.links.filter(\.startsDown).flatMap(\.ends))
         var pending: [(namespace: String, ports: Set<String>)] = topology.nodes.map { node in
-            let ports = topology.ports(of: node.name).filter { !cutEnds.contains(PortRef(node: node.name, port: $0)) }
+            // A vxlan device has no carrier to wait for (its operstate stays unknown).
+            let ports = topology.ports(of: node.name).filter { port in
+                !cutEnds.contains(PortRef(node: node.name, port: port)) && !topology.tunnels.contains { $0.end == PortRef(node: node.name, port: port) }
+            }
             return (BuildPlan.namespace(lab: lab, node: node.name), Set(ports))
         }
         let deadline = Date().addingTimeInterval(timeout)
@@ -216,6 +225,8 @@ final class StepExecutor {
         case .createVeth(let ns, let name, let peerNS, let peer):
             try socket(ns).createVethPair(name, namespaceFD: try namespaceFD(ns), peer: peer,
                                           peerNamespaceFD: try namespaceFD(peerNS))
+        case .createVXLAN(let ns, let name, let tunnel):
+            try VXLANBuild.create(name, tunnel: tunnel, namespaceFD: try namespaceFD(ns))
         case .createBond(let ns, let name, let options):
             try socket(ns).createBond(name, options: options)
         case .setMaster(let ns, let name, let master):

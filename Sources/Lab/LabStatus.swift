@@ -69,6 +69,9 @@ public struct LabStatus: Codable, Sendable {
         public var b: String
         public var carrierA: Bool
         public var carrierB: Bool
+        /// A cable to another host: "vxlan VNI 10003 to host h1"; its far end's carrier is that host's to
+        /// show, so here it repeats the local end's.
+        public var tunnel: String? = nil
         public var up: Bool { carrierA && carrierB }
     }
 
@@ -78,6 +81,8 @@ public struct LabStatus: Codable, Sendable {
     public var links: [Link]
     /// The lab's storm guard, from its stormguard; nil when the lab has none.
     public var stormGuard: StormGuardStatus?
+    /// The host whose part of a lab across hosts this is; nil: the whole lab is here.
+    public var host: String? = nil
 }
 
 extension LabManager {
@@ -102,8 +107,17 @@ extension LabManager {
             guard let ref = PortRef(end), let node = nodes.first(where: { $0.name == ref.node }) else { return false }
             return node.interfaces.first { $0.name == ref.port }?.carrier ?? false
         }
-        let links = record.links.map { LabStatus.Link(a: $0.a, b: $0.b, carrierA: carrier($0.a), carrierB: carrier($0.b)) }
+        let links = record.links.map { link in
+            var status = LabStatus.Link(a: link.a, b: link.b, carrierA: carrier(link.a), carrierB: carrier(link.b))
+            if let farHost = link.farHost {
+                status.tunnel = "vxlan VNI \(link.vni.map(String.init) ?? "?") to host \(farHost)"
+                let local = PortRef(link.a).map { record.isElsewhere($0.node) } == true ? status.carrierB : status.carrierA
+                (status.carrierA, status.carrierB) = (local, local)
+            }
+            return status
+        }
         var status = LabStatus(lab: name, complete: directory.journal().contains(.complete), nodes: nodes, links: links)
+        status.host = record.host
         status.stormGuard = FileManager.default.contents(atPath: directory.stormGuardStatusPath)
             .flatMap { try? JSONDecoder().decode(StormGuardStatus.self, from: $0) } // a status being replaced reads as none
         return status
@@ -167,7 +181,7 @@ extension LabManager {
 extension LabStatus {
     /// A table for people: nodes, interfaces with carrier and port state, bonds, cables.
     public var text: String {
-        var lines = ["lab \(lab)\(complete ? "" : " (incomplete: its `up` did not finish)")"]
+        var lines = ["lab \(lab)\(host.map { " (this host's part: \($0))" } ?? "")\(complete ? "" : " (incomplete: its `up` did not finish)")"]
         for node in nodes {
             var header = "  \(node.name) [\(node.kind)] netns \(node.namespace)"
             if let bridge = node.bridge {
@@ -221,7 +235,7 @@ extension LabStatus {
         }
         lines.append("  cables:")
         for link in links {
-            lines.append("    \(link.a) <-> \(link.b)  \(link.up ? "up" : "DOWN")")
+            lines.append("    \(link.a) <-> \(link.b)  \(link.up ? "up" : "DOWN")\(link.tunnel.map { "  (\($0); this end)" } ?? "")")
         }
         return lines.joined(separator: "\n")
     }

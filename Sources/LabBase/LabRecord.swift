@@ -18,10 +18,15 @@ public struct LabRecord: Codable, Sendable, Equatable {
     public struct LinkRecord: Codable, Sendable, Equatable {
         public var a: String
         public var b: String
+        /// On a cable between hosts: the host of the far end, and the cable's VNI.
+        public var farHost: String? = nil
+        public var vni: Int? = nil
 
-        package init(a: String, b: String) {
+        package init(a: String, b: String, farHost: String? = nil, vni: Int? = nil) {
             self.a = a
             self.b = b
+            self.farHost = farHost
+            self.vni = vni
         }
     }
 
@@ -30,8 +35,12 @@ public struct LabRecord: Codable, Sendable, Equatable {
     public var nodes: [NodeRecord]
     public var links: [LinkRecord]
     public var createdAt: Date
+    /// The host whose part of the lab this is (`up --host`); nil: the whole lab is on this machine.
+    public var host: String? = nil
 
-    package init(name: String, topologyFile: String, nodes: [NodeRecord], links: [LinkRecord], createdAt: Date) {
+    package init(name: String, topologyFile: String, nodes: [NodeRecord], links: [LinkRecord], createdAt: Date,
+                 host: String? = nil) {
+        self.host = host
         self.name = name
         self.topologyFile = topologyFile
         self.nodes = nodes
@@ -77,6 +86,7 @@ public struct LabDirectory: Sendable {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         encoder.dateEncodingStrategy = .secondsSince1970
         try encoder.encode(record).write(to: URL(fileURLWithPath: recordPath))
+        if let host = record.host { try Data(host.utf8).write(to: URL(fileURLWithPath: hostPath)) }
         _ = FileManager.default.createFile(atPath: journalPath, contents: Data())
     }
 

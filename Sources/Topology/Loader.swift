@@ -25,14 +25,16 @@ extension YAMLReader {
     // MARK: The file
 
     func topology(_ root: Yams.Node) throws -> Topology {
-        let top = try keyed(root, "", allowed: ["name", "nodes", "links", "monitoring", "storm_guard"])
+        let top = try keyed(root, "", allowed: ["name", "hosts", "nodes", "links", "monitoring", "storm_guard"])
         let name = try top["name"].map { try string($0, "name") } ?? URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
         guard let nodesNode = top["nodes"] else { throw fail(root, "nodes", "missing: a topology needs nodes") }
         let nodes = try mapping(nodesNode, "nodes").map { try node($0.key, $0.keyNode, $0.value) }
         let links = try top["links"].map { try list($0, "links").enumerated().map { try link($1, "links[\($0)]") } } ?? []
         let monitoring = try top["monitoring"].map { try self.monitoring($0, "monitoring") }
         let stormGuard = try top["storm_guard"].map { try self.stormGuard($0, "storm_guard") } ?? StormGuard()
-        return Topology(name: name, nodes: nodes, links: links, file: file, monitoring: monitoring, stormGuard: stormGuard)
+        var topology = Topology(name: name, nodes: nodes, links: links, file: file, monitoring: monitoring, stormGuard: stormGuard)
+        topology.hosts = try top["hosts"].map { try hosts($0, "hosts") } ?? []
+        return topology
     }
 
     /// `storm_guard: true|false` or `storm_guard: {broadcast: FRAMES_PER_SECOND}` (on by default, 4000/s).
@@ -89,8 +91,10 @@ extension YAMLReader {
     func link(_ node: Yams.Node, _ field: String) throws -> Link {
         var endsNode = node
         var startsDown = false
+        var vni: Int?
         if node.mapping != nil {
-            let map = try keyed(node, field, allowed: ["ends", "state"])
+            let map = try keyed(node, field, allowed: ["ends", "state", "vni"])
+            vni = try map["vni"].map { try self.vni($0, "\(field).vni") }
             guard let ends = map["ends"] else { throw fail(node, "\(field).ends", "missing: give [NODE:PORT, NODE:PORT]") }
             endsNode = ends
             if let state = map["state"] {
@@ -103,13 +107,15 @@ extension YAMLReader {
         }
         let ends = try list(endsNode, field)
         guard ends.count == 2 else { throw fail(endsNode, field, "a cable has two ends, got \(ends.count)") }
-        return Link(try portRef(ends[0], "\(field)[0]"), try portRef(ends[1], "\(field)[1]"), startsDown: startsDown,
-                    location: place(node))
+        var link = Link(try portRef(ends[0], "\(field)[0]"), try portRef(ends[1], "\(field)[1]"), startsDown: startsDown,
+                        location: place(node))
+        link.vni = vni
+        return link
     }
 
     func node(_ name: String, _ keyNode: Yams.Node, _ body: Yams.Node) throws -> Node {
         let field = "nodes.\(name)"
-        let map = try keyed(body, field, allowed: ["kind", "stp", "ports", "svis", "bonds", "addresses", "routes", "gateway", "vrrp"])
+        let map = try keyed(body, field, allowed: ["kind", "host", "stp", "ports", "svis", "bonds", "addresses", "routes", "gateway", "vrrp"])
         guard let kindNode = map["kind"] else { throw fail(body, "\(field).kind", "missing: host, switch or router") }
         var result = Node(name: name, kind: try enumValue(kindNode, "\(field).kind", NodeKind.self), location: place(keyNode))
         if let stp = map["stp"] { result.spanningTree = try spanningTree(stp, "\(field).stp") }
@@ -139,6 +145,7 @@ extension YAMLReader {
             result.routes.append(Route(destination: IPv4Interface(address: IPv4Address(0), prefixLength: 0), via: via, location: place(gateway)))
         }
         if let vrrp = map["vrrp"] { result.vrrp = try vrrpConfig(vrrp, "\(field).vrrp") }
+        result.host = try map["host"].map { try string($0, "\(field).host") }
         return result
     }
 

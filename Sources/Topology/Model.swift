@@ -343,6 +343,8 @@ public struct Node: Sendable, Hashable {
     public var routes: [Route]
     /// VRRP groups a router runs (`redlab up` starts `redlab vrrpd` for it).
     public var vrrp: VRRPDaemonConfig?
+    /// The host (of `Topology.hosts`) the node runs on; nil in a lab on one machine.
+    public var host: String?
 
     public init(name: String, kind: NodeKind, location: SourceLocation = .unknown(),
                 spanningTree: SpanningTree = SpanningTree(), ports: [String: PortSettings] = [:],
@@ -380,6 +382,8 @@ public struct Link: Sendable, Hashable {
     /// The cable starts cut (both ends without carrier): `state: down` in the file. A looped lab
     /// without spanning tree ships with one such link, so that it comes up quiet.
     public var startsDown: Bool
+    /// The VXLAN network identifier of a cable between hosts (`vni:`); nil: `Topology.vni(ofLinkAt:)` derives it.
+    public var vni: Int?
     public var location: SourceLocation
 
     public init(_ a: PortRef, _ b: PortRef, startsDown: Bool = false, location: SourceLocation = .unknown()) {
@@ -480,6 +484,12 @@ public struct Topology: Sendable, Hashable {
     public var monitoring: Monitoring?
     /// The storm guard (on by default); nil: `storm_guard: false`, storms run unchecked.
     public var stormGuard: StormGuard?
+    /// The machines a lab spans (`hosts:`); empty: the whole lab runs on one machine.
+    public var hosts: [LabHost] = []
+    /// In one host's part of a lab (`part(onHost:)`): that host, and a VXLAN tunnel for each cable whose far
+    /// end is on another host. Nil and empty in a whole topology.
+    public var localHost: String?
+    public var tunnels: [VXLANTunnel] = []
 
     public init(name: String, nodes: [Node], links: [Link], file: String = "<generated>", monitoring: Monitoring? = nil,
                 stormGuard: StormGuard? = StormGuard()) {

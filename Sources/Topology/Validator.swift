@@ -251,6 +251,7 @@ public enum TopologyValidator {
                 }
             }
         }
+        problems += hostProblems(in: topology)
         return problems.sorted { ($0.location.line, $0.location.column) < ($1.location.line, $1.location.column) }
     }
 

@@ -6,10 +6,12 @@ public enum TopologyWriter {
         var out: [String] = []
         if let header { out += header.split(separator: "\n", omittingEmptySubsequences: false).map { "# \($0)" } }
         out.append("name: \(topology.name)")
+        out += hostLines(topology)
         out.append("nodes:")
         for node in topology.nodes {
             out.append("  \(node.name):")
             out.append("    kind: \(node.kind.rawValue)")
+            if let host = node.host { out.append("    host: \(host)") }
             let stp = node.spanningTree
             if node.hasBridge {
                 if stp.priority == nil && stp.helloTime == nil && stp.forwardDelay == nil && stp.maxAge == nil && stp.transmitHoldCount == nil {
@@ -95,7 +97,9 @@ public enum TopologyWriter {
         }
         out.append("links:")
         for link in topology.links {
-            out.append(link.startsDown ? "  - {ends: [\(link.a), \(link.b)], state: down}" : "  - [\(link.a), \(link.b)]")
+            var extra = link.startsDown ? ", state: down" : ""
+            if let vni = link.vni { extra += ", vni: \(vni)" }
+            out.append(extra.isEmpty ? "  - [\(link.a), \(link.b)]" : "  - {ends: [\(link.a), \(link.b)]\(extra)}")
         }
         if topology.stormGuard == nil {
             out.append("storm_guard: false")

@@ -12,13 +12,14 @@ struct Plan: ParsableCommand {
     @Argument(help: "The topology file (YAML).") var file: String
     @Option(help: "The lab's name (default: the file's `name`).") var name: String?
     @Option(name: .customLong("ip-batch"), help: "Write iproute2 batch files into this folder.") var ipBatch: String?
+    @Option(help: "Only this host's part of a lab across hosts (as `redlab up --host`).") var host: String?
 
     func run() throws {
         do {
             let topology = try loadTopology(file)
             let lab = name ?? topology.name
             try LabManager.checkName(lab)
-            let steps = BuildPlan.steps(for: topology, lab: lab)
+            let steps = BuildPlan.steps(for: try LabManager.part(of: topology, onHost: host), lab: lab)
             guard let folder = ipBatch else {
                 for step in steps { print(step) }
                 return

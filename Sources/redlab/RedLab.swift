@@ -13,7 +13,7 @@ struct RedLab: ParsableCommand {
         commandName: "redlab",
         abstract: "Build redundant networks in network namespaces and measure how they fail and recover.",
         version: redlabVersion,
-        subcommands: [Up.self, Down.self, Status.self, Exec.self, LinkCommand.self, Generate.self, Validate.self, Check.self, Plan.self, CaptureCommand.self, FaultCommand.self, ProbeCommand.self, VRRPDCommand.self, RSTPDCommand.self, RSTPCommand.self, NotifierCommand.self, StormControlCommand.self, StormGuardCommand.self, StormCommand.self, StormWatchdog.self, AnalyzeCommand.self, CalibrateCommand.self, RunCommand.self, ExperimentCommand.self, ReportCommand.self, GraphCommand.self])
+        subcommands: [Up.self, Down.self, Status.self, Exec.self, LinkCommand.self, Generate.self, Validate.self, Check.self, Plan.self, CaptureCommand.self, FaultCommand.self, ProbeCommand.self, VRRPDCommand.self, RSTPDCommand.self, RSTPCommand.self, NotifierCommand.self, StormControlCommand.self, StormGuardCommand.self, StormCommand.self, StormWatchdog.self, AnalyzeCommand.self, CalibrateCommand.self, RunCommand.self, ExperimentCommand.self, ReportCommand.self, GraphCommand.self, ClockOffsetCommand.self])
 }
 
 /// Options every command shares.
@@ -62,7 +62,7 @@ struct LabBridgeNode {
     init(lab: String, node: String) throws {
         directory = LabDirectory(name: lab)
         let record = try directory.record()
-        topology = try TopologyLoader.load(path: "\(directory.path)/topology.yaml")
+        topology = try directory.keptTopology()
         guard let entry = record.node(node), let spec = topology.node(named: node), spec.hasBridge else {
             throw LabError.unknownNode(lab: lab, node: node)
         }
@@ -93,6 +93,9 @@ struct Up: ParsableCommand {
     @Flag(help: "Print nothing when the lab is up (no status).")
     var quiet = false
 
+    @Option(help: "Build only this host's part of a lab across hosts (the file's `hosts:`): its nodes, and a VXLAN tunnel for each cable to another host. Without it the whole lab is built here.")
+    var host: String?
+
     @OptionGroup var common: CommonOptions
 
     func run() throws {
@@ -105,10 +108,12 @@ struct Up: ParsableCommand {
             let convergence = noWait ? nil : ConvergenceWait(timeout: waitTimeout, keepLabWhenNotConverged: true, progress: { line in
                 if !quiet { FileHandle.standardError.write(Data("redlab: \(line)\n".utf8)) }
             })
-            try manager.up(topology, name: lab, waitUntilSettled: !noWait, convergence: convergence)
+            try manager.up(topology, name: lab, host: host, waitUntilSettled: !noWait, convergence: convergence)
             if !quiet {
                 print(try manager.status(lab).text)
-                if !noWait {
+                if let host {
+                    print("host \(host)'s part is up; the lab works once every host's part is up (see `redlab status \(lab)` on each)")
+                } else if !noWait {
                     print("lab \(lab) works: converged \(String(format: "%.1f", Double(monotonicNanoseconds() - started) / 1e9)) s after `up` started")
                 }
             }

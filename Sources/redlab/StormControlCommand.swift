@@ -47,7 +47,7 @@ struct StormGuardCommand: ParsableCommand {
         try requireRoot("stormguard")
         do {
             let directory = LabDirectory(name: lab)
-            let topology = try TopologyLoader.load(path: "\(directory.path)/topology.yaml")
+            let topology = try directory.keptTopology()
             setsid()
             signal(SIGHUP, SIG_IGN)
             let daemon = try StormGuardDaemon(lab: lab, topology: topology, eventSink: { try? directory.log($0) }) // a full disk must not stop the guard

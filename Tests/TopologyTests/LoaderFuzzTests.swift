@@ -192,6 +192,14 @@ final class LoaderFuzzTests: XCTestCase {
         }
     }
 
+    func testTopologyLoaderNeverCrashesOnHosts() throws {
+        _ = try fuzz("hosts", base: HostsTopologyTests.valid, seed: 0x4057, iterations: Self.iterations) { text, file in
+            let topology = try TopologyLoader.parse(yaml: text, file: file)
+            _ = try TopologyLoader.parse(yaml: TopologyWriter.yaml(topology), file: file)
+            for host in topology.hosts { _ = topology.part(onHost: host.name) }
+        }
+    }
+
     func testScenarioLoaderNeverCrashes() throws {
         let base = """
         name: every-key

@@ -213,7 +213,7 @@ final class YAMLReaderTests: XCTestCase {
     func testUnknownKeysAreReportedInFileOrderWithTheKnownKeysSorted() {
         let yaml = "name: x\nzebra: 1\nnodes: {}\nalpha: 2\n"
         for _ in 0..<5 {
-            XCTAssertEqual(topologyError(yaml), "t.yaml:2:1: zebra: unknown key; known: links, monitoring, name, nodes, storm_guard")
+            XCTAssertEqual(topologyError(yaml), "t.yaml:2:1: zebra: unknown key; known: hosts, links, monitoring, name, nodes, storm_guard")
         }
     }
 }
