@@ -443,28 +443,27 @@ struct BondWatcher {
         }
         var descriptors = watched.map { pollfd(fd: $0.monitor.fileDescriptor, events: Int16(POLLIN), revents: 0) }
         _ = pollDescriptors(&descriptors, timeoutNanoseconds: timeoutNanoseconds)
+        // The change is stamped when its notification is seen, not after the dump that names it (a dump of
+        // a namespace's links takes tens of ms in an emulated VM).
+        let seen = wallClockNanoseconds()
         for (index, descriptor) in descriptors.enumerated() where descriptor.revents != 0 {
             let entry = watched[index]
-            _ = try? entry.monitor.readOrResynchronize(using: entry.socket)
-            read(entry, logging: true)
+            _ = try? entry.monitor.readOrResynchronize(using: entry.socket)   // a failed read: the dump below still tells
+            guard let links = try? entry.socket.links() else { continue }      // no dump: the next event tells
+            note(links, of: entry, logging: true, at: seen)
         }
     }
 
-    private mutating func read(_ entry: Watched, logging: Bool) {
-        guard let links = try? entry.socket.links() else { return }
-        note(links, of: entry, logging: logging)
-    }
-
-    /// Records each bond's active member; a change is logged when `logging`.
-    private mutating func note(_ links: [LinkState], of entry: Watched, logging: Bool) {
+    /// Records each bond's active member; a change is logged (stamped `at`) when `logging`.
+    private mutating func note(_ links: [LinkState], of entry: Watched, logging: Bool, at time: Int64 = 0) {
         let names = Dictionary(links.map { ($0.index, $0.name) }, uniquingKeysWith: { first, _ in first })
         for link in links {
             guard let bond = link.bond else { continue }
             let key = "\(entry.node):\(link.name)"
             let member = bond.activeMemberIndex.flatMap { names[$0] } ?? "none"
             if let previous = active[key], previous != member, logging {
-                try? directory.log(LabEvent(source: "bond", kind: "active-member-change", target: key,
-                                            detail: ["from": previous, "to": member]))
+                try? directory.log(LabEvent(timeNanoseconds: time, source: "bond", kind: "active-member-change", target: key,
+                                            detail: ["from": previous, "to": member]))   // an event log that cannot be written loses the line only
             }
             active[key] = member
         }
