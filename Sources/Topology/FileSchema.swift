@@ -285,7 +285,6 @@ public enum FileSchema {
         KeySpec("lab", .anyOf([.text(), .mapping(scenarioLab)]), required: true,
                 "A topology file (relative to this file), or {generate: ladder|cross, ...}."),
         KeySpec("probe", .mapping(scenarioProbe), "The measured UDP probe stream."),
-        KeySpec("streams", .anyOf([.text(choices: ["none"]), .list(.mapping(scenarioProbe), items: 0...16)]), "More probe streams (at most 16), or none."),
         KeySpec("capture", .listOrOne(.portRef), "NODE:PORT where the probes arrive."),
         KeySpec("trials", .integer(1...1000), "How many trials."),
         KeySpec("duration", .duration, "How long each trial's probe stream runs."),
@@ -295,6 +294,7 @@ public enum FileSchema {
         KeySpec("timeline", .list(.mapping(scenarioStep)), "Faults and restores at times into a trial."),
         KeySpec("pass", .list(criterion), "Pass criteria, such as recovered or outage < 200ms."),
         KeySpec("storm", .mapping(scenarioStorm), "A bounded loop-closing run instead of a probe stream."),
+        KeySpec("streams", .anyOf([.text(choices: ["none"]), .list(.mapping(scenarioProbe), items: 0...16)]), "More probe streams (at most 16), or none."),
     ]).with { $0.requiredUnless = (present: "storm", keys: ["probe", "capture", "timeline"]) }
 
     /// `recovered`, `storm_stopped`, `no_capture_drops`, or `METRIC[.STATISTIC] <|<= LIMIT`.
@@ -327,14 +327,14 @@ public enum FileSchema {
     ])
 
     public static let scenarioStep = MappingSpec("scenario_step", "One fault or restore at a time into the trial.", keys:
-        [KeySpec("at", .duration, required: true, "When, from the start of the trial's probe stream.")]
+        [KeySpec("at", .duration, required: true, "When, from the start of the trial's probe stream."),
+         KeySpec("direction", .text(choices: blackholeDirections), "blackhole: in, out or both."),
+         KeySpec("period", .duration, "flap: one down-up cycle."),
+         KeySpec("count", .integer(ScenarioAction.flapCountRange), "flap: how many cycles.")]
         + ScenarioAction.kinds.map { kind in
             let takesNode = ["crash", "restore", "freeze", "thaw"].contains(kind)
             return KeySpec(kind, takesNode ? .text() : .portRef, takesNode ? "The node." : "The NODE:PORT.")
         }
-        + [KeySpec("direction", .text(choices: blackholeDirections), "blackhole: in, out or both."),
-           KeySpec("period", .duration, "flap: one down-up cycle."),
-           KeySpec("count", .integer(ScenarioAction.flapCountRange), "flap: how many cycles.")]
     ).with { $0.exactlyOneOf = ScenarioAction.kinds }
 
     public static let scenarioStorm = MappingSpec("scenario_storm", "A bounded loop-closing run.", keys: [
