@@ -130,9 +130,10 @@ public struct ExperimentMatrix: Sendable, Equatable, Codable {
         for advert in Set(used.map(\.advertIntervalMilliseconds)) where !(10...40_950).contains(advert) || advert % 10 != 0 {
             problems.append("advert_int: \(advert) ms is not 10ms-40.95s in whole centiseconds")
         }
-        if designs.isEmpty || spanningTrees.isEmpty || bondMonitors.isEmpty || advertIntervalsMilliseconds.isEmpty {
-            problems.append("every dimension needs at least one value")
-        }
+        // Each problem starts with its key, which the loader reports it at.
+        let dimensions = [("designs", designs.isEmpty), ("stp", spanningTrees.isEmpty), ("bond_monitor", bondMonitors.isEmpty),
+                          ("advert_int", advertIntervalsMilliseconds.isEmpty)]
+        for (key, isEmpty) in dimensions where isEmpty { problems.append("\(key): every dimension needs at least one value") }
         if faults.isEmpty && !storm { problems.append("faults: nothing to run") }
         if !(1...100).contains(trials) { problems.append("trials: must be 1-100") }
         if vlans.contains(where: { !(2...4094).contains($0) }) { problems.append("vlans: VLANs must be 2-4094 (VLAN 1 is the default VLAN)") }

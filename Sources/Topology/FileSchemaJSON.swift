@@ -78,6 +78,9 @@ extension FileSchema {
 
     static func schema(_ shape: ValueShape, definitions: inout [String: JSONValue]) -> JSONValue {
         switch shape {
+        case .text(nil, nil):
+            // Free text (a name, a command): the loaders take any single value as its text, `name: 256` too.
+            return .object(["type": .array(["string", "number", "boolean"].map(JSONValue.string))])
         case .text(let choices, let pattern):
             var result: [String: JSONValue] = ["type": .string("string")]
             if let choices { result["enum"] = .array(choices.map(JSONValue.string)) }
