@@ -302,7 +302,8 @@ public enum FileSchema {
         let conditions = Criterion.Metric.allCases.filter(\.isCondition).map(\.rawValue)
         let measured = Criterion.Metric.allCases.filter { !$0.isCondition }.map(\.rawValue)
         let statistics = Criterion.Statistic.allCases.map(\.rawValue)
-        return .text(pattern: "^\\s*((\(conditions.joined(separator: "|")))|(\(measured.joined(separator: "|")))(\\.(\(statistics.joined(separator: "|"))))?\\s*<=?\\s*[0-9.]+\\s*(ms|s)?)\\s*$")
+        let number = FileSchema.numberPattern
+        return .text(pattern: "^\\s*((\(conditions.joined(separator: "|")))|(\(measured.joined(separator: "|")))(\\.(\(statistics.joined(separator: "|"))))?\\s*<=?\\s*\(number)\\s*(ms|s)?)\\s*$")
     }()
 
     public static let scenarioLab = MappingSpec("scenario_lab", "A generated lab.", keys: [
@@ -332,7 +333,7 @@ public enum FileSchema {
          KeySpec("period", .duration, "flap: one down-up cycle."),
          KeySpec("count", .integer(ScenarioAction.flapCountRange), "flap: how many cycles.")]
         + ScenarioAction.kinds.map { kind in
-            let takesNode = ["crash", "restore", "freeze", "thaw"].contains(kind)
+            let takesNode = ScenarioAction.nodeKinds.contains(kind)
             return KeySpec(kind, takesNode ? .text() : .portRef, takesNode ? "The node." : "The NODE:PORT.")
         }
     ).with { $0.exactlyOneOf = ScenarioAction.kinds }

@@ -74,7 +74,9 @@ extension FileSchema {
     }
 
     /// Durations as `YAMLReader.milliseconds` reads them: "100ms", "1.5s", or a bare number of seconds.
-    static let durationPattern = #"^\s*([0-9]+(\.[0-9]*)?|\.[0-9]+)\s*(ms|s)?\s*$"#
+    static let durationPattern = #"^\s*"# + numberPattern + #"\s*(ms|s)?\s*$"#
+    /// A number as Swift's `Double(String)` reads one (sign, fraction, exponent); infinities and NaN are refused later.
+    static let numberPattern = #"[+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?"#
 
     static func schema(_ shape: ValueShape, definitions: inout [String: JSONValue]) -> JSONValue {
         switch shape {

@@ -151,6 +151,8 @@ public enum ScenarioAction: Sendable, Equatable {
     public static let flapCountRange = 1...1000
 
     public static let kinds = ["link-down", "link-up", "blackhole", "unblackhole", "flap", "crash", "restore", "freeze", "thaw"]
+    /// The kinds whose target is a node; the others take a NODE:PORT.
+    public static let nodeKinds = ["crash", "restore", "freeze", "thaw"]
 
     public var isFault: Bool {
         switch self {
