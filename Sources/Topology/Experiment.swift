@@ -125,14 +125,15 @@ public struct ExperimentMatrix: Sendable, Equatable, Codable {
         var problems: [String] = []
         let used = configurations
         for design in Set(used.map(\.design)) where TopologyGenerator.Design(rawValue: design) == nil { problems.append("designs: '\(design)' is not ladder or cross") }
-        for stp in Set(used.map(\.stp)) where !["kernel", "rstp", "none"].contains(stp) { problems.append("stp: '\(stp)' is not kernel, rstp or none") }
+        for stp in Set(used.map(\.stp)) where !FileSchema.matrixSpanningTrees.contains(stp) { problems.append("stp: '\(stp)' is not kernel, rstp or none") }
         for monitor in Set(used.map(\.bondMonitor)) where GeneratorOptions.BondMonitor(rawValue: monitor) == nil { problems.append("bond_monitor: '\(monitor)' is not mii or arp") }
         for advert in Set(used.map(\.advertIntervalMilliseconds)) where !(10...40_950).contains(advert) || advert % 10 != 0 {
             problems.append("advert_int: \(advert) ms is not 10ms-40.95s in whole centiseconds")
         }
-        if designs.isEmpty || spanningTrees.isEmpty || bondMonitors.isEmpty || advertIntervalsMilliseconds.isEmpty {
-            problems.append("every dimension needs at least one value")
-        }
+        // Each problem starts with its key, which the loader reports it at.
+        let dimensions = [("designs", designs.isEmpty), ("stp", spanningTrees.isEmpty), ("bond_monitor", bondMonitors.isEmpty),
+                          ("advert_int", advertIntervalsMilliseconds.isEmpty)]
+        for (key, isEmpty) in dimensions where isEmpty { problems.append("\(key): every dimension needs at least one value") }
         if faults.isEmpty && !storm { problems.append("faults: nothing to run") }
         if !(1...100).contains(trials) { problems.append("trials: must be 1-100") }
         if vlans.contains(where: { !(2...4094).contains($0) }) { problems.append("vlans: VLANs must be 2-4094 (VLAN 1 is the default VLAN)") }
@@ -194,8 +195,7 @@ public enum ExperimentLoader {
     public static func parse(yaml: String, file: String) throws -> ExperimentMatrix {
         let root = try YAMLDocument.compose(yaml, file: file)
         let reader = YAMLReader(file: file)
-        let top = try reader.keyed(root, "", allowed: ["name", "designs", "stp", "bond_monitor", "advert_int", "faults", "trials",
-                                                           "stp_timers", "storm", "vlans", "no_bond", "probe_rate", "pass", "configurations"])
+        let top = try reader.keyed(root, "", spec: FileSchema.matrix)
         var matrix = ExperimentMatrix(name: URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent)
         func strings(_ key: String) throws -> [String]? {
             try top[key].map { node in try reader.listOrOne(node).map { try reader.string($0, key) } }
@@ -213,7 +213,7 @@ public enum ExperimentLoader {
         if let node = top["trials"] { matrix.trials = try reader.integer(node, "trials") }
         if let node = top["stp_timers"] {
             let value = try reader.string(node, "stp_timers")
-            guard ["fast", "default"].contains(value) else { throw reader.fail(node, "stp_timers", "'\(value)' is not fast or default") }
+            guard FileSchema.stpTimers.contains(value) else { throw reader.fail(node, "stp_timers", "'\(value)' is not fast or default") }
             matrix.fastSpanningTreeTimers = value == "fast"
         }
         if let node = top["storm"] { matrix.storm = try reader.bool(node, "storm") }
@@ -226,7 +226,7 @@ public enum ExperimentLoader {
         if let node = top["configurations"] {
             matrix.chosenConfigurations = try reader.list(node, "configurations").enumerated().map { index, item in
                 let field = "configurations[\(index)]"
-                let map = try reader.keyed(item, field, allowed: ["design", "stp", "bond_monitor", "advert_int"])
+                let map = try reader.keyed(item, field, spec: FileSchema.matrixConfiguration)
                 func value(_ key: String, _ fallback: String) throws -> String { try map[key].map { try reader.string($0, "\(field).\(key)") } ?? fallback }
                 let advert = try map["advert_int"].map { try reader.duration($0, "\(field).advert_int") } ?? 1000
                 return MatrixConfiguration(design: try value("design", "cross"), stp: try value("stp", "rstp"),

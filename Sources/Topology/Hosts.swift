@@ -126,7 +126,7 @@ extension YAMLReader {
             if entry.value.scalar != nil {
                 return LabHost(name: entry.key, underlay: try address(entry.value, "\(hostField).underlay"), location: place(entry.keyNode))
             }
-            let map = try keyed(entry.value, hostField, allowed: ["underlay", "interface", "namespace"])
+            let map = try keyed(entry.value, hostField, spec: FileSchema.host)
             guard let underlay = map["underlay"] else {
                 throw fail(entry.value, "\(hostField).underlay", "missing: the host's IPv4 address on the underlay network, such as 192.0.2.1")
             }

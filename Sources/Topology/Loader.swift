@@ -25,7 +25,7 @@ extension YAMLReader {
     // MARK: The file
 
     func topology(_ root: Yams.Node) throws -> Topology {
-        let top = try keyed(root, "", allowed: ["name", "hosts", "nodes", "links", "monitoring", "storm_guard"])
+        let top = try keyed(root, "", spec: FileSchema.topology)
         let name = try top["name"].map { try string($0, "name") } ?? URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
         guard let nodesNode = top["nodes"] else { throw fail(root, "nodes", "missing: a topology needs nodes") }
         let nodes = try mapping(nodesNode, "nodes").map { try node($0.key, $0.keyNode, $0.value) }
@@ -40,7 +40,7 @@ extension YAMLReader {
     /// `storm_guard: true|false` or `storm_guard: {broadcast: FRAMES_PER_SECOND}` (on by default, 4000/s).
     func stormGuard(_ node: Yams.Node, _ field: String) throws -> StormGuard? {
         if node.scalar != nil { return try bool(node, field) ? StormGuard(location: place(node)) : nil }
-        let map = try keyed(node, field, allowed: ["broadcast"])
+        let map = try keyed(node, field, spec: FileSchema.stormGuard)
         var guardConfig = StormGuard(location: place(node))
         if let rate = map["broadcast"] {
             guardConfig.framesPerSecond = try integer(rate, "\(field).broadcast")
@@ -54,7 +54,7 @@ extension YAMLReader {
 
     /// `monitoring: {syslog: BOOL, notify: CMD, snmp_traps: [{receiver: A.B.C.D:PORT, community: C, from: NODE}]}`.
     func monitoring(_ node: Yams.Node, _ field: String) throws -> Monitoring {
-        let map = try keyed(node, field, allowed: ["syslog", "notify", "snmp_traps"])
+        let map = try keyed(node, field, spec: FileSchema.monitoring)
         var result = Monitoring(location: place(node))
         result.syslog = try map["syslog"].map { try bool($0, "\(field).syslog") } ?? false
         if let notify = map["notify"] {
@@ -69,7 +69,7 @@ extension YAMLReader {
     }
 
     func trapTarget(_ node: Yams.Node, _ field: String) throws -> SNMPTrapTarget {
-        let map = try keyed(node, field, allowed: ["receiver", "community", "from"])
+        let map = try keyed(node, field, spec: FileSchema.trapTarget)
         guard let receiverNode = map["receiver"] else { throw fail(node, "\(field).receiver", "missing: give IPV4:PORT, such as 192.0.2.10:162") }
         let text = try string(receiverNode, "\(field).receiver")
         let parts = text.split(separator: ":", omittingEmptySubsequences: false)
@@ -93,16 +93,14 @@ extension YAMLReader {
         var startsDown = false
         var vni: Int?
         if node.mapping != nil {
-            let map = try keyed(node, field, allowed: ["ends", "state", "vni"])
+            let map = try keyed(node, field, spec: FileSchema.link)
             vni = try map["vni"].map { try self.vni($0, "\(field).vni") }
             guard let ends = map["ends"] else { throw fail(node, "\(field).ends", "missing: give [NODE:PORT, NODE:PORT]") }
             endsNode = ends
             if let state = map["state"] {
-                switch try string(state, "\(field).state") {
-                case "up": startsDown = false
-                case "down": startsDown = true
-                case let other: throw fail(state, "\(field).state", "'\(other)' is not up or down")
-                }
+                let text = try string(state, "\(field).state")
+                guard FileSchema.linkStates.contains(text) else { throw fail(state, "\(field).state", "'\(text)' is not up or down") }
+                startsDown = text == "down"
             }
         }
         let ends = try list(endsNode, field)
@@ -115,7 +113,7 @@ extension YAMLReader {
 
     func node(_ name: String, _ keyNode: Yams.Node, _ body: Yams.Node) throws -> Node {
         let field = "nodes.\(name)"
-        let map = try keyed(body, field, allowed: ["kind", "host", "stp", "ports", "svis", "bonds", "addresses", "routes", "gateway", "vrrp"])
+        let map = try keyed(body, field, spec: FileSchema.node)
         guard let kindNode = map["kind"] else { throw fail(body, "\(field).kind", "missing: host, switch or router") }
         var result = Node(name: name, kind: try enumValue(kindNode, "\(field).kind", NodeKind.self), location: place(keyNode))
         if let stp = map["stp"] { result.spanningTree = try spanningTree(stp, "\(field).stp") }
@@ -151,7 +149,7 @@ extension YAMLReader {
 
     func spanningTree(_ node: Yams.Node, _ field: String) throws -> SpanningTree {
         if node.scalar != nil { return SpanningTree(mode: try enumValue(node, field, SpanningTreeMode.self)) }
-        let map = try keyed(node, field, allowed: ["mode", "priority", "hello_time", "forward_delay", "max_age", "tx_hold_count"])
+        let map = try keyed(node, field, spec: FileSchema.spanningTree)
         var result = SpanningTree(
             mode: try map["mode"].map { try enumValue($0, "\(field).mode", SpanningTreeMode.self) } ?? .kernel,
             priority: try map["priority"].map { try integer($0, "\(field).priority") },
@@ -164,9 +162,7 @@ extension YAMLReader {
     }
 
     func portSettings(_ node: Yams.Node, _ field: String) throws -> PortSettings {
-        let map = try keyed(node, field, allowed: ["access", "trunk", "native", "cost", "priority", "edge", "storm_control",
-                                                   "auto_edge", "point_to_point", "bpdu_guard", "root_guard", "loop_guard",
-                                                   "bpdu_filter", "tc_guard"])
+        let map = try keyed(node, field, spec: FileSchema.port)
         var settings = PortSettings(location: place(node))
         if let access = map["access"] {
             if map["trunk"] != nil { throw fail(access, field, "a port is either access or trunk, not both") }
@@ -195,7 +191,7 @@ extension YAMLReader {
     /// `storm_control: {broadcast: FRAMES_PER_SECOND, action: limit|shutdown, multicast: true|false}`.
     /// The rate's range is the validator's to check, so that every bad rate in a file is reported.
     func stormControl(_ node: Yams.Node, _ field: String) throws -> StormControl {
-        let map = try keyed(node, field, allowed: ["broadcast", "action", "multicast"])
+        let map = try keyed(node, field, spec: FileSchema.stormControl)
         guard let rate = map["broadcast"] else {
             throw fail(node, "\(field).broadcast", "missing: the limit in broadcast frames per second, such as broadcast: 500")
         }
@@ -207,7 +203,7 @@ extension YAMLReader {
     }
 
     func svi(_ node: Yams.Node, _ field: String) throws -> SVI {
-        let map = try keyed(node, field, allowed: ["vlan", "address", "addresses"])
+        let map = try keyed(node, field, spec: FileSchema.svi)
         var addresses: [IPv4Interface] = []
         for key in ["address", "addresses"] {
             if let value = map[key] { addresses += try listOrOne(value).map { try interfaceAddress($0, "\(field).\(key)") } }
@@ -217,7 +213,7 @@ extension YAMLReader {
     }
 
     func route(_ node: Yams.Node, _ field: String) throws -> Route {
-        let map = try keyed(node, field, allowed: ["to", "via"])
+        let map = try keyed(node, field, spec: FileSchema.route)
         guard let to = map["to"] else { throw fail(node, "\(field).to", "missing") }
         guard let via = map["via"] else { throw fail(node, "\(field).via", "missing") }
         let destinationText = try string(to, "\(field).to")
@@ -227,8 +223,7 @@ extension YAMLReader {
     }
 
     func bond(_ name: String, _ node: Yams.Node, _ field: String) throws -> Bond {
-        let map = try keyed(node, field, allowed: ["mode", "members", "miimon", "arp_interval", "arp_ip_target", "arp_validate",
-                                                   "primary", "updelay", "downdelay", "lacp_rate", "xmit_hash_policy", "min_links"])
+        let map = try keyed(node, field, spec: FileSchema.bond)
         guard let mode = map["mode"] else { throw fail(node, "\(field).mode", "missing: \(BondMode.allCases.map(\.rawValue).joined(separator: ", "))") }
         return Bond(
             name: name, mode: try enumValue(mode, "\(field).mode", BondMode.self),

@@ -151,6 +151,8 @@ public enum ScenarioAction: Sendable, Equatable {
     public static let flapCountRange = 1...1000
 
     public static let kinds = ["link-down", "link-up", "blackhole", "unblackhole", "flap", "crash", "restore", "freeze", "thaw"]
+    /// The kinds whose target is a node; the others take a NODE:PORT.
+    public static let nodeKinds = ["crash", "restore", "freeze", "thaw"]
 
     public var isFault: Bool {
         switch self {
@@ -303,8 +305,7 @@ private struct ScenarioReader {
     let reader: YAMLReader
 
     func scenario(_ root: Yams.Node) throws -> Scenario {
-        let top = try reader.keyed(root, "", allowed: ["name", "description", "lab", "probe", "capture", "trials", "duration",
-                                                           "settle", "settle_timeout", "pause", "timeline", "pass", "storm", "streams"])
+        let top = try reader.keyed(root, "", spec: FileSchema.scenario)
         let name = try top["name"].map { try reader.string($0, "name") }
             ?? URL(fileURLWithPath: reader.file).deletingPathExtension().lastPathComponent
         guard let labNode = top["lab"] else { throw reader.fail(root, "lab", "missing: a topology file, or {generate: ladder|cross, ...}") }
@@ -348,7 +349,7 @@ private struct ScenarioReader {
             }
         }
         if let node = top["storm"] {
-            let map = try reader.keyed(node, "storm", allowed: ["loop", "seconds"])
+            let map = try reader.keyed(node, "storm", spec: FileSchema.scenarioStorm)
             guard let loop = map["loop"] else { throw reader.fail(node, "storm.loop", "missing: the NODE:PORT whose cable closes the loop") }
             // A storm runs at most 10 s, whatever happens.
             let seconds = try map["seconds"].map { Double(try reader.duration($0, "storm.seconds", range: 1...10_000)) / 1000 } ?? 2
@@ -372,16 +373,13 @@ private struct ScenarioReader {
         return scenario
     }
 
-    private let stepKeys = ["at", "direction", "period", "count"] + ScenarioAction.kinds
-
     func lab(_ node: Yams.Node) throws -> Scenario.LabSource {
         if node.mapping == nil {
             let path = try reader.string(node, "lab")
             let base = URL(fileURLWithPath: reader.file).deletingLastPathComponent()
             return .file(path.hasPrefix("/") ? path : base.appendingPathComponent(path).standardizedFileURL.path)
         }
-        let map = try reader.keyed(node, "lab", allowed: ["generate", "access", "servers", "vlans", "stp", "stp_timers",
-                                                          "bond_monitor", "no_bond", "vrrp", "advert_int"])
+        let map = try reader.keyed(node, "lab", spec: FileSchema.scenarioLab)
         guard let designNode = map["generate"] else { throw reader.fail(node, "lab.generate", "missing: ladder or cross") }
         let design = try reader.enumValue(designNode, "lab.generate", TopologyGenerator.Design.self)
         var options = GeneratorOptions()
@@ -397,21 +395,19 @@ private struct ScenarioReader {
         if let value = map["advert_int"] { options.advertIntervalMilliseconds = try reader.duration(value, "lab.advert_int") }
         var fast = false
         if let value = map["stp_timers"] {
-            switch try reader.string(value, "lab.stp_timers") {
-            case "fast": fast = true
-            case "default": fast = false
-            case let other: throw reader.fail(value, "lab.stp_timers", "'\(other)' is not fast or default")
-            }
+            let text = try reader.string(value, "lab.stp_timers")
+            guard FileSchema.stpTimers.contains(text) else { throw reader.fail(value, "lab.stp_timers", "'\(text)' is not fast or default") }
+            fast = text == "fast"
         }
         if let problem = options.problems.first { throw reader.fail(node, "lab", problem) }
         return .generated(design, options, fastSpanningTreeTimers: fast)
     }
 
     func probe(_ node: Yams.Node, field: String = "probe") throws -> ScenarioProbe {
-        let map = try reader.keyed(node, field, allowed: ["from", "to", "responder", "rate", "kind"])
+        let map = try reader.keyed(node, field, spec: FileSchema.scenarioProbe)
         guard let from = map["from"] else { throw reader.fail(node, "\(field).from", "missing: the sending node") }
         guard let to = map["to"] else { throw reader.fail(node, "\(field).to", "missing: the address probed") }
-        if let kind = map["kind"], try reader.string(kind, "\(field).kind") != "udp" {
+        if let kind = map["kind"], !FileSchema.scenarioProbeKinds.contains(try reader.string(kind, "\(field).kind")) {
             throw reader.fail(kind, "\(field).kind", "scenarios measure UDP probe streams (their pcaps carry sequence numbers and send times); use redlab probe for icmp, tcp and http checks")
         }
         var probe = ScenarioProbe(from: try reader.string(from, "\(field).from"), to: try reader.address(to, "\(field).to"))
@@ -424,7 +420,7 @@ private struct ScenarioReader {
     }
 
     func step(_ node: Yams.Node, _ field: String) throws -> ScenarioStep {
-        let map = try reader.keyed(node, field, allowed: stepKeys)
+        let map = try reader.keyed(node, field, spec: FileSchema.scenarioStep)
         guard let atNode = map["at"] else { throw reader.fail(node, "\(field).at", "missing: when, from the start of the trial (such as 1s)") }
         let actions = ScenarioAction.kinds.filter { map[$0] != nil }
         guard actions.count == 1, let kind = actions.first, let target = map[kind] else {
@@ -438,7 +434,7 @@ private struct ScenarioReader {
         case "link-up": action = .linkUp(try port())
         case "blackhole":
             let direction = try map["direction"].map { try reader.string($0, "\(field).direction") } ?? "both"
-            guard ["in", "out", "both"].contains(direction) else {
+            guard FileSchema.blackholeDirections.contains(direction) else {
                 throw reader.fail(map["direction"] ?? node, "\(field).direction", "'\(direction)' is not in, out or both")
             }
             action = .blackhole(try port(), direction: direction)

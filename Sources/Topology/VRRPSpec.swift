@@ -168,7 +168,7 @@ extension YAMLReader {
     static let longestGratuitousARPIntervalMilliseconds = 60_000
 
     func vrrpDaemonConfig(_ root: Yams.Node, _ field: String) throws -> VRRPDaemonConfig {
-        let map = try keyed(root, field, allowed: ["groups", "sync_groups", "notify", "event_log"])
+        let map = try keyed(root, field, spec: FileSchema.vrrpDaemon)
         guard let groupsNode = map["groups"] else {
             throw fail(root, path(field, "groups"), "missing: list the VRRP groups")
         }
@@ -186,7 +186,7 @@ extension YAMLReader {
     func vrrpSyncGroups(_ node: Yams.Node, _ field: String, groups: [VRRPGroupSpec]) throws -> [VRRPSyncGroupSpec] {
         try list(node, field).enumerated().map { index, entry in
             let field = "\(field)[\(index)]"
-            let map = try keyed(entry, field, allowed: ["name", "members"])
+            let map = try keyed(entry, field, spec: FileSchema.vrrpSyncGroup)
             let name = try map["name"].map { try string($0, "\(field).name") } ?? "sync\(index + 1)"
             guard let membersNode = map["members"] else { throw fail(entry, "\(field).members", "missing: the groups that change state together") }
             let memberNodes = try list(membersNode, "\(field).members")
@@ -224,10 +224,7 @@ extension YAMLReader {
 
     /// One group mapping.
     func vrrpGroup(_ node: Yams.Node, _ field: String) throws -> VRRPGroupSpec {
-        let map = try keyed(node, field, allowed: ["name", "interface", "vrid", "priority", "version", "advert_int", "virtual_address",
-                                                   "virtual_addresses", "preempt", "preempt_delay", "accept", "track", "garp_count",
-                                                   "garp_interval", "garp_master_refresh", "track_interface", "auth_pass", "checksum",
-                                                   "track_script", "unicast_peer"])
+        let map = try keyed(node, field, spec: FileSchema.vrrpGroup)
         func required(_ key: String) throws -> Yams.Node {
             guard let value = map[key] else { throw fail(node, "\(field).\(key)", "missing") }
             return value
@@ -262,7 +259,7 @@ extension YAMLReader {
                     track.append((try string(item, itemField), 0))
                     continue
                 }
-                let entry = try keyed(item, itemField, allowed: ["interface", "weight"])
+                let entry = try keyed(item, itemField, spec: FileSchema.vrrpTrack)
                 guard let interfaceNode = entry["interface"] else { throw fail(item, "\(itemField).interface", "missing") }
                 track.append((try string(interfaceNode, "\(itemField).interface"),
                               try entry["weight"].map { try integer($0, "\(itemField).weight", range: 0...254) } ?? 0))
@@ -303,7 +300,7 @@ extension YAMLReader {
         if let scriptsNode = map["track_script"] {
             group.trackScripts = try list(scriptsNode, "\(field).track_script").enumerated().map { index, item in
                 let itemField = "\(field).track_script[\(index)]"
-                let entry = try keyed(item, itemField, allowed: ["command", "interval", "weight"])
+                let entry = try keyed(item, itemField, spec: FileSchema.vrrpTrackScript)
                 guard let commandNode = entry["command"] else { throw fail(item, "\(itemField).command", "missing") }
                 let interval = try entry["interval"].map { try duration($0, "\(itemField).interval", range: 10...3_600_000) } ?? 1000
                 return VRRPTrackScript(command: try string(commandNode, "\(itemField).command"), intervalMilliseconds: interval,

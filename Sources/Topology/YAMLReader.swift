@@ -167,8 +167,10 @@ struct YAMLReader {
         return entries
     }
 
-    /// A mapping whose keys must be among `allowed`; an unknown key is an error with a "did you mean" hint.
-    func keyed(_ node: Yams.Node, _ field: String, allowed: [String]) throws -> [String: Yams.Node] {
+    /// A mapping whose keys must be among the spec's (`FileSchema`, which the JSON Schemas are made from);
+    /// an unknown key is an error with a "did you mean" hint.
+    func keyed(_ node: Yams.Node, _ field: String, spec: MappingSpec) throws -> [String: Yams.Node] {
+        let allowed = spec.knownKeys
         var result: [String: Yams.Node] = [:]
         for entry in try mapping(node, field) {
             guard allowed.contains(entry.key) else {
