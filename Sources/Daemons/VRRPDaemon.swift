@@ -22,6 +22,8 @@ public struct VRRPGroupStatus: Codable, Sendable, Equatable {
     public var transitions: Int
     /// Sends and virtual-MAC changes that failed (the daemon keeps running).
     public var sendErrors: Int?
+    /// "keepalived" for a group keepalived runs (its counters are not read); nil: redlab's vrrpd.
+    public var implementation: String? = nil
 }
 
 /// Something the daemon's loop reacts to.
