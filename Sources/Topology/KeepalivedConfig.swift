@@ -33,6 +33,8 @@ import Packets
 /// - A `track` or track script weight of 254: keepalived's weights end at 253.
 /// - Group names keepalived cannot read as an instance name (letters, digits, `_ . -` only), and
 ///   `auth_pass` holding white space, quotes, `#` or `!` (keepalived's comment characters).
+/// - An owner (priority 255) keeps 255 under keepalived whatever its tracked interfaces and scripts say
+///   (keepalived ignores their weights for an owner).
 /// - With unicast peers keepalived needs `vmac_xmit_base`: its adverts then leave the group's interface
 ///   with that interface's MAC as the source, not the virtual MAC (vrrpd sends from the virtual MAC).
 /// - The status keepalived shows through redlab is its groups' state and priority as its notify reports
@@ -136,7 +138,8 @@ public enum KeepalivedConfig {
             }
         }
         for sync in config.syncGroups {
-            lines += ["vrrp_sync_group \(sync.name) {", "  group {"] + sync.members.map { "    \($0)" } + ["  }", "}"]
+            // Without sync_group_tracking_weight keepalived ignores the members' tracking weights; vrrpd keeps them.
+            lines += ["vrrp_sync_group \(sync.name) {", "  group {"] + sync.members.map { "    \($0)" } + ["  }", "  sync_group_tracking_weight", "}"]
         }
         for (index, group) in config.groups.enumerated() {
             lines += ["vrrp_instance \(group.name) {",

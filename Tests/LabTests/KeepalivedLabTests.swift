@@ -1,3 +1,4 @@
+import Daemons
 import Foundation
 import Kernel
 import Lab
