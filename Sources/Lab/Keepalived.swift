@@ -55,6 +55,8 @@ struct KeepalivedGroupStatus: Codable, Equatable {
     var rejected: [String: Int] = [:]
     var transitions = 0
     var implementation = "keepalived"
+    /// When the state began (the notify script's time).
+    var since: Int64?
 }
 
 extension LabManager {
@@ -136,6 +138,7 @@ extension LabManager {
         statuses[index].state = to
         statuses[index].priority = priority ?? group.priority
         statuses[index].transitions += 1
+        statuses[index].since = time
         let event = LabEvent(timeNanoseconds: time, source: "vrrp", kind: "state-change", target: "\(node):\(name)",
                              detail: ["from": from, "to": to, "reason": "reported by keepalived", "vrid": "\(group.vrid)",
                                       "interface": group.interface, "priority": "\(statuses[index].priority)",

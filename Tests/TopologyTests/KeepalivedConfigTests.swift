@@ -34,10 +34,10 @@ final class KeepalivedConfigTests: XCTestCase {
 
     func testWhatKeepalivedCannotRunIsRefusedWithItsPlace() {
         XCTAssertThrowsError(try topology("      implementation: keepalivd\n      groups:\n\(group)}")) {
-            XCTAssertTrue("\($0)".hasPrefix("k.yaml:7:23: nodes.r1.vrrp.implementation: 'keepalivd' is not one of redlab, keepalived (did you mean 'keepalived'?)"), "\($0)")
+            XCTAssertTrue("\($0)".hasPrefix("k.yaml:8:23: nodes.r1.vrrp.implementation: 'keepalivd' is not one of redlab, keepalived (did you mean 'keepalived'?)"), "\($0)")
         }
         XCTAssertThrowsError(try topology("      implementation: keepalived\n      groups:\n\(group), checksum: message}")) {
-            XCTAssertTrue("\($0)".hasPrefix("k.yaml:9:11: nodes.r1.vrrp.groups[0].checksum: keepalived 2.2.7 always computes"), "\($0)")
+            XCTAssertTrue("\($0)".hasPrefix("k.yaml:10:11: nodes.r1.vrrp.groups[0].checksum: keepalived 2.2.7 always computes"), "\($0)")
         }
         XCTAssertThrowsError(try topology("      implementation: keepalived\n      groups:\n\(group), track_script: [{command: true, interval: 1500ms}]}")) {
             XCTAssertTrue("\($0)".contains("groups[0].track_script[0].interval: keepalived runs scripts every whole second, got 1500 ms"), "\($0)")
