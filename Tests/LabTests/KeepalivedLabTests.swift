@@ -102,16 +102,32 @@ final class KeepalivedLabTests: LabTestCase {
         XCTAssertTrue(events.contains { $0.target == "r2:client-gw" && $0.detail["to"] == "master" && $0.detail["from"] == "backup" },
                       "\(events)")
 
-        // vrrpd returns, hears keepalived's adverts (accepted: no checksum or format rejects), preempts;
-        // keepalived hears vrrpd's and steps back.
+        // vrrpd returns and preempts; keepalived hears vrrpd's adverts and steps back.
         try manager.inject(.restore(node: "r1"), lab: lab)
         XCTAssertTrue(try waitFor(lab, "r1", "master", seconds: 5))
         XCTAssertTrue(try waitFor(lab, "r2", "backup", seconds: 3))
-        let ours = try group(lab, "r1")
-        XCTAssertGreaterThan(ours?.advertisementsIn ?? 0, 0, "vrrpd counted keepalived's adverts: \(String(describing: ours))")
-        for reason in ["malformed", "checksum", "length", "ttl", "wrong_version"] {
-            XCTAssertEqual(ours?.rejected[reason] ?? 0, 0, "\(reason): \(String(describing: ours))")
-        }
+        XCTAssertTrue(try holds(lab, r1: "master", r2: "backup", seconds: 1))
+        XCTAssertTrue(try bothWays(lab))
+    }
+
+    // keepalived on r1 (priority 200) is master; redlab's vrrpd on r2 hears and accepts its adverts.
+    func testVrrpdBacksUpKeepalivedAndTakesOverWhenItCrashes() throws {
+        try requireRoot()
+        try requireKeepalived()
+        let lab = labName("kv")
+        try manager.up(try topology(r1: .keepalived, r2: .redlab), name: lab)
+        XCTAssertTrue(try waitFor(lab, "r1", "master"))
+        XCTAssertTrue(try waitFor(lab, "r2", "backup"))
+        XCTAssertTrue(try holds(lab, r1: "master", r2: "backup", seconds: 1.5))
+        // Adverts accepted: vrrpd names keepalived's router as master, counts its adverts, rejects none.
+        let ours = try group(lab, "r2")
+        XCTAssertEqual(ours?.master, "10.9.7.2", "\(String(describing: ours))")
+        XCTAssertGreaterThan(ours?.advertisementsIn ?? 0, 5, "\(String(describing: ours))")
+        XCTAssertEqual(ours?.rejected ?? [:], [:], "\(String(describing: ours))")
+        XCTAssertTrue(try bothWays(lab))
+
+        try manager.inject(.crash(node: "r1"), lab: lab)
+        XCTAssertTrue(try waitFor(lab, "r2", "master", seconds: 3))
         XCTAssertTrue(try bothWays(lab))
     }
 
