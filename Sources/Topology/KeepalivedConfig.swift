@@ -37,6 +37,10 @@ import Packets
 ///   (keepalived ignores their weights for an owner).
 /// - With unicast peers keepalived needs `vmac_xmit_base`: its adverts then leave the group's interface
 ///   with that interface's MAC as the source, not the virtual MAC (vrrpd sends from the virtual MAC).
+/// - keepalived keeps its `use_vmac` interface up while Backup (vrrpd's is up only while Master): frames a
+///   switch floods to the virtual MAC, as after the Master's port goes down, are routed by a keepalived
+///   Backup before it is Master (RFC 9568 section 6.4.2 says a Backup discards them). Measured by
+///   `scripts/bench-vrrp --peer keepalived`; redlab does not change keepalived's behaviour.
 /// - The status keepalived shows through redlab is its groups' state and priority as its notify reports
 ///   them; keepalived's packet counters are not read (the status says `implementation: keepalived`).
 public enum KeepalivedConfig {
