@@ -22,6 +22,11 @@ public struct VRRPGroupStatus: Codable, Sendable, Equatable {
     public var transitions: Int
     /// Sends and virtual-MAC changes that failed (the daemon keeps running).
     public var sendErrors: Int?
+    /// "keepalived" for a group keepalived runs (its counters are not read); nil: redlab's vrrpd.
+    public var implementation: String? = nil
+    /// When the group entered its state (wall clock, ns), for keepalived groups: keepalived does not say
+    /// which master a backup hears.
+    public var since: Int64? = nil
 }
 
 /// Something the daemon's loop reacts to.

@@ -31,3 +31,34 @@ extension Process {
         return true
     }
 }
+
+/// Running another program in place of this process.
+public enum ProcessImage {
+    /// Replaces this process's image with the program at `path` (execv): the pid, namespace, session and
+    /// open descriptors stay. Returns only by throwing.
+    public static func replace(with path: String, arguments: [String]) throws -> Never {
+        let argv = ([path] + arguments).map { strdup($0) } + [nil]
+        defer { for pointer in argv { free(pointer) } }
+        try systemCall("execv", path) { execv(path, argv) }
+        // execv answers only on failure, which systemCall has thrown.
+        throw Errno(code: EINVAL, call: "execv", detail: path)
+    }
+}
+
+/// An exclusive advisory lock on a file (flock), held while this value lives.
+public final class FileLock {
+    private let descriptor: Int32
+
+    /// Waits for the lock on `path` (created when absent).
+    public init(path: String) throws {
+        descriptor = try systemCall("open", path) { open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644) }
+        do {
+            try systemCall("flock", path) { flock(descriptor, LOCK_EX) }
+        } catch {
+            close(descriptor)
+            throw error
+        }
+    }
+
+    deinit { close(descriptor) }
+}

@@ -143,7 +143,16 @@ public enum LabConvergence {
             } else if masters.count == 1 {
                 // A backup that hears no master yet may become a second one: only a master every backup
                 // hears is the group's master.
-                let deaf = states.filter { $0.group.state == "backup" && $0.group.master == nil }.map(\.node).sorted()
+                // keepalived does not say which master it hears: a keepalived backup hears one once it has
+                // stayed backup past its Master_Down_Interval (else it would have become master).
+                func hearsMaster(_ entry: (node: String, group: VRRPGroupStatus)) -> Bool {
+                    guard entry.group.master == nil else { return true }
+                    guard entry.group.implementation == "keepalived", let since = entry.group.since,
+                          let spec = members.first(where: { $0.node == entry.node })?.spec else { return false }
+                    let interval = Int64(spec.advertIntervalMilliseconds) * 1_000_000
+                    return wallClockNanoseconds() - since > 3 * interval + (256 - Int64(spec.priority)) * interval / 256
+                }
+                let deaf = states.filter { $0.group.state == "backup" && !hearsMaster($0) }.map(\.node).sorted()
                 if !deaf.isEmpty {
                     problems.append("\(label): \(deaf.joined(separator: ", ")) hear\(deaf.count == 1 ? "s" : "") no master (\(masters[0]) is master)")
                 }

@@ -66,6 +66,10 @@ extension LabManager {
         }
         for entry in topology.nodes where entry.vrrp != nil && (node == nil || entry.name == node) {
             guard let vrrp = entry.vrrp else { continue }
+            if vrrp.implementation == .keepalived {
+                try startKeepalived(vrrp, lab: lab, node: entry.name)
+                continue
+            }
             let configPath = "\(directory.path)/vrrp-\(entry.name).yaml"
             try TopologyWriter.vrrpDaemonYAML(vrrp).write(toFile: configPath, atomically: true, encoding: .utf8)
             let statusPath = "\(directory.path)/vrrp-\(entry.name).json"
@@ -82,7 +86,7 @@ extension LabManager {
     }
 
     /// A daemon is ready when it has written its first status; one that dies at start is an error with its log.
-    private func waitForStatus(_ statusPath: String, pid: pid_t, daemon: String, node: String, log: String) throws {
+    func waitForStatus(_ statusPath: String, pid: pid_t, daemon: String, node: String, log: String) throws {
         // Generous: under software emulation (the test VM) a daemon's start takes seconds.
         let deadline = Date().addingTimeInterval(30)
         while !FileManager.default.fileExists(atPath: statusPath) {

@@ -149,7 +149,9 @@ extension LabManager {
         let pids = Set(Namespace.processes(in: namespace))
         var count = 0
         for case .process(let pid, _) in directory.journal() where pids.contains(pid) {
-            if kill(pid, signal) == 0 { count += 1 }
+            // A daemon leading its own process group is signalled with the group: keepalived's VRRP child
+            // and the scripts a daemon runs crash and freeze with it.
+            if kill(getpgid(pid) == pid ? -pid : pid, signal) == 0 { count += 1 }
         }
         return count
     }

@@ -211,7 +211,11 @@ extension LabStatus {
             for group in node.vrrp ?? [] {
                 var line = "    vrrp \(group.name) vrid \(group.vrid) on \(group.interface): \(group.state.uppercased()) priority \(group.priority)"
                 if let master = group.master { line += " master=\(master)" }
-                line += " adverts in=\(group.advertisementsIn) out=\(group.advertisementsOut) transitions=\(group.transitions)"
+                if let implementation = group.implementation {
+                    line += " (\(implementation): counters not read) transitions=\(group.transitions)"
+                } else {
+                    line += " adverts in=\(group.advertisementsIn) out=\(group.advertisementsOut) transitions=\(group.transitions)"
+                }
                 let rejected = group.rejected.filter { $0.value > 0 }.sorted { $0.key < $1.key }
                 if !rejected.isEmpty { line += " rejected: " + rejected.map { "\($0.key)=\($0.value)" }.joined(separator: ",") }
                 if let errors = group.sendErrors, errors > 0 { line += " send_errors=\(errors)" }

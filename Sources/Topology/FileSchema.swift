@@ -162,8 +162,8 @@ public enum FileSchema {
         KeySpec("addresses", .named(.listOrOne(.ipv4Interface)), "Addresses by interface name, such as 10.0.10.11/24."),
         KeySpec("routes", .list(.mapping(route)), "Static routes."),
         KeySpec("gateway", .ipv4Address, "The default route's next hop."),
-        KeySpec("vrrp", .anyOf([.list(.mapping(vrrpGroup)), .mapping(vrrpDaemon)]),
-                "VRRP groups the router runs: a list, or {groups, sync_groups, notify, event_log}."),
+        KeySpec("vrrp", .anyOf([.list(.mapping(vrrpGroup)), .mapping(vrrpRouter)]),
+                "VRRP groups the router runs: a list, or {groups, sync_groups, notify, event_log, implementation}."),
     ])
 
     public static let spanningTree = MappingSpec("spanning_tree", "Bridge spanning tree settings.", keys: [
@@ -234,6 +234,12 @@ public enum FileSchema {
         KeySpec("sync_groups", .list(.mapping(vrrpSyncGroup)), "Groups that change state together."),
         KeySpec("notify", .text(), "A command run on every state change."),
         KeySpec("event_log", .text(), "The file state changes are logged to."),
+    ])
+
+    /// A router's `vrrp:` in a topology: `redlab vrrpd --config`'s keys, and which daemon runs the groups.
+    public static let vrrpRouter = MappingSpec("vrrp_router", "A router's VRRP groups and the daemon that runs them.",
+                                               keys: vrrpDaemon.keys + [
+        KeySpec("implementation", choices(VRRPImplementation.self), "The daemon that runs the groups: redlab (vrrpd, the default) or keepalived."),
     ])
 
     public static let vrrpSyncGroup = MappingSpec("vrrp_sync_group", "Groups that change state together.", keys: [

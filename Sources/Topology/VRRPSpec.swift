@@ -116,6 +116,8 @@ public struct VRRPDaemonConfig: Sendable, Hashable {
     public var notify: String?
     /// Where JSON event lines go (default: the lab's event log, or standard output).
     public var eventLog: String?
+    /// Which VRRP daemon runs the groups in a lab (`implementation:` under a router's `vrrp:`).
+    public var implementation: VRRPImplementation = .redlab
 
     public init(groups: [VRRPGroupSpec], syncGroups: [VRRPSyncGroupSpec] = [], notify: String? = nil, eventLog: String? = nil) {
         self.groups = groups
@@ -123,6 +125,13 @@ public struct VRRPDaemonConfig: Sendable, Hashable {
         self.notify = notify
         self.eventLog = eventLog
     }
+}
+
+/// The daemon a router's groups run on: redlab's own `redlab vrrpd`, or keepalived from the distribution
+/// with a configuration written from the same group description (`KeepalivedConfig`).
+public enum VRRPImplementation: String, Sendable, Hashable, CaseIterable {
+    case redlab
+    case keepalived
 }
 
 /// A problem in a topology or VRRP config file, with its place: `FILE:LINE:COL: FIELD: message`.
@@ -168,7 +177,8 @@ extension YAMLReader {
     static let longestGratuitousARPIntervalMilliseconds = 60_000
 
     func vrrpDaemonConfig(_ root: Yams.Node, _ field: String) throws -> VRRPDaemonConfig {
-        let map = try keyed(root, field, spec: FileSchema.vrrpDaemon)
+        // `implementation` chooses the daemon a lab starts: a topology key, not one of `redlab vrrpd --config`.
+        let map = try keyed(root, field, spec: field.isEmpty ? FileSchema.vrrpDaemon : FileSchema.vrrpRouter)
         guard let groupsNode = map["groups"] else {
             throw fail(root, path(field, "groups"), "missing: list the VRRP groups")
         }
@@ -177,9 +187,18 @@ extension YAMLReader {
         }
         let syncGroups = try map["sync_groups"].map { try vrrpSyncGroups($0, path(field, "sync_groups"), groups: groups) } ?? []
         try checkUnique(groups)
-        return VRRPDaemonConfig(groups: groups, syncGroups: syncGroups,
-                                notify: try map["notify"].map { try string($0, path(field, "notify")) },
-                                eventLog: try map["event_log"].map { try string($0, path(field, "event_log")) })
+        var config = VRRPDaemonConfig(groups: groups, syncGroups: syncGroups,
+                                      notify: try map["notify"].map { try string($0, path(field, "notify")) },
+                                      eventLog: try map["event_log"].map { try string($0, path(field, "event_log")) })
+        if let implementationNode = map["implementation"] {
+            config.implementation = try enumValue(implementationNode, path(field, "implementation"), VRRPImplementation.self)
+            if config.implementation == .keepalived {
+                if let problem = KeepalivedConfig.unsupported(config).first {
+                    throw TopologyError(location: problem.location, field: problem.field, message: problem.message)
+                }
+            }
+        }
+        return config
     }
 
     /// The sync group list: each `{name, members: [...]}`, members naming groups.

@@ -93,6 +93,7 @@ public enum TopologyWriter {
             if let vrrp = node.vrrp {
                 out.append("    vrrp:")
                 out += vrrpLines(vrrp).map { "      " + $0 }
+                if vrrp.implementation != .redlab { out.append("      implementation: \(vrrp.implementation.rawValue)") }
             }
         }
         out.append("links:")

@@ -13,7 +13,7 @@ struct RedLab: ParsableCommand {
         commandName: "redlab",
         abstract: "Build redundant networks in network namespaces and measure how they fail and recover.",
         version: redlabVersion,
-        subcommands: [Up.self, Down.self, Status.self, Exec.self, LinkCommand.self, Generate.self, Validate.self, Check.self, Plan.self, CaptureCommand.self, FaultCommand.self, ProbeCommand.self, VRRPDCommand.self, RSTPDCommand.self, RSTPCommand.self, NotifierCommand.self, StormControlCommand.self, StormGuardCommand.self, StormCommand.self, StormWatchdog.self, AnalyzeCommand.self, CalibrateCommand.self, RunCommand.self, ExperimentCommand.self, ReportCommand.self, GraphCommand.self, ClockOffsetCommand.self, SchemaCommand.self])
+        subcommands: [Up.self, Down.self, Status.self, Exec.self, LinkCommand.self, Generate.self, Validate.self, Check.self, Plan.self, CaptureCommand.self, FaultCommand.self, ProbeCommand.self, VRRPDCommand.self, RSTPDCommand.self, RSTPCommand.self, NotifierCommand.self, StormControlCommand.self, StormGuardCommand.self, StormCommand.self, StormWatchdog.self, AnalyzeCommand.self, CalibrateCommand.self, RunCommand.self, ExperimentCommand.self, ReportCommand.self, GraphCommand.self, ClockOffsetCommand.self, SchemaCommand.self, KeepalivedCommand.self, KeepalivedNotifyCommand.self])
 }
 
 /// Options every command shares.

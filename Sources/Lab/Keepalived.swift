@@ -1,0 +1,173 @@
+import Analysis
+import Foundation
+import Glibc
+import Kernel
+import LabBase
+import Topology
+
+/// A router whose groups run on keepalived (`vrrp: {implementation: keepalived}`): its files under the
+/// lab folder, starting it, and what its notify script does.
+///
+/// keepalived runs in the node's namespace in the foreground (`--dont-fork`), VRRP only (`--vrrp`),
+/// with its own pid files (`--pid`, `--vrrp_pid`) and config in the lab folder, so instances in several
+/// namespaces never meet at /run/keepalived.pid. `redlab keepalived` enters the namespace, starts a
+/// session and replaces itself with keepalived: the pid in the journal is keepalived's, and it leads a
+/// process group that holds its VRRP child and the scripts they run, so that a crash (SIGKILL) or a
+/// freeze (SIGSTOP) sent to the group reaches all of them (`signalDaemons`).
+public struct KeepalivedFiles: Sendable {
+    public let directory: LabDirectory
+    public let node: String
+
+    public init(directory: LabDirectory, node: String) {
+        self.directory = directory
+        self.node = node
+    }
+
+    public var config: String { "\(directory.path)/keepalived-\(node).conf" }
+    public var log: String { "\(directory.path)/keepalived-\(node).log" }
+    public var pid: String { "\(directory.path)/keepalived-\(node).pid" }
+    public var vrrpPID: String { "\(directory.path)/keepalived-\(node)-vrrp.pid" }
+    public var notifyScript: String { "\(directory.path)/keepalived-\(node)-notify.sh" }
+    /// The status `redlab status` reads for the node's groups, the same file vrrpd writes.
+    public var status: String { "\(directory.path)/vrrp-\(node).json" }
+    public var statusLock: String { "\(directory.path)/vrrp-\(node).lock" }
+    public func trackScript(group: String, index: Int) -> String { "\(directory.path)/keepalived-\(node)-\(group)-script\(index + 1).sh" }
+
+    /// keepalived's arguments: foreground, VRRP only, log to the console (its output is the log file).
+    public var arguments: [String] {
+        ["--dont-fork", "--vrrp", "--log-console", "--log-detail", "--no-syslog",
+         "--use-file", config, "--pid", pid, "--vrrp_pid", vrrpPID]
+    }
+}
+
+/// A group's state as keepalived's notify reports it, written where vrrpd writes its status (the same
+/// keys as `VRRPGroupStatus`). keepalived's packet counters are not read: they stay 0, and
+/// `implementation` says so.
+struct KeepalivedGroupStatus: Codable, Equatable {
+    var name: String
+    var interface: String
+    var vrid: Int
+    var state: String
+    var priority: Int
+    var master: String?
+    var advertisementsIn = 0
+    var advertisementsOut = 0
+    var rejected: [String: Int] = [:]
+    var transitions = 0
+    var implementation = "keepalived"
+    /// When the state began (the notify script's time).
+    var since: Int64?
+}
+
+extension LabManager {
+    /// Where keepalived is: $REDLAB_KEEPALIVED, else the first `keepalived` on the usual paths.
+    public static func keepalivedExecutable() -> String? {
+        if let override = ProcessInfo.processInfo.environment["REDLAB_KEEPALIVED"] { return override }
+        return ["/usr/sbin/keepalived", "/usr/local/sbin/keepalived", "/sbin/keepalived"]
+            .first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+
+    /// Writes the node's keepalived.conf, notify and track scripts, starts `redlab keepalived` (which
+    /// becomes keepalived in the node) and waits for its first state report.
+    func startKeepalived(_ vrrp: VRRPDaemonConfig, lab: String, node: String) throws {
+        guard Self.keepalivedExecutable() != nil else {
+            throw LabError.buildFailed(step: "start keepalived on \(node)",
+                                       error: "keepalived is not installed (scripts/setup installs it: apt-get install keepalived)")
+        }
+        let files = KeepalivedFiles(directory: LabDirectory(name: lab), node: node)
+        let notify = """
+            #!/bin/sh
+            # keepalived runs this on every state change of \(node)'s groups, with TYPE NAME STATE PRIORITY.
+            exec \(Self.shellQuoted(Self.redlabExecutable())) keepalived-notify --lab \(Self.shellQuoted(lab)) --node \(Self.shellQuoted(node)) --time-ns "$(date +%s%N)" "$@"
+
+            """
+        try writeScript(notify, to: files.notifyScript)
+        for group in vrrp.groups {
+            for (index, script) in group.trackScripts.enumerated() {
+                try writeScript("#!/bin/sh\n\(script.command)\n", to: files.trackScript(group: group.name, index: index))
+            }
+        }
+        let text = KeepalivedConfig.render(vrrp, routerID: node, notifyScript: files.notifyScript) {
+            files.trackScript(group: $0.name, index: $1)
+        }
+        try text.write(toFile: files.config, atomically: true, encoding: .utf8)
+        for stale in [files.status, files.pid, files.vrrpPID] {
+            try? FileManager.default.removeItem(atPath: stale)  // try?: absent on a first start
+        }
+        let pid = try spawnDaemon(["keepalived", "--lab", lab, "--node", node], log: files.log)
+        try files.directory.append(.process(pid: pid, role: "keepalived \(node)"))
+        try waitForStatus(files.status, pid: pid, daemon: "keepalived", node: node, log: files.log)
+    }
+
+    private func writeScript(_ text: String, to path: String) throws {
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        // keepalived's script security runs only scripts no one but root can change.
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: path)
+    }
+
+    static func shellQuoted(_ text: String) -> String {
+        "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    }
+
+    /// keepalived's notify for one of `node`'s groups: logs a `vrrp state-change` event stamped `time`
+    /// (taken by the notify script as keepalived started it), updates the node's status file and runs the
+    /// group's own `notify` command with vrrpd's environment. `state` is keepalived's word (MASTER,
+    /// BACKUP, FAULT, STOP); a report about an instance that is not a group of the node is an error.
+    public func keepalivedNotified(lab: String, node: String, type: String, name: String, state: String,
+                                   priority: Int?, time: Int64) throws {
+        let directory = LabDirectory(name: lab)
+        let files = KeepalivedFiles(directory: directory, node: node)
+        guard let vrrp = try directory.keptTopology().node(named: node)?.vrrp else { throw LabError.unknownNode(lab: lab, node: node) }
+        // Sync group reports repeat their members' own.
+        guard type == "INSTANCE" else { return }
+        guard let group = vrrp.groups.first(where: { $0.name == name }) else {
+            throw LabError.unsupported("keepalived on \(node) reported '\(name)', which is not one of its groups")
+        }
+        let to = Self.redlabState(keepalived: state)
+        let lock = try FileLock(path: files.statusLock)
+        var statuses: [KeepalivedGroupStatus] = []
+        if let data = FileManager.default.contents(atPath: files.status) {
+            statuses = try JSONDecoder().decode([KeepalivedGroupStatus].self, from: data)
+        }
+        let index = statuses.firstIndex { $0.name == name } ?? {
+            statuses.append(KeepalivedGroupStatus(name: name, interface: group.interface, vrid: group.vrid, state: "initialize",
+                                                  priority: group.priority))
+            return statuses.count - 1
+        }()
+        let from = statuses[index].state
+        statuses[index].state = to
+        statuses[index].priority = priority ?? group.priority
+        statuses[index].transitions += 1
+        statuses[index].since = time
+        let event = LabEvent(timeNanoseconds: time, source: "vrrp", kind: "state-change", target: "\(node):\(name)",
+                             detail: ["from": from, "to": to, "reason": "reported by keepalived", "vrid": "\(group.vrid)",
+                                      "interface": group.interface, "priority": "\(statuses[index].priority)",
+                                      "implementation": "keepalived"])
+        try directory.log(event)
+        writeStatusFile(statuses, to: files.status)
+        withExtendedLifetime(lock) {}
+        if let command = vrrp.notify {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments = ["-c", command]
+            var environment = ProcessInfo.processInfo.environment
+            environment["REDLAB_EVENT_SOURCE"] = event.source
+            environment["REDLAB_EVENT_KIND"] = event.kind
+            environment["REDLAB_EVENT_TARGET"] = event.target
+            environment["REDLAB_EVENT_TIME_NS"] = "\(event.timeNanoseconds)"
+            for (key, value) in event.detail { environment["REDLAB_EVENT_\(key.uppercased())"] = value }
+            process.environment = environment
+            try process.run()
+        }
+    }
+
+    /// keepalived's state words as vrrpd's states: STOP (the instance shut down) is Initialize.
+    static func redlabState(keepalived state: String) -> String {
+        switch state.uppercased() {
+        case "MASTER": "master"
+        case "BACKUP": "backup"
+        case "FAULT": "fault"
+        default: "initialize"
+        }
+    }
+}

@@ -1,0 +1,168 @@
+import Daemons
+import Foundation
+import Kernel
+import Lab
+import LabBase
+import Topology
+import XCTest
+
+/// `vrrp: {implementation: keepalived}`: keepalived, configured from the topology's groups, as a router's
+/// VRRP daemon on the host kernel (plain bridges: the groups run on br0). The client and the server sit
+/// in two subnets on one segment and reach each other only through the virtual gateways.
+final class KeepalivedLabTests: LabTestCase {
+    private func topology(r1: VRRPImplementation, r2: VRRPImplementation) throws -> Topology {
+        func groups(_ priority: Int) -> String {
+            """
+                  groups:
+                    - {name: client-gw, interface: br0, vrid: 7, priority: \(priority), advert_int: 100ms, virtual_address: 10.9.7.1/24}
+                    - {name: server-gw, interface: br0, vrid: 8, priority: \(priority), advert_int: 100ms, virtual_address: 10.9.8.1/24}
+                  sync_groups: [{name: both, members: [client-gw, server-gw]}]
+            """
+        }
+        let yaml = """
+        name: keepalived
+        nodes:
+          sw: {kind: switch}
+          r1:
+            kind: router
+            svis: [{addresses: [10.9.7.2/24, 10.9.8.2/24]}]
+            vrrp:
+              implementation: \(r1.rawValue)
+        \(groups(200))
+          r2:
+            kind: router
+            svis: [{addresses: [10.9.7.3/24, 10.9.8.3/24]}]
+            vrrp:
+              implementation: \(r2.rawValue)
+        \(groups(100))
+          client: {kind: host, addresses: {eth0: 10.9.7.100/24}, gateway: 10.9.7.1}
+          server: {kind: host, addresses: {eth0: 10.9.8.100/24}, gateway: 10.9.8.1}
+        links:
+          - [r1:up, sw:p1]
+          - [r2:up, sw:p2]
+          - [client:eth0, sw:p3]
+          - [server:eth0, sw:p4]
+        """
+        return try TopologyLoader.parse(yaml: yaml, file: "keepalived-test.yaml")
+    }
+
+    private func requireKeepalived() throws {
+        guard LabManager.keepalivedExecutable() != nil else {
+            throw XCTSkip("keepalived is not installed (scripts/setup installs it)")
+        }
+    }
+
+    private func group(_ lab: String, _ node: String, _ name: String = "client-gw") throws -> VRRPGroupStatus? {
+        try manager.status(lab).nodes.first { $0.name == node }?.vrrp?.first { $0.name == name }
+    }
+
+    private func waitFor(_ lab: String, _ node: String, _ wanted: String, seconds: Double = 6) throws -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if try group(lab, node)?.state == wanted && group(lab, node, "server-gw")?.state == wanted { return true }
+            usleep(20_000)
+        }
+        return false
+    }
+
+    private func bothWays(_ lab: String) throws -> Bool {
+        try ping(from: "\(lab)-client", "10.9.8.100", attempts: 5) && ping(from: "\(lab)-server", "10.9.7.100", attempts: 5)
+    }
+
+    /// The routers' states sampled for `seconds`: never two masters, never a change.
+    private func holds(_ lab: String, r1 expected1: String, r2 expected2: String, seconds: Double) throws -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            guard try group(lab, "r1")?.state == expected1, try group(lab, "r2")?.state == expected2 else { return false }
+            usleep(50_000)
+        }
+        return true
+    }
+
+    // redlab's vrrpd on r1 (priority 200) and keepalived on r2 (priority 100) in the same groups.
+    func testVrrpdAndKeepalivedAgreeAndTakeOverFromEachOther() throws {
+        try requireRoot()
+        try requireKeepalived()
+        let lab = labName("km")
+        try manager.up(try topology(r1: .redlab, r2: .keepalived), name: lab)
+        XCTAssertTrue(try waitFor(lab, "r1", "master"))
+        XCTAssertTrue(try waitFor(lab, "r2", "backup"))
+        // keepalived hears vrrpd's adverts (pseudo-header checksum, both): it stays backup, no split brain.
+        XCTAssertTrue(try holds(lab, r1: "master", r2: "backup", seconds: 1.5))
+        XCTAssertEqual(try group(lab, "r2")?.implementation, "keepalived")
+        XCTAssertTrue(try bothWays(lab))
+        let neighbour = try run(in: "\(lab)-client", ["ip", "neigh", "show", "10.9.7.1"]).output
+        XCTAssertTrue(neighbour.contains("00:00:5e:00:01:07"), neighbour)
+
+        // The master crashes: keepalived takes over and the gateways answer again.
+        try manager.inject(.crash(node: "r1"), lab: lab)
+        XCTAssertTrue(try waitFor(lab, "r2", "master", seconds: 3))
+        XCTAssertTrue(try bothWays(lab))
+        let events = LabDirectory(name: lab).events().filter { $0.source == "vrrp" && $0.kind == "state-change" }
+        XCTAssertTrue(events.contains { $0.target == "r2:client-gw" && $0.detail["to"] == "master" && $0.detail["from"] == "backup" },
+                      "\(events)")
+
+        // vrrpd returns and preempts; keepalived hears vrrpd's adverts and steps back.
+        try manager.inject(.restore(node: "r1"), lab: lab)
+        XCTAssertTrue(try waitFor(lab, "r1", "master", seconds: 5))
+        XCTAssertTrue(try waitFor(lab, "r2", "backup", seconds: 3))
+        XCTAssertTrue(try holds(lab, r1: "master", r2: "backup", seconds: 1))
+        XCTAssertTrue(try bothWays(lab))
+    }
+
+    // keepalived on r1 (priority 200) is master; redlab's vrrpd on r2 hears and accepts its adverts.
+    func testVrrpdBacksUpKeepalivedAndTakesOverWhenItCrashes() throws {
+        try requireRoot()
+        try requireKeepalived()
+        let lab = labName("kv")
+        try manager.up(try topology(r1: .keepalived, r2: .redlab), name: lab)
+        XCTAssertTrue(try waitFor(lab, "r1", "master"))
+        XCTAssertTrue(try waitFor(lab, "r2", "backup"))
+        XCTAssertTrue(try holds(lab, r1: "master", r2: "backup", seconds: 1.5))
+        // Adverts accepted: vrrpd names keepalived's router as master, counts its adverts, rejects none.
+        let ours = try group(lab, "r2")
+        XCTAssertEqual(ours?.master, "10.9.7.2", "\(String(describing: ours))")
+        XCTAssertGreaterThan(ours?.advertisementsIn ?? 0, 5, "\(String(describing: ours))")
+        XCTAssertEqual(ours?.rejected ?? [:], [:], "\(String(describing: ours))")
+        XCTAssertTrue(try bothWays(lab))
+
+        try manager.inject(.crash(node: "r1"), lab: lab)
+        XCTAssertTrue(try waitFor(lab, "r2", "master", seconds: 3))
+        XCTAssertTrue(try bothWays(lab))
+    }
+
+    // keepalived on both routers; a freeze stops keepalived's VRRP child too, a crash kills it.
+    func testKeepalivedPairFreezesCrashesAndLeavesNothingBehind() throws {
+        try requireRoot()
+        try requireKeepalived()
+        let lab = labName("kk")
+        try manager.up(try topology(r1: .keepalived, r2: .keepalived), name: lab)
+        XCTAssertTrue(try waitFor(lab, "r1", "master"))
+        XCTAssertTrue(try waitFor(lab, "r2", "backup"))
+        XCTAssertTrue(try holds(lab, r1: "master", r2: "backup", seconds: 1))
+        XCTAssertTrue(try bothWays(lab))
+        // One process recorded per router; keepalived's VRRP child runs beside it in the namespace.
+        let recorded = LabDirectory(name: lab).journal().compactMap { entry -> String? in
+            guard case .process(_, let role) = entry, role.hasPrefix("keepalived") else { return nil }
+            return role
+        }
+        XCTAssertEqual(recorded.sorted(), ["keepalived r1", "keepalived r2"])
+        XCTAssertEqual(Namespace.processes(in: "\(lab)-r1").count, 2, "keepalived and its VRRP child")
+
+        try manager.inject(.freeze(node: "r1"), lab: lab)
+        XCTAssertTrue(try waitFor(lab, "r2", "master", seconds: 3), "a frozen keepalived sends no adverts")
+        try manager.inject(.thaw(node: "r1"), lab: lab)
+        XCTAssertTrue(try waitFor(lab, "r1", "master", seconds: 3))
+        XCTAssertTrue(try waitFor(lab, "r2", "backup", seconds: 3))
+
+        try manager.inject(.crash(node: "r1"), lab: lab)
+        // SIGKILL lands at once; the kernel takes a moment to tear the processes down.
+        let killed = Date().addingTimeInterval(2)
+        while !Namespace.processes(in: "\(lab)-r1").isEmpty && Date() < killed { usleep(20_000) }
+        XCTAssertEqual(Namespace.processes(in: "\(lab)-r1"), [], "the crash killed keepalived's child too")
+        XCTAssertTrue(try waitFor(lab, "r2", "master", seconds: 3))
+        XCTAssertTrue(try bothWays(lab))
+        try manager.down(lab)
+        XCTAssertEqual(leftoverNamespaces(prefix: lab), [])
+    }
+}
