@@ -51,13 +51,21 @@ extension LabManager {
             try start("stormguard", node: "lab \(lab)", arguments: ["stormguard", "--lab", lab],
                       statusPath: directory.stormGuardStatusPath, log: "\(directory.path)/stormguard.log", role: "stormguard")
         }
+        // rstpd and stormctl read their node's part of the topology, not the whole of it.
+        func writePart(_ name: String) throws {
+            guard let part = topology.part(around: name) else { throw LabError.unknownNode(lab: lab, node: name) }
+            try TopologyWriter.yaml(part, header: "Node \(name) of lab \(lab), for its daemons")
+                .write(toFile: Self.nodePartPath(lab: lab, node: name), atomically: true, encoding: .utf8)
+        }
         for entry in topology.nodes where entry.hasBridge && entry.spanningTree.mode == .rstp && (node == nil || entry.name == node) {
+            try writePart(entry.name)
             try start("rstpd", node: entry.name, arguments: ["rstpd", "--lab", lab, "--node", entry.name],
                       statusPath: "\(directory.path)/rstp-\(entry.name).json", log: "\(directory.path)/rstpd-\(entry.name).log",
                       role: "rstpd \(entry.name)")
         }
         for entry in topology.nodes where node == nil || entry.name == node {
             guard StormControlFirewall.controlledPorts(of: entry, in: topology).contains(where: { $0.control.action == .shutdown }) else { continue }
+            try writePart(entry.name)
             try start("stormctl", node: entry.name, arguments: ["stormctl", "--lab", lab, "--node", entry.name],
                       statusPath: "\(directory.path)/stormctl-\(entry.name).json", log: "\(directory.path)/stormctl-\(entry.name).log",
                       role: "stormctl \(entry.name)")
@@ -71,6 +79,12 @@ extension LabManager {
                       role: "vrrpd \(entry.name)")
         }
         try waitForStatus(starting)
+    }
+
+    /// The file holding a node's part of the lab's topology (`Topology.part(around:)`), which its rstpd
+    /// and stormctl read.
+    public static func nodePartPath(lab: String, node: String) -> String {
+        "\(LabDirectory(name: lab).path)/node-\(node).yaml"
     }
 
     /// A daemon on its way up: ready once it has written its first status.
@@ -125,9 +139,8 @@ extension LabManager {
     }
 }
 
-/// Writes a daemon's status for `redlab status` so that a reader never sees half a file.
+/// Writes a daemon's status for `redlab status` so that a reader never sees half a file (`StatusFileWriter`).
 func writeStatusFile(_ value: some Encodable, to path: String) {
     guard let data = try? JSONEncoder().encode(value) else { return }
-    let temporary = path + ".tmp"
-    if FileManager.default.createFile(atPath: temporary, contents: data) { rename(temporary, path) }
+    StatusFileWriter.shared.write(data, to: path)
 }

@@ -448,6 +448,13 @@ public final class RSTPDaemon {
         eventSink(LabEvent(source: "rstp", kind: kind, target: "\(node):\(portNames[number] ?? "port\(number)")", detail: detail))
     }
 
+    /// The status last written, and when (monotonic ns).
+    private var writtenStatus: (status: RSTPStatus, at: UInt64)?
+    /// How long a status whose only change is BPDUs sent and received may wait to be written: those
+    /// counters move every hello on every port, and a lab of a thousand bridges would otherwise write a
+    /// thousand files a second.
+    static let trafficCountersRefreshNanoseconds: UInt64 = 5_000_000_000
+
     private func writeStatus() {
         guard let statusPath else { return }
         let status = bridge.status
@@ -463,6 +470,14 @@ public final class RSTPDaemon {
                                 rootPort: status.rootPort.flatMap { portNames[$0] }, rootPathCost: Int(status.rootPathCost),
                                 topologyChanges: status.topologyChangeCount, ports: ports, restarts: restarts,
                                 transmitHoldCount: bridge.configuration.transmitHoldCount)
+        let now = monotonicNanoseconds()
+        if let written = writtenStatus,
+           written.status == record
+            || (written.status.withoutTrafficCounters == record.withoutTrafficCounters
+                && now - written.at < Self.trafficCountersRefreshNanoseconds) {
+            return
+        }
+        writtenStatus = (record, now)
         writeStatusFile(record, to: statusPath)
     }
 }
@@ -494,5 +509,17 @@ extension LabManager {
         let existing = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
         try (existing + port.port + "\n").write(toFile: path, atomically: true, encoding: .utf8)
         guard kill(pid, SIGUSR1) == 0 else { throw LabError.unsupported("mcheck: cannot signal rstpd (pid \(pid)) on \(port.node)") }
+    }
+}
+
+extension RSTPStatus {
+    /// The status with the BPDUs sent and received on each port left out (set to 0).
+    var withoutTrafficCounters: RSTPStatus {
+        var copy = self
+        for index in copy.ports.indices {
+            copy.ports[index].bpdusIn = 0
+            copy.ports[index].bpdusOut = 0
+        }
+        return copy
     }
 }
