@@ -14,7 +14,7 @@ import Kernel
 /// limit the status is written the plain way (a new file renamed over the old).
 final class StatusFileWriter: @unchecked Sendable {
     static let shared = StatusFileWriter()
-    static let spareRestNanoseconds: UInt64 = 1_000_000_000
+    static let spareRestNanoseconds: UInt64 = 500_000_000
     static let sparesPerFile = 4
 
     private struct Spare { var name: String; var restingSince: UInt64 }
