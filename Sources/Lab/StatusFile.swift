@@ -44,8 +44,11 @@ final class StatusFileWriter: @unchecked Sendable {
         }
         // The status file's inode keeps a name while the new text takes the status name, then becomes the spare.
         let hold = "\(path).hold"
-        unlink(hold)   // a hold left by a daemon killed mid-swap; absent otherwise
-        guard link(path, hold) == 0 else { return writePlain(data, to: path) }
+        if link(path, hold) != 0 {
+            // A hold left by a daemon killed mid-swap: removed once (an unlink every time would take the
+            // lab folder's lock that every daemon's renames wait on).
+            guard errno == EEXIST, unlink(hold) == 0, link(path, hold) == 0 else { return writePlain(data, to: path) }
+        }
         guard rename(spare, path) == 0 else {
             unlink(hold)
             return writePlain(data, to: path)
