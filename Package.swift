@@ -33,7 +33,7 @@ let package = Package(
 
         // Orchestration and the CLI. Data moves one way: LabBase <- Daemons <- Lab <- Experiments <- redlab.
         // What a lab keeps under /run/redlab (record, journal, event log, status files) and its kernel names.
-        .target(name: "LabBase", dependencies: ["Topology", "Analysis"]),
+        .target(name: "LabBase", dependencies: ["Topology", "Analysis", "Kernel"]),
         // vrrpd, rstpd, storm control, the storm guard and the notifier, with their status types.
         .target(name: "Daemons", dependencies: ["LabBase", "Analysis", "Topology", "Kernel", "Packets", "VRRP", "RSTP"]),
         // Building and removing labs, status, verification, convergence, faults, starting the daemons.

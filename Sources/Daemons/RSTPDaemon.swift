@@ -273,7 +273,9 @@ public final class RSTPDaemon {
                                pollfd(fd: linkMonitor.fileDescriptor, events: Int16(POLLIN), revents: 0)]
             descriptors += ordered.compactMap { sockets[$0] }.map { pollfd(fd: $0.fileDescriptor, events: Int16(POLLIN), revents: 0) }
             let before = monotonicNanoseconds()
-            pollDescriptors(&descriptors, timeoutNanoseconds: Int64(nextTick > before ? nextTick - before : 0))
+            // A status held back (`statusMinimumIntervalNanoseconds`) is written when its time comes.
+            let wakeUp = statusPending.map { min(nextTick, $0) } ?? nextTick
+            pollDescriptors(&descriptors, timeoutNanoseconds: Int64(wakeUp > before ? wakeUp - before : 0))
             var mcheckRequested = false
             if descriptors[0].revents != 0 {
                 while let signal = signals.next() {
@@ -330,6 +332,7 @@ public final class RSTPDaemon {
                 try refreshForwarding(at: monotonicNanoseconds())
                 writeStatus()
             }
+            if let due = statusPending, monotonicNanoseconds() >= due { writeStatus() }
         }
     }
 
@@ -450,8 +453,26 @@ public final class RSTPDaemon {
         eventSink(LabEvent(source: "rstp", kind: kind, target: "\(node):\(portNames[number] ?? "port\(number)")", detail: detail))
     }
 
+    /// The status last written, and when (monotonic ns).
+    private var writtenStatus: (status: RSTPStatus, at: UInt64)?
+    /// How long a status whose only change is BPDUs sent and received may wait to be written: those
+    /// counters move every hello on every port, and a lab of a thousand bridges would otherwise write a
+    /// thousand files a second.
+    static let trafficCountersRefreshNanoseconds: UInt64 = 5_000_000_000
+    /// Changes that come in a burst (a topology change: many BPDUs, each moving a role) make one write:
+    /// a status is written at most this often, the last of a burst at the end of the interval.
+    static let statusMinimumIntervalNanoseconds: UInt64 = 200_000_000
+    /// When a status held back by the minimum interval is due (monotonic ns); nil: none held back.
+    private var statusPending: UInt64?
+
     private func writeStatus() {
         guard let statusPath else { return }
+        let now = monotonicNanoseconds()
+        if let written = writtenStatus, now - written.at < Self.statusMinimumIntervalNanoseconds {
+            statusPending = written.at + Self.statusMinimumIntervalNanoseconds
+            return
+        }
+        statusPending = nil
         let status = bridge.status
         let ports = bridge.portStatuses.map { port in
             RSTPStatus.Port(name: portNames[port.number] ?? "port\(port.number)", number: port.number, role: port.role.rawValue,
@@ -465,6 +486,25 @@ public final class RSTPDaemon {
                                 rootPort: status.rootPort.flatMap { portNames[$0] }, rootPathCost: Int(status.rootPathCost),
                                 topologyChanges: status.topologyChangeCount, ports: ports, restarts: restarts,
                                 transmitHoldCount: bridge.configuration.transmitHoldCount)
+        if let written = writtenStatus,
+           written.status == record
+            || (written.status.withoutTrafficCounters == record.withoutTrafficCounters
+                && now - written.at < Self.trafficCountersRefreshNanoseconds) {
+            return
+        }
+        writtenStatus = (record, now)
         writeStatusFile(record, to: statusPath)
+    }
+}
+
+extension RSTPStatus {
+    /// The status with the BPDUs sent and received on each port left out (set to 0).
+    var withoutTrafficCounters: RSTPStatus {
+        var copy = self
+        for index in copy.ports.indices {
+            copy.ports[index].bpdusIn = 0
+            copy.ports[index].bpdusOut = 0
+        }
+        return copy
     }
 }

@@ -253,7 +253,11 @@ extension LabManager {
         func elapsed() -> Double { Double(monotonicNanoseconds() - start) / 1e9 }
         var lastReport: (pending: [String], at: Double)?
         while true {
+            let lookStart = monotonicNanoseconds()
             let pending = try pendingConvergence(topology, lab: lab)
+            // A look at a large lab takes long (a netlink dump per node): wait at least as long as it took,
+            // so that looking takes at most half a CPU from the daemons converging.
+            let lookTook = monotonicNanoseconds() - lookStart
             if pending.isEmpty { return elapsed() }
             let now = elapsed()
             guard now < bound else {
@@ -266,7 +270,7 @@ extension LabManager {
                          + LabConvergence.summary(pending))
                 lastReport = (pending, now)
             }
-            Kernel.sleep(nanoseconds: 100_000_000)
+            Kernel.sleep(nanoseconds: max(100_000_000, lookTook))
         }
     }
 }

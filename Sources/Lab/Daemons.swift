@@ -26,6 +26,8 @@ extension LabManager {
     }
 
     /// Starts the daemons of every node that has any (after `up` built the lab, or on `restore`).
+    /// Each is its own process; they start side by side (none waits for another), and the lab is up once
+    /// every one has written its first status.
     func startDaemons(_ topology: Topology, lab: String, only node: String? = nil) throws {
         let directory = LabDirectory(name: lab)
         // The notifier first, so that the daemons' first state changes are escalated too. It belongs to
@@ -36,33 +38,39 @@ extension LabManager {
             let log = "\(directory.path)/notifier.log"
             let pid = try spawnDaemon(["notifier", "--lab", lab], log: log)
             try directory.append(.process(pid: pid, role: "notifier"))
-            try waitForStatus(statusPath, pid: pid, daemon: "notifier", node: "lab \(lab)", log: log)
+            try waitForStatus([StartingDaemon(statusPath: statusPath, pid: pid, daemon: "notifier", node: "lab \(lab)", log: log)])
+        }
+        var starting: [StartingDaemon] = []
+        func start(_ daemon: String, node: String, arguments: [String], statusPath: String, log: String, role: String) throws {
+            try? FileManager.default.removeItem(atPath: statusPath)  // try?: absent on a first start
+            let pid = try spawnDaemon(arguments, log: log)
+            try directory.append(.process(pid: pid, role: role))
+            starting.append(StartingDaemon(statusPath: statusPath, pid: pid, daemon: daemon, node: node, log: log))
         }
         // The storm guard watches every switch and router of the lab from one process. Its kernel part is
-        // in place since the build; the process starts while the others do, and is waited for last.
-        var stormGuardPID: pid_t?
+        // in place since the build.
         if node == nil, topology.stormGuard != nil, topology.nodes.contains(where: \.hasBridge) {
-            try? FileManager.default.removeItem(atPath: directory.stormGuardStatusPath) // absent on a first start
-            let pid = try spawnDaemon(["stormguard", "--lab", lab], log: "\(directory.path)/stormguard.log")
-            try directory.append(.process(pid: pid, role: "stormguard"))
-            stormGuardPID = pid
+            try start("stormguard", node: "lab \(lab)", arguments: ["stormguard", "--lab", lab],
+                      statusPath: directory.stormGuardStatusPath, log: "\(directory.path)/stormguard.log", role: "stormguard")
+        }
+        // rstpd and stormctl read their node's part of the topology, not the whole of it.
+        func writePart(_ name: String) throws {
+            guard let part = topology.part(around: name) else { throw LabError.unknownNode(lab: lab, node: name) }
+            try TopologyWriter.yaml(part, header: "Node \(name) of lab \(lab), for its daemons")
+                .write(toFile: Self.nodePartPath(lab: lab, node: name), atomically: true, encoding: .utf8)
         }
         for entry in topology.nodes where entry.hasBridge && entry.spanningTree.mode == .rstp && (node == nil || entry.name == node) {
-            let statusPath = "\(directory.path)/rstp-\(entry.name).json"
-            try? FileManager.default.removeItem(atPath: statusPath)
-            let log = "\(directory.path)/rstpd-\(entry.name).log"
-            let pid = try spawnDaemon(["rstpd", "--lab", lab, "--node", entry.name], log: log)
-            try directory.append(.process(pid: pid, role: "rstpd \(entry.name)"))
-            try waitForStatus(statusPath, pid: pid, daemon: "rstpd", node: entry.name, log: log)
+            try writePart(entry.name)
+            try start("rstpd", node: entry.name, arguments: ["rstpd", "--lab", lab, "--node", entry.name],
+                      statusPath: "\(directory.path)/rstp-\(entry.name).json", log: "\(directory.path)/rstpd-\(entry.name).log",
+                      role: "rstpd \(entry.name)")
         }
         for entry in topology.nodes where node == nil || entry.name == node {
             guard StormControlFirewall.controlledPorts(of: entry, in: topology).contains(where: { $0.control.action == .shutdown }) else { continue }
-            let statusPath = "\(directory.path)/stormctl-\(entry.name).json"
-            try? FileManager.default.removeItem(atPath: statusPath)
-            let log = "\(directory.path)/stormctl-\(entry.name).log"
-            let pid = try spawnDaemon(["stormctl", "--lab", lab, "--node", entry.name], log: log)
-            try directory.append(.process(pid: pid, role: "stormctl \(entry.name)"))
-            try waitForStatus(statusPath, pid: pid, daemon: "stormctl", node: entry.name, log: log)
+            try writePart(entry.name)
+            try start("stormctl", node: entry.name, arguments: ["stormctl", "--lab", lab, "--node", entry.name],
+                      statusPath: "\(directory.path)/stormctl-\(entry.name).json", log: "\(directory.path)/stormctl-\(entry.name).log",
+                      role: "stormctl \(entry.name)")
         }
         for entry in topology.nodes where entry.vrrp != nil && (node == nil || entry.name == node) {
             guard let vrrp = entry.vrrp else { continue }
@@ -72,32 +80,54 @@ extension LabManager {
             }
             let configPath = "\(directory.path)/vrrp-\(entry.name).yaml"
             try TopologyWriter.vrrpDaemonYAML(vrrp).write(toFile: configPath, atomically: true, encoding: .utf8)
-            let statusPath = "\(directory.path)/vrrp-\(entry.name).json"
-            try? FileManager.default.removeItem(atPath: statusPath)
-            let pid = try spawnDaemon(["vrrpd", "--config", configPath, "--lab", lab, "--node", entry.name],
-                                      log: "\(directory.path)/vrrpd-\(entry.name).log")
-            try directory.append(.process(pid: pid, role: "vrrpd \(entry.name)"))
-            try waitForStatus(statusPath, pid: pid, daemon: "vrrpd", node: entry.name, log: "\(directory.path)/vrrpd-\(entry.name).log")
+            try start("vrrpd", node: entry.name, arguments: ["vrrpd", "--config", configPath, "--lab", lab, "--node", entry.name],
+                      statusPath: "\(directory.path)/vrrp-\(entry.name).json", log: "\(directory.path)/vrrpd-\(entry.name).log",
+                      role: "vrrpd \(entry.name)")
         }
-        if let stormGuardPID {
-            try waitForStatus(directory.stormGuardStatusPath, pid: stormGuardPID, daemon: "stormguard", node: "lab \(lab)",
-                              log: "\(directory.path)/stormguard.log")
-        }
+        try waitForStatus(starting)
     }
 
-    /// A daemon is ready when it has written its first status; one that dies at start is an error with its log.
+    /// The file holding a node's part of the lab's topology (`Topology.part(around:)`), which its rstpd
+    /// and stormctl read.
+    public static func nodePartPath(lab: String, node: String) -> String {
+        "\(LabDirectory(name: lab).path)/node-\(node).yaml"
+    }
+
+    /// A daemon on its way up: ready once it has written its first status.
+    struct StartingDaemon {
+        var statusPath: String
+        var pid: pid_t
+        var daemon: String
+        var node: String
+        var log: String
+    }
+
+    /// Waits until every daemon has written its first status; one that dies at start is an error with its log.
+    /// The bound grows with their number, since they share the machine's CPUs while they start.
     func waitForStatus(_ statusPath: String, pid: pid_t, daemon: String, node: String, log: String) throws {
+        try waitForStatus([StartingDaemon(statusPath: statusPath, pid: pid, daemon: daemon, node: node, log: log)])
+    }
+
+    /// Waits until every daemon has written its first status (see above), together.
+    private func waitForStatus(_ daemons: [StartingDaemon]) throws {
         // Generous: under software emulation (the test VM) a daemon's start takes seconds.
-        let deadline = Date().addingTimeInterval(30)
-        while !FileManager.default.fileExists(atPath: statusPath) {
-            var status: Int32 = 0
-            if waitpid(pid, &status, WNOHANG) == pid || Date() > deadline {
-                let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
-                throw LabError.buildFailed(step: "start \(daemon) on \(node)", error: text.isEmpty ? "it did not start" : text)
+        let deadline = Date().addingTimeInterval(30 + 0.1 * Double(daemons.count))
+        var pending = daemons
+        while !pending.isEmpty {
+            for daemon in pending where !FileManager.default.fileExists(atPath: daemon.statusPath) {
+                var status: Int32 = 0
+                if waitpid(daemon.pid, &status, WNOHANG) == daemon.pid || Date() > deadline {
+                    let text = (try? String(contentsOfFile: daemon.log, encoding: .utf8)) ?? ""  // try?: no log reads as no output
+                    throw LabError.buildFailed(step: "start \(daemon.daemon) on \(daemon.node)", error: text.isEmpty ? "it did not start" : text)
+                }
             }
-            Kernel.sleep(nanoseconds: 10_000_000)
+            pending.removeAll { daemon in
+                guard FileManager.default.fileExists(atPath: daemon.statusPath) else { return false }
+                logger.info("\(daemon.daemon) started on \(daemon.node) (pid \(daemon.pid))")
+                return true
+            }
+            if !pending.isEmpty { Kernel.sleep(nanoseconds: 20_000_000) }
         }
-        logger.info("\(daemon) started on \(node) (pid \(pid))")
     }
 
     /// Starts a detached `redlab` subcommand (its own session, output to `log`) and returns its pid.

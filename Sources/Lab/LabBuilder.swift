@@ -161,6 +161,17 @@ final class StepExecutor {
         sockets = [:]
     }
 
+    /// At most this many namespaces' sockets and descriptors are kept open: libnftables waits on its
+    /// socket with select(), which aborts the process on a descriptor of 1024 or more (FD_SETSIZE), and a
+    /// lab of a thousand nodes would otherwise hold two thousand.
+    static let openNamespacesLimit = 200
+
+    /// Closes every kept socket and descriptor once there are too many; called between steps, never while
+    /// a step holds one.
+    private func keepDescriptorsBounded() {
+        if sockets.count > Self.openNamespacesLimit || namespaceFDs.count > Self.openNamespacesLimit { closeAll() }
+    }
+
     private func socket(_ namespace: String) throws -> NetlinkSocket {
         if let known = sockets[namespace] { return known }
         let made = try NetlinkSocket.open(inNamespace: namespace)
@@ -188,6 +199,7 @@ final class StepExecutor {
         let deadline = Date().addingTimeInterval(timeout)
         while true {
             pending = try pending.compactMap { entry in
+                keepDescriptorsBounded()
                 let up = Set(try socket(entry.namespace).links().filter { $0.operState == "up" }.map(\.name))
                 let waiting = entry.ports.subtracting(up)
                 return waiting.isEmpty ? nil : (entry.namespace, waiting)
@@ -202,6 +214,7 @@ final class StepExecutor {
     }
 
     func run(_ step: BuildStep) throws {
+        keepDescriptorsBounded()
         do {
             try perform(step)
         } catch let error as NetlinkError {

@@ -103,8 +103,9 @@ extension LabManager {
             }
             nodes.append(status)
         }
+        let byName = Dictionary(nodes.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         func carrier(_ end: String) -> Bool {
-            guard let ref = PortRef(end), let node = nodes.first(where: { $0.name == ref.node }) else { return false }
+            guard let ref = PortRef(end), let node = byName[ref.node] else { return false }
             return node.interfaces.first { $0.name == ref.port }?.carrier ?? false
         }
         let links = record.links.map { link in

@@ -22,7 +22,7 @@ public struct GeneratorOptions: Sendable, Equatable {
     public var problems: [String] {
         var problems: [String] = []
         if access < 2 { problems.append("--access must be at least 2") }
-        if access > 500 { problems.append("--access must be at most 500") }
+        if access > 1000 { problems.append("--access must be at most 1000") }
         if servers < 0 || servers > 200 { problems.append("--servers must be 0-200") }
         if vlans.contains(where: { !(2...4094).contains($0) }) { problems.append("VLANs must be 2-4094 (VLAN 1 is the default VLAN)") }
         if Set(vlans).count != vlans.count { problems.append("a VLAN is listed twice") }

@@ -505,7 +505,13 @@ public struct Topology: Sendable, Hashable {
 
     /// Every port of a node that a link uses, in link order.
     public func ports(of node: String) -> [String] {
-        links.flatMap(\.ends).filter { $0.node == node }.map(\.port)
+        // One pass without intermediate arrays: `up` and the validator ask this of every node.
+        var ports: [String] = []
+        for link in links {
+            if link.a.node == node { ports.append(link.a.port) }
+            if link.b.node == node { ports.append(link.b.port) }
+        }
+        return ports
     }
 
     public func link(at end: PortRef) -> Link? { links.first { $0.a == end || $0.b == end } }

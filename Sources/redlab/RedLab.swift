@@ -52,7 +52,8 @@ func enterLabNodeAsDaemon(_ namespace: String) throws {
 }
 
 /// The bridge a lab daemon (rstpd, stormctl) runs on: the lab's folder, the node's namespace, the node as
-/// the lab's kept topology describes it, and that topology.
+/// the lab's kept topology describes it, and the node's part of that topology (`LabManager.nodePartPath`,
+/// written by `up` when it starts the daemon).
 struct LabBridgeNode {
     let directory: LabDirectory
     let namespace: String
@@ -61,12 +62,14 @@ struct LabBridgeNode {
 
     init(lab: String, node: String) throws {
         directory = LabDirectory(name: lab)
-        let record = try directory.record()
-        topology = try directory.keptTopology()
-        guard let entry = record.node(node), let spec = topology.node(named: node), spec.hasBridge else {
+        guard directory.exists else { throw LabError.notFound(lab) }
+        namespace = BuildPlan.namespace(lab: lab, node: node)
+        let path = LabManager.nodePartPath(lab: lab, node: node)
+        guard Namespace.exists(namespace), FileManager.default.fileExists(atPath: path) else {
             throw LabError.unknownNode(lab: lab, node: node)
         }
-        namespace = entry.namespace
+        topology = try TopologyLoader.loadPart(path: path)
+        guard let spec = topology.node(named: node), spec.hasBridge else { throw LabError.unknownNode(lab: lab, node: node) }
         self.spec = spec
     }
 }

@@ -37,9 +37,12 @@ struct VRRPDCommand: ParsableCommand {
             }
             if let lab, let node {
                 let directory = LabDirectory(name: lab)
-                let record = try directory.record()
-                guard let entry = record.node(node) else { throw LabError.unknownNode(lab: lab, node: node) }
-                try enterLabNodeAsDaemon(entry.namespace)
+                guard directory.exists else { throw LabError.notFound(lab) }
+                // The node's namespace as `up` named it (not from the lab's record: a thousand vrrpd
+                // reading a thousand-node record would each decode all of it).
+                let namespace = BuildPlan.namespace(lab: lab, node: node)
+                guard Namespace.exists(namespace) else { throw LabError.unknownNode(lab: lab, node: node) }
+                try enterLabNodeAsDaemon(namespace)
                 statusPath = "\(directory.path)/vrrp-\(node).json"
                 sink = { try? directory.log($0) }
             }
