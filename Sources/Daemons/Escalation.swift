@@ -55,15 +55,16 @@ public final class EventEscalation {
                    ])
     }
 
-    /// The notify command's additions to its environment: REDLAB_LAB, REDLAB_EVENT_TIME_NS, _SOURCE,
-    /// _KIND, _TARGET, _DETAIL (`k=v;k=v`), and each detail key as REDLAB_EVENT_KEY (as vrrpd's notify has).
-    public static func notifyEnvironment(for event: LabEvent, lab: String) -> [String: String] {
+    /// A notify command's additions to its environment, the same for every notify command (the notifier's,
+    /// vrrpd's and keepalived's groups'): REDLAB_LAB (when known), REDLAB_EVENT_TIME_NS, _SOURCE, _KIND,
+    /// _TARGET, _DETAIL (`k=v;k=v`), and each detail key as REDLAB_EVENT_KEY.
+    public static func notifyEnvironment(for event: LabEvent, lab: String?) -> [String: String] {
         var environment: [String: String] = [:]
         for (key, value) in event.detail {
             let name = key.uppercased().map { $0.isLetter || $0.isNumber ? String($0) : "_" }.joined()
             environment["REDLAB_EVENT_\(name)"] = value
         }
-        environment["REDLAB_LAB"] = lab
+        if let lab { environment["REDLAB_LAB"] = lab }
         environment["REDLAB_EVENT_TIME_NS"] = "\(event.timeNanoseconds)"
         environment["REDLAB_EVENT_SOURCE"] = event.source
         environment["REDLAB_EVENT_KIND"] = event.kind

@@ -455,13 +455,8 @@ public final class VRRPDaemon {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
         process.arguments = ["-c", command]
-        var environment = ProcessInfo.processInfo.environment
-        environment["REDLAB_EVENT_SOURCE"] = event.source
-        environment["REDLAB_EVENT_KIND"] = event.kind
-        environment["REDLAB_EVENT_TARGET"] = event.target
-        environment["REDLAB_EVENT_TIME_NS"] = "\(event.timeNanoseconds)"
-        for (key, value) in event.detail { environment["REDLAB_EVENT_\(key.uppercased())"] = value }
-        process.environment = environment
+        process.environment = ProcessInfo.processInfo.environment
+            .merging(EventEscalation.notifyEnvironment(for: event, lab: nil)) { $1 }
         do { try process.run() } catch { logLimited("notify", "vrrpd: notify command failed to start: \(error)") }
     }
 

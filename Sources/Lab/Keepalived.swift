@@ -1,4 +1,5 @@
 import Analysis
+import Daemons
 import Foundation
 import Glibc
 import Kernel
@@ -150,13 +151,8 @@ extension LabManager {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/bin/sh")
             process.arguments = ["-c", command]
-            var environment = ProcessInfo.processInfo.environment
-            environment["REDLAB_EVENT_SOURCE"] = event.source
-            environment["REDLAB_EVENT_KIND"] = event.kind
-            environment["REDLAB_EVENT_TARGET"] = event.target
-            environment["REDLAB_EVENT_TIME_NS"] = "\(event.timeNanoseconds)"
-            for (key, value) in event.detail { environment["REDLAB_EVENT_\(key.uppercased())"] = value }
-            process.environment = environment
+            process.environment = ProcessInfo.processInfo.environment
+                .merging(EventEscalation.notifyEnvironment(for: event, lab: lab)) { $1 }
             try process.run()
         }
     }
