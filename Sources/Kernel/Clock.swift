@@ -8,6 +8,13 @@ public func monotonicNanoseconds() -> UInt64 {
     return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
 }
 
+/// Waits up to `timeoutNanoseconds` for `fileDescriptor` to be readable; true when it is.
+@discardableResult
+public func waitReadable(_ fileDescriptor: Int32, timeoutNanoseconds: Int64) -> Bool {
+    var descriptors = [pollfd(fd: fileDescriptor, events: Int16(POLLIN), revents: 0)]
+    return pollDescriptors(&descriptors, timeoutNanoseconds: timeoutNanoseconds) > 0
+}
+
 /// Waits for any of `descriptors` to be ready, for at most `timeoutNanoseconds` (nil: forever), with
 /// nanosecond precision (ppoll). Returns how many are ready; 0 on timeout. A signal that interrupts the
 /// wait does not end it: the wait goes on for the time that remains (EINTR is retried by `systemCall`).

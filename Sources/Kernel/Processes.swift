@@ -15,6 +15,17 @@ public enum ProcessTable {
         let state = stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).first
         return state != nil && state != "Z" && state != "X" && state != "x"
     }
+
+    /// Reaps `pid`, a child of this process, if it has ended; true when it has (or is no child to wait for).
+    public static func reapIfEnded(_ pid: Int32) -> Bool {
+        var status: Int32 = 0
+        return waitpid(pid, &status, WNOHANG) == pid
+    }
+
+    /// Sends `signal` to `pid`; false when it cannot (no such process, not allowed).
+    public static func send(_ signal: Int32, to pid: Int32) -> Bool {
+        kill(pid, signal) == 0
+    }
 }
 
 extension Process {

@@ -28,8 +28,7 @@ extension LabManager {
             try socket.send(request.encode(), to: address)
             let deadline = monotonicNanoseconds() + 1_000_000_000
             waiting: while monotonicNanoseconds() < deadline {
-                var descriptors = [pollfd(fd: socket.fileDescriptor, events: Int16(POLLIN), revents: 0)]
-                pollDescriptors(&descriptors, timeoutNanoseconds: Int64(deadline - min(deadline, monotonicNanoseconds())))
+                waitReadable(socket.fileDescriptor, timeoutNanoseconds: Int64(deadline - min(deadline, monotonicNanoseconds())))
                 while let datagram = try socket.receive() {
                     guard let packet = try? IPv4Packet.decode(datagram.bytes), packet.header.source == address,
                           let reply = try? ICMPTimestamp.decode(packet.payload),  // try?: other ICMP traffic is no answer

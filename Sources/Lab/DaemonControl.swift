@@ -34,7 +34,7 @@ extension LabManager {
         let path = RSTPDaemon.mcheckPath(directory: directory, node: port.node)
         let existing = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
         try (existing + port.port + "\n").write(toFile: path, atomically: true, encoding: .utf8)
-        guard kill(pid, SIGUSR1) == 0 else { throw LabError.unsupported("mcheck: cannot signal rstpd (pid \(pid)) on \(port.node)") }
+        guard ProcessTable.send(SIGUSR1, to: pid) else { throw LabError.unsupported("mcheck: cannot signal rstpd (pid \(pid)) on \(port.node)") }
     }
 }
 

@@ -115,8 +115,7 @@ extension LabManager {
         var pending = daemons
         while !pending.isEmpty {
             for daemon in pending where !FileManager.default.fileExists(atPath: daemon.statusPath) {
-                var status: Int32 = 0
-                if waitpid(daemon.pid, &status, WNOHANG) == daemon.pid || Date() > deadline {
+                if ProcessTable.reapIfEnded(daemon.pid) || Date() > deadline {
                     let text = (try? String(contentsOfFile: daemon.log, encoding: .utf8)) ?? ""  // try?: no log reads as no output
                     throw LabError.buildFailed(step: "start \(daemon.daemon) on \(daemon.node)", error: text.isEmpty ? "it did not start" : text)
                 }
