@@ -115,6 +115,31 @@ final class BPDUTests: XCTestCase {
         XCTAssertEqual(BPDUFrame(source: tcnSource, bpdu: .topologyChangeNotification).encode(padToMinimum: false).count, 21)
     }
 
+    /// Frames of a foreign implementation, the Linux kernel bridge's STP, captured on the wire (how: in the
+    /// fixtures' comments): decoded field by field, and re-encoded to the same octets (the kernel does not pad).
+    func testKernelSTPFramesGolden() throws {
+        let config = try fixture("kernel-config-frame")
+        XCTAssertEqual(config.count, 52)
+        let frame = try BPDUFrame.decode(config)
+        let kernelBridge = BridgeIdentifier(priority: 4096, address: MACAddress(0x72, 0x5c, 0x75, 0xb1, 0xcb, 0x52))
+        XCTAssertEqual(frame.source, MACAddress(0xee, 0x1d, 0xb3, 0x5b, 0xb5, 0xb4))
+        guard case .configuration(let p) = frame.bpdu else { return XCTFail("a Configuration BPDU: \(frame.bpdu)") }
+        XCTAssertEqual(p.flags.topologyChange, true)
+        XCTAssertEqual(p.flags.topologyChangeAcknowledgment, false)
+        XCTAssertEqual(p.rootID, kernelBridge)
+        XCTAssertEqual(p.bridgeID, kernelBridge)
+        XCTAssertEqual(p.rootPathCost, 0)
+        XCTAssertEqual(p.portID, PortIdentifier(priority: 128, number: 1))
+        XCTAssertEqual([p.messageAge.seconds, p.maxAge.seconds, p.helloTime.seconds, p.forwardDelay.seconds], [0, 6, 1, 4])
+        XCTAssertEqual(frame.encode(padToMinimum: false), config)
+
+        let tcn = try fixture("kernel-tcn-frame")
+        XCTAssertEqual(tcn.count, 21)
+        let notification = try BPDUFrame.decode(tcn)
+        XCTAssertEqual(notification, BPDUFrame(source: MACAddress(0xbe, 0xa8, 0x9b, 0xea, 0x7b, 0xb1), bpdu: .topologyChangeNotification))
+        XCTAssertEqual(notification.encode(padToMinimum: false), tcn)
+    }
+
     // MARK: Fields
 
     func testFlagBits() {
