@@ -133,6 +133,11 @@ final class BlackoutInjector: @unchecked Sendable {
 
     func start() {
         Thread.detachNewThread { [self] in
+            // The instants around each change are taken on this thread: real time keeps them tight. Refused,
+            // the blackouts' `uncertainty` shows the cost.
+            if let refused = Scheduling.makeCallingThreadRealTime() {
+                FileHandle.standardError.write(Data("calibrate: the blackout injector runs as an ordinary thread (SCHED_FIFO refused: \(refused))\n".utf8))
+            }
             do {
                 var next = firstAt
                 for milliseconds in plan {

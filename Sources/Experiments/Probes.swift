@@ -84,6 +84,9 @@ public struct ProbeResult: Sendable, Codable {
     public var clockResolutionNanoseconds: Int64
     /// When the last probe left (sequence numbers run 0 ..< sent, one per probe, whatever the pacing).
     public var lastSendNanoseconds: Int64?
+    /// How the sending thread was scheduled: "SCHED_FIFO" (real time, see `Scheduling`), or why it ran as
+    /// an ordinary thread; nil in files written before it was recorded.
+    public var senderScheduling: String?
 }
 
 extension LabManager {
@@ -153,8 +156,13 @@ struct ProbeEngine {
     }
 
     private var sourceNamespaceForSessions: String?
+    private var senderScheduling: String?
 
     mutating func run() throws -> ProbeResult {
+        // The stream's pacing is the apparatus's clock: a sender descheduled by other work stops sending and
+        // widens every outage it measures (the sender idle time). Real-time scheduling keeps it on time.
+        let refused = Scheduling.makeCallingThreadRealTime()
+        senderScheduling = refused.map { "ordinary thread (SCHED_FIFO refused: \($0))" } ?? "SCHED_FIFO"
         let interval = Int64(1e9 / options.rate)
         if let startAt = options.startAt {
             // Sockets are open; wait for the agreed instant (answers to nothing yet, so just sleep).
@@ -337,6 +345,6 @@ struct ProbeEngine {
             rttMaxMicroseconds: sortedRTT.last.map { Double($0) / 1000 },
             longestGapMilliseconds: Double(longest) / 1e6, gaps: gaps,
             clockResolutionNanoseconds: Int64(resolution.tv_sec) * 1_000_000_000 + Int64(resolution.tv_nsec),
-            lastSendNanoseconds: sendTimes.last)
+            lastSendNanoseconds: sendTimes.last, senderScheduling: senderScheduling)
     }
 }
