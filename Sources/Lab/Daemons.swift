@@ -111,13 +111,16 @@ extension LabManager {
     /// Waits until every daemon has written its first status (see above), together.
     private func waitForStatus(_ daemons: [StartingDaemon]) throws {
         // Generous: under software emulation (the test VM) a daemon's start takes seconds.
-        let deadline = Date().addingTimeInterval(30 + 0.1 * Double(daemons.count))
+        let bound = 30 + 0.1 * Double(daemons.count)
+        let deadline = Date().addingTimeInterval(bound)
         var pending = daemons
         while !pending.isEmpty {
             for daemon in pending where !FileManager.default.fileExists(atPath: daemon.statusPath) {
-                if ProcessTable.reapIfEnded(daemon.pid) || Date() > deadline {
+                let ended = ProcessTable.reapIfEnded(daemon.pid)
+                if ended || Date() > deadline {
                     let text = (try? String(contentsOfFile: daemon.log, encoding: .utf8)) ?? ""  // try?: no log reads as no output
-                    throw LabError.buildFailed(step: "start \(daemon.daemon) on \(daemon.node)", error: text.isEmpty ? "it did not start" : text)
+                    let what = ended ? "it exited before writing its first status" : "it wrote no status within \(Int(bound)) s (pid \(daemon.pid))"
+                    throw LabError.buildFailed(step: "start \(daemon.daemon) on \(daemon.node)", error: text.isEmpty ? what : "\(what): \(text)")
                 }
             }
             pending.removeAll { daemon in
