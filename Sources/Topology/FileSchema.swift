@@ -323,6 +323,7 @@ public enum FileSchema {
         KeySpec("no_bond", .boolean, "Single-homed servers."),
         KeySpec("vrrp", .integer(0...3), "VRRP version of the core gateways: 3, 2, or 0 for none."),
         KeySpec("advert_int", .duration, "VRRP advertisement interval."),
+        KeySpec("vrrp_implementation", choices(VRRPImplementation.self), "redlab or keepalived."),
     ])
 
     public static let scenarioProbe = MappingSpec("scenario_probe", "A UDP probe stream.", keys: [
@@ -357,6 +358,7 @@ public enum FileSchema {
         KeySpec("stp", .listOrOne(.text(choices: matrixSpanningTrees)), "Spanning trees."),
         KeySpec("bond_monitor", .listOrOne(choices(GeneratorOptions.BondMonitor.self)), "Server bond link monitors."),
         KeySpec("advert_int", .listOrOne(.duration), "VRRP advertisement intervals."),
+        KeySpec("vrrp_implementation", .listOrOne(choices(VRRPImplementation.self)), "The daemons the cores' VRRP groups run on: redlab's vrrpd, keepalived."),
         KeySpec("faults", .listOrOne(choices(MatrixFault.self)), "Faults."),
         KeySpec("trials", .integer(1...100), "Trials per cell."),
         KeySpec("stp_timers", .text(choices: stpTimers), "fast: kernel STP with the shortest 802.1D timers."),
@@ -373,6 +375,7 @@ public enum FileSchema {
         KeySpec("stp", .text(choices: matrixSpanningTrees), "kernel, rstp or none."),
         KeySpec("bond_monitor", choices(GeneratorOptions.BondMonitor.self), "mii or arp."),
         KeySpec("advert_int", .duration, "VRRP advertisement interval."),
+        KeySpec("vrrp_implementation", choices(VRRPImplementation.self), "redlab or keepalived."),
     ])
 }
 
