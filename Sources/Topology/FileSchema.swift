@@ -254,8 +254,8 @@ public enum FileSchema {
         KeySpec("priority", .integer(1...255), "255: the address owner (default 100)."),
         KeySpec("version", .integer(2...3), "VRRP version 2 or 3 (default 3)."),
         KeySpec("advert_int", .duration, "Advertisement interval (v3: 10ms-40.95s in centiseconds; v2: whole seconds)."),
-        KeySpec("virtual_address", .listOrOne(vrrpAddress), "Virtual IPv4 addresses."),
-        KeySpec("virtual_addresses", .listOrOne(vrrpAddress), "Virtual IPv4 addresses."),
+        KeySpec("virtual_address", .listOrOne(vrrpAddress), "Virtual addresses, all IPv4 or all IPv6 (IPv6: the link-local one first)."),
+        KeySpec("virtual_addresses", .listOrOne(vrrpAddress), "Virtual addresses, all IPv4 or all IPv6 (IPv6: the link-local one first)."),
         KeySpec("preempt", .boolean, "A higher priority backup takes over (default true)."),
         KeySpec("preempt_delay", .duration, "How long a backup waits before preempting."),
         KeySpec("accept", .boolean, "The master accepts packets for the virtual addresses."),
@@ -270,7 +270,7 @@ public enum FileSchema {
         KeySpec("unicast_peer", .listOrOne(.ipv4Address), "Send adverts to these peers instead of multicast."),
     ]).with { $0.atLeastOneOf = ["virtual_address", "virtual_addresses"] }
 
-    static let vrrpAddress = ValueShape.text(pattern: #"^\s*([0-9]{1,3}\.){3}[0-9]{1,3}(/[0-9]{1,2})?\s*$"#)
+    static let vrrpAddress = ValueShape.text(pattern: #"^\s*(([0-9]{1,3}\.){3}[0-9]{1,3}(/[0-9]{1,2})?|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*(/[0-9]{1,3})?)\s*$"#)
 
     public static let vrrpTrack = MappingSpec("vrrp_track", "A tracked interface.", keys: [
         KeySpec("interface", .text(), required: true, "The interface."),

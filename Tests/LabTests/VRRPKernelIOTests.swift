@@ -30,7 +30,7 @@ final class VRRPKernelIOTests: LabTestCase {
             return [try io.prepare(spec("eth1", 1, accept: false)), try io.prepare(spec("eth2", 2, accept: true))]
         }
         XCTAssertEqual(made.map(\.virtualMACInterface), ["eth1-vr7", "eth2-vr7"])
-        XCTAssertEqual(made.map(\.primaryAddress), [IPv4Address(10, 7, 1, 2), IPv4Address(10, 7, 2, 2)])
+        XCTAssertEqual(made.map(\.primaryAddress), [.v4(IPv4Address(10, 7, 1, 2)), .v4(IPv4Address(10, 7, 2, 2))])
         let links = try run(in: namespace, ["ip", "-o", "link", "show"]).output
         XCTAssertTrue(links.contains("eth1-vr7@eth1") && links.contains("eth2-vr7@eth2"), links)
         let rules = try run(in: namespace, ["nft", "list", "table", "inet", "redlab_vrrpd"]).output
