@@ -80,11 +80,15 @@ final class VRRPDaemonIPv6Tests: XCTestCase {
                         version: .v3, vrid: 6, priority: 200, advertInterval: 10, addresses: [IPv4Address(10, 0, 0, 1)])).encode()))]
         let daemon = try run(group(priority: 100), io, stop: 0.6)
         let status = try XCTUnwrap(daemon.statuses().first)
-        XCTAssertEqual(status.state, "backup")
-        XCTAssertEqual(status.master, "fe80::3")
+        XCTAssertEqual(status.state, "initialize", "stopped")
         XCTAssertEqual(status.rejected["ttl"], 1)
         XCTAssertEqual(status.rejected["checksum"], 1)
         XCTAssertEqual(status.advertisementsIn, 2)
         XCTAssertFalse(io.journal.contains { $0.entry == "mac up eth1-vr6" }, "never Master")
+        XCTAssertTrue(io.sentFrames.isEmpty, "a Backup sends nothing")
+        // Without the adverts it would have been Master after Master_Down_Interval (0.361 s).
+        let alone = FakeVRRPIO()
+        _ = try run(group(priority: 100), alone, stop: 0.6)
+        XCTAssertTrue(alone.journal.contains { $0.entry == "mac up eth1-vr6" })
     }
 }

@@ -160,6 +160,12 @@ final class ScenarioTests: XCTestCase {
         XCTAssertEqual(keepalivedCores.compactMap { $0.vrrp?.implementation }, [.keepalived, .keepalived])
         XCTAssertEqual(keepalivedCores.compactMap { $0.vrrp?.groups }, redlabCores.compactMap { $0.vrrp?.groups })
 
+        // A scenario's generated lab takes the key too.
+        let scenario = try ScenarioLoader.parse(yaml: Self.valid.replacingOccurrences(of: "advert_int: 100ms}", with: "advert_int: 100ms, vrrp_implementation: keepalived}"),
+                                                file: "s.yaml")
+        guard case .generated(_, let scenarioOptions, _) = scenario.lab else { return XCTFail("not a generated lab") }
+        XCTAssertEqual(scenarioOptions.vrrpImplementation, .keepalived)
+
         // A matrix written before the dimension existed (results.json of an earlier run) reads as redlab.
         var old = try JSONSerialization.jsonObject(with: JSONEncoder().encode(matrix)) as? [String: Any] ?? [:]
         old["vrrpImplementations"] = nil

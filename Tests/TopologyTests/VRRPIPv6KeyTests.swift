@@ -30,12 +30,12 @@ final class VRRPIPv6KeyTests: XCTestCase {
     func testWhatAnIPv6GroupMayNotHoldIsRefusedWithItsPlace() {
         let cases: [(String, String)] = [
             (", virtual_address: [2001:db8::1, fe80::1]",
-             "v.yaml:2:57: groups[0].virtual_address: the first IPv6 virtual address must be the virtual router's link-local address (RFC 9568 section 5.2.9)"),
-            (", virtual_address: [fe80::1, 10.0.0.1]", "v.yaml:2:66: groups[0].virtual_address: '10.0.0.1' is IPv4 but the group's first address is IPv6"),
-            (", virtual_address: [10.0.0.1, fe80::1]", "v.yaml:2:66: groups[0].virtual_address: 'fe80::1' is IPv6 but the group's first address is IPv4"),
+             "v.yaml:2:61: groups[0].virtual_address: the first IPv6 virtual address must be the virtual router's link-local address (RFC 9568 section 5.2.9)"),
+            (", virtual_address: [fe80::1, 10.0.0.1]", "v.yaml:2:70: groups[0].virtual_address: '10.0.0.1' is IPv4 but the group's first address is IPv6"),
+            (", virtual_address: [10.0.0.1, fe80::1]", "v.yaml:2:71: groups[0].virtual_address: 'fe80::1' is IPv6 but the group's first address is IPv4"),
             (", virtual_address: [fe80::1, ff02::1]", "groups[0].virtual_address: 'ff02::1' is not a unicast IPv6 address"),
             (", virtual_address: [fe80::1::2]", "groups[0].virtual_address: 'fe80::1::2' is not an IPv4 or IPv6 address"),
-            (", version: 2, advert_int: 1s, virtual_address: fe80::1", "v.yaml:2:36: groups[0].version: IPv6 needs VRRPv3"),
+            (", version: 2, advert_int: 1s, virtual_address: fe80::1", "v.yaml:2:52: groups[0].version: IPv6 needs VRRPv3"),
             (", checksum: message, virtual_address: fe80::1", "groups[0].checksum: an IPv6 advert's checksum always covers the IPv6 pseudo-header"),
             (", unicast_peer: 10.0.0.3, virtual_address: fe80::1", "groups[0].unicast_peer: unicast peers are IPv4 only here"),
         ]
