@@ -589,8 +589,10 @@ public final class KernelVRRPDaemonIO: VRRPDaemonIO {
             // becoming master is then one link change, the fastest the kernel offers.
             for address in spec.virtualAddresses { try netlink.addAddress(address, to: macvlan) }
             if spec.isIPv6 {
+                // forwarding 1: the kernel's own Neighbor Advertisements for the addresses carry the Router flag
+                // (it sets it on interfaces that forward), as the unsolicited ones vrrpd sends do.
                 for (key, value) in [("disable_ipv6", "0"), ("keep_addr_on_down", "1"), ("addr_gen_mode", "1"),
-                                     ("accept_dad", "0"), ("accept_ra", "0")] {
+                                     ("accept_dad", "0"), ("accept_ra", "0"), ("forwarding", "1")] {
                     try Sysctl.setIfPresent("net/ipv6/conf/\(macvlan)/\(key)", value)
                 }
                 for address in spec.virtualIPv6Addresses { try netlink.addAddress(address, to: macvlan) }

@@ -74,13 +74,33 @@ final class VRRPIPv6LabTests: LabTestCase {
         let before = try run(in: client, ["ip", "-6", "neigh", "show", "2001:db8:6::1"]).output
         XCTAssertTrue(before.contains("lladdr 00:00:5e:00:02:06") && before.contains("router"), before)
 
-        // The Master crashes (daemon killed, cables cut): r2 takes over within Master_Down_Interval
-        // (3 x 100 ms + 61 ms) and the client's pings go on reaching the address.
+        // The Master crashes (daemon killed, cables cut) while the client pings every 50 ms for 4 s: r2 takes
+        // over within Master_Down_Interval (3 x 100 ms + 61 ms) and the replies resume.
+        let pinger = Process()
+        pinger.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+        pinger.arguments = ["netns", "exec", client, "ping", "-6", "-n", "-i", "0.05", "-w", "4", "2001:db8:6::1"]
+        let output = Pipe()
+        pinger.standardOutput = output
+        pinger.standardError = output
+        try pinger.run()
+        usleep(500_000)
         try manager.inject(.crash(node: "r1"), lab: lab)
         XCTAssertTrue(try waitFor(lab, "r2", "master", seconds: 3))
+        let pingDeadline = Date().addingTimeInterval(10)
+        while pinger.isRunning, Date() < pingDeadline { usleep(50_000) }
+        if pinger.isRunning { pinger.terminate() }
+        pinger.waitUntilExit()
+        let lines = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n")
+        let answered = lines.compactMap { line -> Int? in
+            guard let range = line.range(of: "icmp_seq=") else { return nil }
+            return Int(line[range.upperBound...].prefix { $0.isNumber })
+        }
+        // Sequence 10 left about when r1 crashed; 40 and later (2 s in) only r2 can have answered.
+        XCTAssertTrue(answered.contains { $0 < 10 }, "answered before the crash: \(answered)")
+        XCTAssertTrue(answered.contains { $0 >= 40 }, "answered after the takeover: \(answered)")
         XCTAssertTrue(try ping6(lab, count: 3), "the client reaches 2001:db8:6::1 through r2")
         let after = try run(in: client, ["ip", "-6", "neigh", "show", "2001:db8:6::1"]).output
-        XCTAssertTrue(after.contains("lladdr 00:00:5e:00:02:06"), after)
+        XCTAssertTrue(after.contains("lladdr 00:00:5e:00:02:06") && after.contains("router"), after)
         XCTAssertFalse(after.contains("FAILED"), after)
         // Only the new Master answers for the address: r2's virtual-MAC interface is up, holding it.
         XCTAssertTrue(try run(in: "\(lab)-r2", ["ip", "-6", "addr", "show", "dev", "br0-vr6"]).output.contains("2001:db8:6::1/64"))
