@@ -180,7 +180,7 @@ extension LabManager {
             let pending = matrix.faults.filter { done(cellID(configuration, $0)) == nil }
             guard !pending.isEmpty else { continue }
             if let limit = options.cellLimit, ranThisTime >= limit { break }
-            let lab = "rx-\(configuration.identifier)"
+            let lab = configuration.labName
             if LabDirectory(name: lab).exists { try? down(lab) }
             let first = try matrix.scenario(for: configuration, fault: pending[0])
             progress("[\(configuration.label)] building lab \(lab) (\(timeLeft()))")

@@ -209,6 +209,13 @@ public struct MatrixConfiguration: Sendable, Equatable, Codable {
             + (vrrpImplementation == VRRPImplementation.redlab.rawValue ? "" : "-\(vrrpImplementation)")
     }
 
+    /// The name of the configuration's lab: "rx-" and the identifier, keepalived written "ka" (lab names
+    /// hold at most 32 characters: "rx-ladder-kernel-arp-40950ms-ka" is 31).
+    public var labName: String {
+        "rx-\(design)-\(stp)-\(bondMonitor)-\(advertIntervalMilliseconds)ms"
+            + (vrrpImplementation == VRRPImplementation.redlab.rawValue ? "" : vrrpImplementation == VRRPImplementation.keepalived.rawValue ? "-ka" : "-\(vrrpImplementation)")
+    }
+
     public var label: String {
         let stpLabel = ["kernel": "STP", "rstp": "RSTP", "none": "no STP"][stp] ?? stp
         let advert = advertIntervalMilliseconds % 1000 == 0 ? "\(advertIntervalMilliseconds / 1000) s" : "\(advertIntervalMilliseconds) ms"

@@ -1,4 +1,3 @@
-import Foundation
 import Experiments
 import Topology
 import XCTest
@@ -23,33 +22,10 @@ final class MatrixImplementationTests: XCTestCase {
         wrong.vrrpImplementation = "frr"
         XCTAssertThrowsError(try matrix.scenario(for: wrong, fault: .coreRouterCrash))
         XCTAssertEqual(wrong.identifier, "ladder-rstp-mii-100ms-frr")
+        XCTAssertEqual(matrix.configurations.map(\.labName), ["rx-ladder-rstp-mii-100ms", "rx-ladder-rstp-mii-100ms-ka"])
+        XCTAssertEqual(MatrixConfiguration(design: "ladder", stp: "kernel", bondMonitor: "arp", advertIntervalMilliseconds: 40_950,
+                                           vrrpImplementation: "keepalived").labName.count, 31, "lab names hold at most 32 characters")
         XCTAssertTrue(ExperimentMatrix(name: "m", vrrpImplementations: ["frr"]).problems.contains { $0.hasPrefix("vrrp_implementation:") })
     }
 }
 
-/// One keepalived cell of a matrix on this kernel: the generated lab's cores run keepalived, the core's
-/// crash is measured like any other cell.
-final class MatrixKeepalivedCellLabTests: LabTestCase {
-    func testAKeepalivedCellRuns() throws {
-        try requireRoot()
-        guard FileManager.default.isExecutableFile(atPath: "/usr/sbin/keepalived") else {
-            throw XCTSkip("keepalived is not installed (scripts/setup installs it)")
-        }
-        let out = NSTemporaryDirectory() + "redlab-matrix-keepalived-\(getpid())"
-        try? FileManager.default.removeItem(atPath: out)  // nil: nothing left from an earlier run
-        defer { try? FileManager.default.removeItem(atPath: out) }  // nil: already gone
-        // No VLANs and single-homed servers: this kernel has neither 802.1Q nor bonding.
-        var matrix = ExperimentMatrix(name: "keepalived-cell", designs: ["cross"], spanningTrees: ["rstp"], bondMonitors: ["mii"],
-                                      advertIntervalsMilliseconds: [100], vrrpImplementations: ["keepalived"],
-                                      faults: [.coreRouterCrash], trials: 1, storm: false, vlans: [], noBond: true)
-        matrix.criteria = ["recovered"]
-        let results = try manager.runExperiment(matrix, options: ExperimentRunOptions(resultsDirectory: out))
-        let cell = try XCTUnwrap(results.cells.first)
-        XCTAssertNil(cell.error)
-        XCTAssertEqual(cell.id, "cells/cross-rstp-mii-100ms-keepalived/core-router-crash")
-        XCTAssertEqual(cell.configuration["vrrp_implementation"], "keepalived")
-        XCTAssertEqual(cell.trials.count, 1)
-        XCTAssertEqual(cell.notRecoveredTrials, 0, "the client's probes came back after core1's crash")
-        XCTAssertTrue(results.dimensions.contains("vrrp_implementation"))
-    }
-}
