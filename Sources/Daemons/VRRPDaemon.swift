@@ -33,6 +33,8 @@ public struct VRRPGroupStatus: Codable, Sendable, Equatable {
 public enum VRRPDaemonInput: Sendable, Equatable {
     /// An IPv4 packet (protocol 112) received on an interface.
     case packet(interface: String, bytes: [UInt8])
+    /// An IPv6 packet (next header 112), from its IPv6 header on, received on an interface.
+    case ipv6Packet(interface: String, bytes: [UInt8])
     /// An interface went up with carrier (`operational`) or lost either.
     case link(String, operational: Bool)
     /// SIGTERM or SIGINT: leave with priority 0 and clean up.
@@ -41,12 +43,13 @@ public enum VRRPDaemonInput: Sendable, Equatable {
 
 /// What the kernel made for one group.
 public struct VRRPGroupPlumbing: Sendable, Equatable {
-    /// The router's own address on the group's interface: the advert source and tie-breaker.
-    public var primaryAddress: IPv4Address
+    /// The router's own address on the group's interface: the advert source and tie-breaker (an IPv6
+    /// group: the interface's link-local address).
+    public var primaryAddress: IPAddress
     /// The interface that carries the virtual MAC and addresses, up only while Master.
     public var virtualMACInterface: String
 
-    public init(primaryAddress: IPv4Address, virtualMACInterface: String) {
+    public init(primaryAddress: IPAddress, virtualMACInterface: String) {
         self.primaryAddress = primaryAddress
         self.virtualMACInterface = virtualMACInterface
     }
@@ -65,7 +68,7 @@ public protocol VRRPDaemonIO: AnyObject {
     func setVirtualMAC(_ interface: String, up: Bool) throws
     /// Sends a whole Ethernet frame out of `interface`.
     func send(_ frame: [UInt8], on interface: String) throws
-    /// Sends a VRRP message to one address (unicast peers); the kernel adds the IPv4 header, TTL 255.
+    /// Sends an IPv4 VRRP message to one address (unicast peers); the kernel adds the IPv4 header, TTL 255.
     func send(_ message: [UInt8], to peer: IPv4Address, on interface: String) throws
     /// Waits until something arrives or `deadline` passes; returns what arrived (maybe nothing).
     func wait(until deadline: Instant) throws -> [VRRPDaemonInput]
@@ -183,7 +186,7 @@ public final class VRRPDaemon {
     }
 
     /// The state machine's configuration for a group.
-    public static func routerConfig(_ spec: VRRPGroupSpec, primaryAddress: IPv4Address) -> VRRPConfig {
+    public static func routerConfig(_ spec: VRRPGroupSpec, primaryAddress: IPAddress) -> VRRPConfig {
         var tracked = spec.track.map { TrackedInterface(name: $0.interface, weight: $0.weight) }
         if spec.trackInterface, !tracked.contains(where: { $0.name == spec.interface }) {
             tracked.append(TrackedInterface(name: spec.interface, weight: 0))
@@ -195,7 +198,8 @@ public final class VRRPDaemon {
         return VRRPConfig(
             version: spec.version == 2 ? .v2 : .v3, vrid: UInt8(clamping: spec.vrid), priority: UInt8(clamping: spec.priority),
             advertInterval: UInt16(clamping: spec.version == 2 ? spec.advertIntervalMilliseconds / 1000 : spec.advertIntervalMilliseconds / 10),
-            virtualAddresses: spec.virtualAddresses, primaryAddress: primaryAddress, preempt: spec.preempt,
+            virtualAddresses: spec.virtualAddresses, virtualIPv6Addresses: spec.virtualIPv6Addresses,
+            primaryAddress: primaryAddress, preempt: spec.preempt,
             preemptDelay: .milliseconds(spec.preemptDelayMilliseconds), acceptMode: spec.accept,
             trackedInterfaces: tracked,
             gratuitousARPCount: spec.gratuitousARPCount, gratuitousARPInterval: .milliseconds(spec.gratuitousARPIntervalMilliseconds),
@@ -305,7 +309,9 @@ public final class VRRPDaemon {
                 let event: VRRPEvent = operational ? .interfaceUp(name) : .interfaceDown(name)
                 for index in units.indices { perform(units[index].handleAll(event, at: io.now())) }
             case let .packet(interface, bytes):
-                receive(bytes, on: interface)
+                receive(bytes, on: interface, ipv6: false)
+            case let .ipv6Packet(interface, bytes):
+                receive(bytes, on: interface, ipv6: true)
             }
         }
         let now = io.now()
@@ -316,27 +322,40 @@ public final class VRRPDaemon {
         return true
     }
 
-    private func receive(_ bytes: [UInt8], on interface: String) {
-        let here = groups.filter { $0.spec.interface == interface }
-        guard let vrid = VRRPPacket.peekVRID(bytes) else {
+    /// The advertisement in a packet of a group's family and its source.
+    private func decode(_ bytes: [UInt8], ipv6: Bool, for group: Group,
+                        checksum mode: VRRPAdvertisement.ChecksumMode) throws(PacketError) -> (advertisement: VRRPAdvertisement, source: IPAddress) {
+        if ipv6 {
+            let packet = try VRRPIPv6Packet.decode(bytes)
+            return (packet.advertisement, .v6(packet.source))
+        }
+        let packet = try VRRPPacket.decode(bytes, checksum: mode, unicast: !group.spec.unicastPeers.isEmpty)
+        return (packet.advertisement, .v4(packet.source))
+    }
+
+    private func receive(_ bytes: [UInt8], on interface: String, ipv6: Bool) {
+        let here = groups.filter { $0.spec.interface == interface && $0.spec.isIPv6 == ipv6 }
+        guard !here.isEmpty else { return }
+        let family = ipv6 ? "IPv6 " : ""
+        guard let vrid = ipv6 ? VRRPIPv6Packet.peekVRID(bytes) : VRRPPacket.peekVRID(bytes) else {
             for group in here { group.rejected[.length, default: 0] += 1 }
-            logLimited("length \(interface)", "vrrpd: \(interface): dropped a \(bytes.count)-byte packet too short for VRRP")
+            logLimited("length \(family)\(interface)", "vrrpd: \(interface): dropped a \(bytes.count)-byte \(family)packet too short for VRRP")
             return
         }
         guard let group = here.first(where: { $0.spec.vrid == Int(vrid) }) else {
             for group in here { group.rejected[.wrongVRID, default: 0] += 1 }
-            logLimited("vrid \(interface) \(vrid)", "vrrpd: \(interface): dropped an advert for VRID \(vrid), not configured here")
+            logLimited("vrid \(family)\(interface) \(vrid)", "vrrpd: \(interface): dropped an \(family)advert for VRID \(vrid), not configured here")
             return
         }
         let name = group.spec.name
         do {
-            let packet = try VRRPPacket.decode(bytes, checksum: group.spec.checksumMode, unicast: !group.spec.unicastPeers.isEmpty)
-            perform(units[group.unit].handle(.advertisement(packet.advertisement, from: packet.source), for: name, at: io.now()))
+            let (advertisement, source) = try decode(bytes, ipv6: ipv6, for: group, checksum: group.spec.checksumMode)
+            perform(units[group.unit].handle(.advertisement(advertisement, from: source), for: name, at: io.now()))
         } catch {
             perform(units[group.unit].handle(.malformedPacket(error), for: name, at: io.now()))
-            if case .badChecksum = error {
+            if case .badChecksum = error, !ipv6 {
                 let other: VRRPAdvertisement.ChecksumMode = group.spec.checksumMode == .pseudoHeader ? .message : .pseudoHeader
-                if (try? VRRPPacket.decode(bytes, checksum: other, unicast: !group.spec.unicastPeers.isEmpty)) != nil {  // nil: the packet is bad either way
+                if (try? decode(bytes, ipv6: false, for: group, checksum: other)) != nil {  // nil: the packet is bad either way
                     logLimited("checksum-mode \(name)", "VRRP group \(name): the peer computes the checksum as 'checksum: \(other.rawValue)', "
                                + "ours is '\(group.spec.checksumMode.rawValue)': every advert of it is dropped")
                 }
@@ -364,13 +383,18 @@ public final class VRRPDaemon {
         var waiting = Set(groups.map(\.spec.name))
         while !waiting.isEmpty, io.now() < waitUntil {
             guard let inputs = try? io.wait(until: waitUntil) else { break }  // nil: cannot wait any more; leave now
-            for case let .packet(interface, bytes) in inputs {
-                guard let vrid = VRRPPacket.peekVRID(bytes),
-                      let group = groups.first(where: { $0.spec.interface == interface && $0.spec.vrid == Int(vrid) }),
-                      let packet = try? VRRPPacket.decode(bytes, checksum: group.spec.checksumMode,
-                                                          unicast: !group.spec.unicastPeers.isEmpty)  // nil: not an advert to count on
+            for input in inputs {
+                let interface: String, bytes: [UInt8], ipv6: Bool
+                switch input {
+                case let .packet(name, packet): (interface, bytes, ipv6) = (name, packet, false)
+                case let .ipv6Packet(name, packet): (interface, bytes, ipv6) = (name, packet, true)
+                case .link, .stop: continue
+                }
+                guard let vrid = ipv6 ? VRRPIPv6Packet.peekVRID(bytes) : VRRPPacket.peekVRID(bytes),
+                      let group = groups.first(where: { $0.spec.interface == interface && $0.spec.isIPv6 == ipv6 && $0.spec.vrid == Int(vrid) }),
+                      let heard = try? decode(bytes, ipv6: ipv6, for: group, checksum: group.spec.checksumMode)  // nil: not an advert to count on
                 else { continue }
-                if packet.advertisement.priority > 0, packet.source != group.plumbing.primaryAddress {
+                if heard.advertisement.priority > 0, heard.source != group.plumbing.primaryAddress {
                     waiting.remove(group.spec.name)
                 }
             }
@@ -385,26 +409,35 @@ public final class VRRPDaemon {
         for output in outputs {
             guard let group = groups.first(where: { $0.spec.name == output.member }) else { continue }
             do {
-                switch output.action {
-                case .sendAdvertisement(let advertisement) where !group.spec.unicastPeers.isEmpty:
+                switch (output.action, group.plumbing.primaryAddress) {
+                case (.sendAdvertisement(let advertisement), .v6(let source)):
+                    try io.send(VRRPIPv6Packet(source: source, advertisement: advertisement).ethernetFrame().encode(), on: group.spec.interface)
+                case (.sendAdvertisement(let advertisement), .v4(let source)) where !group.spec.unicastPeers.isEmpty:
                     for peer in group.spec.unicastPeers {
-                        try io.send(advertisement.encode(source: group.plumbing.primaryAddress, destination: peer,
-                                                         checksum: group.spec.checksumMode),
+                        try io.send(advertisement.encode(source: source, destination: peer, checksum: group.spec.checksumMode),
                                     to: peer, on: group.spec.interface)
                     }
-                case .sendAdvertisement(let advertisement):
-                    let packet = VRRPPacket(source: group.plumbing.primaryAddress, advertisement: advertisement,
-                                            checksumMode: group.spec.checksumMode)
+                case (.sendAdvertisement(let advertisement), .v4(let source)):
+                    let packet = VRRPPacket(source: source, advertisement: advertisement, checksumMode: group.spec.checksumMode)
                     try io.send(packet.ethernetFrame().encode(), on: group.spec.interface)
-                case .becomeMaster:
+                case (.becomeMaster, _):
                     try io.setVirtualMAC(group.plumbing.virtualMACInterface, up: true)
-                case .sendGratuitousARP(let addresses, let mac):
+                case (.sendGratuitousARP(let addresses, let mac), _):
+                    // IPv6: unsolicited Neighbor Advertisements from the virtual router's link-local address
+                    // (the group's first), which the Master now holds.
+                    let announcer = group.spec.virtualIPv6Addresses.first?.address
                     for address in addresses {
-                        try io.send(EthernetFrame.gratuitousARP(mac: mac, ip: address).encode(), on: group.spec.interface)
+                        switch address {
+                        case .v4(let ip):
+                            try io.send(EthernetFrame.gratuitousARP(mac: mac, ip: ip).encode(), on: group.spec.interface)
+                        case .v6(let ip):
+                            try io.send(EthernetFrame.unsolicitedNeighborAdvertisement(mac: mac, ip: ip, source: announcer ?? ip).encode(),
+                                        on: group.spec.interface)
+                        }
                     }
-                case .becomeBackup:
+                case (.becomeBackup, _):
                     try io.setVirtualMAC(group.plumbing.virtualMACInterface, up: false)
-                case .stateChanged, .discarded, .misconfiguration:
+                case (.stateChanged, _), (.discarded, _), (.misconfiguration, _):
                     break
                 }
             } catch {
@@ -498,12 +531,21 @@ public final class VRRPDaemon {
 ///   Neither the interface nor the other groups' macvlans answer ARP for them (arp_ignore 1 on each).
 /// - Accept_Mode off (and not the owner): an nftables rule drops every packet addressed to the group's
 ///   virtual addresses at input (RFC 9568 section 6.4.3); ARP for them is still answered and packets
-///   routed through the router are untouched.
+///   routed through the router are untouched (IPv6: Neighbor Solicitations and Advertisements to them
+///   are let through, so that the Master still answers neighbour unreachability probes).
+/// - IPv6 groups: adverts leave from the interface's link-local address and the IPv6 virtual MAC
+///   00:00:5e:00:02:VRID; they arrive on a packet socket for IPv6 on the interface, the interface joined to
+///   ff02::12 (MLD, for snooping bridges). The virtual addresses wait on the macvlan as for IPv4, kept
+///   while it is down (`keep_addr_on_down`), without DAD, and without an address of the kernel's own
+///   making: a Backup's macvlan is down, so it answers no Neighbor Solicitation for them.
 public final class KernelVRRPDaemonIO: VRRPDaemonIO {
     private let netlink: NetlinkSocket
     private let linkMonitor: LinkMonitor
     private let signals: SignalWatcher
     private var receivers: [(interface: String, socket: MulticastIPSocket)] = []
+    private var ipv6Receivers: [(interface: String, socket: PacketSocket, membership: IPv6MulticastMembership)] = []
+    /// How long `prepare` waits for an interface's IPv6 link-local address to appear (IPv6 just enabled).
+    static let linkLocalWaitNanoseconds: Int64 = 3_000_000_000
     private var senders: [String: PacketSocket] = [:]
     private let firewall: FirewallSession
     private var tableMade = false
@@ -528,17 +570,33 @@ public final class KernelVRRPDaemonIO: VRRPDaemonIO {
         guard let link = links.first(where: { $0.name == spec.interface }) else {
             throw LabError.unsupported("vrrpd: group \(spec.name): no interface \(spec.interface) on this node")
         }
-        guard let primary = try netlink.addresses().first(where: { $0.interfaceIndex == link.index })?.address.address else {
-            throw LabError.unsupported("vrrpd: group \(spec.name): \(spec.interface) has no IPv4 address to send adverts from")
+        let primary: IPAddress
+        if spec.isIPv6 {
+            primary = .v6(try linkLocalAddress(of: spec, index: link.index))
+        } else {
+            guard let address = try netlink.addresses().first(where: { $0.interfaceIndex == link.index })?.address.address else {
+                throw LabError.unsupported("vrrpd: group \(spec.name): \(spec.interface) has no IPv4 address to send adverts from")
+            }
+            primary = .v4(address)
         }
         let macvlan = VRRPDaemon.virtualMACInterfaceName(interface: spec.interface, index: Int32(truncatingIfNeeded: link.index), vrid: spec.vrid)
         // A daemon killed with SIGKILL leaves its macvlan (and the addresses on it): start clean.
         if links.contains(where: { $0.name == macvlan }) { try netlink.deleteLink(macvlan) }
-        try netlink.createMacvlan(macvlan, parent: spec.interface, address: .vrrp(vrid: UInt8(clamping: spec.vrid)))
+        let vrid = UInt8(clamping: spec.vrid)
+        try netlink.createMacvlan(macvlan, parent: spec.interface, address: spec.isIPv6 ? .vrrpIPv6(vrid: vrid) : .vrrp(vrid: vrid))
         do {
             // The virtual addresses wait on the macvlan while it is down (no route, no ARP: not in use);
             // becoming master is then one link change, the fastest the kernel offers.
             for address in spec.virtualAddresses { try netlink.addAddress(address, to: macvlan) }
+            if spec.isIPv6 {
+                // forwarding 1: the kernel's own Neighbor Advertisements for the addresses carry the Router flag
+                // (it sets it on interfaces that forward), as the unsolicited ones vrrpd sends do.
+                for (key, value) in [("disable_ipv6", "0"), ("keep_addr_on_down", "1"), ("addr_gen_mode", "1"),
+                                     ("accept_dad", "0"), ("accept_ra", "0"), ("forwarding", "1")] {
+                    try Sysctl.setIfPresent("net/ipv6/conf/\(macvlan)/\(key)", value)
+                }
+                for address in spec.virtualIPv6Addresses { try netlink.addAddress(address, to: macvlan) }
+            }
             try Sysctl.setIfPresent("net/ipv4/conf/\(spec.interface)/arp_ignore", "1")
             try Sysctl.setIfPresent("net/ipv4/conf/\(macvlan)/arp_announce", "2")
             // Several groups on one interface: each virtual MAC answers ARP only for its own addresses.
@@ -552,8 +610,17 @@ public final class KernelVRRPDaemonIO: VRRPDaemonIO {
                 for address in spec.virtualAddresses {
                     try firewall.run("add rule inet \(Self.table) input ip daddr \(address.address) drop comment \"accept false: \(spec.name)\"")
                 }
+                for address in spec.virtualIPv6Addresses {
+                    try firewall.run("add rule inet \(Self.table) input ip6 daddr \(address.address) icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept comment \"accept false: \(spec.name)\"\n"
+                                     + "add rule inet \(Self.table) input ip6 daddr \(address.address) drop comment \"accept false: \(spec.name)\"")
+                }
             }
-            if !receivers.contains(where: { $0.interface == spec.interface }) {
+            if spec.isIPv6 {
+                if !ipv6Receivers.contains(where: { $0.interface == spec.interface }) {
+                    ipv6Receivers.append((spec.interface, try PacketSocket(interface: spec.interface, protocol: PacketSocket.ipv6Protocol),
+                                          try IPv6MulticastMembership(interface: spec.interface, group: .vrrpMulticast)))
+                }
+            } else if !receivers.contains(where: { $0.interface == spec.interface }) {
                 receivers.append((spec.interface, try MulticastIPSocket(protocol: 112, interface: spec.interface, group: .vrrpMulticast)))
             }
             if senders[spec.interface] == nil {
@@ -564,6 +631,21 @@ public final class KernelVRRPDaemonIO: VRRPDaemonIO {
             throw error
         }
         return VRRPGroupPlumbing(primaryAddress: primary, virtualMACInterface: macvlan)
+    }
+
+    /// The interface's IPv6 link-local address, waiting a little for it when IPv6 was just enabled.
+    private func linkLocalAddress(of spec: VRRPGroupSpec, index: Int32) throws -> IPv6Address {
+        let deadline = now().advanced(byNanoseconds: Self.linkLocalWaitNanoseconds)
+        while true {
+            if let address = try netlink.ipv6Addresses().first(where: { $0.interfaceIndex == index && $0.address.address.isLinkLocal }) {
+                return address.address.address
+            }
+            guard now() < deadline else {
+                throw LabError.unsupported("vrrpd: group \(spec.name): \(spec.interface) has no IPv6 link-local address to send adverts from "
+                                           + "(is IPv6 disabled on it? net.ipv6.conf.\(spec.interface).disable_ipv6)")
+            }
+            Kernel.sleep(nanoseconds: 50_000_000)
+        }
     }
 
     public func isOperational(_ interface: String) throws -> Bool? {
@@ -588,6 +670,7 @@ public final class KernelVRRPDaemonIO: VRRPDaemonIO {
         var descriptors = [pollfd(fd: signals.fileDescriptor, events: Int16(POLLIN), revents: 0),
                            pollfd(fd: linkMonitor.fileDescriptor, events: Int16(POLLIN), revents: 0)]
         descriptors += receivers.map { pollfd(fd: $0.socket.fileDescriptor, events: Int16(POLLIN), revents: 0) }
+        descriptors += ipv6Receivers.map { pollfd(fd: $0.socket.fileDescriptor, events: Int16(POLLIN), revents: 0) }
         pollDescriptors(&descriptors, timeoutNanoseconds: max(0, deadline.nanoseconds - now().nanoseconds))
         var inputs: [VRRPDaemonInput] = []
         if descriptors[0].revents != 0, signals.next() != nil { inputs.append(.stop) }
@@ -599,6 +682,15 @@ public final class KernelVRRPDaemonIO: VRRPDaemonIO {
         for (index, receiver) in receivers.enumerated() where descriptors[index + 2].revents != 0 {
             while let packet = try receiver.socket.receive() {
                 inputs.append(.packet(interface: receiver.interface, bytes: packet))
+            }
+        }
+        for (index, receiver) in ipv6Receivers.enumerated() where descriptors[index + 2 + receivers.count].revents != 0 {
+            while let frame = try receiver.socket.receive() {
+                // Only VRRP (next header 112, at byte 6 of the IPv6 header) goes on; the rest of IPv6 is not ours.
+                guard let decoded = try? EthernetFrame.decode(frame),  // nil: not a frame to look at
+                      decoded.header.etherType == .ipv6, decoded.payload.count > 6, decoded.payload[6] == IPProtocol.vrrp.rawValue
+                else { continue }
+                inputs.append(.ipv6Packet(interface: receiver.interface, bytes: decoded.payload))
             }
         }
         return inputs

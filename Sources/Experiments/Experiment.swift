@@ -37,6 +37,10 @@ extension ExperimentMatrix {
         options.bondMonitor = GeneratorOptions.BondMonitor(rawValue: configuration.bondMonitor) ?? .mii
         options.noBond = noBond
         options.advertIntervalMilliseconds = configuration.advertIntervalMilliseconds
+        guard let implementation = VRRPImplementation(rawValue: configuration.vrrpImplementation) else {
+            throw LabError.unsupported("vrrp_implementation '\(configuration.vrrpImplementation)' is not redlab or keepalived")
+        }
+        options.vrrpImplementation = implementation
         let lab = Scenario.LabSource.generated(design, options, fastSpanningTreeTimers: fastSpanningTreeTimers)
         let topology = TopologyGenerator.generate(design, options)
         guard let client = topology.nodes.first(where: { $0.name == "client" })?.addresses.values.first?.first?.address else {
@@ -134,7 +138,7 @@ extension LabManager {
             return try? JSONDecoder().decode(StormCellResult.self, from: data)
         }
         var results = ExperimentResults(kind: "experiment", title: matrix.name, command: options.command, startedAt: startedAt,
-                                        host: .current(), dimensions: ["design", "stp", "bond_monitor", "advert_int"])
+                                        host: .current(), dimensions: ["design", "stp", "bond_monitor", "advert_int", "vrrp_implementation"])
         // A resumed run keeps the calibration measured when it started.
         results.calibration = fileManager.contents(atPath: "\(root)/calibration/calibration.json").flatMap {
             try? JSONDecoder().decode(CalibrationReport.self, from: $0)  // an unreadable one is measured again
@@ -176,7 +180,7 @@ extension LabManager {
             let pending = matrix.faults.filter { done(cellID(configuration, $0)) == nil }
             guard !pending.isEmpty else { continue }
             if let limit = options.cellLimit, ranThisTime >= limit { break }
-            let lab = "rx-\(configuration.identifier)"
+            let lab = configuration.labName
             if LabDirectory(name: lab).exists { try? down(lab) }
             let first = try matrix.scenario(for: configuration, fault: pending[0])
             progress("[\(configuration.label)] building lab \(lab) (\(timeLeft()))")

@@ -166,6 +166,14 @@ public struct AddressState: Sendable, Equatable {
     public var address: IPv4Interface
 }
 
+/// An IPv6 address on an interface.
+public struct IPv6AddressState: Sendable, Equatable {
+    public var interfaceIndex: Int32
+    public var address: IPv6Interface
+    /// Still being checked for duplicates (IFA_F_TENTATIVE): the kernel does not use it yet.
+    public var isTentative: Bool
+}
+
 extension NetlinkSocket {
     /// Every interface in this socket's namespace.
     public func links() throws -> [LinkState] {
@@ -216,6 +224,25 @@ extension NetlinkSocket {
                   let address = IPv4Address(bytes: bytes) else { return nil }
             return AddressState(interfaceIndex: readInt32(payload, start + 4),
                                 address: IPv4Interface(address: address, prefixLength: Int(payload[start + 1])))
+        }
+    }
+
+    /// Every IPv6 address in this socket's namespace.
+    public func ipv6Addresses() throws -> [IPv6AddressState] {
+        var header = ifaddrmsg()
+        header.ifa_family = UInt8(AF_INET6)
+        return try dump("list IPv6 addresses") { try NetlinkRequest(type: RTM_GETADDR, flags: NLM_F_DUMP, family: header) }.compactMap { reply -> IPv6AddressState? in
+            // ifaddrmsg: family(1) prefixlen(1) flags(1) scope(1) index(4)
+            let payload = reply.payload[...]
+            guard Int(reply.type) == RTM_NEWADDR, payload.count >= 8, payload[payload.startIndex] == UInt8(AF_INET6) else { return nil }
+            let start = payload.startIndex
+            let attributes = NetlinkAttributes(payload[(start + 8)...])
+            guard let bytes = attributes.bytes(IFA_ADDRESS) ?? attributes.bytes(IFA_LOCAL),
+                  let address = IPv6Address(bytes: bytes) else { return nil }
+            let flags = UInt32(payload[start + 2]) | (attributes.bytes(IFA_FLAGS).map { readUInt32($0, $0.startIndex) } ?? 0)
+            return IPv6AddressState(interfaceIndex: readInt32(payload, start + 4),
+                                    address: IPv6Interface(address: address, prefixLength: Int(payload[start + 1])),
+                                    isTentative: flags & UInt32(IFA_F_TENTATIVE) != 0)
         }
     }
 }

@@ -304,6 +304,20 @@ extension NetlinkSocket {
         try perform(request, operation)
     }
 
+    /// Adds an IPv6 address without duplicate address detection (IFA_F_NODAD: usable at once; a VRRP
+    /// virtual address is held by one router at a time by the protocol, not by DAD).
+    public func addAddress(_ address: IPv6Interface, to interface: String) throws {
+        var header = ifaddrmsg()
+        header.ifa_family = UInt8(AF_INET6)
+        header.ifa_prefixlen = UInt8(address.prefixLength)
+        header.ifa_flags = UInt8(IFA_F_NODAD)
+        header.ifa_index = UInt32(bitPattern: try index(of: interface))
+        let request = try NetlinkRequest(type: RTM_NEWADDR, flags: NLM_F_CREATE | NLM_F_REPLACE, family: header)
+        try request.put(IFA_LOCAL, bytes: address.address.bytes)
+        try request.put(IFA_ADDRESS, bytes: address.address.bytes)
+        try perform(request, "add \(address) to \(interface)")
+    }
+
     /// Adds a route through a gateway (0.0.0.0/0 is the default route).
     public func addRoute(to destination: IPv4Interface, via gateway: IPv4Address) throws {
         var header = rtmsg()

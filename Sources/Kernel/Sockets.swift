@@ -37,6 +37,8 @@ public final class PacketSocket {
     public static let allProtocols: UInt16 = 0x0003
     /// Protocol 0: the socket receives nothing; for sending only.
     public static let sendOnly: UInt16 = 0
+    /// ETH_P_IPV6: IPv6 frames.
+    public static let ipv6Protocol: UInt16 = 0x86dd
 
     private let descriptor: OwnedDescriptor
     public let interface: String
@@ -192,6 +194,34 @@ public final class MulticastIPSocket {
             buffer.withUnsafeMutableBytes { recv(descriptor.value, $0.baseAddress, $0.count, 0) }
         }
         return received.map { Array(buffer[..<$0]) }
+    }
+}
+
+/// Membership of an IPv6 multicast group on one interface, held while this object lives: the kernel
+/// sends the MLD report (so that snooping bridges forward the group here) and accepts the group's
+/// Ethernet address. The socket (UDP, unbound) receives nothing itself; a packet socket reads the group.
+public final class IPv6MulticastMembership {
+    private let descriptor: OwnedDescriptor
+    public let interface: String
+    public let group: IPv6Address
+
+    public init(interface: String, group: IPv6Address) throws {
+        let index = try indexOfInterface(interface)
+        let fd = try systemCall("socket(AF_INET6, SOCK_DGRAM)", interface) {
+            socket(AF_INET6, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        }
+        descriptor = OwnedDescriptor(fd)
+        self.interface = interface
+        self.group = group
+        var membership = ipv6_mreq()
+        withUnsafeMutableBytes(of: &membership.ipv6mr_multiaddr) { raw in
+            for (offset, byte) in group.bytes.enumerated() { raw[offset] = byte }
+        }
+        membership.ipv6mr_interface = UInt32(bitPattern: index)
+        // (ipv6_mreq holds a C union, which Swift does not see as BitwiseCopyable: no `setOption` here.)
+        try systemCall("setsockopt", "IPV6_ADD_MEMBERSHIP \(group) on \(interface)") {
+            setsockopt(fd, Int32(IPPROTO_IPV6), IPV6_ADD_MEMBERSHIP, &membership, socklen_t(MemoryLayout<ipv6_mreq>.size))
+        }
     }
 }
 

@@ -43,12 +43,15 @@ extension BuildPlan {
         var steps: [BuildStep] = []
         func ns(_ node: String) -> String { namespace(lab: lab, node: node) }
 
-        // Namespaces, kept quiet: no IPv6 (no router solicitations or DAD chatter), routers forward.
+        // Namespaces, kept quiet: no IPv6 (no router solicitations or DAD chatter), routers forward. A
+        // router with an IPv6 VRRP group keeps IPv6: its adverts leave from the interface's link-local address.
         for node in topology.nodes {
             let name = ns(node.name)
             steps.append(.createNamespace(name))
-            steps.append(.sysctl(namespace: name, key: "net/ipv6/conf/all/disable_ipv6", value: "1"))
-            steps.append(.sysctl(namespace: name, key: "net/ipv6/conf/default/disable_ipv6", value: "1"))
+            if !(node.vrrp?.groups.contains(where: \.isIPv6) ?? false) {
+                steps.append(.sysctl(namespace: name, key: "net/ipv6/conf/all/disable_ipv6", value: "1"))
+                steps.append(.sysctl(namespace: name, key: "net/ipv6/conf/default/disable_ipv6", value: "1"))
+            }
             if node.kind == .router {
                 steps.append(.sysctl(namespace: name, key: "net/ipv4/ip_forward", value: "1"))
             }

@@ -120,7 +120,7 @@ public enum LabConvergence {
         var groups: [Key: [(node: String, spec: VRRPGroupSpec)]] = [:]
         for node in topology.nodes {
             for group in node.vrrp?.groups ?? [] {
-                let key = Key(vrid: group.vrid, addresses: group.virtualAddresses.map(\.description).sorted())
+                let key = Key(vrid: group.vrid, addresses: group.virtualAddressTexts.sorted())
                 groups[key, default: []].append((node.name, group))
             }
         }

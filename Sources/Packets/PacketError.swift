@@ -37,6 +37,10 @@ public enum PacketError: Error, Sendable, Hashable, CustomStringConvertible {
     case badEtherType(UInt16)
     /// An IPv4 fragment (MF set or a fragment offset): not reassembled here.
     case fragmented
+    /// A VRRP packet whose IPv6 Hop Limit is not 255 (it may have crossed a router).
+    case hopLimitNot255(UInt8)
+    /// An IPv6 VRRP packet not addressed to ff02::12.
+    case badIPv6Destination(IPv6Address)
 
     public var description: String {
         switch self {
@@ -53,6 +57,8 @@ public enum PacketError: Error, Sendable, Hashable, CustomStringConvertible {
         case let .badLength(field, value): "bad \(field) \(value)"
         case let .badProtocol(number): "bad IP protocol \(number)"
         case let .badDestination(address): "bad destination \(address)"
+        case let .hopLimitNot255(limit): "hop limit \(limit), must be 255"
+        case let .badIPv6Destination(address): "bad destination \(address)"
         case let .badAuthType(type): "unsupported VRRPv2 auth type \(type)"
         case let .unsupportedARP(hardware, proto):
             "unsupported ARP hardware type \(hardware), protocol 0x\(hex4(proto))"

@@ -11,7 +11,10 @@ extension MACAddress {
     }
 }
 
-/// A VRRP advertisement for IPv4: version 3 (RFC 5798) or version 2 (RFC 3768).
+/// A VRRP advertisement: version 3 (RFC 9568) for IPv4 or IPv6, or version 2 (RFC 3768, IPv4 only).
+/// The addresses are all of one family, the family of the packet that carries them (an IPv6
+/// advertisement carries 16-byte addresses, the first the virtual router's link-local one; its checksum
+/// always covers the IPv6 pseudo-header of RFC 8200 section 8.1).
 ///
 /// Version 3:
 ///
@@ -63,12 +66,13 @@ public struct VRRPAdvertisement: Sendable, Hashable {
     public var priority: UInt8
     /// v3: Max Adver Int in centiseconds (12 bits). v2: Adver Int in whole seconds (8 bits).
     public var advertInterval: UInt16
-    public var addresses: [IPv4Address]
+    /// All IPv4 or all IPv6.
+    public var addresses: [IPAddress]
     /// Only meaningful for v2.
     public var authentication: Authentication
 
     public init(version: Version, vrid: UInt8, priority: UInt8, advertInterval: UInt16,
-                addresses: [IPv4Address], authentication: Authentication = .none) {
+                addresses: [IPAddress], authentication: Authentication = .none) {
         self.version = version
         self.vrid = vrid
         self.priority = priority
@@ -76,6 +80,16 @@ public struct VRRPAdvertisement: Sendable, Hashable {
         self.addresses = addresses
         self.authentication = authentication
     }
+
+    /// An IPv4 advertisement.
+    public init(version: Version, vrid: UInt8, priority: UInt8, advertInterval: UInt16,
+                addresses: [IPv4Address], authentication: Authentication = .none) {
+        self.init(version: version, vrid: vrid, priority: priority, advertInterval: advertInterval,
+                  addresses: addresses.map(IPAddress.v4), authentication: authentication)
+    }
+
+    /// The IPv4 addresses (empty for an IPv6 advertisement).
+    public var ipv4Addresses: [IPv4Address] { addresses.compactMap(\.ipv4) }
 
     /// The advertisement interval in nanoseconds, whatever the version's unit.
     public var advertIntervalNanoseconds: Int64 {
@@ -87,16 +101,15 @@ public struct VRRPAdvertisement: Sendable, Hashable {
 
     /// Length of the VRRP message in bytes.
     public var length: Int {
+        let addressBytes = addresses.reduce(0) { $0 + $1.bytes.count }
         switch version {
-        case .v3: 8 + 4 * addresses.count
-        case .v2: 16 + 4 * addresses.count
+        case .v3: return 8 + addressBytes
+        case .v2: return 16 + addressBytes
         }
     }
 
-    /// The VRRP message with its checksum. `source` and `destination` are the IPv4 addresses
-    /// of the packet that will carry it (the v3 pseudo-header needs them).
-    public func encode(source: IPv4Address, destination: IPv4Address = .vrrpMulticast,
-                       checksum mode: ChecksumMode = .pseudoHeader) -> [UInt8] {
+    /// The message's bytes with a zero checksum.
+    private func unsummedMessage() -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(length)
         out.append(version.rawValue << 4 | Self.typeAdvertisement)
@@ -114,7 +127,7 @@ public struct VRRPAdvertisement: Sendable, Hashable {
             out.append(UInt8(truncatingIfNeeded: advertInterval))
         }
         out.appendBigEndian(UInt16(0))
-        for address in addresses { out.append(address) }
+        for address in addresses { out.append(contentsOf: address.bytes) }
         if version == .v2 {
             var authData = [UInt8](repeating: 0, count: 8)
             if case let .simplePassword(password) = authentication {
@@ -122,6 +135,55 @@ public struct VRRPAdvertisement: Sendable, Hashable {
             }
             out.append(contentsOf: authData)
         }
+        return out
+    }
+
+    /// The IPv6 VRRPv3 message with its checksum over the IPv6 pseudo-header (RFC 9568 section 5.2.8,
+    /// RFC 8200 section 8.1).
+    public func encode(source: IPv6Address, destination: IPv6Address = .vrrpMulticast) -> [UInt8] {
+        var out = unsummedMessage()
+        var checksum = ipv6PseudoHeaderChecksum(source: source, destination: destination,
+                                                nextHeader: IPProtocol.vrrp.rawValue, length: out.count)
+        checksum.add(out)
+        out.setBigEndian(checksum.value, at: 6)
+        return out
+    }
+
+    /// Decodes an IPv6 VRRP message (version 3 only): the checks of the IPv4 decoder, with 16-byte
+    /// addresses and the IPv6 pseudo-header checksum.
+    public static func decode(_ bytes: ArraySlice<UInt8>, source: IPv6Address,
+                              destination: IPv6Address = .vrrpMulticast) throws(PacketError) -> VRRPAdvertisement {
+        var reader = ByteReader(bytes)
+        try reader.require(8)
+        let versionAndType = try reader.readUInt8()
+        guard versionAndType >> 4 == Version.v3.rawValue else { throw .badVersion(versionAndType >> 4) }
+        guard versionAndType & 0x0f == typeAdvertisement else { throw .badType(UInt16(versionAndType & 0x0f)) }
+        let vrid = try reader.readUInt8()
+        let priority = try reader.readUInt8()
+        let count = Int(try reader.readUInt8())
+        guard count > 0 else { throw .noAddresses }
+        guard bytes.count == 8 + 16 * count else { throw .addressCountMismatch(count: count, messageLength: bytes.count) }
+        try verifyChecksum(of: bytes, fieldOffset: 6,
+                           prefix: ipv6PseudoHeaderChecksum(source: source, destination: destination,
+                                                            nextHeader: IPProtocol.vrrp.rawValue, length: bytes.count))
+        guard vrid != 0 else { throw .badVRID }
+        let advertInterval = try reader.readUInt16() & 0x0fff
+        guard advertInterval != 0 else { throw .badAdvertInterval }
+        try reader.skip(2)  // checksum, verified above
+        var addresses: [IPAddress] = []
+        addresses.reserveCapacity(count)
+        for _ in 0..<count {
+            guard let address = IPv6Address(bytes: try reader.readBytes(16)) else { throw .truncated(need: 16, have: reader.remaining) }
+            addresses.append(.v6(address))
+        }
+        return VRRPAdvertisement(version: .v3, vrid: vrid, priority: priority, advertInterval: advertInterval, addresses: addresses)
+    }
+
+    /// The VRRP message with its checksum. `source` and `destination` are the IPv4 addresses
+    /// of the packet that will carry it (the v3 pseudo-header needs them).
+    public func encode(source: IPv4Address, destination: IPv4Address = .vrrpMulticast,
+                       checksum mode: ChecksumMode = .pseudoHeader) -> [UInt8] {
+        var out = unsummedMessage()
         var checksum = InternetChecksum()
         if version == .v3, mode == .pseudoHeader {
             checksum = pseudoHeaderChecksum(source: source, destination: destination,
@@ -172,9 +234,9 @@ public struct VRRPAdvertisement: Sendable, Hashable {
         guard authType <= 1 else { throw .badAuthType(authType) }
         try reader.skip(2)  // checksum, verified above
 
-        var addresses: [IPv4Address] = []
+        var addresses: [IPAddress] = []
         addresses.reserveCapacity(count)
-        for _ in 0..<count { addresses.append(try reader.readIPv4Address()) }
+        for _ in 0..<count { addresses.append(.v4(try reader.readIPv4Address())) }
 
         var authentication = Authentication.none
         if version == .v2 {
@@ -264,5 +326,56 @@ public struct VRRPPacket: Sendable, Hashable {
     public static func decode(frame: EthernetFrame) throws(PacketError) -> VRRPPacket {
         guard frame.header.etherType == .ipv4 else { throw .badEtherType(frame.header.etherType.rawValue) }
         return try decode(frame.payload[...])
+    }
+}
+
+/// An IPv6 VRRPv3 advertisement in its IPv6 packet (RFC 9568 section 5.1.2): from the interface's
+/// link-local address to ff02::12, next header 112, hop limit 255.
+public struct VRRPIPv6Packet: Sendable, Hashable {
+    public static let hopLimit: UInt8 = 255
+    /// DSCP CS6 (network control), as for IPv4.
+    public static let trafficClass: UInt8 = 0xc0
+
+    /// The sender's link-local address.
+    public var source: IPv6Address
+    public var advertisement: VRRPAdvertisement
+
+    public init(source: IPv6Address, advertisement: VRRPAdvertisement) {
+        self.source = source
+        self.advertisement = advertisement
+    }
+
+    public func encode() -> [UInt8] {
+        IPv6Packet(source: source, destination: .vrrpMulticast, nextHeader: .vrrp, hopLimit: Self.hopLimit,
+                   trafficClass: Self.trafficClass, payload: advertisement.encode(source: source)).encode()
+    }
+
+    /// The Ethernet frame a router sends: from the IPv6 virtual router MAC to 33:33:00:00:00:12.
+    public func ethernetFrame(vlan: VLANTag? = nil) -> EthernetFrame {
+        EthernetFrame(destination: .ipv6Multicast(.vrrpMulticast), source: .vrrpIPv6(vrid: advertisement.vrid),
+                      vlan: vlan, etherType: .ipv6, payload: encode())
+    }
+
+    /// The VRID of an IPv6 packet carrying VRRP, read without any check; nil when it cannot hold one.
+    public static func peekVRID(_ bytes: [UInt8]) -> UInt8? {
+        bytes.count > IPv6Packet.headerLength + 1 ? bytes[IPv6Packet.headerLength + 1] : nil
+    }
+
+    /// Decodes an IPv6 packet carrying VRRP: next header 112 (no extension headers), hop limit 255,
+    /// destination ff02::12 (or, with `unicast`, any unicast address), then the
+    /// advertisement itself.
+    public static func decode(_ bytes: ArraySlice<UInt8>, unicast: Bool = false) throws(PacketError) -> VRRPIPv6Packet {
+        let packet = try IPv6Packet.decode(bytes)
+        guard packet.nextHeader == .vrrp else { throw .badProtocol(packet.nextHeader.rawValue) }
+        guard packet.hopLimit == hopLimit else { throw .hopLimitNot255(packet.hopLimit) }
+        guard packet.destination == .vrrpMulticast || (unicast && !packet.destination.isMulticast) else {
+            throw .badIPv6Destination(packet.destination)
+        }
+        let advertisement = try VRRPAdvertisement.decode(packet.payload[...], source: packet.source, destination: packet.destination)
+        return VRRPIPv6Packet(source: packet.source, advertisement: advertisement)
+    }
+
+    public static func decode(_ bytes: [UInt8], unicast: Bool = false) throws(PacketError) -> VRRPIPv6Packet {
+        try decode(bytes[...], unicast: unicast)
     }
 }

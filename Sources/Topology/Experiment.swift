@@ -47,6 +47,8 @@ public struct ExperimentMatrix: Sendable, Equatable, Codable {
     public var spanningTrees: [String]
     public var bondMonitors: [String]
     public var advertIntervalsMilliseconds: [Int]
+    /// The daemons the cores' VRRP groups run on (`VRRPImplementation` raw values).
+    public var vrrpImplementations: [String]
     public var faults: [MatrixFault]
     public var trials: Int
     /// Kernel STP with hello 1 s, forward delay 4 s, max age 6 s instead of the 802.1D defaults.
@@ -65,6 +67,7 @@ public struct ExperimentMatrix: Sendable, Equatable, Codable {
 
     public init(name: String, designs: [String] = ["ladder", "cross"], spanningTrees: [String] = ["kernel", "rstp"],
                 bondMonitors: [String] = ["mii", "arp"], advertIntervalsMilliseconds: [Int] = [1000, 100],
+                vrrpImplementations: [String] = [VRRPImplementation.redlab.rawValue],
                 faults: [MatrixFault] = MatrixFault.allCases, trials: Int = 3, fastSpanningTreeTimers: Bool = false,
                 storm: Bool = true, vlans: [Int] = [10, 20], noBond: Bool = false, probeRate: Double = 1000, criteria: [String] = []) {
         self.name = name
@@ -72,6 +75,7 @@ public struct ExperimentMatrix: Sendable, Equatable, Codable {
         self.spanningTrees = spanningTrees
         self.bondMonitors = bondMonitors
         self.advertIntervalsMilliseconds = advertIntervalsMilliseconds
+        self.vrrpImplementations = vrrpImplementations
         self.faults = faults
         self.trials = trials
         self.fastSpanningTreeTimers = fastSpanningTreeTimers
@@ -112,7 +116,10 @@ public struct ExperimentMatrix: Sendable, Equatable, Codable {
             for stp in spanningTrees {
                 for monitor in bondMonitors {
                     for advert in advertIntervalsMilliseconds {
-                        result.append(MatrixConfiguration(design: design, stp: stp, bondMonitor: monitor, advertIntervalMilliseconds: advert))
+                        for implementation in vrrpImplementations {
+                            result.append(MatrixConfiguration(design: design, stp: stp, bondMonitor: monitor, advertIntervalMilliseconds: advert,
+                                                              vrrpImplementation: implementation))
+                        }
                     }
                 }
             }
@@ -130,9 +137,12 @@ public struct ExperimentMatrix: Sendable, Equatable, Codable {
         for advert in Set(used.map(\.advertIntervalMilliseconds)) where !(10...40_950).contains(advert) || advert % 10 != 0 {
             problems.append("advert_int: \(advert) ms is not 10ms-40.95s in whole centiseconds")
         }
+        for implementation in Set(used.map(\.vrrpImplementation)) where VRRPImplementation(rawValue: implementation) == nil {
+            problems.append("vrrp_implementation: '\(implementation)' is not redlab or keepalived")
+        }
         // Each problem starts with its key, which the loader reports it at.
         let dimensions = [("designs", designs.isEmpty), ("stp", spanningTrees.isEmpty), ("bond_monitor", bondMonitors.isEmpty),
-                          ("advert_int", advertIntervalsMilliseconds.isEmpty)]
+                          ("advert_int", advertIntervalsMilliseconds.isEmpty), ("vrrp_implementation", vrrpImplementations.isEmpty)]
         for (key, isEmpty) in dimensions where isEmpty { problems.append("\(key): every dimension needs at least one value") }
         if faults.isEmpty && !storm { problems.append("faults: nothing to run") }
         if !(1...100).contains(trials) { problems.append("trials: must be 1-100") }
@@ -144,6 +154,26 @@ public struct ExperimentMatrix: Sendable, Equatable, Codable {
         }
         return problems
     }
+
+    /// Reads what `encode(to:)` writes; a matrix written before `vrrpImplementations` existed runs redlab's vrrpd.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        name = try container.decode(String.self, forKey: .name)
+        designs = try container.decode([String].self, forKey: .designs)
+        spanningTrees = try container.decode([String].self, forKey: .spanningTrees)
+        bondMonitors = try container.decode([String].self, forKey: .bondMonitors)
+        advertIntervalsMilliseconds = try container.decode([Int].self, forKey: .advertIntervalsMilliseconds)
+        vrrpImplementations = try container.decodeIfPresent([String].self, forKey: .vrrpImplementations) ?? [VRRPImplementation.redlab.rawValue]
+        faults = try container.decode([MatrixFault].self, forKey: .faults)
+        trials = try container.decode(Int.self, forKey: .trials)
+        fastSpanningTreeTimers = try container.decode(Bool.self, forKey: .fastSpanningTreeTimers)
+        storm = try container.decode(Bool.self, forKey: .storm)
+        vlans = try container.decode([Int].self, forKey: .vlans)
+        noBond = try container.decode(Bool.self, forKey: .noBond)
+        probeRate = try container.decode(Double.self, forKey: .probeRate)
+        criteria = try container.decode([String].self, forKey: .criteria)
+        chosenConfigurations = try container.decodeIfPresent([MatrixConfiguration].self, forKey: .chosenConfigurations)
+    }
 }
 
 /// One configuration of the matrix.
@@ -152,25 +182,50 @@ public struct MatrixConfiguration: Sendable, Equatable, Codable {
     public var stp: String
     public var bondMonitor: String
     public var advertIntervalMilliseconds: Int
+    /// The daemon the cores' VRRP groups run on (a `VRRPImplementation` raw value).
+    public var vrrpImplementation: String
 
-    public init(design: String, stp: String, bondMonitor: String, advertIntervalMilliseconds: Int) {
+    public init(design: String, stp: String, bondMonitor: String, advertIntervalMilliseconds: Int,
+                vrrpImplementation: String = VRRPImplementation.redlab.rawValue) {
         self.design = design
         self.stp = stp
         self.bondMonitor = bondMonitor
         self.advertIntervalMilliseconds = advertIntervalMilliseconds
+        self.vrrpImplementation = vrrpImplementation
     }
 
-    /// "cross-rstp-arp-100ms": folder and lab names.
-    public var identifier: String { "\(design)-\(stp)-\(bondMonitor)-\(advertIntervalMilliseconds)ms" }
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        design = try container.decode(String.self, forKey: .design)
+        stp = try container.decode(String.self, forKey: .stp)
+        bondMonitor = try container.decode(String.self, forKey: .bondMonitor)
+        advertIntervalMilliseconds = try container.decode(Int.self, forKey: .advertIntervalMilliseconds)
+        vrrpImplementation = try container.decodeIfPresent(String.self, forKey: .vrrpImplementation) ?? VRRPImplementation.redlab.rawValue
+    }
+
+    /// "cross-rstp-arp-100ms" ("cross-rstp-arp-100ms-keepalived" with keepalived): folder and lab names.
+    public var identifier: String {
+        "\(design)-\(stp)-\(bondMonitor)-\(advertIntervalMilliseconds)ms"
+            + (vrrpImplementation == VRRPImplementation.redlab.rawValue ? "" : "-\(vrrpImplementation)")
+    }
+
+    /// The name of the configuration's lab: "rx-" and the identifier, keepalived written "ka" (lab names
+    /// hold at most 32 characters: "rx-ladder-kernel-arp-40950ms-ka" is 31).
+    public var labName: String {
+        "rx-\(design)-\(stp)-\(bondMonitor)-\(advertIntervalMilliseconds)ms"
+            + (vrrpImplementation == VRRPImplementation.redlab.rawValue ? "" : vrrpImplementation == VRRPImplementation.keepalived.rawValue ? "-ka" : "-\(vrrpImplementation)")
+    }
 
     public var label: String {
         let stpLabel = ["kernel": "STP", "rstp": "RSTP", "none": "no STP"][stp] ?? stp
         let advert = advertIntervalMilliseconds % 1000 == 0 ? "\(advertIntervalMilliseconds / 1000) s" : "\(advertIntervalMilliseconds) ms"
         return "\(design) · \(stpLabel) · \(bondMonitor.uppercased()) · \(advert)"
+            + (vrrpImplementation == VRRPImplementation.redlab.rawValue ? "" : " · \(vrrpImplementation)")
     }
 
     public var dimensionValues: [String: String] {
-        ["design": design, "stp": stp, "bond_monitor": bondMonitor, "advert_int": "\(advertIntervalMilliseconds)ms"]
+        ["design": design, "stp": stp, "bond_monitor": bondMonitor, "advert_int": "\(advertIntervalMilliseconds)ms",
+         "vrrp_implementation": vrrpImplementation]
     }
 }
 
@@ -182,6 +237,7 @@ public struct MatrixConfiguration: Sendable, Equatable, Codable {
 /// stp: [kernel, rstp]
 /// bond_monitor: [mii, arp]
 /// advert_int: [1s, 100ms]
+/// vrrp_implementation: [redlab, keepalived]
 /// faults: [core-router-crash, server-nic-cut, silent-blackhole]
 /// trials: 3
 /// stp_timers: fast          # or default
@@ -207,6 +263,7 @@ public enum ExperimentLoader {
         if let node = top["advert_int"] {
             matrix.advertIntervalsMilliseconds = try reader.listOrOne(node).map { try reader.duration($0, "advert_int") }
         }
+        if let values = try strings("vrrp_implementation") { matrix.vrrpImplementations = values }
         if let node = top["faults"] {
             matrix.faults = try reader.listOrOne(node).map { try reader.enumValue($0, "faults", MatrixFault.self) }
         }
@@ -230,7 +287,8 @@ public enum ExperimentLoader {
                 func value(_ key: String, _ fallback: String) throws -> String { try map[key].map { try reader.string($0, "\(field).\(key)") } ?? fallback }
                 let advert = try map["advert_int"].map { try reader.duration($0, "\(field).advert_int") } ?? 1000
                 return MatrixConfiguration(design: try value("design", "cross"), stp: try value("stp", "rstp"),
-                                           bondMonitor: try value("bond_monitor", "mii"), advertIntervalMilliseconds: advert)
+                                           bondMonitor: try value("bond_monitor", "mii"), advertIntervalMilliseconds: advert,
+                                           vrrpImplementation: try value("vrrp_implementation", VRRPImplementation.redlab.rawValue))
             }
         }
         if let problem = matrix.problems.first {

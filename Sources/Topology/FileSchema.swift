@@ -254,8 +254,8 @@ public enum FileSchema {
         KeySpec("priority", .integer(1...255), "255: the address owner (default 100)."),
         KeySpec("version", .integer(2...3), "VRRP version 2 or 3 (default 3)."),
         KeySpec("advert_int", .duration, "Advertisement interval (v3: 10ms-40.95s in centiseconds; v2: whole seconds)."),
-        KeySpec("virtual_address", .listOrOne(vrrpAddress), "Virtual IPv4 addresses."),
-        KeySpec("virtual_addresses", .listOrOne(vrrpAddress), "Virtual IPv4 addresses."),
+        KeySpec("virtual_address", .listOrOne(vrrpAddress), "Virtual addresses, all IPv4 or all IPv6 (IPv6: the link-local one first)."),
+        KeySpec("virtual_addresses", .listOrOne(vrrpAddress), "Virtual addresses, all IPv4 or all IPv6 (IPv6: the link-local one first)."),
         KeySpec("preempt", .boolean, "A higher priority backup takes over (default true)."),
         KeySpec("preempt_delay", .duration, "How long a backup waits before preempting."),
         KeySpec("accept", .boolean, "The master accepts packets for the virtual addresses."),
@@ -270,7 +270,7 @@ public enum FileSchema {
         KeySpec("unicast_peer", .listOrOne(.ipv4Address), "Send adverts to these peers instead of multicast."),
     ]).with { $0.atLeastOneOf = ["virtual_address", "virtual_addresses"] }
 
-    static let vrrpAddress = ValueShape.text(pattern: #"^\s*([0-9]{1,3}\.){3}[0-9]{1,3}(/[0-9]{1,2})?\s*$"#)
+    static let vrrpAddress = ValueShape.text(pattern: #"^\s*(([0-9]{1,3}\.){3}[0-9]{1,3}(/[0-9]{1,2})?|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*(/[0-9]{1,3})?)\s*$"#)
 
     public static let vrrpTrack = MappingSpec("vrrp_track", "A tracked interface.", keys: [
         KeySpec("interface", .text(), required: true, "The interface."),
@@ -323,6 +323,7 @@ public enum FileSchema {
         KeySpec("no_bond", .boolean, "Single-homed servers."),
         KeySpec("vrrp", .integer(0...3), "VRRP version of the core gateways: 3, 2, or 0 for none."),
         KeySpec("advert_int", .duration, "VRRP advertisement interval."),
+        KeySpec("vrrp_implementation", choices(VRRPImplementation.self), "redlab or keepalived."),
     ])
 
     public static let scenarioProbe = MappingSpec("scenario_probe", "A UDP probe stream.", keys: [
@@ -357,6 +358,7 @@ public enum FileSchema {
         KeySpec("stp", .listOrOne(.text(choices: matrixSpanningTrees)), "Spanning trees."),
         KeySpec("bond_monitor", .listOrOne(choices(GeneratorOptions.BondMonitor.self)), "Server bond link monitors."),
         KeySpec("advert_int", .listOrOne(.duration), "VRRP advertisement intervals."),
+        KeySpec("vrrp_implementation", .listOrOne(choices(VRRPImplementation.self)), "The daemons the cores' VRRP groups run on: redlab's vrrpd, keepalived."),
         KeySpec("faults", .listOrOne(choices(MatrixFault.self)), "Faults."),
         KeySpec("trials", .integer(1...100), "Trials per cell."),
         KeySpec("stp_timers", .text(choices: stpTimers), "fast: kernel STP with the shortest 802.1D timers."),
@@ -373,6 +375,7 @@ public enum FileSchema {
         KeySpec("stp", .text(choices: matrixSpanningTrees), "kernel, rstp or none."),
         KeySpec("bond_monitor", choices(GeneratorOptions.BondMonitor.self), "mii or arp."),
         KeySpec("advert_int", .duration, "VRRP advertisement interval."),
+        KeySpec("vrrp_implementation", choices(VRRPImplementation.self), "redlab or keepalived."),
     ])
 }
 

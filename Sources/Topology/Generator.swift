@@ -16,6 +16,8 @@ public struct GeneratorOptions: Sendable, Equatable {
     /// VRRP version for the core gateways (0: no VRRP, hosts use core1's address).
     public var vrrpVersion = 3
     public var advertIntervalMilliseconds = 1000
+    /// The daemon the cores' VRRP groups run on.
+    public var vrrpImplementation: VRRPImplementation = .redlab
 
     public init() {}
 
@@ -88,6 +90,7 @@ public enum TopologyGenerator {
                                          accept: true)
                 }
                 node.vrrp = VRRPDaemonConfig(groups: groups)
+                node.vrrp?.implementation = options.vrrpImplementation
             }
             nodes.append(node)
         }

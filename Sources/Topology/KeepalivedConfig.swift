@@ -21,7 +21,11 @@ import Packets
 /// - `sync_groups` → `vrrp_sync_group`; `notify` → run by the node's notify script (below), with the
 ///   same `REDLAB_EVENT_*` environment vrrpd gives it.
 /// - The virtual MAC: `use_vmac` on a macvlan named as vrrpd names its own, so that with either
-///   implementation the hosts' gateway is 00:00:5e:00:01:VRID and a takeover changes no ARP cache.
+///   implementation the hosts' gateway is 00:00:5e:00:01:VRID (IPv6: 00:00:5e:00:02:VRID) and a takeover
+///   changes no ARP or neighbour cache.
+/// - An IPv6 group (`virtual_address: [fe80::1, 2001:db8::1/64]`): the same instance with IPv6
+///   `virtual_ipaddress`es, the link-local one first; keepalived then advertises to ff02::12 from the
+///   interface's link-local address and sends unsolicited Neighbor Advertisements as vrrpd does.
 /// - Every instance's `notify` is the node's notify script (`redlab keepalived-notify`): it puts the
 ///   state change in the lab's event log and the group's state in the node's VRRP status file.
 ///
@@ -175,7 +179,8 @@ public enum KeepalivedConfig {
             if !group.trackScripts.isEmpty {
                 lines += ["  track_script {"] + group.trackScripts.indices.map { "    \(scriptName(group, $0))" } + ["  }"]
             }
-            lines += ["  virtual_ipaddress {"] + group.virtualAddresses.map { "    \($0)" } + ["  }",
+            // An IPv6 group's addresses, its link-local one first: keepalived runs the instance over IPv6.
+            lines += ["  virtual_ipaddress {"] + group.virtualAddressTexts.map { "    \($0)" } + ["  }",
                       "  notify \"\(notifyScript)\"",
                       "}"]
         }

@@ -393,6 +393,9 @@ private struct ScenarioReader {
         if let value = map["no_bond"] { options.noBond = try reader.bool(value, "lab.no_bond") }
         if let value = map["vrrp"] { options.vrrpVersion = try reader.integer(value, "lab.vrrp") }
         if let value = map["advert_int"] { options.advertIntervalMilliseconds = try reader.duration(value, "lab.advert_int") }
+        if let value = map["vrrp_implementation"] {
+            options.vrrpImplementation = try reader.enumValue(value, "lab.vrrp_implementation", VRRPImplementation.self)
+        }
         var fast = false
         if let value = map["stp_timers"] {
             let text = try reader.string(value, "lab.stp_timers")

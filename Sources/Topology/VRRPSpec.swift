@@ -13,7 +13,11 @@ public struct VRRPGroupSpec: Sendable, Hashable {
     public var version: Int
     /// The advertisement interval in milliseconds (v3: a multiple of 10; v2: a multiple of 1000).
     public var advertIntervalMilliseconds: Int
+    /// The IPv4 virtual addresses (an IPv4 group).
     public var virtualAddresses: [IPv4Interface]
+    /// The IPv6 virtual addresses (an IPv6 group, VRRPv3), the virtual router's link-local address first
+    /// (RFC 9568 section 5.2.9). A group is of one family: this or `virtualAddresses` is empty.
+    public var virtualIPv6Addresses: [IPv6Interface] = []
     public var preempt: Bool
     public var preemptDelayMilliseconds: Int
     public var accept: Bool
@@ -72,7 +76,15 @@ public struct VRRPGroupSpec: Sendable, Hashable {
             && lhs.gratuitousARPRefreshMilliseconds == rhs.gratuitousARPRefreshMilliseconds
             && lhs.trackInterface == rhs.trackInterface && lhs.authentication == rhs.authentication
             && lhs.checksumMode == rhs.checksumMode && lhs.trackScripts == rhs.trackScripts
-            && lhs.unicastPeers == rhs.unicastPeers
+            && lhs.unicastPeers == rhs.unicastPeers && lhs.virtualIPv6Addresses == rhs.virtualIPv6Addresses
+    }
+
+    /// True for an IPv6 group.
+    public var isIPv6: Bool { !virtualIPv6Addresses.isEmpty }
+
+    /// The virtual addresses of either family, as written in files.
+    public var virtualAddressTexts: [String] {
+        isIPv6 ? virtualIPv6Addresses.map(\.description) : virtualAddresses.map(\.description)
     }
 
     public func hash(into hasher: inout Hasher) {
@@ -258,18 +270,42 @@ extension YAMLReader {
         if version == 2 && (interval % 1000 != 0 || interval < 1000 || interval > 255_000) {
             throw fail(map["advert_int"] ?? node, "\(field).advert_int", "VRRPv2 needs whole seconds from 1 to 255, got \(interval) ms")
         }
+        // IPv4 ("10.0.0.1", "10.0.0.1/24"; /32 when bare) or IPv6 ("fe80::1", "2001:db8::1/64"; a bare
+        // link-local address gets /64, any other /128), all of one family. An IPv6 group lists the virtual
+        // router's link-local address first (RFC 9568 section 5.2.9).
         var addresses: [IPv4Interface] = []
+        var ipv6Addresses: [IPv6Interface] = []
+        var firstAddressNode: Yams.Node?
         for key in ["virtual_address", "virtual_addresses"] {
             guard let value = map[key] else { continue }
             for item in listOrOne(value) {
-                let text = try string(item, "\(field).\(key)")
-                guard let address = IPv4Interface(text) ?? IPv4Address(text).map({ IPv4Interface(address: $0, prefixLength: 32) }) else {
-                    throw fail(item, "\(field).\(key)", "'\(text)' is not an IPv4 address")
+                let text = try string(item, "\(field).\(key)").trimmingCharacters(in: .whitespaces)
+                if let address = IPv4Interface(text) ?? IPv4Address(text).map({ IPv4Interface(address: $0, prefixLength: 32) }) {
+                    guard ipv6Addresses.isEmpty else {
+                        throw fail(item, "\(field).\(key)", "'\(text)' is IPv4 but the group's first address is IPv6: a group is of one address family (RFC 9568), make a second group for IPv4")
+                    }
+                    addresses.append(address)
+                } else if let address = IPv6Interface(text) ?? IPv6Address(text).map({ IPv6Interface(address: $0, prefixLength: $0.isLinkLocal ? 64 : 128) }) {
+                    guard addresses.isEmpty else {
+                        throw fail(item, "\(field).\(key)", "'\(text)' is IPv6 but the group's first address is IPv4: a group is of one address family (RFC 9568), make a second group for IPv6")
+                    }
+                    guard !address.address.isMulticast, !address.address.isUnspecified else {
+                        throw fail(item, "\(field).\(key)", "'\(text)' is not a unicast IPv6 address")
+                    }
+                    if ipv6Addresses.isEmpty, !address.address.isLinkLocal {
+                        throw fail(item, "\(field).\(key)", "the first IPv6 virtual address must be the virtual router's link-local address (RFC 9568 section 5.2.9), such as fe80::1, not '\(text)'")
+                    }
+                    ipv6Addresses.append(address)
+                } else {
+                    throw fail(item, "\(field).\(key)", "'\(text)' is not an IPv4 or IPv6 address")
                 }
-                addresses.append(address)
+                if firstAddressNode == nil { firstAddressNode = item }
             }
         }
-        guard !addresses.isEmpty else { throw fail(node, "\(field).virtual_address", "missing: give at least one") }
+        guard !addresses.isEmpty || !ipv6Addresses.isEmpty else { throw fail(node, "\(field).virtual_address", "missing: give at least one") }
+        if !ipv6Addresses.isEmpty, version != 3 {
+            throw fail(map["version"] ?? node, "\(field).version", "IPv6 needs VRRPv3 (VRRPv2 is IPv4 only)")
+        }
         var track: [(interface: String, weight: Int)] = []
         if let trackNode = map["track"] {
             for (index, item) in try list(trackNode, "\(field).track").enumerated() {
@@ -316,6 +352,10 @@ extension YAMLReader {
         group.trackInterface = try map["track_interface"].map { try bool($0, "\(field).track_interface") } ?? false
         group.authentication = authentication
         group.checksumMode = checksumMode
+        group.virtualIPv6Addresses = ipv6Addresses
+        if group.isIPv6, let checksumNode = map["checksum"], checksumMode != .pseudoHeader {
+            throw fail(checksumNode, "\(field).checksum", "an IPv6 advert's checksum always covers the IPv6 pseudo-header (RFC 9568 section 5.2.8)")
+        }
         if let scriptsNode = map["track_script"] {
             group.trackScripts = try list(scriptsNode, "\(field).track_script").enumerated().map { index, item in
                 let itemField = "\(field).track_script[\(index)]"
@@ -327,6 +367,9 @@ extension YAMLReader {
             }
         }
         if let peersNode = map["unicast_peer"] {
+            guard !group.isIPv6 else {
+                throw fail(peersNode, "\(field).unicast_peer", "unicast peers are IPv4 only here: an IPv6 group advertises to ff02::12")
+            }
             group.unicastPeers = try listOrOne(peersNode).map { item in
                 let address = try self.address(item, "\(field).unicast_peer")
                 guard address.value >> 28 != 0xe, address.value != 0 else {

@@ -134,7 +134,7 @@ public enum TopologyWriter {
             var parts = ["name: \(group.name)", "interface: \(group.interface)", "vrid: \(group.vrid)",
                          "priority: \(group.priority)", "version: \(group.version)",
                          "advert_int: \(group.advertIntervalMilliseconds)ms",
-                         "virtual_address: [\(group.virtualAddresses.map(\.description).joined(separator: ", "))]"]
+                         "virtual_address: [\(group.virtualAddressTexts.joined(separator: ", "))]"]
             if !group.preempt { parts.append("preempt: false") }
             if group.preemptDelayMilliseconds > 0 { parts.append("preempt_delay: \(group.preemptDelayMilliseconds)ms") }
             if group.accept { parts.append("accept: true") }

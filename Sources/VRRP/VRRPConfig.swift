@@ -22,10 +22,14 @@ public struct VRRPConfig: Sendable, Hashable {
     public var priority: UInt8
     /// Version 3: centiseconds, 1-4095. Version 2: whole seconds, 1-255.
     public var advertInterval: UInt16
-    /// The addresses the master holds, with the prefix length to install them with.
+    /// The IPv4 addresses the master holds, with the prefix length to install them with (IPv4 groups).
     public var virtualAddresses: [IPv4Interface]
-    /// This router's own address on the interface: the advertisement source and the tie-breaker.
-    public var primaryAddress: IPv4Address
+    /// The IPv6 addresses the master holds (IPv6 groups, VRRPv3 only), the virtual router's link-local
+    /// address first (RFC 9568 section 5.2.9). A group is of one family: this or `virtualAddresses`.
+    public var virtualIPv6Addresses: [IPv6Interface]
+    /// This router's own address on the interface: the advertisement source and the tie-breaker (for
+    /// an IPv6 group, the interface's link-local address).
+    public var primaryAddress: IPAddress
     /// Whether a higher-priority backup takes over from a lower-priority master. The owner
     /// (priority 255) always preempts.
     public var preempt: Bool
@@ -48,7 +52,8 @@ public struct VRRPConfig: Sendable, Hashable {
     public var checksumMode: VRRPAdvertisement.ChecksumMode
 
     public init(version: VRRPAdvertisement.Version = .v3, vrid: UInt8, priority: UInt8 = 100,
-                advertInterval: UInt16? = nil, virtualAddresses: [IPv4Interface], primaryAddress: IPv4Address,
+                advertInterval: UInt16? = nil, virtualAddresses: [IPv4Interface] = [], virtualIPv6Addresses: [IPv6Interface] = [],
+                primaryAddress: IPAddress,
                 preempt: Bool = true, preemptDelay: Duration = .zero, acceptMode: Bool = false,
                 trackedInterfaces: [TrackedInterface] = [], gratuitousARPCount: Int = 3,
                 gratuitousARPInterval: Duration = .seconds(1), gratuitousARPRefresh: Duration? = nil,
@@ -59,6 +64,7 @@ public struct VRRPConfig: Sendable, Hashable {
         self.priority = priority
         self.advertInterval = advertInterval ?? (version == .v3 ? 100 : 1)
         self.virtualAddresses = virtualAddresses
+        self.virtualIPv6Addresses = virtualIPv6Addresses
         self.primaryAddress = primaryAddress
         self.preempt = preempt
         self.preemptDelay = preemptDelay
@@ -74,8 +80,16 @@ public struct VRRPConfig: Sendable, Hashable {
     /// True for the address owner (priority 255).
     public var isOwner: Bool { priority == 255 }
 
-    /// The virtual router MAC, 00:00:5e:00:01:VRID.
-    public var virtualMAC: MACAddress { .vrrp(vrid: vrid) }
+    /// True for an IPv6 group.
+    public var isIPv6: Bool { !virtualIPv6Addresses.isEmpty }
+
+    /// The addresses advertised and taken over, of the group's family.
+    public var addresses: [IPAddress] {
+        isIPv6 ? virtualIPv6Addresses.map { .v6($0.address) } : virtualAddresses.map { .v4($0.address) }
+    }
+
+    /// The virtual router MAC: 00:00:5e:00:01:VRID for IPv4, 00:00:5e:00:02:VRID for IPv6.
+    public var virtualMAC: MACAddress { isIPv6 ? .vrrpIPv6(vrid: vrid) : .vrrp(vrid: vrid) }
 
     /// The configured advertisement interval in nanoseconds.
     public var advertIntervalNanoseconds: Int64 { intervalNanoseconds(advertInterval, version: version) }
@@ -92,8 +106,20 @@ public struct VRRPConfig: Sendable, Hashable {
             problems.append("advert_int must be 1-255 seconds for VRRPv2, not \(advertInterval)")
         default: break
         }
-        if virtualAddresses.isEmpty { problems.append("at least one virtual address is needed") }
-        if virtualAddresses.count > 255 { problems.append("at most 255 virtual addresses fit an advertisement") }
+        if virtualAddresses.isEmpty, virtualIPv6Addresses.isEmpty { problems.append("at least one virtual address is needed") }
+        if !virtualAddresses.isEmpty, !virtualIPv6Addresses.isEmpty {
+            problems.append("a virtual router is of one address family: IPv4 and IPv6 addresses need two groups")
+        }
+        if addresses.count > 255 { problems.append("at most 255 virtual addresses fit an advertisement") }
+        if isIPv6 {
+            if version != .v3 { problems.append("IPv6 needs VRRPv3") }
+            if let first = virtualIPv6Addresses.first, !first.address.isLinkLocal {
+                problems.append("the first IPv6 virtual address must be the link-local one (RFC 9568 section 5.2.9), not \(first.address)")
+            }
+            if primaryAddress.ipv6 == nil { problems.append("an IPv6 group sends from an IPv6 (link-local) address, not \(primaryAddress)") }
+        } else if primaryAddress.ipv4 == nil {
+            problems.append("an IPv4 group sends from an IPv4 address, not \(primaryAddress)")
+        }
         if gratuitousARPCount < 1 { problems.append("gratuitous ARP count must be at least 1") }
         if gratuitousARPInterval <= .zero, gratuitousARPCount > 1 {
             problems.append("gratuitous ARP interval must be positive")

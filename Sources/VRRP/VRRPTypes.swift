@@ -15,8 +15,8 @@ public enum VRRPState: String, Sendable, Hashable, CustomStringConvertible {
 public enum VRRPEvent: Sendable, Hashable {
     case startup
     case shutdown
-    /// A decoded advertisement and its IPv4 source address.
-    case advertisement(VRRPAdvertisement, from: IPv4Address)
+    /// A decoded advertisement and its source address (IPv6: the sender's link-local address).
+    case advertisement(VRRPAdvertisement, from: IPAddress)
     /// A packet for this router that failed to decode; only counted.
     case malformedPacket(PacketError)
     /// `nextDeadline` has come (early or repeated deliveries do nothing).
@@ -36,7 +36,7 @@ public enum VRRPDiscardReason: String, Sendable, Hashable, CaseIterable {
     case malformed
     /// The checksum is wrong (or computed the other way: see `VRRPAdvertisement.ChecksumMode`).
     case checksum
-    /// The IPv4 TTL is not 255: the packet crossed a router (RFC 9568 section 7.1).
+    /// The IPv4 TTL or IPv6 Hop Limit is not 255: the packet crossed a router (RFC 9568 section 7.1).
     case ttl
     /// Truncated, or a length or address count that does not fit the bytes.
     case length
@@ -62,7 +62,7 @@ extension VRRPDiscardReason {
     public init(_ error: PacketError) {
         switch error {
         case .badChecksum: self = .checksum
-        case .ttlNot255: self = .ttl
+        case .ttlNot255, .hopLimitNot255: self = .ttl
         case .truncated, .addressCountMismatch, .noAddresses, .badHeaderLength, .badLength: self = .length
         case .badVersion: self = .wrongVersion
         case .badAuthType: self = .authenticationMismatch
@@ -77,12 +77,13 @@ public enum VRRPAction: Sendable, Hashable {
     case sendAdvertisement(VRRPAdvertisement)
     /// Add the virtual addresses, enable the virtual MAC, and accept traffic to the addresses
     /// if `acceptMode` is set.
-    case becomeMaster(addresses: [IPv4Interface], virtualMAC: MACAddress, acceptMode: Bool)
-    /// Broadcast one gratuitous ARP per address, from `mac`.
-    case sendGratuitousARP(addresses: [IPv4Address], mac: MACAddress)
+    case becomeMaster(addresses: [IPAddress], virtualMAC: MACAddress, acceptMode: Bool)
+    /// Announce the addresses from `mac`: one gratuitous ARP per IPv4 address, one unsolicited Neighbor
+    /// Advertisement (router and override flags set) per IPv6 address (RFC 9568 section 6.4.1).
+    case sendGratuitousARP(addresses: [IPAddress], mac: MACAddress)
     /// Stop acting as master: remove the virtual addresses and the virtual MAC. Emitted on
     /// entering Backup (also from Initialize, to clear leftovers) and on leaving Master.
-    case becomeBackup(addresses: [IPv4Interface], virtualMAC: MACAddress)
+    case becomeBackup(addresses: [IPAddress], virtualMAC: MACAddress)
     /// For the event log (the daemon reports it after carrying out the data-plane actions).
     case stateChanged(from: VRRPState, to: VRRPState, reason: String)
     /// An advertisement or packet was dropped (already counted).

@@ -20,6 +20,9 @@ import Packets
 //   `gratuitousARPRefresh` while Master (keepalived's garp_master_refresh), for switches that age
 //   their tables.
 // - Sync groups (keepalived's vrrp_sync_group) force members' states: see `VRRPSyncGroup`.
+// - IPv6 (RFC 9568 section 6.4.1 and 7.1): the same machine, the addresses and the source being IPv6
+//   ones; the daemon announces the addresses with unsolicited Neighbor Advertisements rather than
+//   gratuitous ARP, as many as the gratuitous ARP settings say.
 
 /// One virtual router (one VRID on one interface): the RFC 9568 section 6 state machine as a
 /// value. It holds no socket and reads no clock: the daemon feeds it events with the current
@@ -54,7 +57,7 @@ public struct VirtualRouter: Sendable {
     /// Held in Fault by the sync group.
     public private(set) var externalFault = false
     /// The source of the last advertisement a Backup accepted (nil after priority 0).
-    public private(set) var currentMaster: IPv4Address?
+    public private(set) var currentMaster: IPAddress?
 
     private var masterDownTimer: Instant?
     private var adverTimer: Instant?
@@ -116,7 +119,7 @@ public struct VirtualRouter: Sendable {
     /// The advertisement this router sends now (priority 0 when leaving).
     public func advertisement(priority: UInt8? = nil) -> VRRPAdvertisement {
         VRRPAdvertisement(version: config.version, vrid: config.vrid, priority: priority ?? self.priority,
-                          advertInterval: config.advertInterval, addresses: config.virtualAddresses.map(\.address),
+                          advertInterval: config.advertInterval, addresses: config.addresses,
                           authentication: config.version == .v2 ? config.authentication : .none)
     }
 
@@ -159,7 +162,7 @@ public struct VirtualRouter: Sendable {
         var actions: [VRRPAction] = []
         if state == .master {
             actions.append(send(advertisement(priority: 0)))
-            actions.append(.becomeBackup(addresses: config.virtualAddresses, virtualMAC: config.virtualMAC))
+            actions.append(.becomeBackup(addresses: config.addresses, virtualMAC: config.virtualMAC))
         }
         cancelTimers()
         currentMaster = nil
@@ -183,9 +186,12 @@ public struct VirtualRouter: Sendable {
         return actions
     }
 
-    private mutating func receive(_ advert: VRRPAdvertisement, from source: IPv4Address, at now: Instant) -> [VRRPAction] {
+    private mutating func receive(_ advert: VRRPAdvertisement, from source: IPAddress, at now: Instant) -> [VRRPAction] {
         guard state != .initialize else { return discard(.notRunning, "from \(source)") }
         guard source != config.primaryAddress else { return discard(.ownAdvertisement, "from \(source)") }
+        guard (source.ipv6 != nil) == config.isIPv6 else {
+            return discard(.malformed, "an \(source.ipv6 != nil ? "IPv6" : "IPv4") advertisement from \(source) for an \(config.isIPv6 ? "IPv6" : "IPv4") group")
+        }
         counters.advertisementsReceived += 1
         if advert.priority == 0 { counters.priorityZeroReceived += 1 }
         guard advert.vrid == config.vrid else {
@@ -209,7 +215,7 @@ public struct VirtualRouter: Sendable {
                 return discard(.authenticationMismatch, "from \(source)")
             }
         }
-        if Set(advert.addresses) != Set(config.virtualAddresses.map(\.address)) {
+        if Set(advert.addresses) != Set(config.addresses) {
             counters.addressListMismatches += 1
             let text = "vrid \(config.vrid): \(source) advertises \(advert.addresses.map(\.description).joined(separator: ","))"
             if config.version == .v2, advert.priority != 255 {
@@ -227,7 +233,7 @@ public struct VirtualRouter: Sendable {
     }
 
     /// RFC 9568 section 6.4.2, receiving an advertisement in Backup.
-    private mutating func backupReceived(_ advert: VRRPAdvertisement, from source: IPv4Address, at now: Instant) -> [VRRPAction] {
+    private mutating func backupReceived(_ advert: VRRPAdvertisement, from source: IPAddress, at now: Instant) -> [VRRPAction] {
         if advert.priority == 0 {
             currentMaster = nil
             masterDownTimer = now.advanced(byNanoseconds: skewTimeNanoseconds)
@@ -243,7 +249,7 @@ public struct VirtualRouter: Sendable {
     }
 
     /// RFC 9568 section 6.4.3, receiving an advertisement in Master.
-    private mutating func masterReceived(_ advert: VRRPAdvertisement, from source: IPv4Address, at now: Instant) -> [VRRPAction] {
+    private mutating func masterReceived(_ advert: VRRPAdvertisement, from source: IPAddress, at now: Instant) -> [VRRPAction] {
         if advert.priority == 0 {
             adverTimer = now.advanced(byNanoseconds: config.advertIntervalNanoseconds)
             return [send(advertisement())]
@@ -329,7 +335,7 @@ public struct VirtualRouter: Sendable {
         var actions = transition(to: .master, reason: reason)
         counters.becameMaster += 1
         masterAdverInterval = config.advertInterval
-        actions.append(.becomeMaster(addresses: config.virtualAddresses, virtualMAC: config.virtualMAC,
+        actions.append(.becomeMaster(addresses: config.addresses, virtualMAC: config.virtualMAC,
                                      acceptMode: acceptMode))
         actions.append(send(advertisement()))
         adverTimer = now.advanced(byNanoseconds: config.advertIntervalNanoseconds)
@@ -344,7 +350,7 @@ public struct VirtualRouter: Sendable {
         // Master, a v3 router has just learned the new master's interval (or keeps its own).
         if state != .master { masterAdverInterval = config.advertInterval }
         var actions = transition(to: .backup, reason: reason)
-        actions.append(.becomeBackup(addresses: config.virtualAddresses, virtualMAC: config.virtualMAC))
+        actions.append(.becomeBackup(addresses: config.addresses, virtualMAC: config.virtualMAC))
         masterDownTimer = now.advanced(byNanoseconds: masterDownIntervalNanoseconds)
         return actions
     }
@@ -380,7 +386,7 @@ public struct VirtualRouter: Sendable {
         } else {
             nextGratuitousARP = nil
         }
-        return .sendGratuitousARP(addresses: config.virtualAddresses.map(\.address), mac: config.virtualMAC)
+        return .sendGratuitousARP(addresses: config.addresses, mac: config.virtualMAC)
     }
 
     private mutating func discard(_ reason: VRRPDiscardReason, _ detail: String) -> [VRRPAction] {

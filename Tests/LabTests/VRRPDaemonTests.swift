@@ -13,7 +13,7 @@ final class FakeVRRPIO: VRRPDaemonIO {
     /// Inputs to deliver, in time order.
     var script: [(at: Instant, input: VRRPDaemonInput)] = []
     var operational: [String: Bool] = [:]
-    var primaryAddresses: [String: IPv4Address] = [:]
+    var primaryAddresses: [String: IPAddress] = [:]
     var failSends = false
     /// Everything done, in order, with the time: "mac up X", "send advert vrid V prio P", "send garp", "log ...", "event ...".
     var journal: [(at: Instant, entry: String)] = []
@@ -25,7 +25,8 @@ final class FakeVRRPIO: VRRPDaemonIO {
 
     func prepare(_ group: VRRPGroupSpec) throws -> VRRPGroupPlumbing {
         let index: Int32 = group.interface == "eth1" ? 3 : 4
-        return VRRPGroupPlumbing(primaryAddress: primaryAddresses[group.interface] ?? IPv4Address(10, 0, 0, 2),
+        return VRRPGroupPlumbing(primaryAddress: primaryAddresses[group.interface]
+                                     ?? (group.isIPv6 ? .v6(IPv6Address(0xfe80, 0, 0, 0, 0, 0, 0, 2)) : .v4(IPv4Address(10, 0, 0, 2))),
                                  virtualMACInterface: VRRPDaemon.virtualMACInterfaceName(interface: group.interface, index: index, vrid: group.vrid))
     }
 

@@ -22,7 +22,7 @@ final class GoldenFixtureTests: XCTestCase {
         XCTAssertEqual(advert.priority, 200)
         XCTAssertEqual(advert.advertInterval, 100)
         XCTAssertEqual(advert.advertIntervalNanoseconds, 1_000_000_000)
-        XCTAssertEqual(advert.addresses, [IPv4Address(10, 0, 10, 1), IPv4Address(10, 0, 10, 254)])
+        XCTAssertEqual(advert.ipv4Addresses, [IPv4Address(10, 0, 10, 1), IPv4Address(10, 0, 10, 254)])
         XCTAssertEqual(advert.authentication, .none)
 
         XCTAssertEqual(packet.encode(), bytes)
@@ -47,7 +47,7 @@ final class GoldenFixtureTests: XCTestCase {
         XCTAssertEqual(advert.priority, 100)
         XCTAssertEqual(advert.advertInterval, 1)
         XCTAssertEqual(advert.advertIntervalNanoseconds, 1_000_000_000)
-        XCTAssertEqual(advert.addresses, [IPv4Address(192, 168, 1, 254)])
+        XCTAssertEqual(advert.ipv4Addresses, [IPv4Address(192, 168, 1, 254)])
         XCTAssertEqual(advert.authentication, .simplePassword(Array("redlab".utf8) + [0, 0]))
 
         XCTAssertEqual(packet.encode(), bytes)

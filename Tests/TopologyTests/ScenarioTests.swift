@@ -131,4 +131,51 @@ final class ScenarioTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("designs: 'ring' is not ladder or cross"), "\(error)")
         }
     }
+
+    /// `vrrp_implementation` is one more dimension of the product: each configuration's generated lab runs
+    /// its cores' VRRP groups on that daemon, and its name and label say which.
+    func testVRRPImplementationDimension() throws {
+        let matrix = try ExperimentLoader.parse(yaml: """
+            designs: [cross]
+            stp: rstp
+            bond_monitor: mii
+            advert_int: [1s, 100ms]
+            vrrp_implementation: [redlab, keepalived]
+            faults: [core-router-crash]
+            """, file: "m.yaml")
+        XCTAssertEqual(matrix.configurations.map(\.identifier),
+                       ["cross-rstp-mii-1000ms", "cross-rstp-mii-1000ms-keepalived", "cross-rstp-mii-100ms", "cross-rstp-mii-100ms-keepalived"])
+        XCTAssertEqual(matrix.configurations[1].label, "cross · RSTP · MII · 1 s · keepalived")
+        XCTAssertEqual(matrix.configurations[1].dimensionValues["vrrp_implementation"], "keepalived")
+        XCTAssertEqual(ExperimentMatrix.full.configurations.map(\.vrrpImplementation), Array(repeating: "redlab", count: 16),
+                       "without the key every cell runs redlab's vrrpd")
+
+        // The generator puts the chosen daemon on both cores, with the same groups.
+        var options = GeneratorOptions()
+        let redlabCores = TopologyGenerator.cross(options).nodes.filter { $0.vrrp != nil }
+        options.vrrpImplementation = .keepalived
+        let keepalivedCores = TopologyGenerator.cross(options).nodes.filter { $0.vrrp != nil }
+        XCTAssertEqual(redlabCores.map(\.name), ["core1", "core2"])
+        XCTAssertEqual(redlabCores.compactMap { $0.vrrp?.implementation }, [.redlab, .redlab])
+        XCTAssertEqual(keepalivedCores.compactMap { $0.vrrp?.implementation }, [.keepalived, .keepalived])
+        XCTAssertEqual(keepalivedCores.compactMap { $0.vrrp?.groups }, redlabCores.compactMap { $0.vrrp?.groups })
+
+        // A scenario's generated lab takes the key too.
+        let scenario = try ScenarioLoader.parse(yaml: Self.valid.replacingOccurrences(of: "advert_int: 100ms}", with: "advert_int: 100ms, vrrp_implementation: keepalived}"),
+                                                file: "s.yaml")
+        guard case .generated(_, let scenarioOptions, _) = scenario.lab else { return XCTFail("not a generated lab") }
+        XCTAssertEqual(scenarioOptions.vrrpImplementation, .keepalived)
+
+        // A matrix written before the dimension existed (results.json of an earlier run) reads as redlab.
+        var old = try JSONSerialization.jsonObject(with: JSONEncoder().encode(matrix)) as? [String: Any] ?? [:]
+        old["vrrpImplementations"] = nil
+        let decoded = try JSONDecoder().decode(ExperimentMatrix.self, from: JSONSerialization.data(withJSONObject: old))
+        XCTAssertEqual(decoded.vrrpImplementations, ["redlab"])
+        XCTAssertEqual(try JSONDecoder().decode(ExperimentMatrix.self, from: JSONEncoder().encode(matrix)), matrix)
+
+        XCTAssertThrowsError(try ExperimentLoader.parse(yaml: "designs: [cross]\nvrrp_implementation: [frr]", file: "m.yaml")) { error in
+            XCTAssertTrue("\(error)".hasPrefix("m.yaml:2:"), "\(error)")
+            XCTAssertTrue("\(error)".contains("vrrp_implementation"), "\(error)")
+        }
+    }
 }

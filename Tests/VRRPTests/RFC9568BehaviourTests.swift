@@ -8,7 +8,7 @@ final class RFC9568BehaviourTests: XCTestCase {
     let vip = IPv4Interface(address: IPv4Address(10, 0, 0, 254), prefixLength: 24)
 
     func advert(_ priority: UInt8, version: VRRPAdvertisement.Version = .v3, interval: UInt16 = 100) -> VRRPAdvertisement {
-        VRRPAdvertisement(version: version, vrid: 1, priority: priority, advertInterval: interval, addresses: [vip.address])
+        VRRPAdvertisement(version: version, vrid: 1, priority: priority, advertInterval: interval, addresses: [.v4(vip.address)])
     }
 
     func sentPriorities(_ actions: [VRRPAction]) -> [UInt8] {
@@ -31,7 +31,7 @@ final class RFC9568BehaviourTests: XCTestCase {
     // advert at once and restarts its Adver_Timer, so that a second Master after a partition steps down now.
     func testMasterAnswersALowerPriorityAtOnceAndRestartsItsAdverTimer() throws {
         var router = try master(makeConfig(5, priority: 100))
-        let lower = router.handle(.advertisement(advert(99), from: IPv4Address(10, 0, 0, 9)), at: at(0.25))
+        let lower = router.handle(.advertisement(advert(99), from: .v4(IPv4Address(10, 0, 0, 9))), at: at(0.25))
         XCTAssertEqual(discards(lower), [.lowerPriority])
         XCTAssertEqual(sentPriorities(lower), [100])
         XCTAssertEqual(router.state, .master)
@@ -40,7 +40,7 @@ final class RFC9568BehaviourTests: XCTestCase {
         XCTAssertEqual(sentPriorities(router.handle(.timer, at: at(1.25))), [100])
 
         var tie = try master(makeConfig(5, priority: 100))
-        let tied = tie.handle(.advertisement(advert(100), from: IPv4Address(10, 0, 0, 4)), at: at(0.5))
+        let tied = tie.handle(.advertisement(advert(100), from: .v4(IPv4Address(10, 0, 0, 4))), at: at(0.5))
         XCTAssertEqual(sentPriorities(tied), [100], "an equal priority from a lower address: ours wins and says so")
     }
 
@@ -48,20 +48,20 @@ final class RFC9568BehaviourTests: XCTestCase {
         // A (200) and B (100) both Master; B's advert reaches A, A answers at once, B yields on A's answer.
         var a = try master(makeConfig(1, priority: 200))
         var b = try master(makeConfig(2, priority: 100))
-        let answer = a.handle(.advertisement(b.advertisement(), from: IPv4Address(10, 0, 0, 2)), at: at(0.1))
+        let answer = a.handle(.advertisement(b.advertisement(), from: .v4(IPv4Address(10, 0, 0, 2))), at: at(0.1))
         guard case let .sendAdvertisement(assertion)? = answer.last else { return XCTFail("no advert: \(answer)") }
-        _ = b.handle(.advertisement(assertion, from: IPv4Address(10, 0, 0, 1)), at: at(0.1))
+        _ = b.handle(.advertisement(assertion, from: .v4(IPv4Address(10, 0, 0, 1))), at: at(0.1))
         XCTAssertEqual(b.state, .backup)
     }
 
     // RFC 3768 section 7.1: the owner discards adverts. A v3 owner processes them (departures list).
     func testV2OwnerDiscardsAdvertsV3OwnerAsserts() throws {
         var v2 = try master(makeConfig(1, priority: 255, version: .v2))
-        XCTAssertEqual(discards(v2.handle(.advertisement(advert(100, version: .v2, interval: 1), from: IPv4Address(10, 0, 0, 3)), at: at(0.5))),
+        XCTAssertEqual(discards(v2.handle(.advertisement(advert(100, version: .v2, interval: 1), from: .v4(IPv4Address(10, 0, 0, 3))), at: at(0.5))),
                        [.owner])
         XCTAssertEqual(v2.counters.discarded[.owner], 1)
         var v3 = try master(makeConfig(1, priority: 255))
-        let heard = v3.handle(.advertisement(advert(100), from: IPv4Address(10, 0, 0, 3)), at: at(0.5))
+        let heard = v3.handle(.advertisement(advert(100), from: .v4(IPv4Address(10, 0, 0, 3))), at: at(0.5))
         XCTAssertEqual(discards(heard), [.lowerPriority])
         XCTAssertEqual(sentPriorities(heard), [255])
     }
@@ -84,10 +84,10 @@ final class RFC9568BehaviourTests: XCTestCase {
     func testV3IntervalDifferenceIsReportedAndLearned() throws {
         var backup = try VirtualRouter(config: makeConfig(2, priority: 100))
         _ = backup.handle(.startup, at: .zero)
-        let actions = backup.handle(.advertisement(advert(200, interval: 50), from: IPv4Address(10, 0, 0, 3)), at: at(0.1))
+        let actions = backup.handle(.advertisement(advert(200, interval: 50), from: .v4(IPv4Address(10, 0, 0, 3))), at: at(0.1))
         XCTAssertTrue(actions.contains { if case let .misconfiguration(text) = $0 { text.contains("50 cs") } else { false } }, "\(actions)")
         XCTAssertEqual(backup.masterAdverInterval, 50)
-        let same = backup.handle(.advertisement(advert(200), from: IPv4Address(10, 0, 0, 3)), at: at(0.2))
+        let same = backup.handle(.advertisement(advert(200), from: .v4(IPv4Address(10, 0, 0, 3))), at: at(0.2))
         XCTAssertFalse(same.contains { if case .misconfiguration = $0 { true } else { false } })
     }
 
@@ -120,11 +120,11 @@ final class RFC9568BehaviourTests: XCTestCase {
         _ = backup.handle(.startup, at: .zero)
         var wrong = advert(200, version: .v2, interval: 1)
         wrong.authentication = .simplePassword(Array("other".utf8))
-        XCTAssertEqual(discards(backup.handle(.advertisement(wrong, from: IPv4Address(10, 0, 0, 3)), at: at(0.1))), [.authenticationMismatch])
+        XCTAssertEqual(discards(backup.handle(.advertisement(wrong, from: .v4(IPv4Address(10, 0, 0, 3))), at: at(0.1))), [.authenticationMismatch])
         var right = wrong
         right.authentication = .simplePassword(Array("secret".utf8) + [0, 0])
-        XCTAssertEqual(discards(backup.handle(.advertisement(right, from: IPv4Address(10, 0, 0, 3)), at: at(0.2))), [])
-        XCTAssertEqual(backup.currentMaster, IPv4Address(10, 0, 0, 3))
+        XCTAssertEqual(discards(backup.handle(.advertisement(right, from: .v4(IPv4Address(10, 0, 0, 3))), at: at(0.2))), [])
+        XCTAssertEqual(backup.currentMaster, .v4(IPv4Address(10, 0, 0, 3)))
         XCTAssertEqual(backup.advertisement().authentication, .simplePassword(Array("secret".utf8)))
     }
 }

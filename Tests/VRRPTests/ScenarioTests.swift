@@ -27,7 +27,7 @@ final class ScenarioTests: XCTestCase {
         XCTAssertEqual(sent, 27)  // at 3.21875, 4.21875, ..., 29.21875
         XCTAssertEqual(lan.router("B").counters.advertisementsReceived, sent)
         XCTAssertEqual(lan.router("C").counters.advertisementsReceived, sent)
-        XCTAssertEqual(lan.router("B").currentMaster, IPv4Address(10, 0, 0, 2))
+        XCTAssertEqual(lan.router("B").currentMaster, .v4(IPv4Address(10, 0, 0, 2)))
     }
 
     func testTieIsBrokenByTheHigherPrimaryAddress() throws {

@@ -169,7 +169,7 @@ final class SimulatedLAN {
             var vrid: UInt8? = nil
             do {
                 let packet = try VRRPPacket.decode(delivery.packet)
-                event = .advertisement(packet.advertisement, from: packet.source)
+                event = .advertisement(packet.advertisement, from: .v4(packet.source))
                 vrid = packet.advertisement.vrid
             } catch {
                 event = .malformedPacket(error)
@@ -190,7 +190,7 @@ final class SimulatedLAN {
             case let .stateChanged(from, to, reason):
                 transitions.append(Transition(time: now, node: node, member: member, from: from, to: to, reason: reason))
             case let .sendAdvertisement(advert):
-                let source = router(node, member).config.primaryAddress
+                guard let source = router(node, member).config.primaryAddress.ipv4 else { preconditionFailure("the simulated LAN is IPv4") }
                 let packet = VRRPPacket(source: source, advertisement: advert).encode()
                 deliveryCount += 1
                 queue.append(Delivery(time: now + latency, order: deliveryCount, from: node, packet: packet))
@@ -207,7 +207,7 @@ func makeConfig(_ host: UInt8, priority: UInt8, vrid: UInt8 = 1, version: VRRPAd
                 tracked: [TrackedInterface] = [], virtualAddress: UInt8 = 254) -> VRRPConfig {
     VRRPConfig(version: version, vrid: vrid, priority: priority, advertInterval: interval,
                virtualAddresses: [IPv4Interface(address: IPv4Address(10, 0, 0, virtualAddress), prefixLength: 24)],
-               primaryAddress: IPv4Address(10, 0, 0, host), preempt: preempt, preemptDelay: preemptDelay,
+               primaryAddress: .v4(IPv4Address(10, 0, 0, host)), preempt: preempt, preemptDelay: preemptDelay,
                trackedInterfaces: tracked)
 }
 

@@ -84,7 +84,7 @@ final class SyncGroupTests: XCTestCase {
         // Member a hears a master and resets its timer; b does not, times out, and takes a along.
         _ = group.handle(.advertisement(VRRPAdvertisement(version: .v3, vrid: 1, priority: 200, advertInterval: 100,
                                                           addresses: [IPv4Address(10, 0, 0, 254)]),
-                                        from: IPv4Address(10, 0, 0, 9)), for: "a", at: at(1))
+                                        from: .v4(IPv4Address(10, 0, 0, 9))), for: "a", at: at(1))
         let outputs = group.handleTimer(at: at(3.609375))
         XCTAssertEqual(outputs.compactMap { if case let .stateChanged(_, to, _) = $0.action { "\($0.member):\(to)" } else { nil } },
                        ["b:master", "a:master"])

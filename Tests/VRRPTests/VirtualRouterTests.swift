@@ -70,7 +70,7 @@ final class VirtualRouterTests: XCTestCase {
         let actions = backup.handle(.startup, at: at(5))
         XCTAssertEqual(actions, [
             .stateChanged(from: .initialize, to: .backup, reason: "startup"),
-            .becomeBackup(addresses: [vip], virtualMAC: .vrrp(vrid: 1)),
+            .becomeBackup(addresses: [.v4(vip.address)], virtualMAC: .vrrp(vrid: 1)),
         ])
         XCTAssertEqual(backup.nextDeadline, at(5).advanced(byNanoseconds: 3_609_375_000))
         XCTAssertEqual(backup.handle(.startup, at: at(6)), [], "a second startup does nothing")
@@ -82,9 +82,9 @@ final class VirtualRouterTests: XCTestCase {
         XCTAssertEqual(owner.state, .master)
         XCTAssertEqual(actions, [
             .stateChanged(from: .initialize, to: .master, reason: "startup as address owner"),
-            .becomeMaster(addresses: [vip], virtualMAC: .vrrp(vrid: 1), acceptMode: true),
+            .becomeMaster(addresses: [.v4(vip.address)], virtualMAC: .vrrp(vrid: 1), acceptMode: true),
             .sendAdvertisement(advert(255)),
-            .sendGratuitousARP(addresses: [vip.address], mac: .vrrp(vrid: 1)),
+            .sendGratuitousARP(addresses: [.v4(vip.address)], mac: .vrrp(vrid: 1)),
         ])
         XCTAssertEqual(owner.nextDeadline, at(1))
     }
@@ -132,11 +132,11 @@ final class VirtualRouterTests: XCTestCase {
         XCTAssertEqual(actions, [
             .stateChanged(from: .master, to: .initialize, reason: "shutdown"),
             .sendAdvertisement(advert(0)),
-            .becomeBackup(addresses: [vip], virtualMAC: .vrrp(vrid: 1)),
+            .becomeBackup(addresses: [.v4(vip.address)], virtualMAC: .vrrp(vrid: 1)),
         ])
         XCTAssertNil(master.nextDeadline)
         XCTAssertEqual(master.counters.priorityZeroSent, 1)
-        XCTAssertEqual(discards(master.handle(.advertisement(advert(100), from: IPv4Address(10, 0, 0, 2)), at: at(4))),
+        XCTAssertEqual(discards(master.handle(.advertisement(advert(100), from: .v4(IPv4Address(10, 0, 0, 2))), at: at(4))),
                        [.notRunning])
     }
 
@@ -145,7 +145,7 @@ final class VirtualRouterTests: XCTestCase {
         config.gratuitousARPCount = 1
         var master = try router(config)
         _ = master.handle(.startup, at: .zero)
-        let actions = master.handle(.advertisement(advert(0), from: IPv4Address(10, 0, 0, 2)), at: at(0.25))
+        let actions = master.handle(.advertisement(advert(0), from: .v4(IPv4Address(10, 0, 0, 2))), at: at(0.25))
         XCTAssertEqual(sentPriorities(actions), [255])
         XCTAssertEqual(master.nextDeadline, at(1.25), "the advertisement timer restarts")
         XCTAssertEqual(master.counters.priorityZeroReceived, 1)
@@ -154,9 +154,9 @@ final class VirtualRouterTests: XCTestCase {
     func testBackupHearingPriorityZeroWaitsOnlySkewTime() throws {
         var backup = try router(makeConfig(2, priority: 100))
         _ = backup.handle(.startup, at: .zero)
-        _ = backup.handle(.advertisement(advert(200), from: IPv4Address(10, 0, 0, 3)), at: at(1))
-        XCTAssertEqual(backup.currentMaster, IPv4Address(10, 0, 0, 3))
-        XCTAssertEqual(backup.handle(.advertisement(advert(0), from: IPv4Address(10, 0, 0, 3)), at: at(2)), [])
+        _ = backup.handle(.advertisement(advert(200), from: .v4(IPv4Address(10, 0, 0, 3))), at: at(1))
+        XCTAssertEqual(backup.currentMaster, .v4(IPv4Address(10, 0, 0, 3)))
+        XCTAssertEqual(backup.handle(.advertisement(advert(0), from: .v4(IPv4Address(10, 0, 0, 3))), at: at(2)), [])
         XCTAssertEqual(backup.nextDeadline, at(2).advanced(byNanoseconds: 609_375_000))
         XCTAssertNil(backup.currentMaster)
     }
@@ -170,28 +170,28 @@ final class VirtualRouterTests: XCTestCase {
         XCTAssertEqual(master.state, .master)
 
         // Equal priority from a lower address: ours wins.
-        XCTAssertEqual(discards(master.handle(.advertisement(advert(100), from: IPv4Address(10, 0, 0, 4)), at: at(1))),
+        XCTAssertEqual(discards(master.handle(.advertisement(advert(100), from: .v4(IPv4Address(10, 0, 0, 4))), at: at(1))),
                        [.lowerPriority])
-        XCTAssertEqual(discards(master.handle(.advertisement(advert(99), from: IPv4Address(10, 0, 0, 9)), at: at(1))),
+        XCTAssertEqual(discards(master.handle(.advertisement(advert(99), from: .v4(IPv4Address(10, 0, 0, 9))), at: at(1))),
                        [.lowerPriority])
         XCTAssertEqual(master.state, .master)
 
         // Equal priority from a higher address: theirs wins.
         var tie = master
-        let actions = tie.handle(.advertisement(advert(100), from: IPv4Address(10, 0, 0, 6)), at: at(1))
+        let actions = tie.handle(.advertisement(advert(100), from: .v4(IPv4Address(10, 0, 0, 6))), at: at(1))
         XCTAssertEqual(actions, [
             .stateChanged(from: .master, to: .backup, reason: "equal priority 100 from higher address 10.0.0.6"),
-            .becomeBackup(addresses: [vip], virtualMAC: .vrrp(vrid: 1)),
+            .becomeBackup(addresses: [.v4(vip.address)], virtualMAC: .vrrp(vrid: 1)),
         ])
         XCTAssertEqual(tie.nextDeadline, at(1).advanced(byNanoseconds: 3_609_375_000))
 
         var higher = master
-        XCTAssertEqual(stateChanges(higher.handle(.advertisement(advert(101), from: IPv4Address(10, 0, 0, 1)), at: at(1))),
+        XCTAssertEqual(stateChanges(higher.handle(.advertisement(advert(101), from: .v4(IPv4Address(10, 0, 0, 1))), at: at(1))),
                        [.backup])
     }
 
     func testBackupPreemptsOnlyWhenAllowed() throws {
-        let lower = VRRPEvent.advertisement(advert(50), from: IPv4Address(10, 0, 0, 3))
+        let lower = VRRPEvent.advertisement(advert(50), from: .v4(IPv4Address(10, 0, 0, 3)))
         var preempting = try router(makeConfig(2, priority: 100))
         _ = preempting.handle(.startup, at: .zero)
         XCTAssertEqual(discards(preempting.handle(lower, at: at(1))), [.lowerPriority])
@@ -211,7 +211,7 @@ final class VirtualRouterTests: XCTestCase {
     func testV3BackupLearnsTheMasterIntervalV2DoesNot() throws {
         var v3 = try router(makeConfig(2, priority: 100, interval: 100))
         _ = v3.handle(.startup, at: .zero)
-        _ = v3.handle(.advertisement(advert(200, interval: 50), from: IPv4Address(10, 0, 0, 3)), at: at(1))
+        _ = v3.handle(.advertisement(advert(200, interval: 50), from: .v4(IPv4Address(10, 0, 0, 3))), at: at(1))
         XCTAssertEqual(v3.masterAdverInterval, 50)
         XCTAssertEqual(v3.masterDownIntervalNanoseconds, 1_500_000_000 + 156 * 500_000_000 / 256)
         XCTAssertEqual(v3.nextDeadline, at(1).advanced(byNanoseconds: 1_804_687_500))
@@ -221,8 +221,8 @@ final class VirtualRouterTests: XCTestCase {
 
         var v2 = try router(makeConfig(2, priority: 100, version: .v2))
         _ = v2.handle(.startup, at: .zero)
-        let other = VRRPAdvertisement(version: .v2, vrid: 1, priority: 200, advertInterval: 2, addresses: [vip.address])
-        XCTAssertEqual(discards(v2.handle(.advertisement(other, from: IPv4Address(10, 0, 0, 3)), at: at(1))),
+        let other = VRRPAdvertisement(version: .v2, vrid: 1, priority: 200, advertInterval: 2, addresses: [.v4(vip.address)])
+        XCTAssertEqual(discards(v2.handle(.advertisement(other, from: .v4(IPv4Address(10, 0, 0, 3))), at: at(1))),
                        [.intervalMismatch])
         XCTAssertEqual(v2.masterAdverInterval, 1)
     }
@@ -231,11 +231,11 @@ final class VirtualRouterTests: XCTestCase {
 
     func testDiscardReasonsAreCounted() throws {
         var backup = try router(makeConfig(2, priority: 100))
-        XCTAssertEqual(discards(backup.handle(.advertisement(advert(200), from: IPv4Address(10, 0, 0, 3)), at: .zero)),
+        XCTAssertEqual(discards(backup.handle(.advertisement(advert(200), from: .v4(IPv4Address(10, 0, 0, 3))), at: .zero)),
                        [.notRunning])
         _ = backup.handle(.startup, at: .zero)
-        let peer = IPv4Address(10, 0, 0, 3)
-        XCTAssertEqual(discards(backup.handle(.advertisement(advert(200), from: IPv4Address(10, 0, 0, 2)), at: .zero)),
+        let peer = IPAddress.v4(IPv4Address(10, 0, 0, 3))
+        XCTAssertEqual(discards(backup.handle(.advertisement(advert(200), from: .v4(IPv4Address(10, 0, 0, 2))), at: .zero)),
                        [.ownAdvertisement])
         XCTAssertEqual(discards(backup.handle(.advertisement(advert(200, vrid: 2), from: peer), at: .zero)), [.wrongVRID])
         XCTAssertEqual(discards(backup.handle(.advertisement(advert(200, version: .v2, interval: 1), from: peer), at: .zero)),
@@ -258,7 +258,7 @@ final class VirtualRouterTests: XCTestCase {
         config.authentication = .simplePassword(Array("secret".utf8))
         var backup = try router(config)
         _ = backup.handle(.startup, at: .zero)
-        let peer = IPv4Address(10, 0, 0, 3)
+        let peer = IPAddress.v4(IPv4Address(10, 0, 0, 3))
         func v2(_ priority: UInt8, addresses: [IPv4Address]? = nil, password: String? = "secret") -> VRRPEvent {
             .advertisement(VRRPAdvertisement(version: .v2, vrid: 1, priority: priority, advertInterval: 1,
                                              addresses: addresses ?? [vip.address],
@@ -267,9 +267,9 @@ final class VirtualRouterTests: XCTestCase {
         }
         XCTAssertEqual(discards(backup.handle(v2(200, password: "wrong"), at: .zero)), [.authenticationMismatch])
         XCTAssertEqual(discards(backup.handle(v2(200, password: nil), at: .zero)), [.authenticationMismatch])
-        XCTAssertEqual(discards(backup.handle(v2(200, addresses: [peer]), at: .zero)), [.addressListMismatch])
+        XCTAssertEqual(discards(backup.handle(v2(200, addresses: [IPv4Address(10, 0, 0, 3)]), at: .zero)), [.addressListMismatch])
         // The owner's advertisement is processed despite a different list.
-        XCTAssertEqual(discards(backup.handle(v2(255, addresses: [peer]), at: at(1))), [])
+        XCTAssertEqual(discards(backup.handle(v2(255, addresses: [IPv4Address(10, 0, 0, 3)]), at: at(1))), [])
         XCTAssertEqual(backup.nextDeadline, at(1).advanced(byNanoseconds: 3_609_375_000))
         XCTAssertEqual(backup.handle(v2(200), at: at(2)), [])
         XCTAssertEqual(backup.advertisement().authentication, .simplePassword(Array("secret".utf8)))
@@ -307,10 +307,10 @@ final class VirtualRouterTests: XCTestCase {
         XCTAssertEqual(actions, [
             .stateChanged(from: .master, to: .fault, reason: "tracked interface eth1 down"),
             .sendAdvertisement(advert(0)),
-            .becomeBackup(addresses: [vip], virtualMAC: .vrrp(vrid: 1)),
+            .becomeBackup(addresses: [.v4(vip.address)], virtualMAC: .vrrp(vrid: 1)),
         ])
         XCTAssertNil(master.nextDeadline)
-        XCTAssertEqual(discards(master.handle(.advertisement(advert(100), from: IPv4Address(10, 0, 0, 2)), at: at(3))),
+        XCTAssertEqual(discards(master.handle(.advertisement(advert(100), from: .v4(IPv4Address(10, 0, 0, 2))), at: at(3))),
                        [.inFault])
         XCTAssertEqual(stateChanges(master.handle(.interfaceUp("eth1"), at: at(4))), [.master], "the owner returns as master")
 
@@ -327,7 +327,7 @@ final class VirtualRouterTests: XCTestCase {
         var backup = try router(config)
         _ = backup.handle(.startup, at: .zero)
         let actions = backup.handle(.timer, at: try XCTUnwrap(backup.nextDeadline))
-        XCTAssertTrue(actions.contains(.becomeMaster(addresses: [vip], virtualMAC: .vrrp(vrid: 1), acceptMode: true)))
+        XCTAssertTrue(actions.contains(.becomeMaster(addresses: [.v4(vip.address)], virtualMAC: .vrrp(vrid: 1), acceptMode: true)))
         XCTAssertFalse(try router(makeConfig(2, priority: 100)).acceptMode)
     }
 
