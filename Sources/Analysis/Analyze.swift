@@ -212,12 +212,12 @@ public enum ResultsAnalyzer {
         return arrivals
     }
 
-    /// The pcap files of a folder, sorted.
+    /// The capture files of a folder (pcapng, or classic pcap in folders written before pcapng), sorted.
     static func files(in directory: String) throws -> [String] {
-        try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".pcap") }.sorted()
+        try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".pcapng") || $0.hasSuffix(".pcap") }.sorted()
     }
 
-    /// "acc1:s1" for ".../acc1-s1.pcap": node names may hold '-', port names may not hold ':', so the
+    /// "acc1:s1" for ".../acc1-s1.pcapng" (or ".pcap"): node names may hold '-', port names may not hold ':', so the
     /// last '-' splits.
     public static func port(ofPcapFile path: String) -> String {
         let name = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
