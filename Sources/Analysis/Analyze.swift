@@ -37,7 +37,7 @@ public struct StreamAnalysis: Codable, Sendable {
 }
 
 public enum ResultsAnalyzer {
-    /// Recomputes every figure from the pcap files of a folder (named NODE-PORT.pcap, as `redlab capture`
+    /// Recomputes every figure from the pcap files of a folder (named NODE-PORT.pcapng, or .pcap in older folders, as `redlab capture`
     /// writes them) and an event log (the lab's events.jsonl): per fault, the outage in the probe stream,
     /// lost and duplicated probes, recovery, the first protocol event after it, and the path before and after.
     public static func analyze(directory: String, events eventsPath: String, probePort: UInt16 = 50_007) throws -> AnalysisReport {
@@ -202,7 +202,7 @@ public enum ResultsAnalyzer {
     /// Fault actions that put something back.
     static let undoKinds: Set<String> = ["link-up", "unblackhole", "restore", "thaw"]
 
-    /// Every probe arrival in the folder's pcap files (named NODE-PORT.pcap, as `redlab capture` writes them).
+    /// Every probe arrival in the folder's pcap files (named NODE-PORT.pcapng, or .pcap in older folders, as `redlab capture` writes them).
     public static func probeArrivals(directory: String, probePort: UInt16 = 50_007) throws -> [ProbeArrival] {
         var arrivals: [ProbeArrival] = []
         for file in try files(in: directory) {

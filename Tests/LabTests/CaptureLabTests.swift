@@ -144,6 +144,66 @@ final class CaptureLabTests: LabTestCase {
         XCTAssertTrue(String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).contains("frames streamed"))
     }
 
+    /// redlab's own daemons on the wire: VRRPv2 and v3 adverts, gratuitous ARPs at a takeover, RST BPDUs
+    /// between two RSTP switches with a redundant cable; the capture files as trials write them, judged by tshark.
+    func testADaemonsCaptureReadsCleanlyInTsharkWithTheTakeoverAsAComment() throws {
+        try requireRoot()
+        try CaptureFileTsharkTests.requireTshark()
+        let yaml = """
+        name: capd
+        nodes:
+          sw1: {kind: switch, stp: {mode: rstp, priority: 4096}}
+          sw2: {kind: switch, stp: rstp}
+          r1:
+            kind: router
+            svis: [{addresses: [10.9.5.2/24, 10.9.6.2/24]}]
+            vrrp:
+              groups:
+                - {name: v2, interface: br0, vrid: 5, version: 2, priority: 200, advert_int: 1s, virtual_address: 10.9.5.1/24}
+                - {name: v3, interface: br0, vrid: 6, version: 3, priority: 200, advert_int: 100ms, virtual_address: 10.9.6.1/24}
+          r2:
+            kind: router
+            svis: [{addresses: [10.9.5.3/24, 10.9.6.3/24]}]
+            vrrp:
+              groups:
+                - {name: v2, interface: br0, vrid: 5, version: 2, priority: 100, advert_int: 1s, virtual_address: 10.9.5.1/24}
+                - {name: v3, interface: br0, vrid: 6, version: 3, priority: 100, advert_int: 100ms, virtual_address: 10.9.6.1/24}
+        links:
+          - [r1:up, sw1:p1]
+          - [r2:up, sw2:p1]
+          - [sw1:l1, sw2:l1]
+          - [sw1:l2, sw2:l2]
+        """
+        let lab = labName("capd")
+        try manager.up(try TopologyLoader.parse(yaml: yaml, file: "capd.yaml"), name: lab)
+        let folder = NSTemporaryDirectory() + "redlab-capd-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let ports = [PortRef(node: "sw1", port: "l1"), PortRef(node: "sw2", port: "p1")]
+        let start = Date()
+        var frozen = false
+        // r1 freezes after 1 s: r2 takes both groups over (v3 within 0.4 s, v2 within 3.3 s) and sends its ARPs.
+        let results = try manager.capture(lab: lab, ports: ports, directory: folder, filter: nil, seconds: 6) {
+            if !frozen && Date().timeIntervalSince(start) > 1 { _ = try self.manager.inject(.freeze(node: "r1"), lab: lab); frozen = true }
+            return false
+        }
+        _ = try manager.inject(.thaw(node: "r1"), lab: lab)
+        for result in results {
+            let problems = try CaptureFileTsharkTests.tshark(["-r", result.file, "-Y", "_ws.malformed || _ws.expert.severity >= \"Error\"",
+                                                              "-T", "fields", "-e", "frame.number", "-e", "frame.protocols"])
+            XCTAssertEqual(problems.status, 0, problems.errors)
+            XCTAssertEqual(problems.output, "", "frames Wireshark finds malformed or in error on \(result.port)")
+        }
+        let trunk = try CaptureFileTsharkTests.tshark(["-r", results[0].file, "-Y", "stp.type == 0x02", "-T", "fields", "-e", "stp.version"])
+        XCTAssertTrue(trunk.output.split(separator: "\n").contains("2"), "RST BPDUs on sw1:l1: \(trunk.output)\(trunk.errors)")
+        let edge = try CaptureFileTsharkTests.tshark(["-r", results[1].file, "-T", "fields", "-e", "vrrp.version", "-e", "arp.isgratuitous", "-e", "frame.comment"])
+        let rows = edge.output.split(separator: "\n").map { $0.split(separator: "\t", omittingEmptySubsequences: false) }
+        XCTAssertTrue(rows.contains { $0.first == "2" }, "VRRPv2 adverts on sw2:p1")
+        XCTAssertTrue(rows.contains { $0.first == "3" }, "VRRPv3 adverts on sw2:p1")
+        XCTAssertTrue(rows.contains { $0.count > 1 && $0[1] == "1" }, "gratuitous ARPs from r2's takeover")
+        XCTAssertTrue(edge.output.contains("fault: freeze r1"), edge.output)
+        XCTAssertTrue(edge.output.contains("vrrp: "), "r2's state changes as comments: \(edge.output.suffix(2_000))")
+    }
+
     func testBadFilterIsRejectedWithItsText() throws {
         try requireRoot()
         let lab = labName("capf")
