@@ -29,7 +29,7 @@ let package = Package(
 
         // The only code that holds C pointers.
         .target(name: "Kernel", dependencies: ["CNetlink", "CNftables", "Packets", .product(name: "Logging", package: "swift-log")]),
-        .target(name: "Capture", dependencies: ["CPcap", "Kernel"]),
+        .target(name: "Capture", dependencies: ["CPcap", "Kernel", "Analysis"]),
 
         // Orchestration and the CLI. Data moves one way: LabBase <- Daemons <- Lab <- Experiments <- redlab.
         // What a lab keeps under /run/redlab (record, journal, event log, status files) and its kernel names.

@@ -37,7 +37,7 @@ public struct StreamAnalysis: Codable, Sendable {
 }
 
 public enum ResultsAnalyzer {
-    /// Recomputes every figure from the pcap files of a folder (named NODE-PORT.pcap, as `redlab capture`
+    /// Recomputes every figure from the pcap files of a folder (named NODE-PORT.pcapng, or .pcap in older folders, as `redlab capture`
     /// writes them) and an event log (the lab's events.jsonl): per fault, the outage in the probe stream,
     /// lost and duplicated probes, recovery, the first protocol event after it, and the path before and after.
     public static func analyze(directory: String, events eventsPath: String, probePort: UInt16 = 50_007) throws -> AnalysisReport {
@@ -202,7 +202,7 @@ public enum ResultsAnalyzer {
     /// Fault actions that put something back.
     static let undoKinds: Set<String> = ["link-up", "unblackhole", "restore", "thaw"]
 
-    /// Every probe arrival in the folder's pcap files (named NODE-PORT.pcap, as `redlab capture` writes them).
+    /// Every probe arrival in the folder's pcap files (named NODE-PORT.pcapng, or .pcap in older folders, as `redlab capture` writes them).
     public static func probeArrivals(directory: String, probePort: UInt16 = 50_007) throws -> [ProbeArrival] {
         var arrivals: [ProbeArrival] = []
         for file in try files(in: directory) {
@@ -212,12 +212,12 @@ public enum ResultsAnalyzer {
         return arrivals
     }
 
-    /// The pcap files of a folder, sorted.
+    /// The capture files of a folder (pcapng, or classic pcap in folders written before pcapng), sorted.
     static func files(in directory: String) throws -> [String] {
-        try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".pcap") }.sorted()
+        try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".pcapng") || $0.hasSuffix(".pcap") }.sorted()
     }
 
-    /// "acc1:s1" for ".../acc1-s1.pcap": node names may hold '-', port names may not hold ':', so the
+    /// "acc1:s1" for ".../acc1-s1.pcapng" (or ".pcap"): node names may hold '-', port names may not hold ':', so the
     /// last '-' splits.
     public static func port(ofPcapFile path: String) -> String {
         let name = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent

@@ -8,16 +8,22 @@ public struct PcapRecord: Sendable, Hashable {
     public var originalLength: Int
     /// The captured bytes.
     public var data: [UInt8]
+    /// The interface it was captured on: an index into its file's `interfaces` (always 0 in classic pcap).
+    public var interfaceID: UInt32
+    /// The frame's comments (pcapng `opt_comment`; classic pcap has none).
+    public var comments: [String]
 
-    public init(timestampNanoseconds: Int64, originalLength: Int, data: [UInt8]) {
+    public init(timestampNanoseconds: Int64, originalLength: Int, data: [UInt8], interfaceID: UInt32 = 0, comments: [String] = []) {
         self.timestampNanoseconds = timestampNanoseconds
         self.originalLength = originalLength
         self.data = data
+        self.interfaceID = interfaceID
+        self.comments = comments
     }
 
     /// A record of a whole frame: original length = captured length.
-    public init(timestampNanoseconds: Int64, data: [UInt8]) {
-        self.init(timestampNanoseconds: timestampNanoseconds, originalLength: data.count, data: data)
+    public init(timestampNanoseconds: Int64, data: [UInt8], interfaceID: UInt32 = 0, comments: [String] = []) {
+        self.init(timestampNanoseconds: timestampNanoseconds, originalLength: data.count, data: data, interfaceID: interfaceID, comments: comments)
     }
 }
 
@@ -34,7 +40,8 @@ public enum PcapTimestampResolution: Sendable, Hashable {
 public enum PcapFileError: Error, Sendable, Equatable, CustomStringConvertible {
     /// Fewer than 24 bytes: no room for the global header.
     case shortHeader(length: Int)
-    /// The first four bytes are none of the classic pcap magic numbers (in either byte order).
+    /// The first four bytes are none of the classic pcap magic numbers (in either byte order) nor a pcapng
+    /// section header; or a pcapng section header's byte-order magic is wrong.
     case badMagic(UInt32, offset: Int)
     /// The major version is not 2.
     case unsupportedVersion(major: UInt16, minor: UInt16, offset: Int)
@@ -48,6 +55,10 @@ public enum PcapFileError: Error, Sendable, Equatable, CustomStringConvertible {
     case timestampOutOfRange(recordIndex: Int, timestampNanoseconds: Int64)
     /// The file could not be opened, read or written.
     case fileAccess(path: String, reason: String)
+    /// A pcapng block at `offset` is not as the specification says (`reason` names the field).
+    case malformedBlock(offset: Int, reason: String)
+    /// A record names an interface the file being written does not describe.
+    case undefinedInterface(recordIndex: Int, interfaceID: UInt32)
 
     /// The byte offset of a format error; nil for errors that are not about a position in a file.
     public var offset: Int? {
@@ -55,9 +66,9 @@ public enum PcapFileError: Error, Sendable, Equatable, CustomStringConvertible {
         case .shortHeader: 0
         case .badMagic(_, let offset), .unsupportedVersion(_, _, let offset),
              .truncatedRecordHeader(let offset, _), .truncatedRecordData(let offset, _, _),
-             .capturedLengthExceedsSnapLength(let offset, _, _):
+             .capturedLengthExceedsSnapLength(let offset, _, _), .malformedBlock(let offset, _):
             offset
-        case .timestampOutOfRange, .fileAccess: nil
+        case .timestampOutOfRange, .fileAccess, .undefinedInterface: nil
         }
     }
 
@@ -79,6 +90,10 @@ public enum PcapFileError: Error, Sendable, Equatable, CustomStringConvertible {
             "pcap: record \(index) has timestamp \(timestamp) ns, outside what a pcap file can hold"
         case .fileAccess(let path, let reason):
             "pcap: \(path): \(reason)"
+        case .malformedBlock(let offset, let reason):
+            "pcapng: block at offset \(offset): \(reason)"
+        case .undefinedInterface(let index, let interfaceID):
+            "pcapng: record \(index) is on interface \(interfaceID), which the file does not describe"
         }
     }
 }
@@ -155,38 +170,62 @@ public struct PcapReader: Sendable {
     }
 }
 
-/// A classic pcap file held in memory: its header fields and all its records.
+/// A capture file held in memory, classic pcap or pcapng: its interfaces, comments and all its records.
 ///
-/// Reads both timestamp resolutions in both byte orders; always writes little-endian, nanosecond
-/// resolution (magic 0xa1b23c4d), version 2.4.
+/// Reads classic pcap in both timestamp resolutions and byte orders, and pcapng (see `PcapngReader`).
+/// Writes classic pcap little-endian, nanosecond resolution (magic 0xa1b23c4d), version 2.4; or pcapng
+/// (see `PcapngBlocks`).
 public struct PcapFile: Sendable, Hashable {
     /// LINKTYPE_ETHERNET.
     public static let linkTypeEthernet: UInt32 = 1
     /// libpcap's default snap length.
     public static let defaultSnapLength: UInt32 = 262_144
 
-    public var linkType: UInt32
-    public var snapLength: UInt32
-    /// The resolution the file was read with; files are always written with nanoseconds.
+    /// The capture's interfaces: a classic pcap file's one, unnamed; a pcapng file's interface descriptions.
+    public var interfaces: [CaptureInterface]
+    /// The file's own comments (pcapng section header comments).
+    public var comments: [String] = []
+    /// The format the file was read from (classic pcap for a file made in memory).
+    public var format: CaptureFileFormat = .pcap
+    /// The resolution a classic pcap file was read with; files are always written with nanoseconds.
     public var resolution: PcapTimestampResolution
     public var records: [PcapRecord]
 
+    /// The first interface's link type.
+    public var linkType: UInt32 {
+        get { interfaces.first?.linkType ?? Self.linkTypeEthernet }
+        set { if interfaces.isEmpty { interfaces.append(CaptureInterface(linkType: newValue)) } else { interfaces[0].linkType = newValue } }
+    }
+
+    /// The first interface's snap length.
+    public var snapLength: UInt32 {
+        get { interfaces.first?.snapLength ?? Self.defaultSnapLength }
+        set { if interfaces.isEmpty { interfaces.append(CaptureInterface(snapLength: newValue)) } else { interfaces[0].snapLength = newValue } }
+    }
+
     public init(records: [PcapRecord] = [], linkType: UInt32 = PcapFile.linkTypeEthernet,
-                snapLength: UInt32 = PcapFile.defaultSnapLength) {
+                snapLength: UInt32 = PcapFile.defaultSnapLength, interfaceName: String? = nil) {
         self.records = records
-        self.linkType = linkType
-        self.snapLength = snapLength
+        interfaces = [CaptureInterface(name: interfaceName, linkType: linkType, snapLength: snapLength)]
         resolution = .nanoseconds
     }
 
-    /// Parses a whole pcap file.
+    /// Parses a whole classic pcap or pcapng file (told apart by the first four bytes).
     public init(bytes: [UInt8]) throws(PcapFileError) {
+        if bytes.uint32(at: 0, bigEndian: false) == PcapngBlocks.sectionHeaderType {
+            let reader = try PcapngReader(bytes: bytes)
+            records = reader.records
+            interfaces = reader.interfaces
+            comments = reader.comments
+            format = .pcapng
+            resolution = .nanoseconds
+            return
+        }
         var reader = try PcapReader(bytes: bytes)
         var records: [PcapRecord] = []
         while let record = try reader.next() { records.append(record) }
         self.records = records
-        linkType = reader.linkType
-        snapLength = reader.snapLength
+        interfaces = [CaptureInterface(linkType: reader.linkType, snapLength: reader.snapLength)]
         resolution = reader.resolution
     }
 
@@ -204,6 +243,20 @@ public struct PcapFile: Sendable, Hashable {
         try self.init(data: data)
     }
 
+    /// The file's bytes as pcapng: a section header with the file's comments, one interface description
+    /// per interface, an enhanced packet block per record (its comments as options).
+    public func encodedPcapng() throws(PcapFileError) -> [UInt8] {
+        var bytes = PcapngBlocks.sectionHeader(comments: comments)
+        let interfaces = self.interfaces.isEmpty ? [CaptureInterface()] : self.interfaces
+        for interface in interfaces { bytes += PcapngBlocks.interfaceDescription(interface) }
+        for (index, record) in records.enumerated() {
+            guard Int(record.interfaceID) < interfaces.count else { throw .undefinedInterface(recordIndex: index, interfaceID: record.interfaceID) }
+            try PcapngBlocks.appendEnhancedPacket(record, interfaceID: record.interfaceID, snapLength: interfaces[Int(record.interfaceID)].snapLength,
+                                                  index: index, to: &bytes)
+        }
+        return bytes
+    }
+
     /// The file's bytes: a nanosecond-resolution little-endian header and every record. A record longer
     /// than the snap length is cut to it (its original length is kept), as a capture would have done.
     public func encoded() throws(PcapFileError) -> [UInt8] {
@@ -214,9 +267,10 @@ public struct PcapFile: Sendable, Hashable {
         return bytes
     }
 
-    /// Writes the file, replacing anything at `path`.
-    public func write(toFile path: String) throws(PcapFileError) {
-        let bytes = try encoded()
+    /// Writes the file, replacing anything at `path`, in `format` (by default the one the path's extension
+    /// names: ".pcapng" or classic pcap).
+    public func write(toFile path: String, format: CaptureFileFormat? = nil) throws(PcapFileError) {
+        let bytes = try (format ?? CaptureFileFormat(path: path)) == .pcapng ? encodedPcapng() : encoded()
         do {
             try Data(bytes).write(to: URL(fileURLWithPath: path), options: .atomic)
         } catch {

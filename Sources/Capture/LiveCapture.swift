@@ -1,3 +1,4 @@
+import Analysis
 import CPcap
 import Glibc
 import Kernel
@@ -23,20 +24,56 @@ public struct CaptureStatistics: Sendable, Equatable, Codable {
     public var interfaceDropped: UInt64
 }
 
-/// A live capture on one interface inside a network namespace, writing every frame to a pcap file with
-/// nanosecond timestamps. The capture's socket is opened on a thread that entered the namespace and keeps
-/// it; reading may then happen on any thread. Owns libpcap's handle and dumper.
+/// Where a live capture writes its frames.
+public enum CaptureOutput: Sendable, Equatable {
+    /// A pcapng file (replaced if it exists): one interface description named after the capture's label
+    /// ("node:port"), nanosecond timestamps; written in large pieces.
+    case pcapngFile(String)
+    /// Classic pcap (nanosecond magic) on an open descriptor, such as standard output for
+    /// `| wireshark -k -i -`: written frame by frame as they arrive. The descriptor stays open.
+    case pcapStream(Int32)
+}
+
+/// The capture's output descriptor was closed by its reader (EPIPE): a live stream's viewer went away.
+public struct CaptureOutputClosed: Error, CustomStringConvertible, Sendable {
+    public var label: String
+    public var description: String { "\(label): the capture's reader closed its end" }
+}
+
+/// A live capture on one interface inside a network namespace, writing every frame with nanosecond
+/// timestamps to its output (see `CaptureOutput`), through redlab's own pcapng and pcap writers (Analysis).
+/// The capture's socket is opened on a thread that entered the namespace and keeps it; reading may then
+/// happen on any thread. Owns libpcap's handle and the output descriptor.
 public final class LiveCapture {
     public let label: String
     private let handle: OpaquePointer
-    private let dumper: OpaquePointer
+    private let output: CaptureOutput
+    private let descriptor: Int32
+    /// Bytes not yet written to the descriptor.
+    private var pending: [UInt8] = []
+    private let snapLength: UInt32
     private var written: UInt64 = 0
+    /// The first error met while handing a frame over (libpcap's callback cannot throw).
+    private var failure: Error?
+    /// A file is written in pieces of this size; a stream after every frame.
+    private static let fileChunk = 1 << 20
 
     /// Opens `interface` in `namespace` (immediate mode, nanosecond timestamps, a 16 MiB buffer),
-    /// applies `filter` (tcpdump syntax) and starts writing `file`.
-    public init(namespace: String, interface: String, file: String, filter: String? = nil,
+    /// applies `filter` (tcpdump syntax) and starts writing `file` as pcapng.
+    public convenience init(namespace: String, interface: String, file: String, filter: String? = nil,
+                            snapLength: Int32 = 262_144, bufferBytes: Int32 = 16 << 20, label: String? = nil) throws {
+        try self.init(namespace: namespace, interface: interface, output: .pcapngFile(file), filter: filter,
+                      snapLength: snapLength, bufferBytes: bufferBytes, label: label)
+    }
+
+    /// Opens `interface` in `namespace` (immediate mode, nanosecond timestamps, a 16 MiB buffer),
+    /// applies `filter` (tcpdump syntax) and starts writing to `output`.
+    public init(namespace: String, interface: String, output: CaptureOutput, filter: String? = nil,
                 snapLength: Int32 = 262_144, bufferBytes: Int32 = 16 << 20, label: String? = nil) throws {
-        self.label = label ?? "\(namespace):\(interface)"
+        let label = label ?? "\(namespace):\(interface)"
+        self.label = label
+        self.output = output
+        self.snapLength = UInt32(clamping: snapLength)
         var errorBuffer = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE))
         let opened: OpaquePointer = try Namespace.run(in: namespace) {
             guard let handle = pcap_create(interface, &errorBuffer) else {
@@ -74,42 +111,96 @@ public final class LiveCapture {
             pcap_close(opened)
             throw PcapError(operation: "pcap_setnonblock", status: -1, message: Self.text(errorBuffer))
         }
-        guard let dumper = pcap_dump_open(opened, file) else {
-            let message = String(cString: pcap_geterr(opened))
-            pcap_close(opened)
-            throw PcapError(operation: "open \(file)", status: -1, message: message)
+        let linkType = UInt32(bitPattern: pcap_datalink(opened))
+        switch output {
+        case .pcapngFile(let file):
+            let fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            guard fd >= 0 else {
+                let message = String(cString: strerror(errno))
+                pcap_close(opened)
+                throw PcapError(operation: "open \(file)", status: -1, message: message)
+            }
+            descriptor = fd
+            pending = PcapngBlocks.sectionHeader()
+                + PcapngBlocks.interfaceDescription(CaptureInterface(name: label, linkType: linkType, snapLength: self.snapLength))
+        case .pcapStream(let fd):
+            descriptor = fd
+            pending = PcapFile.headerBytes(snapLength: self.snapLength, linkType: linkType)
         }
-        self.dumper = dumper
     }
 
     deinit {
-        pcap_dump_close(dumper)
+        try? writePending()  // nothing to report to at this point; flush() reports a failed write
+        if case .pcapngFile = output { close(descriptor) }
         pcap_close(handle)
     }
 
     /// The descriptor to poll for readiness.
     public var selectableFD: Int32 { pcap_get_selectable_fd(handle) }
 
-    /// Writes the frames waiting in the buffer to the file, at most `limit` (so that a storm cannot keep
-    /// the caller here forever); returns how many.
+    /// Writes the frames waiting in the buffer to the output, at most `limit` (so that a storm cannot keep
+    /// the caller here forever); returns how many. A stream whose reader has gone throws `CaptureOutputClosed`.
     @discardableResult
     public func drain(limit: Int = 20_000) throws -> Int {
         var total = 0
+        let context = Unmanaged.passUnretained(self).toOpaque().assumingMemoryBound(to: UInt8.self)
         while total < limit {
             let count = pcap_dispatch(handle, -1, { user, header, bytes in
-                pcap_dump(user, header, bytes)
-            }, UnsafeMutablePointer<UInt8>(dumper))
+                guard let user, let header, let bytes else { return }
+                Unmanaged<LiveCapture>.fromOpaque(UnsafeRawPointer(user)).takeUnretainedValue().take(header.pointee, bytes)
+            }, context)
             guard count >= 0 else {
                 throw PcapError(operation: "read \(label)", status: count, message: String(cString: pcap_geterr(handle)))
+            }
+            if let failure {
+                self.failure = nil
+                throw failure
             }
             if count == 0 { break }
             total += Int(count)
         }
         written += UInt64(total)
+        if pending.count >= Self.fileChunk { try writePending() }
         return total
     }
 
-    public func flush() { pcap_dump_flush(dumper) }
+    /// One frame from libpcap: appended as a pcapng or pcap record; a stream's is written at once.
+    private func take(_ header: pcap_pkthdr, _ bytes: UnsafePointer<UInt8>) {
+        guard failure == nil else { return }
+        // Nanosecond precision: tv_usec holds nanoseconds.
+        let time = Int64(header.ts.tv_sec) * 1_000_000_000 + Int64(header.ts.tv_usec)
+        let record = PcapRecord(timestampNanoseconds: time, originalLength: Int(header.len),
+                                data: Array(UnsafeBufferPointer(start: bytes, count: Int(header.caplen))))
+        do {
+            switch output {
+            case .pcapngFile:
+                try PcapngBlocks.appendEnhancedPacket(record, interfaceID: 0, snapLength: snapLength, to: &pending)
+            case .pcapStream:
+                try PcapFile.appendRecord(record, snapLength: snapLength, to: &pending)
+                try writePending()
+            }
+        } catch {
+            failure = error
+        }
+    }
+
+    /// Writes what is pending, all of it (partial writes and interruptions resumed).
+    private func writePending() throws {
+        var done = 0
+        defer { pending.removeFirst(done) }
+        while done < pending.count {
+            let count = pending.withUnsafeBytes { write(descriptor, $0.baseAddress.map { $0 + done }, $0.count - done) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                if errno == EPIPE { throw CaptureOutputClosed(label: label) }
+                throw PcapError(operation: "write \(label)", status: errno, message: String(cString: strerror(errno)))
+            }
+            done += count
+        }
+    }
+
+    /// Writes every frame taken so far to the output.
+    public func flush() throws { try writePending() }
 
     public func statistics() -> CaptureStatistics {
         var stats = pcap_stat()
@@ -147,7 +238,7 @@ public struct CaptureSet {
         }
         for capture in captures {
             try capture.drain()
-            capture.flush()
+            try capture.flush()
         }
     }
 }

@@ -108,7 +108,7 @@ public struct ScenarioRunner {
 
     /// Runs one trial: a probe stream from another process starting at an agreed instant, captures here,
     /// the timeline's faults at their offsets from that instant (on a thread of their own), bond active-member changes watched and logged, everything undone at the end; then the
-    /// trial's folder holds NODE-PORT.pcap, events.jsonl, probe.json and the figures are computed from them.
+    /// trial's folder holds NODE-PORT.pcapng, events.jsonl, probe.json and the figures are computed from them.
     public func runTrial(_ scenario: Scenario, index: Int, directory: String, relativeDirectory: String) throws -> TrialRecord {
         guard scenario.probe != nil else { throw LabError.unsupported("scenario '\(scenario.name)' has no probe stream") }
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)

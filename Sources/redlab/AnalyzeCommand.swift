@@ -7,7 +7,7 @@ struct AnalyzeCommand: ParsableCommand {
         commandName: "analyze",
         abstract: "Recompute every failover figure from a folder of pcap files and an event log.")
 
-    @Argument(help: "A folder of NODE-PORT.pcap files (as `redlab capture` writes them).") var directory: String
+    @Argument(help: "A folder of NODE-PORT.pcapng files (as `redlab capture` writes them; the .pcap of older folders too).") var directory: String
     @Option(help: "The event log (default: DIR/events.jsonl).") var events: String?
     @Option(help: "The UDP port of the probe stream.") var probePort: UInt16 = 50_007
     @Flag(help: "Print JSON.") var json = false

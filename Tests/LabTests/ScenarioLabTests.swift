@@ -66,7 +66,7 @@ final class ScenarioLabTests: LabTestCase {
 
         for trial in cell.trials {
             let directory = "\(out)/\(trial.directory)"
-            for file in ["client-eth0.pcap", "events.jsonl", "probe.json"] {
+            for file in ["client-eth0.pcapng", "events.jsonl", "probe.json"] {
                 XCTAssertTrue(FileManager.default.fileExists(atPath: "\(directory)/\(file)"), "\(directory)/\(file)")
             }
             XCTAssertEqual(trial.faultKind, "link-down")
@@ -135,6 +135,6 @@ final class ScenarioLabTests: LabTestCase {
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: firstCell)), before, "the first cell was not run again")
         XCTAssertEqual(resumed.calibration, first.calibration, "the calibration is kept, not measured again")
         XCTAssertTrue(resumed.cells.allSatisfy { $0.trials.count == 1 && $0.error == nil })
-        XCTAssertTrue(FileManager.default.fileExists(atPath: "\(out)/cells/cross-rstp-mii-100ms/core-uplink-cut/trial-1/client-eth0.pcap"))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: "\(out)/cells/cross-rstp-mii-100ms/core-uplink-cut/trial-1/client-eth0.pcapng"))
     }
 }

@@ -117,7 +117,7 @@ final class StormControlLabTests: LabTestCase {
         }
         XCTAssertGreaterThan(dropped, 0, "the limit acted on the storm")
         // Every lap of the loop passes a limited port, so h2 sees at most what the limits let through.
-        let hostPort = try XCTUnwrap(result.files.first { $0.hasSuffix("sw2-p3.pcap") })
+        let hostPort = try XCTUnwrap(result.files.first { $0.hasSuffix("sw2-p3.pcapng") })
         let laps = try frames(in: hostPort, from: result.closedAt, to: result.openedAt)
         XCTAssertLessThanOrEqual(Double(laps), 2 * (1.2 * bound) + 10, "broadcast rate towards h2 bounded by the limits")
         XCTAssertLessThanOrEqual(Double(laps) / closed, 2.4 * Double(Self.limit) + 2 * burst / closed + 20)

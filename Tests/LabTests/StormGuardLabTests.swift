@@ -114,7 +114,7 @@ final class StormGuardLabTests: LabTestCase {
         try manager.up(try TopologyLoader.load(path: file), name: lab)
         let result = try manager.stormExperiment(lab: lab, loop: PortRef(node: "sw3", port: "p2"), seconds: 0.5, directory: outputFolder("storm"))
         XCTAssertNotNil(result.report, "the storm ran")
-        let hostPort = try XCTUnwrap(result.files.first { $0.hasSuffix("sw2-p3.pcap") })
+        let hostPort = try XCTUnwrap(result.files.first { $0.hasSuffix("sw2-p3.pcapng") })
         // A guarded storm dies within one burst (1000 frames); this one circles on after its first 0.1 s.
         let times = try PcapFile(contentsOfFile: hostPort).records.map(\.timestampNanoseconds)
         let tenths = (0..<6).map { tenth in times.filter { ($0 - result.closedAt) / 100_000_000 == tenth && $0 >= result.closedAt }.count }
