@@ -37,6 +37,7 @@ extension ExperimentMatrix {
         options.bondMonitor = GeneratorOptions.BondMonitor(rawValue: configuration.bondMonitor) ?? .mii
         options.noBond = noBond
         options.advertIntervalMilliseconds = configuration.advertIntervalMilliseconds
+        options.interCoreImpairment = configuration.interCoreImpairment
         let lab = Scenario.LabSource.generated(design, options, fastSpanningTreeTimers: fastSpanningTreeTimers)
         let topology = TopologyGenerator.generate(design, options)
         guard let client = topology.nodes.first(where: { $0.name == "client" })?.addresses.values.first?.first?.address else {

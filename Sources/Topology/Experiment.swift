@@ -62,6 +62,9 @@ public struct ExperimentMatrix: Sendable, Equatable, Codable {
     public var criteria: [String]
     /// When set, exactly these configurations instead of the product of the dimensions.
     public var chosenConfigurations: [MatrixConfiguration]?
+    /// Loss on the inter-core cable (netem, both ways), percent: a dimension when given (`loss:`); nil:
+    /// no impairment and no such dimension.
+    public var lossPercents: [Double]?
 
     public init(name: String, designs: [String] = ["ladder", "cross"], spanningTrees: [String] = ["kernel", "rstp"],
                 bondMonitors: [String] = ["mii", "arp"], advertIntervalsMilliseconds: [Int] = [1000, 100],
@@ -112,7 +115,10 @@ public struct ExperimentMatrix: Sendable, Equatable, Codable {
             for stp in spanningTrees {
                 for monitor in bondMonitors {
                     for advert in advertIntervalsMilliseconds {
-                        result.append(MatrixConfiguration(design: design, stp: stp, bondMonitor: monitor, advertIntervalMilliseconds: advert))
+                        for loss in lossPercents.map({ $0.map(Optional.some) }) ?? [nil] {
+                            result.append(MatrixConfiguration(design: design, stp: stp, bondMonitor: monitor,
+                                                              advertIntervalMilliseconds: advert, lossPercent: loss))
+                        }
                     }
                 }
             }
@@ -133,6 +139,8 @@ public struct ExperimentMatrix: Sendable, Equatable, Codable {
         // Each problem starts with its key, which the loader reports it at.
         let dimensions = [("designs", designs.isEmpty), ("stp", spanningTrees.isEmpty), ("bond_monitor", bondMonitors.isEmpty),
                           ("advert_int", advertIntervalsMilliseconds.isEmpty)]
+        if lossPercents?.isEmpty == true { problems.append("loss: every dimension needs at least one value") }
+        for loss in Set(used.compactMap(\.lossPercent)) where !(0...100).contains(loss) { problems.append("loss: \(loss)% is not 0%-100%") }
         for (key, isEmpty) in dimensions where isEmpty { problems.append("\(key): every dimension needs at least one value") }
         if faults.isEmpty && !storm { problems.append("faults: nothing to run") }
         if !(1...100).contains(trials) { problems.append("trials: must be 1-100") }
@@ -152,25 +160,37 @@ public struct MatrixConfiguration: Sendable, Equatable, Codable {
     public var stp: String
     public var bondMonitor: String
     public var advertIntervalMilliseconds: Int
+    /// Loss on the inter-core cable, percent (the matrix's `loss:` dimension); nil: none.
+    public var lossPercent: Double?
 
-    public init(design: String, stp: String, bondMonitor: String, advertIntervalMilliseconds: Int) {
+    public init(design: String, stp: String, bondMonitor: String, advertIntervalMilliseconds: Int, lossPercent: Double? = nil) {
         self.design = design
         self.stp = stp
         self.bondMonitor = bondMonitor
         self.advertIntervalMilliseconds = advertIntervalMilliseconds
+        self.lossPercent = lossPercent
     }
 
-    /// "cross-rstp-arp-100ms": folder and lab names.
-    public var identifier: String { "\(design)-\(stp)-\(bondMonitor)-\(advertIntervalMilliseconds)ms" }
+    /// "cross-rstp-arp-100ms", "cross-rstp-arp-100ms-loss1pct": folder and lab names.
+    public var identifier: String {
+        "\(design)-\(stp)-\(bondMonitor)-\(advertIntervalMilliseconds)ms" + (lossPercent.map { "-loss\(Impairment.percentText($0).dropLast())pct" } ?? "")
+    }
 
     public var label: String {
         let stpLabel = ["kernel": "STP", "rstp": "RSTP", "none": "no STP"][stp] ?? stp
         let advert = advertIntervalMilliseconds % 1000 == 0 ? "\(advertIntervalMilliseconds / 1000) s" : "\(advertIntervalMilliseconds) ms"
-        return "\(design) · \(stpLabel) · \(bondMonitor.uppercased()) · \(advert)"
+        return "\(design) · \(stpLabel) · \(bondMonitor.uppercased()) · \(advert)" + (lossPercent.map { " · \(Impairment.percentText($0)) loss" } ?? "")
     }
 
     public var dimensionValues: [String: String] {
-        ["design": design, "stp": stp, "bond_monitor": bondMonitor, "advert_int": "\(advertIntervalMilliseconds)ms"]
+        var values = ["design": design, "stp": stp, "bond_monitor": bondMonitor, "advert_int": "\(advertIntervalMilliseconds)ms"]
+        if let lossPercent { values["loss"] = Impairment.percentText(lossPercent) }
+        return values
+    }
+
+    /// The impairment of the inter-core cable in this configuration's lab; nil: none.
+    public var interCoreImpairment: Impairment? {
+        lossPercent.flatMap { $0 > 0 ? Impairment(lossPercent: $0) : nil }
     }
 }
 
@@ -182,6 +202,7 @@ public struct MatrixConfiguration: Sendable, Equatable, Codable {
 /// stp: [kernel, rstp]
 /// bond_monitor: [mii, arp]
 /// advert_int: [1s, 100ms]
+/// loss: [0%, 1%]             # on the inter-core cable (netem), a dimension when given
 /// faults: [core-router-crash, server-nic-cut, silent-blackhole]
 /// trials: 3
 /// stp_timers: fast          # or default
@@ -207,6 +228,9 @@ public enum ExperimentLoader {
         if let node = top["advert_int"] {
             matrix.advertIntervalsMilliseconds = try reader.listOrOne(node).map { try reader.duration($0, "advert_int") }
         }
+        if let node = top["loss"] {
+            matrix.lossPercents = try reader.listOrOne(node).map { try reader.percentage($0, "loss") }
+        }
         if let node = top["faults"] {
             matrix.faults = try reader.listOrOne(node).map { try reader.enumValue($0, "faults", MatrixFault.self) }
         }
@@ -230,7 +254,8 @@ public enum ExperimentLoader {
                 func value(_ key: String, _ fallback: String) throws -> String { try map[key].map { try reader.string($0, "\(field).\(key)") } ?? fallback }
                 let advert = try map["advert_int"].map { try reader.duration($0, "\(field).advert_int") } ?? 1000
                 return MatrixConfiguration(design: try value("design", "cross"), stp: try value("stp", "rstp"),
-                                           bondMonitor: try value("bond_monitor", "mii"), advertIntervalMilliseconds: advert)
+                                           bondMonitor: try value("bond_monitor", "mii"), advertIntervalMilliseconds: advert,
+                                           lossPercent: try map["loss"].map { try reader.percentage($0, "\(field).loss") })
             }
         }
         if let problem = matrix.problems.first {

@@ -16,6 +16,8 @@ public struct GeneratorOptions: Sendable, Equatable {
     /// VRRP version for the core gateways (0: no VRRP, hosts use core1's address).
     public var vrrpVersion = 3
     public var advertIntervalMilliseconds = 1000
+    /// netem on the cable between the cores (`impair:` of core1:isl - core2:isl); nil: none.
+    public var interCoreImpairment: Impairment?
 
     public init() {}
 
@@ -92,6 +94,7 @@ public enum TopologyGenerator {
             nodes.append(node)
         }
         cable("core1", "isl", "core2", "isl")
+        links[links.count - 1].impairment = options.interCoreImpairment
 
         let accessNames = (1...options.access).map { "acc\($0)" }
         for name in accessNames {
