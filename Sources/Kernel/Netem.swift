@@ -107,9 +107,17 @@ extension NetlinkRequest {
     /// attributes from the rest of TCA_OPTIONS after `tc_netem_qopt`, which libnl sizes to the message's end).
     fileprivate func appendNetemRate(_ bytesPerSecond: UInt32) throws {
         let headerSize = Int32(MemoryLayout<tcmsg>.size)
-        guard nlmsg_find_attr(nlmsg_hdr(message), headerSize, Int32(TCA_OPTIONS)) != nil else {
+        guard let header = nlmsg_hdr(message), let written = nlmsg_find_attr(header, headerSize, Int32(TCA_OPTIONS)) else {
             throw NetlinkError(operation: "build the netem request", message: "libnl wrote no TCA_OPTIONS")
         }
+        // The message ends where TCA_OPTIONS does: libnl 3.7 sizes TCA_OPTIONS over netem's own attributes
+        // but adds their length to nlmsg_len a second time, which would leave a gap of zeros (and put what
+        // follows outside TCA_OPTIONS) whenever it writes one (TCA_NETEM_REORDER).
+        let optionsEnd = UnsafeRawPointer(header).distance(to: UnsafeRawPointer(written)) + (Int(written.pointee.nla_len) + 3) & ~3
+        guard optionsEnd <= Int(header.pointee.nlmsg_len) else {
+            throw NetlinkError(operation: "build the netem request", message: "TCA_OPTIONS runs past the message")
+        }
+        header.pointee.nlmsg_len = UInt32(optionsEnd)
         let before = nlmsg_hdr(message).pointee.nlmsg_len
         var rate = tc_netem_rate()
         rate.rate = bytesPerSecond

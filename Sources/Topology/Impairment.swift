@@ -5,7 +5,7 @@ import Yams
 /// `impair: {delay: 100ms, jitter: 10ms, loss: 1%, duplicate: 0.1%, reorder: 5%, rate: 10mbit}`.
 /// A cable's impairment acts in both directions (netem on each end's egress): a ping across a cable with
 /// `delay: 50ms` sees its round trip grow by 100 ms, and `loss: 1%` loses about 1 % of the frames each way.
-public struct Impairment: Sendable, Hashable, Codable {
+public struct Impairment: Sendable, Hashable, Codable, CustomStringConvertible {
     public var delayMilliseconds: Int = 0
     /// Random variation of the delay, plus or minus (netem's uniform jitter); needs a delay.
     public var jitterMilliseconds: Int = 0

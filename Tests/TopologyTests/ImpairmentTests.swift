@@ -35,18 +35,18 @@ final class ImpairmentTests: XCTestCase {
     }
 
     func testBadValuesAreRefusedAtTheirPlaceNamingTheField() {
-        // Line 3 is the cable; columns count from 1.
-        XCTAssertEqual(error("{loss: lots}"), "t.yaml:3:37: links[0].impair.loss: expected a percentage from 0% to 100% such as 1% or 0.5%, got 'lots'")
-        XCTAssertEqual(error("{loss: 101%}"), "t.yaml:3:37: links[0].impair.loss: expected a percentage from 0% to 100% such as 1% or 0.5%, got '101%'")
-        XCTAssertEqual(error("{delay: soon}"), "t.yaml:3:38: links[0].impair.delay: expected a duration such as 100ms or 1.5s (at most 24h), got 'soon'")
-        XCTAssertEqual(error("{delay: 2m}"), "t.yaml:3:38: links[0].impair.delay: expected a duration such as 100ms or 1.5s (at most 24h), got '2m'")
-        XCTAssertEqual(error("{delay: 61s}"), "t.yaml:3:38: links[0].impair.delay: 61s is outside 0ms-60s")
-        XCTAssertEqual(error("{rate: fast}"), "t.yaml:3:37: links[0].impair.rate: expected a rate from 1kbit to 10gbit such as 10mbit or 512kbit, got 'fast'")
-        XCTAssertEqual(error("{rate: 20gbit}"), "t.yaml:3:37: links[0].impair.rate: expected a rate from 1kbit to 10gbit such as 10mbit or 512kbit, got '20gbit'")
-        XCTAssertEqual(error("{jitter: 10ms}"), "t.yaml:3:39: links[0].impair.jitter: jitter varies a delay: give a delay too")
-        XCTAssertTrue(error("{reorder: 5%}").hasPrefix("t.yaml:3:40: links[0].impair.reorder: netem reorders"), error("{reorder: 5%}"))
-        XCTAssertTrue(error("{latency: 5ms}").hasPrefix("t.yaml:3:30: links[0].impair.latency: unknown key; known: delay, duplicate,"), error("{latency: 5ms}"))
-        XCTAssertEqual(error("{}"), "t.yaml:3:37: links[0].impair: give at least one of delay, jitter, loss, duplicate, reorder, rate")
+        // Line 3 is the cable; columns count from 1: each error points at the value (or the key, or the mapping) at fault.
+        XCTAssertEqual(error("{loss: lots}"), "t.yaml:3:41: links[0].impair.loss: expected a percentage from 0% to 100% such as 1% or 0.5%, got 'lots'")
+        XCTAssertEqual(error("{loss: 101%}"), "t.yaml:3:41: links[0].impair.loss: expected a percentage from 0% to 100% such as 1% or 0.5%, got '101%'")
+        XCTAssertEqual(error("{delay: soon}"), "t.yaml:3:42: links[0].impair.delay: expected a duration such as 100ms or 1.5s (at most 24h), got 'soon'")
+        XCTAssertEqual(error("{delay: 2m}"), "t.yaml:3:42: links[0].impair.delay: expected a duration such as 100ms or 1.5s (at most 24h), got '2m'")
+        XCTAssertEqual(error("{delay: 61s}"), "t.yaml:3:42: links[0].impair.delay: 61s is outside 0ms-60s")
+        XCTAssertEqual(error("{rate: fast}"), "t.yaml:3:41: links[0].impair.rate: expected a rate from 1kbit to 10gbit such as 10mbit or 512kbit, got 'fast'")
+        XCTAssertEqual(error("{rate: 20gbit}"), "t.yaml:3:41: links[0].impair.rate: expected a rate from 1kbit to 10gbit such as 10mbit or 512kbit, got '20gbit'")
+        XCTAssertEqual(error("{jitter: 10ms}"), "t.yaml:3:43: links[0].impair.jitter: jitter varies a delay: give a delay too")
+        XCTAssertTrue(error("{reorder: 5%}").hasPrefix("t.yaml:3:44: links[0].impair.reorder: netem reorders"), error("{reorder: 5%}"))
+        XCTAssertTrue(error("{latency: 5ms}").hasPrefix("t.yaml:3:35: links[0].impair.latency: unknown key; known: delay, duplicate,"), error("{latency: 5ms}"))
+        XCTAssertEqual(error("{}"), "t.yaml:3:34: links[0].impair: give at least one of delay, jitter, loss, duplicate, reorder, rate")
     }
 
     func testTheWriterGivesBackWhatWasRead() throws {
@@ -102,7 +102,7 @@ final class ImpairmentTests: XCTestCase {
         }
         let bad = yaml.replacingOccurrences(of: "{loss: 1%}", with: "{loss: often}")
         XCTAssertThrowsError(try ScenarioLoader.parse(yaml: bad, file: "s.yaml")) { error in
-            XCTAssertTrue("\(error)".hasPrefix("s.yaml:5:51: timeline[0].impair.loss: expected a percentage"), "\(error)")
+            XCTAssertTrue("\(error)".hasPrefix("s.yaml:5:49: timeline[0].impair.loss: expected a percentage"), "\(error)")
         }
     }
 
