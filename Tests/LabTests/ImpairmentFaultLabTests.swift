@@ -1,3 +1,4 @@
+import Experiments
 import Foundation
 import Kernel
 import Lab
@@ -54,5 +55,25 @@ final class ImpairmentFaultLabTests: LabTestCase {
         XCTAssertThrowsError(try manager.inject(.degrade(PortRef(node: "e", port: "eth0"), Impairment(lossPercent: 1)), lab: name)) { error in
             XCTAssertTrue("\(error)".contains("the kernel has no netem queueing discipline (load the module: modprobe sch_netem)"), "\(error)")
         }
+    }
+
+    /// The matrix's loss dimension reaches the kernel: the cell's generated lab impairs the inter-core
+    /// cable, and its build plan puts netem on both of its ends and nowhere else.
+    func testTheLossDimensionPutsNetemOnBothEndsOfTheInterCoreCable() throws {
+        var matrix = ExperimentMatrix(name: "m", designs: ["cross"], spanningTrees: ["rstp"], bondMonitors: ["mii"],
+                                      advertIntervalsMilliseconds: [100], faults: [.coreRouterCrash], trials: 1, storm: false)
+        matrix.lossPercents = [0, 2]
+        let configurations = matrix.configurations
+        XCTAssertEqual(configurations.count, 2)
+        var impairedEnds: [[String]] = []
+        for configuration in configurations {
+            let topology = try matrix.scenario(for: configuration, fault: .coreRouterCrash).topology()
+            impairedEnds.append(BuildPlan.steps(for: topology, lab: "m").compactMap { step in
+                guard case .impair(let namespace, let interface, let options) = step else { return nil }
+                XCTAssertEqual(options, NetemOptions(lossPercent: 2))
+                return "\(namespace):\(interface)"
+            })
+        }
+        XCTAssertEqual(impairedEnds, [[], ["m-core1:isl", "m-core2:isl"]], "0 % is no impairment; 2 % impairs both ends")
     }
 }

@@ -81,6 +81,8 @@ final class NetemVMTests: LabTestCase {
         let lossy = try ping(name, from: "c", "10.61.2.2", count: 300, interval: "0.01")
         XCTAssertGreaterThan(lossy.lossShare, 0.09, "\(lossy)")
         XCTAssertLessThan(lossy.lossShare, 0.29, "\(lossy)")
+        print("netem: delay 50ms each way: ping RTT min \(delayed.minimumMilliseconds ?? -1) ms (plain cable \(plain.minimumMilliseconds ?? -1) ms); "
+              + "loss 10% each way: \(lossy.sent - lossy.received) of \(lossy.sent) round trips lost")
     }
 
     func testDegradeChangesTheCableAndUndegradePutsBackItsOwnImpairment() throws {
@@ -124,6 +126,8 @@ final class NetemVMTests: LabTestCase {
         // 1 - 0.8^2 = 36 % expected (standard deviation 3.4 points).
         XCTAssertGreaterThan(degraded.lossShare, 0.2, "\(degraded)")
         XCTAssertLessThan(degraded.lossShare, 0.52, "\(degraded)")
+        print("netem: degrade to loss 20% each way: \(degraded.sent - degraded.received) of \(degraded.sent) round trips lost; "
+              + "undegraded to the cable's own 50ms: RTT min \(restored) ms")
         try manager.inject(.undegrade(ef), lab: name)
         XCTAssertNotEqual(try rootQdisc(name, "e", "eth0"), "netem")
         XCTAssertEqual(try ping(name, from: "e", "10.61.3.2", count: 50, interval: "0.01").received, 50)
