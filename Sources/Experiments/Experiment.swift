@@ -135,7 +135,8 @@ extension LabManager {
             return try? JSONDecoder().decode(StormCellResult.self, from: data)
         }
         var results = ExperimentResults(kind: "experiment", title: matrix.name, command: options.command, startedAt: startedAt,
-                                        host: .current(), dimensions: ["design", "stp", "bond_monitor", "advert_int"])
+                                        host: .current(), dimensions: ["design", "stp", "bond_monitor", "advert_int"]
+                                            + (matrix.lossPercents == nil ? [] : ["loss"]))
         // A resumed run keeps the calibration measured when it started.
         results.calibration = fileManager.contents(atPath: "\(root)/calibration/calibration.json").flatMap {
             try? JSONDecoder().decode(CalibrationReport.self, from: $0)  // an unreadable one is measured again

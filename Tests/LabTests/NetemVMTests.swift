@@ -161,6 +161,7 @@ final class NetemVMTests: LabTestCase {
             }
         }
         XCTAssertEqual(seenDuringTheCell, ["netem", "netem"])
+        XCTAssertEqual(results.dimensions, ["design", "stp", "bond_monitor", "advert_int", "loss"])
         let cell = try XCTUnwrap(results.cells.first)
         XCTAssertNil(cell.error)
         XCTAssertEqual(cell.configuration["loss"], "5%")
