@@ -200,7 +200,7 @@ public enum ResultsAnalyzer {
     static let detectionLagAllowance: Int64 = 50_000_000
 
     /// Fault actions that put something back.
-    static let undoKinds: Set<String> = ["link-up", "unblackhole", "restore", "thaw"]
+    static let undoKinds: Set<String> = ["link-up", "unblackhole", "restore", "thaw", "undegrade"]
 
     /// Every probe arrival in the folder's pcap files (named NODE-PORT.pcapng, or .pcap in older folders, as `redlab capture` writes them).
     public static func probeArrivals(directory: String, probePort: UInt16 = 50_007) throws -> [ProbeArrival] {

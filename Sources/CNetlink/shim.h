@@ -11,6 +11,9 @@
 #include <netlink/route/addr.h>
 #include <netlink/route/route.h>
 #include <netlink/route/neighbour.h>
+#include <netlink/route/qdisc.h>
+#include <netlink/route/qdisc/netem.h>
+#include <linux/pkt_sched.h>
 #include <linux/if_link.h>
 #include <linux/veth.h>
 #include <linux/if_bridge.h>

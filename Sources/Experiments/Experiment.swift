@@ -41,6 +41,7 @@ extension ExperimentMatrix {
             throw LabError.unsupported("vrrp_implementation '\(configuration.vrrpImplementation)' is not redlab or keepalived")
         }
         options.vrrpImplementation = implementation
+        options.interCoreImpairment = configuration.interCoreImpairment
         let lab = Scenario.LabSource.generated(design, options, fastSpanningTreeTimers: fastSpanningTreeTimers)
         let topology = TopologyGenerator.generate(design, options)
         guard let client = topology.nodes.first(where: { $0.name == "client" })?.addresses.values.first?.first?.address else {
@@ -138,7 +139,8 @@ extension LabManager {
             return try? JSONDecoder().decode(StormCellResult.self, from: data)
         }
         var results = ExperimentResults(kind: "experiment", title: matrix.name, command: options.command, startedAt: startedAt,
-                                        host: .current(), dimensions: ["design", "stp", "bond_monitor", "advert_int", "vrrp_implementation"])
+                                        host: .current(), dimensions: ["design", "stp", "bond_monitor", "advert_int", "vrrp_implementation"]
+                                            + (matrix.lossPercents == nil ? [] : ["loss"]))
         // A resumed run keeps the calibration measured when it started.
         results.calibration = fileManager.contents(atPath: "\(root)/calibration/calibration.json").flatMap {
             try? JSONDecoder().decode(CalibrationReport.self, from: $0)  // an unreadable one is measured again

@@ -19,6 +19,8 @@ extension ScenarioAction {
         case .restore(let node): return .restore(node: node)
         case .freeze(let node): return .freeze(node: node)
         case .thaw(let node): return .thaw(node: node)
+        case .degrade(let port, let impairment): return .degrade(port, impairment)
+        case .undegrade(let port): return .undegrade(port)
         }
     }
 }

@@ -91,9 +91,9 @@ public enum TrialStreams {
         var faultedPorts: Set<PortRef> = []
         for step in timeline {
             switch step.action {
-            case .linkDown(let port), .blackhole(let port, _), .flap(let port, _, _): faultedPorts.insert(port)
+            case .linkDown(let port), .blackhole(let port, _), .flap(let port, _, _), .degrade(let port, _): faultedPorts.insert(port)
             case .crash(let node), .freeze(let node): faultedNodes.insert(node)
-            case .linkUp, .unblackhole, .restore, .thaw: break
+            case .linkUp, .unblackhole, .restore, .thaw, .undegrade: break
             }
         }
         func cables(_ host: String) -> [Link] { topology.links.filter { $0.a.node == host || $0.b.node == host } }

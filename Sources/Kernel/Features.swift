@@ -5,12 +5,15 @@ public enum KernelFeature: String, Sendable, CaseIterable, CustomStringConvertib
     case bonding
     case vlan8021q = "802.1Q VLANs"
     case bridgeVLANFiltering = "bridge VLAN filtering"
+    /// The netem queueing discipline (cable impairments, the degrade fault).
+    case netem
 
     /// The module an operator loads to get the feature.
     public var module: String {
         switch self {
         case .bonding: "bonding"
         case .vlan8021q, .bridgeVLANFiltering: "8021q"
+        case .netem: "sch_netem"
         }
     }
 
@@ -37,6 +40,13 @@ public enum KernelFeature: String, Sendable, CaseIterable, CustomStringConvertib
                 try socket.createVLAN("probe-vlan", parent: "probe-br", vlanID: 10)
             case .bridgeVLANFiltering:
                 try socket.createBridge("probe-brv", options: BridgeOptions(vlanFiltering: true))
+            case .netem:
+                try socket.createBridge("probe-brn", options: BridgeOptions())
+                do {
+                    try socket.setImpairment("probe-brn", NetemOptions(delayMicroseconds: 1000))
+                } catch let error as NetlinkError where error.kernelErrno == ENOENT {
+                    return false   // "Specified qdisc kind is unknown": the kernel has no sch_netem
+                }
             }
             return true
         } catch let error as NetlinkError where error.isNotSupported {

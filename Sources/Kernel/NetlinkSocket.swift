@@ -201,7 +201,18 @@ final class NetlinkRequest {
         guard status >= 0 else { throw NetlinkError.libnl("nlmsg_append", status) }
     }
 
+    /// Takes ownership of a message libnl built (a qdisc's add request).
+    init(taking message: OpaquePointer) {
+        self.message = message
+    }
+
     deinit { nlmsg_free(message) }
+
+    /// The whole message as it goes to the kernel (netlink header included), for checking what was built.
+    var bytes: [UInt8] {
+        guard let header = nlmsg_hdr(message) else { return [] }
+        return Array(UnsafeRawBufferPointer(start: UnsafeRawPointer(header), count: Int(header.pointee.nlmsg_len)))
+    }
 
     func put(_ type: Int, string: String) throws {
         try check(nla_put_string(message, Int32(type), string))

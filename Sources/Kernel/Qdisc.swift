@@ -3,7 +3,7 @@ import Glibc
 
 extension NetlinkSocket {
     /// TC_H_ROOT (linux/pkt_sched.h): the parent handle of a root queueing discipline.
-    private static let rootParent: UInt32 = 0xFFFF_FFFF
+    static let rootParent: UInt32 = 0xFFFF_FFFF
 
     /// Makes an interface silently drop every frame it sends, or gives it back its default queueing.
     ///
@@ -24,13 +24,23 @@ extension NetlinkSocket {
             try request.put(Int(TCA_KIND), string: "blackhole")
             try perform(request, "add the blackhole qdisc to \(name)")
         } else {
-            let request = try NetlinkRequest(type: RTM_DELQDISC, flags: 0, family: header)
-            do {
-                try perform(request, "remove the root qdisc of \(name)")
-            } catch let error as NetlinkError where error.kernelErrno == ENOENT || error.kernelErrno == EINVAL {
-                // Nothing to remove: the interface already has its default queueing (noqueue answers
-                // deletion with EINVAL, a missing qdisc with ENOENT).
-            }
+            try removeRootQdisc(name)
+        }
+    }
+
+    /// Deletes the interface's root qdisc (a blackhole's or netem's); the kernel then attaches the
+    /// interface's default again. An interface with its default queueing already is left alone.
+    func removeRootQdisc(_ name: String) throws {
+        var header = tcmsg()
+        header.tcm_family = UInt8(AF_UNSPEC)
+        header.tcm_ifindex = try index(of: name)
+        header.tcm_parent = Self.rootParent
+        let request = try NetlinkRequest(type: RTM_DELQDISC, flags: 0, family: header)
+        do {
+            try perform(request, "remove the root qdisc of \(name)")
+        } catch let error as NetlinkError where error.kernelErrno == ENOENT || error.kernelErrno == EINVAL {
+            // Nothing to remove: the interface already has its default queueing (noqueue answers
+            // deletion with EINVAL, a missing qdisc with ENOENT).
         }
     }
 }

@@ -25,6 +25,8 @@ public enum BuildStep: Sendable, Equatable {
     case addRoute(namespace: String, destination: IPv4Interface, via: IPv4Address)
     /// nftables rules in nft's own syntax (the RSTP bridges' BPDU and forwarding-port filter, storm control).
     case firewall(namespace: String, rules: String)
+    /// netem as the root qdisc of one end of an impaired cable (`impair:`), acting on what that end sends.
+    case impair(namespace: String, interface: String, options: NetemOptions)
 
     public var namespace: String {
         switch self {
@@ -32,7 +34,8 @@ public enum BuildStep: Sendable, Equatable {
         case .sysctl(let ns, _, _), .createBridge(let ns, _, _), .createVeth(let ns, _, _, _), .createVXLAN(let ns, _, _),
              .createBond(let ns, _, _), .setMaster(let ns, _, _), .setBondPrimary(let ns, _, _),
              .setBridgePort(let ns, _, _, _), .addBridgeVLANs(let ns, _, _, _), .createVLAN(let ns, _, _, _),
-             .setUp(let ns, _), .addAddress(let ns, _, _), .addRoute(let ns, _, _), .firewall(let ns, _): ns
+             .setUp(let ns, _), .addAddress(let ns, _, _), .addRoute(let ns, _, _), .firewall(let ns, _),
+             .impair(let ns, _, _): ns
         }
     }
 }
@@ -76,10 +79,20 @@ extension BuildPlan {
         for link in topology.links {
             if let tunnel = topology.tunnel(at: link) {
                 steps.append(.createVXLAN(namespace: ns(tunnel.end.node), name: tunnel.end.port, tunnel: tunnel))
+                // This host's end only: the far host's build impairs the other direction.
+                if let impairment = link.impairment {
+                    steps.append(.impair(namespace: ns(tunnel.end.node), interface: tunnel.end.port, options: impairment.netemOptions))
+                }
                 continue
             }
             steps.append(.createVeth(namespace: ns(link.a.node), name: link.a.port,
                                      peerNamespace: ns(link.b.node), peer: link.b.port))
+            // Both ends: netem acts on egress, so each direction of the cable is impaired at its sending end.
+            if let impairment = link.impairment {
+                for end in link.ends {
+                    steps.append(.impair(namespace: ns(end.node), interface: end.port, options: impairment.netemOptions))
+                }
+            }
         }
 
         // Bonds (host NIC teams and switch link aggregations), members enslaved while down.
@@ -195,6 +208,7 @@ extension BuildPlan {
     public static func requiredFeatures(for topology: Topology) -> Set<KernelFeature> {
         var features: Set<KernelFeature> = []
         if topology.needsBonding { features.insert(.bonding) }
+        if topology.links.contains(where: { $0.impairment != nil }) { features.insert(.netem) }
         if topology.needsVLANs {
             features.insert(.bridgeVLANFiltering)
             if topology.nodes.contains(where: { $0.svis.contains { $0.vlan != nil } }) { features.insert(.vlan8021q) }

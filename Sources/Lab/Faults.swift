@@ -21,6 +21,9 @@ public enum Fault: Sendable, Equatable {
     /// The node's daemons stopped (SIGSTOP), cables left up.
     case freeze(node: String)
     case thaw(node: String)
+    /// netem on both ends of a cable (Lab/Impairments.swift); undegrade puts back the cable's own `impair:`.
+    case degrade(PortRef, Impairment)
+    case undegrade(PortRef)
 }
 
 public enum BlackholeDirection: String, Sendable, CaseIterable {
@@ -71,6 +74,10 @@ extension LabManager {
             // Both ends, whichever directions the blackhole had: restoring an end that drops nothing is a no-op.
             try NetlinkSocket.open(inNamespace: try namespace(port.node)).setDroppingEverySentFrame(port.port, false)
             try NetlinkSocket.open(inNamespace: try namespace(peer.node)).setDroppingEverySentFrame(peer.port, false)
+            // The cable's impairment (a degrade's, else its own) comes back with its queueing.
+            if let impairment = try currentImpairment(lab: lab, record: record, at: port) {
+                try setImpairment(impairment, record: record, at: port, refusingBlackholed: false)
+            }
             try logged("unblackhole", port.description, at: time)
 
         case .flap(let port, let period, let count):
@@ -105,6 +112,17 @@ extension LabManager {
                 try startDaemons(topology, lab: lab, only: node)
             }
             try logged(crashing ? "crash" : "restore", node, at: time)
+
+        case .degrade(let port, let impairment):
+            try checkPort(port)
+            let time = try setImpairment(impairment, record: record, at: port, refusingBlackholed: true)
+            try logged("degrade", port.description, Dictionary(uniqueKeysWithValues: impairment.fields.map { ($0.key, $0.value) }), at: time)
+
+        case .undegrade(let port):
+            try checkPort(port)
+            let own = try ownImpairment(lab: lab, at: port)
+            let time = try setImpairment(own, record: record, at: port, refusingBlackholed: false)
+            try logged("undegrade", port.description, at: time)
 
         case .freeze(let node), .thaw(let node):
             let ns = try namespace(node)

@@ -22,8 +22,8 @@ public struct IPBatch: Sendable {
                 main.append("netns add \(ns)")
                 teardown.append("netns del \(ns)")
                 order.append(ns)
-            case .sysctl, .firewall:
-                break
+            case .sysctl, .firewall, .impair:
+                break   // no ip form (impairments are tc's: `tc qdisc replace dev PORT root netem ...`)
             case .createBridge(let ns, let name, let o):
                 var line = "link add name \(name) type bridge stp_state \(o.stpState)"
                 if let p = o.priority { line += " priority \(p)" }

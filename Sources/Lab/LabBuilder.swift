@@ -260,6 +260,8 @@ final class StepExecutor {
             try socket(ns).addRoute(to: destination, via: via)
         case .firewall(let ns, let rules):
             _ = try Namespace.run(inNamespaceFD: try namespaceFD(ns)) { try Firewall.run(rules) }
+        case .impair(let ns, let interface, let options):
+            try socket(ns).setImpairment(interface, options)
         }
     }
 }

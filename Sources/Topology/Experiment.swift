@@ -64,6 +64,9 @@ public struct ExperimentMatrix: Sendable, Equatable, Codable {
     public var criteria: [String]
     /// When set, exactly these configurations instead of the product of the dimensions.
     public var chosenConfigurations: [MatrixConfiguration]?
+    /// Loss on the inter-core cable (netem, both ways), percent: a dimension when given (`loss:`); nil:
+    /// no impairment and no such dimension.
+    public var lossPercents: [Double]?
 
     public init(name: String, designs: [String] = ["ladder", "cross"], spanningTrees: [String] = ["kernel", "rstp"],
                 bondMonitors: [String] = ["mii", "arp"], advertIntervalsMilliseconds: [Int] = [1000, 100],
@@ -117,8 +120,10 @@ public struct ExperimentMatrix: Sendable, Equatable, Codable {
                 for monitor in bondMonitors {
                     for advert in advertIntervalsMilliseconds {
                         for implementation in vrrpImplementations {
-                            result.append(MatrixConfiguration(design: design, stp: stp, bondMonitor: monitor, advertIntervalMilliseconds: advert,
-                                                              vrrpImplementation: implementation))
+                            for loss in lossPercents.map({ $0.map(Optional.some) }) ?? [nil] {
+                                result.append(MatrixConfiguration(design: design, stp: stp, bondMonitor: monitor, advertIntervalMilliseconds: advert,
+                                                                  vrrpImplementation: implementation, lossPercent: loss))
+                            }
                         }
                     }
                 }
@@ -143,6 +148,8 @@ public struct ExperimentMatrix: Sendable, Equatable, Codable {
         // Each problem starts with its key, which the loader reports it at.
         let dimensions = [("designs", designs.isEmpty), ("stp", spanningTrees.isEmpty), ("bond_monitor", bondMonitors.isEmpty),
                           ("advert_int", advertIntervalsMilliseconds.isEmpty), ("vrrp_implementation", vrrpImplementations.isEmpty)]
+        if lossPercents?.isEmpty == true { problems.append("loss: every dimension needs at least one value") }
+        for loss in Set(used.compactMap(\.lossPercent)) where !(0...100).contains(loss) { problems.append("loss: \(loss)% is not 0%-100%") }
         for (key, isEmpty) in dimensions where isEmpty { problems.append("\(key): every dimension needs at least one value") }
         if faults.isEmpty && !storm { problems.append("faults: nothing to run") }
         if !(1...100).contains(trials) { problems.append("trials: must be 1-100") }
@@ -184,14 +191,17 @@ public struct MatrixConfiguration: Sendable, Equatable, Codable {
     public var advertIntervalMilliseconds: Int
     /// The daemon the cores' VRRP groups run on (a `VRRPImplementation` raw value).
     public var vrrpImplementation: String
+    /// Loss on the inter-core cable, percent (the matrix's `loss:` dimension); nil: none.
+    public var lossPercent: Double?
 
     public init(design: String, stp: String, bondMonitor: String, advertIntervalMilliseconds: Int,
-                vrrpImplementation: String = VRRPImplementation.redlab.rawValue) {
+                vrrpImplementation: String = VRRPImplementation.redlab.rawValue, lossPercent: Double? = nil) {
         self.design = design
         self.stp = stp
         self.bondMonitor = bondMonitor
         self.advertIntervalMilliseconds = advertIntervalMilliseconds
         self.vrrpImplementation = vrrpImplementation
+        self.lossPercent = lossPercent
     }
 
     public init(from decoder: any Decoder) throws {
@@ -201,13 +211,19 @@ public struct MatrixConfiguration: Sendable, Equatable, Codable {
         bondMonitor = try container.decode(String.self, forKey: .bondMonitor)
         advertIntervalMilliseconds = try container.decode(Int.self, forKey: .advertIntervalMilliseconds)
         vrrpImplementation = try container.decodeIfPresent(String.self, forKey: .vrrpImplementation) ?? VRRPImplementation.redlab.rawValue
+        lossPercent = try container.decodeIfPresent(Double.self, forKey: .lossPercent)
     }
 
-    /// "cross-rstp-arp-100ms" ("cross-rstp-arp-100ms-keepalived" with keepalived): folder and lab names.
+    /// "cross-rstp-arp-100ms" ("cross-rstp-arp-100ms-keepalived" with keepalived, "-loss1pct" with loss on the
+    /// inter-core cable): folder names.
     public var identifier: String {
         "\(design)-\(stp)-\(bondMonitor)-\(advertIntervalMilliseconds)ms"
             + (vrrpImplementation == VRRPImplementation.redlab.rawValue ? "" : "-\(vrrpImplementation)")
+            + lossSuffix
     }
+
+    /// "-loss1pct" for 1 % loss on the inter-core cable; empty without.
+    private var lossSuffix: String { lossPercent.map { "-loss\(Impairment.percentText($0).dropLast())pct" } ?? "" }
 
     /// The name of the configuration's lab: "rx-" and the identifier, keepalived written "ka" (lab names
     /// hold at most 32 characters: "rx-ladder-kernel-arp-40950ms-ka" is 31).
@@ -221,11 +237,19 @@ public struct MatrixConfiguration: Sendable, Equatable, Codable {
         let advert = advertIntervalMilliseconds % 1000 == 0 ? "\(advertIntervalMilliseconds / 1000) s" : "\(advertIntervalMilliseconds) ms"
         return "\(design) · \(stpLabel) · \(bondMonitor.uppercased()) · \(advert)"
             + (vrrpImplementation == VRRPImplementation.redlab.rawValue ? "" : " · \(vrrpImplementation)")
+            + (lossPercent.map { " · \(Impairment.percentText($0)) loss" } ?? "")
     }
 
     public var dimensionValues: [String: String] {
-        ["design": design, "stp": stp, "bond_monitor": bondMonitor, "advert_int": "\(advertIntervalMilliseconds)ms",
-         "vrrp_implementation": vrrpImplementation]
+        var values = ["design": design, "stp": stp, "bond_monitor": bondMonitor, "advert_int": "\(advertIntervalMilliseconds)ms",
+                      "vrrp_implementation": vrrpImplementation]
+        if let lossPercent { values["loss"] = Impairment.percentText(lossPercent) }
+        return values
+    }
+
+    /// The impairment of the inter-core cable in this configuration's lab; nil: none.
+    public var interCoreImpairment: Impairment? {
+        lossPercent.flatMap { $0 > 0 ? Impairment(lossPercent: $0) : nil }
     }
 }
 
@@ -238,6 +262,7 @@ public struct MatrixConfiguration: Sendable, Equatable, Codable {
 /// bond_monitor: [mii, arp]
 /// advert_int: [1s, 100ms]
 /// vrrp_implementation: [redlab, keepalived]
+/// loss: [0%, 1%]             # on the inter-core cable (netem), a dimension when given
 /// faults: [core-router-crash, server-nic-cut, silent-blackhole]
 /// trials: 3
 /// stp_timers: fast          # or default
@@ -264,6 +289,9 @@ public enum ExperimentLoader {
             matrix.advertIntervalsMilliseconds = try reader.listOrOne(node).map { try reader.duration($0, "advert_int") }
         }
         if let values = try strings("vrrp_implementation") { matrix.vrrpImplementations = values }
+        if let node = top["loss"] {
+            matrix.lossPercents = try reader.listOrOne(node).map { try reader.percentage($0, "loss") }
+        }
         if let node = top["faults"] {
             matrix.faults = try reader.listOrOne(node).map { try reader.enumValue($0, "faults", MatrixFault.self) }
         }
@@ -288,7 +316,8 @@ public enum ExperimentLoader {
                 let advert = try map["advert_int"].map { try reader.duration($0, "\(field).advert_int") } ?? 1000
                 return MatrixConfiguration(design: try value("design", "cross"), stp: try value("stp", "rstp"),
                                            bondMonitor: try value("bond_monitor", "mii"), advertIntervalMilliseconds: advert,
-                                           vrrpImplementation: try value("vrrp_implementation", VRRPImplementation.redlab.rawValue))
+                                           vrrpImplementation: try value("vrrp_implementation", VRRPImplementation.redlab.rawValue),
+                                           lossPercent: try map["loss"].map { try reader.percentage($0, "\(field).loss") })
             }
         }
         if let problem = matrix.problems.first {

@@ -15,6 +15,10 @@ public indirect enum ValueShape: Sendable {
     case boolean
     /// "100ms", "1.5s" or a bare number of seconds.
     case duration
+    /// "1%", "0.5%" or a bare number of percent, 0-100.
+    case percentage
+    /// "10mbit", "512kbit", "1gbit" or a bare number of bits per second.
+    case rate
     /// A list of values of one shape, of `items` many when given.
     case list(ValueShape, items: ClosedRange<Int>? = nil)
     /// A list, or a single value standing for a list of one.
@@ -150,7 +154,17 @@ public enum FileSchema {
         KeySpec("ends", .list(.portRef, items: 2...2), required: true, "The two ends, [NODE:PORT, NODE:PORT]."),
         KeySpec("state", .text(choices: linkStates), "down: the cable starts cut."),
         KeySpec("vni", .integer(Topology.vniRange), "The VXLAN network identifier of a cable between hosts."),
+        KeySpec("impair", .mapping(impairment), "netem on both ends (each direction): {delay, jitter, loss, duplicate, reorder, rate}."),
     ])
+
+    public static let impairment = MappingSpec("impairment", "What netem does to the frames each end of a cable sends.", keys: [
+        KeySpec("delay", .duration, "Added one-way delay, such as 50ms (at most 60s)."),
+        KeySpec("jitter", .duration, "Random variation of the delay, plus or minus (needs a delay)."),
+        KeySpec("loss", .percentage, "Frames lost, such as 1%."),
+        KeySpec("duplicate", .percentage, "Frames sent twice."),
+        KeySpec("reorder", .percentage, "Frames sent at once, ahead of the delayed rest (needs a delay)."),
+        KeySpec("rate", .rate, "Bandwidth, such as 10mbit (1kbit-10gbit)."),
+    ]).with { $0.atLeastOneOf = Impairment.keys }
 
     public static let node = MappingSpec("node", "A host, switch or router.", keys: [
         KeySpec("kind", choices(NodeKind.self), required: true, "host, switch (a bridge) or router (a bridge with SVIs and routes)."),
@@ -338,7 +352,8 @@ public enum FileSchema {
         [KeySpec("at", .duration, required: true, "When, from the start of the trial's probe stream."),
          KeySpec("direction", .text(choices: blackholeDirections), "blackhole: in, out or both."),
          KeySpec("period", .duration, "flap: one down-up cycle."),
-         KeySpec("count", .integer(ScenarioAction.flapCountRange), "flap: how many cycles.")]
+         KeySpec("count", .integer(ScenarioAction.flapCountRange), "flap: how many cycles."),
+         KeySpec("impair", .mapping(impairment), "degrade: what netem does on the cable.")]
         + ScenarioAction.kinds.map { kind in
             let takesNode = ScenarioAction.nodeKinds.contains(kind)
             return KeySpec(kind, takesNode ? .text() : .portRef, takesNode ? "The node." : "The NODE:PORT.")
@@ -359,6 +374,7 @@ public enum FileSchema {
         KeySpec("bond_monitor", .listOrOne(choices(GeneratorOptions.BondMonitor.self)), "Server bond link monitors."),
         KeySpec("advert_int", .listOrOne(.duration), "VRRP advertisement intervals."),
         KeySpec("vrrp_implementation", .listOrOne(choices(VRRPImplementation.self)), "The daemons the cores' VRRP groups run on: redlab's vrrpd, keepalived."),
+        KeySpec("loss", .listOrOne(.percentage), "Loss on the inter-core cable (netem, both ways), such as [0%, 1%, 5%]."),
         KeySpec("faults", .listOrOne(choices(MatrixFault.self)), "Faults."),
         KeySpec("trials", .integer(1...100), "Trials per cell."),
         KeySpec("stp_timers", .text(choices: stpTimers), "fast: kernel STP with the shortest 802.1D timers."),
@@ -376,6 +392,7 @@ public enum FileSchema {
         KeySpec("bond_monitor", choices(GeneratorOptions.BondMonitor.self), "mii or arp."),
         KeySpec("advert_int", .duration, "VRRP advertisement interval."),
         KeySpec("vrrp_implementation", choices(VRRPImplementation.self), "redlab or keepalived."),
+        KeySpec("loss", .percentage, "Loss on the inter-core cable (netem, both ways)."),
     ])
 }
 

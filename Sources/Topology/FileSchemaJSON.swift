@@ -75,6 +75,10 @@ extension FileSchema {
 
     /// Durations as `YAMLReader.milliseconds` reads them: "100ms", "1.5s", or a bare number of seconds.
     static let durationPattern = #"^\s*"# + numberPattern + #"\s*(ms|s)?\s*$"#
+    /// Percentages as `Impairment.percent` reads them: "1%", "0.5%", or a bare number.
+    static let percentagePattern = #"^\s*"# + numberPattern + #"\s*%?\s*$"#
+    /// Rates as `Impairment.bitsPerSecond` reads them: "10mbit", "512kbit", or a bare number of bits per second.
+    static let ratePattern = #"^\s*"# + numberPattern + #"\s*([gGmMkK]?[bB][iI][tT])?\s*$"#
     /// A number as Swift's `Double(String)` reads one (sign, fraction, exponent); infinities and NaN are refused later.
     static let numberPattern = #"[+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?"#
 
@@ -103,6 +107,17 @@ extension FileSchema {
             return .object(["anyOf": .array([
                 .object(["type": .string("number"), "minimum": .integer(0), "maximum": .number(seconds)]),
                 .object(["type": .string("string"), "pattern": .string(durationPattern)]),
+            ])])
+        case .percentage:
+            return .object(["anyOf": .array([
+                .object(["type": .string("number"), "minimum": .integer(0), "maximum": .integer(100)]),
+                .object(["type": .string("string"), "pattern": .string(percentagePattern)]),
+            ])])
+        case .rate:
+            return .object(["anyOf": .array([
+                .object(["type": .string("number"), "minimum": .integer(Impairment.rateRange.lowerBound),
+                         "maximum": .integer(Impairment.rateRange.upperBound)]),
+                .object(["type": .string("string"), "pattern": .string(ratePattern)]),
             ])])
         case .list(let item, let items):
             var result: [String: JSONValue] = ["type": .string("array"), "items": schema(item, definitions: &definitions)]

@@ -18,6 +18,8 @@ public struct GeneratorOptions: Sendable, Equatable {
     public var advertIntervalMilliseconds = 1000
     /// The daemon the cores' VRRP groups run on.
     public var vrrpImplementation: VRRPImplementation = .redlab
+    /// netem on the cable between the cores (`impair:` of core1:isl - core2:isl); nil: none.
+    public var interCoreImpairment: Impairment?
 
     public init() {}
 
@@ -95,6 +97,7 @@ public enum TopologyGenerator {
             nodes.append(node)
         }
         cable("core1", "isl", "core2", "isl")
+        links[links.count - 1].impairment = options.interCoreImpairment
 
         let accessNames = (1...options.access).map { "acc\($0)" }
         for name in accessNames {

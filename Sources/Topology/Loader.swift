@@ -92,9 +92,11 @@ extension YAMLReader {
         var endsNode = node
         var startsDown = false
         var vni: Int?
+        var impairment: Impairment?
         if node.mapping != nil {
             let map = try keyed(node, field, spec: FileSchema.link)
             vni = try map["vni"].map { try self.vni($0, "\(field).vni") }
+            impairment = try map["impair"].map { try self.impairment($0, "\(field).impair") }
             guard let ends = map["ends"] else { throw fail(node, "\(field).ends", "missing: give [NODE:PORT, NODE:PORT]") }
             endsNode = ends
             if let state = map["state"] {
@@ -108,6 +110,8 @@ extension YAMLReader {
         var link = Link(try portRef(ends[0], "\(field)[0]"), try portRef(ends[1], "\(field)[1]"), startsDown: startsDown,
                         location: place(node))
         link.vni = vni
+        // An impairment of nothing (`loss: 0%`) is no impairment: the cable keeps its default queueing.
+        link.impairment = impairment?.fields.isEmpty == true ? nil : impairment
         return link
     }
 

@@ -384,6 +384,8 @@ public struct Link: Sendable, Hashable {
     public var startsDown: Bool
     /// The VXLAN network identifier of a cable between hosts (`vni:`); nil: `Topology.vni(ofLinkAt:)` derives it.
     public var vni: Int?
+    /// netem on both ends (`impair:`): what the cable does to the frames crossing it, each way.
+    public var impairment: Impairment?
     public var location: SourceLocation
 
     public init(_ a: PortRef, _ b: PortRef, startsDown: Bool = false, location: SourceLocation = .unknown()) {

@@ -145,19 +145,23 @@ public enum ScenarioAction: Sendable, Equatable {
     case restore(String)
     case freeze(String)
     case thaw(String)
+    /// netem on both ends of the cable (replacing its `impair:` while it lasts).
+    case degrade(PortRef, Impairment)
+    /// The cable's own `impair:` back, or none.
+    case undegrade(PortRef)
 
     /// A flap's period (milliseconds per down-up cycle) and its number of cycles, in a scenario and on the command line.
     public static let flapPeriodRange = 2...60_000
     public static let flapCountRange = 1...1000
 
-    public static let kinds = ["link-down", "link-up", "blackhole", "unblackhole", "flap", "crash", "restore", "freeze", "thaw"]
+    public static let kinds = ["link-down", "link-up", "blackhole", "unblackhole", "flap", "crash", "restore", "freeze", "thaw", "degrade", "undegrade"]
     /// The kinds whose target is a node; the others take a NODE:PORT.
     public static let nodeKinds = ["crash", "restore", "freeze", "thaw"]
 
     public var isFault: Bool {
         switch self {
-        case .linkDown, .blackhole, .flap, .crash, .freeze: return true
-        case .linkUp, .unblackhole, .restore, .thaw: return false
+        case .linkDown, .blackhole, .flap, .crash, .freeze, .degrade: return true
+        case .linkUp, .unblackhole, .restore, .thaw, .undegrade: return false
         }
     }
 
@@ -168,7 +172,8 @@ public enum ScenarioAction: Sendable, Equatable {
         case .blackhole(let port, _): return .unblackhole(port)
         case .crash(let node): return .restore(node)
         case .freeze(let node): return .thaw(node)
-        case .flap, .linkUp, .unblackhole, .restore, .thaw: return nil
+        case .degrade(let port, _): return .undegrade(port)
+        case .flap, .linkUp, .unblackhole, .restore, .thaw, .undegrade: return nil
         }
     }
 
@@ -183,6 +188,8 @@ public enum ScenarioAction: Sendable, Equatable {
         case .restore(let node): return "restore \(node)"
         case .freeze(let node): return "freeze \(node)"
         case .thaw(let node): return "thaw \(node)"
+        case .degrade(let port, let impairment): return "degrade \(port) (\(impairment))"
+        case .undegrade(let port): return "undegrade \(port)"
         }
     }
 }
@@ -449,6 +456,12 @@ private struct ScenarioReader {
         case "crash": action = .crash(try nodeName())
         case "restore": action = .restore(try nodeName())
         case "freeze": action = .freeze(try nodeName())
+        case "degrade":
+            guard let impair = map["impair"] else {
+                throw reader.fail(node, "\(field).impair", "missing: what the cable does, such as {loss: 1%} or {delay: 100ms}")
+            }
+            action = .degrade(try port(), try reader.impairment(impair, "\(field).impair"))
+        case "undegrade": action = .undegrade(try port())
         default: action = .thaw(try nodeName())
         }
         return ScenarioStep(atMilliseconds: try reader.duration(atNode, "\(field).at"), action: action)

@@ -100,6 +100,9 @@ public enum TopologyWriter {
         for link in topology.links {
             var extra = link.startsDown ? ", state: down" : ""
             if let vni = link.vni { extra += ", vni: \(vni)" }
+            if let impairment = link.impairment {
+                extra += ", impair: {" + impairment.fields.map { "\($0.key): \($0.value)" }.joined(separator: ", ") + "}"
+            }
             out.append(extra.isEmpty ? "  - [\(link.a), \(link.b)]" : "  - {ends: [\(link.a), \(link.b)]\(extra)}")
         }
         if topology.stormGuard == nil {

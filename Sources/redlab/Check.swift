@@ -7,7 +7,7 @@ import Topology
 
 struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Tell which kernel features (bonding, 802.1Q, bridge VLAN filtering) the running kernel has.",
+        abstract: "Tell which kernel features (bonding, 802.1Q, bridge VLAN filtering, netem) the running kernel has.",
         discussion: "Exits 0 when every feature checked is there, 3 when some are missing.")
 
     @Argument(help: "A topology file: check only what it needs.")

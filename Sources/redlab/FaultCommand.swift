@@ -14,10 +14,13 @@ struct FaultCommand: ParsableCommand {
             flap NODE:PORT --period MS --count N      cut and restore the cable N times
             crash NODE / restore NODE                 kill the node's daemons and cut its cables / restore the cables
             freeze NODE / thaw NODE                   stop (SIGSTOP) / continue the node's daemons, cables stay up
+            degrade NODE:PORT [--delay D] [--jitter D] [--loss P] [--duplicate P] [--reorder P] [--rate R]
+                                                      netem on both ends of the cable, such as --loss 1%
+            undegrade NODE:PORT                       the cable's own impair: back (or none)
             """)
 
     enum Kind: String, ExpressibleByArgument, CaseIterable {
-        case linkDown = "link-down", linkUp = "link-up", blackhole, unblackhole, flap, crash, restore, freeze, thaw
+        case linkDown = "link-down", linkUp = "link-up", blackhole, unblackhole, flap, crash, restore, freeze, thaw, degrade, undegrade
     }
 
     @Argument(help: "The lab.") var lab: String
@@ -27,6 +30,19 @@ struct FaultCommand: ParsableCommand {
     @Flag(name: .customLong("out"), help: "blackhole: drop only frames going out.") var outbound = false
     @Option(help: "flap: milliseconds per down-up cycle.") var period: Int = 200
     @Option(help: "flap: how many cycles.") var count: Int = 5
+    @Option(help: "degrade: one-way delay, such as 100ms.") var delay: String?
+    @Option(help: "degrade: delay variation, plus or minus (needs --delay).") var jitter: String?
+    @Option(help: "degrade: frames lost, such as 1%.") var loss: String?
+    @Option(help: "degrade: frames sent twice, such as 0.1%.") var duplicate: String?
+    @Option(help: "degrade: frames sent ahead of the delayed rest (needs --delay).") var reorder: String?
+    @Option(help: "degrade: bandwidth, such as 10mbit.") var rate: String?
+
+    /// The degrade options given, by the file key each stands for.
+    private var impairmentFields: [String: String] {
+        let given: [(String, String?)] = [("delay", delay), ("jitter", jitter), ("loss", loss), ("duplicate", duplicate),
+                                          ("reorder", reorder), ("rate", rate)]
+        return Dictionary(uniqueKeysWithValues: given.compactMap { key, value in value.map { (key, $0) } })
+    }
 
     var fault: Fault? {
         let port = PortRef(target)
@@ -42,10 +58,20 @@ struct FaultCommand: ParsableCommand {
         case .restore: return .restore(node: target)
         case .freeze: return .freeze(node: target)
         case .thaw: return .thaw(node: target)
+        case .degrade: return Impairment(fields: impairmentFields).flatMap { impairment in port.map { .degrade($0, impairment) } }
+        case .undegrade: return port.map(Fault.undegrade)
         }
     }
 
     func validate() throws {
+        if kind == .degrade {
+            guard !impairmentFields.isEmpty else {
+                throw ValidationError("degrade needs at least one of --delay, --jitter, --loss, --duplicate, --reorder, --rate")
+            }
+            if case .failure(let error) = Impairment.parse(fields: impairmentFields) {
+                throw ValidationError("--\(error.key): \(error.message)")
+            }
+        }
         guard fault != nil else { throw ValidationError("\(kind.rawValue) needs NODE:PORT, got '\(target)'") }
         guard ScenarioAction.flapPeriodRange.contains(period) else {
             throw ValidationError("--period must be \(ScenarioAction.flapPeriodRange.lowerBound)-\(ScenarioAction.flapPeriodRange.upperBound) ms, not \(period)")
