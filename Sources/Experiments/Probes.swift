@@ -1,3 +1,4 @@
+import Analysis
 import Foundation
 import Glibc
 import Kernel
@@ -51,13 +52,6 @@ public struct ProbeOptions: Sendable {
         if !Self.secondsRange.contains(seconds) { return "probe duration must be 0.001-86400 s, not \(seconds)" }
         return nil
     }
-}
-
-/// One gap in the answers: consecutive answered probes further apart than 3 probe intervals.
-public struct ProbeGap: Sendable, Codable, Equatable {
-    public var startNanoseconds: Int64
-    public var endNanoseconds: Int64
-    public var milliseconds: Double { Double(endNanoseconds - startNanoseconds) / 1e6 }
 }
 
 /// What a probe stream saw. Times are CLOCK_REALTIME nanoseconds, the clock of capture timestamps.
@@ -321,7 +315,10 @@ struct ProbeEngine {
                 let from = previous.map { sendTimes[$0] } ?? start
                 let to = sequence < sent ? sendTimes[sequence] : (sendTimes.last ?? end)
                 longest = max(longest, to - from)
-                if to - from > 3 * interval { gaps.append(ProbeGap(startNanoseconds: from, endNanoseconds: to)) }
+                if to - from > 3 * interval {
+                    gaps.append(ProbeGap(start: from, end: to, sequenceBefore: previous.map { UInt64($0) },
+                                         sequenceAfter: sequence < sent ? UInt64(sequence) : nil))
+                }
             }
             previous = sequence
         }

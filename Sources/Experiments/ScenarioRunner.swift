@@ -6,23 +6,6 @@ import Lab
 import LabBase
 import Topology
 
-extension ScenarioAction {
-    /// The fault `redlab fault` injects for this step.
-    var fault: Fault {
-        switch self {
-        case .linkDown(let port): return .linkDown(port)
-        case .linkUp(let port): return .linkUp(port)
-        case .blackhole(let port, let direction): return .blackhole(port, direction: BlackholeDirection(rawValue: direction) ?? .both)
-        case .unblackhole(let port): return .unblackhole(port)
-        case .flap(let port, let period, let count): return .flap(port, periodMilliseconds: period, count: count)
-        case .crash(let node): return .crash(node: node)
-        case .restore(let node): return .restore(node: node)
-        case .freeze(let node): return .freeze(node: node)
-        case .thaw(let node): return .thaw(node: node)
-        }
-    }
-}
-
 /// A trial that overran one of its bounds: the cell records it as aborted, puts the lab back and goes on.
 public struct TrialAborted: Error, CustomStringConvertible, Equatable {
     public var reason: String
@@ -153,12 +136,12 @@ public struct ScenarioRunner {
         let failure = faults.wait(timeout: faultTimeoutSeconds)
         // Whatever the timeline left broken is put back (an undo that fails is reported, and the next
         // trial's settling finds out whether the lab works).
-        var undo: [ScenarioAction] = []
+        var undo: [Fault] = []
         for step in faults.done {
             if let reverse = step.action.undo { undo.append(reverse) } else { undo.removeAll { $0.undoes(step.action) } }
         }
         for action in undo.reversed() {
-            do { try manager.inject(action.fault, lab: lab) } catch { progress("  could not undo \(action.description): \(error)") }
+            do { try manager.inject(action, lab: lab) } catch { progress("  could not undo \(action.description): \(error)") }
         }
         if let failure { throw failure }
         if !hung.isEmpty {
@@ -403,11 +386,6 @@ public struct ScenarioRunner {
     }
 }
 
-extension ScenarioAction {
-    /// True when self puts back what `fault` broke.
-    func undoes(_ fault: ScenarioAction) -> Bool { fault.undo == self }
-}
-
 /// Watches the active member of every bond in the lab and logs each change as an event
 /// (source "bond", kind "active-member-change"), so the analysis can time a bond's failover.
 /// Event-driven: the kernel announces a failover as a link event, and only then are the bonds read again;
@@ -501,7 +479,7 @@ final class TimelineThread: @unchecked Sendable {
                 }
                 if lock.withLock({ stopping }) { break }
                 do {
-                    try manager.inject(step.action.fault, lab: lab)
+                    try manager.inject(step.action, lab: lab)
                     lock.withLock { completed.append(step) }
                 } catch {
                     lock.withLock { failure = error }

@@ -6,27 +6,6 @@ import Kernel
 import LabBase
 import Topology
 
-/// A fault to inject, or to undo. Every one is reversible and logged with its nanosecond instant.
-public enum Fault: Sendable, Equatable {
-    case linkDown(PortRef)
-    case linkUp(PortRef)
-    /// Frames silently dropped on a port while carrier stays up.
-    case blackhole(PortRef, direction: BlackholeDirection)
-    case unblackhole(PortRef)
-    /// The cable goes down and up `count` times, `periodMilliseconds` per cycle (half down, half up).
-    case flap(PortRef, periodMilliseconds: Int, count: Int)
-    /// The node's daemons killed and its cables cut.
-    case crash(node: String)
-    case restore(node: String)
-    /// The node's daemons stopped (SIGSTOP), cables left up.
-    case freeze(node: String)
-    case thaw(node: String)
-}
-
-public enum BlackholeDirection: String, Sendable, CaseIterable {
-    case `in`, out, both
-}
-
 extension LabManager {
     /// Injects a fault and returns the events logged for it (one per instant: a flap logs each cut and restore).
     @discardableResult
