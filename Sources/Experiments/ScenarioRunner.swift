@@ -1,6 +1,5 @@
 import Analysis
 import Foundation
-import Glibc
 import Kernel
 import Lab
 import LabBase
@@ -82,7 +81,7 @@ public struct ScenarioRunner {
             } else {
                 waitingFor = "probes from \(probe.from) to \(probe.to) still lost \(last?.lost ?? 0) of \(last?.sent ?? 0)"
             }
-            usleep(200_000)
+            Kernel.sleep(nanoseconds: 200_000_000)
         } while Date() < deadline
         throw TrialAborted("the lab did not settle within \(timeoutMilliseconds / 1000) s: \(waitingFor)")
     }
@@ -416,15 +415,14 @@ struct BondWatcher {
     /// Waits up to `timeoutNanoseconds` for link events and logs the bond changes they bring.
     mutating func waitForChanges(timeoutNanoseconds: Int64) {
         guard !watched.isEmpty else {
-            usleep(useconds_t(timeoutNanoseconds / 1000))
+            Kernel.sleep(nanoseconds: UInt64(max(0, timeoutNanoseconds)))
             return
         }
-        var descriptors = watched.map { pollfd(fd: $0.monitor.fileDescriptor, events: Int16(POLLIN), revents: 0) }
-        _ = pollDescriptors(&descriptors, timeoutNanoseconds: timeoutNanoseconds)
+        let ready = waitForReadiness(readable: watched.map(\.monitor.fileDescriptor), timeoutNanoseconds: timeoutNanoseconds)
         // The change is stamped when its notification is seen, not after the dump that names it (a dump of
         // a namespace's links takes tens of ms in an emulated VM).
         let seen = wallClockNanoseconds()
-        for (index, descriptor) in descriptors.enumerated() where descriptor.revents != 0 {
+        for index in watched.indices where ready[index] {
             let entry = watched[index]
             _ = try? entry.monitor.readOrResynchronize(using: entry.socket)   // a failed read: the dump below still tells
             guard let links = try? entry.socket.links() else { continue }      // no dump: the next event tells
@@ -475,7 +473,7 @@ final class TimelineThread: @unchecked Sendable {
             for step in steps {
                 let due = zero + Int64(step.atMilliseconds) * 1_000_000
                 while wallClockNanoseconds() < due && !lock.withLock({ stopping }) {
-                    usleep(useconds_t(max(50, min(due - wallClockNanoseconds(), 5_000_000) / 1000)))
+                    Kernel.sleep(nanoseconds: UInt64(max(50_000, min(due - wallClockNanoseconds(), 5_000_000))))
                 }
                 if lock.withLock({ stopping }) { break }
                 do {

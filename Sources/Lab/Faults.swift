@@ -1,7 +1,6 @@
 import Analysis
 import Daemons
 import Foundation
-import Glibc
 import Kernel
 import LabBase
 import Topology
@@ -130,7 +129,7 @@ extension LabManager {
         for case .process(let pid, _) in directory.journal() where pids.contains(pid) {
             // A daemon leading its own process group is signalled with the group: keepalived's VRRP child
             // and the scripts a daemon runs crash and freeze with it.
-            if kill(getpgid(pid) == pid ? -pid : pid, signal) == 0 { count += 1 }
+            if ProcessTable.send(signal, toProcessOrItsGroup: pid) { count += 1 }
         }
         return count
     }
