@@ -51,14 +51,17 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
 
-        .testTarget(name: "PacketsTests", dependencies: ["Packets"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "VRRPTests", dependencies: ["VRRP", "Packets"]),
-        .testTarget(name: "RSTPTests", dependencies: ["RSTP", "Packets"]),
-        .testTarget(name: "TopologyTests", dependencies: ["Topology", "Packets", .product(name: "Yams", package: "Yams")]),
+        // What the test targets share: the seeded generator, waitUntil, the VRRP tests' lab.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "PacketsTests", dependencies: ["Packets", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "VRRPTests", dependencies: ["VRRP", "Packets", "TestSupport"]),
+        .testTarget(name: "RSTPTests", dependencies: ["RSTP", "Packets", "TestSupport"]),
+        .testTarget(name: "TopologyTests", dependencies: ["Topology", "Packets", "TestSupport", .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "Packets"]),
         .testTarget(name: "KernelTests", dependencies: ["Kernel"]),
         .testTarget(name: "LabTests", dependencies: [
             "Lab", "LabBase", "Daemons", "Experiments", "Topology", "Kernel", "Analysis", "Packets", "VRRP", "RSTP",
+            "TestSupport",
         ]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Analysis"], resources: [.copy("Fixtures")]),
     ],

@@ -7,7 +7,7 @@ public struct FaultAnalysis: Codable, Sendable {
     public var result: FailoverResult
     /// When the probes did not come back before the fault was undone: the whole silence, from the last
     /// probe before it to the first probe after the undoing (nil when they never came back at all).
-    public var silenceUntilAfterUndo: Analysis.ProbeGap?
+    public var silenceUntilAfterUndo: ProbeGap?
     /// The fault's undoing (link-up, restore, unblackhole, thaw), when the log has one.
     public var undo: LabEvent?
     /// The failback (reversion, RFC 6414): the same analysis with the undoing as the event, over the
@@ -106,11 +106,11 @@ public enum ResultsAnalyzer {
             var result = analysis.analyze(arrivals: inWindow, faultTime: fault.timeNanoseconds)
             findDetection(analysis, protocolEvents, endpoints: streamEndpoints, from: fault.timeNanoseconds,
                           until: result.outage.map { $0.end + Self.detectionLagAllowance } ?? windowEnd, into: &result)
-            var silence: Analysis.ProbeGap?
+            var silence: ProbeGap?
             if result.outcome == .notRecovered, let windowEnd, let silentSince = result.silentSince,
                let before = inWindow.last(where: { $0.receiveTime == silentSince }),
                let after = arrivals.filter({ $0.receiveTime > windowEnd }).min(by: { $0.receiveTime < $1.receiveTime }) {
-                silence = Analysis.ProbeGap(start: silentSince, end: after.receiveTime, sequenceBefore: before.sequence, sequenceAfter: after.sequence)
+                silence = ProbeGap(start: silentSince, end: after.receiveTime, sequenceBefore: before.sequence, sequenceAfter: after.sequence)
             }
             var failback: FailoverResult?
             if let undo {

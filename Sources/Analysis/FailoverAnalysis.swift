@@ -13,16 +13,19 @@ public struct TimedEvent: Sendable, Hashable, Codable {
     }
 }
 
-/// The silence between two consecutive received probes.
+/// A silence in a probe stream: between two consecutive received probes (the failover analysis, in receive
+/// time) or around a run of unanswered probes (the prober's own summary, in send time).
 public struct ProbeGap: Sendable, Hashable, Codable {
-    /// Receive time of the last probe before the gap (ns since the epoch).
+    /// When the last probe before the gap was received (the analysis) or sent (the prober), ns since the epoch;
+    /// the stream's start when the gap opens it.
     public var start: Int64
-    /// Receive time of the first probe after the gap.
+    /// When the first probe after the gap was received or sent; the last send when the gap closes the stream.
     public var end: Int64
-    public var sequenceBefore: UInt64
-    public var sequenceAfter: UInt64
+    /// The sequence numbers of those probes; nil at an edge of the stream, where no probe came through.
+    public var sequenceBefore: UInt64?
+    public var sequenceAfter: UInt64?
 
-    public init(start: Int64, end: Int64, sequenceBefore: UInt64, sequenceAfter: UInt64) {
+    public init(start: Int64, end: Int64, sequenceBefore: UInt64?, sequenceAfter: UInt64?) {
         self.start = start
         self.end = end
         self.sequenceBefore = sequenceBefore
@@ -30,6 +33,7 @@ public struct ProbeGap: Sendable, Hashable, Codable {
     }
 
     public var durationNanoseconds: Int64 { end.saturatingSubtracting(start) }
+    public var milliseconds: Double { Double(durationNanoseconds) / 1e6 }
 }
 
 /// How the probe stream came through the fault.

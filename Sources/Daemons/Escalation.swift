@@ -1,6 +1,5 @@
 import Analysis
 import Foundation
-import Glibc
 import Kernel
 import LabBase
 import Packets
@@ -126,7 +125,7 @@ public final class EventEscalation {
     /// Waits (at most `timeout` seconds) for notify commands still running: for tests and shutdown.
     public func waitForNotifyCommands(timeout: TimeInterval = 5) {
         let deadline = Date().addingTimeInterval(timeout)
-        while running.contains(where: \.isRunning) && Date() < deadline { usleep(10_000) }
+        while running.contains(where: \.isRunning) && Date() < deadline { Kernel.sleep(nanoseconds: 10_000_000) }
         running.removeAll { !$0.isRunning }
     }
 }
@@ -179,7 +178,8 @@ public struct EventLogFollower {
     public func save() {
         guard let offsetPath else { return }
         let temporary = offsetPath + ".tmp"
-        if FileManager.default.createFile(atPath: temporary, contents: Data("\(offset)\n".utf8)) { rename(temporary, offsetPath) }
+        guard FileManager.default.createFile(atPath: temporary, contents: Data("\(offset)\n".utf8)) else { return }
+        try? FileSystem.rename(temporary, to: offsetPath)  // try?: an offset not saved only makes a restart handle some events again
     }
 }
 
@@ -224,9 +224,7 @@ public final class EventNotifier {
     public func run() throws {
         writeStatus()
         while true {
-            var descriptors = [pollfd(fd: signals.fileDescriptor, events: Int16(POLLIN), revents: 0)]
-            pollDescriptors(&descriptors, timeoutNanoseconds: 100_000_000)
-            if descriptors[0].revents != 0, signals.next() != nil {
+            if waitReadable(signals.fileDescriptor, timeoutNanoseconds: 100_000_000), signals.next() != nil {
                 escalation.waitForNotifyCommands(timeout: 1)
                 return
             }

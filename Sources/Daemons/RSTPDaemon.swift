@@ -1,6 +1,5 @@
 import Analysis
 import Foundation
-import Glibc
 import Kernel
 import LabBase
 import Packets
@@ -269,15 +268,13 @@ public final class RSTPDaemon {
         writeStatus()
         while true {
             let ordered = portNames.keys.sorted()
-            var descriptors = [pollfd(fd: signals.fileDescriptor, events: Int16(POLLIN), revents: 0),
-                               pollfd(fd: linkMonitor.fileDescriptor, events: Int16(POLLIN), revents: 0)]
-            descriptors += ordered.compactMap { sockets[$0] }.map { pollfd(fd: $0.fileDescriptor, events: Int16(POLLIN), revents: 0) }
+            let descriptors = [signals.fileDescriptor, linkMonitor.fileDescriptor] + ordered.compactMap { sockets[$0]?.fileDescriptor }
             let before = monotonicNanoseconds()
             // A status held back (`statusMinimumIntervalNanoseconds`) is written when its time comes.
             let wakeUp = statusPending.map { min(nextTick, $0) } ?? nextTick
-            pollDescriptors(&descriptors, timeoutNanoseconds: Int64(wakeUp > before ? wakeUp - before : 0))
+            let ready = waitForReadiness(readable: descriptors, timeoutNanoseconds: Int64(wakeUp > before ? wakeUp - before : 0))
             var mcheckRequested = false
-            if descriptors[0].revents != 0 {
+            if ready[0] {
                 while let signal = signals.next() {
                     if signal != SIGUSR1 { return }
                     mcheckRequested = true
@@ -298,7 +295,7 @@ public final class RSTPDaemon {
                 continue
             }
             if mcheckRequested { try performMcheckRequests() }
-            if descriptors[1].revents != 0 {
+            if ready[1] {
                 let events = try linkMonitor.readOrResynchronize(using: netlink)
                 for event in events {
                     guard let number = portNames.first(where: { $0.value == event.name })?.key else { continue }
@@ -309,7 +306,7 @@ public final class RSTPDaemon {
                     if enabled { reassertKernelState(number, flush: true) }
                 }
             }
-            for (offset, number) in ordered.enumerated() where descriptors[offset + 2].revents != 0 {
+            for (offset, number) in ordered.enumerated() where ready[offset + 2] {
                 // At most a batch per port per pass: a flood of frames must not starve the tick that
                 // renews the forwarding lease (the ports would close and rstpd begin again).
                 var budget = Self.framesPerPass

@@ -1,6 +1,5 @@
 import Analysis
 import Foundation
-import Glibc
 import Kernel
 import LabBase
 import Topology
@@ -123,9 +122,7 @@ public final class StormControlDaemon {
         var lastPoll = monotonicNanoseconds()
         var nextStatus = lastPoll + 1_000_000_000
         while true {
-            var descriptors = [pollfd(fd: signals.fileDescriptor, events: Int16(POLLIN), revents: 0)]
-            pollDescriptors(&descriptors, timeoutNanoseconds: Self.pollIntervalNanoseconds)
-            if descriptors[0].revents != 0, signals.next() != nil { return }
+            if waitReadable(signals.fileDescriptor, timeoutNanoseconds: Self.pollIntervalNanoseconds), signals.next() != nil { return }
             let now = monotonicNanoseconds()
             let seconds = Double(now - lastPoll) / 1e9
             lastPoll = now

@@ -1,6 +1,5 @@
 import Analysis
 import Foundation
-import Glibc
 import Kernel
 import LabBase
 import Topology
@@ -310,9 +309,7 @@ public final class StormGuardDaemon {
         // of times slower; the kernel's trip stops a storm meanwhile, whatever user space does).
         var wait = pollIntervalNanoseconds
         while true {
-            var descriptors = [pollfd(fd: signals.fileDescriptor, events: Int16(POLLIN), revents: 0)]
-            pollDescriptors(&descriptors, timeoutNanoseconds: wait)
-            if descriptors[0].revents != 0, signals.next() != nil { return }
+            if waitReadable(signals.fileDescriptor, timeoutNanoseconds: wait), signals.next() != nil { return }
             let suspended = directory.stormGuardSuspended()
             if suspended != wasSuspended { writeStatus(suspended: suspended) }
             wasSuspended = suspended

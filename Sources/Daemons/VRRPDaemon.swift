@@ -1,6 +1,5 @@
 import Analysis
 import Foundation
-import Glibc
 import Kernel
 import LabBase
 import Packets
@@ -667,24 +666,22 @@ public final class KernelVRRPDaemonIO: VRRPDaemonIO {
     }
 
     public func wait(until deadline: Instant) throws -> [VRRPDaemonInput] {
-        var descriptors = [pollfd(fd: signals.fileDescriptor, events: Int16(POLLIN), revents: 0),
-                           pollfd(fd: linkMonitor.fileDescriptor, events: Int16(POLLIN), revents: 0)]
-        descriptors += receivers.map { pollfd(fd: $0.socket.fileDescriptor, events: Int16(POLLIN), revents: 0) }
-        descriptors += ipv6Receivers.map { pollfd(fd: $0.socket.fileDescriptor, events: Int16(POLLIN), revents: 0) }
-        pollDescriptors(&descriptors, timeoutNanoseconds: max(0, deadline.nanoseconds - now().nanoseconds))
+        let ready = waitForReadiness(readable: [signals.fileDescriptor, linkMonitor.fileDescriptor] + receivers.map(\.socket.fileDescriptor)
+                                         + ipv6Receivers.map(\.socket.fileDescriptor),
+                                     timeoutNanoseconds: max(0, deadline.nanoseconds - now().nanoseconds))
         var inputs: [VRRPDaemonInput] = []
-        if descriptors[0].revents != 0, signals.next() != nil { inputs.append(.stop) }
-        if descriptors[1].revents != 0 {
+        if ready[0], signals.next() != nil { inputs.append(.stop) }
+        if ready[1] {
             for event in try linkMonitor.readOrResynchronize(using: netlink) {
                 inputs.append(.link(event.name, operational: event.isUp && event.carrier))
             }
         }
-        for (index, receiver) in receivers.enumerated() where descriptors[index + 2].revents != 0 {
+        for (index, receiver) in receivers.enumerated() where ready[index + 2] {
             while let packet = try receiver.socket.receive() {
                 inputs.append(.packet(interface: receiver.interface, bytes: packet))
             }
         }
-        for (index, receiver) in ipv6Receivers.enumerated() where descriptors[index + 2 + receivers.count].revents != 0 {
+        for (index, receiver) in ipv6Receivers.enumerated() where ready[index + 2 + receivers.count] {
             while let frame = try receiver.socket.receive() {
                 // Only VRRP (next header 112, at byte 6 of the IPv6 header) goes on; the rest of IPv6 is not ours.
                 guard let decoded = try? EthernetFrame.decode(frame),  // nil: not a frame to look at
@@ -727,7 +724,9 @@ public final class KernelVRRPDaemonIO: VRRPDaemonIO {
         guard let process = scriptRuns.removeValue(forKey: handle) else { return }
         // The shell leads a process group of its own (as Process starts it): kill the whole group, so
         // that what the shell started goes too.
-        if process.isRunning, kill(-process.processIdentifier, SIGKILL) != 0 { kill(process.processIdentifier, SIGKILL) }
+        if process.isRunning, !ProcessTable.send(SIGKILL, toGroupOf: process.processIdentifier) {
+            ProcessTable.send(SIGKILL, to: process.processIdentifier)
+        }
         process.waitUntilExit()
     }
 }

@@ -1,6 +1,6 @@
 import Analysis
 import Foundation
-import Glibc
+import Kernel
 import Lab
 import LabBase
 import Topology

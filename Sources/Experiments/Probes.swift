@@ -1,5 +1,5 @@
+import Analysis
 import Foundation
-import Glibc
 import Kernel
 import Lab
 import LabBase
@@ -51,13 +51,6 @@ public struct ProbeOptions: Sendable {
         if !Self.secondsRange.contains(seconds) { return "probe duration must be 0.001-86400 s, not \(seconds)" }
         return nil
     }
-}
-
-/// One gap in the answers: consecutive answered probes further apart than 3 probe intervals.
-public struct ProbeGap: Sendable, Codable, Equatable {
-    public var startNanoseconds: Int64
-    public var endNanoseconds: Int64
-    public var milliseconds: Double { Double(endNanoseconds - startNanoseconds) / 1e6 }
 }
 
 /// What a probe stream saw. Times are CLOCK_REALTIME nanoseconds, the clock of capture timestamps.
@@ -129,7 +122,7 @@ struct ProbeEngine {
     private var answers: [UInt64: Int] = [:]
     private var answerOrder: [UInt64] = []
     private var rtts: [Int64] = []
-    private let identifier = UInt16(truncatingIfNeeded: getpid())
+    private let identifier = UInt16(truncatingIfNeeded: ProcessInfo.processInfo.processIdentifier)
 
     init(options: ProbeOptions) { self.options = options }
 
@@ -167,7 +160,7 @@ struct ProbeEngine {
         if let startAt = options.startAt {
             // Sockets are open; wait for the agreed instant (answers to nothing yet, so just sleep).
             while wallClockNanoseconds() < startAt {
-                usleep(useconds_t(max(1, min(startAt - wallClockNanoseconds(), 100_000_000) / 1000)))
+                Kernel.sleep(nanoseconds: UInt64(max(1_000, min(startAt - wallClockNanoseconds(), 100_000_000))))
             }
         }
         let start = wallClockNanoseconds()
@@ -210,14 +203,13 @@ struct ProbeEngine {
     }
 
     private mutating func pollOnce(timeoutNanoseconds: Int64, now: Int64) throws {
-        var descriptors: [pollfd] = []
-        if let sender { descriptors.append(pollfd(fd: sender.fileDescriptor, events: Int16(POLLIN), revents: 0)) }
-        if let responder { descriptors.append(pollfd(fd: responder.fileDescriptor, events: Int16(POLLIN), revents: 0)) }
-        for connection in serverConnections { descriptors.append(pollfd(fd: connection.fileDescriptor, events: Int16(POLLIN), revents: 0)) }
-        for fd in sessions.keys { descriptors.append(pollfd(fd: fd, events: Int16(POLLOUT | POLLIN), revents: 0)) }
-        if pollDescriptors(&descriptors, timeoutNanoseconds: timeoutNanoseconds) == 0 { return }
-        for descriptor in descriptors where descriptor.revents != 0 {
-            let fd = descriptor.fd
+        var descriptors: [Int32] = []
+        if let sender { descriptors.append(sender.fileDescriptor) }
+        if let responder { descriptors.append(responder.fileDescriptor) }
+        descriptors += serverConnections.map(\.fileDescriptor)
+        descriptors += sessions.keys
+        let ready = waitForReadiness(readable: descriptors, orWritable: Set(sessions.keys), timeoutNanoseconds: timeoutNanoseconds)
+        for (fd, isReady) in zip(descriptors, ready) where isReady {
             if fd == sender?.fileDescriptor {
                 try drainAnswers()
             } else if fd == responder?.fileDescriptor {
@@ -329,13 +321,14 @@ struct ProbeEngine {
                 let from = previous.map { sendTimes[$0] } ?? start
                 let to = sequence < sent ? sendTimes[sequence] : (sendTimes.last ?? end)
                 longest = max(longest, to - from)
-                if to - from > 3 * interval { gaps.append(ProbeGap(startNanoseconds: from, endNanoseconds: to)) }
+                if to - from > 3 * interval {
+                    gaps.append(ProbeGap(start: from, end: to, sequenceBefore: previous.map { UInt64($0) },
+                                         sequenceAfter: sequence < sent ? UInt64(sequence) : nil))
+                }
             }
             previous = sequence
         }
         let sortedRTT = rtts.sorted()
-        var resolution = timespec()
-        clock_getres(CLOCK_REALTIME, &resolution)
         return ProbeResult(
             kind: options.kind, from: options.from, to: options.to.description, rate: options.rate,
             startNanoseconds: start, endNanoseconds: end, sent: sent, answered: answeredSequences.count,
@@ -344,7 +337,7 @@ struct ProbeEngine {
             rttMedianMicroseconds: sortedRTT.isEmpty ? nil : Double(sortedRTT[sortedRTT.count / 2]) / 1000,
             rttMaxMicroseconds: sortedRTT.last.map { Double($0) / 1000 },
             longestGapMilliseconds: Double(longest) / 1e6, gaps: gaps,
-            clockResolutionNanoseconds: Int64(resolution.tv_sec) * 1_000_000_000 + Int64(resolution.tv_nsec),
+            clockResolutionNanoseconds: wallClockResolutionNanoseconds(),
             lastSendNanoseconds: sendTimes.last, senderScheduling: senderScheduling)
     }
 }

@@ -1,6 +1,5 @@
 import Analysis
 import Foundation
-import Glibc
 import Kernel
 import Lab
 import LabBase
@@ -15,10 +14,7 @@ extension HostDescription {
     /// This machine: kernel release, CPUs, and whether this runs inside the software-emulated VM that
     /// scripts/vm-run boots (it sets REDLAB_IN_VM), where every figure is slower than on real hardware.
     public static func current() -> HostDescription {
-        var names = utsname()
-        uname(&names)
-        let release = withUnsafeBytes(of: &names.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-        return HostDescription(kernel: release, cpus: ProcessInfo.processInfo.activeProcessorCount,
+        return HostDescription(kernel: HostSystem.kernelRelease(), cpus: ProcessInfo.processInfo.activeProcessorCount,
                                virtualMachine: ProcessInfo.processInfo.environment["REDLAB_IN_VM"] == "1",
                                redlabVersion: RedLabVersion.current)
     }

@@ -1,29 +1,9 @@
 import Analysis
 import Foundation
-import Glibc
 import Kernel
 import Lab
 import LabBase
 import Topology
-
-extension ScenarioAction {
-    /// The fault `redlab fault` injects for this step.
-    var fault: Fault {
-        switch self {
-        case .linkDown(let port): return .linkDown(port)
-        case .linkUp(let port): return .linkUp(port)
-        case .blackhole(let port, let direction): return .blackhole(port, direction: BlackholeDirection(rawValue: direction) ?? .both)
-        case .unblackhole(let port): return .unblackhole(port)
-        case .flap(let port, let period, let count): return .flap(port, periodMilliseconds: period, count: count)
-        case .crash(let node): return .crash(node: node)
-        case .restore(let node): return .restore(node: node)
-        case .freeze(let node): return .freeze(node: node)
-        case .thaw(let node): return .thaw(node: node)
-        case .degrade(let port, let impairment): return .degrade(port, impairment)
-        case .undegrade(let port): return .undegrade(port)
-        }
-    }
-}
 
 /// A trial that overran one of its bounds: the cell records it as aborted, puts the lab back and goes on.
 public struct TrialAborted: Error, CustomStringConvertible, Equatable {
@@ -101,7 +81,7 @@ public struct ScenarioRunner {
             } else {
                 waitingFor = "probes from \(probe.from) to \(probe.to) still lost \(last?.lost ?? 0) of \(last?.sent ?? 0)"
             }
-            usleep(200_000)
+            Kernel.sleep(nanoseconds: 200_000_000)
         } while Date() < deadline
         throw TrialAborted("the lab did not settle within \(timeoutMilliseconds / 1000) s: \(waitingFor)")
     }
@@ -155,12 +135,12 @@ public struct ScenarioRunner {
         let failure = faults.wait(timeout: faultTimeoutSeconds)
         // Whatever the timeline left broken is put back (an undo that fails is reported, and the next
         // trial's settling finds out whether the lab works).
-        var undo: [ScenarioAction] = []
+        var undo: [Fault] = []
         for step in faults.done {
             if let reverse = step.action.undo { undo.append(reverse) } else { undo.removeAll { $0.undoes(step.action) } }
         }
         for action in undo.reversed() {
-            do { try manager.inject(action.fault, lab: lab) } catch { progress("  could not undo \(action.description): \(error)") }
+            do { try manager.inject(action, lab: lab) } catch { progress("  could not undo \(action.description): \(error)") }
         }
         if let failure { throw failure }
         if !hung.isEmpty {
@@ -405,11 +385,6 @@ public struct ScenarioRunner {
     }
 }
 
-extension ScenarioAction {
-    /// True when self puts back what `fault` broke.
-    func undoes(_ fault: ScenarioAction) -> Bool { fault.undo == self }
-}
-
 /// Watches the active member of every bond in the lab and logs each change as an event
 /// (source "bond", kind "active-member-change"), so the analysis can time a bond's failover.
 /// Event-driven: the kernel announces a failover as a link event, and only then are the bonds read again;
@@ -440,15 +415,14 @@ struct BondWatcher {
     /// Waits up to `timeoutNanoseconds` for link events and logs the bond changes they bring.
     mutating func waitForChanges(timeoutNanoseconds: Int64) {
         guard !watched.isEmpty else {
-            usleep(useconds_t(timeoutNanoseconds / 1000))
+            Kernel.sleep(nanoseconds: UInt64(max(0, timeoutNanoseconds)))
             return
         }
-        var descriptors = watched.map { pollfd(fd: $0.monitor.fileDescriptor, events: Int16(POLLIN), revents: 0) }
-        _ = pollDescriptors(&descriptors, timeoutNanoseconds: timeoutNanoseconds)
+        let ready = waitForReadiness(readable: watched.map(\.monitor.fileDescriptor), timeoutNanoseconds: timeoutNanoseconds)
         // The change is stamped when its notification is seen, not after the dump that names it (a dump of
         // a namespace's links takes tens of ms in an emulated VM).
         let seen = wallClockNanoseconds()
-        for (index, descriptor) in descriptors.enumerated() where descriptor.revents != 0 {
+        for index in watched.indices where ready[index] {
             let entry = watched[index]
             _ = try? entry.monitor.readOrResynchronize(using: entry.socket)   // a failed read: the dump below still tells
             guard let links = try? entry.socket.links() else { continue }      // no dump: the next event tells
@@ -499,11 +473,11 @@ final class TimelineThread: @unchecked Sendable {
             for step in steps {
                 let due = zero + Int64(step.atMilliseconds) * 1_000_000
                 while wallClockNanoseconds() < due && !lock.withLock({ stopping }) {
-                    usleep(useconds_t(max(50, min(due - wallClockNanoseconds(), 5_000_000) / 1000)))
+                    Kernel.sleep(nanoseconds: UInt64(max(50_000, min(due - wallClockNanoseconds(), 5_000_000))))
                 }
                 if lock.withLock({ stopping }) { break }
                 do {
-                    try manager.inject(step.action.fault, lab: lab)
+                    try manager.inject(step.action, lab: lab)
                     lock.withLock { completed.append(step) }
                 } catch {
                     lock.withLock { failure = error }

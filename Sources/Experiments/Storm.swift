@@ -1,7 +1,6 @@
 import Analysis
 import Capture
 import Foundation
-import Glibc
 import Kernel
 import Lab
 import LabBase
@@ -34,7 +33,7 @@ extension LabManager {
             guard let node = record.node(port.node) else { continue }
             let socket = try NetlinkSocket.open(inNamespace: node.namespace)
             while try socket.links().first(where: { $0.name == port.port })?.operState != "up" && Date() < deadline {
-                usleep(10_000)
+                Kernel.sleep(nanoseconds: 10_000_000)
             }
         }
     }
@@ -53,7 +52,7 @@ extension LabManager {
         }
         let watchdog = try spawnDaemon(["storm-watchdog", "--lab", lab, "--port", loop.description, "--after", "\(bounded + 3)"],
                                        log: "\(directoryHandle.path)/storm-watchdog.log")
-        defer { kill(watchdog, SIGKILL) }
+        defer { ProcessTable.send(SIGKILL, to: watchdog) }
         // The storm is asked for: the lab's storm guard stands down until the loop is open again (and at
         // most a few seconds past the watchdog, should this process die).
         let topology = try keptTopology(lab: lab)

@@ -8,6 +8,35 @@ public func monotonicNanoseconds() -> UInt64 {
     return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
 }
 
+/// CLOCK_REALTIME in nanoseconds since the epoch: the clock pcap timestamps use, so fault instants and
+/// captured frames line up.
+public func wallClockNanoseconds() -> Int64 {
+    var now = timespec()
+    clock_gettime(CLOCK_REALTIME, &now)
+    return Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
+}
+
+/// The resolution of CLOCK_REALTIME, in nanoseconds.
+public func wallClockResolutionNanoseconds() -> Int64 {
+    var resolution = timespec()
+    clock_getres(CLOCK_REALTIME, &resolution)
+    return Int64(resolution.tv_sec) * 1_000_000_000 + Int64(resolution.tv_nsec)
+}
+
+/// Waits up to `timeoutNanoseconds` (nil: forever) for any of `readable` to be readable, or any of them
+/// also in `orWritable` to be writable (a connect in progress). Answers, position by position, which
+/// descriptors are ready (all false on timeout).
+public func waitForReadiness(readable descriptors: [Int32], orWritable: Set<Int32> = [],
+                             timeoutNanoseconds: Int64?) -> [Bool] {
+    var entries = descriptors.map { fd in
+        pollfd(fd: fd, events: Int16(orWritable.contains(fd) ? POLLIN | POLLOUT : POLLIN), revents: 0)
+    }
+    guard pollDescriptors(&entries, timeoutNanoseconds: timeoutNanoseconds) > 0 else {
+        return Array(repeating: false, count: entries.count)
+    }
+    return entries.map { $0.revents != 0 }
+}
+
 /// Waits up to `timeoutNanoseconds` for `fileDescriptor` to be readable; true when it is.
 @discardableResult
 public func waitReadable(_ fileDescriptor: Int32, timeoutNanoseconds: Int64) -> Bool {

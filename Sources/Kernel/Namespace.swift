@@ -134,3 +134,16 @@ extension Namespace {
         try systemCall("setns", name) { setns(target, CLONE_NEWNET) }
     }
 }
+
+/// A namespace file held open, closed when this value goes: a namespace to create devices in
+/// (IFLA_NET_NS_FD) or to enter, without opening its file each time.
+public final class NamespaceDescriptor {
+    private let descriptor: OwnedDescriptor
+
+    /// Opens the named namespace's file.
+    public init(named name: String) throws {
+        descriptor = OwnedDescriptor(try Namespace.open(named: name))
+    }
+
+    public var fileDescriptor: Int32 { descriptor.value }
+}

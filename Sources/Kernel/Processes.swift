@@ -23,8 +23,41 @@ public enum ProcessTable {
     }
 
     /// Sends `signal` to `pid`; false when it cannot (no such process, not allowed).
+    @discardableResult
     public static func send(_ signal: Int32, to pid: Int32) -> Bool {
         kill(pid, signal) == 0
+    }
+
+    /// Sends `signal` to the process group `leader` leads; false when it cannot (no such group).
+    @discardableResult
+    public static func send(_ signal: Int32, toGroupOf leader: Int32) -> Bool {
+        kill(-leader, signal) == 0
+    }
+
+    /// Sends `signal` to `pid`'s whole process group when `pid` leads one (what it started goes with it),
+    /// to `pid` alone otherwise; false when it cannot.
+    @discardableResult
+    public static func send(_ signal: Int32, toProcessOrItsGroup pid: Int32) -> Bool {
+        getpgid(pid) == pid ? send(signal, toGroupOf: pid) : send(signal, to: pid)
+    }
+
+    /// True when this process runs with root's effective user id.
+    public static var runsAsRoot: Bool { geteuid() == 0 }
+}
+
+/// This process's session and its terminal.
+public enum ProcessSession {
+    /// Makes this process the leader of a new session (setsid): it leaves the terminal's session, and a
+    /// signal to the group that started it no longer reaches it. A process that already leads a process
+    /// group cannot, and stays where it is.
+    public static func startNew() {
+        _ = setsid()  // fails (EPERM) only for a group leader, which keeps its session: nothing to do
+    }
+
+    /// A new session, and SIGHUP ignored: a daemon outlives the command that started it and any terminal.
+    public static func detach() {
+        startNew()
+        SignalDisposition.ignore(SIGHUP)
     }
 }
 
@@ -53,6 +86,16 @@ public enum ProcessImage {
         try systemCall("execv", path) { execv(path, argv) }
         // execv answers only on failure, which systemCall has thrown.
         throw Errno(code: EINVAL, call: "execv", detail: path)
+    }
+
+    /// Replaces this process's image with `command`, looked up in PATH as a shell does (execvp), given
+    /// `arguments` after its name. Returns only by throwing (an `Errno` of call "exec" naming the command).
+    public static func replace(searchingPathFor command: String, arguments: [String]) throws -> Never {
+        let argv = ([command] + arguments).map { strdup($0) } + [nil]
+        defer { for pointer in argv { free(pointer) } }
+        try systemCall("exec", command) { execvp(command, argv) }
+        // execvp answers only on failure, which systemCall has thrown.
+        throw Errno(code: EINVAL, call: "exec", detail: command)
     }
 }
 

@@ -30,6 +30,14 @@ public final class SignalWatcher {
     }
 }
 
+/// How this process takes a signal that is not watched.
+public enum SignalDisposition {
+    /// The signal is ignored from now on (SIG_IGN): SIGPIPE for a reader that has gone, SIGHUP for a daemon.
+    public static func ignore(_ signal: Int32) {
+        _ = Glibc.signal(signal, SIG_IGN)  // fails (EINVAL) only for SIGKILL and SIGSTOP, never asked for here
+    }
+}
+
 /// Messages to the system log (syslog(3)), for operators' monitoring.
 public enum SystemLog {
     public static func open(identity: String) {

@@ -1,5 +1,5 @@
 import Analysis
-import Glibc
+import Foundation
 import Kernel
 import LabBase
 import Packets
@@ -19,7 +19,7 @@ extension LabManager {
             throw LabError.unsupported("exchanges must be \(Self.clockExchangesRange.lowerBound)-\(Self.clockExchangesRange.upperBound), not \(count)")
         }
         let socket = try namespace.map { try InetSocket.open(inNamespace: $0, .icmp) } ?? InetSocket(.icmp)
-        let identifier = UInt16(truncatingIfNeeded: getpid())
+        let identifier = UInt16(truncatingIfNeeded: ProcessInfo.processInfo.processIdentifier)
         var exchanges: [ClockExchange] = []
         for sequence in 0..<count {
             let sent = wallClockNanoseconds()

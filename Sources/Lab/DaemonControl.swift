@@ -1,6 +1,5 @@
 import Daemons
 import Foundation
-import Glibc
 import Kernel
 import LabBase
 import Topology

@@ -1,34 +1,9 @@
 import Analysis
 import Daemons
 import Foundation
-import Glibc
 import Kernel
 import LabBase
 import Topology
-
-/// A fault to inject, or to undo. Every one is reversible and logged with its nanosecond instant.
-public enum Fault: Sendable, Equatable {
-    case linkDown(PortRef)
-    case linkUp(PortRef)
-    /// Frames silently dropped on a port while carrier stays up.
-    case blackhole(PortRef, direction: BlackholeDirection)
-    case unblackhole(PortRef)
-    /// The cable goes down and up `count` times, `periodMilliseconds` per cycle (half down, half up).
-    case flap(PortRef, periodMilliseconds: Int, count: Int)
-    /// The node's daemons killed and its cables cut.
-    case crash(node: String)
-    case restore(node: String)
-    /// The node's daemons stopped (SIGSTOP), cables left up.
-    case freeze(node: String)
-    case thaw(node: String)
-    /// netem on both ends of a cable (Lab/Impairments.swift); undegrade puts back the cable's own `impair:`.
-    case degrade(PortRef, Impairment)
-    case undegrade(PortRef)
-}
-
-public enum BlackholeDirection: String, Sendable, CaseIterable {
-    case `in`, out, both
-}
 
 extension LabManager {
     /// Injects a fault and returns the events logged for it (one per instant: a flap logs each cut and restore).
@@ -169,7 +144,7 @@ extension LabManager {
         for case .process(let pid, _) in directory.journal() where pids.contains(pid) {
             // A daemon leading its own process group is signalled with the group: keepalived's VRRP child
             // and the scripts a daemon runs crash and freeze with it.
-            if kill(getpgid(pid) == pid ? -pid : pid, signal) == 0 { count += 1 }
+            if ProcessTable.send(signal, toProcessOrItsGroup: pid) { count += 1 }
         }
         return count
     }

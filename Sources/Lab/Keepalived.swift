@@ -1,7 +1,6 @@
 import Analysis
 import Daemons
 import Foundation
-import Glibc
 import Kernel
 import LabBase
 import Topology

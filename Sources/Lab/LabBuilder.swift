@@ -1,5 +1,4 @@
 import Foundation
-import Glibc
 import Kernel
 import LabBase
 import Logging
@@ -112,8 +111,8 @@ public struct LabManager {
         let ownNamespaces = Array(Set(namespaces)).sorted()
         // Processes first: the lab's daemons, then anything else still running inside its namespaces
         // (one pass over /proc for all of them).
-        for case .process(let pid, _) in journal { kill(pid, SIGKILL) }
-        for pid in Namespace.processes(inAny: ownNamespaces.filter(Namespace.exists)) { kill(pid, SIGKILL) }
+        for case .process(let pid, _) in journal { ProcessTable.send(SIGKILL, to: pid) }
+        for pid in Namespace.processes(inAny: ownNamespaces.filter(Namespace.exists)) { ProcessTable.send(SIGKILL, to: pid) }
         var failures: [String] = []
         for ns in ownNamespaces {
             do { try Namespace.delete(ns) } catch { failures.append("\(ns): \(error)") }
@@ -149,14 +148,13 @@ public struct LabManager {
 final class StepExecutor {
     private let directory: LabDirectory
     private var sockets: [String: NetlinkSocket] = [:]
-    private var namespaceFDs: [String: Int32] = [:]
+    private var namespaceFDs: [String: NamespaceDescriptor] = [:]
 
     init(directory: LabDirectory) { self.directory = directory }
 
     deinit { closeAll() }
 
     func closeAll() {
-        for fd in namespaceFDs.values { close(fd) }
         namespaceFDs = [:]
         sockets = [:]
     }
@@ -180,10 +178,10 @@ final class StepExecutor {
     }
 
     private func namespaceFD(_ namespace: String) throws -> Int32 {
-        if let known = namespaceFDs[namespace] { return known }
-        let fd = try Namespace.open(named: namespace)
-        namespaceFDs[namespace] = fd
-        return fd
+        if let known = namespaceFDs[namespace] { return known.fileDescriptor }
+        let opened = try NamespaceDescriptor(named: namespace)
+        namespaceFDs[namespace] = opened
+        return opened.fileDescriptor
     }
 
     /// Polls every node until each port that should be up reports operstate up.

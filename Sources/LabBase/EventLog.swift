@@ -1,14 +1,6 @@
 import Analysis
 import Foundation
-import Glibc
-
-/// The wall clock in nanoseconds since the epoch: the same clock pcap timestamps use, so fault instants
-/// and captured frames line up.
-public func wallClockNanoseconds() -> Int64 {
-    var now = timespec()
-    clock_gettime(CLOCK_REALTIME, &now)
-    return Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
-}
+import Kernel
 
 extension LabEvent {
     /// An event that happens now, on the wall clock.
@@ -37,10 +29,11 @@ extension LabDirectory {
         encoder.outputFormatting = [.sortedKeys]
         var line = try encoder.encode(event)
         line.append(0x0a)
-        let fd = open(eventLogPath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw LabError.buildFailed(step: "open \(eventLogPath)", error: String(cString: strerror(errno))) }
-        defer { close(fd) }
-        _ = line.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        do {
+            try FileSystem.append(line, to: eventLogPath)
+        } catch let error as Errno {
+            throw LabError.buildFailed(step: "log to \(eventLogPath)", error: error.description)
+        }
     }
 
     public func events() -> [LabEvent] {

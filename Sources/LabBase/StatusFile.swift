@@ -1,5 +1,4 @@
 import Foundation
-import Glibc
 import Kernel
 
 /// Writes a daemon's status for `redlab status` so that a reader never sees half a file: the new text
@@ -44,19 +43,31 @@ package final class StatusFileWriter: @unchecked Sendable {
         }
         // The status file's inode keeps a name while the new text takes the status name, then becomes the spare.
         let hold = "\(path).hold"
-        if link(path, hold) != 0 {
+        do {
+            try FileSystem.link(path, as: hold)
+        } catch let error as Errno where error.code == EEXIST {
             // A hold left by a daemon killed mid-swap: removed once (an unlink every time would take the
             // lab folder's lock that every daemon's renames wait on).
-            guard errno == EEXIST, unlink(hold) == 0, link(path, hold) == 0 else { return writePlain(data, to: path) }
-        }
-        guard rename(spare, path) == 0 else {
-            unlink(hold)
+            do {
+                try FileSystem.unlink(hold)
+                try FileSystem.link(path, as: hold)
+            } catch {
+                return writePlain(data, to: path)
+            }
+        } catch {
             return writePlain(data, to: path)
         }
-        if rename(hold, spare) == 0 {
+        do {
+            try FileSystem.rename(spare, to: path)
+        } catch {
+            try? FileSystem.unlink(hold)  // try?: a hold left behind is removed by the next write
+            return writePlain(data, to: path)
+        }
+        do {
+            try FileSystem.rename(hold, to: spare)
             spares[path, default: []].append(Spare(name: spare, restingSince: now))
-        } else {
-            unlink(hold)
+        } catch {
+            try? FileSystem.unlink(hold)  // try?: a hold left behind is removed by the next write
         }
     }
 
@@ -75,7 +86,8 @@ package final class StatusFileWriter: @unchecked Sendable {
 
     private func writePlain(_ data: Data, to path: String) {
         let temporary = path + ".tmp"
-        if FileManager.default.createFile(atPath: temporary, contents: data) { rename(temporary, path) }
+        // try?: a status not written is replaced by the next one, a second later
+        if FileManager.default.createFile(atPath: temporary, contents: data) { try? FileSystem.rename(temporary, to: path) }
     }
 }
 

@@ -14,13 +14,13 @@ public enum MatrixFault: String, Sendable, CaseIterable, Codable {
 
     /// What is done: core1 is the spanning-tree root and the servers' VRRP master; srv1's active bond
     /// member eth0 is cabled to acc1:s1; acc1 reaches core1 through core1:a1.
-    public var action: ScenarioAction {
+    public var action: Fault {
         switch self {
-        case .coreRouterCrash: return .crash("core1")
+        case .coreRouterCrash: return .crash(node: "core1")
         case .coreUplinkCut: return .linkDown(PortRef(node: "core1", port: "a1"))
-        case .accessSwitchCrash: return .crash("acc1")
+        case .accessSwitchCrash: return .crash(node: "acc1")
         case .serverNICCut: return .linkDown(PortRef(node: "srv1", port: "eth0"))
-        case .silentBlackhole: return .blackhole(PortRef(node: "acc1", port: "s1"), direction: "both")
+        case .silentBlackhole: return .blackhole(PortRef(node: "acc1", port: "s1"), direction: .both)
         case .interCoreLinkCut: return .linkDown(PortRef(node: "core1", port: "isl"))
         }
     }

@@ -103,7 +103,7 @@ public enum FileSchema {
 
     public static let linkStates = ["up", "down"]
     public static let stpTimers = ["fast", "default"]
-    public static let blackholeDirections = ["in", "out", "both"]
+    public static let blackholeDirections = BlackholeDirection.allCases.map(\.rawValue)
     public static let scenarioProbeKinds = ["udp"]
     public static let matrixSpanningTrees = ["kernel", "rstp", "none"]
 
@@ -352,13 +352,13 @@ public enum FileSchema {
         [KeySpec("at", .duration, required: true, "When, from the start of the trial's probe stream."),
          KeySpec("direction", .text(choices: blackholeDirections), "blackhole: in, out or both."),
          KeySpec("period", .duration, "flap: one down-up cycle."),
-         KeySpec("count", .integer(ScenarioAction.flapCountRange), "flap: how many cycles."),
+         KeySpec("count", .integer(Fault.flapCountRange), "flap: how many cycles."),
          KeySpec("impair", .mapping(impairment), "degrade: what netem does on the cable.")]
-        + ScenarioAction.kinds.map { kind in
-            let takesNode = ScenarioAction.nodeKinds.contains(kind)
+        + Fault.kinds.map { kind in
+            let takesNode = Fault.nodeKinds.contains(kind)
             return KeySpec(kind, takesNode ? .text() : .portRef, takesNode ? "The node." : "The NODE:PORT.")
         }
-    ).with { $0.exactlyOneOf = ScenarioAction.kinds }
+    ).with { $0.exactlyOneOf = Fault.kinds }
 
     public static let scenarioStorm = MappingSpec("scenario_storm", "A bounded loop-closing run.", keys: [
         KeySpec("loop", .portRef, required: true, "The NODE:PORT whose cable closes the loop."),

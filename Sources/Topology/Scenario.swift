@@ -125,72 +125,11 @@ public struct ScenarioProbe: Sendable, Equatable {
 /// One thing done at a time offset into a trial (from the start of the probe stream).
 public struct ScenarioStep: Sendable, Equatable {
     public var atMilliseconds: Int
-    public var action: ScenarioAction
+    public var action: Fault
 
-    public init(atMilliseconds: Int, action: ScenarioAction) {
+    public init(atMilliseconds: Int, action: Fault) {
         self.atMilliseconds = atMilliseconds
         self.action = action
-    }
-}
-
-/// The faults of `redlab fault`, and their undoing.
-public enum ScenarioAction: Sendable, Equatable {
-    case linkDown(PortRef)
-    case linkUp(PortRef)
-    /// direction: "in", "out" or "both".
-    case blackhole(PortRef, direction: String)
-    case unblackhole(PortRef)
-    case flap(PortRef, periodMilliseconds: Int, count: Int)
-    case crash(String)
-    case restore(String)
-    case freeze(String)
-    case thaw(String)
-    /// netem on both ends of the cable (replacing its `impair:` while it lasts).
-    case degrade(PortRef, Impairment)
-    /// The cable's own `impair:` back, or none.
-    case undegrade(PortRef)
-
-    /// A flap's period (milliseconds per down-up cycle) and its number of cycles, in a scenario and on the command line.
-    public static let flapPeriodRange = 2...60_000
-    public static let flapCountRange = 1...1000
-
-    public static let kinds = ["link-down", "link-up", "blackhole", "unblackhole", "flap", "crash", "restore", "freeze", "thaw", "degrade", "undegrade"]
-    /// The kinds whose target is a node; the others take a NODE:PORT.
-    public static let nodeKinds = ["crash", "restore", "freeze", "thaw"]
-
-    public var isFault: Bool {
-        switch self {
-        case .linkDown, .blackhole, .flap, .crash, .freeze, .degrade: return true
-        case .linkUp, .unblackhole, .restore, .thaw, .undegrade: return false
-        }
-    }
-
-    /// What puts the lab back after this fault (nil for an undo or a flap, which ends restored).
-    public var undo: ScenarioAction? {
-        switch self {
-        case .linkDown(let port): return .linkUp(port)
-        case .blackhole(let port, _): return .unblackhole(port)
-        case .crash(let node): return .restore(node)
-        case .freeze(let node): return .thaw(node)
-        case .degrade(let port, _): return .undegrade(port)
-        case .flap, .linkUp, .unblackhole, .restore, .thaw, .undegrade: return nil
-        }
-    }
-
-    public var description: String {
-        switch self {
-        case .linkDown(let port): return "link-down \(port)"
-        case .linkUp(let port): return "link-up \(port)"
-        case .blackhole(let port, let direction): return "blackhole \(port) (\(direction))"
-        case .unblackhole(let port): return "unblackhole \(port)"
-        case .flap(let port, let period, let count): return "flap \(port) every \(period) ms, \(count) times"
-        case .crash(let node): return "crash \(node)"
-        case .restore(let node): return "restore \(node)"
-        case .freeze(let node): return "freeze \(node)"
-        case .thaw(let node): return "thaw \(node)"
-        case .degrade(let port, let impairment): return "degrade \(port) (\(impairment))"
-        case .undegrade(let port): return "undegrade \(port)"
-        }
     }
 }
 
@@ -432,37 +371,37 @@ private struct ScenarioReader {
     func step(_ node: Yams.Node, _ field: String) throws -> ScenarioStep {
         let map = try reader.keyed(node, field, spec: FileSchema.scenarioStep)
         guard let atNode = map["at"] else { throw reader.fail(node, "\(field).at", "missing: when, from the start of the trial (such as 1s)") }
-        let actions = ScenarioAction.kinds.filter { map[$0] != nil }
+        let actions = Fault.kinds.filter { map[$0] != nil }
         guard actions.count == 1, let kind = actions.first, let target = map[kind] else {
-            throw reader.fail(node, field, "give exactly one of \(ScenarioAction.kinds.joined(separator: ", ")) with its target")
+            throw reader.fail(node, field, "give exactly one of \(Fault.kinds.joined(separator: ", ")) with its target")
         }
         func port() throws -> PortRef { try reader.portRef(target, "\(field).\(kind)") }
         func nodeName() throws -> String { try reader.string(target, "\(field).\(kind)") }
-        let action: ScenarioAction
+        let action: Fault
         switch kind {
         case "link-down": action = .linkDown(try port())
         case "link-up": action = .linkUp(try port())
         case "blackhole":
-            let direction = try map["direction"].map { try reader.string($0, "\(field).direction") } ?? "both"
-            guard FileSchema.blackholeDirections.contains(direction) else {
-                throw reader.fail(map["direction"] ?? node, "\(field).direction", "'\(direction)' is not in, out or both")
+            let name = try map["direction"].map { try reader.string($0, "\(field).direction") } ?? "both"
+            guard let direction = BlackholeDirection(rawValue: name) else {
+                throw reader.fail(map["direction"] ?? node, "\(field).direction", "'\(name)' is not in, out or both")
             }
             action = .blackhole(try port(), direction: direction)
         case "unblackhole": action = .unblackhole(try port())
         case "flap":
-            let period = try map["period"].map { try reader.duration($0, "\(field).period", range: ScenarioAction.flapPeriodRange) } ?? 200
-            let count = try map["count"].map { try reader.integer($0, "\(field).count", range: ScenarioAction.flapCountRange) } ?? 3
+            let period = try map["period"].map { try reader.duration($0, "\(field).period", range: Fault.flapPeriodRange) } ?? 200
+            let count = try map["count"].map { try reader.integer($0, "\(field).count", range: Fault.flapCountRange) } ?? 3
             action = .flap(try port(), periodMilliseconds: period, count: count)
-        case "crash": action = .crash(try nodeName())
-        case "restore": action = .restore(try nodeName())
-        case "freeze": action = .freeze(try nodeName())
+        case "crash": action = .crash(node: try nodeName())
+        case "restore": action = .restore(node: try nodeName())
+        case "freeze": action = .freeze(node: try nodeName())
         case "degrade":
             guard let impair = map["impair"] else {
                 throw reader.fail(node, "\(field).impair", "missing: what the cable does, such as {loss: 1%} or {delay: 100ms}")
             }
             action = .degrade(try port(), try reader.impairment(impair, "\(field).impair"))
         case "undegrade": action = .undegrade(try port())
-        default: action = .thaw(try nodeName())
+        default: action = .thaw(node: try nodeName())
         }
         return ScenarioStep(atMilliseconds: try reader.duration(atNode, "\(field).at"), action: action)
     }

@@ -44,7 +44,7 @@ struct CalibrateCommand: ParsableCommand {
         try requireRoot("calibrate")
         guard let address = IPv4Address(to), let receiverPort = PortRef(receiver), let cablePort = PortRef(cable), let lengths else { return }
         do {
-            let directory = out ?? NSTemporaryDirectory() + "redlab-calibrate-\(getpid())"
+            let directory = out ?? NSTemporaryDirectory() + "redlab-calibrate-\(ProcessInfo.processInfo.processIdentifier)"
             let options = CalibrationOptions(from: from, to: address, responder: responder, receiver: receiverPort, cable: cablePort,
                                              blackoutsMilliseconds: lengths, repeats: repeats, rate: rate, directory: directory)
             let report = try LabManager().calibrate(lab: lab, options)

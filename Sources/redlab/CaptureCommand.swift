@@ -1,6 +1,7 @@
 import ArgumentParser
 import Experiments
 import Foundation
+import Kernel
 import Lab
 import Topology
 
@@ -38,7 +39,7 @@ struct CaptureCommand: ParsableCommand {
         if let live, let port = PortRef(live) {
             do {
                 let interruption = try Interruption()
-                let statistics = try LabManager().captureLive(lab: lab, port: port, to: STDOUT_FILENO, filter: filter,
+                let statistics = try LabManager().captureLive(lab: lab, port: port, to: StandardOutput.fileDescriptor, filter: filter,
                                                               seconds: seconds ?? LabManager.captureSecondsRange.upperBound) { interruption.check() }
                 FileHandle.standardError.write(Data("\(port): \(statistics.written) frames streamed (kernel received \(statistics.received), dropped \(statistics.dropped))\n".utf8))
             } catch {

@@ -73,11 +73,11 @@ struct FaultCommand: ParsableCommand {
             }
         }
         guard fault != nil else { throw ValidationError("\(kind.rawValue) needs NODE:PORT, got '\(target)'") }
-        guard ScenarioAction.flapPeriodRange.contains(period) else {
-            throw ValidationError("--period must be \(ScenarioAction.flapPeriodRange.lowerBound)-\(ScenarioAction.flapPeriodRange.upperBound) ms, not \(period)")
+        guard Fault.flapPeriodRange.contains(period) else {
+            throw ValidationError("--period must be \(Fault.flapPeriodRange.lowerBound)-\(Fault.flapPeriodRange.upperBound) ms, not \(period)")
         }
-        guard ScenarioAction.flapCountRange.contains(count) else {
-            throw ValidationError("--count must be \(ScenarioAction.flapCountRange.lowerBound)-\(ScenarioAction.flapCountRange.upperBound), not \(count)")
+        guard Fault.flapCountRange.contains(count) else {
+            throw ValidationError("--count must be \(Fault.flapCountRange.lowerBound)-\(Fault.flapCountRange.upperBound), not \(count)")
         }
     }
 

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Daemons
 import Foundation
-import Glibc
+import Kernel
 import Lab
 
 struct NotifierCommand: ParsableCommand {
@@ -18,8 +18,7 @@ struct NotifierCommand: ParsableCommand {
         do {
             // Detached: it outlives the `redlab up` that started it. It stays in the host's namespace
             // (its notify command runs there); traps leave from the `from` node's namespace.
-            setsid()
-            signal(SIGHUP, SIG_IGN)
+            ProcessSession.detach()
             try EventNotifier(lab: lab).run()
         } catch {
             throw fail(error)

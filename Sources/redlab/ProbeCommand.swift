@@ -49,7 +49,7 @@ struct ProbeCommand: ParsableCommand {
                 print(String(format: "longest gap %.1f ms; rtt median %.0f us, max %.0f us; clock resolution %d ns",
                              result.longestGapMilliseconds, result.rttMedianMicroseconds ?? 0, result.rttMaxMicroseconds ?? 0,
                              result.clockResolutionNanoseconds))
-                for gap in result.gaps { print(String(format: "  gap of %.1f ms starting at %lld ns", gap.milliseconds, gap.startNanoseconds)) }
+                for gap in result.gaps { print(String(format: "  gap of %.1f ms starting at %lld ns", gap.milliseconds, gap.start)) }
             }
         } catch {
             throw fail(error)

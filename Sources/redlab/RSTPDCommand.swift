@@ -1,7 +1,6 @@
 import ArgumentParser
 import Daemons
 import Foundation
-import Glibc
 import Kernel
 import Lab
 import LabBase

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import Glibc
 import Kernel
 import Lab
 import LabBase
@@ -37,7 +36,7 @@ func fail(_ error: Error) -> ExitCode {
 
 /// Commands that change the kernel refuse to start without root, before touching anything.
 func requireRoot(_ command: String) throws {
-    guard geteuid() == 0 else {
+    guard ProcessTable.runsAsRoot else {
         FileHandle.standardError.write(Data("redlab: `redlab \(command)` changes network namespaces and needs root: run it with sudo\n".utf8))
         throw ExitCode(1)
     }
@@ -47,8 +46,7 @@ func requireRoot(_ command: String) throws {
 /// started it and any terminal.
 func enterLabNodeAsDaemon(_ namespace: String) throws {
     try Namespace.enter(namespace)
-    setsid()
-    signal(SIGHUP, SIG_IGN)
+    ProcessSession.detach()
 }
 
 /// The bridge a lab daemon (rstpd, stormctl) runs on: the lab's folder, the node's namespace, the node as
@@ -216,9 +214,11 @@ struct Exec: ParsableCommand {
         } catch {
             throw fail(error)
         }
-        let arguments = command.map { strdup($0) } + [nil]
-        execvp(command[0], arguments)
-        throw fail(Errno(code: errno, call: "exec", detail: command[0]))
+        do {
+            try ProcessImage.replace(searchingPathFor: command[0], arguments: Array(command.dropFirst()))
+        } catch {
+            throw fail(error)
+        }
     }
 }
 

@@ -2,7 +2,6 @@ import Analysis
 import ArgumentParser
 import Experiments
 import Foundation
-import Glibc
 import Kernel
 import Lab
 import Topology
@@ -61,8 +60,7 @@ func invokedCommand() -> String {
 
 /// A progress line, written at once to standard output; harmless when the reader has gone.
 func emit(_ line: String) {
-    let bytes = Array((line + "\n").utf8)
-    _ = bytes.withUnsafeBytes { write(STDOUT_FILENO, $0.baseAddress, $0.count) }
+    StandardOutput.writeUnbuffered(line + "\n")
 }
 
 /// SIGINT and SIGTERM turned into a question a long run asks between steps, so it stops cleanly: the lab
@@ -72,7 +70,7 @@ final class Interruption {
     private var seen = false
 
     init() throws {
-        signal(SIGPIPE, SIG_IGN)
+        SignalDisposition.ignore(SIGPIPE)
         watcher = try SignalWatcher([SIGINT, SIGTERM, SIGHUP])
     }
 

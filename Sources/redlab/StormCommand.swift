@@ -1,7 +1,7 @@
 import ArgumentParser
 import Experiments
 import Foundation
-import Glibc
+import Kernel
 import Lab
 import Topology
 
@@ -60,8 +60,8 @@ struct StormWatchdog: ParsableCommand {
     }
 
     func run() throws {
-        setsid()
-        usleep(useconds_t(after * 1_000_000))
+        ProcessSession.startNew()
+        Kernel.sleep(nanoseconds: UInt64(after * 1e9))
         guard let ref = PortRef(port) else { return }
         try LabManager().setCable(lab: lab, at: ref, up: false)
     }

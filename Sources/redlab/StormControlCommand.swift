@@ -1,7 +1,7 @@
 import ArgumentParser
 import Daemons
 import Foundation
-import Glibc
+import Kernel
 import Lab
 import LabBase
 import Topology
@@ -48,8 +48,7 @@ struct StormGuardCommand: ParsableCommand {
         do {
             let directory = LabDirectory(name: lab)
             let topology = try directory.keptTopology()
-            setsid()
-            signal(SIGHUP, SIG_IGN)
+            ProcessSession.detach()
             let daemon = try StormGuardDaemon(lab: lab, topology: topology, eventSink: { try? directory.log($0) }) // a full disk must not stop the guard
             try daemon.run()
         } catch {

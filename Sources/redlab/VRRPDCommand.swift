@@ -2,7 +2,6 @@ import Analysis
 import ArgumentParser
 import Daemons
 import Foundation
-import Glibc
 import Kernel
 import Lab
 import LabBase

@@ -55,7 +55,8 @@ final class AnalyzeLabTests: LabTestCase {
         let outage = Double(silence.durationNanoseconds) / 1e6
         XCTAssertGreaterThan(outage, 250)
         XCTAssertLessThan(outage, 1500)
-        XCTAssertGreaterThan(result.lostProbes + Int(silence.sequenceAfter - silence.sequenceBefore) - 1, 200)
+        let sequenceBefore = try XCTUnwrap(silence.sequenceBefore), sequenceAfter = try XCTUnwrap(silence.sequenceAfter)
+        XCTAssertGreaterThan(result.lostProbes + Int(sequenceAfter - sequenceBefore) - 1, 200)
         XCTAssertEqual(result.pathBefore, "server:eth0")
         // The prober's own view of the same stream: its gaps are in send time, so this one is too, from the send
         // stamps of the probes around the silence (probes held in the client's neighbour queue until the address

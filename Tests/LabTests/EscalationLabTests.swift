@@ -4,6 +4,7 @@ import Glibc
 import Lab
 import LabBase
 import Packets
+import TestSupport
 import Topology
 import XCTest
 
@@ -54,12 +55,7 @@ final class EscalationLabTests: LabTestCase {
     }
 
     private func waitFor(_ seconds: Double, _ condition: () -> Bool) -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if condition() { return true }
-            usleep(50_000)
-        }
-        return condition()
+        waitUntil(seconds: seconds, interval: 0.05, condition)
     }
 
     private func read(_ path: String) -> String { (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }

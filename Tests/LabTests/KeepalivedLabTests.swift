@@ -3,6 +3,7 @@ import Foundation
 import Kernel
 import Lab
 import LabBase
+import TestSupport
 import Topology
 import XCTest
 
@@ -11,39 +12,17 @@ import XCTest
 /// in two subnets on one segment and reach each other only through the virtual gateways.
 final class KeepalivedLabTests: LabTestCase {
     private func topology(r1: VRRPImplementation, r2: VRRPImplementation) throws -> Topology {
-        func groups(_ priority: Int) -> String {
+        func vrrp(_ implementation: VRRPImplementation, _ priority: Int) -> String {
             """
+                  implementation: \(implementation.rawValue)
                   groups:
                     - {name: client-gw, interface: br0, vrid: 7, priority: \(priority), advert_int: 100ms, virtual_address: 10.9.7.1/24}
                     - {name: server-gw, interface: br0, vrid: 8, priority: \(priority), advert_int: 100ms, virtual_address: 10.9.8.1/24}
                   sync_groups: [{name: both, members: [client-gw, server-gw]}]
             """
         }
-        let yaml = """
-        name: keepalived
-        nodes:
-          sw: {kind: switch}
-          r1:
-            kind: router
-            svis: [{addresses: [10.9.7.2/24, 10.9.8.2/24]}]
-            vrrp:
-              implementation: \(r1.rawValue)
-        \(groups(200))
-          r2:
-            kind: router
-            svis: [{addresses: [10.9.7.3/24, 10.9.8.3/24]}]
-            vrrp:
-              implementation: \(r2.rawValue)
-        \(groups(100))
-          client: {kind: host, addresses: {eth0: 10.9.7.100/24}, gateway: 10.9.7.1}
-          server: {kind: host, addresses: {eth0: 10.9.8.100/24}, gateway: 10.9.8.1}
-        links:
-          - [r1:up, sw:p1]
-          - [r2:up, sw:p2]
-          - [client:eth0, sw:p3]
-          - [server:eth0, sw:p4]
-        """
-        return try TopologyLoader.parse(yaml: yaml, file: "keepalived-test.yaml")
+        return try TopologyLoader.parse(yaml: GatewayPairLab.yaml(name: "keepalived", r1VRRP: vrrp(r1, 200), r2VRRP: vrrp(r2, 100)),
+                                        file: "keepalived-test.yaml")
     }
 
     private func requireKeepalived() throws {
@@ -57,12 +36,7 @@ final class KeepalivedLabTests: LabTestCase {
     }
 
     private func waitFor(_ lab: String, _ node: String, _ wanted: String, seconds: Double = 6) throws -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if try group(lab, node)?.state == wanted && group(lab, node, "server-gw")?.state == wanted { return true }
-            usleep(20_000)
-        }
-        return false
+        try waitUntil(seconds: seconds) { try group(lab, node)?.state == wanted && group(lab, node, "server-gw")?.state == wanted }
     }
 
     private func bothWays(_ lab: String) throws -> Bool {
@@ -157,8 +131,7 @@ final class KeepalivedLabTests: LabTestCase {
 
         try manager.inject(.crash(node: "r1"), lab: lab)
         // SIGKILL lands at once; the kernel takes a moment to tear the processes down.
-        let killed = Date().addingTimeInterval(2)
-        while !Namespace.processes(in: "\(lab)-r1").isEmpty && Date() < killed { usleep(20_000) }
+        _ = waitUntil(seconds: 2) { Namespace.processes(in: "\(lab)-r1").isEmpty }
         XCTAssertEqual(Namespace.processes(in: "\(lab)-r1"), [], "the crash killed keepalived's child too")
         XCTAssertTrue(try waitFor(lab, "r2", "master", seconds: 3))
         XCTAssertTrue(try bothWays(lab))

@@ -42,7 +42,7 @@ final class StreamsTests: XCTestCase {
         return scenario
     }
 
-    private let oneWayBlackhole = [ScenarioStep(atMilliseconds: 1000, action: .blackhole(PortRef(node: "acc2", port: "c1"), direction: "out")),
+    private let oneWayBlackhole = [ScenarioStep(atMilliseconds: 1000, action: .blackhole(PortRef(node: "acc2", port: "c1"), direction: .out)),
                                    ScenarioStep(atMilliseconds: 2000, action: .unblackhole(PortRef(node: "acc2", port: "c1")))]
 
     func testTheDefaultStreamsAreTheProbeItsReverseAndAControlOnTheServersSwitch() throws {
@@ -60,13 +60,13 @@ final class StreamsTests: XCTestCase {
     }
 
     func testNoControlStreamWhenTheFaultTouchesTheOnlyPairOnOneSwitch() throws {
-        for fault: ScenarioAction in [.linkDown(PortRef(node: "acc1", port: "s1")), .crash("acc1"), .blackhole(PortRef(node: "srv2", port: "eth0"), direction: "in")] {
+        for fault: Fault in [.linkDown(PortRef(node: "acc1", port: "s1")), .crash(node: "acc1"), .blackhole(PortRef(node: "srv2", port: "eth0"), direction: .in)] {
             let (streams, notes) = try TrialStreams.plan(scenario([ScenarioStep(atMilliseconds: 1000, action: fault)]), topology: cross())
             XCTAssertEqual(streams.map(\.role), [.measured, .reverse], "\(fault)")
             XCTAssertEqual(notes, ["no control stream: no two hosts share an access switch off the faulted path"])
         }
         // A fault off the servers' switch leaves the control in place.
-        let core = try TrialStreams.plan(scenario([ScenarioStep(atMilliseconds: 1000, action: .crash("core1"))]), topology: cross())
+        let core = try TrialStreams.plan(scenario([ScenarioStep(atMilliseconds: 1000, action: .crash(node: "core1"))]), topology: cross())
         XCTAssertEqual(core.streams.last?.path, "srv1 -> 10.0.1.12 (srv2)")
     }
 

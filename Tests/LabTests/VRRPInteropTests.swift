@@ -2,6 +2,7 @@ import Foundation
 import Lab
 import LabBase
 import Packets
+import TestSupport
 import Topology
 import XCTest
 
@@ -74,12 +75,7 @@ final class VRRPInteropTests: LabTestCase {
     }
 
     private func eventually(_ seconds: Double, _ condition: () throws -> Bool) rethrows -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if try condition() { return true }
-            usleep(50_000)
-        }
-        return try condition()
+        try waitUntil(seconds: seconds, interval: 0.05, condition)
     }
 
     private func run(version: Int, advert: String, advertSeconds: String) throws {

@@ -2,6 +2,7 @@ import Foundation
 import Lab
 import LabBase
 import Packets
+import TestSupport
 import Topology
 import XCTest
 
@@ -9,34 +10,18 @@ import XCTest
 /// the server sit in two subnets on one segment and reach each other only through the virtual gateways.
 final class VRRPLabTests: LabTestCase {
     private func topology(advert: String = "100ms", preempt: Bool = true, clientAccept: Bool = false) throws -> Topology {
-        let yaml = """
-        name: vrrp
-        nodes:
-          sw: {kind: switch}
-          r1:
-            kind: router
-            svis: [{addresses: [10.9.7.2/24, 10.9.8.2/24]}]
-            vrrp:
-              groups:
-                - {name: client-gw, interface: br0, vrid: 7, priority: 200, advert_int: \(advert), virtual_address: 10.9.7.1/24, preempt: \(preempt), accept: \(clientAccept)}
-                - {name: server-gw, interface: br0, vrid: 8, priority: 200, advert_int: \(advert), virtual_address: 10.9.8.1/24, preempt: \(preempt)}
-              sync_groups: [{name: both, members: [client-gw, server-gw]}]
-          r2:
-            kind: router
-            svis: [{addresses: [10.9.7.3/24, 10.9.8.3/24]}]
-            vrrp:
-              groups:
-                - {name: client-gw, interface: br0, vrid: 7, priority: 100, advert_int: \(advert), virtual_address: 10.9.7.1/24, track: [{interface: up, weight: 150}], accept: \(clientAccept)}
-                - {name: server-gw, interface: br0, vrid: 8, priority: 100, advert_int: \(advert), virtual_address: 10.9.8.1/24}
-          client: {kind: host, addresses: {eth0: 10.9.7.100/24}, gateway: 10.9.7.1}
-          server: {kind: host, addresses: {eth0: 10.9.8.100/24}, gateway: 10.9.8.1}
-        links:
-          - [r1:up, sw:p1]
-          - [r2:up, sw:p2]
-          - [client:eth0, sw:p3]
-          - [server:eth0, sw:p4]
-        """
-        return try TopologyLoader.parse(yaml: yaml, file: "vrrp-test.yaml")
+        let r1 = """
+                  groups:
+                    - {name: client-gw, interface: br0, vrid: 7, priority: 200, advert_int: \(advert), virtual_address: 10.9.7.1/24, preempt: \(preempt), accept: \(clientAccept)}
+                    - {name: server-gw, interface: br0, vrid: 8, priority: 200, advert_int: \(advert), virtual_address: 10.9.8.1/24, preempt: \(preempt)}
+                  sync_groups: [{name: both, members: [client-gw, server-gw]}]
+            """
+        let r2 = """
+                  groups:
+                    - {name: client-gw, interface: br0, vrid: 7, priority: 100, advert_int: \(advert), virtual_address: 10.9.7.1/24, track: [{interface: up, weight: 150}], accept: \(clientAccept)}
+                    - {name: server-gw, interface: br0, vrid: 8, priority: 100, advert_int: \(advert), virtual_address: 10.9.8.1/24}
+            """
+        return try TopologyLoader.parse(yaml: GatewayPairLab.yaml(name: "vrrp", r1VRRP: r1, r2VRRP: r2), file: "vrrp-test.yaml")
     }
 
     private func state(_ lab: String, _ node: String, _ group: String = "client-gw") throws -> String? {
@@ -44,12 +29,7 @@ final class VRRPLabTests: LabTestCase {
     }
 
     private func waitFor(_ lab: String, _ node: String, _ wanted: String, seconds: Double = 6) throws -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if try state(lab, node) == wanted { return true }
-            usleep(20_000)
-        }
-        return false
+        try waitUntil(seconds: seconds) { try state(lab, node) == wanted }
     }
 
     private func daemonPID(_ lab: String, _ node: String) throws -> Int32 {

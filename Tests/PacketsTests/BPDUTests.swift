@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 @testable import Packets
 
@@ -275,7 +276,7 @@ final class BPDUTests: XCTestCase {
     /// Random octets, some with a plausible header, never crash the decoders; whatever decodes
     /// re-encodes to something that decodes to the same BPDU.
     func testRandomBytesNeverCrash() throws {
-        var rng = SeededRandom(seed: 0xB9D0)
+        var rng = SeededGenerator(seed: 0xB9D0)
         var decoded = 0
         for round in 0..<20_000 {
             let length = Int(rng.next() % 72)
@@ -304,18 +305,5 @@ final class BPDUTests: XCTestCase {
             _ = try? BPDUFrame.decode(bytes)
         }
         XCTAssertGreaterThan(decoded, 100)
-    }
-}
-
-/// SplitMix64, so the random test repeats exactly.
-private struct SeededRandom {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

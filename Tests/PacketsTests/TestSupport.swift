@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 @testable import Packets
 
@@ -43,18 +44,5 @@ func XCTAssertThrowsPacketError<T>(_ expected: PacketError, _ body: () throws ->
         XCTFail("expected \(expected), decoded \(value)", file: file, line: line)
     } catch {
         XCTAssertEqual(error as? PacketError, expected, file: file, line: line)
-    }
-}
-
-/// SplitMix64: a tiny seeded generator so the fuzz test is repeatable.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
     }
 }

@@ -1,18 +1,6 @@
 import Packets
 import RSTP
-
-/// A small deterministic PRNG (SplitMix64) so generated topologies repeat from their seed.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+import TestSupport
 
 /// A network of simulated bridges joined by point-to-point links, with queued (never re-entrant) frame
 /// delivery and a virtual clock of whole seconds. Every BPDU is encoded into an 802.3 frame and decoded

@@ -1,3 +1,5 @@
+import TestSupport
+
 /// Generated topologies: a bridge count and the links between bridges (by index).
 struct SimTopology: CustomStringConvertible {
     var name: String

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Topology
 import XCTest
 import Yams
@@ -8,17 +9,6 @@ import Yams
 /// text. No input may crash the loader, and every rejection must be a `TopologyError` whose place lies
 /// inside the file, with a field and a message. The generator is seeded: a failure repeats exactly.
 final class LoaderFuzzTests: XCTestCase {
-    /// SplitMix64 (Steele, Lea, Flood 2014): a small seeded generator.
-    struct SeededGenerator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9e37_79b9_7f4a_7c15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-            z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-            return z ^ (z >> 31)
-        }
-    }
 
     /// Values chosen to reach every conversion: beyond Int and UInt32, infinities, NaN, negative, empty,
     /// YAML's special words, durations of every unit, addresses and port references gone wrong.
@@ -126,7 +116,7 @@ final class LoaderFuzzTests: XCTestCase {
             }
         }
         let rates = [1.0, 3.0, 10.0].map { min(0.5, $0 / Double(max(1, scalars(tree)))) }
-        var random = SeededGenerator(state: seed)
+        var random = SeededGenerator(seed: seed)
         var accepted = 0, rejected = 0
         for iteration in 0..<iterations {
             let text: String

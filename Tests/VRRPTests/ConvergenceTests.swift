@@ -1,23 +1,13 @@
 import Packets
+import TestSupport
 import XCTest
 @testable import VRRP
 
 /// Random disruption on many small LANs: whatever happened, once every router is running and
 /// adverts flow again, the LAN settles on exactly one master with the highest priority.
 final class ConvergenceTests: XCTestCase {
-    struct SplitMix64: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9e37_79b9_7f4a_7c15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-            z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-            return z ^ (z >> 31)
-        }
-    }
-
     func testRandomDisruptionsConvergeOnTheHighestPriority() throws {
-        var random = SplitMix64(state: 0x00c0_ffee)
+        var random = SeededGenerator(seed: 0x00c0_ffee)
         for round in 0..<150 {
             let lan = SimulatedLAN()
             lan.latency = .microseconds(Int64.random(in: 0...2000, using: &random))
