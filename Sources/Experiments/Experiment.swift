@@ -1,6 +1,7 @@
 import Analysis
 import Foundation
 import Glibc
+import Kernel
 import Lab
 import LabBase
 import Topology

@@ -1,14 +1,7 @@
 import Analysis
 import Foundation
 import Glibc
-
-/// The wall clock in nanoseconds since the epoch: the same clock pcap timestamps use, so fault instants
-/// and captured frames line up.
-public func wallClockNanoseconds() -> Int64 {
-    var now = timespec()
-    clock_gettime(CLOCK_REALTIME, &now)
-    return Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
-}
+import Kernel
 
 extension LabEvent {
     /// An event that happens now, on the wall clock.

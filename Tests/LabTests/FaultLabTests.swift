@@ -1,4 +1,5 @@
 import Foundation
+import Kernel
 import Lab
 import LabBase
 import Packets
