@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "redlab", targets: ["redlab"]),
+        .executable(name: "redlabd", targets: ["redlabd"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -33,9 +34,11 @@ let package = Package(
 
         // Orchestration and the CLI. Data moves one way: LabBase <- Daemons <- Lab <- Experiments <- redlab.
         // What a lab keeps under /run/redlab (record, journal, event log, status files) and its kernel names.
-        .target(name: "LabBase", dependencies: ["Topology", "Analysis", "Kernel"]),
+        .target(name: "LabBase", dependencies: ["Topology", "Analysis", "Kernel", "NodeDaemon"]),
+        // What a node's own daemon process needs (rstpd), without Foundation or Yams: the small `redlabd`.
+        .target(name: "NodeDaemon", dependencies: ["Kernel", "Packets", "RSTP"]),
         // vrrpd, rstpd, storm control, the storm guard and the notifier, with their status types.
-        .target(name: "Daemons", dependencies: ["LabBase", "Analysis", "Topology", "Kernel", "Packets", "VRRP", "RSTP"]),
+        .target(name: "Daemons", dependencies: ["LabBase", "NodeDaemon", "Analysis", "Topology", "Kernel", "Packets", "VRRP", "RSTP"]),
         // Building and removing labs, status, verification, convergence, faults, starting the daemons.
         .target(name: "Lab", dependencies: [
             "LabBase", "Daemons", "Analysis", "Topology", "Kernel", "Packets",
@@ -51,6 +54,10 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
 
+        // Statically linked (Swift runtime inside): a node's daemon maps one small image, not the toolchain's libraries.
+        .executableTarget(name: "redlabd", dependencies: ["NodeDaemon", "Kernel"],
+                          linkerSettings: [.unsafeFlags(["-static-stdlib"])]),
+
         // What the test targets share: the seeded generator, waitUntil, the VRRP tests' lab.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "PacketsTests", dependencies: ["Packets", "TestSupport"], resources: [.copy("Fixtures")]),
@@ -60,7 +67,7 @@ let package = Package(
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "Packets"]),
         .testTarget(name: "KernelTests", dependencies: ["Kernel"]),
         .testTarget(name: "LabTests", dependencies: [
-            "Lab", "LabBase", "Daemons", "Experiments", "Topology", "Kernel", "Analysis", "Packets", "VRRP", "RSTP",
+            "Lab", "LabBase", "Daemons", "NodeDaemon", "Experiments", "Topology", "Kernel", "Analysis", "Packets", "VRRP", "RSTP",
             "TestSupport",
         ]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Analysis"], resources: [.copy("Fixtures")]),

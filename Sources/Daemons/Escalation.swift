@@ -179,7 +179,7 @@ public struct EventLogFollower {
         guard let offsetPath else { return }
         let temporary = offsetPath + ".tmp"
         guard FileManager.default.createFile(atPath: temporary, contents: Data("\(offset)\n".utf8)) else { return }
-        try? FileSystem.rename(temporary, to: offsetPath)  // try?: an offset not saved only makes a restart handle some events again
+        try? Files.rename(temporary, to: offsetPath)  // try?: an offset not saved only makes a restart handle some events again
     }
 }
 

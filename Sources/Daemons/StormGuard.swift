@@ -285,11 +285,14 @@ public final class StormGuardDaemon {
         self.eventSink = eventSink
         directory = LabDirectory(name: lab)
         signals = try SignalWatcher()
-        for node in topology.nodes where node.hasBridge {
-            let namespace = BuildPlan.namespace(lab: lab, node: node.name)
-            // libnftables binds its socket where its context lives: made (and always used) inside the namespace.
-            let firewall = try Namespace.run(in: namespace) { try FirewallSession() }
-            members.append(Member(node: node.name, namespace: namespace, firewall: firewall,
+        // Every nftables context first, then the route netlink sockets: libnftables can only use a socket
+        // numbered below 1024 (`FirewallSession.selectLimit`), so a thousand switches' contexts take the
+        // low descriptors and the sockets libnl polls with poll() take the ones above.
+        let guarded = topology.nodes.filter(\.hasBridge).map { ($0.name, BuildPlan.namespace(lab: lab, node: $0.name)) }
+        // libnftables binds its socket where its context lives: made (and always used) inside the namespace.
+        let firewalls = try guarded.map { _, namespace in try Namespace.run(in: namespace) { try FirewallSession() } }
+        for ((node, namespace), firewall) in zip(guarded, firewalls) {
+            members.append(Member(node: node, namespace: namespace, firewall: firewall,
                                   netlink: try NetlinkSocket.open(inNamespace: namespace)))
         }
         pollIntervalNanoseconds = Int64(max(100, min(500, 5 * members.count))) * 1_000_000

@@ -12,6 +12,9 @@ public struct Errno: Error, CustomStringConvertible, Sendable, Equatable {
         self.detail = detail
     }
 
+    /// The call failed because its target name already exists (EEXIST).
+    public var isAlreadyExists: Bool { code == EEXIST }
+
     public var description: String {
         let text = String(cString: strerror(code))
         return detail.map { "\(call) \($0): \(text)" } ?? "\(call): \(text)"

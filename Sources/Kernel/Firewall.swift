@@ -1,5 +1,5 @@
 import CNftables
-import Foundation
+import Glibc
 
 /// An nftables failure: what was asked and libnftables' own error text.
 public struct FirewallError: Error, CustomStringConvertible, Sendable, Equatable {
@@ -30,7 +30,18 @@ public final class FirewallSession {
     private let context: OpaquePointer
     private var json = false
 
+    /// libnftables waits for the kernel's answers with select(), which cannot watch a descriptor numbered
+    /// FD_SETSIZE (1024) or more (FD_SET would write past the set): a context's socket must be below that.
+    public static let selectLimit: Int32 = 1024
+
     public init() throws {
+        // The context's netlink socket takes the lowest free descriptor (sockets are numbered so): look
+        // at that number first, and refuse rather than hand libnftables one it cannot use.
+        let lowestFree = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        if lowestFree >= 0 { close(lowestFree) }
+        guard lowestFree < Self.selectLimit else {
+            throw FirewallError(commands: "", message: "no descriptor below \(Self.selectLimit) left for an nftables context (libnftables waits with select()); the lowest free is \(lowestFree)")
+        }
         guard let made = nft_ctx_new(UInt32(NFT_CTX_DEFAULT)) else {
             throw FirewallError(commands: "", message: "cannot create an nftables context")
         }
@@ -53,7 +64,7 @@ public final class FirewallSession {
         let output = nft_ctx_get_output_buffer(context).map { String(cString: $0) } ?? ""
         let errors = nft_ctx_get_error_buffer(context).map { String(cString: $0) } ?? ""
         guard status == 0 else {
-            throw FirewallError(commands: commands, message: errors.isEmpty ? "status \(status)" : errors.trimmingCharacters(in: .whitespacesAndNewlines))
+            throw FirewallError(commands: commands, message: errors.isEmpty ? "status \(status)" : String(errors.split(whereSeparator: \.isWhitespace).joined(separator: " ")))
         }
         return output
     }
@@ -61,16 +72,29 @@ public final class FirewallSession {
     /// The packet counts of a table's named counters, by counter name.
     public func counters(family: String, table: String) throws -> [String: UInt64] {
         let commands = "list counters table \(family) \(table)"
-        let output = try run(commands, json: true)
-        guard let root = try? JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any],
-              let entries = root["nftables"] as? [[String: Any]] else {
-            throw FirewallError(commands: commands, message: "unexpected JSON from libnftables: \(output.prefix(200))")
-        }
-        var counts: [String: UInt64] = [:]
-        for entry in entries {
-            guard let counter = entry["counter"] as? [String: Any], let name = counter["name"] as? String else { continue }
-            counts[name] = (counter["packets"] as? NSNumber)?.uint64Value ?? 0
+        let output = try run(commands)
+        guard let counts = Self.packetCounts(listing: output) else {
+            throw FirewallError(commands: commands, message: "unexpected listing from libnftables: \(output.prefix(200))")
         }
         return counts
+    }
+
+    /// The packets of each named counter in nft's listing (`counter NAME {` then `packets N bytes M`);
+    /// nil when a counter has no packet count.
+    static func packetCounts(listing: String) -> [String: UInt64]? {
+        var counts: [String: UInt64] = [:]
+        var current: String?
+        for line in listing.split(whereSeparator: \.isNewline) {
+            let words = line.split(whereSeparator: \.isWhitespace)
+            if words.count == 3, words[0] == "counter", words[2] == "{" {
+                if current != nil { return nil }
+                current = String(words[1].filter { $0 != "\"" })
+            } else if let name = current, words.first == "packets" {
+                guard words.count >= 2, let packets = UInt64(words[1]) else { return nil }
+                counts[name] = packets
+                current = nil
+            }
+        }
+        return current == nil ? counts : nil
     }
 }

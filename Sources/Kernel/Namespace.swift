@@ -1,5 +1,4 @@
 import CNetlink
-import Foundation
 import Glibc
 
 private let CLONE_NEWNET = REDLAB_CLONE_NEWNET
@@ -15,7 +14,7 @@ public enum Namespace {
 
     /// Names of every namespace under /run/netns.
     public static func all() -> [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: runDirectory)) ?? []).sorted()
+        Files.names(in: runDirectory).sorted()
     }
 
     /// Creates a named network namespace, as `ip netns add` does: a fresh namespace for this thread,
@@ -103,7 +102,7 @@ public enum Namespace {
     public static func processes(inAny names: [String]) -> [pid_t] {
         let wanted = Set(names.compactMap { inode(ofFile: path($0)) })
         guard !wanted.isEmpty else { return [] }
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        let entries = Files.names(in: "/proc")
         return entries.compactMap { pid_t($0) }.filter { pid in
             pid != getpid() && inode(ofFile: "/proc/\(pid)/ns/net").map(wanted.contains) == true
         }

@@ -1,4 +1,3 @@
-import Foundation
 import Glibc
 
 /// What /proc says about processes.
@@ -8,11 +7,12 @@ public enum ProcessTable {
     public static func isRunning(_ pid: Int32) -> Bool {
         // /proc/PID/stat: "PID (COMMAND) STATE ...". The command may hold spaces and parentheses: the state
         // follows the last ')'.
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else {
+        guard let bytes = try? Files.read("/proc/\(pid)/stat", limit: 4096) else {
             return false  // try?: an unreadable entry is a process that is gone
         }
+        let stat = String(decoding: bytes, as: UTF8.self)
         guard let close = stat.lastIndex(of: ")") else { return false }
-        let state = stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).first
+        let state = stat[stat.index(after: close)...].first { $0 != " " }
         return state != nil && state != "Z" && state != "X" && state != "x"
     }
 
@@ -61,21 +61,6 @@ public enum ProcessSession {
     }
 }
 
-extension Process {
-    /// Waits up to `grace` seconds for the process to end; if it has not, kills it (SIGKILL) and waits up to
-    /// 10 s more for it to be reaped. Returns true when it had to be killed. Every wait is bounded.
-    @discardableResult
-    public func stop(after grace: Double) -> Bool {
-        let deadline = Date().addingTimeInterval(grace)
-        while isRunning && Date() < deadline { Kernel.sleep(nanoseconds: 20_000_000) }
-        guard isRunning else { return false }
-        kill(processIdentifier, SIGKILL)
-        let reaped = Date().addingTimeInterval(10)
-        while isRunning && Date() < reaped { Kernel.sleep(nanoseconds: 20_000_000) }
-        return true
-    }
-}
-
 /// Running another program in place of this process.
 public enum ProcessImage {
     /// Replaces this process's image with the program at `path` (execv): the pid, namespace, session and
@@ -116,3 +101,20 @@ public final class FileLock {
 
     deinit { close(descriptor) }
 }
+
+/// A daemon's place among processes.
+public enum Session {
+    /// Makes this process the leader of a session of its own, with no controlling terminal, and ignores
+    /// SIGHUP: a daemon outlives the command that started it and any terminal.
+    public static func detach() {
+        setsid()
+        signal(SIGHUP, SIG_IGN)
+    }
+
+    /// True when this process runs as root.
+    public static var isRoot: Bool { geteuid() == 0 }
+}
+
+/// Ends this process with `status` (exit(3): buffers flushed, atexit handlers run), for executables that
+/// do not import libc.
+public func exitProcess(_ status: Int32) -> Never { exit(status) }

@@ -31,6 +31,15 @@ public final class SignalWatcher {
 }
 
 /// How this process takes a signal that is not watched.
+/// The signals redlab's processes send and handle, by name, for code that does not import libc.
+public enum ProcessSignal {
+    public static let terminate = SIGTERM
+    public static let interrupt = SIGINT
+    /// rstpd: a protocol migration check was asked for (`redlab rstp mcheck`).
+    public static let user1 = SIGUSR1
+    public static let kill = SIGKILL
+}
+
 public enum SignalDisposition {
     /// The signal is ignored from now on (SIG_IGN): SIGPIPE for a reader that has gone, SIGHUP for a daemon.
     public static func ignore(_ signal: Int32) {

@@ -1,4 +1,4 @@
-import Foundation
+import Glibc
 import Synchronization
 
 /// A kernel change (a port state, an FDB flush, an address or link change) that the caller goes on
@@ -32,7 +32,7 @@ public enum ToleratedChange {
             }
             guard Self.isLogged(repeats) else { return false }
             let line = "\(change) failed (\(repeats) times; \(total) tolerated so far; \(reason())): \(error)\n"
-            FileHandle.standardError.write(Data(line.utf8))
+            _ = Array(line.utf8).withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }  // a log line lost is no failure of the change
             return false
         }
     }

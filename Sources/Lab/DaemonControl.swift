@@ -30,7 +30,7 @@ extension LabManager {
             return pid
         }
         guard let pid = pids.last else { throw LabError.unsupported("mcheck: no rstpd running on \(port.node)") }
-        let path = RSTPDaemon.mcheckPath(directory: directory, node: port.node)
+        let path = RSTPDaemon.mcheckPath(labFolder: directory.path, node: port.node)
         let existing = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
         try (existing + port.port + "\n").write(toFile: path, atomically: true, encoding: .utf8)
         guard ProcessTable.send(SIGUSR1, to: pid) else { throw LabError.unsupported("mcheck: cannot signal rstpd (pid \(pid)) on \(port.node)") }

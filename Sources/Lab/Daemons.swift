@@ -24,6 +24,15 @@ extension LabManager {
         return "redlab"
     }
 
+    /// The `redlabd` executable a node's rstpd runs from (small, without Foundation): $REDLAB_DAEMON_EXECUTABLE,
+    /// or `redlabd` beside the `redlab` executable (`redlabExecutable`), as the build and the package place it.
+    public static func daemonExecutable() -> String {
+        if let override = ProcessInfo.processInfo.environment["REDLAB_DAEMON_EXECUTABLE"] { return override }
+        let redlab = redlabExecutable()
+        guard redlab.contains("/") else { return "redlabd" }
+        return URL(fileURLWithPath: redlab).deletingLastPathComponent().appendingPathComponent("redlabd").path
+    }
+
     /// Starts the daemons of every node that has any (after `up` built the lab, or on `restore`).
     /// Each is its own process; they start side by side (none waits for another), and the lab is up once
     /// every one has written its first status.
@@ -40,9 +49,10 @@ extension LabManager {
             try waitForStatus([StartingDaemon(statusPath: statusPath, pid: pid, daemon: "notifier", node: "lab \(lab)", log: log)])
         }
         var starting: [StartingDaemon] = []
-        func start(_ daemon: String, node: String, arguments: [String], statusPath: String, log: String, role: String) throws {
+        func start(_ daemon: String, node: String, arguments: [String], statusPath: String, log: String, role: String,
+                   executable: String = Self.redlabExecutable()) throws {
             try? FileManager.default.removeItem(atPath: statusPath)  // try?: absent on a first start
-            let pid = try spawnDaemon(arguments, log: log)
+            let pid = try spawnDaemon(arguments, log: log, executable: executable)
             try directory.append(.process(pid: pid, role: role))
             starting.append(StartingDaemon(statusPath: statusPath, pid: pid, daemon: daemon, node: node, log: log))
         }
@@ -52,17 +62,20 @@ extension LabManager {
             try start("stormguard", node: "lab \(lab)", arguments: ["stormguard", "--lab", lab],
                       statusPath: directory.stormGuardStatusPath, log: "\(directory.path)/stormguard.log", role: "stormguard")
         }
-        // rstpd and stormctl read their node's part of the topology, not the whole of it.
+        // stormctl reads its node's part of the topology, not the whole of it; rstpd reads a compact
+        // configuration (`RSTPDaemonConfig`) and runs from the small `redlabd`.
         func writePart(_ name: String) throws {
             guard let part = topology.part(around: name) else { throw LabError.unknownNode(lab: lab, node: name) }
             try TopologyWriter.yaml(part, header: "Node \(name) of lab \(lab), for its daemons")
                 .write(toFile: Self.nodePartPath(lab: lab, node: name), atomically: true, encoding: .utf8)
         }
         for entry in topology.nodes where entry.hasBridge && entry.spanningTree.mode == .rstp && (node == nil || entry.name == node) {
-            try writePart(entry.name)
-            try start("rstpd", node: entry.name, arguments: ["rstpd", "--lab", lab, "--node", entry.name],
-                      statusPath: "\(directory.path)/rstp-\(entry.name).json", log: "\(directory.path)/rstpd-\(entry.name).log",
-                      role: "rstpd \(entry.name)")
+            let config = RSTPDaemonConfig(node: entry, ports: BuildPlan.bridgePorts(of: entry, in: topology), lab: lab, directory: directory)
+            let configPath = Self.rstpdConfigPath(lab: lab, node: entry.name)
+            try config.text.write(toFile: configPath, atomically: true, encoding: .utf8)
+            try start("rstpd", node: entry.name, arguments: ["rstpd", "--node", entry.name, "--config", configPath],
+                      statusPath: config.statusPath ?? "", log: "\(directory.path)/rstpd-\(entry.name).log",
+                      role: "rstpd \(entry.name)", executable: Self.daemonExecutable())
         }
         for entry in topology.nodes where node == nil || entry.name == node {
             guard StormControlFirewall.controlledPorts(of: entry, in: topology).contains(where: { $0.control.action == .shutdown }) else { continue }
@@ -84,6 +97,11 @@ extension LabManager {
                       role: "vrrpd \(entry.name)")
         }
         try waitForStatus(starting)
+    }
+
+    /// The compact configuration of a node's rstpd (`RSTPDaemonConfig`), in the lab's folder.
+    public static func rstpdConfigPath(lab: String, node: String) -> String {
+        "\(LabDirectory(name: lab).path)/rstp-\(node).conf"
     }
 
     /// The file holding a node's part of the lab's topology (`Topology.part(around:)`), which its rstpd
@@ -132,9 +150,9 @@ extension LabManager {
     }
 
     /// Starts a detached `redlab` subcommand (its own session, output to `log`) and returns its pid.
-    package func spawnDaemon(_ arguments: [String], log: String) throws -> pid_t {
+    package func spawnDaemon(_ arguments: [String], log: String, executable: String = Self.redlabExecutable()) throws -> pid_t {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.redlabExecutable())
+        process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         _ = FileManager.default.createFile(atPath: log, contents: nil)
         let output = FileHandle(forWritingAtPath: log)

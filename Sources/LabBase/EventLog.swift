@@ -30,7 +30,7 @@ extension LabDirectory {
         var line = try encoder.encode(event)
         line.append(0x0a)
         do {
-            try FileSystem.append(line, to: eventLogPath)
+            try Files.append(Array(line), to: eventLogPath)
         } catch let error as Errno {
             throw LabError.buildFailed(step: "log to \(eventLogPath)", error: error.description)
         }

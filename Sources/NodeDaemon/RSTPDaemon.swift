@@ -1,10 +1,6 @@
-import Analysis
-import Foundation
 import Kernel
-import LabBase
 import Packets
 import RSTP
-import Topology
 
 /// What `redlab rstpd` writes for `redlab status`.
 public struct RSTPStatus: Codable, Sendable, Equatable {
@@ -28,6 +24,24 @@ public struct RSTPStatus: Codable, Sendable, Equatable {
         /// The RSTP keys the topology gives the port, as `key` or `key=false`.
         public var settings: [String]?
 
+        public init(name: String, number: Int, role: String, state: String, edge: Bool, rstp: Bool, bpdusIn: Int, bpdusOut: Int,
+                    loopInconsistent: Bool? = nil, bpdusHeld: Int? = nil, bpdusRejected: [String: Int]? = nil,
+                    bpdusIgnored: Int? = nil, settings: [String]? = nil) {
+            self.name = name
+            self.number = number
+            self.role = role
+            self.state = state
+            self.edge = edge
+            self.rstp = rstp
+            self.bpdusIn = bpdusIn
+            self.bpdusOut = bpdusOut
+            self.loopInconsistent = loopInconsistent
+            self.bpdusHeld = bpdusHeld
+            self.bpdusRejected = bpdusRejected
+            self.bpdusIgnored = bpdusIgnored
+            self.settings = settings
+        }
+
         /// One line's worth for `redlab status`: settings, guards and counters that are not zero.
         public var summaryFlags: String {
             var parts = settings ?? []
@@ -36,6 +50,21 @@ public struct RSTPStatus: Codable, Sendable, Equatable {
             let rejected = (bpdusRejected ?? [:]).values.reduce(0, +)
             if rejected > 0 { parts.append("rejected \(rejected)") }
             return parts.isEmpty ? "" : " [" + parts.joined(separator: " ") + "]"
+        }
+
+        /// The port as JSON text, as `JSONEncoder` would write it.
+        public var jsonText: String {
+            JSONText.object([
+                (key: "name", value: JSONText.string(name)), (key: "number", value: "\(number)"),
+                (key: "role", value: JSONText.string(role)), (key: "state", value: JSONText.string(state)),
+                (key: "edge", value: "\(edge)"), (key: "rstp", value: "\(rstp)"),
+                (key: "bpdusIn", value: "\(bpdusIn)"), (key: "bpdusOut", value: "\(bpdusOut)"),
+                (key: "loopInconsistent", value: loopInconsistent.map { "\($0)" }),
+                (key: "bpdusHeld", value: bpdusHeld.map { "\($0)" }),
+                (key: "bpdusRejected", value: bpdusRejected.map { JSONText.object($0) }),
+                (key: "bpdusIgnored", value: bpdusIgnored.map { "\($0)" }),
+                (key: "settings", value: settings.map { JSONText.array($0.map(JSONText.string)) }),
+            ])
         }
     }
 
@@ -49,6 +78,28 @@ public struct RSTPStatus: Codable, Sendable, Equatable {
     public var restarts: Int?
     /// The transmit hold count in use (BPDUs per port per second at most, after a burst).
     public var transmitHoldCount: Int?
+
+    public init(bridgeID: String, rootID: String, rootPort: String?, rootPathCost: Int, topologyChanges: Int, ports: [Port],
+                restarts: Int? = nil, transmitHoldCount: Int? = nil) {
+        self.bridgeID = bridgeID
+        self.rootID = rootID
+        self.rootPort = rootPort
+        self.rootPathCost = rootPathCost
+        self.topologyChanges = topologyChanges
+        self.ports = ports
+        self.restarts = restarts
+        self.transmitHoldCount = transmitHoldCount
+    }
+
+    /// The status as JSON text, as `JSONEncoder` would write it (rstpd has no Foundation).
+    public var jsonText: String {
+        JSONText.object([
+            (key: "bridgeID", value: JSONText.string(bridgeID)), (key: "rootID", value: JSONText.string(rootID)),
+            (key: "rootPort", value: rootPort.map(JSONText.string)), (key: "rootPathCost", value: "\(rootPathCost)"),
+            (key: "topologyChanges", value: "\(topologyChanges)"), (key: "ports", value: JSONText.array(ports.map(\.jsonText))),
+            (key: "restarts", value: restarts.map { "\($0)" }), (key: "transmitHoldCount", value: transmitHoldCount.map { "\($0)" }),
+        ])
+    }
 }
 
 /// The nftables table that keeps a bridge run by rstpd from relaying BPDUs and forwarding on any port
@@ -111,6 +162,11 @@ public enum RSTPFirewall {
     public static var closeCommands: String { forwardingCommands([]) }
 }
 
+/// rstpd cannot run: what it found missing.
+public struct RSTPDaemonError: Error, CustomStringConvertible, Sendable, Equatable {
+    public var description: String
+}
+
 /// The forwarding set's lease: its elements expire `timeout` after the last rewrite. When rstpd wakes
 /// after a stop or stall longer than that (less a margin for the kernel's timer), the data plane has closed
 /// already, and neighbours may have moved on: its information is stale and it must begin again rather
@@ -153,9 +209,10 @@ public final class RSTPDaemon {
     private let firewall: FirewallSession
     private let node: String
     private let statusPath: String?
-    /// Where `redlab rstp mcheck` leaves port names before sending SIGUSR1.
+    /// Where `redlab rstp mcheck` leaves port names before sending ProcessSignal.user1.
     private let mcheckPath: String?
-    private let eventSink: (LabEvent) -> Void
+    /// Where events go: kind, target and detail (the source is "rstp").
+    private let eventSink: (_ kind: String, _ target: String, _ detail: [String: String]) -> Void
     private var appliedState: [Int: RSTP.PortState] = [:]
     /// The ports last written to the forwarding set.
     private var forwardingSet: Set<String> = []
@@ -171,71 +228,50 @@ public final class RSTPDaemon {
 
     static let framesPerPass = 64
 
-    /// `ports`: the bridge's ports in order, with their settings from the topology.
-    public init(node: Node, ports: [String], statusPath: String?, mcheckPath: String? = nil,
-                eventSink: @escaping (LabEvent) -> Void) throws {
-        self.node = node.name
-        self.statusPath = statusPath
-        self.mcheckPath = mcheckPath
+    /// Takes over the configured bridge: every port discarding, in the forwarding set's table and in the kernel.
+    public init(config: RSTPDaemonConfig, eventSink: @escaping (_ kind: String, _ target: String, _ detail: [String: String]) -> Void) throws {
+        node = config.node
+        statusPath = config.statusPath
+        mcheckPath = config.mcheckPath
         self.eventSink = eventSink
-        signals = try SignalWatcher([SIGTERM, SIGINT, SIGUSR1])
+        signals = try SignalWatcher([ProcessSignal.terminate, ProcessSignal.interrupt, ProcessSignal.user1])
         netlink = try NetlinkSocket()
         linkMonitor = try LinkMonitor()
         firewall = try FirewallSession()
         try firewall.run(RSTPFirewall.resetCommands)
         let links = try netlink.links()
-        guard let bridgeLink = links.first(where: { $0.name == Node.bridgeName }), let bridgeMAC = bridgeLink.address else {
-            throw LabError.unsupported("rstpd: no bridge \(Node.bridgeName) on \(node.name)")
+        guard let bridgeLink = links.first(where: { $0.name == config.bridgeName }), let bridgeMAC = bridgeLink.address else {
+            throw RSTPDaemonError(description: "rstpd: no bridge \(config.bridgeName) on \(config.node)")
         }
-        let configuration = Self.bridgeConfiguration(node.spanningTree, address: bridgeMAC)
+        var configuration = config.bridge
+        configuration.address = bridgeMAC
         var configurations: [PortConfiguration] = []
         var names: [Int: String] = [:]
         var sockets: [Int: PacketSocket] = [:]
         var macs: [Int: MACAddress] = [:]
-        for (index, port) in ports.enumerated() {
+        var settings: [Int: [String]] = [:]
+        for (index, port) in config.ports.enumerated() {
             let number = index + 1
-            configurations.append(Self.portConfiguration(number: number, node.ports[port]))
-            names[number] = port
-            sockets[number] = try PacketSocket.bridgeGroupSocket(interface: port)
-            macs[number] = links.first { $0.name == port }?.address ?? bridgeMAC
+            var portConfiguration = port.configuration
+            portConfiguration.number = number
+            configurations.append(portConfiguration)
+            names[number] = port.name
+            settings[number] = port.settings
+            sockets[number] = try PacketSocket.bridgeGroupSocket(interface: port.name)
+            macs[number] = links.first { $0.name == port.name }?.address ?? bridgeMAC
             // Discarding until RSTP says otherwise. DISABLED is the one state the kernel leaves alone: it
             // re-selects BLOCKING ports to forwarding, and its forward-delay timer walks LISTENING ports
             // on to learning and forwarding. A port without carrier refuses the write (ENETDOWN); the
             // forwarding set holds it, and the state is written again each tick.
-            ToleratedChange.attempt("rstpd: set \(port) disabled", because: "the forwarding set holds the port whatever its kernel state") { [netlink] in
-                try netlink.setBridgePort(port, state: .disabled)
+            ToleratedChange.attempt("rstpd: set \(port.name) disabled", because: "the forwarding set holds the port whatever its kernel state") { [netlink] in
+                try netlink.setBridgePort(port.name, state: .disabled)
             }
         }
         bridge = RSTP.Bridge(configuration: configuration, ports: configurations)
-        portSettings = Dictionary(uniqueKeysWithValues: ports.enumerated().map { index, port in
-            (index + 1, (node.ports[port]?.rstpKeys ?? []).map { $0.value ? $0.key : "\($0.key)=false" })
-        })
+        portSettings = settings
         portNames = names
         self.sockets = sockets
         portMACs = macs
-    }
-
-    static func bridgeConfiguration(_ stp: SpanningTree, address: MACAddress) -> BridgeConfiguration {
-        BridgeConfiguration(
-            address: address, priority: UInt16(clamping: stp.priority ?? 32768),
-            helloTime: Int(stp.helloTime ?? 2), forwardDelay: Int(stp.forwardDelay ?? 15), maxAge: Int(stp.maxAge ?? 20),
-            transmitHoldCount: stp.transmitHoldCount ?? 6)
-    }
-
-    static func portConfiguration(number: Int, _ settings: PortSettings?) -> PortConfiguration {
-        let pointToPoint: AdminPointToPoint
-        switch settings?.pointToPoint {
-        case true?: pointToPoint = .forceTrue
-        case false?: pointToPoint = .forceFalse
-        case nil: pointToPoint = .auto
-        }
-        return PortConfiguration(
-            number: number, priority: UInt8(clamping: settings?.priority ?? 128),
-            pathCost: UInt32(clamping: settings?.cost ?? 20_000), adminEdge: settings?.edge ?? false,
-            autoEdge: settings?.autoEdge ?? true, adminPointToPoint: pointToPoint,
-            bpduGuard: settings?.bpduGuard ?? false, rootGuard: settings?.rootGuard ?? false,
-            loopGuard: settings?.loopGuard ?? false, bpduFilter: settings?.bpduFilter ?? false,
-            restrictedTcn: settings?.tcGuard ?? false)
     }
 
     /// Runs until a signal ends it. Whatever ends it (a signal or an error), the forwarding set is emptied
@@ -244,7 +280,7 @@ public final class RSTPDaemon {
         do {
             try runLoop()
         } catch {
-            eventSink(LabEvent(source: "rstp", kind: "rstpd-failed", target: node, detail: ["error": "\(error)"]))
+            eventSink("rstpd-failed", node, ["error": "\(error)"])
             closeDataPlane()
             throw error
         }
@@ -276,7 +312,7 @@ public final class RSTPDaemon {
             var mcheckRequested = false
             if ready[0] {
                 while let signal = signals.next() {
-                    if signal != SIGUSR1 { return }
+                    if signal != ProcessSignal.user1 { return }
                     mcheckRequested = true
                 }
             }
@@ -285,8 +321,7 @@ public final class RSTPDaemon {
                 // Stopped or stalled past the lease: the ports have been dropping, the neighbours have aged
                 // this bridge's information and may forward towards it. Its own state is stale: begin again.
                 restarts += 1
-                eventSink(LabEvent(source: "rstp", kind: "restart", target: node,
-                                   detail: ["stalled_ms": "\((now - (lease.lastRefresh ?? now)) / 1_000_000)"]))
+                eventSink("restart", node, ["stalled_ms": "\((now - (lease.lastRefresh ?? now)) / 1_000_000)"])
                 try perform(bridge.restart())
                 try readPortsEnabled()
                 try refreshForwarding(at: now)
@@ -335,12 +370,13 @@ public final class RSTPDaemon {
 
     /// 17.19.13 mcheck for each port named in the request file (one per line), which is then removed.
     private func performMcheckRequests() throws {
-        guard let mcheckPath, let text = try? String(contentsOfFile: mcheckPath, encoding: .utf8) else { return }
-        // A request file that cannot be removed is read again at the next SIGUSR1: a repeated mcheck is harmless.
-        try? FileManager.default.removeItem(atPath: mcheckPath)
+        guard let mcheckPath, let bytes = try? Files.read(mcheckPath) else { return }  // try?: no request file, no request
+        let text = String(decoding: bytes, as: UTF8.self)
+        // A request file that cannot be removed is read again at the next ProcessSignal.user1: a repeated mcheck is harmless.
+        try? Files.remove(mcheckPath)
         for name in Set(text.split(whereSeparator: \.isNewline).map(String.init)) {
             guard let number = portNames.first(where: { $0.value == name })?.key else {
-                eventSink(LabEvent(source: "rstp", kind: "mcheck-unknown-port", target: "\(node):\(name)", detail: [:]))
+                eventSink("mcheck-unknown-port", "\(node):\(name)", [:])
                 continue
             }
             log("mcheck", number, [:])
@@ -349,8 +385,8 @@ public final class RSTPDaemon {
         writeStatus()
     }
 
-    /// The request file rstpd reads on SIGUSR1, beside its status file.
-    public static func mcheckPath(directory: LabDirectory, node: String) -> String { "\(directory.path)/rstp-\(node).mcheck" }
+    /// The request file rstpd reads on ProcessSignal.user1 in a lab's folder, beside its status file.
+    public static func mcheckPath(labFolder: String, node: String) -> String { "\(labFolder)/rstp-\(node).mcheck" }
 
     private func readPortsEnabled() throws {
         let links = try netlink.links()
@@ -447,7 +483,7 @@ public final class RSTPDaemon {
     private static let carrierGone = "a port whose carrier just went refuses state writes (ENETDOWN); the discarding set decides forwarding"
 
     private func log(_ kind: String, _ number: Int, _ detail: [String: String]) {
-        eventSink(LabEvent(source: "rstp", kind: kind, target: "\(node):\(portNames[number] ?? "port\(number)")", detail: detail))
+        eventSink(kind, "\(node):\(portNames[number] ?? "port\(number)")", detail)
     }
 
     /// The status last written, and when (monotonic ns).
@@ -490,7 +526,7 @@ public final class RSTPDaemon {
             return
         }
         writtenStatus = (record, now)
-        writeStatusFile(record, to: statusPath)
+        StatusFileWriter.shared.write(Array(record.jsonText.utf8), to: statusPath)
     }
 }
 

@@ -1,0 +1,31 @@
+import Kernel
+import NodeDaemon
+
+// redlabd: the small executable a node's own daemons run from (`redlab up` starts one process per node
+// and daemon). It holds only what those daemons need, without Foundation, so that a lab of a thousand
+// bridges keeps a thousand small processes.
+//   redlabd rstpd --config FILE [--node NODE]    RSTP on the node's bridge (see RSTPDaemonConfig)
+
+func usage(_ message: String) -> Never {
+    let text = "redlabd: \(message)\nusage: redlabd rstpd --config FILE [--node NODE]\n"
+    StandardError.writeUnbuffered(text)  // nothing else to tell
+    exitProcess(2)
+}
+
+var arguments = Array(CommandLine.arguments.dropFirst())
+guard let daemon = arguments.first else { usage("which daemon?") }
+arguments.removeFirst()
+var options: [String: String] = [:]
+while let option = arguments.first {
+    guard ["--config", "--node"].contains(option), arguments.count >= 2 else { usage("unknown argument '\(option)'") }
+    options[option] = arguments[1]
+    arguments.removeFirst(2)
+}
+guard Session.isRoot else { usage("\(daemon) changes network namespaces and needs root") }
+switch daemon {
+case "rstpd":
+    guard let config = options["--config"] else { usage("rstpd needs --config FILE") }
+    exitProcess(RSTPDaemonMain.run(configPath: config, node: options["--node"]))
+default:
+    usage("unknown daemon '\(daemon)'")
+}
