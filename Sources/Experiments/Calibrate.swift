@@ -67,7 +67,7 @@ extension LabManager {
         let prober = Process()
         prober.executableURL = URL(fileURLWithPath: LabManager.redlabExecutable())
         prober.arguments = ["probe", lab, options.from, options.to.description, "--rate", "\(options.rate)",
-                            "--seconds", "\(Double(streamMilliseconds) / 1000)", "--json", "--start-at", "\(streamStart)"]
+                            "--seconds", "\(Double(streamMilliseconds) / 1000)", "--json", "--start-at", "\(streamStart)", "--real-time"]
             + (options.responder.map { ["--responder", $0] } ?? [])
         prober.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
         FileManager.default.createFile(atPath: "\(options.directory)/probe.log", contents: nil)

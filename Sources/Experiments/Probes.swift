@@ -27,6 +27,10 @@ public struct ProbeOptions: Sendable {
     /// Wall-clock instant (ns) of the first probe; at once when nil. Lets a caller line a timeline up with
     /// the stream however long this process takes to start.
     public var startAt: Int64?
+    /// Send from a real-time thread (SCHED_FIFO, see `Scheduling`): for `redlab calibrate`'s one stream,
+    /// whose sender must not idle. Off for trials: several real-time probers on a small machine starve
+    /// the captures and the daemons they measure.
+    public var realTime = false
 
     public init(kind: ProbeKind = .udp, from: String, to: IPv4Address, responder: String? = nil, rate: Double? = nil,
                 seconds: Double = 5, port: UInt16? = nil, streamID: UInt32 = 1) {
@@ -152,10 +156,19 @@ struct ProbeEngine {
     private var senderScheduling: String?
 
     mutating func run() throws -> ProbeResult {
-        // The stream's pacing is the apparatus's clock: a sender descheduled by other work stops sending and
-        // widens every outage it measures (the sender idle time). Real-time scheduling keeps it on time.
-        let refused = Scheduling.makeCallingThreadRealTime()
-        senderScheduling = refused.map { "ordinary thread (SCHED_FIFO refused: \($0))" } ?? "SCHED_FIFO"
+        // A trial's senders run as ordinary threads (see `ProbeOptions.realTime`); their idle time is measured
+        // instead (the sender idle time).
+        guard options.realTime else {
+            senderScheduling = "ordinary"
+            return try stream()
+        }
+        return try Scheduling.whileRealTime { refused in
+            senderScheduling = refused.map { "ordinary thread (SCHED_FIFO refused: \($0))" } ?? "SCHED_FIFO"
+            return try stream()
+        }
+    }
+
+    private mutating func stream() throws -> ProbeResult {
         let interval = Int64(1e9 / options.rate)
         if let startAt = options.startAt {
             // Sockets are open; wait for the agreed instant (answers to nothing yet, so just sleep).

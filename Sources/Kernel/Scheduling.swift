@@ -20,6 +20,18 @@ public enum Scheduling {
         return String(cString: strerror(errno))
     }
 
+    /// Runs `body` with the calling thread under SCHED_FIFO and gives the thread its former scheduling back
+    /// afterwards, so that a caller in a longer-lived process (a test, a command that probes in-process) is
+    /// not left real-time. `refused` says why the thread stayed ordinary, if it did.
+    public static func whileRealTime<Result>(_ body: (_ refused: String?) throws -> Result) rethrows -> Result {
+        let policy = sched_getscheduler(0)
+        var former = sched_param()
+        sched_getparam(0, &former)
+        let refused = makeCallingThreadRealTime()
+        defer { if refused == nil { sched_setscheduler(0, policy, &former) } }
+        return try body(refused)
+    }
+
     /// True when the calling thread runs under SCHED_FIFO.
     public static var callingThreadIsRealTime: Bool { sched_getscheduler(0) == SCHED_FIFO }
 }

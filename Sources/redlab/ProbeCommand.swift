@@ -19,6 +19,7 @@ struct ProbeCommand: ParsableCommand {
     @Option(help: "The port (default 50007 udp, 50080 tcp and http).") var port: UInt16?
     @Option(help: "Send the first probe at this wall-clock instant (nanoseconds since the epoch).") var startAt: Int64?
     @Option(help: "The stream ID the probes carry, telling streams apart in a capture.") var streamId: UInt32 = 1
+    @Flag(help: "Send from a real-time thread (SCHED_FIFO), as redlab calibrate does.") var realTime = false
     @Flag(help: "Print JSON.") var json = false
 
     func validate() throws {
@@ -39,6 +40,7 @@ struct ProbeCommand: ParsableCommand {
             var options = ProbeOptions(kind: kind, from: from, to: address, responder: responder, rate: rate,
                                        seconds: seconds, port: port, streamID: streamId)
             options.startAt = startAt
+            options.realTime = realTime
             let result = try LabManager().probe(lab: lab, options)
             if json {
                 let encoder = JSONEncoder()

@@ -22,4 +22,18 @@ final class SchedulingTests: XCTestCase {
         XCTAssertTrue(outcome.realTime)
         XCTAssertFalse(Scheduling.callingThreadIsRealTime, "the test's own thread stays ordinary")
     }
+
+    /// A probe stream run in-process (tests, commands) leaves its thread as it found it.
+    func testWhileRealTimeGivesTheThreadItsSchedulingBack() throws {
+        guard geteuid() == 0 else { throw XCTSkip("needs root (CAP_SYS_NICE) for SCHED_FIFO; run `sudo scripts/test`") }
+        let inside = Mutex<[Bool]>([])
+        let done = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            let during = Scheduling.whileRealTime { refused in refused == nil && Scheduling.callingThreadIsRealTime }
+            inside.withLock { $0 = [during, Scheduling.callingThreadIsRealTime] }
+            done.signal()
+        }
+        XCTAssertEqual(done.wait(timeout: .now() + 10), .success)
+        XCTAssertEqual(inside.withLock { $0 }, [true, false], "real time inside, ordinary again after")
+    }
 }

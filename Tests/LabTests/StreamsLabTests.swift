@@ -46,9 +46,10 @@ final class StreamsLabTests: LabTestCase {
         XCTAssertGreaterThan(forward.lostProbes, 550)
         XCTAssertLessThan(forward.lostProbes, 650)
         XCTAssertEqual(forward.lossPeriods, 1)
-        // A probe sent while the undoing is being applied (its instant is logged before the kernel change)
-        // may still be lost: at most a couple go to the failback.
-        XCTAssertLessThanOrEqual(streams[0].failback?.lostProbes ?? Int.max, 2)
+        // Probes sent while the undoing is being applied (its instant is logged before the kernel change, and
+        // taking the blackhole qdisc off takes up to a few ms: see the calibration's `uncertainty`) may still
+        // be lost: at most 10 ms of them go to the failback.
+        XCTAssertLessThanOrEqual(streams[0].failback?.lostProbes ?? Int.max, 10)
         XCTAssertEqual(trial.result, forward, "the trial's figures are the measured stream's")
         // The other direction and the control lose nothing: hitless.
         for stream in streams.dropFirst() {
