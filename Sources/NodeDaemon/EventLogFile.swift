@@ -1,4 +1,5 @@
 import Kernel
+import Packets
 
 /// A lab's event log (events.jsonl) as a node's daemon appends to it: one JSON line per event, in the
 /// form `LabEvent` (Analysis) decodes, written with one write(2) on an O_APPEND descriptor so that

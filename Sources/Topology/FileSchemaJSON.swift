@@ -1,3 +1,4 @@
+import Packets
 /// A JSON value, written with sorted keys so that a schema prints the same every time.
 enum JSONValue: Sendable, Equatable {
     case object([String: JSONValue])
@@ -21,7 +22,7 @@ enum JSONValue: Sendable, Equatable {
             guard !members.isEmpty else { out += "{}"; return }
             out += "{\n"
             for (index, key) in members.keys.sorted().enumerated() {
-                out += inner + Self.quoted(key) + ": "
+                out += inner + JSONText.string(key) + ": "
                 members[key]?.write(into: &out, indent: inner)
                 out += index == members.count - 1 ? "\n" : ",\n"
             }
@@ -35,30 +36,12 @@ enum JSONValue: Sendable, Equatable {
                 out += index == items.count - 1 ? "\n" : ",\n"
             }
             out += indent + "]"
-        case .string(let text): out += Self.quoted(text)
+        case .string(let text): out += JSONText.string(text)
         case .integer(let value): out += String(value)
         case .number(let value):
             out += value.rounded() == value && abs(value) < 1e15 ? String(Int(value)) : String(value)
         case .bool(let value): out += value ? "true" : "false"
         }
-    }
-
-    static func quoted(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            case "\r": out += "\\r"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
     }
 }
 

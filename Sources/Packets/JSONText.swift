@@ -1,6 +1,6 @@
-/// JSON text (RFC 8259) written by hand for the little a node's daemon writes: its status file and its
-/// event-log lines. Readers decode them with `JSONDecoder` into the same `Codable` types; members are
-/// written in key order, as `JSONEncoder` with `.sortedKeys` writes them.
+/// JSON text (RFC 8259) written by hand, without Foundation: a node's daemon's status file and event-log
+/// lines (read back with `JSONDecoder` into the same `Codable` types; members in key order, as
+/// `JSONEncoder` with `.sortedKeys` writes them), and the strings of the JSON Schemas `redlab schema` prints.
 public enum JSONText {
     /// A string, quoted and escaped.
     public static func string(_ value: String) -> String {
