@@ -69,6 +69,17 @@ public enum ResultsAnalyzer {
         return AnalysisReport(directory: directory, probeIntervalNanoseconds: interval, probesSeen: arrivals.count, faults: faults, streams: streams)
     }
 
+    /// The share of the offered rate a sender kept (`FailoverResult.senderPace`): from the send time of the
+    /// lowest sequence captured to the last send, the probes sent against the probes the interval allows.
+    package static func senderPace(_ arrivals: [ProbeArrival], interval: Int64, lastSend: Int64?, probesSent: UInt64?) -> Double? {
+        guard let lastSend, let probesSent, interval > 0,
+              let first = arrivals.min(by: { $0.sequence < $1.sequence }), probesSent > first.sequence + 1 else { return nil }
+        let span = lastSend.saturatingSubtracting(first.sendTime)
+        guard span > 0 else { return nil }
+        let sentInSpan = Double(probesSent - 1 - first.sequence)
+        return min(1, sentInSpan / (Double(span) / Double(interval)))
+    }
+
     /// The faults of one set of arrivals (see `analyze`). `streamEndEvent`, the stream's stream-end event
     /// when known, bounds the window and gives the number of probes sent.
     package static func analyzeFaults(_ arrivals: [ProbeArrival], events: [LabEvent], interval: Int64, capturedNodes: [String],
@@ -104,6 +115,7 @@ public enum ResultsAnalyzer {
             let analysis = FailoverAnalysis(probeInterval: interval, expectedSequences: streamEnd == nil ? nil : expected,
                                             captureEnd: observedUntil)
             var result = analysis.analyze(arrivals: inWindow, faultTime: fault.timeNanoseconds)
+            result.senderPace = senderPace(arrivals, interval: interval, lastSend: streamEndEvent?.timeNanoseconds, probesSent: probesSent)
             findDetection(analysis, protocolEvents, endpoints: streamEndpoints, from: fault.timeNanoseconds,
                           until: result.outage.map { $0.end + Self.detectionLagAllowance } ?? windowEnd, into: &result)
             var silence: ProbeGap?

@@ -66,6 +66,16 @@ public struct FailoverResult: Sendable, Hashable, Codable {
     /// descheduled on a loaded machine). The outage's instants are known only to within this plus one probe
     /// interval, so it is the figure's sampling error. Set only for `.recovered`.
     public var senderIdleTime: Int64?
+    /// The share of its offered rate the sender kept over the whole stream (1: every probe on time): probes
+    /// sent ÷ the probes the rate allows from its first captured probe to its last send. Below 1 the probes
+    /// lay further apart than the rate says, and every figure's resolution is that spacing, not the
+    /// interval (a sender short of CPU). Known when the event log has the stream's end.
+    public var senderPace: Double?
+    /// A sender that kept less of its rate than this is named beside the figures (the trial's line, the
+    /// report, `redlab analyze`): its probes lay further apart than the interval says.
+    public static let senderPaceWarning = 0.9
+    /// `senderPace` when it is below `senderPaceWarning`.
+    public var senderPaceShortfall: Double? { senderPace.flatMap { $0 < Self.senderPaceWarning ? $0 : nil } }
 
     /// The sequence numbers expected: as configured, or the lowest to the highest received.
     public var expectedSequences: ClosedRange<UInt64>?
@@ -134,7 +144,7 @@ extension FailoverResult {
     private enum CodingKeys: String, CodingKey {
         case faultTime, outcome, outage, longestGapAfterFault, silentSince, recoveryTime, expectedSequences, receivedProbes,
              lostProbes, lostSequences, convergenceLostProbes, lossPeriods, lossDerivedTime, duplicatedProbes,
-             duplicateArrivals, reorderedProbes, detectionEvent, detectionTime, pathBefore, pathAfter, senderIdleTime
+             duplicateArrivals, reorderedProbes, detectionEvent, detectionTime, pathBefore, pathAfter, senderIdleTime, senderPace
     }
 
     /// Reads results written before the loss-derived figures existed too (they read as 0 there).
@@ -161,6 +171,7 @@ extension FailoverResult {
                   pathBefore: try container.decodeIfPresent(String.self, forKey: .pathBefore),
                   pathAfter: try container.decodeIfPresent(String.self, forKey: .pathAfter))
         senderIdleTime = try container.decodeIfPresent(Int64.self, forKey: .senderIdleTime)
+        senderPace = try container.decodeIfPresent(Double.self, forKey: .senderPace)
     }
 }
 

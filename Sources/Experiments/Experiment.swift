@@ -269,7 +269,7 @@ extension LabManager {
         guard let probe = scenario.probe, let receiver = scenario.capture.first else { return nil }
         do {
             guard let cable = try LabDirectory(name: lab).record().peer(of: receiver) else { return nil }
-            try runner.waitUntilHealthy(probe, settleMilliseconds: scenario.settleMilliseconds, timeoutMilliseconds: scenario.settleTimeoutMilliseconds)
+            try runner.waitUntilSettled(scenario, probe: probe)
             progress("calibrating: blackouts of 20, 50 and 200 ms on \(cable), measured at \(receiver)")
             let report = try calibrate(lab: lab, CalibrationOptions(from: probe.from, to: probe.to, responder: probe.responder, receiver: receiver,
                                                                    cable: cable, repeats: 1, rate: probe.rate,

@@ -51,17 +51,28 @@ public struct ScenarioRunner {
 
     // MARK: Settling
 
-    /// Waits until probes from the scenario's sender come through without a loss for `settle`
-    /// milliseconds; throws when that does not happen within `timeout` milliseconds.
-    public func waitUntilHealthy(_ probe: ScenarioProbe, settleMilliseconds: Int, timeoutMilliseconds: Int) throws {
+    /// Waits until the scenario's lab has settled: its probes come through for its settle time losing
+    /// no more than the lab's own impairments explain (nothing, without them); throws when that does not
+    /// happen within its settle timeout.
+    public func waitUntilSettled(_ scenario: Scenario, probe: ScenarioProbe) throws {
+        try waitUntilHealthy(probe, settleMilliseconds: scenario.settleMilliseconds, timeoutMilliseconds: scenario.settleTimeoutMilliseconds,
+                             allowance: SettlingLoss(topology: try scenario.topology()))
+    }
+
+    /// Waits until probes from the scenario's sender come through for `settle` milliseconds losing no more
+    /// than `allowance` permits; throws when that does not happen within `timeout` milliseconds.
+    public func waitUntilHealthy(_ probe: ScenarioProbe, settleMilliseconds: Int, timeoutMilliseconds: Int,
+                                 allowance: SettlingLoss = SettlingLoss(perProbe: 0)) throws {
         let deadline = Date().addingTimeInterval(Double(timeoutMilliseconds) / 1000)
-        var last: ProbeResult?
         var waitingFor = ""
         repeat {
             let options = ProbeOptions(kind: .udp, from: probe.from, to: probe.to, responder: probe.responder, rate: 200,
                                        seconds: max(Double(settleMilliseconds) / 1000, 0.1), port: 50_009)
-            last = try manager.probe(lab: lab, options)
-            if let result = last, result.sent > 0, result.lost == 0 {
+            let result = try manager.probe(lab: lab, options)
+            let unsettled = allowance.unsettled(sent: result.sent, lost: result.lost, longestLostRun: result.longestLostRun)
+            if let unsettled {
+                waitingFor = "probes from \(probe.from) to \(probe.to): \(unsettled)"
+            } else {
                 // Every trial starts from the same steady state: bonds back on their primary member.
                 let nodes = try manager.status(lab).nodes
                 let offPrimary = nodes.flatMap { node in
@@ -78,8 +89,6 @@ public struct ScenarioRunner {
                 if offPrimary.isEmpty && membersDown.isEmpty { return }
                 waitingFor = offPrimary.isEmpty ? "bond members with carrier not yet up: \(membersDown.joined(separator: ", "))"
                     : "bonds not back on their primary member: \(offPrimary.joined(separator: ", "))"
-            } else {
-                waitingFor = "probes from \(probe.from) to \(probe.to) still lost \(last?.lost ?? 0) of \(last?.sent ?? 0)"
             }
             Kernel.sleep(nanoseconds: 200_000_000)
         } while Date() < deadline
@@ -261,7 +270,7 @@ public struct ScenarioRunner {
                     if abortedInARow > 0 {
                         try putBack(scenario, probe: probe)
                     } else {
-                        try waitUntilHealthy(probe, settleMilliseconds: scenario.settleMilliseconds, timeoutMilliseconds: scenario.settleTimeoutMilliseconds)
+                        try waitUntilSettled(scenario, probe: probe)
                     }
                     if cell.topology == nil {
                         // The drawing is a nicety: a lab whose status cannot be read still runs its trials.
@@ -294,7 +303,7 @@ public struct ScenarioRunner {
     /// down and built again from the scenario's topology and then settles (or the next trial is aborted too).
     func putBack(_ scenario: Scenario, probe: ScenarioProbe) throws {
         do {
-            try waitUntilHealthy(probe, settleMilliseconds: scenario.settleMilliseconds, timeoutMilliseconds: scenario.settleTimeoutMilliseconds)
+            try waitUntilSettled(scenario, probe: probe)
         } catch let abort as TrialAborted {
             progress("  rebuilding lab \(lab): \(abort.reason)")
             let topology = try scenario.topology()
@@ -304,7 +313,7 @@ public struct ScenarioRunner {
             } catch {
                 throw TrialAborted("the lab could not be rebuilt: \(error)")
             }
-            try waitUntilHealthy(probe, settleMilliseconds: scenario.settleMilliseconds, timeoutMilliseconds: scenario.settleTimeoutMilliseconds)
+            try waitUntilSettled(scenario, probe: probe)
         }
     }
 
@@ -333,6 +342,9 @@ public struct ScenarioRunner {
             text += String(format: ", detected after %.1f ms (%@ %@)", Double(detection) / 1e6, event.kind, event.detail)
         }
         if trial.captureDrops > 0 { text += ", capture dropped \(trial.captureDrops)" }
+        if let pace = result.senderPaceShortfall {
+            text += String(format: "; the sender kept only %.0f %% of its probe rate (short of CPU): the figures are that much coarser", pace * 100)
+        }
         return text
     }
 

@@ -54,7 +54,8 @@ extension ReportTables {
             guard let outage = result.outage else { return "—" }
             // A sender that sent nothing for part of the outage leaves its instants that uncertain.
             let idle = result.senderIdleTime.flatMap { $0 > 0 ? " (sender idle \(Format.milliseconds(nanoseconds: $0)))" : nil } ?? ""
-            return Format.milliseconds(nanoseconds: outage.durationNanoseconds) + idle
+            let pace = result.senderPaceShortfall.map { String(format: " (sender at %.0f %% of its rate)", $0 * 100) } ?? ""
+            return Format.milliseconds(nanoseconds: outage.durationNanoseconds) + idle + pace
         default: return "—"
         }
     }

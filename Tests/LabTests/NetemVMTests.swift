@@ -137,4 +137,43 @@ final class NetemVMTests: LabTestCase {
         try manager.down(name)
         XCTAssertEqual(leftoverNamespaces(prefix: name), [])
     }
+
+    /// The matrix's loss dimension: how VRRP at 100 ms takes over from a crashed core (the probes cross the
+    /// gateway, srv1 in VLAN 10 and the client in VLAN 20) while the cable between the cores (which the
+    /// adverts cross) loses 5 % each way. The lab settles although its own cable loses probes (settling
+    /// allows the loss its impairments explain), the cell runs its trial, and while it ran both ends of the
+    /// inter-core cable had netem.
+    func testALossDimensionCellMeasuresVRRPAt100msUnderLoss() throws {
+        try requireRoot()
+        var matrix = ExperimentMatrix(name: "loss", designs: ["cross"], spanningTrees: ["rstp"], bondMonitors: ["mii"],
+                                      advertIntervalsMilliseconds: [100], faults: [.coreRouterCrash], trials: 1,
+                                      storm: false, noBond: true)
+        matrix.lossPercents = [5]
+        let configuration = try XCTUnwrap(matrix.configurations.first)
+        try requireFeatures(BuildPlan.requiredFeatures(for: try matrix.scenario(for: configuration, fault: .coreRouterCrash).topology()))
+        let out = NSTemporaryDirectory() + "redlab-netem-matrix-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: out) }  // best effort: a temporary folder
+        let lab = configuration.labName
+        var seenDuringTheCell: [String?] = []
+        let results = try manager.runExperiment(matrix, options: ExperimentRunOptions(resultsDirectory: out)) { line in
+            guard line.hasPrefix("[1/1]") else { return }
+            for node in ["core1", "core2"] {
+                // An unreadable qdisc is recorded as such and fails the comparison below.
+                seenDuringTheCell.append((try? NetlinkSocket.open(inNamespace: "\(lab)-\(node)").rootQdiscKind(of: "isl")) ?? "unreadable")
+            }
+        }
+        XCTAssertEqual(seenDuringTheCell, ["netem", "netem"])
+        XCTAssertEqual(results.dimensions, ["design", "stp", "bond_monitor", "advert_int", "vrrp_implementation", "loss"])
+        let cell = try XCTUnwrap(results.cells.first)
+        XCTAssertNil(cell.error)
+        XCTAssertEqual(cell.configuration["loss"], "5%")
+        XCTAssertEqual(cell.trials.count, 1, "aborted: \(cell.abortedTrials?.map(\.reason) ?? [])")
+        // The outcome is the experiment's answer, not the test's: the test checks that the cell measured it
+        // (probes flowed, the trial was not aborted) with the loss in place.
+        let trial = try XCTUnwrap(cell.trials.first)
+        XCTAssertNotEqual(trial.result.outcome, .noProbes)
+        print("netem: VRRP at 100 ms, core1 crash, 5% loss on the inter-core cable: outcome \(trial.result.outcome), "
+              + "outage \(trial.outageMilliseconds.map { "\($0) ms" } ?? "none")")
+        XCTAssertFalse(LabDirectory(name: lab).exists)
+    }
 }
