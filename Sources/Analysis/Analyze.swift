@@ -43,9 +43,9 @@ public enum ResultsAnalyzer {
     public static func analyze(directory: String, events eventsPath: String, probePort: UInt16 = 50_007) throws -> AnalysisReport {
         let arrivals = try probeArrivals(directory: directory, probePort: probePort)
         let events = loadEvents(path: eventsPath)
-        let interval = probeInterval(arrivals)
-        let capturedNodes = ((try? files(in: directory)) ?? []).map { String(port(ofPcapFile: $0).prefix { $0 != ":" }) }  // the folder was read just above
         let streamEnds = events.filter { $0.source == "probe" && $0.kind == "stream-end" }
+        let interval = offeredInterval(streamEnds.first) ?? probeInterval(arrivals)
+        let capturedNodes = ((try? files(in: directory)) ?? []).map { String(port(ofPcapFile: $0).prefix { $0 != ":" }) }  // the folder was read just above
         let faults = analyzeFaults(arrivals, events: events, interval: interval, capturedNodes: capturedNodes,
                                    streamEndEvent: streamEnds.first)
         // Several streams in the captures (a control stream beside the measured one, say): each on its own.
@@ -54,8 +54,8 @@ public enum ResultsAnalyzer {
         let streamIDs = Set(arrivals.map(\.streamID)).sorted()
         let streams: [StreamAnalysis] = streamIDs.count < 2 ? [] : streamIDs.map { id in
             let own = arrivals.filter { $0.streamID == id }
-            let ownInterval = probeInterval(own)
             let ownEnd = streamEnds.first { $0.detail["stream"] == "\(id)" }
+            let ownInterval = offeredInterval(ownEnd) ?? probeInterval(own)
             return StreamAnalysis(streamID: id, probesSeen: own.count, probeIntervalNanoseconds: ownInterval,
                                   faults: analyzeFaults(own, events: events, interval: ownInterval, capturedNodes: capturedNodes,
                                                         streamEndEvent: ownEnd))
@@ -110,7 +110,7 @@ public enum ResultsAnalyzer {
             let observedUntil = [windowEnd, streamEnd].compactMap { $0 }.min() ?? captureEnd
             let lowest = arrivals.map(\.sequence).min()
             let expected = lowest.flatMap { lowest in
-                expectedSequences(arrivals, from: lowest, sentBy: observedUntil, streamEnd: streamEnd, probesSent: probesSent)
+                expectedSequences(arrivals, from: lowest, sentBy: observedUntil, streamEnd: streamEnd, probesSent: probesSent, interval: interval)
             }
             let analysis = FailoverAnalysis(probeInterval: interval, expectedSequences: streamEnd == nil ? nil : expected,
                                             captureEnd: observedUntil)
@@ -140,7 +140,7 @@ public enum ResultsAnalyzer {
                         && arrival.sequence >= (firstAfter ?? 0)
                 }
                 let failbackExpected = firstAfter.flatMap { first in
-                    expectedSequences(arrivals, from: first, sentBy: failbackEnd, streamEnd: streamEnd, probesSent: probesSent)
+                    expectedSequences(arrivals, from: first, sentBy: failbackEnd, streamEnd: streamEnd, probesSent: probesSent, interval: interval)
                 }
                 let failbackAnalysis = FailoverAnalysis(probeInterval: interval,
                                                         expectedSequences: streamEnd == nil ? nil : failbackExpected,
@@ -162,9 +162,9 @@ public enum ResultsAnalyzer {
     /// are up to the highest one received that left by then, or all of them when the stream ended first.
     /// Those never seen are lost, the ones after the last probe through included.
     static func expectedSequences(_ arrivals: [ProbeArrival], from lowest: UInt64, sentBy end: Int64?, streamEnd: Int64?,
-                                  probesSent: UInt64?) -> ClosedRange<UInt64>? {
+                                  probesSent: UInt64?, interval: Int64) -> ClosedRange<UInt64>? {
         guard let end else { return nil }
-        var highest = lastSequenceSent(by: end, arrivals, interval: arrivals.count > 1 ? probeInterval(arrivals) : 0) ?? lowest
+        var highest = lastSequenceSent(by: end, arrivals, interval: arrivals.count > 1 ? interval : 0) ?? lowest
         if let probesSent, probesSent > 0, let streamEnd, streamEnd <= end { highest = max(highest, probesSent - 1) }
         return lowest...max(highest, lowest)
     }
@@ -251,7 +251,16 @@ public enum ResultsAnalyzer {
         }) ?? []
     }
 
-    /// The probe interval: the median spacing of send times, in sequence order (1 ms when unknown).
+    /// The interval of the rate a stream was offered at, from its stream-end event (`redlab run` logs the
+    /// rate there); nil without one. RFC 6412's loss-derived time divides by the offered rate, and a sender
+    /// short of CPU catches up in bursts, so the spacing of its sends says less than the rate it was given.
+    public static func offeredInterval(_ streamEnd: LabEvent?) -> Int64? {
+        guard let rate = streamEnd?.detail["rate"].flatMap(Double.init), rate.isFinite, rate >= 1, rate <= 1e9 else { return nil }
+        return Int64((1e9 / rate).rounded())
+    }
+
+    /// The probe interval of a stream without a stream-end event (folders of earlier versions, captures
+    /// made by hand): the median spacing of send times, in sequence order (1 ms when unknown).
     public static func probeInterval(_ arrivals: [ProbeArrival]) -> Int64 {
         let sends = Dictionary(arrivals.map { ($0.sequence, $0.sendTime) }, uniquingKeysWith: min).sorted { $0.key < $1.key }
         let spacings = zip(sends, sends.dropFirst()).compactMap { first, second -> Int64? in

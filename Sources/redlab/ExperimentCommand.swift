@@ -20,7 +20,14 @@ struct ExperimentCommand: ParsableCommand {
     @Argument(help: "A matrix file (YAML); the built-in matrix when omitted.") var file: String?
     @Flag(help: "The quick matrix: both designs, STP (fast timers) and RSTP, ARP and MII, 100 ms adverts, three faults, four trials (enough for a significance test).") var quick = false
     @Option(help: "Trials per cell (overrides the matrix).") var trials: Int?
+    @Option(name: .customLong("probe-rate"), help: "Probes a second per stream (overrides the matrix's probe_rate; 10-10000). Every trial says when its sender could not keep it.") var probeRate: Double?
     @Option(help: "The results folder (default: results/experiment-UTCTIME). An existing one is resumed.") var out: String?
+
+    func validate() throws {
+        if let probeRate, !(10...10_000).contains(probeRate) {
+            throw ValidationError("--probe-rate must be 10-10000 per second, not \(probeRate)")
+        }
+    }
 
     func run() throws {
         var matrix: ExperimentMatrix
@@ -33,6 +40,7 @@ struct ExperimentCommand: ParsableCommand {
             guard (1...100).contains(trials) else { throw fail(LabError.unsupported("--trials must be 1-100")) }
             matrix.trials = trials
         }
+        if let probeRate { matrix.probeRate = probeRate }
         try requireRoot("experiment")
         let folder = out ?? "results/\(matrix.name)-\(utcStamp())"
         do {

@@ -11,8 +11,8 @@ final class FailbackAnalysisTests: XCTestCase {
     static func sendTime(_ sequence: UInt64) -> Int64 { base + Int64(sequence) * millisecond }
 
     /// A probe as `redlab probe` sends it: UDP to port 50007, the payload starting with `ProbePayload`.
-    static func probeFrame(_ sequence: UInt64, streamID: UInt32 = 1) -> [UInt8] {
-        let payload = ProbePayload(streamID: streamID, sequence: sequence, sendTimeNanoseconds: UInt64(sendTime(sequence))).encode()
+    static func probeFrame(_ sequence: UInt64, streamID: UInt32 = 1, sendTime: Int64? = nil) -> [UInt8] {
+        let payload = ProbePayload(streamID: streamID, sequence: sequence, sendTimeNanoseconds: UInt64(sendTime ?? Self.sendTime(sequence))).encode()
         let source = IPv4Address(10, 0, 0, 1), destination = IPv4Address(10, 0, 0, 2)
         let udp = UDPDatagram(sourcePort: 40_000, destinationPort: 50_007, payload: payload).encode(source: source, destination: destination)
         let ip = IPv4Packet(source: source, destination: destination, protocolNumber: .udp, payload: udp).encode()

@@ -69,6 +69,7 @@ final class CommandLineTests: LabTestCase {
             (["fault", "lab", "flap", "a:eth0", "--count", "0"], "--count must be 1-1000, not 0"),
             (["capture", "lab", "a:eth0", "--seconds", "inf"], "--seconds must be 0.001-86400, not inf"),
             (["run", "x.yaml", "--trials", "0"], "--trials must be 1-1000, not 0"),
+            (["experiment", "--quick", "--probe-rate", "inf"], "--probe-rate must be 10-10000 per second, not inf"),
             (["generate", "cross", "--advert-int", "1000000000"], "VRRPv3 advertises every 10 ms to 40.95 s"),
             (["storm-watchdog", "--lab", "x", "--port", "a:eth0", "--after", "inf"], "--after must be 0-60 seconds, not inf"),
         ]
