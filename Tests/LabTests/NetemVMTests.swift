@@ -149,6 +149,8 @@ final class NetemVMTests: LabTestCase {
                                       advertIntervalsMilliseconds: [100], faults: [.coreRouterCrash], trials: 1,
                                       storm: false, noBond: true)
         matrix.lossPercents = [5]
+        // Three streams at 100 probes a second: what the emulated VM carries (see README, "sender pace").
+        matrix.probeRate = 100
         let configuration = try XCTUnwrap(matrix.configurations.first)
         try requireFeatures(BuildPlan.requiredFeatures(for: try matrix.scenario(for: configuration, fault: .coreRouterCrash).topology()))
         let out = NSTemporaryDirectory() + "redlab-netem-matrix-\(getpid())"
