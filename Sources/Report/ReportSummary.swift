@@ -64,6 +64,10 @@ public struct FaultSummary: Codable, Sendable, Equatable {
     /// faster than ladder · STP · MII (median 121.0 ms); Mann-Whitney U ...".
     public var answer: String
 
+    /// A trial whose sender kept less of its rate than this (`FailoverResult.senderPace`) makes its fault's
+    /// comparison name no winner: the sender sent nothing through much of the outage it was to measure.
+    public static let starvedSenderPace = 0.5
+
     /// The significance level of the comparisons.
     public static let significanceLevel = 0.05
 
@@ -90,7 +94,11 @@ public struct FaultSummary: Codable, Sendable, Equatable {
         let rivals = entries.filter { entry in
             !leaderLabels.contains(entry.configurationLabel) && !(samples[entry.configurationLabel] ?? []).isEmpty
         }
-        (winners, comparison) = Self.judge(leaders: leaderLabels, rivals: rivals.map(\.configurationLabel), samples: samples)
+        let compared = Set(leaderLabels + rivals.map(\.configurationLabel))
+        let starvedTrials = cells.filter { $0.error == nil && compared.contains($0.configurationLabel) }
+            .flatMap(\.trials).filter { ($0.result.senderPace ?? 1) < Self.starvedSenderPace }.count
+        (winners, comparison) = Self.judge(leaders: leaderLabels, rivals: rivals.map(\.configurationLabel), samples: samples,
+                                           starvedTrials: starvedTrials)
         answer = Self.answer(fault: fault, entries: entries, leaders: leaderLabels, winners: winners, comparison: comparison)
     }
 
@@ -104,9 +112,13 @@ public struct FaultSummary: Codable, Sendable, Equatable {
     }
 
     /// The winners and the sentence on the test (see the type's documentation).
-    static func judge(leaders: [String], rivals: [String], samples: [String: [Double]]) -> ([String], String) {
+    static func judge(leaders: [String], rivals: [String], samples: [String: [Double]], starvedTrials: Int = 0) -> ([String], String) {
         guard !leaders.isEmpty else { return ([], "no configuration recovered in every trial") }
         guard !rivals.isEmpty else { return ([], "no other configuration to compare with") }
+        if starvedTrials > 0 {
+            return ([], "no winner named: in \(starvedTrials) trial\(starvedTrials == 1 ? "" : "s") the sender kept less than half its probe rate "
+                + "(short of CPU), so an outage can read shorter than it was, even hitless; lower the probe rate")
+        }
         let level = significanceLevel
         let levelText = "\(Format.number(level * 100)) %"
         let counts = (leaders + rivals).map { samples[$0]?.count ?? 0 }

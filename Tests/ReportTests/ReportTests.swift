@@ -87,6 +87,23 @@ final class ReportSummaryTests: XCTestCase {
         XCTAssertTrue(crash.answer.hasPrefix("core-router-crash: ladder · STP · MII · 1 s is hitless; significant: two-sided Mann-Whitney U test, p ≤ 0.029"), crash.answer)
     }
 
+    /// The same four trials, but in one of them the sender kept only 20 % of its rate: no winner for that
+    /// fault, and the answer says why; the other fault keeps its winner.
+    func testAStarvedSenderMakesItsFaultNameNoWinner() throws {
+        var results = Self.withFourthTrial(try loadFixture(), outages: [3, 121, 320, 0])
+        let nicCutCell = try XCTUnwrap(results.cells.firstIndex { $0.fault == "server-nic-cut" })
+        results.cells[nicCutCell].trials[1].result.senderPace = 0.2
+        let summary = ReportSummary(results)
+        XCTAssertEqual(summary.faults[0].winners, [])
+        XCTAssertTrue(summary.faults[0].answer.hasSuffix("no winner named: in 1 trial the sender kept less than half its probe rate "
+                                                         + "(short of CPU), so an outage can read shorter than it was, even hitless; lower the probe rate"),
+                      summary.faults[0].answer)
+        XCTAssertEqual(summary.faults[1].winners, [ladderSTP])
+        // A sender that kept 60 % is named beside its outage but does not withhold the winner.
+        results.cells[nicCutCell].trials[1].result.senderPace = 0.6
+        XCTAssertEqual(ReportSummary(results).faults[0].winners, [crossRSTP])
+    }
+
     func testOverlappingTrialsGiveNoSignificantDifference() throws {
         // The ladder's fourth nic-cut trial is faster than any of the cross design's: 1.5, 118, 121, 125 against 2, 3, 3, 4 (p = 11/35).
         let results = Self.withFourthTrial(try loadFixture(), outages: [3, 1.5, 320, 0])
