@@ -7,7 +7,7 @@ import Topology
 
 /// Escalates lab events as an operator's monitoring expects them, per the topology's `monitoring:`:
 /// a syslog line, the notify command (REDLAB_EVENT_* in its environment), and an SNMPv2c trap to each
-/// receiver. `redlab notifier` drives it from the event log; tests call `handle` directly.
+/// receiver. `redlab daemon notifier` drives it from the event log; tests call `handle` directly.
 public final class EventEscalation {
     public struct Counters: Codable, Sendable, Equatable {
         public var events = 0
@@ -183,7 +183,7 @@ public struct EventLogFollower {
     }
 }
 
-/// `redlab notifier`: follows a lab's event log and escalates every new event. Traps leave through a
+/// `redlab daemon notifier`: follows a lab's event log and escalates every new event. Traps leave through a
 /// UDP socket per receiver, opened in the `from` node's namespace or in the daemon's own.
 public final class EventNotifier {
     private let escalation: EventEscalation
@@ -199,7 +199,7 @@ public final class EventNotifier {
         let record = try directory.record()
         let topology = try TopologyLoader.load(path: "\(directory.path)/topology.yaml")
         guard let monitoring = topology.monitoring else {
-            throw LabError.unsupported("notifier: lab \(lab) has no monitoring: section")
+            throw DaemonError.notConfigured(daemon: "notifier", lab: lab, missing: "no monitoring: section")
         }
         var sockets: [String: InetSocket] = [:]
         for target in monitoring.snmpTraps where sockets[target.from ?? ""] == nil {
@@ -246,7 +246,7 @@ public final class EventNotifier {
     }
 }
 
-/// What `redlab notifier` reports in /run/redlab/LAB/notifier.json.
+/// What `redlab daemon notifier` reports in /run/redlab/LAB/notifier.json.
 public struct NotifierStatus: Codable, Sendable, Equatable {
     public var counters: EventEscalation.Counters
     public var offset: UInt64

@@ -8,7 +8,7 @@ import Topology
 /// ahead of the bridge. Every chain counts the port's broadcast (and multicast) frames in a named counter
 /// `seen_PORT`; frames beyond the limit's token bucket (`limit rate over N/second burst B packets`) count in
 /// `over_PORT`, and with `action: limit` they are dropped there. With `action: shutdown` nothing is dropped:
-/// `redlab stormctl` watches `over_PORT` and error-disables the port when it moves.
+/// `redlab daemon stormctl` watches `over_PORT` and error-disables the port when it moves.
 public enum StormControlFirewall {
     public static let family = "netdev"
     public static let table = "redlab_stormctl"
@@ -56,7 +56,7 @@ public enum StormControlFirewall {
     }
 }
 
-/// What `redlab stormctl` writes for `redlab status`.
+/// What `redlab daemon stormctl` writes for `redlab status`.
 public struct StormControlStatus: Codable, Sendable, Equatable {
     public struct Port: Codable, Sendable, Equatable {
         public var name: String
@@ -73,7 +73,7 @@ public struct StormControlStatus: Codable, Sendable, Equatable {
     public var ports: [Port]
 }
 
-/// `redlab stormctl`: error-disables a switch's `action: shutdown` ports. Polls the storm control
+/// `redlab daemon stormctl`: error-disables a switch's `action: shutdown` ports. Polls the storm control
 /// table's counters every 10 ms; when a port's over-limit counter moves while the port is up, sets the
 /// port administratively down (its cable's far end loses carrier, as with an err-disabled port on a
 /// managed switch) and logs a `port-shutdown` event. `redlab link up LAB NODE:PORT`, or a `link-up`

@@ -237,7 +237,7 @@ public struct StormGuardPolicy: Sendable {
     }
 }
 
-/// What `redlab stormguard` writes for `redlab status`.
+/// What `redlab daemon stormguard` writes for `redlab status`.
 public struct StormGuardStatus: Codable, Sendable, Equatable {
     public var framesPerSecond: Int
     /// Storms the guard broke.
@@ -252,7 +252,7 @@ public struct StormGuardStatus: Codable, Sendable, Equatable {
     public var suspended: Bool
 }
 
-/// `redlab stormguard`: one per lab, reading every switch's and router's guard table.
+/// `redlab daemon stormguard`: one per lab, reading every switch's and router's guard table.
 public final class StormGuardDaemon {
     struct Member {
         var node: String
@@ -280,7 +280,7 @@ public final class StormGuardDaemon {
     static let baseIntervalNanoseconds: UInt64 = 2_000_000_000
 
     public init(lab: String, topology: Topology, eventSink: @escaping (LabEvent) -> Void) throws {
-        guard let stormGuard = topology.stormGuard else { throw LabError.unsupported("lab \(lab) has storm_guard: false") }
+        guard let stormGuard = topology.stormGuard else { throw DaemonError.notConfigured(daemon: "stormguard", lab: lab, missing: "storm_guard: false") }
         self.stormGuard = stormGuard
         self.eventSink = eventSink
         directory = LabDirectory(name: lab)

@@ -29,7 +29,7 @@ extension ExperimentMatrix {
     /// the fault 1 s into the trial and its undoing after long enough for the slowest protocol involved.
     public func scenario(for configuration: MatrixConfiguration, fault: MatrixFault) throws -> Scenario {
         guard let design = TopologyGenerator.Design(rawValue: configuration.design) else {
-            throw LabError.unsupported("design '\(configuration.design)' is not ladder or cross")
+            throw ExperimentError.unknownMatrixValue(key: "design", value: configuration.design, allowed: "ladder or cross")
         }
         var options = GeneratorOptions()
         options.vlans = vlans
@@ -38,14 +38,14 @@ extension ExperimentMatrix {
         options.noBond = noBond
         options.advertIntervalMilliseconds = configuration.advertIntervalMilliseconds
         guard let implementation = VRRPImplementation(rawValue: configuration.vrrpImplementation) else {
-            throw LabError.unsupported("vrrp_implementation '\(configuration.vrrpImplementation)' is not redlab or keepalived")
+            throw ExperimentError.unknownMatrixValue(key: "vrrp_implementation", value: configuration.vrrpImplementation, allowed: "redlab or keepalived")
         }
         options.vrrpImplementation = implementation
         options.interCoreImpairment = configuration.interCoreImpairment
         let lab = Scenario.LabSource.generated(design, options, fastSpanningTreeTimers: fastSpanningTreeTimers)
         let topology = TopologyGenerator.generate(design, options)
         guard let client = topology.nodes.first(where: { $0.name == "client" })?.addresses.values.first?.first?.address else {
-            throw LabError.unsupported("the generated lab has no client address")
+            throw ExperimentError.noClientAddress
         }
         // How long the fault stays: long enough for what must react to it.
         let advert = configuration.advertIntervalMilliseconds

@@ -90,7 +90,7 @@ extension LabManager {
     /// Runs a probe stream and returns what it saw. UDP and TCP/HTTP responders run in this process, on
     /// sockets opened in the responder's namespace; ICMP is answered by the far end's kernel.
     public func probe(lab: String, _ options: ProbeOptions) throws -> ProbeResult {
-        if let problem = options.problem { throw LabError.unsupported(problem) }
+        if let problem = options.problem { throw LabError.invalidOptions(problem) }
         let record = try LabDirectory(name: lab).record()
         guard let source = record.node(options.from) else { throw LabError.unknownNode(lab: lab, node: options.from) }
         var engine = ProbeEngine(options: options)
@@ -111,7 +111,7 @@ extension LabManager {
             let socket = try NetlinkSocket.open(inNamespace: node.namespace)
             if try socket.addresses().contains(where: { $0.address.address == address }) { return node.name }
         }
-        throw LabError.unsupported("no node of lab '\(lab)' has the address \(address); name the answering node with --responder")
+        throw ExperimentError.noLabNodeHasAddress(lab: lab, address: address.description)
     }
 }
 

@@ -63,7 +63,7 @@ extension LabManager {
                             isInterrupted: @escaping () -> Bool = { false }) throws -> ExperimentResults {
         var scenario = original
         if let trials = options.trials {
-            guard (1...1000).contains(trials) else { throw LabError.unsupported("trials must be 1-1000, not \(trials)") }
+            guard (1...1000).contains(trials) else { throw LabError.outOfRange("trials", allowed: "1-1000", value: "\(trials)") }
             scenario.trials = trials
         }
         let labName = options.labName ?? scenario.name

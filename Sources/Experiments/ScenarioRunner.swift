@@ -92,7 +92,7 @@ public struct ScenarioRunner {
     /// the timeline's faults at their offsets from that instant (on a thread of their own), bond active-member changes watched and logged, everything undone at the end; then the
     /// trial's folder holds NODE-PORT.pcapng, events.jsonl, probe.json and the figures are computed from them.
     public func runTrial(_ scenario: Scenario, index: Int, directory: String, relativeDirectory: String) throws -> TrialRecord {
-        guard scenario.probe != nil else { throw LabError.unsupported("scenario '\(scenario.name)' has no probe stream") }
+        guard scenario.probe != nil else { throw ExperimentError.noProbeStream(scenario: scenario.name) }
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let labDirectory = LabDirectory(name: lab)
         let record = try labDirectory.record()
@@ -167,7 +167,7 @@ public struct ScenarioRunner {
             }
         }
         if let problem = probers.failures().first, !isInterrupted() {
-            throw LabError.unsupported("trial \(index): the probe \(problem)")
+            throw ExperimentError.probeFailed(trial: index, problem: "\(problem)")
         }
         if isInterrupted() { throw LabError.interrupted }
         let trialEnd = wallClockNanoseconds()
@@ -182,7 +182,7 @@ public struct ScenarioRunner {
         let byStream = TrialStreams.faultsByStream(streams, analysis: analysis, arrivals: allArrivals, events: events)
         let measuredStream = analysis.streams.first { $0.streamID == 1 }
         guard let measured = (streams.count == 1 ? analysis.faults : byStream[1] ?? []).first else {
-            throw LabError.unsupported("trial \(index): no fault was logged (the timeline's first fault did not run)")
+            throw ExperimentError.noFaultLogged(trial: index)
         }
         let arrivals = streams.count == 1 ? allArrivals : allArrivals.filter { $0.streamID == 1 }
         let result = measured.result
@@ -252,7 +252,7 @@ public struct ScenarioRunner {
         var aborted: [AbortedTrial] = []
         var abortedInARow = 0
         do {
-            guard let probe else { throw LabError.unsupported("scenario '\(scenario.name)' has no probe stream") }
+            guard let probe else { throw ExperimentError.noProbeStream(scenario: scenario.name) }
             for index in 1...scenario.trials {
                 if isInterrupted() { throw LabError.interrupted }
                 if (index > 1 || pauseBeforeFirstTrial) && scenario.pauseMilliseconds > 0 { Thread.sleep(forTimeInterval: Double(scenario.pauseMilliseconds) / 1000) }
@@ -276,7 +276,7 @@ public struct ScenarioRunner {
                     abortedInARow += 1
                     progress("  trial \(index)/\(scenario.trials): ABORTED: \(abort.reason)")
                     if abortedInARow >= abortLimit {
-                        throw LabError.unsupported("gave up after \(abortedInARow) aborted trials in a row")
+                        throw ExperimentError.tooManyAbortedTrials(abortedInARow)
                     }
                 }
             }

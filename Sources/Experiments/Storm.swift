@@ -50,7 +50,7 @@ extension LabManager {
         let switchPorts = record.links.flatMap { [$0.a, $0.b] }.compactMap(PortRef.init).filter { end in
             record.node(end.node).map { $0.kind != NodeKind.host.rawValue } ?? false
         }
-        let watchdog = try spawnDaemon(["storm-watchdog", "--lab", lab, "--port", loop.description, "--after", "\(bounded + 3)"],
+        let watchdog = try spawnDaemon(DaemonCommandLine.stormWatchdog(lab: lab, port: loop.description, afterSeconds: bounded + 3),
                                        log: "\(directoryHandle.path)/storm-watchdog.log")
         defer { ProcessTable.send(SIGKILL, to: watchdog) }
         // The storm is asked for: the lab's storm guard stands down until the loop is open again (and at

@@ -16,7 +16,7 @@ extension LabManager {
     /// or PTP to their own precision (`chronyc tracking`, `pmc` do that).
     public func clockOffset(to address: IPv4Address, fromNamespace namespace: String? = nil, exchanges count: Int = 8) throws -> ClockOffsetEstimate {
         guard Self.clockExchangesRange.contains(count) else {
-            throw LabError.unsupported("exchanges must be \(Self.clockExchangesRange.lowerBound)-\(Self.clockExchangesRange.upperBound), not \(count)")
+            throw LabError.outOfRange("exchanges", allowed: "\(Self.clockExchangesRange.lowerBound)-\(Self.clockExchangesRange.upperBound)", value: "\(count)")
         }
         let socket = try namespace.map { try InetSocket.open(inNamespace: $0, .icmp) } ?? InetSocket(.icmp)
         let identifier = UInt16(truncatingIfNeeded: ProcessInfo.processInfo.processIdentifier)
@@ -43,7 +43,7 @@ extension LabManager {
             Kernel.sleep(nanoseconds: 20_000_000)
         }
         guard let estimate = ClockOffset.estimate(exchanges) else {
-            throw LabError.unsupported("no ICMP timestamp reply from \(address) in \(count) tries of a second each: is it reachable, and does a firewall drop ICMP timestamp requests (types 13 and 14)?")
+            throw LabError.noTimestampReply(address: address.description, tries: count)
         }
         return estimate
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Kernel
 import Topology
 
 /// What /run/redlab/LAB holds about a lab: enough to show, change and remove it without the topology file.
@@ -154,7 +155,32 @@ public enum LabError: Error, CustomStringConvertible, Equatable {
     case badName(String, reason: String)
     case namespaceTaken(String)
     case missingFeatures([String])
-    case unsupported(String)
+    /// A request's value outside what it may be: `what` must be `allowed`, not `value`.
+    case outOfRange(String, allowed: String, value: String)
+    /// A request's options that do not go together or are out of bounds, as their own check words it.
+    case invalidOptions(String)
+    /// `--host` given for a file that names no hosts.
+    case noHosts(host: String, file: String)
+    /// `--host` naming a host the file does not have.
+    case unknownHost(host: String, file: String, hosts: [String])
+    /// A node of a lab across hosts that runs on another host than this one.
+    case nodeOnOtherHost(node: String, host: String, here: String)
+    /// A request for a daemon's protocol on a node that does not run it (`stp: rstp` for mcheck).
+    case protocolNotRun(request: String, node: String, needs: String)
+    /// The daemon a request goes to is not running on the node.
+    case daemonNotRunning(request: String, daemon: String, node: String)
+    /// A signal to a lab's daemon could not be sent.
+    case signalFailed(request: String, daemon: String, pid: Int32, node: String, cause: Errno)
+    /// A program the lab needs is not installed.
+    case notInstalled(program: String, hint: String)
+    /// keepalived reported an instance that is not one of the node's VRRP groups.
+    case unknownVRRPGroup(node: String, group: String)
+    /// No ICMP timestamp reply from `address` in `tries` tries.
+    case noTimestampReply(address: String, tries: Int)
+    /// A cable end is blackholed, so another impairment cannot take its root queueing discipline.
+    case blackholed(end: String, port: String)
+    /// An event of the lab's event log that cannot be read back as the fault it records.
+    case unreadableEvent(kind: String, target: String, detail: String)
     case unknownNode(lab: String, node: String)
     case unknownPort(lab: String, port: String)
     case buildFailed(step: String, error: String)
@@ -168,7 +194,23 @@ public enum LabError: Error, CustomStringConvertible, Equatable {
         case .badName(let name, let reason): "bad lab name '\(name)': \(reason)"
         case .namespaceTaken(let ns): "network namespace '\(ns)' already exists and is not this lab's; choose another --name"
         case .missingFeatures(let lines): "the running kernel lacks what this lab needs:\n" + lines.map { "  - \($0)" }.joined(separator: "\n")
-        case .unsupported(let text): text
+        case .outOfRange(let what, let allowed, let value): "\(what) must be \(allowed), not \(value)"
+        case .invalidOptions(let problem): problem
+        case .noHosts(let host, let file): "--host \(host): \(file) names no hosts (add a hosts: section and host: to each node)"
+        case .unknownHost(let host, let file, let hosts): "--host \(host): no such host in \(file); its hosts: \(hosts.joined(separator: ", "))"
+        case .nodeOnOtherHost(let node, let host, let here):
+            "\(node) runs on host \(host), not on this one (\(here)): act on it there, or on this host's end of the cable"
+        case .protocolNotRun(let request, let node, let needs): "\(request): \(node) does not run \(needs)"
+        case .daemonNotRunning(let request, let daemon, let node): "\(request): no \(daemon) running on \(node)"
+        case .signalFailed(let request, let daemon, let pid, let node, let cause):
+            "\(request): cannot signal \(daemon) (pid \(pid)) on \(node): \(cause)"
+        case .notInstalled(let program, let hint): "\(program) is not installed (\(hint))"
+        case .unknownVRRPGroup(let node, let group): "keepalived on \(node) reported '\(group)', which is not one of its groups"
+        case .noTimestampReply(let address, let tries):
+            "no ICMP timestamp reply from \(address) in \(tries) tries of a second each: is it reachable, and does a firewall drop ICMP timestamp requests (types 13 and 14)?"
+        case .blackholed(let end, let port):
+            "\(end) is blackholed: undo the blackhole (unblackhole \(port)) before degrading the cable; both take the port's root queueing discipline"
+        case .unreadableEvent(let kind, let target, let detail): "the event log's \(kind) of \(target) cannot be read back: \(detail)"
         case .unknownNode(let lab, let node): "lab '\(lab)' has no node '\(node)'"
         case .unknownPort(let lab, let port): "lab '\(lab)' has no cable at '\(port)'"
         case .buildFailed(let step, let error): "\(step): \(error)"

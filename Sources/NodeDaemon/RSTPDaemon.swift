@@ -2,7 +2,7 @@ import Kernel
 import Packets
 import RSTP
 
-/// What `redlab rstpd` writes for `redlab status`.
+/// What `redlab daemon rstpd` writes for `redlab status`.
 public struct RSTPStatus: Codable, Sendable, Equatable {
     public struct Port: Codable, Sendable, Equatable {
         public var name: String
@@ -190,7 +190,7 @@ public struct ForwardingLease: Sendable, Equatable {
     }
 }
 
-/// `redlab rstpd`: RSTP (802.1Q-2018 clause 13, 802.1D-2004 clause 17) for one Linux bridge, in the
+/// `redlab daemon rstpd`: RSTP (802.1Q-2018 clause 13, 802.1D-2004 clause 17) for one Linux bridge, in the
 /// namespace the process runs in. The protocol is the pure `RSTP.Bridge`; this owns the packet sockets,
 /// the port states, the forwarding set and the clock.
 ///

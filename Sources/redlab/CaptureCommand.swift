@@ -37,25 +37,17 @@ struct CaptureCommand: ParsableCommand {
     func run() throws {
         try requireRoot("capture")
         if let live, let port = PortRef(live) {
-            do {
-                let interruption = try Interruption()
-                let statistics = try LabManager().captureLive(lab: lab, port: port, to: StandardOutput.fileDescriptor, filter: filter,
-                                                              seconds: seconds ?? LabManager.captureSecondsRange.upperBound) { interruption.check() }
-                FileHandle.standardError.write(Data("\(port): \(statistics.written) frames streamed (kernel received \(statistics.received), dropped \(statistics.dropped))\n".utf8))
-            } catch {
-                throw fail(error)
-            }
+            let interruption = try Interruption()
+            let statistics = try LabManager().captureLive(lab: lab, port: port, to: StandardOutput.fileDescriptor, filter: filter,
+                                                          seconds: seconds ?? LabManager.captureSecondsRange.upperBound) { interruption.check() }
+            FileHandle.standardError.write(Data("\(port): \(statistics.written) frames streamed (kernel received \(statistics.received), dropped \(statistics.dropped))\n".utf8))
             return
         }
-        do {
-            let results = try LabManager().capture(lab: lab, ports: ports.compactMap { PortRef($0) }, directory: out,
-                                                   filter: filter, seconds: seconds ?? 10)
-            for result in results {
-                let s = result.statistics
-                print("\(result.port): \(s.written) frames -> \(result.file)  (kernel received \(s.received), dropped \(s.dropped), interface dropped \(s.interfaceDropped))")
-            }
-        } catch {
-            throw fail(error)
+        let results = try LabManager().capture(lab: lab, ports: ports.compactMap { PortRef($0) }, directory: out,
+                                               filter: filter, seconds: seconds ?? 10)
+        for result in results {
+            let s = result.statistics
+            print("\(result.port): \(s.written) frames -> \(result.file)  (kernel received \(s.received), dropped \(s.dropped), interface dropped \(s.interfaceDropped))")
         }
     }
 }

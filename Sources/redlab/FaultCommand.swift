@@ -84,12 +84,8 @@ struct FaultCommand: ParsableCommand {
     func run() throws {
         try requireRoot("fault")
         guard let fault else { return }
-        do {
-            for event in try LabManager().inject(fault, lab: lab) {
-                print("\(event.timeNanoseconds) \(event.kind) \(event.target)")
-            }
-        } catch {
-            throw fail(error)
+        for event in try LabManager().inject(fault, lab: lab) {
+            print("\(event.timeNanoseconds) \(event.kind) \(event.target)")
         }
     }
 }
