@@ -142,6 +142,7 @@ public struct EventLogFollower {
         self.path = path
         self.offsetPath = offsetPath
         let size = Self.size(of: path)
+        // try?: no readable offset file (a first start): follow from the log's end
         let remembered = offsetPath.flatMap { try? String(contentsOfFile: $0, encoding: .utf8) }
             .flatMap { UInt64($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
         // A remembered offset beyond the end belongs to another log: start at the end.
@@ -160,7 +161,9 @@ public struct EventLogFollower {
         let size = Self.size(of: path)
         if size < offset { offset = size }   // truncated: follow from its new end
         guard size > offset, let handle = FileHandle(forReadingAtPath: path) else { return ([], 0) }
+        // try?: a read-only handle; closing it has nothing to lose
         defer { try? handle.close() }
+        // try?: a log that cannot be read now is read on the next call, from the same offset
         guard (try? handle.seek(toOffset: offset)) != nil, let data = try? handle.readToEnd(),
               let lastNewline = data.lastIndex(of: 0x0a) else { return ([], 0) }
         let complete = data[data.startIndex...lastNewline]
@@ -169,6 +172,7 @@ public struct EventLogFollower {
         var events: [LabEvent] = []
         var unreadable = 0
         for line in complete.split(separator: 0x0a) where !line.isEmpty {
+            // try?: a line that is not an event is counted as unreadable, not escalated
             if let event = try? decoder.decode(LabEvent.self, from: Data(line)) { events.append(event) } else { unreadable += 1 }
         }
         return (events, unreadable)

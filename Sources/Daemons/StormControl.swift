@@ -150,6 +150,7 @@ public final class StormControlDaemon {
     /// Error-disables a port whose over-limit counter moved; false when it was down already.
     private func shutDown(_ index: Int, rate: Double) -> Bool {
         let port = watched[index].port
+        // try?: a port whose state cannot be read now is left for the next poll
         guard let link = try? netlink.links().first(where: { $0.name == port }), link.isUp else { return false }
         let time = wallClockNanoseconds()
         do {
@@ -169,6 +170,7 @@ public final class StormControlDaemon {
 
     /// A shut port that someone set up again is no longer error-disabled.
     private func refreshShutDownPorts() {
+        // try?: links that cannot be read now are read on the next poll
         guard watched.contains(where: \.shutDown), let links = try? netlink.links() else { return }
         for index in watched.indices where watched[index].shutDown {
             if links.first(where: { $0.name == watched[index].port })?.isUp == true { watched[index].shutDown = false }

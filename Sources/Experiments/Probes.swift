@@ -242,12 +242,14 @@ struct ProbeEngine {
             case .udp:
                 payloadBytes = datagram.bytes[...]
             case .icmp:
+                // try?: other ICMP traffic on the socket is no answer to this stream
                 guard let packet = try? IPv4Packet.decode(datagram.bytes), let echo = try? ICMPEcho.decode(packet.payload),
                       echo.kind == .reply, echo.identifier == identifier else { continue }
                 payloadBytes = echo.payload[...]
             case .tcp, .http:
                 return
             }
+            // try?: a datagram that is not a probe of this stream is not counted
             guard let probe = try? ProbePayload.decode(payloadBytes), probe.streamID == options.streamID else { continue }
             let received = datagram.timeNanoseconds > 0 ? datagram.timeNanoseconds : wallClockNanoseconds()
             recordAnswer(sequence: probe.sequence, sentAt: Int64(probe.sendTimeNanoseconds), receivedAt: received)

@@ -83,7 +83,7 @@ extension LabManager {
         defer {
             if built && !options.keepLab {
                 progress("removing lab \(labName)")
-                try? down(labName)
+                removeLab(labName, progress: progress)
             }
         }
         if let storm = scenario.storm {
@@ -135,6 +135,7 @@ extension LabManager {
             let end = result.openedAt + 400_000_000
             var stopped = true
             for file in result.files.sorted() {
+                // try?: a port's unreadable capture has no rate series; the others still show the storm
                 guard let pcap = try? PcapFile(contentsOfFile: file) else { continue }
                 let series = PortRateSeries(port: ResultsAnalyzer.port(ofPcapFile: file), records: pcap.records, start: start, end: end, binNanoseconds: 10_000_000)
                 cell.rates.append(series)

@@ -403,9 +403,10 @@ struct BondWatcher {
     init(record: LabRecord, directory: LabDirectory) {
         self.directory = directory
         for node in record.nodes where node.kind == NodeKind.host.rawValue {
+            // try?: a host whose bonds cannot be read is not watched; the trial's probes still measure it
             guard let socket = try? NetlinkSocket.open(inNamespace: node.namespace),
-                  let links = try? socket.links(), links.contains(where: { $0.bond != nil }),
-                  let monitor = try? LinkMonitor.open(inNamespace: node.namespace) else { continue }
+                  let links = try? socket.links(), links.contains(where: { $0.bond != nil }),  // try?: as above
+                  let monitor = try? LinkMonitor.open(inNamespace: node.namespace) else { continue }  // try?: as above
             let entry = Watched(node: node.name, socket: socket, monitor: monitor)
             watched.append(entry)
             note(links, of: entry, logging: false)

@@ -100,11 +100,13 @@ extension LabManager {
 
         var detector = StormDetector(configuration: detector)
         for result in results {
+            // try?: a port's unreadable capture adds nothing to the detector; the others still show the storm
             guard let file = try? PcapFile(contentsOfFile: result.file) else { continue }
             for frame in file.records { detector.add(frame, port: result.port.description) }
         }
         let report = detector.report
         if let report {
+            // try?: an event log that cannot be written loses the alarm line only; the storm result holds it
             try? directoryHandle.log(LabEvent(timeNanoseconds: report.alarmTime, source: "storm", kind: "storm-alarm",
                                               target: report.ports.joined(separator: ","),
                                               detail: ["onset_ns": "\(report.onset)", "peak_per_second": "\(Int(report.peakRatePerSecond))"]))

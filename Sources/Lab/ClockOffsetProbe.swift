@@ -30,6 +30,7 @@ extension LabManager {
             waiting: while monotonicNanoseconds() < deadline {
                 waitReadable(socket.fileDescriptor, timeoutNanoseconds: Int64(deadline - min(deadline, monotonicNanoseconds())))
                 while let datagram = try socket.receive() {
+                    // try?: other ICMP traffic on the socket is no answer
                     guard let packet = try? IPv4Packet.decode(datagram.bytes), packet.header.source == address,
                           let reply = try? ICMPTimestamp.decode(packet.payload),  // try?: other ICMP traffic is no answer
                           reply.kind == .reply, reply.identifier == identifier, reply.sequence == UInt16(sequence),

@@ -31,6 +31,7 @@ extension LabManager {
         }
         guard let pid = pids.last else { throw LabError.daemonNotRunning(request: "mcheck", daemon: "rstpd", node: port.node) }
         let path = RSTPDaemon.mcheckPath(labFolder: directory.path, node: port.node)
+        // try?: no pending request file yet reads as none
         let existing = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
         try (existing + port.port + "\n").write(toFile: path, atomically: true, encoding: .utf8)
         do {

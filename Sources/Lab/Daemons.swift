@@ -41,6 +41,7 @@ extension LabManager {
     /// `redlab` beside this process's executable (the test bundle sits beside it in .build/debug).
     public static func redlabExecutable() -> String {
         if let override = ProcessInfo.processInfo.environment["REDLAB_EXECUTABLE"] { return override }
+        // try?: without /proc, the path this process was started by
         let own = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         if URL(fileURLWithPath: own).lastPathComponent == "redlab" { return own }
         var folder = URL(fileURLWithPath: own).deletingLastPathComponent()
@@ -70,7 +71,7 @@ extension LabManager {
         // the lab, not to a node: a node's restore does not start another.
         if node == nil, topology.monitoring != nil {
             let statusPath = EventNotifier.statusPath(lab: lab)
-            try? FileManager.default.removeItem(atPath: statusPath)
+            try? FileManager.default.removeItem(atPath: statusPath)  // try?: absent on a first start
             let log = "\(directory.path)/notifier.log"
             let pid = try spawnDaemon(DaemonCommandLine.notifier(lab: lab), log: log)
             try directory.append(.process(pid: pid, role: "notifier"))

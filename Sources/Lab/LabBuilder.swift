@@ -107,6 +107,7 @@ public struct LabManager {
             if case .namespace(let ns) = entry { return ns }
             return nil
         }
+        // try?: a lab whose record was never written (an `up` killed early) is removed from its journal alone
         if let record = try? directory.record() { namespaces += record.nodes.map(\.namespace) }
         let ownNamespaces = Array(Set(namespaces)).sorted()
         // Processes first: the lab's daemons, then anything else still running inside its namespaces

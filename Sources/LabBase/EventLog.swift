@@ -39,6 +39,7 @@ extension LabDirectory {
     public func events() -> [LabEvent] {
         guard let data = FileManager.default.contents(atPath: eventLogPath) else { return [] }
         let decoder = JSONDecoder()
+        // try?: lines that do not parse (one cut short by a crash) are skipped
         return data.split(separator: 0x0a).compactMap { try? decoder.decode(LabEvent.self, from: Data($0)) }
     }
 }

@@ -77,6 +77,7 @@ public struct LabDirectory: Sendable {
 
     /// Every lab with a folder under /run/redlab.
     public static func all() -> [LabDirectory] {
+        // try?: no /run/redlab yet: no labs
         let names = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
         return names.sorted().map(LabDirectory.init(name:))
     }
@@ -103,6 +104,7 @@ public struct LabDirectory: Sendable {
     /// Appends one journal entry and makes it durable before the caller acts on it.
     package func append(_ entry: JournalEntry) throws {
         guard let handle = FileHandle(forWritingAtPath: journalPath) else { throw LabError.notFound(name) }
+        // try?: the entry was written and synced above; a failed close loses nothing
         defer { try? handle.close() }
         try handle.seekToEnd()
         try handle.write(contentsOf: Data((entry.line + "\n").utf8))

@@ -291,8 +291,10 @@ public final class RSTPDaemon {
     /// state set to DISABLED (which the kernel leaves alone until a carrier change), in case the failure was
     /// the nftables table itself. Best effort: whatever fails here, the set's elements expire on their own.
     private func closeDataPlane() {
+        // try?: best effort on the way out (see above): the set's elements expire on their own
         try? firewall.run(RSTPFirewall.closeCommands)
         forwardingSet = []
+        // try?: best effort, as above
         for name in portNames.values { try? netlink.setBridgePort(name, state: .disabled) }
     }
 
