@@ -16,7 +16,8 @@ struct CalibrateCommand: ParsableCommand {
             probe before -> first probe after) minus it.
             """)
 
-    @Argument(help: "The lab.") var lab: String
+    @OptionGroup var labArgument: LabArgument
+    private var lab: String { labArgument.lab }
     @Option(help: "The sending node.") var from: String
     @Option(help: "The address probed.") var to: String
     @Option(help: "The port (NODE:PORT) that captures the stream.") var receiver: String

@@ -16,7 +16,8 @@ struct CaptureCommand: ParsableCommand {
             --seconds, or the reader closing: redlab capture LAB --live acc1:s1 | wireshark -k -i -
             """)
 
-    @Argument(help: "The lab.") var lab: String
+    @OptionGroup var labArgument: LabArgument
+    private var lab: String { labArgument.lab }
     @Argument(help: "Ports to capture on, NODE:PORT.") var ports: [String] = []
     @Option(help: "Stream this port's frames as pcap to standard output (for `| wireshark -k -i -`), NODE:PORT.") var live: String?
     @Option(help: "A capture filter in tcpdump syntax.") var filter: String?

@@ -1,7 +1,25 @@
 import ArgumentParser
 import Foundation
+import Topology
 
 // Option groups several commands share (`@OptionGroup`): one spelling, one help text, one meaning.
+
+/// `LAB`, the first argument of the commands that act on a lab that is up.
+struct LabArgument: ParsableArguments {
+    @Argument(help: "The lab (see `redlab status`).") var lab: String
+}
+
+/// `--name LAB --host HOST` of the commands that build (or plan) a lab from a topology file.
+struct LabBuildOptions: ParsableArguments {
+    @Option(help: "The lab's name (default: the file's `name`). Namespaces are named LAB-NODE.")
+    var name: String?
+
+    @Option(help: "Only this host's part of a lab across hosts (the file's `hosts:`): its nodes, and a VXLAN tunnel for each cable to another host. Without it, the whole lab on this machine.")
+    var host: String?
+
+    /// The lab's name: --name, or the topology's own.
+    func labName(_ topology: Topology) -> String { name ?? topology.name }
+}
 
 /// `--lab LAB`: the lab a daemon of the lab works for.
 struct LabOption: ParsableArguments {

@@ -10,15 +10,14 @@ struct Plan: ParsableCommand {
         discussion: "With --ip-batch DIR, writes the same build as iproute2 batch files (main.batch, one NS.ip and NS.bridge per namespace, down.batch).")
 
     @Argument(help: "The topology file (YAML).") var file: String
-    @Option(help: "The lab's name (default: the file's `name`).") var name: String?
+    @OptionGroup var build: LabBuildOptions
     @Option(name: .customLong("ip-batch"), help: "Write iproute2 batch files into this folder.") var ipBatch: String?
-    @Option(help: "Only this host's part of a lab across hosts (as `redlab up --host`).") var host: String?
 
     func run() throws {
         let topology = try loadTopology(file)
-        let lab = name ?? topology.name
+        let lab = build.labName(topology)
         try LabManager.checkName(lab)
-        let steps = BuildPlan.steps(for: try LabManager.part(of: topology, onHost: host), lab: lab)
+        let steps = BuildPlan.steps(for: try LabManager.part(of: topology, onHost: build.host), lab: lab)
         guard let folder = ipBatch else {
             for step in steps { print(step) }
             return

@@ -9,7 +9,8 @@ struct ProbeCommand: ParsableCommand {
         commandName: "probe",
         abstract: "Send a sequence-numbered, timestamped probe stream from a node to an address and report what came back.")
 
-    @Argument(help: "The lab.") var lab: String
+    @OptionGroup var labArgument: LabArgument
+    private var lab: String { labArgument.lab }
     @Argument(help: "The sending node.") var from: String
     @Argument(help: "The address probed.") var to: String
     @Option(help: "udp, icmp, tcp (connect) or http (GET).") var kind: ProbeKind = .udp

@@ -33,7 +33,8 @@ struct RSTPCommand: ParsableCommand {
             abstract: "Force a protocol migration check on a port (802.1D 17.19.13 mcheck).",
             discussion: "The port sends RST BPDUs again; it falls back to STP only if an 802.1D bridge still answers.")
 
-        @Argument(help: "The lab.") var lab: String
+        @OptionGroup var labArgument: LabArgument
+        private var lab: String { labArgument.lab }
         @Argument(help: "NODE:PORT, a port of a switch or router with stp: rstp.") var port: String
         @OptionGroup var common: CommonOptions
 

@@ -82,8 +82,7 @@ struct Up: ParsableCommand {
     @Argument(help: "The topology file (YAML).")
     var file: String
 
-    @Option(help: "The lab's name (default: the file's `name`). Namespaces are named LAB-NODE.")
-    var name: String?
+    @OptionGroup var build: LabBuildOptions
 
     @Flag(help: "Return as soon as everything is made: wait neither for carrier on every cable nor for the lab to converge.")
     var noWait = false
@@ -94,15 +93,13 @@ struct Up: ParsableCommand {
     @Flag(help: "Print nothing when the lab is up (no status).")
     var quiet = false
 
-    @Option(help: "Build only this host's part of a lab across hosts (the file's `hosts:`): its nodes, and a VXLAN tunnel for each cable to another host. Without it the whole lab is built here.")
-    var host: String?
-
     @OptionGroup var common: CommonOptions
 
     func run() throws {
         try requireRoot("up")
         let topology = try loadTopology(file)
-        let lab = name ?? topology.name
+        let lab = build.labName(topology)
+        let host = build.host
         let manager = common.makeManager()
         let started = monotonicNanoseconds()
         let convergence = noWait ? nil : ConvergenceWait(timeout: waitTimeout, keepLabWhenNotConverged: true, progress: { line in
@@ -182,7 +179,8 @@ struct Status: ParsableCommand {
 struct Exec: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run a command inside a node of a lab.")
 
-    @Argument(help: "The lab.") var lab: String
+    @OptionGroup var labArgument: LabArgument
+    private var lab: String { labArgument.lab }
     @Argument(help: "The node.") var node: String
     @Argument(parsing: .postTerminator, help: "The command and its arguments, after --.")
     var command: [String]
@@ -207,7 +205,8 @@ struct LinkCommand: ParsableCommand {
     enum Action: String, ExpressibleByArgument, CaseIterable { case down, up }
 
     @Argument(help: "down or up.") var action: Action
-    @Argument(help: "The lab.") var lab: String
+    @OptionGroup var labArgument: LabArgument
+    private var lab: String { labArgument.lab }
     @Argument(help: "One end of the cable, NODE:PORT.") var end: String
 
     @OptionGroup var common: CommonOptions

@@ -11,7 +11,8 @@ struct StormCommand: ParsableCommand {
         abstract: "Close a loop for a bounded time, capture every switch port and report the broadcast storm.",
         discussion: "The loop is cut again after --seconds (at most 10) whatever happens; a watchdog process cuts it too.")
 
-    @Argument(help: "The lab.") var lab: String
+    @OptionGroup var labArgument: LabArgument
+    private var lab: String { labArgument.lab }
     @Argument(help: "The cable that closes the loop, NODE:PORT (it must start cut).") var loop: String
     @Option(help: "How long the loop stays closed.") var seconds: Double = 1
     @Option(help: "Folder for the pcap files and results.json.") var out: String = "storm-results"
