@@ -165,8 +165,8 @@ extension LabManager {
                 let ended = ProcessTable.reapIfEnded(daemon.pid)
                 if ended || Date() > deadline {
                     let text = (try? String(contentsOfFile: daemon.log, encoding: .utf8)) ?? ""  // try?: no log reads as no output
-                    let what = ended ? "it exited before writing its first status" : "it wrote no status within \(Int(bound)) s (pid \(daemon.pid))"
-                    throw LabError.buildFailed(step: "start \(daemon.daemon) on \(daemon.node)", error: text.isEmpty ? what : "\(what): \(text)")
+                    throw LabError.daemonDidNotStart(daemon: daemon.daemon, node: daemon.node,
+                                                     problem: ended ? .exited : .noStatus(seconds: Int(bound), pid: daemon.pid), log: text)
                 }
             }
             pending.removeAll { daemon in

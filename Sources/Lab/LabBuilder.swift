@@ -217,11 +217,11 @@ final class StepExecutor {
         do {
             try perform(step)
         } catch let error as NetlinkError {
-            throw LabError.buildFailed(step: "in \(step.namespace)", error: error.description)
+            throw LabError.stepFailed(namespace: step.namespace, cause: .netlink(error))
         } catch let error as Errno {
-            throw LabError.buildFailed(step: "in \(step.namespace)", error: error.description)
+            throw LabError.stepFailed(namespace: step.namespace, cause: .system(error))
         } catch let error as FirewallError {
-            throw LabError.buildFailed(step: "in \(step.namespace)", error: error.description)
+            throw LabError.stepFailed(namespace: step.namespace, cause: .firewall(error))
         }
     }
 

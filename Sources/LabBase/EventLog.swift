@@ -32,7 +32,7 @@ extension LabDirectory {
         do {
             try Files.append(Array(line), to: eventLogPath)
         } catch let error as Errno {
-            throw LabError.buildFailed(step: "log to \(eventLogPath)", error: error.description)
+            throw LabError.eventLogFailed(path: eventLogPath, cause: error)
         }
     }
 

@@ -151,6 +151,36 @@ public enum JournalEntry: Sendable, Equatable {
     }
 }
 
+/// The kernel's own error behind a failed build step: libnl's, a system call's or libnftables'.
+public enum KernelFailure: Error, CustomStringConvertible, Equatable {
+    case netlink(NetlinkError)
+    case system(Errno)
+    case firewall(FirewallError)
+
+    public var description: String {
+        switch self {
+        case .netlink(let error): error.description
+        case .system(let error): error.description
+        case .firewall(let error): error.description
+        }
+    }
+}
+
+/// Why a lab daemon did not come up.
+public enum DaemonStartProblem: Equatable, CustomStringConvertible {
+    /// It exited before writing its first status.
+    case exited
+    /// It wrote no status within `seconds` (and was still running as `pid`).
+    case noStatus(seconds: Int, pid: Int32)
+
+    public var description: String {
+        switch self {
+        case .exited: "it exited before writing its first status"
+        case .noStatus(let seconds, let pid): "it wrote no status within \(seconds) s (pid \(pid))"
+        }
+    }
+}
+
 public enum LabError: Error, CustomStringConvertible, Equatable {
     case notFound(String)
     case alreadyUp(String)
@@ -186,6 +216,12 @@ public enum LabError: Error, CustomStringConvertible, Equatable {
     case unknownNode(lab: String, node: String)
     case unknownPort(lab: String, port: String)
     case buildFailed(step: String, error: String)
+    /// A build step's kernel change failed inside the namespace.
+    case stepFailed(namespace: String, cause: KernelFailure)
+    /// A lab daemon did not come up; `log` is what it wrote.
+    case daemonDidNotStart(daemon: String, node: String, problem: DaemonStartProblem, log: String)
+    /// An event could not be appended to the lab's event log.
+    case eventLogFailed(path: String, cause: Errno)
     /// SIGINT or SIGTERM arrived during a run.
     case interrupted
 
@@ -216,6 +252,10 @@ public enum LabError: Error, CustomStringConvertible, Equatable {
         case .unknownNode(let lab, let node): "lab '\(lab)' has no node '\(node)'"
         case .unknownPort(let lab, let port): "lab '\(lab)' has no cable at '\(port)'"
         case .buildFailed(let step, let error): "\(step): \(error)"
+        case .stepFailed(let namespace, let cause): "in \(namespace): \(cause)"
+        case .daemonDidNotStart(let daemon, let node, let problem, let log):
+            "start \(daemon) on \(node): \(problem)" + (log.isEmpty ? "" : ": \(log)")
+        case .eventLogFailed(let path, let cause): "log to \(path): \(cause)"
         case .interrupted: "interrupted"
         }
     }

@@ -60,4 +60,17 @@ final class TypedErrorTests: XCTestCase {
         XCTAssertEqual(DaemonError.notConfigured(daemon: "notifier", lab: "l", missing: "no monitoring: section").description,
                        "notifier: lab l has no monitoring: section")
     }
+
+    /// A daemon that did not come up and a failed build step keep their cause (the problem, the errno) and
+    /// read as the strings they replaced.
+    func testStartAndStepFailuresKeepTheirCause() {
+        XCTAssertEqual(LabError.daemonDidNotStart(daemon: "vrrpd", node: "r1", problem: .exited, log: "").description,
+                       "start vrrpd on r1: it exited before writing its first status")
+        XCTAssertEqual(LabError.daemonDidNotStart(daemon: "vrrpd", node: "r1", problem: .noStatus(seconds: 30, pid: 7), log: "bad config").description,
+                       "start vrrpd on r1: it wrote no status within 30 s (pid 7): bad config")
+        let cause = Errno(code: EEXIST, call: "mkdir", detail: "/x")
+        XCTAssertEqual(LabError.stepFailed(namespace: "lab-a", cause: .system(cause)).description, "in lab-a: \(cause)")
+        XCTAssertEqual(LabError.eventLogFailed(path: "/run/redlab/l/events.jsonl", cause: cause).description,
+                       "log to /run/redlab/l/events.jsonl: \(cause)")
+    }
 }
