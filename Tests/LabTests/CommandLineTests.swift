@@ -119,6 +119,32 @@ final class CommandLineTests: LabTestCase {
         XCTAssertTrue(noLab.output.hasPrefix("redlab: "), noLab.output)
     }
 
+    /// Every command line `up`, `storm` and keepalived start their processes with (`DaemonCommandLine`) is
+    /// one the executables accept: run against a lab that does not exist, each gets past its parser (no usage
+    /// error, 64 for redlab, 2 for redlabd) and fails on the missing lab with one `redlab:` line and status 1.
+    func testEveryDaemonCommandLineParses() throws {
+        try requireRoot()
+        let lab = labName("nolab")
+        let folder = NSTemporaryDirectory() + "redlab-cli-\(getpid())-nolab"
+        let redlabLines: [[String]] = [
+            DaemonCommandLine.notifier(lab: lab),
+            DaemonCommandLine.stormGuard(lab: lab),
+            DaemonCommandLine.stormControl(lab: lab, node: "sw1"),
+            DaemonCommandLine.vrrpd(config: "\(folder)/vrrp-r1.yaml", lab: lab, node: "r1"),
+            DaemonCommandLine.keepalived(lab: lab, node: "r1"),
+            DaemonCommandLine.keepalivedNotify(lab: lab, node: "r1") + ["--time-ns", "1", "INSTANCE", "gw", "MASTER", "100"],
+            DaemonCommandLine.stormWatchdog(lab: lab, port: "sw1:p1", afterSeconds: 0),
+        ]
+        var runs = redlabLines.map { [redlab] + $0 }
+        runs.append([LabManager.daemonExecutable()] + DaemonCommandLine.rstpd(node: "sw1", config: "\(folder)/rstp-sw1.conf"))
+        for arguments in runs {
+            let result = try runCommand(arguments)
+            XCTAssertEqual(result.status, 1, "\(arguments): \(result.output)")
+            XCTAssertTrue(result.output.hasPrefix("redlab: "), "\(arguments): \(result.output)")
+        }
+        XCTAssertFalse(LabDirectory(name: lab).exists)
+    }
+
     /// Bad files give one located line, never a crash: a duration past any integer, a key given twice, a
     /// syntax error at the end of the file, a scenario pause past what a sleep takes.
     func testBadFilesAreRefusedWithFileLineColumnAndField() throws {
