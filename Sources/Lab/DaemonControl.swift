@@ -88,6 +88,6 @@ extension LabManager {
                 try StormGuardFirewall.install(stormGuard, session: FirewallSession())
             }
         }
-        try? FileManager.default.removeItem(atPath: LabDirectory(name: lab).stormGuardSuspensionPath) // absent already is fine
+        try Files.removeIfPresent(LabDirectory(name: lab).stormGuardSuspensionPath)
     }
 }

@@ -71,7 +71,7 @@ extension LabManager {
         // the lab, not to a node: a node's restore does not start another.
         if node == nil, topology.monitoring != nil {
             let statusPath = EventNotifier.statusPath(lab: lab)
-            try? FileManager.default.removeItem(atPath: statusPath)  // try?: absent on a first start
+            try Files.removeIfPresent(statusPath)  // a stale status would pass for the new daemon's
             let log = "\(directory.path)/notifier.log"
             let pid = try spawnDaemon(DaemonCommandLine.notifier(lab: lab), log: log)
             try directory.append(.process(pid: pid, role: "notifier"))
@@ -80,7 +80,7 @@ extension LabManager {
         var starting: [StartingDaemon] = []
         func start(_ daemon: String, node: String, arguments: [String], statusPath: String, log: String, role: String,
                    executable: String = Self.redlabExecutable()) throws {
-            try? FileManager.default.removeItem(atPath: statusPath)  // try?: absent on a first start
+            try Files.removeIfPresent(statusPath)  // a stale status would pass for the new daemon's
             let pid = try spawnDaemon(arguments, log: log, executable: executable)
             try directory.append(.process(pid: pid, role: role))
             starting.append(StartingDaemon(statusPath: statusPath, pid: pid, daemon: daemon, node: node, log: log))

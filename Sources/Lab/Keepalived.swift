@@ -92,7 +92,7 @@ extension LabManager {
         }
         try text.write(toFile: files.config, atomically: true, encoding: .utf8)
         for stale in [files.status, files.pid, files.vrrpPID] {
-            try? FileManager.default.removeItem(atPath: stale)  // try?: absent on a first start
+            try Files.removeIfPresent(stale)
         }
         let pid = try spawnDaemon(DaemonCommandLine.keepalived(lab: lab, node: node), log: files.log)
         try files.directory.append(.process(pid: pid, role: "keepalived \(node)"))
