@@ -439,8 +439,9 @@ struct BondWatcher {
             let key = "\(entry.node):\(link.name)"
             let member = bond.activeMemberIndex.flatMap { names[$0] } ?? "none"
             if let previous = active[key], previous != member, logging {
+                // try?: an event log that cannot be written loses the line only
                 try? directory.log(LabEvent(timeNanoseconds: time, source: "bond", kind: "active-member-change", target: key,
-                                            detail: ["from": previous, "to": member]))   // an event log that cannot be written loses the line only
+                                            detail: ["from": previous, "to": member]))
             }
             active[key] = member
         }

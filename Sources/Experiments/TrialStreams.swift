@@ -244,8 +244,9 @@ final class StreamProbers {
     func failures() -> [String] {
         zip(streams, processes).compactMap { stream, process in
             guard !process.isRunning, process.terminationStatus != 0 else { return nil }
+            // try?: an unreadable log leaves the message empty
             let message = (try? String(contentsOfFile: "\(directory)/\(Self.fileStem(stream.id)).log", encoding: .utf8))?
-                .trimmingCharacters(in: .whitespacesAndNewlines) ?? ""   // an unreadable log leaves the message empty
+                .trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
             return "stream \(stream.id) (\(stream.path)) failed (exit \(process.terminationStatus)): \(message)"
         }
     }
