@@ -43,3 +43,7 @@ struct RootRequired: Error, CustomStringConvertible {
 func requireRoot(_ command: String) throws {
     guard ProcessTable.runsAsRoot else { throw RootRequired(command: command) }
 }
+
+/// For commands written before `Failure`: the error itself, which `RedLab.main` maps like any other.
+@available(*, deprecated, message: "throw the error itself: RedLab.main maps every error through Failure")
+func fail(_ error: Error) -> Error { error }
