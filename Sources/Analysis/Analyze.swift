@@ -247,6 +247,7 @@ public enum ResultsAnalyzer {
     /// The events of an event log (JSON lines); lines that do not parse are skipped.
     public static func loadEvents(path: String) -> [LabEvent] {
         (FileManager.default.contents(atPath: path).map { data in
+            // try?: lines that do not parse (one cut short by a crash) are skipped, as documented
             data.split(separator: 0x0a).compactMap { try? JSONDecoder().decode(LabEvent.self, from: Data($0)) }
         }) ?? []
     }

@@ -31,6 +31,7 @@ public struct ProbeArrival: Sendable, Hashable, Codable {
     private init?(record: PcapRecord, fields: FrameFields, port: String?) {
         guard let udp = fields.udp, udp.payloadLength >= ProbePayload.length else { return nil }
         let payloadBytes = record.data[udp.payloadOffset..<(udp.payloadOffset + udp.payloadLength)]
+        // try?: a UDP payload that is not a probe is not a probe arrival
         guard let payload = try? ProbePayload.decode(payloadBytes) else { return nil }
         self.init(streamID: payload.streamID, sequence: payload.sequence,
                   sendTime: Int64(clamping: payload.sendTimeNanoseconds),

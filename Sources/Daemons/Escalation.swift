@@ -7,7 +7,7 @@ import Topology
 
 /// Escalates lab events as an operator's monitoring expects them, per the topology's `monitoring:`:
 /// a syslog line, the notify command (REDLAB_EVENT_* in its environment), and an SNMPv2c trap to each
-/// receiver. `redlab notifier` drives it from the event log; tests call `handle` directly.
+/// receiver. `redlab daemon notifier` drives it from the event log; tests call `handle` directly.
 public final class EventEscalation {
     public struct Counters: Codable, Sendable, Equatable {
         public var events = 0
@@ -142,6 +142,7 @@ public struct EventLogFollower {
         self.path = path
         self.offsetPath = offsetPath
         let size = Self.size(of: path)
+        // try?: no readable offset file (a first start): follow from the log's end
         let remembered = offsetPath.flatMap { try? String(contentsOfFile: $0, encoding: .utf8) }
             .flatMap { UInt64($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
         // A remembered offset beyond the end belongs to another log: start at the end.
@@ -160,7 +161,9 @@ public struct EventLogFollower {
         let size = Self.size(of: path)
         if size < offset { offset = size }   // truncated: follow from its new end
         guard size > offset, let handle = FileHandle(forReadingAtPath: path) else { return ([], 0) }
+        // try?: a read-only handle; closing it has nothing to lose
         defer { try? handle.close() }
+        // try?: a log that cannot be read now is read on the next call, from the same offset
         guard (try? handle.seek(toOffset: offset)) != nil, let data = try? handle.readToEnd(),
               let lastNewline = data.lastIndex(of: 0x0a) else { return ([], 0) }
         let complete = data[data.startIndex...lastNewline]
@@ -169,6 +172,7 @@ public struct EventLogFollower {
         var events: [LabEvent] = []
         var unreadable = 0
         for line in complete.split(separator: 0x0a) where !line.isEmpty {
+            // try?: a line that is not an event is counted as unreadable, not escalated
             if let event = try? decoder.decode(LabEvent.self, from: Data(line)) { events.append(event) } else { unreadable += 1 }
         }
         return (events, unreadable)
@@ -183,7 +187,7 @@ public struct EventLogFollower {
     }
 }
 
-/// `redlab notifier`: follows a lab's event log and escalates every new event. Traps leave through a
+/// `redlab daemon notifier`: follows a lab's event log and escalates every new event. Traps leave through a
 /// UDP socket per receiver, opened in the `from` node's namespace or in the daemon's own.
 public final class EventNotifier {
     private let escalation: EventEscalation
@@ -199,7 +203,7 @@ public final class EventNotifier {
         let record = try directory.record()
         let topology = try TopologyLoader.load(path: "\(directory.path)/topology.yaml")
         guard let monitoring = topology.monitoring else {
-            throw LabError.unsupported("notifier: lab \(lab) has no monitoring: section")
+            throw DaemonError.notConfigured(daemon: "notifier", lab: lab, missing: "no monitoring: section")
         }
         var sockets: [String: InetSocket] = [:]
         for target in monitoring.snmpTraps where sockets[target.from ?? ""] == nil {
@@ -246,7 +250,7 @@ public final class EventNotifier {
     }
 }
 
-/// What `redlab notifier` reports in /run/redlab/LAB/notifier.json.
+/// What `redlab daemon notifier` reports in /run/redlab/LAB/notifier.json.
 public struct NotifierStatus: Codable, Sendable, Equatable {
     public var counters: EventEscalation.Counters
     public var offset: UInt64

@@ -8,7 +8,7 @@ import Topology
 /// ahead of the bridge. Every chain counts the port's broadcast (and multicast) frames in a named counter
 /// `seen_PORT`; frames beyond the limit's token bucket (`limit rate over N/second burst B packets`) count in
 /// `over_PORT`, and with `action: limit` they are dropped there. With `action: shutdown` nothing is dropped:
-/// `redlab stormctl` watches `over_PORT` and error-disables the port when it moves.
+/// `redlab daemon stormctl` watches `over_PORT` and error-disables the port when it moves.
 public enum StormControlFirewall {
     public static let family = "netdev"
     public static let table = "redlab_stormctl"
@@ -56,7 +56,7 @@ public enum StormControlFirewall {
     }
 }
 
-/// What `redlab stormctl` writes for `redlab status`.
+/// What `redlab daemon stormctl` writes for `redlab status`.
 public struct StormControlStatus: Codable, Sendable, Equatable {
     public struct Port: Codable, Sendable, Equatable {
         public var name: String
@@ -73,7 +73,7 @@ public struct StormControlStatus: Codable, Sendable, Equatable {
     public var ports: [Port]
 }
 
-/// `redlab stormctl`: error-disables a switch's `action: shutdown` ports. Polls the storm control
+/// `redlab daemon stormctl`: error-disables a switch's `action: shutdown` ports. Polls the storm control
 /// table's counters every 10 ms; when a port's over-limit counter moves while the port is up, sets the
 /// port administratively down (its cable's far end loses carrier, as with an err-disabled port on a
 /// managed switch) and logs a `port-shutdown` event. `redlab link up LAB NODE:PORT`, or a `link-up`
@@ -150,6 +150,7 @@ public final class StormControlDaemon {
     /// Error-disables a port whose over-limit counter moved; false when it was down already.
     private func shutDown(_ index: Int, rate: Double) -> Bool {
         let port = watched[index].port
+        // try?: a port whose state cannot be read now is left for the next poll
         guard let link = try? netlink.links().first(where: { $0.name == port }), link.isUp else { return false }
         let time = wallClockNanoseconds()
         do {
@@ -169,6 +170,7 @@ public final class StormControlDaemon {
 
     /// A shut port that someone set up again is no longer error-disabled.
     private func refreshShutDownPorts() {
+        // try?: links that cannot be read now are read on the next poll
         guard watched.contains(where: \.shutDown), let links = try? netlink.links() else { return }
         for index in watched.indices where watched[index].shutDown {
             if links.first(where: { $0.name == watched[index].port })?.isUp == true { watched[index].shutDown = false }

@@ -81,6 +81,7 @@ public enum StormGuardFirewall {
     static func read(session: FirewallSession, tripsOnly: Bool = false) throws -> StormGuardReading {
         let commands = tripsOnly ? "list set \(family) \(table) tripped" : "list table \(family) \(table)"
         let output = try session.run(commands, json: true)
+        // try?: the decoding error says less than the output quoted below
         guard let root = try? JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any],
               let entries = root["nftables"] as? [[String: Any]] else {
             throw LabError.buildFailed(step: "read the storm guard (\(commands))", error: "unexpected JSON from libnftables: \(output.prefix(200))")
@@ -237,7 +238,7 @@ public struct StormGuardPolicy: Sendable {
     }
 }
 
-/// What `redlab stormguard` writes for `redlab status`.
+/// What `redlab daemon stormguard` writes for `redlab status`.
 public struct StormGuardStatus: Codable, Sendable, Equatable {
     public var framesPerSecond: Int
     /// Storms the guard broke.
@@ -252,7 +253,7 @@ public struct StormGuardStatus: Codable, Sendable, Equatable {
     public var suspended: Bool
 }
 
-/// `redlab stormguard`: one per lab, reading every switch's and router's guard table.
+/// `redlab daemon stormguard`: one per lab, reading every switch's and router's guard table.
 public final class StormGuardDaemon {
     struct Member {
         var node: String
@@ -280,7 +281,7 @@ public final class StormGuardDaemon {
     static let baseIntervalNanoseconds: UInt64 = 2_000_000_000
 
     public init(lab: String, topology: Topology, eventSink: @escaping (LabEvent) -> Void) throws {
-        guard let stormGuard = topology.stormGuard else { throw LabError.unsupported("lab \(lab) has storm_guard: false") }
+        guard let stormGuard = topology.stormGuard else { throw DaemonError.notConfigured(daemon: "stormguard", lab: lab, missing: "storm_guard: false") }
         self.stormGuard = stormGuard
         self.eventSink = eventSink
         directory = LabDirectory(name: lab)
@@ -411,6 +412,7 @@ extension LabDirectory {
     /// True while a `redlab storm` holds the guard stood down: the file names the wall-clock instant
     /// (nanoseconds) the suspension ends at the latest, so a storm run that died does not leave it down.
     func stormGuardSuspended(now: Int64 = wallClockNanoseconds()) -> Bool {
+        // try?: no readable suspension file: the guard is not stood down
         guard let text = try? String(contentsOfFile: stormGuardSuspensionPath, encoding: .utf8),
               let until = Int64(text.trimmingCharacters(in: .whitespacesAndNewlines)) else { return false }
         return now < until

@@ -6,7 +6,7 @@ import Packets
 import Topology
 import VRRP
 
-/// What `redlab vrrpd` writes for `redlab status`: each group's state and counters.
+/// What `redlab daemon vrrpd` writes for `redlab status`: each group's state and counters.
 public struct VRRPGroupStatus: Codable, Sendable, Equatable {
     public var name: String
     public var interface: String
@@ -83,7 +83,7 @@ public protocol VRRPDaemonIO: AnyObject {
     func log(_ message: String)
 }
 
-/// `redlab vrrpd`: VRRP for the groups of one router, in the namespace the process runs in.
+/// `redlab daemon vrrpd`: VRRP for the groups of one router, in the namespace the process runs in.
 /// The protocol lives in `VirtualRouter` and `VRRPSyncGroup` (pure, time as input); every group runs
 /// inside a sync group (of one when the configuration names none). The system is reached only through
 /// `VRRPDaemonIO`.
@@ -567,14 +567,14 @@ public final class KernelVRRPDaemonIO: VRRPDaemonIO {
     public func prepare(_ spec: VRRPGroupSpec) throws -> VRRPGroupPlumbing {
         let links = try netlink.links()
         guard let link = links.first(where: { $0.name == spec.interface }) else {
-            throw LabError.unsupported("vrrpd: group \(spec.name): no interface \(spec.interface) on this node")
+            throw DaemonError.noInterface(group: spec.name, interface: spec.interface)
         }
         let primary: IPAddress
         if spec.isIPv6 {
             primary = .v6(try linkLocalAddress(of: spec, index: link.index))
         } else {
             guard let address = try netlink.addresses().first(where: { $0.interfaceIndex == link.index })?.address.address else {
-                throw LabError.unsupported("vrrpd: group \(spec.name): \(spec.interface) has no IPv4 address to send adverts from")
+                throw DaemonError.noSourceAddress(group: spec.name, interface: spec.interface, kind: "IPv4", hint: nil)
             }
             primary = .v4(address)
         }
@@ -640,8 +640,8 @@ public final class KernelVRRPDaemonIO: VRRPDaemonIO {
                 return address.address.address
             }
             guard now() < deadline else {
-                throw LabError.unsupported("vrrpd: group \(spec.name): \(spec.interface) has no IPv6 link-local address to send adverts from "
-                                           + "(is IPv6 disabled on it? net.ipv6.conf.\(spec.interface).disable_ipv6)")
+                throw DaemonError.noSourceAddress(group: spec.name, interface: spec.interface, kind: "IPv6 link-local",
+                                                  hint: "is IPv6 disabled on it? net.ipv6.conf.\(spec.interface).disable_ipv6")
             }
             Kernel.sleep(nanoseconds: 50_000_000)
         }
@@ -654,13 +654,13 @@ public final class KernelVRRPDaemonIO: VRRPDaemonIO {
     public func setVirtualMAC(_ interface: String, up: Bool) throws { try netlink.setLink(interface, up: up) }
 
     public func send(_ frame: [UInt8], on interface: String) throws {
-        guard let sender = senders[interface] else { throw LabError.unsupported("vrrpd: no sender on \(interface)") }
+        guard let sender = senders[interface] else { throw DaemonError.noSocket(socket: "sender", interface: interface) }
         try sender.send(frame)
     }
 
     public func send(_ message: [UInt8], to peer: IPv4Address, on interface: String) throws {
         guard let receiver = receivers.first(where: { $0.interface == interface }) else {
-            throw LabError.unsupported("vrrpd: no VRRP socket on \(interface)")
+            throw DaemonError.noSocket(socket: "VRRP socket", interface: interface)
         }
         try receiver.socket.send(message, to: peer)
     }

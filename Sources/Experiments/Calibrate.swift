@@ -53,7 +53,7 @@ extension LabManager {
     /// `redlab calibrate`: injects the blackouts (every length `repeats` times, in turn) on a running probe
     /// stream, captures it at the receiver, and measures each with the same analysis as a trial.
     public func calibrate(lab: String, _ options: CalibrationOptions) throws -> CalibrationReport {
-        if let problem = options.problems.first { throw LabError.unsupported(problem) }
+        if let problem = options.problems.first { throw LabError.invalidOptions(problem) }
         let record = try LabDirectory(name: lab).record()
         guard let node = record.node(options.cable.node) else { throw LabError.unknownNode(lab: lab, node: options.cable.node) }
         guard let peer = record.peer(of: options.cable), let peerNode = record.node(peer.node) else {
@@ -85,10 +85,10 @@ extension LabManager {
         prober.stop(after: 5)
         let (blackouts, failure) = injector.wait(timeout: 10)
         if let failure { throw failure }
-        if prober.isRunning { throw LabError.unsupported("the calibration's probe stream did not end within \(Int(limit) + 15) s") }
+        if prober.isRunning { throw ExperimentError.proberDidNotEnd(seconds: Int(limit) + 15) }
         if prober.terminationStatus != 0 {
             let message = (try? String(contentsOfFile: "\(options.directory)/probe.log", encoding: .utf8)) ?? ""  // the log is only quoted
-            throw LabError.unsupported("the calibration's probe stream failed (exit \(prober.terminationStatus)): \(message)")
+            throw ExperimentError.proberFailed(status: prober.terminationStatus, log: message)
         }
         let arrivals = try ResultsAnalyzer.probeArrivals(directory: options.directory)
         let report = BlackoutCalibration.measure(arrivals: arrivals, blackouts: blackouts,
@@ -165,7 +165,7 @@ final class BlackoutInjector: @unchecked Sendable {
     /// The blackouts injected and the error that stopped the thread, if any (waits at most `timeout` s).
     func wait(timeout: Double) -> ([InjectedBlackout], Error?) {
         if finished.wait(timeout: .now() + timeout) == .timedOut {
-            return (lock.withLock { blackouts }, LabError.unsupported("the blackout injector did not finish within \(Int(timeout)) s"))
+            return (lock.withLock { blackouts }, ExperimentError.injectorDidNotFinish(seconds: Int(timeout)))
         }
         return lock.withLock { (blackouts, failure) }
     }

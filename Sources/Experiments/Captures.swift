@@ -18,7 +18,7 @@ extension LabManager {
                         snapLength: Int32 = 262_144, portFilters: [PortRef: String] = [:], annotate: Bool = true,
                         shouldStop: () throws -> Bool = { false }) throws -> [(port: PortRef, file: String, statistics: CaptureStatistics)] {
         // Checked before the conversion to nanoseconds, which an infinite or huge value would trap.
-        guard Self.captureSecondsRange.contains(seconds) else { throw LabError.unsupported("capture duration must be 0.001-86400 s, not \(seconds)") }
+        guard Self.captureSecondsRange.contains(seconds) else { throw LabError.outOfRange("capture duration", allowed: "0.001-86400 s", value: "\(seconds)") }
         let record = try LabDirectory(name: lab).record()
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         var captures: [LiveCapture] = []
@@ -46,7 +46,7 @@ extension LabManager {
     /// its end (EPIPE, with SIGPIPE ignored), all of which end it cleanly. Returns the capture's statistics.
     public func captureLive(lab: String, port: PortRef, to descriptor: Int32, filter: String?, seconds: Double,
                             snapLength: Int32 = 262_144, shouldStop: () throws -> Bool = { false }) throws -> CaptureStatistics {
-        guard Self.captureSecondsRange.contains(seconds) else { throw LabError.unsupported("capture duration must be 0.001-86400 s, not \(seconds)") }
+        guard Self.captureSecondsRange.contains(seconds) else { throw LabError.outOfRange("capture duration", allowed: "0.001-86400 s", value: "\(seconds)") }
         let record = try LabDirectory(name: lab).record()
         guard let node = record.node(port.node) else { throw LabError.unknownNode(lab: lab, node: port.node) }
         let capture = try LiveCapture(namespace: node.namespace, interface: port.port, output: .pcapStream(descriptor),

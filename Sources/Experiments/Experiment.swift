@@ -29,7 +29,7 @@ extension ExperimentMatrix {
     /// the fault 1 s into the trial and its undoing after long enough for the slowest protocol involved.
     public func scenario(for configuration: MatrixConfiguration, fault: MatrixFault) throws -> Scenario {
         guard let design = TopologyGenerator.Design(rawValue: configuration.design) else {
-            throw LabError.unsupported("design '\(configuration.design)' is not ladder or cross")
+            throw ExperimentError.unknownMatrixValue(key: "design", value: configuration.design, allowed: "ladder or cross")
         }
         var options = GeneratorOptions()
         options.vlans = vlans
@@ -38,14 +38,14 @@ extension ExperimentMatrix {
         options.noBond = noBond
         options.advertIntervalMilliseconds = configuration.advertIntervalMilliseconds
         guard let implementation = VRRPImplementation(rawValue: configuration.vrrpImplementation) else {
-            throw LabError.unsupported("vrrp_implementation '\(configuration.vrrpImplementation)' is not redlab or keepalived")
+            throw ExperimentError.unknownMatrixValue(key: "vrrp_implementation", value: configuration.vrrpImplementation, allowed: "redlab or keepalived")
         }
         options.vrrpImplementation = implementation
         options.interCoreImpairment = configuration.interCoreImpairment
         let lab = Scenario.LabSource.generated(design, options, fastSpanningTreeTimers: fastSpanningTreeTimers)
         let topology = TopologyGenerator.generate(design, options)
         guard let client = topology.nodes.first(where: { $0.name == "client" })?.addresses.values.first?.first?.address else {
-            throw LabError.unsupported("the generated lab has no client address")
+            throw ExperimentError.noClientAddress
         }
         // How long the fault stays: long enough for what must react to it.
         let advert = configuration.advertIntervalMilliseconds
@@ -73,6 +73,7 @@ extension ExperimentMatrix {
                                 durationMilliseconds: 1_000 + hold + afterUndo, settleMilliseconds: 500, settleTimeoutMilliseconds: 120_000,
                                 timeline: [ScenarioStep(atMilliseconds: 1_000, action: fault.action)]
                                     + (fault.action.undo.map { [ScenarioStep(atMilliseconds: 1_000 + hold, action: $0)] } ?? []),
+                                // try?: every criterion was checked when the matrix was loaded (`ExperimentMatrix.problems`)
                                 criteria: criteria.compactMap { try? Criterion.parse($0).get() })
         scenario.pauseMilliseconds = pause - afterUndo + 700
         return scenario
@@ -85,6 +86,7 @@ extension ExperimentMatrix {
     }
 
     func cellSeconds(_ configuration: MatrixConfiguration, _ fault: MatrixFault) -> Double {
+        // try?: an estimate only; a cell whose scenario cannot be made costs nothing here (its run reports why)
         guard let scenario = try? scenario(for: configuration, fault: fault) else { return 0 }
         return Double(scenario.trials) * Double(scenario.durationMilliseconds + scenario.pauseMilliseconds + 1_000) / 1000
     }
@@ -104,6 +106,17 @@ public struct ExperimentRunOptions: Sendable {
 }
 
 extension LabManager {
+    /// Removes a lab an experiment or a scenario run built, if it is still up. A failure is told and the run
+    /// goes on: what it made is in the lab's journal, which `redlab down LAB` reads.
+    func removeLab(_ lab: String, progress: (String) -> Void) {
+        guard LabDirectory(name: lab).exists else { return }
+        do {
+            try down(lab)
+        } catch {
+            progress("  could not remove lab \(lab): \(error) (`redlab down \(lab)` removes the rest)")
+        }
+    }
+
     /// `redlab experiment`: runs every cell of the matrix (configuration x fault, N trials), one lab per
     /// configuration, keeping every cell's raw files under DIR/cells/CONFIGURATION/FAULT. A cell is done
     /// when its cell.json is written; run again on the same folder, it resumes with the first cell not done
@@ -120,6 +133,7 @@ extension LabManager {
         var startedAt = wallClockNanoseconds()
         if let data = fileManager.contents(atPath: matrixPath) {
             matrix = try JSONDecoder().decode(ExperimentMatrix.self, from: data)
+            // try?: no readable results.json of the interrupted run: the experiment counts as started now
             if let previous = try? JSONDecoder().decode(ExperimentResults.self, from: Data(contentsOf: URL(fileURLWithPath: "\(root)/results.json"))) {
                 startedAt = previous.startedAt
             }
@@ -131,11 +145,13 @@ extension LabManager {
         func cellID(_ configuration: MatrixConfiguration, _ fault: MatrixFault) -> String { "cells/\(configuration.identifier)/\(fault.rawValue)" }
         func done(_ id: String) -> CellResult? {
             guard let data = fileManager.contents(atPath: "\(root)/\(id)/cell.json") else { return nil }
+            // try?: an unreadable cell.json (a run stopped while writing it) is a cell not done: it runs again
             return try? JSONDecoder().decode(CellResult.self, from: data)
         }
         let stormID = "storm"
         func stormDone() -> StormCellResult? {
             guard let data = fileManager.contents(atPath: "\(root)/\(stormID)/storm.json") else { return nil }
+            // try?: an unreadable storm.json is a storm not done: it runs again
             return try? JSONDecoder().decode(StormCellResult.self, from: data)
         }
         var results = ExperimentResults(kind: "experiment", title: matrix.name, command: options.command, startedAt: startedAt,
@@ -183,7 +199,7 @@ extension LabManager {
             guard !pending.isEmpty else { continue }
             if let limit = options.cellLimit, ranThisTime >= limit { break }
             let lab = configuration.labName
-            if LabDirectory(name: lab).exists { try? down(lab) }
+            removeLab(lab, progress: progress)
             let first = try matrix.scenario(for: configuration, fault: pending[0])
             progress("[\(configuration.label)] building lab \(lab) (\(timeLeft()))")
             let configurationStart = Date()
@@ -204,7 +220,7 @@ extension LabManager {
                 progress("  could not build the lab: \(error)")
                 continue
             }
-            defer { try? down(lab) }
+            defer { removeLab(lab, progress: progress) }
             let runner = ScenarioRunner(manager: self, lab: lab, progress: progress, isInterrupted: isInterrupted)
             if results.calibration == nil { results.calibration = calibrationStep(first, runner: runner, lab: lab, root: root, progress: progress) }
             for (index, fault) in pending.enumerated() {
@@ -213,6 +229,7 @@ extension LabManager {
                 position += 1
                 let scenario = try matrix.scenario(for: configuration, fault: fault)
                 let id = cellID(configuration, fault)
+                // try?: absent unless an interrupted run left the cell half done
                 try? fileManager.removeItem(atPath: "\(root)/\(id)")
                 progress("[\(position)/\(total)] \(configuration.label) — \(fault.rawValue) (\(timeLeft()))")
                 let cell = runner.runCell(scenario, id: id, configuration: configuration.dimensionValues, configurationLabel: configuration.label,
@@ -224,7 +241,7 @@ extension LabManager {
                 ranThisTime += 1
                 spend(matrix.cellSeconds(configuration, fault))
             }
-            try? down(lab)
+            removeLab(lab, progress: progress)
             progress("  \(configuration.label) done in \(Int(Date().timeIntervalSince(configurationStart))) s")
         }
 
@@ -232,7 +249,7 @@ extension LabManager {
             position += 1
             progress("[\(position)/\(total)] storm: a switch triangle without spanning tree, its loop closed for 1 s")
             let lab = "rx-storm"
-            if LabDirectory(name: lab).exists { try? down(lab) }
+            removeLab(lab, progress: progress)
             let scenario = Scenario(name: "storm", description: "a switch triangle without spanning tree, its loop closed for 1 s",
                                     lab: .file("<built-in>"), probe: nil, capture: [],
                                     criteria: [Criterion(text: "storm_detected < 50ms", metric: .stormDetected, limit: 50),
@@ -248,7 +265,7 @@ extension LabManager {
                                        detectionMilliseconds: nil, rates: [], framesCaptured: 0, framesDropped: 0,
                                        stoppedAfterOpening: false, error: "\(error)")
             }
-            try? down(lab)
+            removeLab(lab, progress: progress)
             progress("  " + cell.summary)
             try write(cell, to: "\(root)/\(stormID)", name: "storm.json")
         }

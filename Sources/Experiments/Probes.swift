@@ -90,7 +90,7 @@ extension LabManager {
     /// Runs a probe stream and returns what it saw. UDP and TCP/HTTP responders run in this process, on
     /// sockets opened in the responder's namespace; ICMP is answered by the far end's kernel.
     public func probe(lab: String, _ options: ProbeOptions) throws -> ProbeResult {
-        if let problem = options.problem { throw LabError.unsupported(problem) }
+        if let problem = options.problem { throw LabError.invalidOptions(problem) }
         let record = try LabDirectory(name: lab).record()
         guard let source = record.node(options.from) else { throw LabError.unknownNode(lab: lab, node: options.from) }
         var engine = ProbeEngine(options: options)
@@ -111,7 +111,7 @@ extension LabManager {
             let socket = try NetlinkSocket.open(inNamespace: node.namespace)
             if try socket.addresses().contains(where: { $0.address.address == address }) { return node.name }
         }
-        throw LabError.unsupported("no node of lab '\(lab)' has the address \(address); name the answering node with --responder")
+        throw ExperimentError.noLabNodeHasAddress(lab: lab, address: address.description)
     }
 }
 
@@ -242,12 +242,14 @@ struct ProbeEngine {
             case .udp:
                 payloadBytes = datagram.bytes[...]
             case .icmp:
+                // try?: other ICMP traffic on the socket is no answer to this stream
                 guard let packet = try? IPv4Packet.decode(datagram.bytes), let echo = try? ICMPEcho.decode(packet.payload),
                       echo.kind == .reply, echo.identifier == identifier else { continue }
                 payloadBytes = echo.payload[...]
             case .tcp, .http:
                 return
             }
+            // try?: a datagram that is not a probe of this stream is not counted
             guard let probe = try? ProbePayload.decode(payloadBytes), probe.streamID == options.streamID else { continue }
             let received = datagram.timeNanoseconds > 0 ? datagram.timeNanoseconds : wallClockNanoseconds()
             recordAnswer(sequence: probe.sequence, sentAt: Int64(probe.sendTimeNanoseconds), receivedAt: received)

@@ -63,7 +63,7 @@ extension LabManager {
                             isInterrupted: @escaping () -> Bool = { false }) throws -> ExperimentResults {
         var scenario = original
         if let trials = options.trials {
-            guard (1...1000).contains(trials) else { throw LabError.unsupported("trials must be 1-1000, not \(trials)") }
+            guard (1...1000).contains(trials) else { throw LabError.outOfRange("trials", allowed: "1-1000", value: "\(trials)") }
             scenario.trials = trials
         }
         let labName = options.labName ?? scenario.name
@@ -83,7 +83,7 @@ extension LabManager {
         defer {
             if built && !options.keepLab {
                 progress("removing lab \(labName)")
-                try? down(labName)
+                removeLab(labName, progress: progress)
             }
         }
         if let storm = scenario.storm {
@@ -135,6 +135,7 @@ extension LabManager {
             let end = result.openedAt + 400_000_000
             var stopped = true
             for file in result.files.sorted() {
+                // try?: a port's unreadable capture has no rate series; the others still show the storm
                 guard let pcap = try? PcapFile(contentsOfFile: file) else { continue }
                 let series = PortRateSeries(port: ResultsAnalyzer.port(ofPcapFile: file), records: pcap.records, start: start, end: end, binNanoseconds: 10_000_000)
                 cell.rates.append(series)

@@ -101,7 +101,7 @@ public struct ScenarioRunner {
     /// the timeline's faults at their offsets from that instant (on a thread of their own), bond active-member changes watched and logged, everything undone at the end; then the
     /// trial's folder holds NODE-PORT.pcapng, events.jsonl, probe.json and the figures are computed from them.
     public func runTrial(_ scenario: Scenario, index: Int, directory: String, relativeDirectory: String) throws -> TrialRecord {
-        guard scenario.probe != nil else { throw LabError.unsupported("scenario '\(scenario.name)' has no probe stream") }
+        guard scenario.probe != nil else { throw ExperimentError.noProbeStream(scenario: scenario.name) }
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let labDirectory = LabDirectory(name: lab)
         let record = try labDirectory.record()
@@ -176,7 +176,7 @@ public struct ScenarioRunner {
             }
         }
         if let problem = probers.failures().first, !isInterrupted() {
-            throw LabError.unsupported("trial \(index): the probe \(problem)")
+            throw ExperimentError.probeFailed(trial: index, problem: "\(problem)")
         }
         if isInterrupted() { throw LabError.interrupted }
         let trialEnd = wallClockNanoseconds()
@@ -191,7 +191,7 @@ public struct ScenarioRunner {
         let byStream = TrialStreams.faultsByStream(streams, analysis: analysis, arrivals: allArrivals, events: events)
         let measuredStream = analysis.streams.first { $0.streamID == 1 }
         guard let measured = (streams.count == 1 ? analysis.faults : byStream[1] ?? []).first else {
-            throw LabError.unsupported("trial \(index): no fault was logged (the timeline's first fault did not run)")
+            throw ExperimentError.noFaultLogged(trial: index)
         }
         let arrivals = streams.count == 1 ? allArrivals : allArrivals.filter { $0.streamID == 1 }
         let result = measured.result
@@ -261,7 +261,7 @@ public struct ScenarioRunner {
         var aborted: [AbortedTrial] = []
         var abortedInARow = 0
         do {
-            guard let probe else { throw LabError.unsupported("scenario '\(scenario.name)' has no probe stream") }
+            guard let probe else { throw ExperimentError.noProbeStream(scenario: scenario.name) }
             for index in 1...scenario.trials {
                 if isInterrupted() { throw LabError.interrupted }
                 if (index > 1 || pauseBeforeFirstTrial) && scenario.pauseMilliseconds > 0 { Thread.sleep(forTimeInterval: Double(scenario.pauseMilliseconds) / 1000) }
@@ -285,7 +285,7 @@ public struct ScenarioRunner {
                     abortedInARow += 1
                     progress("  trial \(index)/\(scenario.trials): ABORTED: \(abort.reason)")
                     if abortedInARow >= abortLimit {
-                        throw LabError.unsupported("gave up after \(abortedInARow) aborted trials in a row")
+                        throw ExperimentError.tooManyAbortedTrials(abortedInARow)
                     }
                 }
             }
@@ -415,9 +415,10 @@ struct BondWatcher {
     init(record: LabRecord, directory: LabDirectory) {
         self.directory = directory
         for node in record.nodes where node.kind == NodeKind.host.rawValue {
+            // try?: a host whose bonds cannot be read is not watched; the trial's probes still measure it
             guard let socket = try? NetlinkSocket.open(inNamespace: node.namespace),
-                  let links = try? socket.links(), links.contains(where: { $0.bond != nil }),
-                  let monitor = try? LinkMonitor.open(inNamespace: node.namespace) else { continue }
+                  let links = try? socket.links(), links.contains(where: { $0.bond != nil }),  // try?: as above
+                  let monitor = try? LinkMonitor.open(inNamespace: node.namespace) else { continue }  // try?: as above
             let entry = Watched(node: node.name, socket: socket, monitor: monitor)
             watched.append(entry)
             note(links, of: entry, logging: false)
@@ -450,8 +451,9 @@ struct BondWatcher {
             let key = "\(entry.node):\(link.name)"
             let member = bond.activeMemberIndex.flatMap { names[$0] } ?? "none"
             if let previous = active[key], previous != member, logging {
+                // try?: an event log that cannot be written loses the line only
                 try? directory.log(LabEvent(timeNanoseconds: time, source: "bond", kind: "active-member-change", target: key,
-                                            detail: ["from": previous, "to": member]))   // an event log that cannot be written loses the line only
+                                            detail: ["from": previous, "to": member]))
             }
             active[key] = member
         }

@@ -50,7 +50,7 @@ extension LabManager {
         let switchPorts = record.links.flatMap { [$0.a, $0.b] }.compactMap(PortRef.init).filter { end in
             record.node(end.node).map { $0.kind != NodeKind.host.rawValue } ?? false
         }
-        let watchdog = try spawnDaemon(["storm-watchdog", "--lab", lab, "--port", loop.description, "--after", "\(bounded + 3)"],
+        let watchdog = try spawnDaemon(DaemonCommandLine.stormWatchdog(lab: lab, port: loop.description, afterSeconds: bounded + 3),
                                        log: "\(directoryHandle.path)/storm-watchdog.log")
         defer { ProcessTable.send(SIGKILL, to: watchdog) }
         // The storm is asked for: the lab's storm guard stands down until the loop is open again (and at
@@ -100,11 +100,13 @@ extension LabManager {
 
         var detector = StormDetector(configuration: detector)
         for result in results {
+            // try?: a port's unreadable capture adds nothing to the detector; the others still show the storm
             guard let file = try? PcapFile(contentsOfFile: result.file) else { continue }
             for frame in file.records { detector.add(frame, port: result.port.description) }
         }
         let report = detector.report
         if let report {
+            // try?: an event log that cannot be written loses the alarm line only; the storm result holds it
             try? directoryHandle.log(LabEvent(timeNanoseconds: report.alarmTime, source: "storm", kind: "storm-alarm",
                                               target: report.ports.joined(separator: ","),
                                               detail: ["onset_ns": "\(report.onset)", "peak_per_second": "\(Int(report.peakRatePerSecond))"]))

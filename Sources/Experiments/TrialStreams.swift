@@ -44,7 +44,7 @@ public enum TrialStreams {
     /// by the master of the moment).
     public static func plan(_ scenario: Scenario, topology: Topology,
                             owner: (IPv4Address) -> String? = { _ in nil }) throws -> (streams: [TrialStream], notes: [String]) {
-        guard let probe = scenario.probe else { throw LabError.unsupported("scenario '\(scenario.name)' has no probe stream") }
+        guard let probe = scenario.probe else { throw ExperimentError.noProbeStream(scenario: scenario.name) }
         let measured = TrialStream(id: 1, role: .measured, probe: probe, receiver: try receiver(of: probe, in: topology, field: "probe", owner: owner))
         var streams = [measured]
         var notes: [String] = []
@@ -54,7 +54,7 @@ public enum TrialStreams {
                 let stream = TrialStream(id: UInt32(index + 2), role: .named, probe: named,
                                          receiver: try receiver(of: named, in: topology, field: "streams[\(index)]", owner: owner))
                 if let other = streams.first(where: { $0.receiver == stream.receiver }) {
-                    throw LabError.unsupported("scenario '\(scenario.name)', streams[\(index)]: \(stream.receiver) already answers stream \(other.id) (\(other.path)); each node answers one stream, as each binds the probe port")
+                    throw ExperimentError.receiverTaken(scenario: scenario.name, field: "streams[\(index)]", receiver: stream.receiver, stream: other.id, path: other.path)
                 }
                 streams.append(stream)
             }
@@ -124,7 +124,7 @@ public enum TrialStreams {
                          owner found: (IPv4Address) -> String? = { _ in nil }) throws -> String {
         if let responder = probe.responder {
             guard topology.nodes.contains(where: { $0.name == responder }) else {
-                throw LabError.unsupported("\(field).responder: the lab has no node '\(responder)'")
+                throw ExperimentError.unknownResponder(field: field, node: responder)
             }
             return responder
         }
@@ -133,7 +133,7 @@ public enum TrialStreams {
                 || node.svis.contains { $0.addresses.contains { $0.address == probe.to } }
         }
         guard let name = owner?.name ?? found(probe.to) else {
-            throw LabError.unsupported("\(field).to: no node of the topology has the address \(probe.to); name the answering node with responder")
+            throw ExperimentError.noNodeHasAddress(field: field, address: probe.to.description)
         }
         return name
     }
@@ -244,8 +244,9 @@ final class StreamProbers {
     func failures() -> [String] {
         zip(streams, processes).compactMap { stream, process in
             guard !process.isRunning, process.terminationStatus != 0 else { return nil }
+            // try?: an unreadable log leaves the message empty
             let message = (try? String(contentsOfFile: "\(directory)/\(Self.fileStem(stream.id)).log", encoding: .utf8))?
-                .trimmingCharacters(in: .whitespacesAndNewlines) ?? ""   // an unreadable log leaves the message empty
+                .trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
             return "stream \(stream.id) (\(stream.path)) failed (exit \(process.terminationStatus)): \(message)"
         }
     }

@@ -63,6 +63,15 @@ public enum Files {
         try systemCall("unlink", path) { unlink(path) }
     }
 
+    /// Removes a name if it is there: absent already (ENOENT) is no failure, any other is.
+    public static func removeIfPresent(_ path: String) throws {
+        do {
+            try remove(path)
+        } catch let error as Errno where error.code == ENOENT {
+            return
+        }
+    }
+
     private static func writeAll(_ bytes: [UInt8], to fd: Int32, path: String) throws {
         var offset = 0
         while offset < bytes.count {

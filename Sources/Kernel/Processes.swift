@@ -28,6 +28,11 @@ public enum ProcessTable {
         kill(pid, signal) == 0
     }
 
+    /// Sends `signal` to `pid`; a failure (ESRCH: no such process, EPERM) is an `Errno` naming the pid.
+    public static func signal(_ signal: Int32, to pid: Int32) throws {
+        try systemCall("kill", "pid \(pid)") { kill(pid, signal) }
+    }
+
     /// Sends `signal` to the process group `leader` leads; false when it cannot (no such group).
     @discardableResult
     public static func send(_ signal: Int32, toGroupOf leader: Int32) -> Bool {

@@ -23,8 +23,9 @@ public final class SignalWatcher {
     public func next() -> Int32? {
         var info = signalfd_siginfo()
         let size = MemoryLayout<signalfd_siginfo>.size
+        // try?: see above; EBADF/EFAULT cannot happen on a descriptor this object owns
         guard let count = try? systemCall("read(signalfd)", quiet: nothingWaiting, { read(descriptor.value, &info, size) }) else {
-            return nil  // try?: see above; EBADF/EFAULT cannot happen on a descriptor this object owns
+            return nil
         }
         return count == size ? Int32(info.ssi_signo) : nil
     }

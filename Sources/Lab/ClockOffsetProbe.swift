@@ -16,7 +16,7 @@ extension LabManager {
     /// or PTP to their own precision (`chronyc tracking`, `pmc` do that).
     public func clockOffset(to address: IPv4Address, fromNamespace namespace: String? = nil, exchanges count: Int = 8) throws -> ClockOffsetEstimate {
         guard Self.clockExchangesRange.contains(count) else {
-            throw LabError.unsupported("exchanges must be \(Self.clockExchangesRange.lowerBound)-\(Self.clockExchangesRange.upperBound), not \(count)")
+            throw LabError.outOfRange("exchanges", allowed: "\(Self.clockExchangesRange.lowerBound)-\(Self.clockExchangesRange.upperBound)", value: "\(count)")
         }
         let socket = try namespace.map { try InetSocket.open(inNamespace: $0, .icmp) } ?? InetSocket(.icmp)
         let identifier = UInt16(truncatingIfNeeded: ProcessInfo.processInfo.processIdentifier)
@@ -30,6 +30,7 @@ extension LabManager {
             waiting: while monotonicNanoseconds() < deadline {
                 waitReadable(socket.fileDescriptor, timeoutNanoseconds: Int64(deadline - min(deadline, monotonicNanoseconds())))
                 while let datagram = try socket.receive() {
+                    // try?: other ICMP traffic on the socket is no answer
                     guard let packet = try? IPv4Packet.decode(datagram.bytes), packet.header.source == address,
                           let reply = try? ICMPTimestamp.decode(packet.payload),  // try?: other ICMP traffic is no answer
                           reply.kind == .reply, reply.identifier == identifier, reply.sequence == UInt16(sequence),
@@ -43,7 +44,7 @@ extension LabManager {
             Kernel.sleep(nanoseconds: 20_000_000)
         }
         guard let estimate = ClockOffset.estimate(exchanges) else {
-            throw LabError.unsupported("no ICMP timestamp reply from \(address) in \(count) tries of a second each: is it reachable, and does a firewall drop ICMP timestamp requests (types 13 and 14)?")
+            throw LabError.noTimestampReply(address: address.description, tries: count)
         }
         return estimate
     }

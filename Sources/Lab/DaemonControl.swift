@@ -19,7 +19,7 @@ extension LabManager {
             throw LabError.unknownNode(lab: lab, node: port.node)
         }
         guard spec.hasBridge, spec.spanningTree.mode == .rstp else {
-            throw LabError.unsupported("mcheck: \(port.node) does not run redlab's RSTP (stp: rstp)")
+            throw LabError.protocolNotRun(request: "mcheck", node: port.node, needs: "redlab's RSTP (stp: rstp)")
         }
         guard BuildPlan.bridgePorts(of: spec, in: topology).contains(port.port) else {
             throw LabError.unknownPort(lab: lab, port: port.description)
@@ -29,11 +29,16 @@ extension LabManager {
             guard case .process(let pid, let role) = entry, role == "rstpd \(port.node)", running.contains(pid) else { return nil }
             return pid
         }
-        guard let pid = pids.last else { throw LabError.unsupported("mcheck: no rstpd running on \(port.node)") }
+        guard let pid = pids.last else { throw LabError.daemonNotRunning(request: "mcheck", daemon: "rstpd", node: port.node) }
         let path = RSTPDaemon.mcheckPath(labFolder: directory.path, node: port.node)
+        // try?: no pending request file yet reads as none
         let existing = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
         try (existing + port.port + "\n").write(toFile: path, atomically: true, encoding: .utf8)
-        guard ProcessTable.send(SIGUSR1, to: pid) else { throw LabError.unsupported("mcheck: cannot signal rstpd (pid \(pid)) on \(port.node)") }
+        do {
+            try ProcessTable.signal(SIGUSR1, to: pid)
+        } catch let cause as Errno {
+            throw LabError.signalFailed(request: "mcheck", daemon: "rstpd", pid: pid, node: port.node, cause: cause)
+        }
     }
 }
 
@@ -83,6 +88,6 @@ extension LabManager {
                 try StormGuardFirewall.install(stormGuard, session: FirewallSession())
             }
         }
-        try? FileManager.default.removeItem(atPath: LabDirectory(name: lab).stormGuardSuspensionPath) // absent already is fine
+        try Files.removeIfPresent(LabDirectory(name: lab).stormGuardSuspensionPath)
     }
 }

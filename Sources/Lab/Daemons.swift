@@ -4,15 +4,44 @@ import Kernel
 import LabBase
 import Topology
 
-/// Starting and stopping the lab's daemons: one `redlab rstpd` per RSTP bridge, one `redlab stormctl` per
-/// switch with storm control `action: shutdown` ports, one `redlab stormguard` per lab (unless `storm_guard: false`), one `redlab vrrpd` per router with VRRP groups, and
-/// `redlab notifier` when the topology has `monitoring:`.
+/// The command lines of the lab's own processes: the hidden `redlab daemon` group (and `redlabd` for rstpd),
+/// spelled here once for every place that starts one.
+public enum DaemonCommandLine {
+    /// The group of `redlab` subcommands the lab's processes run as (hidden from `redlab --help`).
+    public static let group = "daemon"
+
+    /// `redlab daemon notifier`: escalates the lab's events.
+    public static func notifier(lab: String) -> [String] { [group, "notifier", "--lab", lab] }
+    /// `redlab daemon stormguard`: the lab's storm guard.
+    public static func stormGuard(lab: String) -> [String] { [group, "stormguard", "--lab", lab] }
+    /// `redlab daemon stormctl`: a switch's storm control watcher.
+    public static func stormControl(lab: String, node: String) -> [String] { [group, "stormctl", "--lab", lab, "--node", node] }
+    /// `redlab daemon vrrpd`: a router's VRRP groups.
+    public static func vrrpd(config: String, lab: String, node: String) -> [String] {
+        [group, "vrrpd", "--config", config, "--lab", lab, "--node", node]
+    }
+    /// `redlab daemon keepalived`: keepalived for a router's groups, in its namespace.
+    public static func keepalived(lab: String, node: String) -> [String] { [group, "keepalived", "--lab", lab, "--node", node] }
+    /// `redlab daemon keepalived-notify`: the words before keepalived's own in a notify script.
+    public static func keepalivedNotify(lab: String, node: String) -> [String] { [group, "keepalived-notify", "--lab", lab, "--node", node] }
+    /// `redlab daemon storm-watchdog`: cuts a storm's loop after a delay.
+    public static func stormWatchdog(lab: String, port: String, afterSeconds: Double) -> [String] {
+        [group, "storm-watchdog", "--lab", lab, "--port", port, "--after", "\(afterSeconds)"]
+    }
+    /// `redlabd rstpd`: a bridge's RSTP, from the small executable (`LabManager.daemonExecutable`).
+    public static func rstpd(node: String, config: String) -> [String] { ["rstpd", "--node", node, "--config", config] }
+}
+
+/// Starting and stopping the lab's daemons: one `redlabd rstpd` per RSTP bridge, one `redlab daemon stormctl` per
+/// switch with storm control `action: shutdown` ports, one `redlab daemon stormguard` per lab (unless `storm_guard: false`),
+/// one `redlab daemon vrrpd` per router with VRRP groups, and `redlab daemon notifier` when the topology has `monitoring:`.
 /// Each is its own process (so a crash is a kill and a hang is SIGSTOP), recorded in the journal.
 extension LabManager {
     /// The `redlab` executable daemons run from: $REDLAB_EXECUTABLE, this process if it is redlab, or
     /// `redlab` beside this process's executable (the test bundle sits beside it in .build/debug).
     public static func redlabExecutable() -> String {
         if let override = ProcessInfo.processInfo.environment["REDLAB_EXECUTABLE"] { return override }
+        // try?: without /proc, the path this process was started by
         let own = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         if URL(fileURLWithPath: own).lastPathComponent == "redlab" { return own }
         var folder = URL(fileURLWithPath: own).deletingLastPathComponent()
@@ -42,16 +71,16 @@ extension LabManager {
         // the lab, not to a node: a node's restore does not start another.
         if node == nil, topology.monitoring != nil {
             let statusPath = EventNotifier.statusPath(lab: lab)
-            try? FileManager.default.removeItem(atPath: statusPath)
+            try Files.removeIfPresent(statusPath)  // a stale status would pass for the new daemon's
             let log = "\(directory.path)/notifier.log"
-            let pid = try spawnDaemon(["notifier", "--lab", lab], log: log)
+            let pid = try spawnDaemon(DaemonCommandLine.notifier(lab: lab), log: log)
             try directory.append(.process(pid: pid, role: "notifier"))
             try waitForStatus([StartingDaemon(statusPath: statusPath, pid: pid, daemon: "notifier", node: "lab \(lab)", log: log)])
         }
         var starting: [StartingDaemon] = []
         func start(_ daemon: String, node: String, arguments: [String], statusPath: String, log: String, role: String,
                    executable: String = Self.redlabExecutable()) throws {
-            try? FileManager.default.removeItem(atPath: statusPath)  // try?: absent on a first start
+            try Files.removeIfPresent(statusPath)  // a stale status would pass for the new daemon's
             let pid = try spawnDaemon(arguments, log: log, executable: executable)
             try directory.append(.process(pid: pid, role: role))
             starting.append(StartingDaemon(statusPath: statusPath, pid: pid, daemon: daemon, node: node, log: log))
@@ -59,7 +88,7 @@ extension LabManager {
         // The storm guard watches every switch and router of the lab from one process. Its kernel part is
         // in place since the build.
         if node == nil, topology.stormGuard != nil, topology.nodes.contains(where: \.hasBridge) {
-            try start("stormguard", node: "lab \(lab)", arguments: ["stormguard", "--lab", lab],
+            try start("stormguard", node: "lab \(lab)", arguments: DaemonCommandLine.stormGuard(lab: lab),
                       statusPath: directory.stormGuardStatusPath, log: "\(directory.path)/stormguard.log", role: "stormguard")
         }
         // stormctl reads its node's part of the topology, not the whole of it; rstpd reads a compact
@@ -73,14 +102,14 @@ extension LabManager {
             let config = RSTPDaemonConfig(node: entry, ports: BuildPlan.bridgePorts(of: entry, in: topology), lab: lab, directory: directory)
             let configPath = Self.rstpdConfigPath(lab: lab, node: entry.name)
             try config.text.write(toFile: configPath, atomically: true, encoding: .utf8)
-            try start("rstpd", node: entry.name, arguments: ["rstpd", "--node", entry.name, "--config", configPath],
+            try start("rstpd", node: entry.name, arguments: DaemonCommandLine.rstpd(node: entry.name, config: configPath),
                       statusPath: config.statusPath ?? "", log: "\(directory.path)/rstpd-\(entry.name).log",
                       role: "rstpd \(entry.name)", executable: Self.daemonExecutable())
         }
         for entry in topology.nodes where node == nil || entry.name == node {
             guard StormControlFirewall.controlledPorts(of: entry, in: topology).contains(where: { $0.control.action == .shutdown }) else { continue }
             try writePart(entry.name)
-            try start("stormctl", node: entry.name, arguments: ["stormctl", "--lab", lab, "--node", entry.name],
+            try start("stormctl", node: entry.name, arguments: DaemonCommandLine.stormControl(lab: lab, node: entry.name),
                       statusPath: "\(directory.path)/stormctl-\(entry.name).json", log: "\(directory.path)/stormctl-\(entry.name).log",
                       role: "stormctl \(entry.name)")
         }
@@ -92,7 +121,7 @@ extension LabManager {
             }
             let configPath = "\(directory.path)/vrrp-\(entry.name).yaml"
             try TopologyWriter.vrrpDaemonYAML(vrrp).write(toFile: configPath, atomically: true, encoding: .utf8)
-            try start("vrrpd", node: entry.name, arguments: ["vrrpd", "--config", configPath, "--lab", lab, "--node", entry.name],
+            try start("vrrpd", node: entry.name, arguments: DaemonCommandLine.vrrpd(config: configPath, lab: lab, node: entry.name),
                       statusPath: "\(directory.path)/vrrp-\(entry.name).json", log: "\(directory.path)/vrrpd-\(entry.name).log",
                       role: "vrrpd \(entry.name)")
         }
@@ -136,8 +165,8 @@ extension LabManager {
                 let ended = ProcessTable.reapIfEnded(daemon.pid)
                 if ended || Date() > deadline {
                     let text = (try? String(contentsOfFile: daemon.log, encoding: .utf8)) ?? ""  // try?: no log reads as no output
-                    let what = ended ? "it exited before writing its first status" : "it wrote no status within \(Int(bound)) s (pid \(daemon.pid))"
-                    throw LabError.buildFailed(step: "start \(daemon.daemon) on \(daemon.node)", error: text.isEmpty ? what : "\(what): \(text)")
+                    throw LabError.daemonDidNotStart(daemon: daemon.daemon, node: daemon.node,
+                                                     problem: ended ? .exited : .noStatus(seconds: Int(bound), pid: daemon.pid), log: text)
                 }
             }
             pending.removeAll { daemon in
@@ -149,7 +178,7 @@ extension LabManager {
         }
     }
 
-    /// Starts a detached `redlab` subcommand (its own session, output to `log`) and returns its pid.
+    /// Starts a detached `redlab` subcommand (`DaemonCommandLine`) (its own session, output to `log`) and returns its pid.
     package func spawnDaemon(_ arguments: [String], log: String, executable: String = Self.redlabExecutable()) throws -> pid_t {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)

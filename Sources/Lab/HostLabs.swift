@@ -48,10 +48,10 @@ extension LabManager {
     public static func part(of topology: Topology, onHost host: String?) throws -> Topology {
         guard let host else { return topology }
         guard !topology.hosts.isEmpty else {
-            throw LabError.unsupported("--host \(host): \(topology.file) names no hosts (add a hosts: section and host: to each node)")
+            throw LabError.noHosts(host: host, file: topology.file)
         }
         guard let part = topology.part(onHost: host) else {
-            throw LabError.unsupported("--host \(host): no such host in \(topology.file); its hosts: \(topology.hosts.map(\.name).joined(separator: ", "))")
+            throw LabError.unknownHost(host: host, file: topology.file, hosts: topology.hosts.map(\.name))
         }
         return part
     }
@@ -78,7 +78,7 @@ extension LabRecord {
     func missingNode(_ node: String) -> LabError {
         let farHost = links.first { PortRef($0.a)?.node == node || PortRef($0.b)?.node == node }?.farHost
         guard let host, let farHost else { return .unknownNode(lab: name, node: node) }
-        return .unsupported("\(node) runs on host \(farHost), not on this one (\(host)): act on it there, or on this host's end of the cable")
+        return .nodeOnOtherHost(node: node, host: farHost, here: host)
     }
 }
 

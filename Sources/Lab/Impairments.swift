@@ -27,7 +27,7 @@ extension LabManager {
         }
         if let last, last.kind == "degrade" {
             guard let impairment = Impairment(fields: last.detail) else {
-                throw LabError.unsupported("the event log's degrade of \(last.target) cannot be read back: \(last.detail)")
+                throw LabError.unreadableEvent(kind: last.kind, target: last.target, detail: "\(last.detail)")
             }
             return impairment
         }
@@ -52,8 +52,7 @@ extension LabManager {
             let socket = try NetlinkSocket.open(inNamespace: node.namespace)
             if try socket.rootQdiscKind(of: end.port) == "blackhole" {
                 if refusingBlackholed {
-                    throw LabError.unsupported("\(end) is blackholed: undo the blackhole (unblackhole \(port)) before degrading the cable; "
-                        + "both take the port's root queueing discipline")
+                    throw LabError.blackholed(end: end.description, port: port.description)
                 }
                 continue
             }

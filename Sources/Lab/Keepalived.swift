@@ -10,7 +10,7 @@ import Topology
 ///
 /// keepalived runs in the node's namespace in the foreground (`--dont-fork`), VRRP only (`--vrrp`),
 /// with its own pid files (`--pid`, `--vrrp_pid`) and config in the lab folder, so instances in several
-/// namespaces never meet at /run/keepalived.pid. `redlab keepalived` enters the namespace, starts a
+/// namespaces never meet at /run/keepalived.pid. `redlab daemon keepalived` enters the namespace, starts a
 /// session and replaces itself with keepalived: the pid in the journal is keepalived's, and it leads a
 /// process group that holds its VRRP child and the scripts they run, so that a crash (SIGKILL) or a
 /// freeze (SIGSTOP) sent to the group reaches all of them (`signalDaemons`).
@@ -67,18 +67,18 @@ extension LabManager {
             .first { FileManager.default.isExecutableFile(atPath: $0) }
     }
 
-    /// Writes the node's keepalived.conf, notify and track scripts, starts `redlab keepalived` (which
+    /// Writes the node's keepalived.conf, notify and track scripts, starts `redlab daemon keepalived` (which
     /// becomes keepalived in the node) and waits for its first state report.
     func startKeepalived(_ vrrp: VRRPDaemonConfig, lab: String, node: String) throws {
         guard Self.keepalivedExecutable() != nil else {
             throw LabError.buildFailed(step: "start keepalived on \(node)",
-                                       error: "keepalived is not installed (scripts/setup installs it: apt-get install keepalived)")
+                                       error: "\(LabError.notInstalled(program: "keepalived", hint: "scripts/setup installs it: apt-get install keepalived"))")
         }
         let files = KeepalivedFiles(directory: LabDirectory(name: lab), node: node)
         let notify = """
             #!/bin/sh
             # keepalived runs this on every state change of \(node)'s groups, with TYPE NAME STATE PRIORITY.
-            exec \(Self.shellQuoted(Self.redlabExecutable())) keepalived-notify --lab \(Self.shellQuoted(lab)) --node \(Self.shellQuoted(node)) --time-ns "$(date +%s%N)" "$@"
+            exec \(([Self.redlabExecutable()] + DaemonCommandLine.keepalivedNotify(lab: lab, node: node)).map(Self.shellQuoted).joined(separator: " ")) --time-ns "$(date +%s%N)" "$@"
 
             """
         try writeScript(notify, to: files.notifyScript)
@@ -92,9 +92,9 @@ extension LabManager {
         }
         try text.write(toFile: files.config, atomically: true, encoding: .utf8)
         for stale in [files.status, files.pid, files.vrrpPID] {
-            try? FileManager.default.removeItem(atPath: stale)  // try?: absent on a first start
+            try Files.removeIfPresent(stale)
         }
-        let pid = try spawnDaemon(["keepalived", "--lab", lab, "--node", node], log: files.log)
+        let pid = try spawnDaemon(DaemonCommandLine.keepalived(lab: lab, node: node), log: files.log)
         try files.directory.append(.process(pid: pid, role: "keepalived \(node)"))
         try waitForStatus(files.status, pid: pid, daemon: "keepalived", node: node, log: files.log)
     }
@@ -121,7 +121,7 @@ extension LabManager {
         // Sync group reports repeat their members' own.
         guard type == "INSTANCE" else { return }
         guard let group = vrrp.groups.first(where: { $0.name == name }) else {
-            throw LabError.unsupported("keepalived on \(node) reported '\(name)', which is not one of its groups")
+            throw LabError.unknownVRRPGroup(node: node, group: name)
         }
         let to = Self.redlabState(keepalived: state)
         let lock = try FileLock(path: files.statusLock)

@@ -107,6 +107,7 @@ public struct LabManager {
             if case .namespace(let ns) = entry { return ns }
             return nil
         }
+        // try?: a lab whose record was never written (an `up` killed early) is removed from its journal alone
         if let record = try? directory.record() { namespaces += record.nodes.map(\.namespace) }
         let ownNamespaces = Array(Set(namespaces)).sorted()
         // Processes first: the lab's daemons, then anything else still running inside its namespaces
@@ -216,11 +217,11 @@ final class StepExecutor {
         do {
             try perform(step)
         } catch let error as NetlinkError {
-            throw LabError.buildFailed(step: "in \(step.namespace)", error: error.description)
+            throw LabError.stepFailed(namespace: step.namespace, cause: .netlink(error))
         } catch let error as Errno {
-            throw LabError.buildFailed(step: "in \(step.namespace)", error: error.description)
+            throw LabError.stepFailed(namespace: step.namespace, cause: .system(error))
         } catch let error as FirewallError {
-            throw LabError.buildFailed(step: "in \(step.namespace)", error: error.description)
+            throw LabError.stepFailed(namespace: step.namespace, cause: .firewall(error))
         }
     }
 

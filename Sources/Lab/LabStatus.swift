@@ -93,13 +93,14 @@ extension LabManager {
         for node in record.nodes {
             var status = try Self.readNode(node)
             if let data = FileManager.default.contents(atPath: "\(directory.path)/vrrp-\(node.name).json") {
+                // try?: a status file being replaced or of another version shows as no status, not as a failed `status`
                 status.vrrp = try? JSONDecoder().decode([VRRPGroupStatus].self, from: data)
             }
             if let data = FileManager.default.contents(atPath: "\(directory.path)/rstp-\(node.name).json") {
-                status.rstp = try? JSONDecoder().decode(RSTPStatus.self, from: data)
+                status.rstp = try? JSONDecoder().decode(RSTPStatus.self, from: data)  // try?: as above
             }
             if let data = FileManager.default.contents(atPath: "\(directory.path)/stormctl-\(node.name).json") {
-                status.stormControl = try? JSONDecoder().decode(StormControlStatus.self, from: data)
+                status.stormControl = try? JSONDecoder().decode(StormControlStatus.self, from: data)  // try?: as above
             }
             nodes.append(status)
         }

@@ -32,13 +32,14 @@ extension LabDirectory {
         do {
             try Files.append(Array(line), to: eventLogPath)
         } catch let error as Errno {
-            throw LabError.buildFailed(step: "log to \(eventLogPath)", error: error.description)
+            throw LabError.eventLogFailed(path: eventLogPath, cause: error)
         }
     }
 
     public func events() -> [LabEvent] {
         guard let data = FileManager.default.contents(atPath: eventLogPath) else { return [] }
         let decoder = JSONDecoder()
+        // try?: lines that do not parse (one cut short by a crash) are skipped
         return data.split(separator: 0x0a).compactMap { try? decoder.decode(LabEvent.self, from: Data($0)) }
     }
 }

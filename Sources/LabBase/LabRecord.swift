@@ -1,4 +1,5 @@
 import Foundation
+import Kernel
 import Topology
 
 /// What /run/redlab/LAB holds about a lab: enough to show, change and remove it without the topology file.
@@ -76,6 +77,7 @@ public struct LabDirectory: Sendable {
 
     /// Every lab with a folder under /run/redlab.
     public static func all() -> [LabDirectory] {
+        // try?: no /run/redlab yet: no labs
         let names = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
         return names.sorted().map(LabDirectory.init(name:))
     }
@@ -102,6 +104,7 @@ public struct LabDirectory: Sendable {
     /// Appends one journal entry and makes it durable before the caller acts on it.
     package func append(_ entry: JournalEntry) throws {
         guard let handle = FileHandle(forWritingAtPath: journalPath) else { throw LabError.notFound(name) }
+        // try?: the entry was written and synced above; a failed close loses nothing
         defer { try? handle.close() }
         try handle.seekToEnd()
         try handle.write(contentsOf: Data((entry.line + "\n").utf8))
@@ -148,16 +151,77 @@ public enum JournalEntry: Sendable, Equatable {
     }
 }
 
+/// The kernel's own error behind a failed build step: libnl's, a system call's or libnftables'.
+public enum KernelFailure: Error, CustomStringConvertible, Equatable {
+    case netlink(NetlinkError)
+    case system(Errno)
+    case firewall(FirewallError)
+
+    public var description: String {
+        switch self {
+        case .netlink(let error): error.description
+        case .system(let error): error.description
+        case .firewall(let error): error.description
+        }
+    }
+}
+
+/// Why a lab daemon did not come up.
+public enum DaemonStartProblem: Equatable, CustomStringConvertible {
+    /// It exited before writing its first status.
+    case exited
+    /// It wrote no status within `seconds` (and was still running as `pid`).
+    case noStatus(seconds: Int, pid: Int32)
+
+    public var description: String {
+        switch self {
+        case .exited: "it exited before writing its first status"
+        case .noStatus(let seconds, let pid): "it wrote no status within \(seconds) s (pid \(pid))"
+        }
+    }
+}
+
 public enum LabError: Error, CustomStringConvertible, Equatable {
     case notFound(String)
     case alreadyUp(String)
     case badName(String, reason: String)
     case namespaceTaken(String)
     case missingFeatures([String])
-    case unsupported(String)
+    /// A request's value outside what it may be: `what` must be `allowed`, not `value`.
+    case outOfRange(String, allowed: String, value: String)
+    /// A request's options that do not go together or are out of bounds, as their own check words it.
+    case invalidOptions(String)
+    /// `--host` given for a file that names no hosts.
+    case noHosts(host: String, file: String)
+    /// `--host` naming a host the file does not have.
+    case unknownHost(host: String, file: String, hosts: [String])
+    /// A node of a lab across hosts that runs on another host than this one.
+    case nodeOnOtherHost(node: String, host: String, here: String)
+    /// A request for a daemon's protocol on a node that does not run it (`stp: rstp` for mcheck).
+    case protocolNotRun(request: String, node: String, needs: String)
+    /// The daemon a request goes to is not running on the node.
+    case daemonNotRunning(request: String, daemon: String, node: String)
+    /// A signal to a lab's daemon could not be sent.
+    case signalFailed(request: String, daemon: String, pid: Int32, node: String, cause: Errno)
+    /// A program the lab needs is not installed.
+    case notInstalled(program: String, hint: String)
+    /// keepalived reported an instance that is not one of the node's VRRP groups.
+    case unknownVRRPGroup(node: String, group: String)
+    /// No ICMP timestamp reply from `address` in `tries` tries.
+    case noTimestampReply(address: String, tries: Int)
+    /// A cable end is blackholed, so another impairment cannot take its root queueing discipline.
+    case blackholed(end: String, port: String)
+    /// An event of the lab's event log that cannot be read back as the fault it records.
+    case unreadableEvent(kind: String, target: String, detail: String)
     case unknownNode(lab: String, node: String)
     case unknownPort(lab: String, port: String)
     case buildFailed(step: String, error: String)
+    /// A build step's kernel change failed inside the namespace.
+    case stepFailed(namespace: String, cause: KernelFailure)
+    /// A lab daemon did not come up; `log` is what it wrote.
+    case daemonDidNotStart(daemon: String, node: String, problem: DaemonStartProblem, log: String)
+    /// An event could not be appended to the lab's event log.
+    case eventLogFailed(path: String, cause: Errno)
     /// SIGINT or SIGTERM arrived during a run.
     case interrupted
 
@@ -168,10 +232,30 @@ public enum LabError: Error, CustomStringConvertible, Equatable {
         case .badName(let name, let reason): "bad lab name '\(name)': \(reason)"
         case .namespaceTaken(let ns): "network namespace '\(ns)' already exists and is not this lab's; choose another --name"
         case .missingFeatures(let lines): "the running kernel lacks what this lab needs:\n" + lines.map { "  - \($0)" }.joined(separator: "\n")
-        case .unsupported(let text): text
+        case .outOfRange(let what, let allowed, let value): "\(what) must be \(allowed), not \(value)"
+        case .invalidOptions(let problem): problem
+        case .noHosts(let host, let file): "--host \(host): \(file) names no hosts (add a hosts: section and host: to each node)"
+        case .unknownHost(let host, let file, let hosts): "--host \(host): no such host in \(file); its hosts: \(hosts.joined(separator: ", "))"
+        case .nodeOnOtherHost(let node, let host, let here):
+            "\(node) runs on host \(host), not on this one (\(here)): act on it there, or on this host's end of the cable"
+        case .protocolNotRun(let request, let node, let needs): "\(request): \(node) does not run \(needs)"
+        case .daemonNotRunning(let request, let daemon, let node): "\(request): no \(daemon) running on \(node)"
+        case .signalFailed(let request, let daemon, let pid, let node, let cause):
+            "\(request): cannot signal \(daemon) (pid \(pid)) on \(node): \(cause)"
+        case .notInstalled(let program, let hint): "\(program) is not installed (\(hint))"
+        case .unknownVRRPGroup(let node, let group): "keepalived on \(node) reported '\(group)', which is not one of its groups"
+        case .noTimestampReply(let address, let tries):
+            "no ICMP timestamp reply from \(address) in \(tries) tries of a second each: is it reachable, and does a firewall drop ICMP timestamp requests (types 13 and 14)?"
+        case .blackholed(let end, let port):
+            "\(end) is blackholed: undo the blackhole (unblackhole \(port)) before degrading the cable; both take the port's root queueing discipline"
+        case .unreadableEvent(let kind, let target, let detail): "the event log's \(kind) of \(target) cannot be read back: \(detail)"
         case .unknownNode(let lab, let node): "lab '\(lab)' has no node '\(node)'"
         case .unknownPort(let lab, let port): "lab '\(lab)' has no cable at '\(port)'"
         case .buildFailed(let step, let error): "\(step): \(error)"
+        case .stepFailed(let namespace, let cause): "in \(namespace): \(cause)"
+        case .daemonDidNotStart(let daemon, let node, let problem, let log):
+            "start \(daemon) on \(node): \(problem)" + (log.isEmpty ? "" : ": \(log)")
+        case .eventLogFailed(let path, let cause): "log to \(path): \(cause)"
         case .interrupted: "interrupted"
         }
     }

@@ -2,7 +2,7 @@ import Kernel
 import Packets
 import RSTP
 
-/// What `redlab rstpd` writes for `redlab status`.
+/// What `redlab daemon rstpd` writes for `redlab status`.
 public struct RSTPStatus: Codable, Sendable, Equatable {
     public struct Port: Codable, Sendable, Equatable {
         public var name: String
@@ -190,7 +190,7 @@ public struct ForwardingLease: Sendable, Equatable {
     }
 }
 
-/// `redlab rstpd`: RSTP (802.1Q-2018 clause 13, 802.1D-2004 clause 17) for one Linux bridge, in the
+/// `redlab daemon rstpd`: RSTP (802.1Q-2018 clause 13, 802.1D-2004 clause 17) for one Linux bridge, in the
 /// namespace the process runs in. The protocol is the pure `RSTP.Bridge`; this owns the packet sockets,
 /// the port states, the forwarding set and the clock.
 ///
@@ -291,8 +291,10 @@ public final class RSTPDaemon {
     /// state set to DISABLED (which the kernel leaves alone until a carrier change), in case the failure was
     /// the nftables table itself. Best effort: whatever fails here, the set's elements expire on their own.
     private func closeDataPlane() {
+        // try?: best effort on the way out (see above): the set's elements expire on their own
         try? firewall.run(RSTPFirewall.closeCommands)
         forwardingSet = []
+        // try?: best effort, as above
         for name in portNames.values { try? netlink.setBridgePort(name, state: .disabled) }
     }
 

@@ -1,7 +1,7 @@
 import Kernel
 
 /// How a node's rstpd process runs, from `redlabd rstpd` (the small executable `redlab up` starts) and
-/// from `redlab rstpd` alike: its compact configuration read, its node's namespace entered, detached from
+/// from `redlab daemon rstpd` alike: its compact configuration read, its node's namespace entered, detached from
 /// the terminal, then RSTP until a signal ends it.
 public enum RSTPDaemonMain {
     /// Runs rstpd from the configuration at `configPath`; `node`, when given, must be the one it names.

@@ -250,7 +250,7 @@ public enum FileSchema {
         KeySpec("event_log", .text(), "The file state changes are logged to."),
     ])
 
-    /// A router's `vrrp:` in a topology: `redlab vrrpd --config`'s keys, and which daemon runs the groups.
+    /// A router's `vrrp:` in a topology: `redlab daemon vrrpd --config`'s keys, and which daemon runs the groups.
     public static let vrrpRouter = MappingSpec("vrrp_router", "A router's VRRP groups and the daemon that runs them.",
                                                keys: vrrpDaemon.keys + [
         KeySpec("implementation", choices(VRRPImplementation.self), "The daemon that runs the groups: redlab (vrrpd, the default) or keepalived."),

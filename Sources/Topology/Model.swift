@@ -107,7 +107,7 @@ public enum PortVLANs: Sendable, Hashable {
 public enum StormControlAction: String, Sendable, CaseIterable {
     /// Frames over the limit are dropped on ingress; the port stays up.
     case limit
-    /// The port is error-disabled (set administratively down) by `redlab stormctl`; `redlab link up`
+    /// The port is error-disabled (set administratively down) by `redlab daemon stormctl`; `redlab link up`
     /// or a `link-up` fault brings it back.
     case shutdown
 }
@@ -341,7 +341,7 @@ public struct Node: Sendable, Hashable {
     /// Addresses on interfaces by interface name (hosts: ports or bonds).
     public var addresses: [String: [IPv4Interface]]
     public var routes: [Route]
-    /// VRRP groups a router runs (`redlab up` starts `redlab vrrpd` for it).
+    /// VRRP groups a router runs (`redlab up` starts `redlab daemon vrrpd` for it).
     public var vrrp: VRRPDaemonConfig?
     /// The host (of `Topology.hosts`) the node runs on; nil in a lab on one machine.
     public var host: String?
@@ -425,7 +425,7 @@ public struct SNMPTrapTarget: Sendable, Hashable {
 }
 
 /// `monitoring:`: how the lab's events reach an operator. With this section `redlab up` starts
-/// `redlab notifier`, which follows the event log and escalates every new event.
+/// `redlab daemon notifier`, which follows the event log and escalates every new event.
 public struct Monitoring: Sendable, Hashable {
     /// One syslog line per event.
     public var syslog: Bool
@@ -445,7 +445,7 @@ public struct Monitoring: Sendable, Hashable {
 
 /// The storm guard every lab has unless its file says `storm_guard: false`: on every switch and router
 /// port, broadcast and multicast frames beyond `framesPerSecond` (after a burst of `burstFrames`) latch
-/// the port closed in the kernel, and `redlab stormguard` error-disables the port that closed the loop.
+/// the port closed in the kernel, and `redlab daemon stormguard` error-disables the port that closed the loop.
 /// `storm_guard: {broadcast: N}` sets the threshold.
 public struct StormGuard: Sendable, Hashable {
     /// Broadcast and multicast frames per second one port may receive. The default sits far above what a

@@ -305,6 +305,7 @@ private struct ScenarioReader {
             let stormMetric = [.stormDetected, .stormStopped].contains(criterion.metric)
             let probeMetric = ![.stormDetected, .stormStopped, .noCaptureDrops].contains(criterion.metric)
             if (scenario.storm == nil && stormMetric) || (scenario.storm != nil && probeMetric), let node = top["pass"] {
+                // try?: only to point at the item; the error names pass[index] either way
                 let item = (try? reader.list(node, "pass"))?[index] ?? node
                 throw reader.fail(item, "pass[\(index)]", scenario.storm == nil
                     ? "'\(criterion.metric.rawValue)' needs a storm: section"

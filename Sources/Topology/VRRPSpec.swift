@@ -2,7 +2,7 @@ import Foundation
 import Packets
 import Yams
 
-/// One VRRP group as a topology file or a `redlab vrrpd` config file writes it.
+/// One VRRP group as a topology file or a `redlab daemon vrrpd` config file writes it.
 public struct VRRPGroupSpec: Sendable, Hashable {
     public var name: String
     /// The interface the group runs on (a router's SVI such as `vlan10`, or `br0`).
@@ -120,7 +120,7 @@ public struct VRRPSyncGroupSpec: Sendable, Hashable {
     }
 }
 
-/// A `redlab vrrpd` configuration: the groups of one router.
+/// A `redlab daemon vrrpd` configuration: the groups of one router.
 public struct VRRPDaemonConfig: Sendable, Hashable {
     public var groups: [VRRPGroupSpec]
     public var syncGroups: [VRRPSyncGroupSpec]
@@ -139,7 +139,7 @@ public struct VRRPDaemonConfig: Sendable, Hashable {
     }
 }
 
-/// The daemon a router's groups run on: redlab's own `redlab vrrpd`, or keepalived from the distribution
+/// The daemon a router's groups run on: redlab's own `redlab daemon vrrpd`, or keepalived from the distribution
 /// with a configuration written from the same group description (`KeepalivedConfig`).
 public enum VRRPImplementation: String, Sendable, Hashable, CaseIterable {
     case redlab
@@ -170,7 +170,7 @@ public struct TopologyErrors: Error, CustomStringConvertible, Sendable, Equatabl
     }
 }
 
-/// Reads `redlab vrrpd` config files: `{groups: [...], sync_groups: [...], notify: CMD, event_log: PATH}`.
+/// Reads `redlab daemon vrrpd` config files: `{groups: [...], sync_groups: [...], notify: CMD, event_log: PATH}`.
 public enum VRRPConfigLoader {
     public static func load(path: String) throws -> VRRPDaemonConfig {
         try parse(yaml: YAMLDocument.read(path: path), file: path)
@@ -189,7 +189,7 @@ extension YAMLReader {
     static let longestGratuitousARPIntervalMilliseconds = 60_000
 
     func vrrpDaemonConfig(_ root: Yams.Node, _ field: String) throws -> VRRPDaemonConfig {
-        // `implementation` chooses the daemon a lab starts: a topology key, not one of `redlab vrrpd --config`.
+        // `implementation` chooses the daemon a lab starts: a topology key, not one of `redlab daemon vrrpd --config`.
         let map = try keyed(root, field, spec: field.isEmpty ? FileSchema.vrrpDaemon : FileSchema.vrrpRouter)
         guard let groupsNode = map["groups"] else {
             throw fail(root, path(field, "groups"), "missing: list the VRRP groups")

@@ -126,7 +126,7 @@ public enum TopologyWriter {
         return out.joined(separator: "\n") + "\n"
     }
 
-    /// A `redlab vrrpd` config file for these groups.
+    /// A `redlab daemon vrrpd` config file for these groups.
     public static func vrrpDaemonYAML(_ config: VRRPDaemonConfig) -> String {
         vrrpLines(config).joined(separator: "\n") + "\n"
     }

@@ -10,27 +10,22 @@ struct AnalyzeCommand: ParsableCommand {
     @Argument(help: "A folder of NODE-PORT.pcapng files (as `redlab capture` writes them; the .pcap of older folders too).") var directory: String
     @Option(help: "The event log (default: DIR/events.jsonl).") var events: String?
     @Option(help: "The UDP port of the probe stream.") var probePort: UInt16 = 50_007
-    @Flag(help: "Print JSON.") var json = false
+    @OptionGroup var output: JSONOutputOption
 
     func run() throws {
-        do {
-            let report = try ResultsAnalyzer.analyze(directory: directory, events: events ?? "\(directory)/events.jsonl", probePort: probePort)
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            let data = try encoder.encode(report)
-            try? data.write(to: URL(fileURLWithPath: "\(directory)/analysis.json"))
-            if json {
-                print(String(decoding: data, as: UTF8.self))
-                return
-            }
-            print("\(report.probesSeen) probes, interval \(String(format: "%.3f", Double(report.probeIntervalNanoseconds) / 1e6)) ms, \(report.faults.count) faults")
-            printFaults(report.faults, indent: "")
-            for stream in report.streams {
-                print("stream \(stream.streamID): \(stream.probesSeen) probes")
-                printFaults(stream.faults, indent: "  ")
-            }
-        } catch {
-            throw fail(error)
+        let report = try ResultsAnalyzer.analyze(directory: directory, events: events ?? "\(directory)/events.jsonl", probePort: probePort)
+        let data = try JSONOutputOption.data(report)
+        // try?: analysis.json is a copy of what is printed; a read-only folder still gets its analysis
+        try? data.write(to: URL(fileURLWithPath: "\(directory)/analysis.json"))
+        if output.json {
+            print(String(decoding: data, as: UTF8.self))
+            return
+        }
+        print("\(report.probesSeen) probes, interval \(String(format: "%.3f", Double(report.probeIntervalNanoseconds) / 1e6)) ms, \(report.faults.count) faults")
+        printFaults(report.faults, indent: "")
+        for stream in report.streams {
+            print("stream \(stream.streamID): \(stream.probesSeen) probes")
+            printFaults(stream.faults, indent: "  ")
         }
     }
 

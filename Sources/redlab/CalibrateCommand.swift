@@ -16,7 +16,8 @@ struct CalibrateCommand: ParsableCommand {
             probe before -> first probe after) minus it.
             """)
 
-    @Argument(help: "The lab.") var lab: String
+    @OptionGroup var labArgument: LabArgument
+    private var lab: String { labArgument.lab }
     @Option(help: "The sending node.") var from: String
     @Option(help: "The address probed.") var to: String
     @Option(help: "The port (NODE:PORT) that captures the stream.") var receiver: String
@@ -26,7 +27,7 @@ struct CalibrateCommand: ParsableCommand {
     @Option(help: "How many times each length runs.") var repeats: Int = 3
     @Option(help: "Probes per second.") var rate: Double = 1000
     @Option(help: "Where the pcap and calibration.json go (default: a temporary folder).") var out: String?
-    @Flag(help: "Print JSON.") var json = false
+    @OptionGroup var output: JSONOutputOption
 
     func validate() throws {
         guard IPv4Address(to) != nil else { throw ValidationError("--to: '\(to)' is not an IPv4 address") }
@@ -43,32 +44,26 @@ struct CalibrateCommand: ParsableCommand {
     func run() throws {
         try requireRoot("calibrate")
         guard let address = IPv4Address(to), let receiverPort = PortRef(receiver), let cablePort = PortRef(cable), let lengths else { return }
-        do {
-            let directory = out ?? NSTemporaryDirectory() + "redlab-calibrate-\(ProcessInfo.processInfo.processIdentifier)"
-            let options = CalibrationOptions(from: from, to: address, responder: responder, receiver: receiverPort, cable: cablePort,
-                                             blackoutsMilliseconds: lengths, repeats: repeats, rate: rate, directory: directory)
-            let report = try LabManager().calibrate(lab: lab, options)
-            if json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-                print(String(decoding: try encoder.encode(report), as: UTF8.self))
-                return
-            }
-            print(String(format: "probe interval %.3f ms; files in %@", Double(report.probeInterval) / 1e6, directory))
-            print("blackout  injected (ms)  measured (ms)  error (ms)  loss-derived (ms)  nft acks (ms)")
-            for measurement in report.measurements {
-                let blackout = measurement.blackout
-                let measured = measurement.measuredOutage.map { String(format: "%.3f", Double($0) / 1e6) } ?? "unseen"
-                let error = measurement.error.map { String(format: "%+.3f", Double($0) / 1e6) } ?? "—"
-                print(String(format: "%5d ms  %13.3f  ", blackout.nominalMilliseconds, Double(blackout.injected) / 1e6)
-                      + measured.padding(toLength: 13, withPad: " ", startingAt: 0) + "  " + error.padding(toLength: 10, withPad: " ", startingAt: 0)
-                      + String(format: "  %17.3f  %13.3f", Double(measurement.lossDerivedTime) / 1e6, Double(blackout.uncertainty) / 1e6))
-            }
-            print(String(format: "error median %+.3f ms, max |error| %.3f ms; goal |error| <= %.3f ms: ",
-                         report.medianErrorMilliseconds ?? .nan, report.maximumAbsoluteErrorMilliseconds ?? .nan,
-                         report.goalMilliseconds) + (report.goalMet ? "met" : "NOT met"))
-        } catch {
-            throw fail(error)
+        let directory = out ?? NSTemporaryDirectory() + "redlab-calibrate-\(ProcessInfo.processInfo.processIdentifier)"
+        let options = CalibrationOptions(from: from, to: address, responder: responder, receiver: receiverPort, cable: cablePort,
+                                         blackoutsMilliseconds: lengths, repeats: repeats, rate: rate, directory: directory)
+        let report = try LabManager().calibrate(lab: lab, options)
+        if output.json {
+            print(try JSONOutputOption.text(report))
+            return
         }
+        print(String(format: "probe interval %.3f ms; files in %@", Double(report.probeInterval) / 1e6, directory))
+        print("blackout  injected (ms)  measured (ms)  error (ms)  loss-derived (ms)  nft acks (ms)")
+        for measurement in report.measurements {
+            let blackout = measurement.blackout
+            let measured = measurement.measuredOutage.map { String(format: "%.3f", Double($0) / 1e6) } ?? "unseen"
+            let error = measurement.error.map { String(format: "%+.3f", Double($0) / 1e6) } ?? "—"
+            print(String(format: "%5d ms  %13.3f  ", blackout.nominalMilliseconds, Double(blackout.injected) / 1e6)
+                  + measured.padding(toLength: 13, withPad: " ", startingAt: 0) + "  " + error.padding(toLength: 10, withPad: " ", startingAt: 0)
+                  + String(format: "  %17.3f  %13.3f", Double(measurement.lossDerivedTime) / 1e6, Double(blackout.uncertainty) / 1e6))
+        }
+        print(String(format: "error median %+.3f ms, max |error| %.3f ms; goal |error| <= %.3f ms: ",
+                     report.medianErrorMilliseconds ?? .nan, report.maximumAbsoluteErrorMilliseconds ?? .nan,
+                     report.goalMilliseconds) + (report.goalMet ? "met" : "NOT met"))
     }
 }

@@ -16,7 +16,8 @@ struct CaptureCommand: ParsableCommand {
             --seconds, or the reader closing: redlab capture LAB --live acc1:s1 | wireshark -k -i -
             """)
 
-    @Argument(help: "The lab.") var lab: String
+    @OptionGroup var labArgument: LabArgument
+    private var lab: String { labArgument.lab }
     @Argument(help: "Ports to capture on, NODE:PORT.") var ports: [String] = []
     @Option(help: "Stream this port's frames as pcap to standard output (for `| wireshark -k -i -`), NODE:PORT.") var live: String?
     @Option(help: "A capture filter in tcpdump syntax.") var filter: String?
@@ -37,25 +38,17 @@ struct CaptureCommand: ParsableCommand {
     func run() throws {
         try requireRoot("capture")
         if let live, let port = PortRef(live) {
-            do {
-                let interruption = try Interruption()
-                let statistics = try LabManager().captureLive(lab: lab, port: port, to: StandardOutput.fileDescriptor, filter: filter,
-                                                              seconds: seconds ?? LabManager.captureSecondsRange.upperBound) { interruption.check() }
-                FileHandle.standardError.write(Data("\(port): \(statistics.written) frames streamed (kernel received \(statistics.received), dropped \(statistics.dropped))\n".utf8))
-            } catch {
-                throw fail(error)
-            }
+            let interruption = try Interruption()
+            let statistics = try LabManager().captureLive(lab: lab, port: port, to: StandardOutput.fileDescriptor, filter: filter,
+                                                          seconds: seconds ?? LabManager.captureSecondsRange.upperBound) { interruption.check() }
+            FileHandle.standardError.write(Data("\(port): \(statistics.written) frames streamed (kernel received \(statistics.received), dropped \(statistics.dropped))\n".utf8))
             return
         }
-        do {
-            let results = try LabManager().capture(lab: lab, ports: ports.compactMap { PortRef($0) }, directory: out,
-                                                   filter: filter, seconds: seconds ?? 10)
-            for result in results {
-                let s = result.statistics
-                print("\(result.port): \(s.written) frames -> \(result.file)  (kernel received \(s.received), dropped \(s.dropped), interface dropped \(s.interfaceDropped))")
-            }
-        } catch {
-            throw fail(error)
+        let results = try LabManager().capture(lab: lab, ports: ports.compactMap { PortRef($0) }, directory: out,
+                                               filter: filter, seconds: seconds ?? 10)
+        for result in results {
+            let s = result.statistics
+            print("\(result.port): \(s.written) frames -> \(result.file)  (kernel received \(s.received), dropped \(s.dropped), interface dropped \(s.interfaceDropped))")
         }
     }
 }

@@ -18,21 +18,15 @@ struct Check: ParsableCommand {
 
     func run() throws {
         try requireRoot("check")
-        do {
-            let wanted: Set<KernelFeature> = try file.map { BuildPlan.requiredFeatures(for: try loadTopology($0)) }
-                ?? Set(KernelFeature.allCases)
-            let missing = try KernelFeature.missing(wanted)
-            if !quiet {
-                for feature in KernelFeature.allCases where wanted.contains(feature) {
-                    let there = !missing.contains(feature)
-                    print("\(feature): \(there ? "yes" : "no (modprobe \(feature.module))")")
-                }
+        let wanted: Set<KernelFeature> = try file.map { BuildPlan.requiredFeatures(for: try loadTopology($0)) }
+            ?? Set(KernelFeature.allCases)
+        let missing = try KernelFeature.missing(wanted)
+        if !quiet {
+            for feature in KernelFeature.allCases where wanted.contains(feature) {
+                let there = !missing.contains(feature)
+                print("\(feature): \(there ? "yes" : "no (modprobe \(feature.module))")")
             }
-            if !missing.isEmpty { throw ExitCode(3) }
-        } catch let exit as ExitCode {
-            throw exit
-        } catch {
-            throw fail(error)
         }
+        if !missing.isEmpty { throw ExitCode(3) }
     }
 }

@@ -11,7 +11,7 @@ struct ClockOffsetCommand: ParsableCommand {
     @Argument(help: "The other host's address (in a lab across hosts, its underlay address).") var address: String
     @Option(help: "Send from this network namespace (default: the one redlab runs in).") var netns: String?
     @Option(help: "Exchanges to make (1-100); the one with the shortest round trip gives the estimate.") var exchanges = 8
-    @Flag(help: "Print JSON.") var json = false
+    @OptionGroup var output: JSONOutputOption
 
     func validate() throws {
         guard IPv4Address(address) != nil else { throw ValidationError("'\(address)' is not an IPv4 address") }
@@ -23,18 +23,12 @@ struct ClockOffsetCommand: ParsableCommand {
     func run() throws {
         try requireRoot("clock-offset")
         guard let target = IPv4Address(address) else { return }
-        do {
-            let estimate = try LabManager().clockOffset(to: target, fromNamespace: netns, exchanges: exchanges)
-            if json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-                print(String(decoding: try encoder.encode(estimate), as: UTF8.self))
-            } else {
-                print(String(format: "%@'s clock is %+.3f ms from this host's, within ±%.3f ms (round trip %.3f ms, best of %d answered exchanges)",
-                             address, estimate.offsetMilliseconds, estimate.uncertaintyMilliseconds, estimate.roundTripMilliseconds, estimate.exchanges))
-            }
-        } catch {
-            throw fail(error)
+        let estimate = try LabManager().clockOffset(to: target, fromNamespace: netns, exchanges: exchanges)
+        if output.json {
+            print(try JSONOutputOption.text(estimate))
+        } else {
+            print(String(format: "%@'s clock is %+.3f ms from this host's, within ±%.3f ms (round trip %.3f ms, best of %d answered exchanges)",
+                         address, estimate.offsetMilliseconds, estimate.uncertaintyMilliseconds, estimate.roundTripMilliseconds, estimate.exchanges))
         }
     }
 }

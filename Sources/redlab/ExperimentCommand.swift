@@ -21,7 +21,7 @@ struct ExperimentCommand: ParsableCommand {
     @Flag(help: "The quick matrix: both designs, STP (fast timers) and RSTP, ARP and MII, 100 ms adverts, three faults, four trials (enough for a significance test).") var quick = false
     @Option(help: "Trials per cell (overrides the matrix).") var trials: Int?
     @Option(name: .customLong("probe-rate"), help: "Probes a second per stream (overrides the matrix's probe_rate; 10-10000). Every trial says when its sender could not keep it.") var probeRate: Double?
-    @Option(help: "The results folder (default: results/experiment-UTCTIME). An existing one is resumed.") var out: String?
+    @OptionGroup var resultsFolder: ResultsFolderOption
 
     func validate() throws {
         if let probeRate, !(10...10_000).contains(probeRate) {
@@ -30,48 +30,37 @@ struct ExperimentCommand: ParsableCommand {
     }
 
     func run() throws {
-        var matrix: ExperimentMatrix
-        do {
-            matrix = try file.map { try ExperimentLoader.load(path: $0) } ?? (quick ? .quick : .full)
-        } catch {
-            throw fail(error)
-        }
+        var matrix = try file.map { try ExperimentLoader.load(path: $0) } ?? (quick ? .quick : .full)
         if let trials {
-            guard (1...100).contains(trials) else { throw fail(LabError.unsupported("--trials must be 1-100")) }
+            guard (1...100).contains(trials) else { throw LabError.outOfRange("--trials", allowed: "1-100", value: "\(trials)") }
             matrix.trials = trials
         }
         if let probeRate { matrix.probeRate = probeRate }
         try requireRoot("experiment")
-        let folder = out ?? "results/\(matrix.name)-\(utcStamp())"
-        do {
-            let options = ExperimentRunOptions(resultsDirectory: folder,
-                                               command: invokedCommand())
-            let interruption = try Interruption()
-            // The report is rewritten after every cell, so a run stopped from outside (a VM that was
-            // stopped, say) leaves one behind; `redlab report DIR` rebuilds it from results.json.
-            let results = try LabManager().runExperiment(matrix, options: options, progress: emit, isInterrupted: interruption.check,
-                                                         afterCell: { results in
-                do {
-                    _ = try ReportWriter.write(results: results, to: URL(fileURLWithPath: folder), resultsFolderName: folder)
-                } catch {
-                    emit("could not write the report so far: \(error)")
-                }
-            })
-            if interruption.check() {
-                try writeReport(results: results, folder: folder)
-                emit("interrupted: run `redlab experiment --out \(folder)` again to resume where it stopped")
-                throw ExitCode(130)
+        let folder = resultsFolder.folder(name: matrix.name)
+        let options = ExperimentRunOptions(resultsDirectory: folder,
+                                           command: invokedCommand())
+        let interruption = try Interruption()
+        // The report is rewritten after every cell, so a run stopped from outside (a VM that was
+        // stopped, say) leaves one behind; `redlab report DIR` rebuilds it from results.json.
+        let results = try LabManager().runExperiment(matrix, options: options, progress: emit, isInterrupted: interruption.check,
+                                                     afterCell: { results in
+            do {
+                _ = try ReportWriter.write(results: results, to: URL(fileURLWithPath: folder), resultsFolderName: folder)
+            } catch {
+                emit("could not write the report so far: \(error)")
             }
-            emit("")
-            emit(ResultsSummary.table(results))
-            emit("results: \(folder)/results.json")
+        })
+        if interruption.check() {
             try writeReport(results: results, folder: folder)
-            if !results.passed { throw ExitCode(1) }
-        } catch let exit as ExitCode {
-            throw exit
-        } catch {
-            throw fail(error)
+            emit("interrupted: run `redlab experiment --out \(folder)` again to resume where it stopped")
+            throw ExitCode(130)
         }
+        emit("")
+        emit(ResultsSummary.table(results))
+        emit("results: \(folder)/results.json")
+        try writeReport(results: results, folder: folder)
+        if !results.passed { throw ExitCode(1) }
     }
 }
 

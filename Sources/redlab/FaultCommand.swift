@@ -23,7 +23,8 @@ struct FaultCommand: ParsableCommand {
         case linkDown = "link-down", linkUp = "link-up", blackhole, unblackhole, flap, crash, restore, freeze, thaw, degrade, undegrade
     }
 
-    @Argument(help: "The lab.") var lab: String
+    @OptionGroup var labArgument: LabArgument
+    private var lab: String { labArgument.lab }
     @Argument(help: "The fault.") var kind: Kind
     @Argument(help: "NODE:PORT, or NODE for crash, restore, freeze and thaw.") var target: String
     @Flag(name: .customLong("in"), help: "blackhole: drop only frames coming in.") var inbound = false
@@ -84,12 +85,8 @@ struct FaultCommand: ParsableCommand {
     func run() throws {
         try requireRoot("fault")
         guard let fault else { return }
-        do {
-            for event in try LabManager().inject(fault, lab: lab) {
-                print("\(event.timeNanoseconds) \(event.kind) \(event.target)")
-            }
-        } catch {
-            throw fail(error)
+        for event in try LabManager().inject(fault, lab: lab) {
+            print("\(event.timeNanoseconds) \(event.kind) \(event.target)")
         }
     }
 }

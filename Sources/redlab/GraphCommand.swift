@@ -33,30 +33,24 @@ struct GraphCommand: ParsableCommand {
     func run() throws {
         let snapshot: TopologySnapshot
         let title: String
-        do {
-            if source == "-" || FileManager.default.fileExists(atPath: source) {
-                let topology = try loadTopology(source)
-                snapshot = TopologySnapshot(topology)
-                title = "\(topology.name) (\(source == "-" ? "standard input" : source))"
-            } else if LabDirectory(name: source).exists {
-                try requireRoot("graph")
-                snapshot = try common.makeManager().snapshot(lab: source)
-                title = "lab \(source) at \(ISO8601DateFormatter().string(from: Date()))"
-            } else {
-                let labs = LabDirectory.all().map(\.name)
-                throw ValidationError("'\(source)' is neither a file nor a lab that is up (\(labs.isEmpty ? "no labs are up" : "labs: " + labs.joined(separator: ", ")))")
-            }
-        } catch let exit as ExitCode {
-            throw exit
-        } catch {
-            throw fail(error)
+        if source == "-" || FileManager.default.fileExists(atPath: source) {
+            let topology = try loadTopology(source)
+            snapshot = TopologySnapshot(topology)
+            title = "\(topology.name) (\(source == "-" ? "standard input" : source))"
+        } else if LabDirectory(name: source).exists {
+            try requireRoot("graph")
+            snapshot = try common.makeManager().snapshot(lab: source)
+            title = "lab \(source) at \(ISO8601DateFormatter().string(from: Date()))"
+        } else {
+            let labs = LabDirectory.all().map(\.name)
+            throw ValidationError("'\(source)' is neither a file nor a lab that is up (\(labs.isEmpty ? "no labs are up" : "labs: " + labs.joined(separator: ", ")))")
         }
         let text = TopologyGraph.render(snapshot, format: format, title: title)
         if let output {
             do {
                 try text.write(toFile: output, atomically: true, encoding: .utf8)
             } catch {
-                throw fail(ValidationError("cannot write '\(output)': \(error.localizedDescription)"))
+                throw ValidationError("cannot write '\(output)': \(error.localizedDescription)")
             }
         } else {
             print(text, terminator: "")

@@ -4,44 +4,37 @@ import Kernel
 import Lab
 import LabBase
 
-/// `redlab keepalived --lab L --node N`: becomes keepalived in the node's namespace (started by `redlab up`
+/// `redlab daemon keepalived --lab L --node N`: becomes keepalived in the node's namespace (started by `redlab up`
 /// for a router with `vrrp: {implementation: keepalived}`; see `KeepalivedFiles`).
 struct KeepalivedCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "keepalived",
-        abstract: "Run keepalived for a lab router's VRRP groups, in its namespace.",
-        shouldDisplay: false)
+        abstract: "Run keepalived for a lab router's VRRP groups, in its namespace.")
 
-    @Option(help: "The lab.") var lab: String
-    @Option(help: "The lab node.") var node: String
+    @OptionGroup var place: LabNodeOptions
 
     func run() throws {
-        try requireRoot("keepalived")
-        do {
-            let directory = LabDirectory(name: lab)
-            guard let entry = try directory.record().node(node) else { throw LabError.unknownNode(lab: lab, node: node) }
-            guard let keepalived = LabManager.keepalivedExecutable() else {
-                throw LabError.unsupported("keepalived is not installed (scripts/setup installs it: apt-get install keepalived)")
-            }
-            // A session of its own: keepalived and its VRRP child form one process group, which faults signal.
-            try enterLabNodeAsDaemon(entry.namespace)
-            try ProcessImage.replace(with: keepalived, arguments: KeepalivedFiles(directory: directory, node: node).arguments)
-        } catch {
-            throw fail(error)
+        try requireRoot("daemon keepalived")
+        let (lab, node) = (place.lab, place.node)
+        let directory = LabDirectory(name: lab)
+        guard let entry = try directory.record().node(node) else { throw LabError.unknownNode(lab: lab, node: node) }
+        guard let keepalived = LabManager.keepalivedExecutable() else {
+            throw LabError.notInstalled(program: "keepalived", hint: "scripts/setup installs it: apt-get install keepalived")
         }
+        // A session of its own: keepalived and its VRRP child form one process group, which faults signal.
+        try enterLabNodeAsDaemon(entry.namespace)
+        try ProcessImage.replace(with: keepalived, arguments: KeepalivedFiles(directory: directory, node: node).arguments)
     }
 }
 
-/// `redlab keepalived-notify`: what the notify script of a keepalived router runs on each state change
+/// `redlab daemon keepalived-notify`: what the notify script of a keepalived router runs on each state change
 /// (keepalived appends TYPE NAME STATE PRIORITY).
 struct KeepalivedNotifyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "keepalived-notify",
-        abstract: "Record a keepalived state change in a lab's event log and status.",
-        shouldDisplay: false)
+        abstract: "Record a keepalived state change in a lab's event log and status.")
 
-    @Option(help: "The lab.") var lab: String
-    @Option(help: "The lab node.") var node: String
+    @OptionGroup var place: LabNodeOptions
     @Option(help: "When keepalived reported it (wall clock, ns).") var timeNs: Int64
     @Argument(help: "keepalived's TYPE NAME STATE [PRIORITY].") var report: [String]
 
@@ -50,11 +43,7 @@ struct KeepalivedNotifyCommand: ParsableCommand {
     }
 
     func run() throws {
-        do {
-            try LabManager().keepalivedNotified(lab: lab, node: node, type: report[0], name: report[1], state: report[2],
-                                                priority: report.count > 3 ? Int(report[3]) : nil, time: timeNs)
-        } catch {
-            throw fail(error)
-        }
+        try LabManager().keepalivedNotified(lab: place.lab, node: place.node, type: report[0], name: report[1], state: report[2],
+                                            priority: report.count > 3 ? Int(report[3]) : nil, time: timeNs)
     }
 }

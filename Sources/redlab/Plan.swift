@@ -10,34 +10,29 @@ struct Plan: ParsableCommand {
         discussion: "With --ip-batch DIR, writes the same build as iproute2 batch files (main.batch, one NS.ip and NS.bridge per namespace, down.batch).")
 
     @Argument(help: "The topology file (YAML).") var file: String
-    @Option(help: "The lab's name (default: the file's `name`).") var name: String?
+    @OptionGroup var build: LabBuildOptions
     @Option(name: .customLong("ip-batch"), help: "Write iproute2 batch files into this folder.") var ipBatch: String?
-    @Option(help: "Only this host's part of a lab across hosts (as `redlab up --host`).") var host: String?
 
     func run() throws {
-        do {
-            let topology = try loadTopology(file)
-            let lab = name ?? topology.name
-            try LabManager.checkName(lab)
-            let steps = BuildPlan.steps(for: try LabManager.part(of: topology, onHost: host), lab: lab)
-            guard let folder = ipBatch else {
-                for step in steps { print(step) }
-                return
-            }
-            let batch = IPBatch(steps: steps)
-            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-            func write(_ lines: [String], _ fileName: String) throws {
-                try (lines.joined(separator: "\n") + "\n").write(toFile: "\(folder)/\(fileName)", atomically: true, encoding: .utf8)
-            }
-            try write(batch.main, "main.batch")
-            try write(batch.teardown, "down.batch")
-            try write(batch.perNamespace.map(\.namespace), "namespaces")
-            for entry in batch.perNamespace {
-                try write(entry.ip, "\(entry.namespace).ip")
-                try write(entry.bridge, "\(entry.namespace).bridge")
-            }
-        } catch {
-            throw fail(error)
+        let topology = try loadTopology(file)
+        let lab = build.labName(topology)
+        try LabManager.checkName(lab)
+        let steps = BuildPlan.steps(for: try LabManager.part(of: topology, onHost: build.host), lab: lab)
+        guard let folder = ipBatch else {
+            for step in steps { print(step) }
+            return
+        }
+        let batch = IPBatch(steps: steps)
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        func write(_ lines: [String], _ fileName: String) throws {
+            try (lines.joined(separator: "\n") + "\n").write(toFile: "\(folder)/\(fileName)", atomically: true, encoding: .utf8)
+        }
+        try write(batch.main, "main.batch")
+        try write(batch.teardown, "down.batch")
+        try write(batch.perNamespace.map(\.namespace), "namespaces")
+        for entry in batch.perNamespace {
+            try write(entry.ip, "\(entry.namespace).ip")
+            try write(entry.bridge, "\(entry.namespace).bridge")
         }
     }
 }

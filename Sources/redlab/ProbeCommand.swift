@@ -9,7 +9,8 @@ struct ProbeCommand: ParsableCommand {
         commandName: "probe",
         abstract: "Send a sequence-numbered, timestamped probe stream from a node to an address and report what came back.")
 
-    @Argument(help: "The lab.") var lab: String
+    @OptionGroup var labArgument: LabArgument
+    private var lab: String { labArgument.lab }
     @Argument(help: "The sending node.") var from: String
     @Argument(help: "The address probed.") var to: String
     @Option(help: "udp, icmp, tcp (connect) or http (GET).") var kind: ProbeKind = .udp
@@ -20,7 +21,7 @@ struct ProbeCommand: ParsableCommand {
     @Option(help: "Send the first probe at this wall-clock instant (nanoseconds since the epoch).") var startAt: Int64?
     @Option(help: "The stream ID the probes carry, telling streams apart in a capture.") var streamId: UInt32 = 1
     @Flag(help: "Send from a real-time thread (SCHED_FIFO), as redlab calibrate does.") var realTime = false
-    @Flag(help: "Print JSON.") var json = false
+    @OptionGroup var output: JSONOutputOption
 
     func validate() throws {
         guard let address = IPv4Address(to) else { throw ValidationError("'\(to)' is not an IPv4 address") }
@@ -36,25 +37,19 @@ struct ProbeCommand: ParsableCommand {
     func run() throws {
         try requireRoot("probe")
         guard let address = IPv4Address(to) else { return }
-        do {
-            var options = ProbeOptions(kind: kind, from: from, to: address, responder: responder, rate: rate,
-                                       seconds: seconds, port: port, streamID: streamId)
-            options.startAt = startAt
-            options.realTime = realTime
-            let result = try LabManager().probe(lab: lab, options)
-            if json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-                print(String(decoding: try encoder.encode(result), as: UTF8.self))
-            } else {
-                print("\(result.kind.rawValue) \(result.from) -> \(result.to) at \(Int(result.rate))/s: sent \(result.sent), answered \(result.answered), lost \(result.lost), duplicates \(result.duplicates), reordered \(result.reordered)")
-                print(String(format: "longest gap %.1f ms; rtt median %.0f us, max %.0f us; clock resolution %d ns",
-                             result.longestGapMilliseconds, result.rttMedianMicroseconds ?? 0, result.rttMaxMicroseconds ?? 0,
-                             result.clockResolutionNanoseconds))
-                for gap in result.gaps { print(String(format: "  gap of %.1f ms starting at %lld ns", gap.milliseconds, gap.start)) }
-            }
-        } catch {
-            throw fail(error)
+        var options = ProbeOptions(kind: kind, from: from, to: address, responder: responder, rate: rate,
+                                   seconds: seconds, port: port, streamID: streamId)
+        options.startAt = startAt
+        options.realTime = realTime
+        let result = try LabManager().probe(lab: lab, options)
+        if output.json {
+            print(try JSONOutputOption.text(result))
+        } else {
+            print("\(result.kind.rawValue) \(result.from) -> \(result.to) at \(Int(result.rate))/s: sent \(result.sent), answered \(result.answered), lost \(result.lost), duplicates \(result.duplicates), reordered \(result.reordered)")
+            print(String(format: "longest gap %.1f ms; rtt median %.0f us, max %.0f us; clock resolution %d ns",
+                         result.longestGapMilliseconds, result.rttMedianMicroseconds ?? 0, result.rttMaxMicroseconds ?? 0,
+                         result.clockResolutionNanoseconds))
+            for gap in result.gaps { print(String(format: "  gap of %.1f ms starting at %lld ns", gap.milliseconds, gap.start)) }
         }
     }
 }

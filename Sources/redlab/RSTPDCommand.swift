@@ -10,14 +10,13 @@ struct RSTPDCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rstpd",
         abstract: "Run RSTP (IEEE 802.1D-2004 clause 17) on a lab switch's bridge.",
-        discussion: "`redlab up` starts one for every switch or router whose topology says `stp: rstp`, as `redlabd rstpd`, from the configuration it writes in the lab's folder (rstp-NODE.conf); this runs the same daemon from that file.")
+        discussion: "`redlab up` starts one for every switch or router whose topology says `stp: rstp`, as `redlabd rstpd`, from the configuration it writes in the lab's folder (rstp-NODE.conf); `redlab daemon rstpd` runs the same daemon from that file.")
 
-    @Option(help: "The lab.") var lab: String
-    @Option(help: "The switch or router.") var node: String
+    @OptionGroup var place: LabNodeOptions
 
     func run() throws {
-        try requireRoot("rstpd")
-        let status = RSTPDaemonMain.run(configPath: LabManager.rstpdConfigPath(lab: lab, node: node), node: node)
+        try requireRoot("daemon rstpd")
+        let status = RSTPDaemonMain.run(configPath: LabManager.rstpdConfigPath(lab: place.lab, node: place.node), node: place.node)
         if status != 0 { throw ExitCode(status) }
     }
 }
@@ -34,7 +33,8 @@ struct RSTPCommand: ParsableCommand {
             abstract: "Force a protocol migration check on a port (802.1D 17.19.13 mcheck).",
             discussion: "The port sends RST BPDUs again; it falls back to STP only if an 802.1D bridge still answers.")
 
-        @Argument(help: "The lab.") var lab: String
+        @OptionGroup var labArgument: LabArgument
+        private var lab: String { labArgument.lab }
         @Argument(help: "NODE:PORT, a port of a switch or router with stp: rstp.") var port: String
         @OptionGroup var common: CommonOptions
 
@@ -45,11 +45,7 @@ struct RSTPCommand: ParsableCommand {
         func run() throws {
             try requireRoot("rstp mcheck")
             guard let ref = PortRef(port) else { throw ValidationError("'\(port)' is not NODE:PORT") }
-            do {
-                try common.makeManager().rstpMcheck(lab: lab, port: ref)
-            } catch {
-                throw fail(error)
-            }
+            try common.makeManager().rstpMcheck(lab: lab, port: ref)
         }
     }
 }

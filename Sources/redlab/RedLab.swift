@@ -12,7 +12,22 @@ struct RedLab: ParsableCommand {
         commandName: "redlab",
         abstract: "Build redundant networks in network namespaces and measure how they fail and recover.",
         version: redlabVersion,
-        subcommands: [Up.self, Down.self, Status.self, Exec.self, LinkCommand.self, Generate.self, Validate.self, Check.self, Plan.self, CaptureCommand.self, FaultCommand.self, ProbeCommand.self, VRRPDCommand.self, RSTPDCommand.self, RSTPCommand.self, NotifierCommand.self, StormControlCommand.self, StormGuardCommand.self, StormCommand.self, StormWatchdog.self, AnalyzeCommand.self, CalibrateCommand.self, RunCommand.self, ExperimentCommand.self, ReportCommand.self, GraphCommand.self, ClockOffsetCommand.self, SchemaCommand.self, KeepalivedCommand.self, KeepalivedNotifyCommand.self])
+        subcommands: [Up.self, Down.self, Status.self, Exec.self, LinkCommand.self, Generate.self, Validate.self, Check.self, Plan.self, CaptureCommand.self, FaultCommand.self, ProbeCommand.self, RSTPCommand.self, StormCommand.self, AnalyzeCommand.self, CalibrateCommand.self, RunCommand.self, ExperimentCommand.self, ReportCommand.self, GraphCommand.self, ClockOffsetCommand.self, SchemaCommand.self, DaemonCommand.self])
+
+    /// Parses the command line and runs the command; a failure leaves through `Failure`, the one error mapping.
+    static func main() {
+        var command: ParsableCommand
+        do {
+            command = try parseAsRoot()
+        } catch {
+            exit(withError: error)
+        }
+        do {
+            try command.run()
+        } catch {
+            exit(withError: Failure.exit(for: error))
+        }
+    }
 }
 
 /// Options every command shares.
@@ -24,21 +39,6 @@ struct CommonOptions: ParsableArguments {
         var logger = Logger(label: "redlab")
         logger.logLevel = verbose ? .debug : .warning
         return LabManager(logger: logger)
-    }
-}
-
-/// Prints a failure the way a user reads it and exits non-zero.
-func fail(_ error: Error) -> ExitCode {
-    let text = "\(error)"
-    FileHandle.standardError.write(Data("redlab: \(text)\n".utf8))
-    return ExitCode(1)
-}
-
-/// Commands that change the kernel refuse to start without root, before touching anything.
-func requireRoot(_ command: String) throws {
-    guard ProcessTable.runsAsRoot else {
-        FileHandle.standardError.write(Data("redlab: `redlab \(command)` changes network namespaces and needs root: run it with sudo\n".utf8))
-        throw ExitCode(1)
     }
 }
 
@@ -82,8 +82,7 @@ struct Up: ParsableCommand {
     @Argument(help: "The topology file (YAML).")
     var file: String
 
-    @Option(help: "The lab's name (default: the file's `name`). Namespaces are named LAB-NODE.")
-    var name: String?
+    @OptionGroup var build: LabBuildOptions
 
     @Flag(help: "Return as soon as everything is made: wait neither for carrier on every cable nor for the lab to converge.")
     var noWait = false
@@ -94,34 +93,26 @@ struct Up: ParsableCommand {
     @Flag(help: "Print nothing when the lab is up (no status).")
     var quiet = false
 
-    @Option(help: "Build only this host's part of a lab across hosts (the file's `hosts:`): its nodes, and a VXLAN tunnel for each cable to another host. Without it the whole lab is built here.")
-    var host: String?
-
     @OptionGroup var common: CommonOptions
 
     func run() throws {
         try requireRoot("up")
-        do {
-            let topology = try loadTopology(file)
-            let lab = name ?? topology.name
-            let manager = common.makeManager()
-            let started = monotonicNanoseconds()
-            let convergence = noWait ? nil : ConvergenceWait(timeout: waitTimeout, keepLabWhenNotConverged: true, progress: { line in
-                if !quiet { FileHandle.standardError.write(Data("redlab: \(line)\n".utf8)) }
-            })
-            try manager.up(topology, name: lab, host: host, waitUntilSettled: !noWait, convergence: convergence)
-            if !quiet {
-                print(try manager.status(lab).text)
-                if let host {
-                    print("host \(host)'s part is up; the lab works once every host's part is up (see `redlab status \(lab)` on each)")
-                } else if !noWait {
-                    print("lab \(lab) works: converged \(String(format: "%.1f", Double(monotonicNanoseconds() - started) / 1e9)) s after `up` started")
-                }
+        let topology = try loadTopology(file)
+        let lab = build.labName(topology)
+        let host = build.host
+        let manager = common.makeManager()
+        let started = monotonicNanoseconds()
+        let convergence = noWait ? nil : ConvergenceWait(timeout: waitTimeout, keepLabWhenNotConverged: true, progress: { line in
+            if !quiet { FileHandle.standardError.write(Data("redlab: \(line)\n".utf8)) }
+        })
+        try manager.up(topology, name: lab, host: host, waitUntilSettled: !noWait, convergence: convergence)
+        if !quiet {
+            print(try manager.status(lab).text)
+            if let host {
+                print("host \(host)'s part is up; the lab works once every host's part is up (see `redlab status \(lab)` on each)")
+            } else if !noWait {
+                print("lab \(lab) works: converged \(String(format: "%.1f", Double(monotonicNanoseconds() - started) / 1e9)) s after `up` started")
             }
-        } catch let error as ExitCode {
-            throw error
-        } catch {
-            throw fail(error)
         }
     }
 }
@@ -151,7 +142,7 @@ struct Down: ParsableCommand {
                 try manager.down(name)
                 print("lab \(name) removed")
             } catch {
-                _ = fail(error)
+                Failure.report(error)
                 failed = true
             }
         }
@@ -166,8 +157,7 @@ struct Status: ParsableCommand {
     @Argument(help: "The lab (default: every lab).")
     var lab: String?
 
-    @Flag(help: "Print JSON.")
-    var json = false
+    @OptionGroup var output: JSONOutputOption
 
     @OptionGroup var common: CommonOptions
 
@@ -175,20 +165,13 @@ struct Status: ParsableCommand {
         try requireRoot("status")
         let manager = common.makeManager()
         let labs = lab.map { [$0] } ?? LabDirectory.all().map(\.name)
-        do {
-            let statuses = try labs.map { try manager.status($0) }
-            if json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-                let data = lab == nil ? try encoder.encode(statuses) : try encoder.encode(statuses[0])
-                print(String(decoding: data, as: UTF8.self))
-            } else if statuses.isEmpty {
-                print("no labs are up")
-            } else {
-                print(statuses.map(\.text).joined(separator: "\n\n"))
-            }
-        } catch {
-            throw fail(error)
+        let statuses = try labs.map { try manager.status($0) }
+        if output.json {
+            print(lab == nil ? try JSONOutputOption.text(statuses) : try JSONOutputOption.text(statuses[0]))
+        } else if statuses.isEmpty {
+            print("no labs are up")
+        } else {
+            print(statuses.map(\.text).joined(separator: "\n\n"))
         }
     }
 }
@@ -196,7 +179,8 @@ struct Status: ParsableCommand {
 struct Exec: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run a command inside a node of a lab.")
 
-    @Argument(help: "The lab.") var lab: String
+    @OptionGroup var labArgument: LabArgument
+    private var lab: String { labArgument.lab }
     @Argument(help: "The node.") var node: String
     @Argument(parsing: .postTerminator, help: "The command and its arguments, after --.")
     var command: [String]
@@ -207,18 +191,10 @@ struct Exec: ParsableCommand {
 
     func run() throws {
         try requireRoot("exec")
-        do {
-            let record = try LabDirectory(name: lab).record()
-            guard let node = record.node(node) else { throw LabError.unknownNode(lab: lab, node: node) }
-            try Namespace.enter(node.namespace)
-        } catch {
-            throw fail(error)
-        }
-        do {
-            try ProcessImage.replace(searchingPathFor: command[0], arguments: Array(command.dropFirst()))
-        } catch {
-            throw fail(error)
-        }
+        let record = try LabDirectory(name: lab).record()
+        guard let node = record.node(node) else { throw LabError.unknownNode(lab: lab, node: node) }
+        try Namespace.enter(node.namespace)
+        try ProcessImage.replace(searchingPathFor: command[0], arguments: Array(command.dropFirst()))
     }
 }
 
@@ -229,7 +205,8 @@ struct LinkCommand: ParsableCommand {
     enum Action: String, ExpressibleByArgument, CaseIterable { case down, up }
 
     @Argument(help: "down or up.") var action: Action
-    @Argument(help: "The lab.") var lab: String
+    @OptionGroup var labArgument: LabArgument
+    private var lab: String { labArgument.lab }
     @Argument(help: "One end of the cable, NODE:PORT.") var end: String
 
     @OptionGroup var common: CommonOptions
@@ -241,12 +218,8 @@ struct LinkCommand: ParsableCommand {
     func run() throws {
         try requireRoot("link")
         guard let port = PortRef(end) else { return }
-        do {
-            try common.makeManager().setCable(lab: lab, at: port, up: action == .up)
-            print("cable at \(port) \(action == .up ? "restored" : "cut")")
-        } catch {
-            throw fail(error)
-        }
+        try common.makeManager().setCable(lab: lab, at: port, up: action == .up)
+        print("cable at \(port) \(action == .up ? "restored" : "cut")")
     }
 }
 
@@ -256,11 +229,7 @@ struct Validate: ParsableCommand {
     @Argument(help: "The topology file (YAML), or - to read standard input.") var file: String
 
     func run() throws {
-        do {
-            let topology = try loadTopology(file)
-            print("\(file == "-" ? "<stdin>" : file): ok (\(topology.nodes.count) nodes, \(topology.links.count) links)")
-        } catch {
-            throw fail(error)
-        }
+        let topology = try loadTopology(file)
+        print("\(file == "-" ? "<stdin>" : file): ok (\(topology.nodes.count) nodes, \(topology.links.count) links)")
     }
 }

@@ -13,18 +13,14 @@ struct ReportCommand: ParsableCommand {
     var openPathOnly = false
 
     func run() throws {
-        do {
-            let results = try ReportWriter.loadResults(resultsFolder: directory)
-            let files = try ReportWriter.write(results: results, to: URL(fileURLWithPath: directory), resultsFolderName: directory)
-            if !openPathOnly {
-                let summary = ReportSummary(results)
-                print(summary.verdict)
-                for fault in summary.faults { print(fault.answer) }
-                print("wrote \(files.markdown.path) and \(files.json.path)")
-            }
-            print(files.html.path)
-        } catch {
-            throw fail(error)
+        let results = try ReportWriter.loadResults(resultsFolder: directory)
+        let files = try ReportWriter.write(results: results, to: URL(fileURLWithPath: directory), resultsFolderName: directory)
+        if !openPathOnly {
+            let summary = ReportSummary(results)
+            print(summary.verdict)
+            for fault in summary.faults { print(fault.answer) }
+            print("wrote \(files.markdown.path) and \(files.json.path)")
         }
+        print(files.html.path)
     }
 }

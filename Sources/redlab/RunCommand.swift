@@ -17,7 +17,7 @@ struct RunCommand: ParsableCommand {
             """)
 
     @Argument(help: "The scenario file (YAML).") var scenario: String
-    @Option(help: "The results folder (default: results/SCENARIO-UTCTIME).") var out: String?
+    @OptionGroup var resultsFolder: ResultsFolderOption
     @Option(help: "The lab's name (default: the scenario's name); a lab of that name that is up is used as it is.") var name: String?
     @Option(help: "Run this many trials instead of the scenario's count.") var trials: Int?
     @Flag(help: "Leave the lab up if this run built it.") var keep = false
@@ -27,29 +27,22 @@ struct RunCommand: ParsableCommand {
     }
 
     func run() throws {
-        let loaded: Scenario
-        do { loaded = try ScenarioLoader.load(path: scenario) } catch { throw fail(error) }
+        let loaded = try ScenarioLoader.load(path: scenario)
         try requireRoot("run")
-        let folder = out ?? "results/\(loaded.name)-\(utcStamp())"
-        do {
-            let options = ScenarioRunOptions(resultsDirectory: folder, labName: name, keepLab: keep, trials: trials,
-                                             command: invokedCommand())
-            let interruption = try Interruption()
-            let results = try LabManager().runScenario(loaded, options: options, progress: emit, isInterrupted: interruption.check)
-            emit("")
-            emit(ResultsSummary.table(results))
-            emit("results: \(folder)/results.json")
-            try writeReport(results: results, folder: folder)
-            if interruption.check() {
-                emit("interrupted: the results so far are in \(folder)")
-                throw ExitCode(130)
-            }
-            if !results.passed { throw ExitCode(1) }
-        } catch let exit as ExitCode {
-            throw exit
-        } catch {
-            throw fail(error)
+        let folder = resultsFolder.folder(name: loaded.name)
+        let options = ScenarioRunOptions(resultsDirectory: folder, labName: name, keepLab: keep, trials: trials,
+                                         command: invokedCommand())
+        let interruption = try Interruption()
+        let results = try LabManager().runScenario(loaded, options: options, progress: emit, isInterrupted: interruption.check)
+        emit("")
+        emit(ResultsSummary.table(results))
+        emit("results: \(folder)/results.json")
+        try writeReport(results: results, folder: folder)
+        if interruption.check() {
+            emit("interrupted: the results so far are in \(folder)")
+            throw ExitCode(130)
         }
+        if !results.passed { throw ExitCode(1) }
     }
 }
 

@@ -11,11 +11,12 @@ struct StormCommand: ParsableCommand {
         abstract: "Close a loop for a bounded time, capture every switch port and report the broadcast storm.",
         discussion: "The loop is cut again after --seconds (at most 10) whatever happens; a watchdog process cuts it too.")
 
-    @Argument(help: "The lab.") var lab: String
+    @OptionGroup var labArgument: LabArgument
+    private var lab: String { labArgument.lab }
     @Argument(help: "The cable that closes the loop, NODE:PORT (it must start cut).") var loop: String
     @Option(help: "How long the loop stays closed.") var seconds: Double = 1
     @Option(help: "Folder for the pcap files and results.json.") var out: String = "storm-results"
-    @Flag(help: "Print JSON.") var json = false
+    @OptionGroup var output: JSONOutputOption
 
     func validate() throws {
         guard PortRef(loop) != nil else { throw ValidationError("'\(loop)' is not NODE:PORT") }
@@ -25,32 +26,26 @@ struct StormCommand: ParsableCommand {
     func run() throws {
         try requireRoot("storm")
         guard let port = PortRef(loop) else { return }
-        do {
-            let result = try LabManager().stormExperiment(lab: lab, loop: port, seconds: seconds, directory: out)
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            let data = try encoder.encode(result)
-            try data.write(to: URL(fileURLWithPath: "\(out)/results.json"))
-            if json {
-                print(String(decoding: data, as: UTF8.self))
-            } else if let report = result.report {
-                print(String(format: "storm on %@: alarm %.1f ms after the loop closed (onset %.1f ms), peak %.0f frames/s, %d repeats of one frame",
-                             report.ports.joined(separator: ", "), result.detectionMilliseconds ?? 0,
-                             Double(report.onset - result.closedAt) / 1e6, report.peakRatePerSecond, report.repeatedFrameCount))
-                print("loop open again after \(String(format: "%.3f", Double(result.openedAt - result.closedAt) / 1e9)) s; \(result.framesCaptured) frames captured, \(result.framesDropped) dropped by the capture; files in \(out)")
-            } else {
-                print("no storm detected; \(result.framesCaptured) frames captured, \(result.framesDropped) dropped")
-            }
-        } catch {
-            throw fail(error)
+        let result = try LabManager().stormExperiment(lab: lab, loop: port, seconds: seconds, directory: out)
+        let data = try JSONOutputOption.data(result)
+        try data.write(to: URL(fileURLWithPath: "\(out)/results.json"))
+        if output.json {
+            print(String(decoding: data, as: UTF8.self))
+        } else if let report = result.report {
+            print(String(format: "storm on %@: alarm %.1f ms after the loop closed (onset %.1f ms), peak %.0f frames/s, %d repeats of one frame",
+                         report.ports.joined(separator: ", "), result.detectionMilliseconds ?? 0,
+                         Double(report.onset - result.closedAt) / 1e6, report.peakRatePerSecond, report.repeatedFrameCount))
+            print("loop open again after \(String(format: "%.3f", Double(result.openedAt - result.closedAt) / 1e9)) s; \(result.framesCaptured) frames captured, \(result.framesDropped) dropped by the capture; files in \(out)")
+        } else {
+            print("no storm detected; \(result.framesCaptured) frames captured, \(result.framesDropped) dropped")
         }
     }
 }
 
 /// Cuts a cable after a delay: the safety net of a storm experiment (hidden).
 struct StormWatchdog: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "storm-watchdog", shouldDisplay: false)
-    @Option var lab: String
+    static let configuration = CommandConfiguration(commandName: "storm-watchdog", abstract: "Cut a cable after a delay (the safety net of `redlab storm`).")
+    @OptionGroup var place: LabOption
     @Option var port: String
     @Option var after: Double
 
@@ -63,6 +58,6 @@ struct StormWatchdog: ParsableCommand {
         ProcessSession.startNew()
         Kernel.sleep(nanoseconds: UInt64(after * 1e9))
         guard let ref = PortRef(port) else { return }
-        try LabManager().setCable(lab: lab, at: ref, up: false)
+        try LabManager().setCable(lab: place.lab, at: ref, up: false)
     }
 }

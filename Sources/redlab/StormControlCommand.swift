@@ -6,53 +6,42 @@ import Lab
 import LabBase
 import Topology
 
-/// `redlab stormctl` (hidden): error-disables a switch's storm control `action: shutdown` ports.
+/// `redlab daemon stormctl`: error-disables a switch's storm control `action: shutdown` ports.
 struct StormControlCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stormctl",
         abstract: "Shut a lab switch's ports whose broadcast rate exceeds their storm control limit.",
-        discussion: "`redlab up` starts one for every switch or router with `storm_control: {action: shutdown}` ports.",
-        shouldDisplay: false)
+        discussion: "`redlab up` starts one for every switch or router with `storm_control: {action: shutdown}` ports.")
 
-    @Option(help: "The lab.") var lab: String
-    @Option(help: "The switch or router.") var node: String
+    @OptionGroup var place: LabNodeOptions
 
     func run() throws {
-        try requireRoot("stormctl")
-        do {
-            let bridge = try LabBridgeNode(lab: lab, node: node)
-            let directory = bridge.directory
-            let ports = StormControlFirewall.controlledPorts(of: bridge.spec, in: bridge.topology).filter { $0.control.action == .shutdown }
-            try enterLabNodeAsDaemon(bridge.namespace)
-            let daemon = try StormControlDaemon(node: node, ports: ports, statusPath: "\(directory.path)/stormctl-\(node).json",
-                                                eventSink: { try? directory.log($0) })
-            try daemon.run()
-        } catch {
-            throw fail(error)
-        }
+        try requireRoot("daemon stormctl")
+        let bridge = try LabBridgeNode(lab: place.lab, node: place.node)
+        let directory = bridge.directory
+        let ports = StormControlFirewall.controlledPorts(of: bridge.spec, in: bridge.topology).filter { $0.control.action == .shutdown }
+        try enterLabNodeAsDaemon(bridge.namespace)
+        let daemon = try StormControlDaemon(node: place.node, ports: ports, statusPath: "\(directory.path)/stormctl-\(place.node).json",
+                                            eventSink: { try? directory.log($0) })  // try?: a full disk must not stop storm control
+        try daemon.run()
     }
 }
 
-/// `redlab stormguard` (hidden): the lab's storm guard, one process for every switch and router.
+/// `redlab daemon stormguard`: the lab's storm guard, one process for every switch and router.
 struct StormGuardCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stormguard",
         abstract: "Error-disable the port that closed a loop when the kernel's storm guard trips, and log it.",
-        discussion: "`redlab up` starts one per lab unless its topology says `storm_guard: false`.",
-        shouldDisplay: false)
+        discussion: "`redlab up` starts one per lab unless its topology says `storm_guard: false`.")
 
-    @Option(help: "The lab.") var lab: String
+    @OptionGroup var place: LabOption
 
     func run() throws {
-        try requireRoot("stormguard")
-        do {
-            let directory = LabDirectory(name: lab)
-            let topology = try directory.keptTopology()
-            ProcessSession.detach()
-            let daemon = try StormGuardDaemon(lab: lab, topology: topology, eventSink: { try? directory.log($0) }) // a full disk must not stop the guard
-            try daemon.run()
-        } catch {
-            throw fail(error)
-        }
+        try requireRoot("daemon stormguard")
+        let directory = LabDirectory(name: place.lab)
+        let topology = try directory.keptTopology()
+        ProcessSession.detach()
+        let daemon = try StormGuardDaemon(lab: place.lab, topology: topology, eventSink: { try? directory.log($0) }) // a full disk must not stop the guard
+        try daemon.run()
     }
 }

@@ -71,13 +71,79 @@ final class CommandLineTests: LabTestCase {
             (["run", "x.yaml", "--trials", "0"], "--trials must be 1-1000, not 0"),
             (["experiment", "--quick", "--probe-rate", "inf"], "--probe-rate must be 10-10000 per second, not inf"),
             (["generate", "cross", "--advert-int", "1000000000"], "VRRPv3 advertises every 10 ms to 40.95 s"),
-            (["storm-watchdog", "--lab", "x", "--port", "a:eth0", "--after", "inf"], "--after must be 0-60 seconds, not inf"),
+            (["daemon", "storm-watchdog", "--lab", "x", "--port", "a:eth0", "--after", "inf"], "--after must be 0-60 seconds, not inf"),
         ]
         for (arguments, expected) in cases {
             let result = try runCommand([redlab] + arguments)
             XCTAssertEqual(result.status, 64, "\(arguments): \(result.output)")
             XCTAssertTrue(result.output.contains(expected), "\(arguments): expected '\(expected)' in \(result.output)")
         }
+    }
+
+    /// The lab's own processes run under `redlab daemon`, which the main help does not list; the old
+    /// top-level names are gone, and a daemon's failure leaves through the one error mapping.
+    func testDaemonsRunUnderTheHiddenDaemonGroup() throws {
+        let daemons = ["vrrpd", "rstpd", "notifier", "stormctl", "stormguard", "storm-watchdog", "keepalived", "keepalived-notify"]
+        let help = try runCommand([redlab, "--help"])
+        XCTAssertEqual(help.status, 0, help.output)
+        let listed = Set(help.output.split(separator: "\n").compactMap { line -> String? in
+            guard line.hasPrefix("  "), let word = line.split(separator: " ").first else { return nil }
+            return String(word)
+        })
+        XCTAssertTrue(listed.isSuperset(of: ["up", "down", "status", "run", "experiment", "rstp"]), help.output)
+        XCTAssertFalse(listed.contains("daemon"), "the daemon group is hidden: \(help.output)")
+        XCTAssertTrue(listed.isDisjoint(with: daemons), "no daemon in the main help: \(help.output)")
+
+        let group = try runCommand([redlab, "daemon", "--help"])
+        XCTAssertEqual(group.status, 0, group.output)
+        for daemon in daemons {
+            XCTAssertTrue(group.output.contains("  \(daemon) "), "`redlab daemon --help` lists \(daemon): \(group.output)")
+        }
+
+        // The old top-level spelling is a usage error now.
+        let old = try runCommand([redlab, "vrrpd", "--config", "/nonexistent"])
+        XCTAssertEqual(old.status, 64, old.output)
+
+        // Under the group the daemon runs: its arguments are checked (usage error, 64)...
+        let unpaired = try runCommand([redlab, "daemon", "vrrpd", "--config", "/nonexistent", "--lab", "x"])
+        XCTAssertEqual(unpaired.status, 64, unpaired.output)
+        XCTAssertTrue(unpaired.output.contains("give --lab and --node together"), unpaired.output)
+        // ... and, as root, it starts and fails on the missing file with one `redlab:` line and status 1.
+        try requireRoot()
+        let missing = try runCommand([redlab, "daemon", "vrrpd", "--config", "/nonexistent/vrrp.yaml"])
+        XCTAssertEqual(missing.status, 1, missing.output)
+        XCTAssertTrue(missing.output.hasPrefix("redlab: "), missing.output)
+        XCTAssertTrue(missing.output.contains("/nonexistent/vrrp.yaml"), missing.output)
+        XCTAssertEqual(missing.output.split(separator: "\n").count, 1, "one line: \(missing.output)")
+        let noLab = try runCommand([redlab, "daemon", "notifier", "--lab", labName("nolab")])
+        XCTAssertEqual(noLab.status, 1, noLab.output)
+        XCTAssertTrue(noLab.output.hasPrefix("redlab: "), noLab.output)
+    }
+
+    /// Every command line `up`, `storm` and keepalived start their processes with (`DaemonCommandLine`) is
+    /// one the executables accept: run against a lab that does not exist, each gets past its parser (no usage
+    /// error, 64 for redlab, 2 for redlabd) and fails on the missing lab with one `redlab:` line and status 1.
+    func testEveryDaemonCommandLineParses() throws {
+        try requireRoot()
+        let lab = labName("nolab")
+        let folder = NSTemporaryDirectory() + "redlab-cli-\(getpid())-nolab"
+        let redlabLines: [[String]] = [
+            DaemonCommandLine.notifier(lab: lab),
+            DaemonCommandLine.stormGuard(lab: lab),
+            DaemonCommandLine.stormControl(lab: lab, node: "sw1"),
+            DaemonCommandLine.vrrpd(config: "\(folder)/vrrp-r1.yaml", lab: lab, node: "r1"),
+            DaemonCommandLine.keepalived(lab: lab, node: "r1"),
+            DaemonCommandLine.keepalivedNotify(lab: lab, node: "r1") + ["--time-ns", "1", "INSTANCE", "gw", "MASTER", "100"],
+            DaemonCommandLine.stormWatchdog(lab: lab, port: "sw1:p1", afterSeconds: 0),
+        ]
+        var runs = redlabLines.map { [redlab] + $0 }
+        runs.append([LabManager.daemonExecutable()] + DaemonCommandLine.rstpd(node: "sw1", config: "\(folder)/rstp-sw1.conf"))
+        for arguments in runs {
+            let result = try runCommand(arguments)
+            XCTAssertEqual(result.status, 1, "\(arguments): \(result.output)")
+            XCTAssertTrue(result.output.hasPrefix("redlab: "), "\(arguments): \(result.output)")
+        }
+        XCTAssertFalse(LabDirectory(name: lab).exists)
     }
 
     /// Bad files give one located line, never a crash: a duration past any integer, a key given twice, a

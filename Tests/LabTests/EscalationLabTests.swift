@@ -125,7 +125,7 @@ final class EscalationLabTests: LabTestCase {
         try FileManager.default.removeItem(atPath: EventNotifier.statusPath(lab: lab))
         let restarted = Process()
         restarted.executableURL = URL(fileURLWithPath: LabManager.redlabExecutable())
-        restarted.arguments = ["notifier", "--lab", lab]
+        restarted.arguments = ["daemon", "notifier", "--lab", lab]
         restarted.standardOutput = FileHandle.nullDevice
         try restarted.run()
         try manager.recordProcess(lab: lab, pid: restarted.processIdentifier, role: "notifier")
