@@ -286,8 +286,19 @@ public struct ScenarioRunner {
         }
         cell.trials = trials
         cell.abortedTrials = aborted.isEmpty ? nil : aborted
+        if trials.isEmpty && cell.error == nil {
+            // A cell without a single measured trial says why, whatever stopped them short of the abort limit.
+            cell.error = Self.noTrialReason(aborted: aborted, planned: scenario.trials)
+        }
         Self.summarize(&cell, criteria: scenario.criteria)
         return cell
+    }
+
+    /// Why a cell that ran without an error has no trial: each one it started was aborted (the last reason
+    /// given), or none ran at all.
+    static func noTrialReason(aborted: [AbortedTrial], planned: Int) -> String {
+        guard let last = aborted.last else { return "no trial ran (\(planned) planned)" }
+        return "no trial completed: \(aborted.count) of \(planned) aborted, the last because \(last.reason)"
     }
 
     /// After an aborted trial: the lab settles again within the scenario's settle timeout, or it is torn
