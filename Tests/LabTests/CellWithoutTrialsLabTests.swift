@@ -1,5 +1,5 @@
 import Analysis
-import Experiments
+@testable import Experiments
 import Foundation
 import Lab
 import Topology
@@ -56,4 +56,45 @@ final class CellWithoutTrialsLabTests: LabTestCase {
     }
 
     private static let sleepArgument = "3598.\(getpid() % 1000)"
+}
+
+/// The record a cell closes with, without a lab: the bookkeeping `runCell` ends with.
+final class CellRecordTests: XCTestCase {
+    private func emptyCell() -> CellResult {
+        CellResult(id: "cells/cross-rstp-mii-100ms-keepalived/core-router-crash", configuration: ["vrrp_implementation": "keepalived"],
+                   configurationLabel: "cross · RSTP · MII · 100 ms · keepalived", fault: "core-router-crash", faultDescription: "",
+                   probeDescription: "", trials: [])
+    }
+
+    func testACellWhoseOnlyTrialWasAbortedHasAnErrorNamingTheAbort() throws {
+        var cell = emptyCell()
+        let aborted = [AbortedTrial(index: 1, directory: "trial-1", reason: "the lab did not settle within 120 s: probes lost", timeNanoseconds: 1)]
+        ScenarioRunner.close(&cell, trials: [], aborted: aborted, planned: 1, criteria: [Criterion(text: "recovered", metric: .recovered)])
+        XCTAssertEqual(cell.error, "no trial completed: 1 of 1 aborted, the last because the lab did not settle within 120 s: probes lost")
+        XCTAssertEqual(cell.abortedTrials, aborted)
+        XCTAssertEqual(cell.criteria.map(\.passed), [false])
+    }
+
+    func testTwoAbortedTrialsOfThreeNameTheLastReason() {
+        var cell = emptyCell()
+        let aborted = [AbortedTrial(index: 1, directory: "trial-1", reason: "first", timeNanoseconds: 1),
+                       AbortedTrial(index: 2, directory: "trial-2", reason: "second", timeNanoseconds: 2)]
+        ScenarioRunner.close(&cell, trials: [], aborted: aborted, planned: 3, criteria: [])
+        XCTAssertEqual(cell.error, "no trial completed: 2 of 3 aborted, the last because second")
+    }
+
+    func testACellThatRanNoTrialSaysSo() {
+        var cell = emptyCell()
+        ScenarioRunner.close(&cell, trials: [], aborted: [], planned: 2, criteria: [])
+        XCTAssertEqual(cell.error, "no trial ran (2 planned)")
+        XCTAssertNil(cell.abortedTrials)
+    }
+
+    func testAnErrorAlreadyRecordedIsKept() {
+        var cell = emptyCell()
+        cell.error = "lab: start keepalived on core1: it wrote no status within 30 s (pid 290)"
+        ScenarioRunner.close(&cell, trials: [], aborted: [AbortedTrial(index: 1, directory: "trial-1", reason: "x", timeNanoseconds: 1)],
+                             planned: 3, criteria: [])
+        XCTAssertEqual(cell.error, "lab: start keepalived on core1: it wrote no status within 30 s (pid 290)")
+    }
 }
