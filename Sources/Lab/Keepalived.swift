@@ -28,6 +28,9 @@ public struct KeepalivedFiles: Sendable {
     public var pid: String { "\(directory.path)/keepalived-\(node).pid" }
     public var vrrpPID: String { "\(directory.path)/keepalived-\(node)-vrrp.pid" }
     public var notifyScript: String { "\(directory.path)/keepalived-\(node)-notify.sh" }
+    /// What the notify script's runs print (keepalived discards a script's output): a notify that fails
+    /// leaves its reason here.
+    public var notifyLog: String { "\(directory.path)/keepalived-\(node)-notify.log" }
     /// The status `redlab status` reads for the node's groups, the same file vrrpd writes.
     public var status: String { "\(directory.path)/vrrp-\(node).json" }
     public var statusLock: String { "\(directory.path)/vrrp-\(node).lock" }
@@ -78,7 +81,7 @@ extension LabManager {
         let notify = """
             #!/bin/sh
             # keepalived runs this on every state change of \(node)'s groups, with TYPE NAME STATE PRIORITY.
-            exec \(Self.shellQuoted(Self.redlabExecutable())) keepalived-notify --lab \(Self.shellQuoted(lab)) --node \(Self.shellQuoted(node)) --time-ns "$(date +%s%N)" "$@"
+            exec \(Self.shellQuoted(Self.redlabExecutable())) keepalived-notify --lab \(Self.shellQuoted(lab)) --node \(Self.shellQuoted(node)) --time-ns "$(date +%s%N)" "$@" >> \(Self.shellQuoted(files.notifyLog)) 2>&1
 
             """
         try writeScript(notify, to: files.notifyScript)
@@ -96,7 +99,14 @@ extension LabManager {
         }
         let pid = try spawnDaemon(["keepalived", "--lab", lab, "--node", node], log: files.log)
         try files.directory.append(.process(pid: pid, role: "keepalived \(node)"))
-        try waitForStatus(files.status, pid: pid, daemon: "keepalived", node: node, log: files.log)
+        do {
+            try waitForStatus(files.status, pid: pid, daemon: "keepalived", node: node, log: files.log)
+        } catch LabError.buildFailed(let step, let error) {
+            // The status comes from the notify script: what it printed, or that it printed nothing.
+            let notify = (try? String(contentsOfFile: files.notifyLog, encoding: .utf8)) ?? ""  // try?: no file, no run
+            throw LabError.buildFailed(step: step, error: error + (notify.isEmpty ? "; its notify script (\(files.notifyScript)) printed nothing"
+                                                                      : "; its notify script printed: \(notify)"))
+        }
     }
 
     private func writeScript(_ text: String, to path: String) throws {

@@ -1,0 +1,56 @@
+import Foundation
+import Glibc
+import Lab
+import LabBase
+import TestSupport
+import Topology
+import XCTest
+
+/// keepalived reaches the lab only through its notify script (`redlab keepalived-notify`), and keepalived
+/// throws away what a script prints: a notify that fails must still say why, or the router's groups never
+/// report a state and nothing tells the operator what went wrong.
+final class KeepalivedNotifyLabTests: LabTestCase {
+    private var wrapper = ""
+
+    override func tearDown() {
+        unsetenv("REDLAB_EXECUTABLE")
+        unsetenv("REDLAB_DAEMON_EXECUTABLE")
+        if !wrapper.isEmpty { try? FileManager.default.removeItem(atPath: wrapper) }  // try?: already gone
+        super.tearDown()
+    }
+
+    // `redlab keepalived-notify` refuses to run (a wrapper stands in for a broken redlab executable): `up`
+    // fails when the router's keepalived reports no state, and its error quotes what the notify printed.
+    func testAFailingNotifyIsQuotedWhenKeepalivedReportsNoState() throws {
+        try requireRoot()
+        guard LabManager.keepalivedExecutable() != nil else {
+            throw XCTSkip("keepalived is not installed (scripts/setup installs it)")
+        }
+        let redlab = LabManager.redlabExecutable()
+        guard redlab.hasPrefix("/") else { throw XCTSkip("the redlab executable was not found beside the tests (\(redlab))") }
+        wrapper = NSTemporaryDirectory() + "redlab-notify-wrapper-\(getpid()).sh"
+        try """
+            #!/bin/sh
+            if [ "$1" = keepalived-notify ]; then echo "keepalived-notify refused by the test ($3 $5)"; exit 1; fi
+            exec '\(redlab)' "$@"
+
+            """.write(toFile: wrapper, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: wrapper)
+        setenv("REDLAB_DAEMON_EXECUTABLE", LabManager.daemonExecutable(), 1)
+        setenv("REDLAB_EXECUTABLE", wrapper, 1)
+
+        let group = "      implementation: keepalived\n      groups: [{name: gw, interface: br0, vrid: 7, priority: 200, advert_int: 100ms, virtual_address: 10.9.7.1/24}]"
+        let topology = try TopologyLoader.parse(yaml: GatewayPairLab.yaml(name: "notify", r1VRRP: group,
+                                                                          r2VRRP: group.replacingOccurrences(of: "200", with: "100")),
+                                                file: "notify-test.yaml")
+        let lab = labName("kn")
+        XCTAssertThrowsError(try manager.up(topology, name: lab)) { error in
+            let text = "\(error)"
+            XCTAssertTrue(text.contains("start keepalived on r1: it wrote no status within"), text)
+            XCTAssertTrue(text.contains("its notify script printed: keepalived-notify refused by the test (\(lab) r1)"), text)
+        }
+        XCTAssertFalse(LabDirectory(name: lab).exists,
+                       "the failed build removed the lab: \((try? FileManager.default.contentsOfDirectory(atPath: LabDirectory(name: lab).path)) ?? [])")
+        XCTAssertEqual(leftoverNamespaces(prefix: lab), [])
+    }
+}
