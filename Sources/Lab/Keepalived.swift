@@ -28,8 +28,8 @@ public struct KeepalivedFiles: Sendable {
     public var pid: String { "\(directory.path)/keepalived-\(node).pid" }
     public var vrrpPID: String { "\(directory.path)/keepalived-\(node)-vrrp.pid" }
     public var notifyScript: String { "\(directory.path)/keepalived-\(node)-notify.sh" }
-    /// What the notify script's runs print (keepalived discards a script's output): a notify that fails
-    /// leaves its reason here.
+    /// The notify script's runs, one line each as it starts (wall-clock ns, then keepalived's words), and
+    /// what they print (keepalived discards a script's output): a notify that fails leaves its reason here.
     public var notifyLog: String { "\(directory.path)/keepalived-\(node)-notify.log" }
     /// The status `redlab status` reads for the node's groups, the same file vrrpd writes.
     public var status: String { "\(directory.path)/vrrp-\(node).json" }
@@ -81,7 +81,10 @@ extension LabManager {
         let notify = """
             #!/bin/sh
             # keepalived runs this on every state change of \(node)'s groups, with TYPE NAME STATE PRIORITY.
-            exec \(Self.shellQuoted(Self.redlabExecutable())) keepalived-notify --lab \(Self.shellQuoted(lab)) --node \(Self.shellQuoted(node)) --time-ns "$(date +%s%N)" "$@" >> \(Self.shellQuoted(files.notifyLog)) 2>&1
+            # Each run is noted in the log before it starts; what it prints (an error) follows.
+            time=$(date +%s%N)
+            echo "$time $*" >> \(Self.shellQuoted(files.notifyLog))
+            exec \(Self.shellQuoted(Self.redlabExecutable())) keepalived-notify --lab \(Self.shellQuoted(lab)) --node \(Self.shellQuoted(node)) --time-ns "$time" "$@" >> \(Self.shellQuoted(files.notifyLog)) 2>&1
 
             """
         try writeScript(notify, to: files.notifyScript)
@@ -102,10 +105,11 @@ extension LabManager {
         do {
             try waitForStatus(files.status, pid: pid, daemon: "keepalived", node: node, log: files.log)
         } catch LabError.buildFailed(let step, let error) {
-            // The status comes from the notify script: what it printed, or that it printed nothing.
+            // The status comes from the notify script: the runs it started (each noted with its wall-clock
+            // time) and what they printed, or that it never ran.
             let notify = (try? String(contentsOfFile: files.notifyLog, encoding: .utf8)) ?? ""  // try?: no file, no run
-            throw LabError.buildFailed(step: step, error: error + (notify.isEmpty ? "; its notify script (\(files.notifyScript)) printed nothing"
-                                                                      : "; its notify script printed: \(notify)"))
+            throw LabError.buildFailed(step: step, error: error + (notify.isEmpty ? "; its notify script (\(files.notifyScript)) never ran"
+                                                                      : "; its notify script's log: \(notify)"))
         }
     }
 

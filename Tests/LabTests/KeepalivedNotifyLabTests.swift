@@ -47,7 +47,9 @@ final class KeepalivedNotifyLabTests: LabTestCase {
         XCTAssertThrowsError(try manager.up(topology, name: lab)) { error in
             let text = "\(error)"
             XCTAssertTrue(text.contains("start keepalived on r1: it wrote no status within"), text)
-            XCTAssertTrue(text.contains("its notify script printed: keepalived-notify refused by the test (\(lab) r1)"), text)
+            // The log names the runs keepalived started (the first: the group entering BACKUP) and what they printed.
+            XCTAssertTrue(text.contains("; its notify script's log: "), text)
+            XCTAssertTrue(text.contains(" INSTANCE gw BACKUP 200\nkeepalived-notify refused by the test (\(lab) r1)"), text)
         }
         XCTAssertFalse(LabDirectory(name: lab).exists,
                        "the failed build removed the lab: \((try? FileManager.default.contentsOfDirectory(atPath: LabDirectory(name: lab).path)) ?? [])")
