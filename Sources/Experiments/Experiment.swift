@@ -97,11 +97,16 @@ public struct ExperimentRunOptions: Sendable {
     public var command: String
     /// Stop after this many cells have run in this invocation (the rest is left for a resume); for tests.
     public var cellLimit: Int?
+    /// The name of the lab a configuration's cells run on: `MatrixConfiguration.labName` unless given (tests
+    /// name their labs their own way).
+    public var labName: @Sendable (MatrixConfiguration) -> String
 
-    public init(resultsDirectory: String, command: String = "", cellLimit: Int? = nil) {
+    public init(resultsDirectory: String, command: String = "", cellLimit: Int? = nil,
+                labName: @escaping @Sendable (MatrixConfiguration) -> String = { $0.labName }) {
         self.resultsDirectory = resultsDirectory
         self.command = command
         self.cellLimit = cellLimit
+        self.labName = labName
     }
 }
 
@@ -198,7 +203,7 @@ extension LabManager {
             let pending = matrix.faults.filter { done(cellID(configuration, $0)) == nil }
             guard !pending.isEmpty else { continue }
             if let limit = options.cellLimit, ranThisTime >= limit { break }
-            let lab = configuration.labName
+            let lab = options.labName(configuration)
             removeLab(lab, progress: progress)
             let first = try matrix.scenario(for: configuration, fault: pending[0])
             progress("[\(configuration.label)] building lab \(lab) (\(timeLeft()))")

@@ -293,10 +293,21 @@ public struct ScenarioRunner {
             cell.error = "\(error)"
             progress("  error: \(error)")
         }
+        Self.close(&cell, trials: trials, aborted: aborted, planned: scenario.trials, criteria: scenario.criteria)
+        return cell
+    }
+
+    /// A cell's record once its trials are over: the measured and the aborted trials, the statistics and
+    /// the verdicts. A cell without a single measured trial says why in its error: each trial it started
+    /// was aborted, short of the abort limit (a one-trial cell's only trial, say), or none ran.
+    static func close(_ cell: inout CellResult, trials: [TrialRecord], aborted: [AbortedTrial], planned: Int, criteria: [Criterion]) {
         cell.trials = trials
         cell.abortedTrials = aborted.isEmpty ? nil : aborted
-        Self.summarize(&cell, criteria: scenario.criteria)
-        return cell
+        if trials.isEmpty && cell.error == nil {
+            cell.error = aborted.last.map { "no trial completed: \(aborted.count) of \(planned) aborted, the last because \($0.reason)" }
+                ?? "no trial ran (\(planned) planned)"
+        }
+        summarize(&cell, criteria: criteria)
     }
 
     /// After an aborted trial: the lab settles again within the scenario's settle timeout, or it is torn

@@ -28,6 +28,9 @@ public struct KeepalivedFiles: Sendable {
     public var pid: String { "\(directory.path)/keepalived-\(node).pid" }
     public var vrrpPID: String { "\(directory.path)/keepalived-\(node)-vrrp.pid" }
     public var notifyScript: String { "\(directory.path)/keepalived-\(node)-notify.sh" }
+    /// The notify script's runs, one line each as it starts (wall-clock ns, then keepalived's words), and
+    /// what they print (keepalived discards a script's output): a notify that fails leaves its reason here.
+    public var notifyLog: String { "\(directory.path)/keepalived-\(node)-notify.log" }
     /// The status `redlab status` reads for the node's groups, the same file vrrpd writes.
     public var status: String { "\(directory.path)/vrrp-\(node).json" }
     public var statusLock: String { "\(directory.path)/vrrp-\(node).lock" }
@@ -78,7 +81,10 @@ extension LabManager {
         let notify = """
             #!/bin/sh
             # keepalived runs this on every state change of \(node)'s groups, with TYPE NAME STATE PRIORITY.
-            exec \(([Self.redlabExecutable()] + DaemonCommandLine.keepalivedNotify(lab: lab, node: node)).map(Self.shellQuoted).joined(separator: " ")) --time-ns "$(date +%s%N)" "$@"
+            # Each run is noted in the log before it starts; what it prints (an error) follows.
+            time=$(date +%s%N)
+            echo "$time $*" >> \(Self.shellQuoted(files.notifyLog))
+            exec \(([Self.redlabExecutable()] + DaemonCommandLine.keepalivedNotify(lab: lab, node: node)).map(Self.shellQuoted).joined(separator: " ")) --time-ns "$time" "$@" >> \(Self.shellQuoted(files.notifyLog)) 2>&1
 
             """
         try writeScript(notify, to: files.notifyScript)
@@ -96,7 +102,16 @@ extension LabManager {
         }
         let pid = try spawnDaemon(DaemonCommandLine.keepalived(lab: lab, node: node), log: files.log)
         try files.directory.append(.process(pid: pid, role: "keepalived \(node)"))
-        try waitForStatus(files.status, pid: pid, daemon: "keepalived", node: node, log: files.log)
+        do {
+            try waitForStatus(files.status, pid: pid, daemon: "keepalived", node: node, log: files.log)
+        } catch LabError.daemonDidNotStart(let daemon, let node, let problem, let log) {
+            // The status comes from the notify script: the runs it started (each noted with its wall-clock
+            // time) and what they printed, or that it never ran.
+            let notify = (try? String(contentsOfFile: files.notifyLog, encoding: .utf8)) ?? ""  // try?: no file, no run
+            throw LabError.daemonDidNotStart(daemon: daemon, node: node, problem: problem,
+                                             log: log + (notify.isEmpty ? "; its notify script (\(files.notifyScript)) never ran"
+                                                                        : "; its notify script's log: \(notify)"))
+        }
     }
 
     private func writeScript(_ text: String, to path: String) throws {

@@ -111,8 +111,10 @@ public struct LabManager {
         if let record = try? directory.record() { namespaces += record.nodes.map(\.namespace) }
         let ownNamespaces = Array(Set(namespaces)).sorted()
         // Processes first: the lab's daemons, then anything else still running inside its namespaces
-        // (one pass over /proc for all of them).
-        for case .process(let pid, _) in journal { ProcessTable.send(SIGKILL, to: pid) }
+        // (one pass over /proc for all of them). A daemon leading its own process group is killed with the
+        // group at once: keepalived's VRRP child, told of its parent's death by SIGTERM, would otherwise
+        // shut down on its own and run its notify script (STOP) into the lab being removed.
+        for case .process(let pid, _) in journal { ProcessTable.send(SIGKILL, toProcessOrItsGroup: pid) }
         for pid in Namespace.processes(inAny: ownNamespaces.filter(Namespace.exists)) { ProcessTable.send(SIGKILL, to: pid) }
         var failures: [String] = []
         for ns in ownNamespaces {

@@ -162,7 +162,8 @@ public struct ExperimentMatrix: Sendable, Equatable, Codable {
         return problems
     }
 
-    /// Reads what `encode(to:)` writes; a matrix written before `vrrpImplementations` existed runs redlab's vrrpd.
+    /// Reads what `encode(to:)` writes (a resumed experiment runs the matrix from it); a matrix written before
+    /// `vrrpImplementations` existed runs redlab's vrrpd, one written before `lossPercents` has no loss dimension.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         name = try container.decode(String.self, forKey: .name)
@@ -180,6 +181,7 @@ public struct ExperimentMatrix: Sendable, Equatable, Codable {
         probeRate = try container.decode(Double.self, forKey: .probeRate)
         criteria = try container.decode([String].self, forKey: .criteria)
         chosenConfigurations = try container.decodeIfPresent([MatrixConfiguration].self, forKey: .chosenConfigurations)
+        lossPercents = try container.decodeIfPresent([Double].self, forKey: .lossPercents)
     }
 }
 

@@ -1,4 +1,7 @@
+import Foundation
 import Experiments
+import Lab
+import LabBase
 import Topology
 import XCTest
 
@@ -29,3 +32,44 @@ final class MatrixImplementationTests: XCTestCase {
     }
 }
 
+
+/// One keepalived cell of a matrix on this kernel, end to end through `runExperiment`: the generated lab's
+/// cores run keepalived, the core's crash is measured like any other cell, and the cell records its trial.
+final class MatrixKeepalivedCellLabTests: LabTestCase {
+    func testAOneTrialKeepalivedCellRecordsItsTrial() throws {
+        try requireRoot()
+        guard LabManager.keepalivedExecutable() != nil else {
+            throw XCTSkip("keepalived is not installed (scripts/setup installs it)")
+        }
+        let out = NSTemporaryDirectory() + "redlab-matrix-keepalived-\(getpid())"
+        try? FileManager.default.removeItem(atPath: out)  // try?: nothing left from an earlier run
+        defer { try? FileManager.default.removeItem(atPath: out) }  // try?: already gone
+        // No VLANs and single-homed servers: this kernel has neither 802.1Q nor bonding.
+        var matrix = ExperimentMatrix(name: "keepalived-cell", designs: ["cross"], spanningTrees: ["rstp"], bondMonitors: ["mii"],
+                                      advertIntervalsMilliseconds: [100], vrrpImplementations: ["keepalived"],
+                                      faults: [.coreRouterCrash], trials: 1, storm: false, vlans: [], noBond: true)
+        matrix.criteria = ["recovered"]
+        let lab = labName("ka")
+        var lines: [String] = []
+        let results = try manager.runExperiment(matrix, options: ExperimentRunOptions(resultsDirectory: out, labName: { _ in lab })) {
+            lines.append($0)
+        }
+        XCTAssertTrue(lines.contains { $0.contains("building lab \(lab)") }, "\(lines)")
+        XCTAssertFalse(LabDirectory(name: lab).exists, "the configuration's lab is taken down after its cells")
+        let cell = try XCTUnwrap(results.cells.first, "\(lines)")
+        XCTAssertEqual(cell.id, "cells/cross-rstp-mii-100ms-keepalived/core-router-crash")
+        XCTAssertEqual(cell.configuration["vrrp_implementation"], "keepalived")
+        XCTAssertNil(cell.error, "\(lines)")
+        XCTAssertNil(cell.abortedTrials, "\(lines)")
+        XCTAssertEqual(cell.trials.count, 1, "\(lines)")
+        XCTAssertEqual(cell.trials.first?.faultKind, "crash")
+        XCTAssertEqual(cell.notRecoveredTrials, 0, "the client's probes came back after core1's crash: \(lines)")
+        XCTAssertEqual(cell.criteria.map(\.passed), [true])
+        // core1's keepalived was killed by the crash and started again by the restore: its state changes
+        // reached the lab's event log, which the trial keeps.
+        let trialEvents = try String(contentsOfFile: "\(out)/\(cell.id)/trial-1/events.jsonl", encoding: .utf8)
+        XCTAssertTrue(trialEvents.contains("\"implementation\":\"keepalived\""), trialEvents)
+        XCTAssertTrue(results.dimensions.contains("vrrp_implementation"))
+        XCTAssertNotNil(results.finishedAt)
+    }
+}

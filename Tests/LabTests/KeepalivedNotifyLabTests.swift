@@ -1,0 +1,120 @@
+import Foundation
+import Glibc
+import Lab
+import LabBase
+import TestSupport
+import Topology
+import XCTest
+
+/// keepalived reaches the lab only through its notify script (`redlab keepalived-notify`), and keepalived
+/// throws away what a script prints: a notify that fails must still say why, or the router's groups never
+/// report a state and nothing tells the operator what went wrong.
+final class KeepalivedNotifyLabTests: LabTestCase {
+    private var wrapper = ""
+
+    override func tearDown() {
+        unsetenv("REDLAB_EXECUTABLE")
+        unsetenv("REDLAB_DAEMON_EXECUTABLE")
+        if !wrapper.isEmpty { try? FileManager.default.removeItem(atPath: wrapper) }  // try?: already gone
+        super.tearDown()
+    }
+
+    // `redlab daemon keepalived-notify` refuses to run (a wrapper stands in for a broken redlab executable): `up`
+    // fails when the router's keepalived reports no state, and its error quotes what the notify printed.
+    func testAFailingNotifyIsQuotedWhenKeepalivedReportsNoState() throws {
+        try requireRoot()
+        guard LabManager.keepalivedExecutable() != nil else {
+            throw XCTSkip("keepalived is not installed (scripts/setup installs it)")
+        }
+        let redlab = LabManager.redlabExecutable()
+        guard redlab.hasPrefix("/") else { throw XCTSkip("the redlab executable was not found beside the tests (\(redlab))") }
+        wrapper = NSTemporaryDirectory() + "redlab-notify-wrapper-\(getpid()).sh"
+        try """
+            #!/bin/sh
+            if [ "$1 $2" = "daemon keepalived-notify" ]; then echo "keepalived-notify refused by the test ($4 $6)"; exit 1; fi
+            exec '\(redlab)' "$@"
+
+            """.write(toFile: wrapper, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: wrapper)
+        setenv("REDLAB_DAEMON_EXECUTABLE", LabManager.daemonExecutable(), 1)
+        setenv("REDLAB_EXECUTABLE", wrapper, 1)
+
+        let group = "      implementation: keepalived\n      groups: [{name: gw, interface: br0, vrid: 7, priority: 200, advert_int: 100ms, virtual_address: 10.9.7.1/24}]"
+        let topology = try TopologyLoader.parse(yaml: GatewayPairLab.yaml(name: "notify", r1VRRP: group,
+                                                                          r2VRRP: group.replacingOccurrences(of: "200", with: "100")),
+                                                file: "notify-test.yaml")
+        let lab = labName("kn")
+        XCTAssertThrowsError(try manager.up(topology, name: lab)) { error in
+            let text = "\(error)"
+            XCTAssertTrue(text.contains("start keepalived on r1: it wrote no status within"), text)
+            // The log names the runs keepalived started (the first: the group entering BACKUP) and what they printed.
+            XCTAssertTrue(text.contains("; its notify script's log: "), text)
+            XCTAssertTrue(text.contains(" INSTANCE gw BACKUP 200\nkeepalived-notify refused by the test (\(lab) r1)"), text)
+        }
+        XCTAssertFalse(LabDirectory(name: lab).exists,
+                       "the failed build removed the lab: \((try? FileManager.default.contentsOfDirectory(atPath: LabDirectory(name: lab).path)) ?? [])")
+        XCTAssertEqual(leftoverNamespaces(prefix: lab), [])
+    }
+}
+
+/// `down` kills keepalived with its VRRP child at once: a child left to learn of its parent's death shuts
+/// down by itself and runs its notify script (STOP) while the lab folder is being removed, which can leave
+/// the folder behind or write into a lab built again under the same name.
+final class KeepalivedDownLabTests: LabTestCase {
+    private var files: [String] = []
+
+    override func tearDown() {
+        unsetenv("REDLAB_EXECUTABLE")
+        unsetenv("REDLAB_DAEMON_EXECUTABLE")
+        for file in files { try? FileManager.default.removeItem(atPath: file) }  // try?: already gone
+        super.tearDown()
+    }
+
+    // A wrapper around redlab notes every notify run; a keepalived pair is built and removed five times
+    // (the race took one removal in three here before `down` killed the group): no notify runs after `down`.
+    func testDownRunsNoKeepalivedNotify() throws {
+        try requireRoot()
+        guard LabManager.keepalivedExecutable() != nil else {
+            throw XCTSkip("keepalived is not installed (scripts/setup installs it)")
+        }
+        let redlab = LabManager.redlabExecutable()
+        guard redlab.hasPrefix("/") else { throw XCTSkip("the redlab executable was not found beside the tests (\(redlab))") }
+        let calls = NSTemporaryDirectory() + "redlab-notify-calls-\(getpid()).txt"
+        let wrapper = NSTemporaryDirectory() + "redlab-notify-noting-\(getpid()).sh"
+        files += [calls, wrapper]
+        try """
+            #!/bin/sh
+            if [ "$1" = keepalived-notify ]; then echo "$*" >> '\(calls)'; fi
+            exec '\(redlab)' "$@"
+
+            """.write(toFile: wrapper, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: wrapper)
+        setenv("REDLAB_DAEMON_EXECUTABLE", LabManager.daemonExecutable(), 1)
+        setenv("REDLAB_EXECUTABLE", wrapper, 1)
+
+        let group = "      implementation: keepalived\n      groups: [{name: gw, interface: br0, vrid: 7, priority: 200, advert_int: 100ms, virtual_address: 10.9.7.1/24}]"
+        let topology = try TopologyLoader.parse(yaml: GatewayPairLab.yaml(name: "down", r1VRRP: group,
+                                                                          r2VRRP: group.replacingOccurrences(of: "200", with: "100")),
+                                                file: "down-test.yaml")
+        let lab = labName("kd")
+        var afterDown: [String] = []
+        for _ in 1...5 {
+            try manager.up(topology, name: lab)
+            // Both routers have reported their state before the removal.
+            XCTAssertTrue(waitUntil(seconds: 5) {
+                let text = (try? String(contentsOfFile: calls, encoding: .utf8)) ?? ""  // try?: no run yet
+                return text.contains("--node r1") && text.contains("--node r2")
+            })
+            try FileManager.default.removeItem(atPath: calls)
+            try manager.down(lab)
+            XCTAssertFalse(LabDirectory(name: lab).exists)
+            // A child's shutdown notify came within 0.1 s of the removal when it came.
+            Thread.sleep(forTimeInterval: 0.5)
+            afterDown += ((try? String(contentsOfFile: calls, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)  // try?: none ran
+            try? FileManager.default.removeItem(atPath: calls)  // try?: none ran
+            XCTAssertFalse(LabDirectory(name: lab).exists, "nothing wrote into the removed lab")
+        }
+        XCTAssertEqual(afterDown, [], "notify runs after down")
+        XCTAssertEqual(leftoverNamespaces(prefix: lab), [])
+    }
+}
