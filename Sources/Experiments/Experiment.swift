@@ -218,7 +218,7 @@ extension LabManager {
                     var cell = CellResult(id: cellID(configuration, fault), configuration: configuration.dimensionValues,
                                           configurationLabel: configuration.label, fault: fault.rawValue,
                                           faultDescription: fault.explanation, probeDescription: "", trials: [], error: "lab: \(error)")
-                    ScenarioRunner.summarize(&cell, criteria: [])
+                    CellScoring.summarize(&cell, criteria: [])
                     try write(cell, to: "\(root)/\(cell.id)")
                 }
                 try assemble()

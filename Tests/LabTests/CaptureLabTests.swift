@@ -3,6 +3,7 @@ import Experiments
 import Foundation
 import Lab
 import Packets
+import TestSupport
 import Topology
 import XCTest
 
@@ -129,14 +130,17 @@ final class CaptureLabTests: LabTestCase {
         let interrupted = Process()
         interrupted.executableURL = URL(fileURLWithPath: redlab)
         interrupted.arguments = ["capture", lab, "--live", "h1:eth0", "--seconds", "20"]
-        interrupted.standardOutput = FileHandle.nullDevice
+        let streamed = NSTemporaryDirectory() + "redlab-live-\(getpid()).pcap"
+        XCTAssertTrue(FileManager.default.createFile(atPath: streamed, contents: nil))
+        defer { try? FileManager.default.removeItem(atPath: streamed) }  // try?: a file already gone is no failure here
+        interrupted.standardOutput = FileHandle(forWritingAtPath: streamed)
         let errors = Pipe()
         interrupted.standardError = errors
         try interrupted.run()
-        usleep(800_000)
+        // The capture is open (its Ctrl-C handler set before) once the stream's pcap header is written.
+        _ = waitUntil(seconds: 10) { ((try? FileManager.default.attributesOfItem(atPath: streamed)[.size] as? Int) ?? 0) >= 24 }  // try?: no file yet is no header yet
         kill(interrupted.processIdentifier, SIGINT)
-        let deadline = Date().addingTimeInterval(10)
-        while interrupted.isRunning && Date() < deadline { usleep(10_000) }
+        _ = waitUntil(seconds: 10, interval: 0.01) { !interrupted.isRunning }
         if interrupted.isRunning { interrupted.terminate() }
         interrupted.waitUntilExit()
         XCTAssertEqual(interrupted.terminationReason, .exit)

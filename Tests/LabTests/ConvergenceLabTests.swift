@@ -3,6 +3,7 @@ import Glibc
 import Kernel
 import Lab
 import LabBase
+import TestSupport
 import Topology
 import XCTest
 
@@ -51,12 +52,10 @@ final class ConvergenceLabTests: LabTestCase {
         XCTAssertGreaterThan(killed, 0)
         kill(killed, SIGKILL)
         var pending: [String] = []
-        let deadline = monotonicNanoseconds() + 2_000_000_000
-        repeat {
+        _ = try waitUntil(seconds: 2) {
             pending = try manager.pendingConvergence(topology, lab: lab)
-            if !pending.isEmpty { break }
-            usleep(20_000)
-        } while monotonicNanoseconds() < deadline
+            return !pending.isEmpty
+        }
         XCTAssertEqual(pending.first, "daemon vrrpd core2 (pid \(killed)) is not running")
     }
 

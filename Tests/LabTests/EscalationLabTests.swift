@@ -135,6 +135,7 @@ final class EscalationLabTests: LabTestCase {
 
         try manager.inject(.linkUp(PortRef(node: "h2", port: "eth0")), lab: lab)
         XCTAssertTrue(waitFor(5) { occurrences(of: "STRING: \"link-up\"", in: read(trapLog)) >= 2 }, "traps: \(read(trapLog))")
+        // Half a second more on purpose: the test is that no further trap (a link-down sent again) comes.
         usleep(500_000)
         log = read(trapLog)
         XCTAssertEqual(occurrences(of: "STRING: \"link-down\"", in: log), 2, "one link-down trap per receiver, none again: \(log)")

@@ -3,6 +3,7 @@ import Kernel
 import Lab
 import LabBase
 import Packets
+import TestSupport
 import Topology
 import XCTest
 
@@ -89,7 +90,11 @@ final class FaultLabTests: LabTestCase {
         sleeper.arguments = ["netns", "exec", "\(lab)-sw", "sleep", "30"]
         try sleeper.run()
         defer { sleeper.terminate() }
-        usleep(200_000)
+        // `ip netns exec` has become the stand-in once the process is named sleep.
+        _ = waitUntil(seconds: 5) {
+            // try?: a process not yet readable in /proc is not yet the stand-in
+            (try? String(contentsOfFile: "/proc/\(sleeper.processIdentifier)/comm", encoding: .utf8)) == "sleep\n"
+        }
         try manager.recordProcess(lab: lab, pid: sleeper.processIdentifier, role: "test-daemon sw")
         func state() throws -> String {
             let stat = try String(contentsOfFile: "/proc/\(sleeper.processIdentifier)/stat", encoding: .utf8)
@@ -97,10 +102,10 @@ final class FaultLabTests: LabTestCase {
         }
         let frozen = try manager.inject(.freeze(node: "sw"), lab: lab)
         XCTAssertEqual(frozen.first?.detail["processes"], "1")
-        usleep(100_000)
+        _ = try waitUntil(seconds: 2) { try state() == "T" }
         XCTAssertEqual(try state(), "T", "stopped")
         try manager.inject(.thaw(node: "sw"), lab: lab)
-        usleep(100_000)
+        _ = try waitUntil(seconds: 2) { try state() == "S" }
         XCTAssertEqual(try state(), "S", "running again (sleeping)")
         XCTAssertTrue(try carrier(lab, "sw:p1"), "freeze leaves cables up")
     }

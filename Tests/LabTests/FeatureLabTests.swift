@@ -3,6 +3,7 @@ import Kernel
 import Lab
 import LabBase
 import Packets
+import TestSupport
 import Topology
 import XCTest
 
@@ -44,7 +45,7 @@ final class FeatureLabTests: LabTestCase {
         XCTAssertTrue(try ping(from: "\(lab)-h1", "10.9.1.2"))
 
         try manager.setCable(lab: lab, at: port("h1:eth0"), up: false)
-        usleep(300_000)  // several MII intervals
+        _ = try waitUntil(seconds: 3) { try manager.status(lab).nodes.first { $0.name == "h1" }?.bonds.first?.activeMember == "eth1" }
         bond = try XCTUnwrap(try manager.status(lab).nodes.first { $0.name == "h1" }?.bonds.first)
         XCTAssertEqual(bond.activeMember, "eth1", "the bond moved to the surviving member")
         XCTAssertTrue(try ping(from: "\(lab)-h1", "10.9.1.2"), "traffic flows over the backup member")
@@ -98,10 +99,9 @@ final class FeatureLabTests: LabTestCase {
         try manager.up(topology, name: lab)
         // LACP at the fast rate settles within a few seconds; both members must join one aggregator.
         var members: [LabStatus.BondMember] = []
-        for _ in 0..<60 {
+        _ = try waitUntil(seconds: 15, interval: 0.25) {
             members = try XCTUnwrap(try manager.status(lab).nodes.first { $0.name == "sw1" }?.bonds.first).members
-            if Set(members.compactMap(\.aggregatorID)).count == 1 && members.allSatisfy(\.active) { break }
-            usleep(250_000)
+            return Set(members.compactMap(\.aggregatorID)).count == 1 && members.allSatisfy(\.active)
         }
         XCTAssertEqual(try manager.verify(topology, lab: lab), [])
         let sw1Bond = try XCTUnwrap(try manager.status(lab).nodes.first { $0.name == "sw1" }?.bonds.first)

@@ -4,6 +4,7 @@ import Foundation
 import Lab
 import LabBase
 import Packets
+import TestSupport
 import Topology
 import XCTest
 
@@ -24,13 +25,19 @@ final class RSTPLabTests: LabTestCase {
 
     /// Waits until every RSTP bridge agrees on one root; returns it.
     private func converged(_ lab: String, seconds: Double = 10) throws -> String? {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
+        var root: String?
+        _ = try waitUntil(seconds: seconds, interval: 0.1) {
             let roots = Set(try manager.status(lab).nodes.compactMap { $0.rstp?.rootID })
-            if roots.count == 1 { return roots.first }
-            usleep(100_000)
+            root = roots.count == 1 ? roots.first : nil
+            return root != nil
         }
-        return nil
+        return root
+    }
+
+    /// Waits (up to `seconds`) until the switch-to-switch cables forwarding at both ends form a spanning tree.
+    private func waitForTree(_ lab: String, _ topology: Topology, seconds: Double = 5) throws {
+        let bridges = topology.nodes.filter(\.hasBridge).count
+        _ = try waitUntil(seconds: seconds, interval: 0.1) { try forwardingTree(lab, topology).count == bridges - 1 }
     }
 
     /// Forwarding switch-to-switch cables: both ends forwarding.
@@ -50,7 +57,7 @@ final class RSTPLabTests: LabTestCase {
         try manager.up(topology, name: lab)
         let root = try XCTUnwrap(try converged(lab), "the bridges agree on a root")
         XCTAssertTrue(root.hasPrefix("1000."), "core1 (priority 4096) is the root: \(root)")
-        usleep(500_000)
+        try waitForTree(lab, topology)
         let tree = try forwardingTree(lab, topology)
         let bridges = topology.nodes.filter(\.hasBridge).count
         XCTAssertEqual(tree.count, bridges - 1, "a spanning tree: \(tree.map { "\($0.a)-\($0.b)" })")
@@ -61,6 +68,7 @@ final class RSTPLabTests: LabTestCase {
         let counter = "/sys/class/net/isl/statistics/rx_packets"
         func received() throws -> Int { Int(try run(in: "\(lab)-core1", ["cat", counter]).output.trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1 }
         let before = try received()
+        // The second is the measurement window itself: frames counted over it, not a condition awaited.
         sleep(1)
         XCTAssertLessThan(try received() - before, 100, "no broadcast storm")
     }
@@ -75,7 +83,10 @@ final class RSTPLabTests: LabTestCase {
         let lab = labName("rcut")
         try manager.up(topology, name: lab)
         XCTAssertNotNil(try converged(lab))
-        usleep(500_000)
+        _ = try waitUntil(seconds: 5, interval: 0.1) {
+            let acc2 = try rstp(lab, "acc2")
+            return acc2?.rootPort == "up1" && acc2?.ports.first { $0.name == "up2" }?.role == "alternate"
+        }
         XCTAssertEqual(try rstp(lab, "acc2")?.rootPort, "up1")
         XCTAssertEqual(try rstp(lab, "acc2")?.ports.first { $0.name == "up2" }?.role, "alternate")
 
@@ -93,8 +104,7 @@ final class RSTPLabTests: LabTestCase {
         XCTAssertTrue(try ping(from: "\(lab)-client", "10.0.1.11", attempts: 3))
 
         _ = try run(in: "\(lab)-acc2", ["ip", "link", "set", "up1", "up"])
-        let deadline = Date().addingTimeInterval(5)
-        while try rstp(lab, "acc2")?.rootPort != "up1" && Date() < deadline { usleep(100_000) }
+        _ = try waitUntil(seconds: 5, interval: 0.1) { try rstp(lab, "acc2")?.rootPort == "up1" }
         XCTAssertEqual(try rstp(lab, "acc2")?.rootPort, "up1", "the original tree is back")
         XCTAssertTrue(try ping(from: "\(lab)-client", "10.0.1.11", attempts: 5))
     }
@@ -141,7 +151,7 @@ final class RSTPLabTests: LabTestCase {
         let lab = labName("rfrz")
         try manager.up(topology, name: lab)
         XCTAssertNotNil(try converged(lab))
-        usleep(500_000)
+        try waitForTree(lab, topology)
         let bridges = topology.nodes.filter(\.hasBridge).count
         XCTAssertEqual(try forwardingTree(lab, topology).count, bridges - 1)
 
@@ -155,21 +165,24 @@ final class RSTPLabTests: LabTestCase {
             broadcaster.standardOutput = FileHandle.nullDevice
             broadcaster.standardError = FileHandle.nullDevice
             try broadcaster.run()
+            // Waits out the forwarding set's timeout on purpose: the set must have expired by then, however
+            // early it did.
             sleep(UInt32(RSTPFirewall.forwardingTimeoutSeconds + 1))
             let set = try run(in: "\(lab)-\(core)", ["nft", "list", "set", "bridge", RSTPFirewall.table, RSTPFirewall.set]).output
             XCTAssertFalse(set.contains("elements"), "\(core) frozen: its forwarding set has expired: \(set)")
+            // The freeze lasts 15 s on purpose: the neighbours age the frozen core's information meanwhile.
             sleep(15 - UInt32(RSTPFirewall.forwardingTimeoutSeconds + 1))
             let frozen = try framesReceived(lab, topology) - before
             try manager.inject(.thaw(node: core), lab: lab)
             broadcaster.waitUntilExit()
 
-            let deadline = Date().addingTimeInterval(20)
             var tree: [Link] = []
-            while Date() < deadline {
+            _ = try waitUntil(seconds: 20, interval: 0.2) {
                 tree = try forwardingTree(lab, topology)
-                if try converged(lab, seconds: 1)?.hasPrefix("1000.") == true, tree.count == bridges - 1 { break }
-                usleep(200_000)
+                return try converged(lab, seconds: 1)?.hasPrefix("1000.") == true && tree.count == bridges - 1
             }
+            // Two seconds of the healed tree are part of the measurement: a loop after the thaw would show
+            // in the frames counted over them.
             sleep(2)
             let total = try framesReceived(lab, topology) - before
             // 15 broadcasts flooded to a dozen ports, BPDUs and a reconvergence: hundreds of frames. A loop
@@ -197,8 +210,7 @@ final class RSTPLabTests: LabTestCase {
         try manager.inject(.crash(node: "core2"), lab: lab)
         XCTAssertFalse(try set().contains("elements"), "crash: the killed rstpd's set is emptied at once")
         try manager.inject(.restore(node: "core2"), lab: lab)
-        let deadline = Date().addingTimeInterval(10)
-        while try forwardingTree(lab, topology).count != topology.nodes.filter(\.hasBridge).count - 1 && Date() < deadline { usleep(200_000) }
+        try waitForTree(lab, topology, seconds: 10)
         XCTAssertEqual(try forwardingTree(lab, topology).count, topology.nodes.filter(\.hasBridge).count - 1)
         XCTAssertTrue(try ping(from: "\(lab)-client", "10.0.1.11", attempts: 5))
     }
@@ -211,7 +223,7 @@ final class RSTPLabTests: LabTestCase {
         let lab = labName("rkil")
         try manager.up(topology, name: lab)
         XCTAssertNotNil(try converged(lab))
-        usleep(500_000)
+        _ = try waitUntil(seconds: 5, interval: 0.1) { try rstp(lab, "acc2")?.ports.first { $0.name == "up2" }?.state == "discarding" }
 
         // acc2's alternate port (up2) is discarding: the kernel holds it DISABLED. Force it to forwarding.
         XCTAssertEqual(try rstp(lab, "acc2")?.ports.first { $0.name == "up2" }?.state, "discarding")
@@ -221,7 +233,8 @@ final class RSTPLabTests: LabTestCase {
         _ = try run(in: "\(lab)-acc2", ["bridge", "link", "set", "dev", "up2", "state", "3"])
         let forced = try kernelState("up2")
         XCTAssertTrue(forced.contains("state forwarding"), forced)
-        usleep(1_500_000)
+        // Bounded as before (1.5 s): the write-back must come within a tick.
+        _ = try waitUntil(seconds: 1.5, interval: 0.05) { try kernelState("up2").contains("state disabled") }
         let reasserted = try kernelState("up2")
         XCTAssertTrue(reasserted.contains("state disabled"), "written back within a tick: \(reasserted)")
 
@@ -232,6 +245,7 @@ final class RSTPLabTests: LabTestCase {
             .split(whereSeparator: \.isNewline).compactMap { Int32($0) }
         XCTAssertFalse(pids.isEmpty)
         for pid in pids { kill(pid, SIGKILL) }
+        // Waits out the forwarding set's timeout on purpose: the test is that the elements expire by then.
         usleep(UInt32(RSTPFirewall.forwardingTimeoutSeconds) * 1_000_000 + 300_000)
         let dead = try set()
         XCTAssertFalse(dead.contains("elements"), "every port of acc2 drops: \(dead)")
@@ -246,7 +260,7 @@ final class RSTPLabTests: LabTestCase {
         let lab = labName("rcra")
         try manager.up(topology, name: lab)
         XCTAssertNotNil(try converged(lab))
-        usleep(500_000)
+        try waitForTree(lab, topology)
         let crasher = Process()
         crasher.executableURL = URL(fileURLWithPath: "/bin/sh")
         crasher.arguments = ["-c", "sleep 0.5; \(LabManager.redlabExecutable()) fault \(lab) crash core1"]
@@ -265,16 +279,15 @@ final class RSTPLabTests: LabTestCase {
         // core1's status file stays as its killed rstpd left it: ask the others (a root change without a
         // role change reaches the status file at the next tick).
         let others = ["core2", "acc1", "acc2"]
-        let rerooted = Date().addingTimeInterval(3)
-        while try others.contains(where: { try rstp(lab, $0)?.rootID.hasPrefix("2000.") != true }) && Date() < rerooted { usleep(100_000) }
+        _ = try waitUntil(seconds: 3, interval: 0.1) { try !others.contains(where: { try rstp(lab, $0)?.rootID.hasPrefix("2000.") != true }) }
         for node in others {
             XCTAssertEqual(try rstp(lab, node)?.rootID.hasPrefix("2000."), true, "\(node): core2 is the root")
         }
 
         let before = try framesReceived(lab, topology)
         try manager.inject(.restore(node: "core1"), lab: lab)
-        let deadline = Date().addingTimeInterval(10)
-        while try converged(lab, seconds: 1)?.hasPrefix("1000.") != true && Date() < deadline { usleep(200_000) }
+        _ = try waitUntil(seconds: 10, interval: 0.2) { try converged(lab, seconds: 1)?.hasPrefix("1000.") == true }
+        // A second of the restored tree is part of the measurement: a loop would show in the frames counted.
         sleep(1)
         XCTAssertLessThan(try framesReceived(lab, topology) - before, 3_000, "no loop on the restore")
         XCTAssertEqual(try converged(lab)?.hasPrefix("1000."), true, "core1 is the root again")
@@ -303,12 +316,10 @@ final class RSTPLabTests: LabTestCase {
         """
         let sent = try run(in: "\(lab)-acc1", ["python3", "-c", script])
         XCTAssertEqual(sent.status, 0, sent.output)
-        let deadline = Date().addingTimeInterval(3)
         var counts: [String: Int] = [:]
-        while Date() < deadline {
+        _ = try waitUntil(seconds: 3, interval: 0.2) {
             counts = try rstp(lab, "core1")?.ports.first { $0.name == corePort }?.bpdusRejected ?? [:]
-            if counts.values.reduce(0, +) >= 8 { break }
-            usleep(200_000)
+            return counts.values.reduce(0, +) >= 8
         }
         XCTAssertEqual(counts["bad_protocol_identifier"], 5, "\(counts)")
         XCTAssertEqual(counts["truncated"], 3, "\(counts)")
@@ -333,22 +344,20 @@ final class RSTPLabTests: LabTestCase {
         let lab = labName("rlgd")
         try manager.up(topology, name: lab)
         XCTAssertNotNil(try converged(lab))
-        usleep(500_000)
         let up2 = { try self.rstp(lab, "acc1")?.ports.first { $0.name == "up2" } }
+        _ = try waitUntil(seconds: 5, interval: 0.1) { try up2()?.role == "alternate" }
         XCTAssertEqual(try up2()?.role, "alternate")
         XCTAssertEqual(try up2()?.settings, ["loop_guard"])
 
         try manager.inject(.freeze(node: "core2"), lab: lab)
-        let deadline = Date().addingTimeInterval(12)
-        while try up2()?.loopInconsistent != true && Date() < deadline { usleep(200_000) }
+        _ = try waitUntil(seconds: 12, interval: 0.2) { try up2()?.loopInconsistent == true }
         XCTAssertEqual(try up2()?.loopInconsistent, true, "acc1 up2 heard nothing from core2")
         XCTAssertEqual(try up2()?.state, "discarding")
         XCTAssertTrue(try manager.status(lab).text.contains("loop-inconsistent"))
         XCTAssertTrue(try ping(from: "\(lab)-client", "10.0.1.11", attempts: 3), "traffic goes through core1")
 
         try manager.inject(.thaw(node: "core2"), lab: lab)
-        let back = Date().addingTimeInterval(10)
-        while try up2()?.loopInconsistent != false && Date() < back { usleep(200_000) }
+        _ = try waitUntil(seconds: 10, interval: 0.2) { try up2()?.loopInconsistent == false }
         XCTAssertEqual(try up2()?.loopInconsistent, false, "BPDUs from core2 again")
         XCTAssertEqual(try up2()?.role, "alternate")
     }
@@ -374,12 +383,10 @@ final class RSTPLabTests: LabTestCase {
         XCTAssertThrowsError(try manager.rstpMcheck(lab: lab, port: PortRef(node: "core1", port: "nope")))
 
         try manager.rstpMcheck(lab: lab, port: PortRef(node: "core1", port: "a2"))
-        let tried = Date().addingTimeInterval(2)
-        while try a2()?.rstp != true && Date() < tried { usleep(50_000) }
+        _ = try waitUntil(seconds: 2, interval: 0.05) { try a2()?.rstp == true }
         XCTAssertEqual(try a2()?.rstp, true, "mcheck: RST BPDUs again")
         XCTAssertTrue(LabDirectory(name: lab).events().contains { $0.kind == "mcheck" && $0.target == "core1:a2" })
-        let back = Date().addingTimeInterval(10)
-        while try a2()?.rstp != false && Date() < back { usleep(200_000) }
+        _ = try waitUntil(seconds: 10, interval: 0.2) { try a2()?.rstp == false }
         XCTAssertEqual(try a2()?.rstp, false, "the legacy bridge is still there: STP again")
         XCTAssertTrue(try ping(from: "\(lab)-client", "10.0.1.11", attempts: 10))
     }
@@ -392,15 +399,15 @@ final class RSTPLabTests: LabTestCase {
         let lab = labName("rnft")
         try manager.up(topology, name: lab)
         XCTAssertNotNil(try converged(lab))
-        usleep(500_000)
+        try waitForTree(lab, topology)
         _ = try run(in: "\(lab)-acc2", ["nft", "delete", "table", "bridge", RSTPFirewall.table])
         // The next tick's refresh fails.
-        let deadline = Date().addingTimeInterval(3)
-        while !LabDirectory(name: lab).events().contains(where: { $0.kind == "rstpd-failed" && $0.target == "acc2" }) && Date() < deadline {
-            usleep(100_000)
-        }
+        _ = waitUntil(seconds: 3, interval: 0.1) { LabDirectory(name: lab).events().contains { $0.kind == "rstpd-failed" && $0.target == "acc2" } }
         XCTAssertTrue(LabDirectory(name: lab).events().contains { $0.kind == "rstpd-failed" && $0.target == "acc2" })
-        usleep(300_000)
+        // rstpd closes its ports on the way out.
+        _ = try waitUntil(seconds: 3, interval: 0.1) {
+            try topology.ports(of: "acc2").allSatisfy { try run(in: "\(lab)-acc2", ["bridge", "link", "show", "dev", $0]).output.contains("state disabled") }
+        }
         for port in topology.ports(of: "acc2") {
             let state = try run(in: "\(lab)-acc2", ["bridge", "link", "show", "dev", port]).output
             XCTAssertTrue(state.contains("state disabled"), "\(port): \(state)")

@@ -2,6 +2,7 @@ import Foundation
 import Kernel
 import Lab
 import LabBase
+import TestSupport
 import Topology
 import XCTest
 
@@ -67,7 +68,7 @@ final class ShippedTopologyTests: LabTestCase {
         try assertReach(lab, [("srv1", "10.0.40.22"), ("srv2", "10.0.40.21"), ("srv3", "10.0.40.14"), ("srv1", "10.0.40.13")], attempts: 20)
         // srv1's active member is eth0 (primary); cutting its cable moves the bond to eth1.
         try manager.setCable(lab: lab, at: PortRef(node: "srv1", port: "eth0"), up: false)
-        usleep(400_000)
+        _ = try waitUntil(seconds: 3) { try manager.status(lab).nodes.first { $0.name == "srv1" }?.bonds.first?.activeMember == "eth1" }
         let bond = try XCTUnwrap(try manager.status(lab).nodes.first { $0.name == "srv1" }?.bonds.first)
         XCTAssertEqual(bond.activeMember, "eth1")
         try assertReach(lab, [("srv1", "10.0.40.22")], attempts: 10)

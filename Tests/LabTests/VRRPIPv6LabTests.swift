@@ -2,6 +2,7 @@ import Foundation
 import Lab
 import LabBase
 import Packets
+import TestSupport
 import Topology
 import XCTest
 
@@ -36,14 +37,9 @@ final class VRRPIPv6LabTests: LabTestCase {
     }
 
     private func waitFor(_ lab: String, _ node: String, _ wanted: String, seconds: Double) throws -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if try manager.status(lab).nodes.first(where: { $0.name == node })?.vrrp?.first(where: { $0.name == "gw6" })?.state == wanted {
-                return true
-            }
-            usleep(20_000)
+        try waitUntil(seconds: seconds) {
+            try manager.status(lab).nodes.first(where: { $0.name == node })?.vrrp?.first(where: { $0.name == "gw6" })?.state == wanted
         }
-        return false
     }
 
     private func ping6(_ lab: String, count: Int = 1) throws -> Bool {
@@ -83,11 +79,11 @@ final class VRRPIPv6LabTests: LabTestCase {
         pinger.standardOutput = output
         pinger.standardError = output
         try pinger.run()
+        // Half a second of answered pings on purpose, so the outage shows between replies before and after.
         usleep(500_000)
         try manager.inject(.crash(node: "r1"), lab: lab)
         XCTAssertTrue(try waitFor(lab, "r2", "master", seconds: 3))
-        let pingDeadline = Date().addingTimeInterval(10)
-        while pinger.isRunning, Date() < pingDeadline { usleep(50_000) }
+        _ = waitUntil(seconds: 10, interval: 0.05) { !pinger.isRunning }
         if pinger.isRunning { pinger.terminate() }
         pinger.waitUntilExit()
         let lines = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n")

@@ -168,6 +168,7 @@ final class VRRPLabTests: LabTestCase {
         try manager.up(try TopologyLoader.parse(yaml: yaml, file: "vrrp-unicast.yaml"), name: lab)
         XCTAssertTrue(try waitFor(lab, "r1", "master"))
         XCTAssertTrue(try waitFor(lab, "r2", "backup"))
+        // A second of adverts on purpose: the test is that r2 stays backup through it.
         usleep(1_000_000)
         XCTAssertEqual(try state(lab, "r2"), "backup", "r2 hears r1's unicast adverts and stays backup")
         let heard = try manager.status(lab).nodes.first { $0.name == "r2" }?.vrrp?.first
