@@ -84,7 +84,7 @@ final class KeepalivedDownLabTests: LabTestCase {
         files += [calls, wrapper]
         try """
             #!/bin/sh
-            if [ "$1" = keepalived-notify ]; then echo "$*" >> '\(calls)'; fi
+            if [ "$1 $2" = "daemon keepalived-notify" ]; then echo "$*" >> '\(calls)'; fi
             exec '\(redlab)' "$@"
 
             """.write(toFile: wrapper, atomically: true, encoding: .utf8)
