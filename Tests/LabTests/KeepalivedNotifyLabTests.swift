@@ -26,23 +26,10 @@ final class KeepalivedNotifyLabTests: LabTestCase {
         guard LabManager.keepalivedExecutable() != nil else {
             throw XCTSkip("keepalived is not installed (scripts/setup installs it)")
         }
-        let redlab = LabManager.redlabExecutable()
-        guard redlab.hasPrefix("/") else { throw XCTSkip("the redlab executable was not found beside the tests (\(redlab))") }
         wrapper = NSTemporaryDirectory() + "redlab-notify-wrapper-\(getpid()).sh"
-        try """
-            #!/bin/sh
-            if [ "$1 $2" = "daemon keepalived-notify" ]; then echo "keepalived-notify refused by the test ($4 $6)"; exit 1; fi
-            exec '\(redlab)' "$@"
-
-            """.write(toFile: wrapper, atomically: true, encoding: .utf8)
-        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: wrapper)
-        setenv("REDLAB_DAEMON_EXECUTABLE", LabManager.daemonExecutable(), 1)
-        setenv("REDLAB_EXECUTABLE", wrapper, 1)
-
-        let group = "      implementation: keepalived\n      groups: [{name: gw, interface: br0, vrid: 7, priority: 200, advert_int: 100ms, virtual_address: 10.9.7.1/24}]"
-        let topology = try TopologyLoader.parse(yaml: GatewayPairLab.yaml(name: "notify", r1VRRP: group,
-                                                                          r2VRRP: group.replacingOccurrences(of: "200", with: "100")),
-                                                file: "notify-test.yaml")
+        // $4 and $6: the lab and the node (`daemon keepalived-notify --lab LAB --node NODE`).
+        try installNotifyWrapper(at: wrapper, onNotify: "echo \"keepalived-notify refused by the test ($4 $6)\"; exit 1")
+        let topology = try keepalivedPair(name: "notify")
         let lab = labName("kn")
         XCTAssertThrowsError(try manager.up(topology, name: lab)) { error in
             let text = "\(error)"
@@ -77,25 +64,11 @@ final class KeepalivedDownLabTests: LabTestCase {
         guard LabManager.keepalivedExecutable() != nil else {
             throw XCTSkip("keepalived is not installed (scripts/setup installs it)")
         }
-        let redlab = LabManager.redlabExecutable()
-        guard redlab.hasPrefix("/") else { throw XCTSkip("the redlab executable was not found beside the tests (\(redlab))") }
         let calls = NSTemporaryDirectory() + "redlab-notify-calls-\(getpid()).txt"
         let wrapper = NSTemporaryDirectory() + "redlab-notify-noting-\(getpid()).sh"
         files += [calls, wrapper]
-        try """
-            #!/bin/sh
-            if [ "$1 $2" = "daemon keepalived-notify" ]; then echo "$*" >> '\(calls)'; fi
-            exec '\(redlab)' "$@"
-
-            """.write(toFile: wrapper, atomically: true, encoding: .utf8)
-        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: wrapper)
-        setenv("REDLAB_DAEMON_EXECUTABLE", LabManager.daemonExecutable(), 1)
-        setenv("REDLAB_EXECUTABLE", wrapper, 1)
-
-        let group = "      implementation: keepalived\n      groups: [{name: gw, interface: br0, vrid: 7, priority: 200, advert_int: 100ms, virtual_address: 10.9.7.1/24}]"
-        let topology = try TopologyLoader.parse(yaml: GatewayPairLab.yaml(name: "down", r1VRRP: group,
-                                                                          r2VRRP: group.replacingOccurrences(of: "200", with: "100")),
-                                                file: "down-test.yaml")
+        try installNotifyWrapper(at: wrapper, onNotify: "echo \"$*\" >> '\(calls)'")
+        let topology = try keepalivedPair(name: "down")
         let lab = labName("kd")
         var afterDown: [String] = []
         for _ in 1...5 {
@@ -116,5 +89,32 @@ final class KeepalivedDownLabTests: LabTestCase {
         }
         XCTAssertEqual(afterDown, [], "notify runs after down")
         XCTAssertEqual(leftoverNamespaces(prefix: lab), [])
+    }
+}
+
+extension LabTestCase {
+    /// Puts a wrapper around redlab in the labs' way (`REDLAB_EXECUTABLE`): it runs the shell commands
+    /// `onNotify` when keepalived's notify script calls it (the words of `DaemonCommandLine.keepalivedNotify`)
+    /// and redlab itself otherwise. Skips when the redlab executable is not beside the tests.
+    func installNotifyWrapper(at path: String, onNotify: String) throws {
+        let redlab = LabManager.redlabExecutable()
+        guard redlab.hasPrefix("/") else { throw XCTSkip("the redlab executable was not found beside the tests (\(redlab))") }
+        let words = DaemonCommandLine.keepalivedNotify(lab: "", node: "").prefix(2).joined(separator: " ")
+        try """
+            #!/bin/sh
+            if [ "$1 $2" = "\(words)" ]; then \(onNotify); fi
+            exec '\(redlab)' "$@"
+
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: path)
+        setenv("REDLAB_DAEMON_EXECUTABLE", LabManager.daemonExecutable(), 1)
+        setenv("REDLAB_EXECUTABLE", path, 1)
+    }
+
+    /// The gateway pair with keepalived on both routers, one group (r1 at priority 200, r2 at 100).
+    func keepalivedPair(name: String) throws -> Topology {
+        let group = "      implementation: keepalived\n      groups: [{name: gw, interface: br0, vrid: 7, priority: 200, advert_int: 100ms, virtual_address: 10.9.7.1/24}]"
+        return try TopologyLoader.parse(yaml: GatewayPairLab.yaml(name: name, r1VRRP: group, r2VRRP: group.replacingOccurrences(of: "200", with: "100")),
+                                        file: "\(name)-test.yaml")
     }
 }
