@@ -257,7 +257,12 @@ public enum ResultsAnalyzer {
     /// short of CPU catches up in bursts, so the spacing of its sends says less than the rate it was given.
     public static func offeredInterval(_ streamEnd: LabEvent?) -> Int64? {
         guard let rate = streamEnd?.detail["rate"].flatMap(Double.init), rate.isFinite, rate >= 1, rate <= 1e9 else { return nil }
-        return Int64((1e9 / rate).rounded())
+        return interval(ofRate: rate)
+    }
+
+    /// The interval between probes offered at `rate` a second, in ns (the rate held to 0.1 – 10⁹ a second).
+    public static func interval(ofRate rate: Double) -> Int64 {
+        Int64((1e9 / min(max(rate, 0.1), 1e9)).rounded())
     }
 
     /// The probe interval of a stream without a stream-end event (folders of earlier versions, captures

@@ -92,7 +92,7 @@ extension LabManager {
         }
         let arrivals = try ResultsAnalyzer.probeArrivals(directory: options.directory)
         let report = BlackoutCalibration.measure(arrivals: arrivals, blackouts: blackouts,
-                                                 probeInterval: Int64((1e9 / options.rate).rounded()))  // the offered rate (validated above)
+                                                 probeInterval: ResultsAnalyzer.interval(ofRate: options.rate))  // the offered rate (validated above)
         try Self.writeJSON(report, to: "\(options.directory)/calibration.json")
         return report
     }

@@ -275,7 +275,7 @@ extension TrialStreams {
                 faults[stream.id] = analysis.faults
             } else {
                 let end = events.first { $0.source == "probe" && $0.kind == "stream-end" && $0.detail["stream"] == "\(stream.id)" }
-                faults[stream.id] = ResultsAnalyzer.analyzeFaults([], events: events, interval: Int64(1e9 / min(max(stream.probe.rate, 0.1), 1e6)),
+                faults[stream.id] = ResultsAnalyzer.analyzeFaults([], events: events, interval: ResultsAnalyzer.interval(ofRate: stream.probe.rate),
                                                                   capturedNodes: [], streamEndEvent: end)
             }
         }
