@@ -52,11 +52,12 @@ public struct SettlingLoss: Sendable, Equatable {
             return lost == 0 ? nil : "lost \(lost) of \(sent)"
         }
         let percent = String(format: "%.1f %%", perProbe * 100)
-        if lost > mostLost(of: sent) {
-            return "lost \(lost) of \(sent), more than the \(mostLost(of: sent)) the lab's own impairments explain (\(percent) per round trip)"
+        let most = mostLost(of: sent), run = longestRun(of: sent)
+        if lost > most {
+            return "lost \(lost) of \(sent), more than the \(most) the lab's own impairments explain (\(percent) per round trip)"
         }
-        if longestLostRun > longestRun(of: sent) {
-            return "lost \(longestLostRun) probes in a row, more than the lab's own impairments (\(percent) per round trip) explain (\(longestRun(of: sent)))"
+        if longestLostRun > run {
+            return "lost \(longestLostRun) probes in a row, more than the lab's own impairments (\(percent) per round trip) explain (\(run))"
         }
         return nil
     }
