@@ -14,7 +14,7 @@ extension RSTPDaemonConfig {
                       Port(name: port, configuration: RSTPDaemon.portConfiguration(number: index + 1, node.ports[port]),
                            settings: (node.ports[port]?.rstpKeys ?? []).map { $0.value ? $0.key : "\($0.key)=false" })
                   },
-                  statusPath: "\(directory.path)/rstp-\(node.name).json",
+                  statusPath: directory.statusPath(.rstp, node: node.name),
                   mcheckPath: RSTPDaemon.mcheckPath(labFolder: directory.path, node: node.name),
                   eventLogPath: directory.eventLogPath, host: directory.partHost)
     }

@@ -99,6 +99,7 @@ extension LabManager {
                 .write(toFile: Self.nodePartPath(lab: lab, node: name), atomically: true, encoding: .utf8)
         }
         for entry in topology.nodes where entry.hasBridge && entry.spanningTree.mode == .rstp && (node == nil || entry.name == node) {
+            try directory.makeNodeFolder(entry.name)
             let config = RSTPDaemonConfig(node: entry, ports: BuildPlan.bridgePorts(of: entry, in: topology), lab: lab, directory: directory)
             let configPath = Self.rstpdConfigPath(lab: lab, node: entry.name)
             try config.text.write(toFile: configPath, atomically: true, encoding: .utf8)
@@ -109,12 +110,14 @@ extension LabManager {
         for entry in topology.nodes where node == nil || entry.name == node {
             guard StormControlFirewall.controlledPorts(of: entry, in: topology).contains(where: { $0.control.action == .shutdown }) else { continue }
             try writePart(entry.name)
+            try directory.makeNodeFolder(entry.name)
             try start("stormctl", node: entry.name, arguments: DaemonCommandLine.stormControl(lab: lab, node: entry.name),
-                      statusPath: "\(directory.path)/stormctl-\(entry.name).json", log: "\(directory.path)/stormctl-\(entry.name).log",
+                      statusPath: directory.statusPath(.stormControl, node: entry.name), log: "\(directory.path)/stormctl-\(entry.name).log",
                       role: "stormctl \(entry.name)")
         }
         for entry in topology.nodes where entry.vrrp != nil && (node == nil || entry.name == node) {
             guard let vrrp = entry.vrrp else { continue }
+            try directory.makeNodeFolder(entry.name)
             if vrrp.implementation == .keepalived {
                 try startKeepalived(vrrp, lab: lab, node: entry.name)
                 continue
@@ -122,7 +125,7 @@ extension LabManager {
             let configPath = "\(directory.path)/vrrp-\(entry.name).yaml"
             try TopologyWriter.vrrpDaemonYAML(vrrp).write(toFile: configPath, atomically: true, encoding: .utf8)
             try start("vrrpd", node: entry.name, arguments: DaemonCommandLine.vrrpd(config: configPath, lab: lab, node: entry.name),
-                      statusPath: "\(directory.path)/vrrp-\(entry.name).json", log: "\(directory.path)/vrrpd-\(entry.name).log",
+                      statusPath: directory.statusPath(.vrrp, node: entry.name), log: "\(directory.path)/vrrpd-\(entry.name).log",
                       role: "vrrpd \(entry.name)")
         }
         try waitForStatus(starting)

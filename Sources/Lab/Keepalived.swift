@@ -32,8 +32,8 @@ public struct KeepalivedFiles: Sendable {
     /// what they print (keepalived discards a script's output): a notify that fails leaves its reason here.
     public var notifyLog: String { "\(directory.path)/keepalived-\(node)-notify.log" }
     /// The status `redlab status` reads for the node's groups, the same file vrrpd writes.
-    public var status: String { "\(directory.path)/vrrp-\(node).json" }
-    public var statusLock: String { "\(directory.path)/vrrp-\(node).lock" }
+    public var status: String { directory.statusPath(.vrrp, node: node) }
+    public var statusLock: String { "\(directory.nodeFolder(node))/vrrp.lock" }
     public func trackScript(group: String, index: Int) -> String { "\(directory.path)/keepalived-\(node)-\(group)-script\(index + 1).sh" }
 
     /// keepalived's arguments: foreground, VRRP only, log to the console (its output is the log file).
@@ -97,6 +97,7 @@ extension LabManager {
             files.trackScript(group: $0.name, index: $1)
         }
         try text.write(toFile: files.config, atomically: true, encoding: .utf8)
+        try files.directory.makeNodeFolder(node)
         for stale in [files.status, files.pid, files.vrrpPID] {
             try Files.removeIfPresent(stale)
         }

@@ -114,8 +114,17 @@ public struct LabManager {
         // (one pass over /proc for all of them). A daemon leading its own process group is killed with the
         // group at once: keepalived's VRRP child, told of its parent's death by SIGTERM, would otherwise
         // shut down on its own and run its notify script (STOP) into the lab being removed.
-        for case .process(let pid, _) in journal { ProcessTable.send(SIGKILL, toProcessOrItsGroup: pid) }
-        for pid in Namespace.processes(inAny: ownNamespaces.filter(Namespace.exists)) { ProcessTable.send(SIGKILL, to: pid) }
+        var killed: [pid_t] = []
+        for case .process(let pid, _) in journal where ProcessTable.send(SIGKILL, toProcessOrItsGroup: pid) { killed.append(pid) }
+        for pid in Namespace.processes(inAny: ownNamespaces.filter(Namespace.exists)) where ProcessTable.send(SIGKILL, to: pid) {
+            killed.append(pid)
+        }
+        // A killed process goes only once its current system call returns: a daemon queued on a loaded file
+        // system finishes its status file's rename first, and would write into the folder being removed.
+        let stillRunning = Self.waitForExit(killed, timeoutNanoseconds: Self.exitTimeoutNanoseconds)
+        if !stillRunning.isEmpty {
+            logger.warning("lab \(name): \(stillRunning.count) killed processes still running after \(Self.exitTimeoutNanoseconds / 1_000_000_000) s (pids \(stillRunning.prefix(5).map(String.init).joined(separator: ", ")))")
+        }
         var failures: [String] = []
         for ns in ownNamespaces {
             do { try Namespace.delete(ns) } catch { failures.append("\(ns): \(error)") }
@@ -125,6 +134,19 @@ public struct LabManager {
         }
         try directory.remove()
         logger.info("lab \(name) is down")
+    }
+
+    static let exitTimeoutNanoseconds: UInt64 = 15_000_000_000
+
+    /// Waits until none of `pids` runs (a zombie counts as gone), at most `timeoutNanoseconds`; returns those still running.
+    static func waitForExit(_ pids: [pid_t], timeoutNanoseconds: UInt64) -> [pid_t] {
+        let deadline = monotonicNanoseconds() + timeoutNanoseconds
+        var running = pids.filter(ProcessTable.isRunning)
+        while !running.isEmpty, monotonicNanoseconds() < deadline {
+            sleep(nanoseconds: 5_000_000)
+            running = running.filter(ProcessTable.isRunning)
+        }
+        return running
     }
 
     // MARK: link down / up

@@ -92,14 +92,14 @@ extension LabManager {
         var nodes: [LabStatus.Node] = []
         for node in record.nodes {
             var status = try Self.readNode(node)
-            if let data = FileManager.default.contents(atPath: "\(directory.path)/vrrp-\(node.name).json") {
+            if let data = FileManager.default.contents(atPath: directory.statusPath(.vrrp, node: node.name)) {
                 // try?: a status file being replaced or of another version shows as no status, not as a failed `status`
                 status.vrrp = try? JSONDecoder().decode([VRRPGroupStatus].self, from: data)
             }
-            if let data = FileManager.default.contents(atPath: "\(directory.path)/rstp-\(node.name).json") {
+            if let data = FileManager.default.contents(atPath: directory.statusPath(.rstp, node: node.name)) {
                 status.rstp = try? JSONDecoder().decode(RSTPStatus.self, from: data)  // try?: as above
             }
-            if let data = FileManager.default.contents(atPath: "\(directory.path)/stormctl-\(node.name).json") {
+            if let data = FileManager.default.contents(atPath: directory.statusPath(.stormControl, node: node.name)) {
                 status.stormControl = try? JSONDecoder().decode(StormControlStatus.self, from: data)  // try?: as above
             }
             nodes.append(status)

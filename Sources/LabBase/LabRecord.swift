@@ -61,6 +61,11 @@ public struct LabRecord: Codable, Sendable, Equatable {
     }
 }
 
+/// The daemons of a node that write a status file.
+public enum NodeStatusKind: String, Sendable, CaseIterable {
+    case rstp, vrrp, stormControl = "stormctl"
+}
+
 /// The folder of one lab under /run/redlab: its record and an append-only journal of every kernel object
 /// and process created, written before each is made, so `down` can remove a lab whose `up` was killed.
 public struct LabDirectory: Sendable {
@@ -72,6 +77,21 @@ public struct LabDirectory: Sendable {
     var journalPath: String { "\(path)/journal" }
 
     public init(name: String) { self.name = name }
+
+    /// The status file a node's daemon writes for `redlab status` and the convergence wait. Each node has
+    /// a folder of its own: a status is replaced by renames (`StatusFileWriter`), and every rename and link
+    /// takes its directory's lock, so a thousand daemons sharing one folder queue behind each other on a
+    /// loaded host long enough to miss their hello times (a 500-switch ladder never converged that way).
+    public func statusPath(_ daemon: NodeStatusKind, node: String) -> String {
+        "\(nodeFolder(node))/\(daemon.rawValue).json"
+    }
+
+    /// A node's own folder (made by `makeNodeFolder` before its daemons start).
+    public func nodeFolder(_ node: String) -> String { "\(path)/nodes/\(node)" }
+
+    package func makeNodeFolder(_ node: String) throws {
+        try FileManager.default.createDirectory(atPath: nodeFolder(node), withIntermediateDirectories: true)
+    }
 
     public var exists: Bool { FileManager.default.fileExists(atPath: path) }
 

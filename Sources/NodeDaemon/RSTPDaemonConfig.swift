@@ -10,7 +10,7 @@ import RSTP
 ///     namespace lab-acc1
 ///     bridge br0 priority=32768 hello_time=2 forward_delay=15 max_age=20 transmit_hold_count=6
 ///     port up1 priority=128 cost=20000 edge=false auto_edge=true point_to_point=auto bpdu_guard=false root_guard=false loop_guard=false bpdu_filter=false tc_guard=false settings=edge,auto_edge=false
-///     status /run/redlab/lab/rstp-acc1.json
+///     status /run/redlab/lab/nodes/acc1/rstp.json
 ///     mcheck /run/redlab/lab/rstp-acc1.mcheck
 ///     events /run/redlab/lab/events.jsonl
 ///     host h1

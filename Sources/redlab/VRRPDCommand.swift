@@ -42,7 +42,7 @@ struct VRRPDCommand: ParsableCommand {
             let namespace = BuildPlan.namespace(lab: lab, node: node)
             guard Namespace.exists(namespace) else { throw LabError.unknownNode(lab: lab, node: node) }
             try enterLabNodeAsDaemon(namespace)
-            statusPath = "\(directory.path)/vrrp-\(node).json"
+            statusPath = directory.statusPath(.vrrp, node: node)
             sink = { try? directory.log($0) }  // try?: an event the log cannot take (a full disk) is lost; VRRP goes on
         }
         let daemon = try VRRPDaemon(config: daemonConfig, node: node ?? "localhost", statusPath: statusPath, eventSink: sink)
