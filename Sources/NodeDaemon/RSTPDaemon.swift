@@ -362,7 +362,7 @@ public final class RSTPDaemon {
             if monotonicNanoseconds() >= nextTick {
                 nextTick += 1_000_000_000
                 try perform(bridge.tick())
-                for number in ordered { reassertKernelState(number, flush: false) }
+                reassertDriftedKernelStates()
                 try refreshForwarding(at: monotonicNanoseconds())
                 writeStatus()
             }
@@ -463,16 +463,42 @@ public final class RSTPDaemon {
 
     /// The kernel port state decides learning (the forwarding set decides forwarding). With its own STP
     /// off, the kernel puts a port whose carrier returns straight into forwarding, where it learns
-    /// addresses: the state RSTP holds is written again on every carrier change and every tick, and on a
-    /// carrier change what was learned meanwhile is forgotten.
+    /// addresses: the state RSTP holds is written again on every carrier change and, where the kernel holds
+    /// another, every tick; on a carrier change what was learned meanwhile is forgotten.
+    ///
+    /// The tick's check reads the ports' kernel states in one dump and writes only those that drifted: a
+    /// state write is a netlink notification, which the kernel offers to every routing-netlink listener of
+    /// every namespace on the host, so a thousand daemons each rewriting every port every second made the
+    /// host's work grow with the square of the lab (a 250-port core spent most of its time there).
+    private func reassertDriftedKernelStates() {
+        let links: [LinkState]
+        do {
+            links = try netlink.links()
+        } catch {
+            // A dump that fails (interrupted past its retries, or no memory) is a tick without the check:
+            // write every port's state, as before the check existed.
+            for number in portNames.keys { reassertKernelState(number, flush: false) }
+            return
+        }
+        let kernelStates = Dictionary(links.compactMap { link in link.bridgePort?.state.map { (link.name, $0) } },
+                                      uniquingKeysWith: { first, _ in first })
+        for (number, name) in portNames {
+            guard let state = appliedState[number] else { continue }
+            if kernelStates[name] != Self.kernelState(state) { reassertKernelState(number, flush: false) }
+        }
+    }
+
+    static func kernelState(_ state: RSTP.PortState) -> BridgePortState {
+        switch state {
+        case .discarding: .disabled
+        case .learning: .learning
+        case .forwarding: .forwarding
+        }
+    }
+
     private func reassertKernelState(_ number: Int, flush: Bool) {
         guard let name = portNames[number], let state = appliedState[number] else { return }
-        let kernelState: BridgePortState
-        switch state {
-        case .discarding: kernelState = .disabled
-        case .learning: kernelState = .learning
-        case .forwarding: kernelState = .forwarding
-        }
+        let kernelState = Self.kernelState(state)
         ToleratedChange.attempt("rstpd: set \(name) \(state.rawValue)", because: "a port without carrier refuses state writes (ENETDOWN); the forwarding set still holds it") {
             try netlink.setBridgePort(name, state: kernelState)
         }

@@ -215,6 +215,24 @@ final class RSTPLabTests: LabTestCase {
         XCTAssertTrue(try ping(from: "\(lab)-client", "10.0.1.11", attempts: 5))
     }
 
+    /// A settled rstpd writes no port state on its ticks: a state write is a link notification offered to
+    /// every routing-netlink listener on the host, so rewriting every port every second made a large lab's
+    /// cost grow with its square. Over 3.5 s (three ticks at least) the node's link notifications are counted.
+    func testASettledRSTPDWritesNoPortStateOnItsTicks() throws {
+        try requireRoot()
+        let topology = design(.cross)
+        let lab = labName("rqui")
+        try manager.up(topology, name: lab)
+        XCTAssertNotNil(try converged(lab))
+        // Settled: no port in transition on acc2 (a port still learning changes state on its own).
+        XCTAssertTrue(try waitUntil(seconds: 10, interval: 0.1) {
+            try rstp(lab, "acc2")?.ports.allSatisfy { $0.state != "learning" } == true
+        })
+        let monitor = try run(in: "\(lab)-acc2", ["timeout", "3.5", "bridge", "monitor", "link"], timeout: 10).output
+        let notifications = monitor.split(whereSeparator: \.isNewline).filter { $0.contains("state") }
+        XCTAssertEqual(notifications, [], "port-state notifications from a settled rstpd")
+    }
+
     /// rstpd killed outright (no chance to clean up): its ports drop once the set's elements expire. And
     /// while it runs, a kernel port state changed behind its back is written back within a tick.
     func testAKilledRSTPDLeavesItsPortsDroppingAndAKernelStateChangeIsUndone() throws {
