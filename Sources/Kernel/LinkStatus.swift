@@ -184,6 +184,26 @@ extension NetlinkSocket {
         return states
     }
 
+    /// The kernel state of every bridge port in this namespace, by port name, from the bridge family's
+    /// dump: a few attributes per port, where `links()` carries every interface's statistics and
+    /// per-protocol settings (a daemon that checks its ports every second wants the small one).
+    public func bridgePortStates() throws -> [String: BridgePortState] {
+        var header = ifinfomsg()
+        header.ifi_family = UInt8(AF_BRIDGE)
+        let replies = try dump("list bridge ports") { try NetlinkRequest(type: RTM_GETLINK, flags: NLM_F_DUMP, family: header) }
+        var states: [String: BridgePortState] = [:]
+        for reply in replies where Int(reply.type) == RTM_NEWLINK {
+            let payload = reply.payload[...]
+            guard payload.count >= 16 else { continue }
+            let attributes = NetlinkAttributes(payload[(payload.startIndex + 16)...])
+            guard let name = attributes.string(IFLA_IFNAME),
+                  let state = attributes.nested(IFLA_PROTINFO)?.u8(IFLA_BRPORT_STATE).flatMap(BridgePortState.init(rawValue:))
+            else { continue }
+            states[name] = state
+        }
+        return states
+    }
+
     /// VLAN membership of every bridge port (and of bridges themselves), by interface index.
     public func bridgeVLANs() throws -> [Int32: [BridgeVLAN]] {
         var header = ifinfomsg()

@@ -471,17 +471,15 @@ public final class RSTPDaemon {
     /// every namespace on the host, so a thousand daemons each rewriting every port every second made the
     /// host's work grow with the square of the lab (a 250-port core spent most of its time there).
     private func reassertDriftedKernelStates() {
-        let links: [LinkState]
+        let kernelStates: [String: BridgePortState]
         do {
-            links = try netlink.links()
+            kernelStates = try netlink.bridgePortStates()
         } catch {
             // A dump that fails (interrupted past its retries, or no memory) is a tick without the check:
             // write every port's state, as before the check existed.
             for number in portNames.keys { reassertKernelState(number, flush: false) }
             return
         }
-        let kernelStates = Dictionary(links.compactMap { link in link.bridgePort?.state.map { (link.name, $0) } },
-                                      uniquingKeysWith: { first, _ in first })
         for (number, name) in portNames {
             guard let state = appliedState[number] else { continue }
             if kernelStates[name] != Self.kernelState(state) { reassertKernelState(number, flush: false) }

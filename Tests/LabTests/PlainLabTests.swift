@@ -193,5 +193,8 @@ final class PlainLabTests: LabTestCase {
         try socket.setBridgePort("p2", state: .listening)
         let states = try manager.status(lab).nodes.first { $0.name == "sw1" }?.interfaces.filter { $0.master == "br0" }.map(\.portState)
         XCTAssertEqual(states, ["listening", "listening"])
+        // The bridge family's dump reads the same states, by port name, and nothing that is not a port.
+        try socket.setBridgePort("p2", state: .disabled)
+        XCTAssertEqual(try socket.bridgePortStates(), ["p1": .listening, "p2": .disabled])
     }
 }
