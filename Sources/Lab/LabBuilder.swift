@@ -116,13 +116,12 @@ public struct LabManager {
         // shut down on its own and run its notify script (STOP) into the lab being removed.
         for case .process(let pid, _) in journal { ProcessTable.send(SIGKILL, toProcessOrItsGroup: pid) }
         for pid in Namespace.processes(inAny: ownNamespaces.filter(Namespace.exists)) { ProcessTable.send(SIGKILL, to: pid) }
-        var failures: [String] = []
+        var failures: [NamespaceFailure] = []
         for ns in ownNamespaces {
-            do { try Namespace.delete(ns) } catch { failures.append("\(ns): \(error)") }
+            // Namespace.delete fails with a system call's Errno only (umount, unlink).
+            do { try Namespace.delete(ns) } catch let cause as Errno { failures.append(NamespaceFailure(namespace: ns, cause: cause)) }
         }
-        guard failures.isEmpty else {
-            throw LabError.buildFailed(step: "remove lab \(name)", error: failures.joined(separator: "; "))
-        }
+        guard failures.isEmpty else { throw LabError.removeFailed(lab: name, namespaces: failures) }
         try directory.remove()
         logger.info("lab \(name) is down")
     }
@@ -207,8 +206,7 @@ final class StepExecutor {
             }
             if pending.isEmpty { return }
             guard Date() < deadline else {
-                let list = pending.map { "\($0.namespace): \($0.ports.sorted().joined(separator: ","))" }
-                throw LabError.buildFailed(step: "wait for cables", error: "still without carrier after \(timeout) s: \(list.joined(separator: "; "))")
+                throw LabError.cablesWithoutCarrier(seconds: timeout, waiting: pending.map { PortsWithoutCarrier(namespace: $0.namespace, ports: $0.ports.sorted()) })
             }
             Kernel.sleep(nanoseconds: 10_000_000)
         }
