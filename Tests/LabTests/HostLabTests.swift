@@ -136,7 +136,7 @@ final class HostLabTests: LabTestCase {
 
         // The two hosts' clocks, measured as between real hosts (ICMP timestamps over the underlay): here
         // they are one clock, so the true offset is 0 and must lie within the estimate's uncertainty.
-        let clocks = try manager.clockOffset(to: IPv4Address(10, 9, 0, 2), fromNamespace: underlay.h1)
+        let clocks = try ClockOffsetProbe.measure(to: IPv4Address(10, 9, 0, 2), fromNamespace: underlay.h1)
         print(String(format: "clock offset h2 - h1: %+.3f ms ± %.3f ms (round trip %.3f ms, %d exchanges)",
                      clocks.offsetMilliseconds, clocks.uncertaintyMilliseconds, clocks.roundTripMilliseconds, clocks.exchanges))
         XCTAssertEqual(clocks.exchanges, 8)

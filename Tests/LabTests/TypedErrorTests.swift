@@ -21,7 +21,7 @@ final class TypedErrorTests: XCTestCase {
     }
 
     func testARangeErrorNamesTheValueAndWhatItMayBe() throws {
-        XCTAssertThrowsError(try LabManager().clockOffset(to: IPv4Address(127, 0, 0, 1), exchanges: 0)) { error in
+        XCTAssertThrowsError(try ClockOffsetProbe.measure(to: IPv4Address(127, 0, 0, 1), exchanges: 0)) { error in
             XCTAssertEqual(error as? LabError, .outOfRange("exchanges", allowed: "1-100", value: "0"))
             XCTAssertEqual("\(error)", "exchanges must be 1-100, not 0")
         }
