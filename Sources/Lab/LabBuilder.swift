@@ -80,7 +80,8 @@ public struct LabManager {
         logger.info("lab \(name) is up: \(topology.nodes.count) nodes, \(topology.links.count) links")
         if let convergence, host == nil {
             do {
-                let seconds = try waitUntilConverged(topology, lab: name, timeout: convergence.timeout, progress: convergence.progress)
+                let seconds = try LabConvergence.waitUntilConverged(lab: name, topology: topology, timeout: convergence.timeout,
+                                                                   progress: convergence.progress)
                 logger.info("lab \(name) converged in \(String(format: "%.2f", seconds)) s")
             } catch var error as LabNotConverged {
                 if !convergence.keepLabWhenNotConverged {
