@@ -66,6 +66,7 @@ let package = Package(
         .testTarget(name: "TopologyTests", dependencies: ["Topology", "Packets", "TestSupport", .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "Packets"]),
         .testTarget(name: "KernelTests", dependencies: ["Kernel"]),
+        .testTarget(name: "CaptureTests", dependencies: ["Capture", "Analysis", "Kernel", "Packets"]),
         .testTarget(name: "LabTests", dependencies: [
             "Lab", "LabBase", "Daemons", "NodeDaemon", "Experiments", "Topology", "Kernel", "Analysis", "Packets", "VRRP", "RSTP",
             "TestSupport",

@@ -41,22 +41,17 @@ public struct CaptureOutputClosed: Error, CustomStringConvertible, Sendable {
 }
 
 /// A live capture on one interface inside a network namespace, writing every frame with nanosecond
-/// timestamps to its output (see `CaptureOutput`), through redlab's own pcapng and pcap writers (Analysis).
+/// timestamps to its output (see `CaptureOutput`) through a `CaptureWriter`.
 /// The capture's socket is opened on a thread that entered the namespace and keeps it; reading may then
-/// happen on any thread. Owns libpcap's handle and the output descriptor.
+/// happen on any thread. Owns libpcap's handle (its writer owns a file's descriptor).
 public final class LiveCapture {
     public let label: String
     private let handle: OpaquePointer
-    private let output: CaptureOutput
-    private let descriptor: Int32
-    /// Bytes not yet written to the descriptor.
-    private var pending: [UInt8] = []
-    private let snapLength: UInt32
+    /// The output: the file or stream header, then each frame's record.
+    private let writer: CaptureWriter
     private var written: UInt64 = 0
     /// The first error met while handing a frame over (libpcap's callback cannot throw).
     private var failure: Error?
-    /// A file is written in pieces of this size; a stream after every frame.
-    private static let fileChunk = 1 << 20
 
     /// Opens `interface` in `namespace` (immediate mode, nanosecond timestamps, a 16 MiB buffer),
     /// applies `filter` (tcpdump syntax) and starts writing `file` as pcapng.
@@ -72,8 +67,6 @@ public final class LiveCapture {
                 snapLength: Int32 = 262_144, bufferBytes: Int32 = 16 << 20, label: String? = nil) throws {
         let label = label ?? "\(namespace):\(interface)"
         self.label = label
-        self.output = output
-        self.snapLength = UInt32(clamping: snapLength)
         var errorBuffer = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE))
         let opened: OpaquePointer = try Namespace.run(in: namespace) {
             guard let handle = pcap_create(interface, &errorBuffer) else {
@@ -112,27 +105,16 @@ public final class LiveCapture {
             throw PcapError(operation: "pcap_setnonblock", status: -1, message: Self.text(errorBuffer))
         }
         let linkType = UInt32(bitPattern: pcap_datalink(opened))
-        switch output {
-        case .pcapngFile(let file):
-            let fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-            guard fd >= 0 else {
-                let message = String(cString: strerror(errno))
-                pcap_close(opened)
-                throw PcapError(operation: "open \(file)", status: -1, message: message)
-            }
-            descriptor = fd
-            pending = PcapngBlocks.sectionHeader()
-                + PcapngBlocks.interfaceDescription(CaptureInterface(name: label, linkType: linkType, snapLength: self.snapLength))
-        case .pcapStream(let fd):
-            descriptor = fd
-            pending = PcapFile.headerBytes(snapLength: self.snapLength, linkType: linkType)
+        do {
+            writer = try CaptureWriter(output: output, label: label, linkType: linkType, snapLength: UInt32(clamping: snapLength))
+        } catch {
+            pcap_close(opened)
+            throw error
         }
     }
 
     deinit {
-        try? writePending()  // nothing to report to at this point; flush() reports a failed write
-        if case .pcapngFile = output { close(descriptor) }
-        pcap_close(handle)
+        pcap_close(handle)  // the writer, released after this, writes what is pending and closes a file
     }
 
     /// The descriptor to poll for readiness.
@@ -160,7 +142,7 @@ public final class LiveCapture {
             total += Int(count)
         }
         written += UInt64(total)
-        if pending.count >= Self.fileChunk { try writePending() }
+        try writer.writeFullChunk()
         return total
     }
 
@@ -172,35 +154,14 @@ public final class LiveCapture {
         let record = PcapRecord(timestampNanoseconds: time, originalLength: Int(header.len),
                                 data: Array(UnsafeBufferPointer(start: bytes, count: Int(header.caplen))))
         do {
-            switch output {
-            case .pcapngFile:
-                try PcapngBlocks.appendEnhancedPacket(record, interfaceID: 0, snapLength: snapLength, to: &pending)
-            case .pcapStream:
-                try PcapFile.appendRecord(record, snapLength: snapLength, to: &pending)
-                try writePending()
-            }
+            try writer.append(record)
         } catch {
             failure = error
         }
     }
 
-    /// Writes what is pending, all of it (partial writes and interruptions resumed).
-    private func writePending() throws {
-        var done = 0
-        defer { pending.removeFirst(done) }
-        while done < pending.count {
-            let count = pending.withUnsafeBytes { write(descriptor, $0.baseAddress.map { $0 + done }, $0.count - done) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                if errno == EPIPE { throw CaptureOutputClosed(label: label) }
-                throw PcapError(operation: "write \(label)", status: errno, message: String(cString: strerror(errno)))
-            }
-            done += count
-        }
-    }
-
     /// Writes every frame taken so far to the output.
-    public func flush() throws { try writePending() }
+    public func flush() throws { try writer.writePending() }
 
     public func statistics() -> CaptureStatistics {
         var stats = pcap_stat()

@@ -80,11 +80,15 @@ public enum StormGuardFirewall {
     /// time, for the frequent look), and the ports tripped now.
     static func read(session: FirewallSession, tripsOnly: Bool = false) throws -> StormGuardReading {
         let commands = tripsOnly ? "list set \(family) \(table) tripped" : "list table \(family) \(table)"
-        let output = try session.run(commands, json: true)
-        // try?: the decoding error says less than the output quoted below
+        return try reading(fromJSON: try session.run(commands, json: true), commands: commands)
+    }
+
+    /// The reading in libnftables' JSON answer to `commands`: the `seen` and `tripped` sets' counters.
+    static func reading(fromJSON output: String, commands: String) throws -> StormGuardReading {
+        // try?: the decoding error says less than the output quoted in the error
         guard let root = try? JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any],
               let entries = root["nftables"] as? [[String: Any]] else {
-            throw LabError.buildFailed(step: "read the storm guard (\(commands))", error: "unexpected JSON from libnftables: \(output.prefix(200))")
+            throw LabError.unexpectedFirewallJSON(reading: "the storm guard", commands: commands, output: output)
         }
         var reading = StormGuardReading()
         for entry in entries {

@@ -56,11 +56,12 @@ extension LabManager {
         // The storm is asked for: the lab's storm guard stands down until the loop is open again (and at
         // most a few seconds past the watchdog, should this process die).
         let topology = try keptTopology(lab: lab)
-        if try suspendStormGuard(lab: lab, topology: topology, seconds: bounded + 8) {
+        let daemons = DaemonControl(lab: lab)
+        if try daemons.suspendStormGuard(topology: topology, seconds: bounded + 8) {
             logger.info("storm guard of lab \(lab) stood down for the storm")
         }
         defer {
-            do { try resumeStormGuard(lab: lab, topology: topology) } catch { logger.error("storm guard of lab \(lab) not put back: \(error) (its daemon puts it back when the suspension ends)") }
+            do { try daemons.resumeStormGuard(topology: topology) } catch { logger.error("storm guard of lab \(lab) not put back: \(error) (its daemon puts it back when the suspension ends)") }
         }
 
         // The cable comes up behind a blackhole first: a port whose carrier returns may take the kernel up

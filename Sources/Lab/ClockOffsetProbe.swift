@@ -4,9 +4,10 @@ import Kernel
 import LabBase
 import Packets
 
-extension LabManager {
+/// Measures a far host's clock against this one's with ICMP timestamp exchanges (`redlab clock-offset`).
+public enum ClockOffsetProbe {
     /// The range of exchanges one measurement makes.
-    public static let clockExchangesRange = 1...100
+    public static let exchangesRange = 1...100
 
     /// Measures how far the clock of the host at `address` is from this one's, with ICMP timestamp
     /// exchanges (RFC 792) sent from `namespace` (nil: the namespace redlab runs in, the host's own). Each
@@ -14,9 +15,9 @@ extension LabManager {
     /// there. Its times are whole milliseconds, so the estimate is good to about half a millisecond plus
     /// half the round trip: enough to catch hosts whose clocks are not synchronised, not to check chrony
     /// or PTP to their own precision (`chronyc tracking`, `pmc` do that).
-    public func clockOffset(to address: IPv4Address, fromNamespace namespace: String? = nil, exchanges count: Int = 8) throws -> ClockOffsetEstimate {
-        guard Self.clockExchangesRange.contains(count) else {
-            throw LabError.outOfRange("exchanges", allowed: "\(Self.clockExchangesRange.lowerBound)-\(Self.clockExchangesRange.upperBound)", value: "\(count)")
+    public static func measure(to address: IPv4Address, fromNamespace namespace: String? = nil, exchanges count: Int = 8) throws -> ClockOffsetEstimate {
+        guard exchangesRange.contains(count) else {
+            throw LabError.outOfRange("exchanges", allowed: "\(exchangesRange.lowerBound)-\(exchangesRange.upperBound)", value: "\(count)")
         }
         let socket = try namespace.map { try InetSocket.open(inNamespace: $0, .icmp) } ?? InetSocket(.icmp)
         let identifier = UInt16(truncatingIfNeeded: ProcessInfo.processInfo.processIdentifier)

@@ -226,12 +226,13 @@ public struct LabNotConverged: Error, CustomStringConvertible {
     }
 }
 
-extension LabManager {
+/// Looking at a running lab: what keeps it from working now, and waiting until nothing does.
+extension LabConvergence {
     /// The journal roles of the daemons `startDaemons` starts (their first word).
     static let daemonRoles: Set<String> = ["notifier", "rstpd", "stormctl", "vrrpd"]
 
-    /// What keeps the lab from working now (empty: it works).
-    public func pendingConvergence(_ topology: Topology, lab: String) throws -> [String] {
+    /// What keeps running lab `lab` from working now (empty: it works).
+    public static func pending(in lab: String, topology: Topology) throws -> [String] {
         // The daemons `up` (or a node's restore, which starts a new one under the same role) recorded:
         // the latest process of each role.
         var latest: [String: Int32] = [:]
@@ -240,35 +241,35 @@ extension LabManager {
             latest[role] = pid
         }
         let stopped = latest.sorted { $0.key < $1.key }.filter { !ProcessTable.isRunning($0.value) }.map { "\($0.key) (pid \($0.value))" }
-        return LabConvergence.pending(topology, try status(lab), stoppedDaemons: stopped)
+        return pending(topology, try LabManager().status(lab), stoppedDaemons: stopped)
     }
 
     /// Waits until the lab works (see `LabConvergence`), at most `timeout` seconds; returns the seconds
     /// it took. Throws `LabNotConverged` with what is still pending when the time runs out.
     @discardableResult
-    public func waitUntilConverged(_ topology: Topology, lab: String, timeout: Double? = nil,
-                                   progress: (String) -> Void = { _ in }) throws -> Double {
-        let bound = timeout ?? LabConvergence.defaultTimeout(for: topology)
+    public static func waitUntilConverged(lab: String, topology: Topology, timeout: Double? = nil,
+                                          progress: (String) -> Void = { _ in }) throws -> Double {
+        let bound = timeout ?? defaultTimeout(for: topology)
         let start = monotonicNanoseconds()
         func elapsed() -> Double { Double(monotonicNanoseconds() - start) / 1e9 }
         var lastReport: (pending: [String], at: Double)?
         while true {
             let lookStart = monotonicNanoseconds()
-            let pending = try pendingConvergence(topology, lab: lab)
+            let waiting = try pending(in: lab, topology: topology)
             // A look at a large lab takes long (a netlink dump per node): wait at least as long as it took,
             // so that looking takes at most half a CPU from the daemons converging.
             let lookTook = monotonicNanoseconds() - lookStart
-            if pending.isEmpty { return elapsed() }
+            if waiting.isEmpty { return elapsed() }
             let now = elapsed()
             guard now < bound else {
-                throw LabNotConverged(lab: lab, seconds: now, pending: pending, kept: true)
+                throw LabNotConverged(lab: lab, seconds: now, pending: waiting, kept: true)
             }
             // A line when what is pending changes (at most one a second), and every 5 s regardless.
             let sinceLast = now - (lastReport?.at ?? 0)
-            if lastReport == nil || (lastReport?.pending != pending && sinceLast >= 1) || sinceLast >= 5 {
+            if lastReport == nil || (lastReport?.pending != waiting && sinceLast >= 1) || sinceLast >= 5 {
                 progress("waiting for lab \(lab) to converge (\(String(format: "%.1f", now)) s of at most \(Int(bound.rounded(.up))) s): "
-                         + LabConvergence.summary(pending))
-                lastReport = (pending, now)
+                         + summary(waiting))
+                lastReport = (waiting, now)
             }
             Kernel.sleep(nanoseconds: max(100_000_000, lookTook))
         }

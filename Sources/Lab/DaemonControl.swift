@@ -6,15 +6,20 @@ import Topology
 
 /// Asking a running lab's daemons for something, or standing one down: an RSTP protocol migration check,
 /// the storm control counters, the storm guard's suspension during a storm run. The daemons themselves
-/// live in `Daemons`; these are the lab's side of them.
-extension LabManager {
+/// live in `Daemons`; this is the lab's side of them.
+public struct DaemonControl {
+    /// The lab whose daemons are asked.
+    public let lab: String
+
+    public init(lab: String) { self.lab = lab }
+
     /// Forces a protocol migration check (17.19.13 mcheck) on an RSTP port: the port sends RST BPDUs again
     /// and falls back to STP only if an 802.1D bridge is still there. The request goes to the node's
     /// rstpd through a file and SIGUSR1.
-    public func rstpMcheck(lab: String, port: PortRef) throws {
+    public func rstpMcheck(port: PortRef) throws {
         let directory = LabDirectory(name: lab)
         let record = try directory.record()
-        let topology = try keptTopology(lab: lab)
+        let topology = try directory.keptTopology()
         guard let entry = record.node(port.node), let spec = topology.node(named: port.node) else {
             throw LabError.unknownNode(lab: lab, node: port.node)
         }
@@ -40,14 +45,12 @@ extension LabManager {
             throw LabError.signalFailed(request: "mcheck", daemon: "rstpd", pid: pid, node: port.node, cause: cause)
         }
     }
-}
 
-extension LabManager {
     /// The storm control counters of a switch's controlled ports, by port name.
-    public func stormControlCounters(lab: String, node: String) throws -> [String: StormControlCounters] {
+    public func stormControlCounters(node: String) throws -> [String: StormControlCounters] {
         let record = try LabDirectory(name: lab).record()
         guard let entry = record.node(node) else { throw LabError.unknownNode(lab: lab, node: node) }
-        let topology = try keptTopology(lab: lab)
+        let topology = try LabDirectory(name: lab).keptTopology()
         guard let spec = topology.node(named: node) else { throw LabError.unknownNode(lab: lab, node: node) }
         let ports = StormControlFirewall.controlledPorts(of: spec, in: topology)
         guard !ports.isEmpty else { return [:] }
@@ -61,14 +64,12 @@ extension LabManager {
         }
         return result
     }
-}
 
-extension LabManager {
     /// Stands the lab's storm guard down for at most `seconds`: the daemon stops deciding and every
     /// guard table is removed, so the storm the user asked for runs. `resumeStormGuard` puts it back;
     /// should that never run, the daemon puts the tables back itself when the time is up.
     /// Returns false when the lab has no guard.
-    package func suspendStormGuard(lab: String, topology: Topology, seconds: Double) throws -> Bool {
+    package func suspendStormGuard(topology: Topology, seconds: Double) throws -> Bool {
         guard topology.stormGuard != nil else { return false }
         let directory = LabDirectory(name: lab)
         let until = wallClockNanoseconds() + Int64(seconds * 1e9)
@@ -81,7 +82,7 @@ extension LabManager {
         return true
     }
 
-    package func resumeStormGuard(lab: String, topology: Topology) throws {
+    package func resumeStormGuard(topology: Topology) throws {
         guard let stormGuard = topology.stormGuard else { return }
         for node in topology.nodes where node.hasBridge {
             try Namespace.run(in: BuildPlan.namespace(lab: lab, node: node.name)) {

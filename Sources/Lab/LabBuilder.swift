@@ -80,7 +80,8 @@ public struct LabManager {
         logger.info("lab \(name) is up: \(topology.nodes.count) nodes, \(topology.links.count) links")
         if let convergence, host == nil {
             do {
-                let seconds = try waitUntilConverged(topology, lab: name, timeout: convergence.timeout, progress: convergence.progress)
+                let seconds = try LabConvergence.waitUntilConverged(lab: name, topology: topology, timeout: convergence.timeout,
+                                                                   progress: convergence.progress)
                 logger.info("lab \(name) converged in \(String(format: "%.2f", seconds)) s")
             } catch var error as LabNotConverged {
                 if !convergence.keepLabWhenNotConverged {
@@ -125,13 +126,12 @@ public struct LabManager {
         if !stillRunning.isEmpty {
             logger.warning("lab \(name): \(stillRunning.count) killed processes still running after \(Self.exitTimeoutNanoseconds / 1_000_000_000) s (pids \(stillRunning.prefix(5).map(String.init).joined(separator: ", ")))")
         }
-        var failures: [String] = []
+        var failures: [NamespaceFailure] = []
         for ns in ownNamespaces {
-            do { try Namespace.delete(ns) } catch { failures.append("\(ns): \(error)") }
+            // Namespace.delete fails with a system call's Errno only (umount, unlink).
+            do { try Namespace.delete(ns) } catch let cause as Errno { failures.append(NamespaceFailure(namespace: ns, cause: cause)) }
         }
-        guard failures.isEmpty else {
-            throw LabError.buildFailed(step: "remove lab \(name)", error: failures.joined(separator: "; "))
-        }
+        guard failures.isEmpty else { throw LabError.removeFailed(lab: name, namespaces: failures) }
         try directory.remove()
         logger.info("lab \(name) is down")
     }
@@ -229,8 +229,7 @@ final class StepExecutor {
             }
             if pending.isEmpty { return }
             guard Date() < deadline else {
-                let list = pending.map { "\($0.namespace): \($0.ports.sorted().joined(separator: ","))" }
-                throw LabError.buildFailed(step: "wait for cables", error: "still without carrier after \(timeout) s: \(list.joined(separator: "; "))")
+                throw LabError.cablesWithoutCarrier(seconds: timeout, waiting: pending.map { PortsWithoutCarrier(namespace: $0.namespace, ports: $0.ports.sorted()) })
             }
             Kernel.sleep(nanoseconds: 10_000_000)
         }

@@ -4,10 +4,15 @@ import Topology
 
 /// Compares a running lab with its topology: every namespace, bridge, port, bond (mode, monitor, targets,
 /// members), aggregation, VLAN membership and address must be in the kernel as the file asks.
-/// Returns one line per difference; an empty list means the kernel matches the file.
-extension LabManager {
-    public func verify(_ topology: Topology, lab: String) throws -> [String] {
-        let status = try status(lab)
+/// `verify` returns one line per difference; an empty list means the kernel matches the file.
+public struct LabVerifier {
+    /// The running lab to compare.
+    public let lab: String
+
+    public init(lab: String) { self.lab = lab }
+
+    public func verify(_ topology: Topology) throws -> [String] {
+        let status = try LabManager().status(lab)
         var problems: [String] = []
         for node in topology.nodes {
             guard let actual = status.nodes.first(where: { $0.name == node.name }) else {
@@ -48,7 +53,7 @@ extension LabManager {
                 guard let found = interface(port) else { continue }
                 if found.master != Node.bridgeName { problems.append("\(where_):\(port): not a port of \(Node.bridgeName)") }
                 if node.isVLANAware {
-                    let want = Set(BuildPlan.bridgeVLANs(node.ports[port]?.vlans).map(Self.describe))
+                    let want = Set(BuildPlan.bridgeVLANs(node.ports[port]?.vlans).map(LabManager.describe))
                     let have = Set(found.vlans ?? [])
                     if want != have {
                         problems.append("\(where_):\(port): VLANs \(have.sorted()), want \(want.sorted())")

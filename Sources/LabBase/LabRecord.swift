@@ -186,6 +186,33 @@ public enum KernelFailure: Error, CustomStringConvertible, Equatable {
     }
 }
 
+/// A namespace a lab's removal could not remove, and why.
+public struct NamespaceFailure: Equatable, Sendable, CustomStringConvertible {
+    public var namespace: String
+    public var cause: Errno
+
+    public init(namespace: String, cause: Errno) {
+        self.namespace = namespace
+        self.cause = cause
+    }
+
+    public var description: String { "\(namespace): \(cause)" }
+}
+
+/// The ports of one namespace still without carrier.
+public struct PortsWithoutCarrier: Equatable, Sendable, CustomStringConvertible {
+    public var namespace: String
+    /// Sorted by name.
+    public var ports: [String]
+
+    public init(namespace: String, ports: [String]) {
+        self.namespace = namespace
+        self.ports = ports
+    }
+
+    public var description: String { "\(namespace): \(ports.joined(separator: ","))" }
+}
+
 /// Why a lab daemon did not come up.
 public enum DaemonStartProblem: Equatable, CustomStringConvertible {
     /// It exited before writing its first status.
@@ -236,6 +263,12 @@ public enum LabError: Error, CustomStringConvertible, Equatable {
     case unknownNode(lab: String, node: String)
     case unknownPort(lab: String, port: String)
     case buildFailed(step: String, error: String)
+    /// Removing a lab's namespaces failed: each namespace left, with the system call's error.
+    case removeFailed(lab: String, namespaces: [NamespaceFailure])
+    /// Cables still without carrier when the build's wait for them ended: the ports in each namespace.
+    case cablesWithoutCarrier(seconds: Double, waiting: [PortsWithoutCarrier])
+    /// libnftables answered `commands` with JSON not of the shape expected (`reading`: what was read).
+    case unexpectedFirewallJSON(reading: String, commands: String, output: String)
     /// A build step's kernel change failed inside the namespace.
     case stepFailed(namespace: String, cause: KernelFailure)
     /// A lab daemon did not come up; `log` is what it wrote.
@@ -272,6 +305,11 @@ public enum LabError: Error, CustomStringConvertible, Equatable {
         case .unknownNode(let lab, let node): "lab '\(lab)' has no node '\(node)'"
         case .unknownPort(let lab, let port): "lab '\(lab)' has no cable at '\(port)'"
         case .buildFailed(let step, let error): "\(step): \(error)"
+        case .removeFailed(let lab, let namespaces): "remove lab \(lab): " + namespaces.map(\.description).joined(separator: "; ")
+        case .cablesWithoutCarrier(let seconds, let waiting):
+            "wait for cables: still without carrier after \(seconds) s: " + waiting.map(\.description).joined(separator: "; ")
+        case .unexpectedFirewallJSON(let reading, let commands, let output):
+            "read \(reading) (\(commands)): unexpected JSON from libnftables: \(output.prefix(200))"
         case .stepFailed(let namespace, let cause): "in \(namespace): \(cause)"
         case .daemonDidNotStart(let daemon, let node, let problem, let log):
             "start \(daemon) on \(node): \(problem)" + (log.isEmpty ? "" : ": \(log)")

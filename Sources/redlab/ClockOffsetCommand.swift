@@ -15,15 +15,15 @@ struct ClockOffsetCommand: ParsableCommand {
 
     func validate() throws {
         guard IPv4Address(address) != nil else { throw ValidationError("'\(address)' is not an IPv4 address") }
-        guard LabManager.clockExchangesRange.contains(exchanges) else {
-            throw ValidationError("--exchanges must be \(LabManager.clockExchangesRange.lowerBound)-\(LabManager.clockExchangesRange.upperBound), not \(exchanges)")
+        guard ClockOffsetProbe.exchangesRange.contains(exchanges) else {
+            throw ValidationError("--exchanges must be \(ClockOffsetProbe.exchangesRange.lowerBound)-\(ClockOffsetProbe.exchangesRange.upperBound), not \(exchanges)")
         }
     }
 
     func run() throws {
         try requireRoot("clock-offset")
         guard let target = IPv4Address(address) else { return }
-        let estimate = try LabManager().clockOffset(to: target, fromNamespace: netns, exchanges: exchanges)
+        let estimate = try ClockOffsetProbe.measure(to: target, fromNamespace: netns, exchanges: exchanges)
         if output.json {
             print(try JSONOutputOption.text(estimate))
         } else {

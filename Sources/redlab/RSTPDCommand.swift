@@ -45,7 +45,7 @@ struct RSTPCommand: ParsableCommand {
         func run() throws {
             try requireRoot("rstp mcheck")
             guard let ref = PortRef(port) else { throw ValidationError("'\(port)' is not NODE:PORT") }
-            try common.makeManager().rstpMcheck(lab: lab, port: ref)
+            try DaemonControl(lab: lab).rstpMcheck(port: ref)
         }
     }
 }

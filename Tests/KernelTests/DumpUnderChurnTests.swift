@@ -49,6 +49,7 @@ final class DumpUnderChurnTests: XCTestCase {
 
         let retriesBefore = NetlinkDump.retries
         var dumps = 0
+        // Three seconds of dumps on purpose, against the links changing meanwhile: the churn is the test.
         let deadline = monotonicNanoseconds() + 3_000_000_000
         while monotonicNanoseconds() < deadline {
             let links = try socket.links()

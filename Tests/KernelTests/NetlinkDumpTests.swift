@@ -90,7 +90,7 @@ final class NetlinkDumpTests: XCTestCase {
         var timer = itimerval(it_interval: timeval(tv_sec: 0, tv_usec: 0), it_value: timeval(tv_sec: 0, tv_usec: 20_000))
         setitimer(__itimer_which_t(ITIMER_REAL.rawValue), &timer, nil)
         let start = monotonicNanoseconds()
-        Kernel.sleep(nanoseconds: 100_000_000)
+        Kernel.sleep(nanoseconds: 100_000_000)  // the sleep is the test: a signal must not cut it short
         let slept = monotonicNanoseconds() - start
         XCTAssertGreaterThanOrEqual(slept, 100_000_000, "the signal at 20 ms did not cut the 100 ms sleep short")
     }

@@ -4,6 +4,7 @@ import Experiments
 import Foundation
 import Lab
 import Packets
+import TestSupport
 import XCTest
 
 /// Wireshark's own reader judges the capture files redlab writes: the trial and `redlab capture` pcapng
@@ -32,8 +33,7 @@ final class CaptureFileTsharkTests: XCTestCase {
         process.standardOutput = FileHandle(forWritingAtPath: folder + "/out")
         process.standardError = FileHandle(forWritingAtPath: folder + "/err")
         try process.run()
-        let deadline = Date().addingTimeInterval(60)
-        while process.isRunning && Date() < deadline { usleep(10_000) }
+        _ = waitUntil(seconds: 60, interval: 0.01) { !process.isRunning }
         if process.isRunning { process.terminate() }
         process.waitUntilExit()
         let output = (try? String(contentsOfFile: folder + "/out", encoding: .utf8)) ?? ""  // absent: tshark wrote nothing

@@ -43,7 +43,7 @@ final class ConvergenceLabTests: LabTestCase {
         let masters = status.nodes.flatMap { node in (node.vrrp ?? []).filter { $0.state == "master" }.map { _ in node.name } }
         XCTAssertEqual(masters, ["core1"], "core1 (priority 200) is the only master")
         XCTAssertEqual(Set(status.nodes.compactMap(\.rstp?.rootID)).count, 1)
-        XCTAssertEqual(try manager.pendingConvergence(topology, lab: lab), [])
+        XCTAssertEqual(try LabConvergence.pending(in: lab, topology: topology), [])
         print("up of an RSTP+VRRP cross returned working in \(String(format: "%.2f", seconds)) s; progress lines: \(lines)")
 
         // A daemon that dies is what the next look reports first.
@@ -53,7 +53,7 @@ final class ConvergenceLabTests: LabTestCase {
         kill(killed, SIGKILL)
         var pending: [String] = []
         _ = try waitUntil(seconds: 2) {
-            pending = try manager.pendingConvergence(topology, lab: lab)
+            pending = try LabConvergence.pending(in: lab, topology: topology)
             return !pending.isEmpty
         }
         XCTAssertEqual(pending.first, "daemon vrrpd core2 (pid \(killed)) is not running")

@@ -131,6 +131,8 @@ final class EscalationLabTests: LabTestCase {
         try manager.recordProcess(lab: lab, pid: restarted.processIdentifier, role: "notifier")
         defer { if restarted.isRunning { restarted.terminate() } }
         XCTAssertTrue(waitFor(10) { FileManager.default.fileExists(atPath: EventNotifier.statusPath(lab: lab)) })
+        // A few of its rounds on purpose before the next event: a notifier that lost its place in the log
+        // would send the old link-down again in them, on its own.
         usleep(300_000)
 
         try manager.inject(.linkUp(PortRef(node: "h2", port: "eth0")), lab: lab)

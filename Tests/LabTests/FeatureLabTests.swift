@@ -59,7 +59,7 @@ final class FeatureLabTests: LabTestCase {
                                        arpInterval: 100, arpIPTargets: [IPv4Address(10, 9, 1, 2), IPv4Address(10, 9, 1, 3)],
                                        arpValidate: .all, primary: "eth0"))
         try manager.up(topology, name: lab)
-        XCTAssertEqual(try manager.verify(topology, lab: lab), [])
+        XCTAssertEqual(try LabVerifier(lab: lab).verify(topology), [])
         let bond = try XCTUnwrap(try manager.status(lab).nodes.first { $0.name == "h1" }?.bonds.first)
         XCTAssertEqual(bond.monitor, "arp")
         XCTAssertEqual(bond.arpInterval, 100)
@@ -103,7 +103,7 @@ final class FeatureLabTests: LabTestCase {
             members = try XCTUnwrap(try manager.status(lab).nodes.first { $0.name == "sw1" }?.bonds.first).members
             return Set(members.compactMap(\.aggregatorID)).count == 1 && members.allSatisfy(\.active)
         }
-        XCTAssertEqual(try manager.verify(topology, lab: lab), [])
+        XCTAssertEqual(try LabVerifier(lab: lab).verify(topology), [])
         let sw1Bond = try XCTUnwrap(try manager.status(lab).nodes.first { $0.name == "sw1" }?.bonds.first)
         XCTAssertEqual(sw1Bond.mode, "802.3ad")
         XCTAssertEqual(Set(sw1Bond.members.map(\.name)), ["m1", "m2"])
@@ -156,7 +156,7 @@ final class FeatureLabTests: LabTestCase {
         try requireFeatures([.vlan8021q, .bridgeVLANFiltering])
         let lab = labName("vl")
         try manager.up(vlanLab(), name: lab)
-        XCTAssertEqual(try manager.verify(vlanLab(), lab: lab), [])
+        XCTAssertEqual(try LabVerifier(lab: lab).verify(vlanLab()), [])
         let status = try manager.status(lab)
         let sw1 = try XCTUnwrap(status.nodes.first { $0.name == "sw1" })
         XCTAssertEqual(sw1.bridge?.vlanFiltering, true)

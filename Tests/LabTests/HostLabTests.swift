@@ -7,6 +7,7 @@ import Analysis
 import Daemons
 import Experiments
 import Packets
+import TestSupport
 import Topology
 import XCTest
 
@@ -77,15 +78,13 @@ final class HostLabTests: LabTestCase {
     /// Waits until the four bridges, on both hosts, agree on core1 as the root, no port is on its way to
     /// forwarding and acc2's root port is `acc2RootPort`; returns the last view either way.
     private func waitForOneTree(_ labs: [String], acc2RootPort: String, seconds: Double = 15) throws -> [String: RSTPStatus] {
-        let deadline = Date().addingTimeInterval(seconds)
         var view: [String: RSTPStatus] = [:]
-        while Date() < deadline {
+        _ = try waitUntil(seconds: seconds, interval: 0.1) {
             view = try rstp(labs)
             let roots = Set(view.values.map(\.rootID))
             let settled = view.values.allSatisfy { $0.ports.allSatisfy { !LabConvergence.isTransitory(role: $0.role, state: $0.state) } }
-            if view.count == 4, roots.count == 1, roots.first == view["core1"]?.bridgeID, settled,
-               view["acc2"]?.rootPort == acc2RootPort { return view }
-            usleep(100_000)
+            return view.count == 4 && roots.count == 1 && roots.first == view["core1"]?.bridgeID && settled
+                && view["acc2"]?.rootPort == acc2RootPort
         }
         return view
     }
@@ -136,7 +135,7 @@ final class HostLabTests: LabTestCase {
 
         // The two hosts' clocks, measured as between real hosts (ICMP timestamps over the underlay): here
         // they are one clock, so the true offset is 0 and must lie within the estimate's uncertainty.
-        let clocks = try manager.clockOffset(to: IPv4Address(10, 9, 0, 2), fromNamespace: underlay.h1)
+        let clocks = try ClockOffsetProbe.measure(to: IPv4Address(10, 9, 0, 2), fromNamespace: underlay.h1)
         print(String(format: "clock offset h2 - h1: %+.3f ms ± %.3f ms (round trip %.3f ms, %d exchanges)",
                      clocks.offsetMilliseconds, clocks.uncertaintyMilliseconds, clocks.roundTripMilliseconds, clocks.exchanges))
         XCTAssertEqual(clocks.exchanges, 8)

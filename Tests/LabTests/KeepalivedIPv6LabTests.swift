@@ -53,12 +53,12 @@ final class KeepalivedIPv6LabTests: LabTestCase {
 
     /// The routers' states sampled for `seconds`: never two masters, never a change.
     private func holds(_ lab: String, r1: String, r2: String, seconds: Double) throws -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            guard try state(lab, "r1") == r1, try state(lab, "r2") == r2 else { return false }
-            usleep(50_000)
+        // Waits the whole time unless a change comes: a change found ends it at once.
+        let changed = try waitUntil(seconds: seconds, interval: 0.05) {
+            let now = (r1: try state(lab, "r1"), r2: try state(lab, "r2"))
+            return now.r1 != r1 || now.r2 != r2
         }
-        return true
+        return !changed
     }
 
     /// The lab keeps hosts IPv4-only: the client gets IPv6 by hand.

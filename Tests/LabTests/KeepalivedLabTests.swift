@@ -45,12 +45,12 @@ final class KeepalivedLabTests: LabTestCase {
 
     /// The routers' states sampled for `seconds`: never two masters, never a change.
     private func holds(_ lab: String, r1 expected1: String, r2 expected2: String, seconds: Double) throws -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            guard try group(lab, "r1")?.state == expected1, try group(lab, "r2")?.state == expected2 else { return false }
-            usleep(50_000)
+        // Waits the whole time unless a change comes: a change found ends it at once.
+        let changed = try waitUntil(seconds: seconds, interval: 0.05) {
+            let now = (r1: try group(lab, "r1")?.state, r2: try group(lab, "r2")?.state)
+            return now.r1 != expected1 || now.r2 != expected2
         }
-        return true
+        return !changed
     }
 
     // redlab's vrrpd on r1 (priority 200) and keepalived on r2 (priority 100) in the same groups.

@@ -3,6 +3,7 @@ import Glibc
 import Kernel
 import Lab
 import LabBase
+import TestSupport
 import XCTest
 
 /// Helpers for privileged lab tests. Every test lab is named with the `rltest` prefix and removed in
@@ -57,8 +58,7 @@ class LabTestCase: XCTestCase {
         process.standardOutput = pipe
         process.standardError = pipe
         try process.run()
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning && Date() < deadline { usleep(10_000) }
+        _ = waitUntil(seconds: timeout, interval: 0.01) { !process.isRunning }
         if process.isRunning { process.terminate() }
         process.waitUntilExit()
         let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)

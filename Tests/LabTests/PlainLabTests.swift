@@ -28,7 +28,7 @@ final class PlainLabTests: LabTestCase {
         try requireRoot()
         let lab = labName("a")
         try manager.up(twoSwitches(), name: lab)
-        XCTAssertEqual(try manager.verify(twoSwitches(), lab: lab), [])
+        XCTAssertEqual(try LabVerifier(lab: lab).verify(twoSwitches()), [])
 
         let status = try manager.status(lab)
         XCTAssertEqual(status.nodes.map(\.namespace).sorted(), ["sw1", "sw2", "h1", "h2"].map { "\(lab)-\($0)" }.sorted())
@@ -114,10 +114,10 @@ final class PlainLabTests: LabTestCase {
         var topology = twoSwitches(stp: .kernel)
         topology.nodes[0].spanningTree.priority = 4096
         try manager.up(topology, name: lab)
-        XCTAssertEqual(try manager.verify(topology, lab: lab), [])
+        XCTAssertEqual(try LabVerifier(lab: lab).verify(topology), [])
         var changed = topology
         changed.nodes[0].spanningTree.priority = 8192
-        XCTAssertEqual(try manager.verify(changed, lab: lab), ["sw1: bridge priority 4096, want 8192"],
+        XCTAssertEqual(try LabVerifier(lab: lab).verify(changed), ["sw1: bridge priority 4096, want 8192"],
                        "the verifier notices a difference")
         let sw1 = try XCTUnwrap(try manager.status(lab).nodes.first { $0.name == "sw1" })
         XCTAssertEqual(sw1.bridge?.stp, "kernel")

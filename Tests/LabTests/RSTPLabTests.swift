@@ -397,10 +397,10 @@ final class RSTPLabTests: LabTestCase {
         XCTAssertTrue(try ping(from: "\(lab)-client", "10.0.1.11", attempts: 30), "converged through the STP bridge")
         let a2 = { try self.rstp(lab, "core1")?.ports.first { $0.name == "a2" } }
         XCTAssertEqual(try a2()?.rstp, false)
-        XCTAssertThrowsError(try manager.rstpMcheck(lab: lab, port: PortRef(node: "acc2", port: "up1")), "acc2 runs kernel STP")
-        XCTAssertThrowsError(try manager.rstpMcheck(lab: lab, port: PortRef(node: "core1", port: "nope")))
+        XCTAssertThrowsError(try DaemonControl(lab: lab).rstpMcheck(port: PortRef(node: "acc2", port: "up1")), "acc2 runs kernel STP")
+        XCTAssertThrowsError(try DaemonControl(lab: lab).rstpMcheck(port: PortRef(node: "core1", port: "nope")))
 
-        try manager.rstpMcheck(lab: lab, port: PortRef(node: "core1", port: "a2"))
+        try DaemonControl(lab: lab).rstpMcheck(port: PortRef(node: "core1", port: "a2"))
         _ = try waitUntil(seconds: 2, interval: 0.05) { try a2()?.rstp == true }
         XCTAssertEqual(try a2()?.rstp, true, "mcheck: RST BPDUs again")
         XCTAssertTrue(LabDirectory(name: lab).events().contains { $0.kind == "mcheck" && $0.target == "core1:a2" })

@@ -19,7 +19,7 @@ final class ShippedTopologyTests: LabTestCase {
         try requireFeatures(BuildPlan.requiredFeatures(for: topology))
         let lab = labName(suffix)
         try manager.up(topology, name: lab)
-        XCTAssertEqual(try manager.verify(topology, lab: lab), [], "every object as the file asks")
+        XCTAssertEqual(try LabVerifier(lab: lab).verify(topology), [], "every object as the file asks")
         return (topology, lab)
     }
 
@@ -107,7 +107,7 @@ final class ShippedTopologyTests: LabTestCase {
         try requireFeatures(BuildPlan.requiredFeatures(for: topology))
         let lab = labName("readme")
         try manager.up(topology, name: lab)
-        XCTAssertEqual(try manager.verify(topology, lab: lab), [])
+        XCTAssertEqual(try LabVerifier(lab: lab).verify(topology), [])
         try assertReach(lab, [("client", "10.0.10.11")])
         try tearDownAndCheck(lab)
     }

@@ -67,7 +67,7 @@ final class StormControlLabTests: LabTestCase {
         let frame = EthernetFrame.gratuitousARP(mac: source, ip: IPv4Address(192, 0, 2, 22)).encode()
         let sender = try PacketSocket.open(inNamespace: "\(lab)-sw2", interface: "p1", protocol: PacketSocket.sendOnly)
         let offered = 10 * Self.limit, seconds = 1.0
-        let before = try XCTUnwrap(manager.stormControlCounters(lab: lab, node: "sw1")["p1"])
+        let before = try XCTUnwrap(DaemonControl(lab: lab).stormControlCounters(node: "sw1")["p1"])
 
         var sent = 0
         var start: UInt64 = 0
@@ -82,7 +82,7 @@ final class StormControlLabTests: LabTestCase {
             }
             return false
         }
-        let after = try XCTUnwrap(manager.stormControlCounters(lab: lab, node: "sw1")["p1"])
+        let after = try XCTUnwrap(DaemonControl(lab: lab).stormControlCounters(node: "sw1")["p1"])
         let burst = StormControl(framesPerSecond: Self.limit).burstFrames
         let expected = Double(Self.limit) * seconds + Double(burst)
         XCTAssertGreaterThan(Double(sent), 0.8 * Double(offered) * seconds, "the overload was offered")
@@ -111,7 +111,7 @@ final class StormControlLabTests: LabTestCase {
 
         var dropped: UInt64 = 0
         for node in ["sw1", "sw2", "sw3"] {
-            let counters = try XCTUnwrap(manager.stormControlCounters(lab: lab, node: node)["p1"])
+            let counters = try XCTUnwrap(DaemonControl(lab: lab).stormControlCounters(node: node)["p1"])
             XCTAssertLessThanOrEqual(Double(counters.framesPassed), 1.2 * bound + 10, "\(node):p1 passed no more than its limit")
             dropped += counters.framesOverLimit
         }

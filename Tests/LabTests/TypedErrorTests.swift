@@ -1,4 +1,4 @@
-import Daemons
+@testable import Daemons
 @testable import Experiments
 import Foundation
 import Kernel
@@ -21,7 +21,7 @@ final class TypedErrorTests: XCTestCase {
     }
 
     func testARangeErrorNamesTheValueAndWhatItMayBe() throws {
-        XCTAssertThrowsError(try LabManager().clockOffset(to: IPv4Address(127, 0, 0, 1), exchanges: 0)) { error in
+        XCTAssertThrowsError(try ClockOffsetProbe.measure(to: IPv4Address(127, 0, 0, 1), exchanges: 0)) { error in
             XCTAssertEqual(error as? LabError, .outOfRange("exchanges", allowed: "1-100", value: "0"))
             XCTAssertEqual("\(error)", "exchanges must be 1-100, not 0")
         }
@@ -36,6 +36,44 @@ final class TypedErrorTests: XCTestCase {
         let error = LabError.signalFailed(request: "mcheck", daemon: "rstpd", pid: Int32.max, node: "sw1", cause: errno)
         XCTAssertTrue(error.description.hasPrefix("mcheck: cannot signal rstpd (pid \(Int32.max)) on sw1: "), error.description)
         XCTAssertTrue(error.description.contains(String(cString: strerror(ESRCH))), error.description)
+    }
+
+    /// A lab's removal that leaves namespaces carries each one's errno; the message lists them as before.
+    func testARemovalThatFailedCarriesEachNamespacesErrno() {
+        let busy = Errno(code: EBUSY, call: "umount", detail: "/run/netns/l-a")
+        let error = LabError.removeFailed(lab: "l", namespaces: [NamespaceFailure(namespace: "l-a", cause: busy)])
+        guard case .removeFailed(_, let namespaces) = error else { return XCTFail("\(error)") }
+        XCTAssertEqual(namespaces.first?.cause.code, EBUSY)
+        XCTAssertEqual(error.description, "remove lab l: l-a: umount /run/netns/l-a: \(String(cString: strerror(EBUSY)))")
+    }
+
+    func testCablesWithoutCarrierNameTheirPortsByNamespace() {
+        let error = LabError.cablesWithoutCarrier(seconds: 10, waiting: [PortsWithoutCarrier(namespace: "l-sw", ports: ["p1", "p2"]),
+                                                                         PortsWithoutCarrier(namespace: "l-h1", ports: ["eth0"])])
+        XCTAssertEqual(error.description, "wait for cables: still without carrier after 10.0 s: l-sw: p1,p2; l-h1: eth0")
+    }
+
+    /// libnftables' answer read by the storm guard: its counters, or, when it is not the JSON expected,
+    /// an error quoting it (the first 200 characters) with the commands asked.
+    func testTheStormGuardsReadingOfLibnftablesJSON() throws {
+        let commands = "list table netdev redlab_storm"
+        let json = """
+            {"nftables": [{"metainfo": {"json_schema_version": 1}},
+             {"set": {"name": "seen", "elem": [{"elem": {"val": "p1", "counter": {"packets": 12, "bytes": 800}}},
+                                               {"elem": {"val": "p2", "counter": {"packets": 3, "bytes": 180}}}]}},
+             {"set": {"name": "tripped", "elem": [{"elem": {"val": "p2", "counter": {"packets": 40, "bytes": 2400}}}]}},
+             {"set": {"name": "rate", "elem": [{"elem": {"val": "p1", "counter": {"packets": 99, "bytes": 1}}}]}}]}
+            """
+        XCTAssertEqual(try StormGuardFirewall.reading(fromJSON: json, commands: commands),
+                       StormGuardReading(frames: ["p1": 12, "p2": 3], tripped: ["p2": 40]))
+        let garbled = "Error: " + String(repeating: "x", count: 300)
+        XCTAssertThrowsError(try StormGuardFirewall.reading(fromJSON: garbled, commands: commands)) { error in
+            XCTAssertEqual(error as? LabError, .unexpectedFirewallJSON(reading: "the storm guard", commands: commands, output: garbled))
+            XCTAssertEqual("\(error)", "read the storm guard (\(commands)): unexpected JSON from libnftables: \(garbled.prefix(200))")
+        }
+        XCTAssertThrowsError(try StormGuardFirewall.reading(fromJSON: #"{"other": []}"#, commands: commands)) { error in
+            XCTAssertEqual(error as? LabError, .unexpectedFirewallJSON(reading: "the storm guard", commands: commands, output: #"{"other": []}"#))
+        }
     }
 
     func testAScenarioWithoutAProbeOrWithAnUnknownResponderSaysWhich() throws {

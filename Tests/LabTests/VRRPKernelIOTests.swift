@@ -3,6 +3,7 @@ import Foundation
 import Kernel
 import Lab
 import Packets
+import TestSupport
 import Topology
 import XCTest
 
@@ -58,10 +59,9 @@ final class VRRPKernelIOTests: LabTestCase {
             let failing = try io.startScript("exit 3")
             let hanging = try io.startScript("sleep 30")
             var results: [Int: Bool] = [:]
-            let deadline = Date().addingTimeInterval(10)
-            while results.count < 2, Date() < deadline {
+            _ = waitUntil(seconds: 10, interval: 0.01) {
                 for handle in [passing, failing] where results[handle] == nil { results[handle] = io.scriptResult(handle) }
-                usleep(10_000)
+                return results.count == 2
             }
             XCTAssertEqual(results, [passing: true, failing: false])
             XCTAssertNil(io.scriptResult(hanging), "still running")
