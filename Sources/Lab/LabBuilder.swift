@@ -42,7 +42,7 @@ public struct LabManager {
     /// lab, so its part does not wait for convergence.
     @discardableResult
     public func up(_ topology: Topology, name: String, host: String? = nil, waitUntilSettled: Bool = true,
-                   settleTimeout: Double = 5, convergence: ConvergenceWait? = ConvergenceWait()) throws -> LabRecord {
+                   settleTimeout: Double? = nil, convergence: ConvergenceWait? = ConvergenceWait()) throws -> LabRecord {
         try Self.checkName(name)
         let whole = topology
         let topology = try Self.part(of: whole, onHost: host)
@@ -68,7 +68,9 @@ public struct LabManager {
         let executor = StepExecutor(directory: directory)
         do {
             for step in BuildPlan.steps(for: topology, lab: name) { try executor.run(step) }
-            if waitUntilSettled { try executor.waitUntilSettled(topology, lab: name, timeout: settleTimeout) }
+            if waitUntilSettled {
+                try executor.waitUntilSettled(topology, lab: name, timeout: settleTimeout ?? Self.carrierBound(cables: topology.links.count))
+            }
             try startDaemons(topology, lab: name)
             try directory.append(.complete)
         } catch {
@@ -95,6 +97,11 @@ public struct LabManager {
         }
         return record
     }
+
+    /// How long `up` waits for carrier on every cable by default: 5 s, and 5 ms more per cable. The kernel
+    /// reports carrier from one work queue for the whole host (linkwatch), so a lab of 2 000 cables on a busy
+    /// host needs longer than one of ten; the bound still ends a cable that never comes up.
+    static func carrierBound(cables: Int) -> Double { 5 + 0.005 * Double(cables) }
 
     // MARK: down
 

@@ -202,4 +202,11 @@ final class BuildPlanTests: XCTestCase {
         topology.stormGuard = nil
         XCTAssertTrue(guardSteps(BuildPlan.steps(for: topology, lab: "lab")).isEmpty)
     }
+
+    /// `up`'s default wait for carrier: 5 s for a small lab, longer for a large one (the kernel reports
+    /// carrier from one queue for the whole host), and still bounded.
+    func testTheCarrierBoundGrowsWithTheCables() {
+        XCTAssertEqual(LabManager.carrierBound(cables: 0), 5, accuracy: 1e-9)
+        XCTAssertEqual(LabManager.carrierBound(cables: 2_002), 15.01, accuracy: 1e-9)
+    }
 }
