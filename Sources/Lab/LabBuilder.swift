@@ -98,10 +98,10 @@ public struct LabManager {
         return record
     }
 
-    /// How long `up` waits for carrier on every cable by default: 5 s, and 5 ms more per cable. The kernel
+    /// How long `up` waits for carrier on every cable by default: 5 s, and 20 ms more per cable. The kernel
     /// reports carrier from one work queue for the whole host (linkwatch), so a lab of 2 000 cables on a busy
     /// host needs longer than one of ten; the bound still ends a cable that never comes up.
-    static func carrierBound(cables: Int) -> Double { 5 + 0.005 * Double(cables) }
+    static func carrierBound(cables: Int) -> Double { 5 + 0.02 * Double(cables) }
 
     // MARK: down
 

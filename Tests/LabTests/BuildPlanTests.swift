@@ -207,6 +207,6 @@ final class BuildPlanTests: XCTestCase {
     /// carrier from one queue for the whole host), and still bounded.
     func testTheCarrierBoundGrowsWithTheCables() {
         XCTAssertEqual(LabManager.carrierBound(cables: 0), 5, accuracy: 1e-9)
-        XCTAssertEqual(LabManager.carrierBound(cables: 2_002), 15.01, accuracy: 1e-9)
+        XCTAssertEqual(LabManager.carrierBound(cables: 2_002), 45.04, accuracy: 1e-9)
     }
 }
