@@ -24,7 +24,7 @@ let package = Package(
         .target(name: "Packets"),
         .target(name: "VRRP", dependencies: ["Packets"]),
         .target(name: "RSTP", dependencies: ["Packets"]),
-        .target(name: "Topology", dependencies: ["Packets", .product(name: "Yams", package: "Yams")]),
+        .target(name: "Topology", dependencies: ["Packets", "VRRP", .product(name: "Yams", package: "Yams")]),
         .target(name: "Analysis", dependencies: ["Packets"]),
         .target(name: "Report", dependencies: ["Analysis"]),
 
@@ -35,8 +35,8 @@ let package = Package(
         // Orchestration and the CLI. Data moves one way: LabBase <- Daemons <- Lab <- Experiments <- redlab.
         // What a lab keeps under /run/redlab (record, journal, event log, status files) and its kernel names.
         .target(name: "LabBase", dependencies: ["Topology", "Analysis", "Kernel", "NodeDaemon"]),
-        // What a node's own daemon process needs (rstpd), without Foundation or Yams: the small `redlabd`.
-        .target(name: "NodeDaemon", dependencies: ["Kernel", "Packets", "RSTP"]),
+        // What a node's own daemon processes need (rstpd, vrrpd), without Foundation or Yams: the small `redlabd`.
+        .target(name: "NodeDaemon", dependencies: ["Kernel", "Packets", "RSTP", "VRRP"]),
         // vrrpd, rstpd, storm control, the storm guard and the notifier, with their status types.
         .target(name: "Daemons", dependencies: ["LabBase", "NodeDaemon", "Analysis", "Topology", "Kernel", "Packets", "VRRP", "RSTP"]),
         // Building and removing labs, status, verification, convergence, faults, starting the daemons.
