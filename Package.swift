@@ -55,8 +55,10 @@ let package = Package(
         ]),
 
         // Statically linked (Swift runtime inside): a node's daemon maps one small image, not the toolchain's libraries.
+        // Not position-independent: its pointers are fixed at link time, so no daemon relocates (and so copies)
+        // the image's pointer tables when it starts.
         .executableTarget(name: "redlabd", dependencies: ["NodeDaemon", "Kernel"],
-                          linkerSettings: [.unsafeFlags(["-static-stdlib"])]),
+                          linkerSettings: [.unsafeFlags(["-static-stdlib", "-Xclang-linker", "-no-pie"])]),
 
         // What the test targets share: the seeded generator, waitUntil, the VRRP tests' lab.
         .target(name: "TestSupport", path: "Tests/TestSupport"),

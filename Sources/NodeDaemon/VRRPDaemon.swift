@@ -136,6 +136,9 @@ public protocol VRRPDaemonIO: AnyObject {
     func startNotify(_ command: String, environment: [String: String]) throws
     /// The daemon's log (syslog).
     func log(_ message: String)
+    /// Start-up is over (every group prepared and started, the first status written): what only start-up
+    /// needed may go.
+    func startedUp()
 }
 
 /// vrrpd (`redlabd vrrpd`, `redlab daemon vrrpd`): VRRP for the groups of one router, in the namespace the process runs in.
@@ -310,6 +313,7 @@ public final class VRRPDaemon {
             }
         }
         writeStatus(force: true)
+        io.startedUp()
     }
 
     /// Reads finished script runs, stops overdue ones, starts due ones.
@@ -756,6 +760,8 @@ public final class KernelVRRPDaemonIO: VRRPDaemonIO {
     }
 
     public func log(_ message: String) { SystemLog.notice(message) }
+
+    public func startedUp() { ProcessMemory.releaseStartupPages() }
 
     public func startScript(_ command: String) throws -> Int {
         let run = try ShellCommand.start(command, silent: true)

@@ -154,3 +154,34 @@ extension ShellCommand {
         return nil
     }
 }
+
+/// The end of start-up, where the kernel IO gives back what only start-up needed (`ProcessMemory`).
+final class VRRPDaemonStartUpTests: XCTestCase {
+    func testStartUpEndsOnceAfterTheFirstTransitions() throws {
+        let io = FakeVRRPIO()
+        let config = VRRPDaemonConfig(groups: [VRRPGroupSpec(name: "gw", interface: "eth1", vrid: 1, priority: 255, advertIntervalMilliseconds: 100,
+                                                             virtualAddresses: [IPv4Interface(address: IPv4Address(10, 0, 0, 254), prefixLength: 24)])])
+        io.script = [(.seconds(1), .stop)]
+        try VRRPDaemon(config: config, io: io, node: "r1", statusPath: nil) { _, _, _ in }.run()
+        XCTAssertEqual(io.journal.filter { $0.entry == "started up" }.count, 1)
+        guard let master = io.index(of: "mac up"), let started = io.index(of: "started up") else { return XCTFail("\(io.journal.map(\.entry))") }
+        XCTAssertLessThan(master, started, "the owner is Master before start-up ends")
+        XCTAssertEqual(io.journal[started].at, .zero)
+    }
+
+    /// On this process: dropping the clean file pages leaves the process running and gives the resident set back.
+    func testReleasingStartUpPagesShrinksTheResidentSet() throws {
+        func resident() throws -> Int {
+            let status = try String(contentsOfFile: "/proc/self/status", encoding: .utf8)
+            let line = try XCTUnwrap(status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") })
+            return try XCTUnwrap(Int(line.split(separator: " ", omittingEmptySubsequences: true)[1]))
+        }
+        let before = try resident()
+        let dropped = ProcessMemory.releaseStartupPages()
+        let after = try resident()
+        XCTAssertGreaterThan(dropped, 0)
+        XCTAssertLessThan(after, before, "dropped \(dropped) kB")
+        // The code still runs (its pages come back from the page cache).
+        XCTAssertEqual(try VRRPDaemonFile.parse("node r1\ngroup gw interface=eth1 vrid=1 addresses=10.0.0.1/24", path: "x").node, "r1")
+    }
+}

@@ -98,6 +98,8 @@ final class FakeVRRPIO: VRRPDaemonIO {
 
     func log(_ message: String) { journal.append((clock, "log \(message)")) }
 
+    func startedUp() { journal.append((clock, "started up")) }
+
     func logs(containing text: String) -> [String] {
         journal.map(\.entry).filter { $0.hasPrefix("log ") && $0.contains(text) }
     }
