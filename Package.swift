@@ -24,7 +24,7 @@ let package = Package(
         .target(name: "Packets"),
         .target(name: "VRRP", dependencies: ["Packets"]),
         .target(name: "RSTP", dependencies: ["Packets"]),
-        .target(name: "Topology", dependencies: ["Packets", .product(name: "Yams", package: "Yams")]),
+        .target(name: "Topology", dependencies: ["Packets", "VRRP", .product(name: "Yams", package: "Yams")]),
         .target(name: "Analysis", dependencies: ["Packets"]),
         .target(name: "Report", dependencies: ["Analysis"]),
 
@@ -35,8 +35,8 @@ let package = Package(
         // Orchestration and the CLI. Data moves one way: LabBase <- Daemons <- Lab <- Experiments <- redlab.
         // What a lab keeps under /run/redlab (record, journal, event log, status files) and its kernel names.
         .target(name: "LabBase", dependencies: ["Topology", "Analysis", "Kernel", "NodeDaemon"]),
-        // What a node's own daemon process needs (rstpd), without Foundation or Yams: the small `redlabd`.
-        .target(name: "NodeDaemon", dependencies: ["Kernel", "Packets", "RSTP"]),
+        // What a node's own daemon processes need (rstpd, vrrpd), without Foundation or Yams: the small `redlabd`.
+        .target(name: "NodeDaemon", dependencies: ["Kernel", "Packets", "RSTP", "VRRP"]),
         // vrrpd, rstpd, storm control, the storm guard and the notifier, with their status types.
         .target(name: "Daemons", dependencies: ["LabBase", "NodeDaemon", "Analysis", "Topology", "Kernel", "Packets", "VRRP", "RSTP"]),
         // Building and removing labs, status, verification, convergence, faults, starting the daemons.
@@ -55,8 +55,10 @@ let package = Package(
         ]),
 
         // Statically linked (Swift runtime inside): a node's daemon maps one small image, not the toolchain's libraries.
+        // Not position-independent: its pointers are fixed at link time, so no daemon relocates (and so copies)
+        // the image's pointer tables when it starts.
         .executableTarget(name: "redlabd", dependencies: ["NodeDaemon", "Kernel"],
-                          linkerSettings: [.unsafeFlags(["-static-stdlib"])]),
+                          linkerSettings: [.unsafeFlags(["-static-stdlib", "-Xclang-linker", "-no-pie"])]),
 
         // What the test targets share: the seeded generator, waitUntil, the VRRP tests' lab.
         .target(name: "TestSupport", path: "Tests/TestSupport"),

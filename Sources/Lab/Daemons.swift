@@ -16,10 +16,6 @@ public enum DaemonCommandLine {
     public static func stormGuard(lab: String) -> [String] { [group, "stormguard", "--lab", lab] }
     /// `redlab daemon stormctl`: a switch's storm control watcher.
     public static func stormControl(lab: String, node: String) -> [String] { [group, "stormctl", "--lab", lab, "--node", node] }
-    /// `redlab daemon vrrpd`: a router's VRRP groups.
-    public static func vrrpd(config: String, lab: String, node: String) -> [String] {
-        [group, "vrrpd", "--config", config, "--lab", lab, "--node", node]
-    }
     /// `redlab daemon keepalived`: keepalived for a router's groups, in its namespace.
     public static func keepalived(lab: String, node: String) -> [String] { [group, "keepalived", "--lab", lab, "--node", node] }
     /// `redlab daemon keepalived-notify`: the words before keepalived's own in a notify script.
@@ -30,11 +26,13 @@ public enum DaemonCommandLine {
     }
     /// `redlabd rstpd`: a bridge's RSTP, from the small executable (`LabManager.daemonExecutable`).
     public static func rstpd(node: String, config: String) -> [String] { ["rstpd", "--node", node, "--config", config] }
+    /// `redlabd vrrpd`: a router's VRRP groups, from the small executable.
+    public static func vrrpd(node: String, config: String) -> [String] { ["vrrpd", "--node", node, "--config", config] }
 }
 
 /// Starting and stopping the lab's daemons: one `redlabd rstpd` per RSTP bridge, one `redlab daemon stormctl` per
 /// switch with storm control `action: shutdown` ports, one `redlab daemon stormguard` per lab (unless `storm_guard: false`),
-/// one `redlab daemon vrrpd` per router with VRRP groups, and `redlab daemon notifier` when the topology has `monitoring:`.
+/// one `redlabd vrrpd` per router with VRRP groups, and `redlab daemon notifier` when the topology has `monitoring:`.
 /// Each is its own process (so a crash is a kill and a hang is SIGSTOP), recorded in the journal.
 extension LabManager {
     /// The `redlab` executable daemons run from: $REDLAB_EXECUTABLE, this process if it is redlab, or
@@ -122,11 +120,13 @@ extension LabManager {
                 try startKeepalived(vrrp, lab: lab, node: entry.name)
                 continue
             }
-            let configPath = "\(directory.path)/vrrp-\(entry.name).yaml"
-            try TopologyWriter.vrrpDaemonYAML(vrrp).write(toFile: configPath, atomically: true, encoding: .utf8)
-            try start("vrrpd", node: entry.name, arguments: DaemonCommandLine.vrrpd(config: configPath, lab: lab, node: entry.name),
-                      statusPath: directory.statusPath(.vrrp, node: entry.name), log: "\(directory.path)/vrrpd-\(entry.name).log",
-                      role: "vrrpd \(entry.name)")
+            // vrrpd reads a compact configuration (`VRRPDaemonFile`) and runs from the small `redlabd`.
+            let file = VRRPDaemonFile(vrrp: vrrp, node: entry.name, lab: lab, directory: directory)
+            let configPath = Self.vrrpdConfigPath(lab: lab, node: entry.name)
+            try file.text.write(toFile: configPath, atomically: true, encoding: .utf8)
+            try start("vrrpd", node: entry.name, arguments: DaemonCommandLine.vrrpd(node: entry.name, config: configPath),
+                      statusPath: file.statusPath ?? "", log: "\(directory.path)/vrrpd-\(entry.name).log",
+                      role: "vrrpd \(entry.name)", executable: Self.daemonExecutable())
         }
         try waitForStatus(starting)
     }
@@ -134,6 +134,11 @@ extension LabManager {
     /// The compact configuration of a node's rstpd (`RSTPDaemonConfig`), in the lab's folder.
     public static func rstpdConfigPath(lab: String, node: String) -> String {
         "\(LabDirectory(name: lab).path)/rstp-\(node).conf"
+    }
+
+    /// The compact configuration of a node's vrrpd (`VRRPDaemonFile`), in the lab's folder.
+    public static func vrrpdConfigPath(lab: String, node: String) -> String {
+        "\(LabDirectory(name: lab).path)/vrrp-\(node).conf"
     }
 
     /// The file holding a node's part of the lab's topology (`Topology.part(around:)`), which its rstpd

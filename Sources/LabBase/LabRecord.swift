@@ -89,7 +89,7 @@ public struct LabDirectory: Sendable {
     /// A node's own folder (made by `makeNodeFolder` before its daemons start).
     public func nodeFolder(_ node: String) -> String { "\(path)/nodes/\(node)" }
 
-    package func makeNodeFolder(_ node: String) throws {
+    public func makeNodeFolder(_ node: String) throws {
         try FileManager.default.createDirectory(atPath: nodeFolder(node), withIntermediateDirectories: true)
     }
 

@@ -304,6 +304,8 @@ public final class RSTPDaemon {
         try refreshForwarding(at: monotonicNanoseconds())
         var nextTick = monotonicNanoseconds() + 1_000_000_000
         writeStatus()
+        // Start-up is over: what only it needed (its code's pages, freed heap) may go.
+        ProcessMemory.releaseStartupPages()
         while true {
             let ordered = portNames.keys.sorted()
             let descriptors = [signals.fileDescriptor, linkMonitor.fileDescriptor] + ordered.compactMap { sockets[$0]?.fileDescriptor }

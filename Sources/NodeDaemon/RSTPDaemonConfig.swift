@@ -84,7 +84,7 @@ public struct RSTPDaemonConfig: Sendable, Equatable {
         do {
             bytes = try Files.read(path)
         } catch {
-            throw RSTPDaemonConfigError(path: path, line: 0, column: 0, message: "cannot read it: \(error)")
+            throw DaemonConfigError(path: path, line: 0, column: 0, message: "cannot read it: \(error)")
         }
         return try parse(String(decoding: bytes, as: UTF8.self), path: path)
     }
@@ -101,8 +101,8 @@ public struct RSTPDaemonConfig: Sendable, Equatable {
             let indent = line.prefix { $0 == " " || $0 == "\t" }.count
             let content = line.dropFirst(indent)
             if content.isEmpty || content.hasPrefix("#") { continue }
-            func fail(_ column: Int, _ message: String) -> RSTPDaemonConfigError {
-                RSTPDaemonConfigError(path: path, line: lineNumber, column: column, message: message)
+            func fail(_ column: Int, _ message: String) -> DaemonConfigError {
+                DaemonConfigError(path: path, line: lineNumber, column: column, message: message)
             }
             let key = String(content.prefix { $0 != " " })
             let valueColumn = indent + key.count + 2
@@ -116,7 +116,7 @@ public struct RSTPDaemonConfig: Sendable, Equatable {
             case "events": config.eventLogPath = value
             case "host": config.host = value
             case "bridge":
-                let (name, fields) = try fieldsOf(value, column: valueColumn, fail)
+                let (name, fields) = try DaemonConfigText.fields(value, column: valueColumn, fail)
                 bridgeName = name
                 for (field, (text, column)) in fields {
                     func number<T: FixedWidthInteger>(_: T.Type) throws -> T {
@@ -133,7 +133,7 @@ public struct RSTPDaemonConfig: Sendable, Equatable {
                     }
                 }
             case "port":
-                let (name, fields) = try fieldsOf(value, column: valueColumn, fail)
+                let (name, fields) = try DaemonConfigText.fields(value, column: valueColumn, fail)
                 var port = Port(name: name, configuration: PortConfiguration(number: ports.count + 1), settings: [])
                 for (field, (text, column)) in fields {
                     func flag() throws -> Bool {
@@ -171,8 +171,8 @@ public struct RSTPDaemonConfig: Sendable, Equatable {
                 throw fail(indent + 1, "unknown item '\(key)' (node, namespace, bridge, port, status, mcheck, events, host)")
             }
         }
-        func missing(_ item: String) -> RSTPDaemonConfigError {
-            RSTPDaemonConfigError(path: path, line: 0, column: 0, message: "no '\(item)' line")
+        func missing(_ item: String) -> DaemonConfigError {
+            DaemonConfigError(path: path, line: 0, column: 0, message: "no '\(item)' line")
         }
         guard let node else { throw missing("node") }
         guard let namespace else { throw missing("namespace") }
@@ -184,9 +184,24 @@ public struct RSTPDaemonConfig: Sendable, Equatable {
         config.ports = ports
         return config
     }
+}
 
+/// A compact daemon configuration that cannot be used: the file, line and column (1-based; 0 when the
+/// whole file is meant) and what is wrong.
+public struct DaemonConfigError: Error, CustomStringConvertible, Sendable, Equatable {
+    public var path: String
+    public var line: Int
+    public var column: Int
+    public var message: String
+
+    public var description: String { line == 0 ? "\(path): \(message)" : "\(path):\(line):\(column): \(message)" }
+}
+
+/// What the compact daemon configurations (rstpd's, vrrpd's) share: lines of `KEY VALUE`, a value of
+/// `NAME key=value key=value`, and values escaped so that they hold no space, comma, `=` or line break.
+enum DaemonConfigText {
     /// "NAME key=value key=value": the name and each field's text and column.
-    private static func fieldsOf(_ value: String, column: Int, _ fail: (Int, String) -> RSTPDaemonConfigError) throws
+    static func fields(_ value: String, column: Int, _ fail: (Int, String) -> DaemonConfigError) throws
         -> (String, [(String, (String, Int))]) {
         var words: [(String, Int)] = []
         var start: String.Index?
@@ -207,15 +222,39 @@ public struct RSTPDaemonConfig: Sendable, Equatable {
         }
         return (name.0, fields)
     }
-}
 
-/// A compact daemon configuration that cannot be used: the file, line and column (1-based; 0 when the
-/// whole file is meant) and what is wrong.
-public struct RSTPDaemonConfigError: Error, CustomStringConvertible, Sendable, Equatable {
-    public var path: String
-    public var line: Int
-    public var column: Int
-    public var message: String
+    /// `text` with `%`, `,`, `=`, `#` and every byte outside printable ASCII (space included) as `%XX`.
+    static func escape(_ text: String) -> String {
+        var result = ""
+        for byte in text.utf8 {
+            if byte > 0x20, byte < 0x7f, !"%,=#".utf8.contains(byte) {
+                result.unicodeScalars.append(Unicode.Scalar(byte))
+            } else {
+                let hex = Array("0123456789ABCDEF".utf8)
+                result += "%" + String(decoding: [hex[Int(byte >> 4)], hex[Int(byte & 0xf)]], as: UTF8.self)
+            }
+        }
+        return result
+    }
 
-    public var description: String { line == 0 ? "\(path): \(message)" : "\(path):\(line):\(column): \(message)" }
+    /// The text `escape` made; nil when a `%` is not followed by two hex digits.
+    static func unescape(_ text: String) -> String? {
+        var bytes: [UInt8] = []
+        var iterator = Array(text.utf8).makeIterator()
+        while let byte = iterator.next() {
+            guard byte == UInt8(ascii: "%") else { bytes.append(byte); continue }
+            guard let high = iterator.next().flatMap(hexValue), let low = iterator.next().flatMap(hexValue) else { return nil }
+            bytes.append(high << 4 | low)
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    private static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
 }

@@ -3,25 +3,6 @@ import Packets
 // The lab model: what a topology file describes, after parsing and validation.
 // Every value that came from a file carries the place it came from, so later checks can name it.
 
-/// Where something was written: file, line and column (1-based).
-public struct SourceLocation: Sendable, Hashable, CustomStringConvertible {
-    public var file: String
-    public var line: Int
-    public var column: Int
-
-    public init(file: String, line: Int, column: Int) {
-        self.file = file
-        self.line = line
-        self.column = column
-    }
-
-    public static func unknown(_ file: String = "<generated>") -> SourceLocation {
-        SourceLocation(file: file, line: 0, column: 0)
-    }
-
-    public var description: String { line > 0 ? "\(file):\(line):\(column)" : file }
-}
-
 /// One end of a cable: a port of a node, written `node:port`.
 public struct PortRef: Sendable, Hashable, Comparable, CustomStringConvertible {
     public var node: String

@@ -5,9 +5,10 @@ import NodeDaemon
 // and daemon). It holds only what those daemons need, without Foundation, so that a lab of a thousand
 // bridges keeps a thousand small processes.
 //   redlabd rstpd --config FILE [--node NODE]    RSTP on the node's bridge (see RSTPDaemonConfig)
+//   redlabd vrrpd --config FILE [--node NODE]    VRRP for the router's groups (see VRRPDaemonFile)
 
 func usage(_ message: String) -> Never {
-    let text = "redlabd: \(message)\nusage: redlabd rstpd --config FILE [--node NODE]\n"
+    let text = "redlabd: \(message)\nusage: redlabd rstpd|vrrpd --config FILE [--node NODE]\n"
     StandardError.writeUnbuffered(text)  // nothing else to tell
     exitProcess(2)
 }
@@ -26,6 +27,9 @@ switch daemon {
 case "rstpd":
     guard let config = options["--config"] else { usage("rstpd needs --config FILE") }
     exitProcess(RSTPDaemonMain.run(configPath: config, node: options["--node"]))
+case "vrrpd":
+    guard let config = options["--config"] else { usage("vrrpd needs --config FILE") }
+    exitProcess(VRRPDaemonMain.run(configPath: config, node: options["--node"]))
 default:
     usage("unknown daemon '\(daemon)'")
 }

@@ -131,13 +131,14 @@ final class CommandLineTests: LabTestCase {
             DaemonCommandLine.notifier(lab: lab),
             DaemonCommandLine.stormGuard(lab: lab),
             DaemonCommandLine.stormControl(lab: lab, node: "sw1"),
-            DaemonCommandLine.vrrpd(config: "\(folder)/vrrp-r1.yaml", lab: lab, node: "r1"),
+            [DaemonCommandLine.group, "vrrpd", "--config", "\(folder)/vrrp-r1.yaml", "--lab", lab, "--node", "r1"],
             DaemonCommandLine.keepalived(lab: lab, node: "r1"),
             DaemonCommandLine.keepalivedNotify(lab: lab, node: "r1") + ["--time-ns", "1", "INSTANCE", "gw", "MASTER", "100"],
             DaemonCommandLine.stormWatchdog(lab: lab, port: "sw1:p1", afterSeconds: 0),
         ]
         var runs = redlabLines.map { [redlab] + $0 }
         runs.append([LabManager.daemonExecutable()] + DaemonCommandLine.rstpd(node: "sw1", config: "\(folder)/rstp-sw1.conf"))
+        runs.append([LabManager.daemonExecutable()] + DaemonCommandLine.vrrpd(node: "r1", config: "\(folder)/vrrp-r1.conf"))
         for arguments in runs {
             let result = try runCommand(arguments)
             XCTAssertEqual(result.status, 1, "\(arguments): \(result.output)")

@@ -92,8 +92,8 @@ final class TypedErrorTests: XCTestCase {
     }
 
     func testDaemonErrorsReadAsBefore() {
-        XCTAssertEqual(DaemonError.noInterface(group: "gw", interface: "vlan10").description, "vrrpd: group gw: no interface vlan10 on this node")
-        XCTAssertEqual(DaemonError.noSourceAddress(group: "gw", interface: "br0", kind: "IPv6 link-local", hint: "is IPv6 disabled on it?").description,
+        XCTAssertEqual(VRRPDaemonError.noInterface(group: "gw", interface: "vlan10").description, "vrrpd: group gw: no interface vlan10 on this node")
+        XCTAssertEqual(VRRPDaemonError.noSourceAddress(group: "gw", interface: "br0", kind: "IPv6 link-local", hint: "is IPv6 disabled on it?").description,
                        "vrrpd: group gw: br0 has no IPv6 link-local address to send adverts from (is IPv6 disabled on it?)")
         XCTAssertEqual(DaemonError.notConfigured(daemon: "notifier", lab: "l", missing: "no monitoring: section").description,
                        "notifier: lab l has no monitoring: section")

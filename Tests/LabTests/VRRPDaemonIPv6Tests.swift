@@ -23,7 +23,7 @@ final class VRRPDaemonIPv6Tests: XCTestCase {
     func run(_ spec: VRRPGroupSpec, _ io: FakeVRRPIO, stop: Double) throws -> VRRPDaemon {
         io.primaryAddresses["eth1"] = .v6(linkLocal)
         io.script.append((.seconds(stop), .stop))
-        let daemon = try VRRPDaemon(config: VRRPDaemonConfig(groups: [spec]), io: io, node: "r1", statusPath: nil) { _ in }
+        let daemon = try VRRPDaemon(config: VRRPDaemonConfig(groups: [spec]), io: io, node: "r1", statusPath: nil) { _, _, _ in }
         try daemon.run()
         return daemon
     }

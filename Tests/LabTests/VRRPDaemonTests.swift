@@ -1,4 +1,3 @@
-import Analysis
 import Daemons
 import Packets
 import Topology
@@ -22,6 +21,16 @@ final class FakeVRRPIO: VRRPDaemonIO {
     var macState: [String: Bool] = [:]
 
     func now() -> Instant { clock }
+
+    func wallClockNanoseconds() -> Int64 { 1_700_000_000_000_000_000 + clock.nanoseconds }
+
+    /// Notify commands started, with their environment additions.
+    var notifies: [(at: Instant, command: String, environment: [String: String])] = []
+
+    func startNotify(_ command: String, environment: [String: String]) throws {
+        notifies.append((clock, command, environment))
+        journal.append((clock, "notify \(environment["REDLAB_EVENT_TO"] ?? "?")"))
+    }
 
     func prepare(_ group: VRRPGroupSpec) throws -> VRRPGroupPlumbing {
         let index: Int32 = group.interface == "eth1" ? 3 : 4
@@ -89,6 +98,8 @@ final class FakeVRRPIO: VRRPDaemonIO {
 
     func log(_ message: String) { journal.append((clock, "log \(message)")) }
 
+    func startedUp() { journal.append((clock, "started up")) }
+
     func logs(containing text: String) -> [String] {
         journal.map(\.entry).filter { $0.hasPrefix("log ") && $0.contains(text) }
     }
@@ -96,6 +107,13 @@ final class FakeVRRPIO: VRRPDaemonIO {
     func index(of prefix: String, after: Int = 0) -> Int? {
         journal.indices.first { $0 >= after && journal[$0].entry.hasPrefix(prefix) }
     }
+}
+
+/// An event the daemon reported, as its event log line would hold it.
+struct ReportedEvent: Equatable {
+    var kind: String
+    var target: String
+    var detail: [String: String]
 }
 
 final class VRRPDaemonTests: XCTestCase {
@@ -109,10 +127,11 @@ final class VRRPDaemonTests: XCTestCase {
     }
 
     /// Runs a daemon over `io` until `stop` (seconds); returns it and the events it reported.
-    func run(_ config: VRRPDaemonConfig, _ io: FakeVRRPIO, stop: Double) throws -> (VRRPDaemon, [(Instant, LabEvent)]) {
+    func run(_ config: VRRPDaemonConfig, _ io: FakeVRRPIO, stop: Double) throws -> (VRRPDaemon, [(Instant, ReportedEvent)]) {
         io.script.append((.seconds(stop), .stop))
-        var events: [(Instant, LabEvent)] = []
-        let daemon = try VRRPDaemon(config: config, io: io, node: "r1", statusPath: nil) { event in
+        var events: [(Instant, ReportedEvent)] = []
+        let daemon = try VRRPDaemon(config: config, io: io, node: "r1", statusPath: nil) { kind, target, detail in
+            let event = ReportedEvent(kind: kind, target: target, detail: detail)
             events.append((io.clock, event))
             io.journal.append((io.clock, "event \(event.detail["from"] ?? "?")->\(event.detail["to"] ?? "?") \(event.target)"))
         }

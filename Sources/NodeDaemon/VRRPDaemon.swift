@@ -1,12 +1,9 @@
-import Analysis
-import Foundation
 import Kernel
-import LabBase
 import Packets
-import Topology
 import VRRP
 
-/// What `redlab daemon vrrpd` writes for `redlab status`: each group's state and counters.
+/// What vrrpd writes for `redlab status`: each group's state and counters (a JSON array of them, the keys
+/// as the properties are named; `redlab status` decodes it with `Codable`).
 public struct VRRPGroupStatus: Codable, Sendable, Equatable {
     public var name: String
     public var interface: String
@@ -26,6 +23,59 @@ public struct VRRPGroupStatus: Codable, Sendable, Equatable {
     /// When the group entered its state (wall clock, ns), for keepalived groups: keepalived does not say
     /// which master a backup hears.
     public var since: Int64? = nil
+
+    public init(name: String, interface: String, vrid: Int, state: String, priority: Int, master: String?,
+                advertisementsIn: Int, advertisementsOut: Int, rejected: [String: Int], transitions: Int,
+                sendErrors: Int? = nil, implementation: String? = nil, since: Int64? = nil) {
+        self.name = name
+        self.interface = interface
+        self.vrid = vrid
+        self.state = state
+        self.priority = priority
+        self.master = master
+        self.advertisementsIn = advertisementsIn
+        self.advertisementsOut = advertisementsOut
+        self.rejected = rejected
+        self.transitions = transitions
+        self.sendErrors = sendErrors
+        self.implementation = implementation
+        self.since = since
+    }
+
+    /// The status as one JSON object, as `JSONEncoder` writes it (nil members left out), without Foundation.
+    public var jsonText: String {
+        JSONText.object([
+            (key: "name", value: JSONText.string(name)), (key: "interface", value: JSONText.string(interface)),
+            (key: "vrid", value: "\(vrid)"), (key: "state", value: JSONText.string(state)), (key: "priority", value: "\(priority)"),
+            (key: "master", value: master.map(JSONText.string)),
+            (key: "advertisementsIn", value: "\(advertisementsIn)"), (key: "advertisementsOut", value: "\(advertisementsOut)"),
+            (key: "rejected", value: JSONText.object(rejected)), (key: "transitions", value: "\(transitions)"),
+            (key: "sendErrors", value: sendErrors.map { "\($0)" }), (key: "implementation", value: implementation.map(JSONText.string)),
+            (key: "since", value: since.map { "\($0)" }),
+        ])
+    }
+
+    /// A status file's text: the groups' statuses as a JSON array.
+    public static func jsonText(_ statuses: [VRRPGroupStatus]) -> String { JSONText.array(statuses.map(\.jsonText)) }
+}
+
+/// Why vrrpd cannot start a group or send for it, with what it concerns.
+public enum VRRPDaemonError: Error, CustomStringConvertible, Equatable {
+    /// A VRRP group's interface is not on the node.
+    case noInterface(group: String, interface: String)
+    /// A VRRP group's interface has no address of the kind its adverts leave from (`IPv4`, `IPv6 link-local`).
+    case noSourceAddress(group: String, interface: String, kind: String, hint: String?)
+    /// A frame or message for an interface no group was prepared on (`socket`: which of vrrpd's sockets).
+    case noSocket(socket: String, interface: String)
+
+    public var description: String {
+        switch self {
+        case .noInterface(let group, let interface): "vrrpd: group \(group): no interface \(interface) on this node"
+        case .noSourceAddress(let group, let interface, let kind, let hint):
+            "vrrpd: group \(group): \(interface) has no \(kind) address to send adverts from" + (hint.map { " (\($0))" } ?? "")
+        case .noSocket(let socket, let interface): "vrrpd: no \(socket) on \(interface)"
+        }
+    }
 }
 
 /// Something the daemon's loop reacts to.
@@ -59,6 +109,8 @@ public struct VRRPGroupPlumbing: Sendable, Equatable {
 public protocol VRRPDaemonIO: AnyObject {
     /// Monotonic time.
     func now() -> Instant
+    /// The wall clock (ns since 1970), for the notify command's REDLAB_EVENT_TIME_NS.
+    func wallClockNanoseconds() -> Int64
     /// Makes the group's virtual-MAC interface (down, holding the virtual addresses), applies its
     /// Accept_Mode and starts receiving adverts on its interface.
     func prepare(_ group: VRRPGroupSpec) throws -> VRRPGroupPlumbing
@@ -79,11 +131,17 @@ public protocol VRRPDaemonIO: AnyObject {
     func scriptResult(_ handle: Int) -> Bool?
     /// Kills a script that ran too long (or is still running at shutdown).
     func stopScript(_ handle: Int)
+    /// Starts the operator's notify command in the background with `environment` added to the daemon's own,
+    /// without waiting for it.
+    func startNotify(_ command: String, environment: [String: String]) throws
     /// The daemon's log (syslog).
     func log(_ message: String)
+    /// Start-up is over (every group prepared and started, the first status written): what only start-up
+    /// needed may go.
+    func startedUp()
 }
 
-/// `redlab daemon vrrpd`: VRRP for the groups of one router, in the namespace the process runs in.
+/// vrrpd (`redlabd vrrpd`, `redlab daemon vrrpd`): VRRP for the groups of one router, in the namespace the process runs in.
 /// The protocol lives in `VirtualRouter` and `VRRPSyncGroup` (pure, time as input); every group runs
 /// inside a sync group (of one when the configuration names none). The system is reached only through
 /// `VRRPDaemonIO`.
@@ -134,7 +192,7 @@ public final class VRRPDaemon {
     private let io: VRRPDaemonIO
     private var units: [VRRPSyncGroup] = []
     private var groups: [Group] = []
-    private let eventSink: (LabEvent) -> Void
+    private let eventSink: (_ kind: String, _ target: String, _ detail: [String: String]) -> Void
     private let statusPath: String?
     private let node: String
     private var lastStatusWrite: Int64 = 0
@@ -144,12 +202,12 @@ public final class VRRPDaemon {
 
     /// Opens everything in the current namespace. `eventSink` receives every state change.
     public convenience init(config: VRRPDaemonConfig, node: String, statusPath: String?,
-                            eventSink: @escaping (LabEvent) -> Void) throws {
+                            eventSink: @escaping (_ kind: String, _ target: String, _ detail: [String: String]) -> Void) throws {
         try self.init(config: config, io: try KernelVRRPDaemonIO(), node: node, statusPath: statusPath, eventSink: eventSink)
     }
 
     public init(config: VRRPDaemonConfig, io: VRRPDaemonIO, node: String, statusPath: String?,
-                eventSink: @escaping (LabEvent) -> Void) throws {
+                eventSink: @escaping (_ kind: String, _ target: String, _ detail: [String: String]) -> Void) throws {
         self.config = config
         self.io = io
         self.node = node
@@ -255,6 +313,7 @@ public final class VRRPDaemon {
             }
         }
         writeStatus(force: true)
+        io.startedUp()
     }
 
     /// Reads finished script runs, stops overdue ones, starts due ones.
@@ -449,13 +508,12 @@ public final class VRRPDaemon {
             switch output.action {
             case .stateChanged(let from, let to, let reason):
                 let priority = units[group.unit][group.spec.name].map { Int($0.priority) } ?? group.spec.priority
-                let event = LabEvent(source: "vrrp", kind: "state-change", target: "\(node):\(group.spec.name)",
-                                     detail: ["from": from.rawValue, "to": to.rawValue, "reason": reason,
-                                              "vrid": "\(group.spec.vrid)", "interface": group.spec.interface,
-                                              "priority": "\(priority)"])
-                eventSink(event)
+                let target = "\(node):\(group.spec.name)"
+                let detail = ["from": from.rawValue, "to": to.rawValue, "reason": reason, "vrid": "\(group.spec.vrid)",
+                              "interface": group.spec.interface, "priority": "\(priority)"]
+                eventSink("state-change", target, detail)
                 io.log("VRRP group \(group.spec.name) (VRID \(group.spec.vrid) on \(group.spec.interface)): \(from.rawValue) -> \(to.rawValue): \(reason)")
-                notify(event)
+                notify(kind: "state-change", target: target, detail: detail)
                 writeStatus(force: true)
             case .discarded(let reason, let detail) where ![.notRunning, .inFault, .ownAdvertisement].contains(reason):
                 // (Adverts heard while not running or in Fault, or our own, are counted, not logged: they are expected.)
@@ -482,14 +540,13 @@ public final class VRRPDaemon {
     }
 
     /// Runs the operator's notify command with the event in its environment, without waiting for it.
-    private func notify(_ event: LabEvent) {
+    private func notify(kind: String, target: String, detail: [String: String]) {
         guard let command = config.notify else { return }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", command]
-        process.environment = ProcessInfo.processInfo.environment
-            .merging(EventEscalation.notifyEnvironment(for: event, lab: nil)) { $1 }
-        do { try process.run() } catch { logLimited("notify", "vrrpd: notify command failed to start: \(error)") }
+        let environment = NotifyEnvironment.variables(timeNanoseconds: io.wallClockNanoseconds(), source: "vrrp", kind: kind,
+                                                      target: target, detail: detail, lab: nil)
+        do { try io.startNotify(command, environment: environment) } catch {
+            logLimited("notify", "vrrpd: notify command failed to start: \(error)")
+        }
     }
 
     /// Each group's state and counters, as `redlab status` shows them.
@@ -514,7 +571,7 @@ public final class VRRPDaemon {
         let time = io.now().nanoseconds
         guard force || time - lastStatusWrite > 1_000_000_000 else { return }
         lastStatusWrite = time
-        writeStatusFile(statuses(), to: statusPath)
+        StatusFileWriter.shared.write(Array(VRRPGroupStatus.jsonText(statuses()).utf8), to: statusPath)
     }
 }
 
@@ -548,7 +605,9 @@ public final class KernelVRRPDaemonIO: VRRPDaemonIO {
     private var senders: [String: PacketSocket] = [:]
     private let firewall: FirewallSession
     private var tableMade = false
-    private var scriptRuns: [Int: Process] = [:]
+    private var scriptRuns: [Int: ShellCommand] = [:]
+    /// Notify commands not yet reaped.
+    private var notifyRuns: [ShellCommand] = []
     private var nextScriptHandle = 0
     static let table = "redlab_vrrpd"
 
@@ -564,17 +623,19 @@ public final class KernelVRRPDaemonIO: VRRPDaemonIO {
 
     public func now() -> Instant { Instant(nanoseconds: Int64(monotonicNanoseconds())) }
 
+    public func wallClockNanoseconds() -> Int64 { Kernel.wallClockNanoseconds() }
+
     public func prepare(_ spec: VRRPGroupSpec) throws -> VRRPGroupPlumbing {
         let links = try netlink.links()
         guard let link = links.first(where: { $0.name == spec.interface }) else {
-            throw DaemonError.noInterface(group: spec.name, interface: spec.interface)
+            throw VRRPDaemonError.noInterface(group: spec.name, interface: spec.interface)
         }
         let primary: IPAddress
         if spec.isIPv6 {
             primary = .v6(try linkLocalAddress(of: spec, index: link.index))
         } else {
             guard let address = try netlink.addresses().first(where: { $0.interfaceIndex == link.index })?.address.address else {
-                throw DaemonError.noSourceAddress(group: spec.name, interface: spec.interface, kind: "IPv4", hint: nil)
+                throw VRRPDaemonError.noSourceAddress(group: spec.name, interface: spec.interface, kind: "IPv4", hint: nil)
             }
             primary = .v4(address)
         }
@@ -640,7 +701,7 @@ public final class KernelVRRPDaemonIO: VRRPDaemonIO {
                 return address.address.address
             }
             guard now() < deadline else {
-                throw DaemonError.noSourceAddress(group: spec.name, interface: spec.interface, kind: "IPv6 link-local",
+                throw VRRPDaemonError.noSourceAddress(group: spec.name, interface: spec.interface, kind: "IPv6 link-local",
                                                   hint: "is IPv6 disabled on it? net.ipv6.conf.\(spec.interface).disable_ipv6")
             }
             Kernel.sleep(nanoseconds: 50_000_000)
@@ -654,13 +715,13 @@ public final class KernelVRRPDaemonIO: VRRPDaemonIO {
     public func setVirtualMAC(_ interface: String, up: Bool) throws { try netlink.setLink(interface, up: up) }
 
     public func send(_ frame: [UInt8], on interface: String) throws {
-        guard let sender = senders[interface] else { throw DaemonError.noSocket(socket: "sender", interface: interface) }
+        guard let sender = senders[interface] else { throw VRRPDaemonError.noSocket(socket: "sender", interface: interface) }
         try sender.send(frame)
     }
 
     public func send(_ message: [UInt8], to peer: IPv4Address, on interface: String) throws {
         guard let receiver = receivers.first(where: { $0.interface == interface }) else {
-            throw DaemonError.noSocket(socket: "VRRP socket", interface: interface)
+            throw VRRPDaemonError.noSocket(socket: "VRRP socket", interface: interface)
         }
         try receiver.socket.send(message, to: peer)
     }
@@ -700,33 +761,30 @@ public final class KernelVRRPDaemonIO: VRRPDaemonIO {
 
     public func log(_ message: String) { SystemLog.notice(message) }
 
+    public func startedUp() { ProcessMemory.releaseStartupPages() }
+
     public func startScript(_ command: String) throws -> Int {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", command]
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let run = try ShellCommand.start(command, silent: true)
         nextScriptHandle += 1
-        scriptRuns[nextScriptHandle] = process
+        scriptRuns[nextScriptHandle] = run
         return nextScriptHandle
     }
 
     public func scriptResult(_ handle: Int) -> Bool? {
-        guard let process = scriptRuns[handle] else { return false }
-        if process.isRunning { return nil }
+        guard let run = scriptRuns[handle] else { return false }
+        guard let passed = run.result() else { return nil }
         scriptRuns[handle] = nil
-        return process.terminationReason == .exit && process.terminationStatus == 0
+        return passed
     }
 
     public func stopScript(_ handle: Int) {
-        guard let process = scriptRuns.removeValue(forKey: handle) else { return }
-        // The shell leads a process group of its own (as Process starts it): kill the whole group, so
-        // that what the shell started goes too.
-        if process.isRunning, !ProcessTable.send(SIGKILL, toGroupOf: process.processIdentifier) {
-            ProcessTable.send(SIGKILL, to: process.processIdentifier)
-        }
-        process.waitUntilExit()
+        // The shell leads a process group of its own: the whole group goes, so that what the shell started goes too.
+        scriptRuns.removeValue(forKey: handle)?.kill()
+    }
+
+    public func startNotify(_ command: String, environment: [String: String]) throws {
+        // Ended ones are reaped here, at the next state change, rather than by a thread of their own.
+        notifyRuns.removeAll { $0.result() != nil }
+        notifyRuns.append(try ShellCommand.start(command, environment: environment, silent: false))
     }
 }
