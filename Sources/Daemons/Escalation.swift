@@ -2,6 +2,7 @@ import Analysis
 import Foundation
 import Kernel
 import LabBase
+import NodeDaemon
 import Packets
 import Topology
 
@@ -36,9 +37,7 @@ public final class EventEscalation {
     // MARK: What is sent (pure)
 
     /// The detail as `k=v;k=v`, keys sorted.
-    public static func detailText(_ detail: [String: String]) -> String {
-        detail.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ";")
-    }
+    public static func detailText(_ detail: [String: String]) -> String { NotifyEnvironment.detailText(detail) }
 
     /// The SNMPv2-Trap for an event: the notification by source (REDLAB-MIB), then time_ns, source,
     /// kind, target, detail and lab as strings.
@@ -54,22 +53,11 @@ public final class EventEscalation {
                    ])
     }
 
-    /// A notify command's additions to its environment, the same for every notify command (the notifier's,
-    /// vrrpd's and keepalived's groups'): REDLAB_LAB (when known), REDLAB_EVENT_TIME_NS, _SOURCE, _KIND,
-    /// _TARGET, _DETAIL (`k=v;k=v`), and each detail key as REDLAB_EVENT_KEY.
+    /// A notify command's additions to its environment (`NotifyEnvironment`, which `redlabd keepalived-notify`
+    /// uses too).
     public static func notifyEnvironment(for event: LabEvent, lab: String?) -> [String: String] {
-        var environment: [String: String] = [:]
-        for (key, value) in event.detail {
-            let name = key.uppercased().map { $0.isLetter || $0.isNumber ? String($0) : "_" }.joined()
-            environment["REDLAB_EVENT_\(name)"] = value
-        }
-        if let lab { environment["REDLAB_LAB"] = lab }
-        environment["REDLAB_EVENT_TIME_NS"] = "\(event.timeNanoseconds)"
-        environment["REDLAB_EVENT_SOURCE"] = event.source
-        environment["REDLAB_EVENT_KIND"] = event.kind
-        environment["REDLAB_EVENT_TARGET"] = event.target
-        environment["REDLAB_EVENT_DETAIL"] = detailText(event.detail)
-        return environment
+        NotifyEnvironment.variables(timeNanoseconds: event.timeNanoseconds, source: event.source, kind: event.kind,
+                                    target: event.target, detail: event.detail, lab: lab)
     }
 
     public static func syslogLine(for event: LabEvent, lab: String) -> String {

@@ -26,24 +26,3 @@ struct KeepalivedCommand: ParsableCommand {
         try ProcessImage.replace(with: keepalived, arguments: KeepalivedFiles(directory: directory, node: node).arguments)
     }
 }
-
-/// `redlab daemon keepalived-notify`: what the notify script of a keepalived router runs on each state change
-/// (keepalived appends TYPE NAME STATE PRIORITY).
-struct KeepalivedNotifyCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "keepalived-notify",
-        abstract: "Record a keepalived state change in a lab's event log and status.")
-
-    @OptionGroup var place: LabNodeOptions
-    @Option(help: "When keepalived reported it (wall clock, ns).") var timeNs: Int64
-    @Argument(help: "keepalived's TYPE NAME STATE [PRIORITY].") var report: [String]
-
-    func validate() throws {
-        guard (3...4).contains(report.count) else { throw ValidationError("expected TYPE NAME STATE [PRIORITY], got \(report.count) words") }
-    }
-
-    func run() throws {
-        try LabManager().keepalivedNotified(lab: place.lab, node: place.node, type: report[0], name: report[1], state: report[2],
-                                            priority: report.count > 3 ? Int(report[3]) : nil, time: timeNs)
-    }
-}

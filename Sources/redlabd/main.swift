@@ -15,6 +15,8 @@ func usage(_ message: String) -> Never {
 var arguments = Array(CommandLine.arguments.dropFirst())
 guard let daemon = arguments.first else { usage("which daemon?") }
 arguments.removeFirst()
+// keepalived's notify script: `redlabd keepalived-notify --node NODE --config FILE --time-ns NS` and keepalived's words.
+if daemon == "keepalived-notify" { exitProcess(KeepalivedNotifierMain.run(arguments: arguments)) }
 var options: [String: String] = [:]
 while let option = arguments.first {
     guard ["--config", "--node"].contains(option), arguments.count >= 2 else { usage("unknown argument '\(option)'") }
