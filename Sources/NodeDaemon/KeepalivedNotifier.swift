@@ -128,17 +128,29 @@ public struct KeepalivedNotifierConfig: Sendable, Equatable {
             case "lab", "node", "events", "status", "lock", "states", "host": items[key] = value
             case "notify": notify = unescaped(value)
             case "group":
-                let words = value.split(separator: " ").map(String.init)
-                var fields: [String: String] = [:]
+                // Each word with the column it starts at.
+                var words: [(text: String, column: Int)] = []
+                var column = key.count + 2
+                for word in value.split(separator: " ", omittingEmptySubsequences: false) {
+                    if !word.isEmpty { words.append((String(word), column)) }
+                    column += word.count + 1
+                }
+                guard let name = words.first else { throw fail(key.count + 2, "group: a name comes first") }
+                var fields: [String: (text: String, column: Int)] = [:]
                 for word in words.dropFirst() {
-                    guard let equals = word.firstIndex(of: "=") else { throw fail(key.count + 2, "group: '\(word)' is not key=value") }
-                    fields[String(word[..<equals])] = String(word[word.index(after: equals)...])
+                    guard let equals = word.text.firstIndex(of: "=") else { throw fail(word.column, "group \(name.text): '\(word.text)' is not key=value") }
+                    fields[String(word.text[..<equals])] = (String(word.text[word.text.index(after: equals)...]), word.column + word.text.distance(from: word.text.startIndex, to: equals) + 1)
                 }
-                guard let name = words.first, let vridText = fields["vrid"], let vrid = Int(vridText),
-                      let interface = fields["interface"], let priorityText = fields["priority"], let priority = Int(priorityText) else {
-                    throw fail(key.count + 2, "group: expected NAME vrid=N interface=NAME priority=N, got '\(value)'")
+                func field(_ field: String) throws -> (text: String, column: Int) {
+                    guard let found = fields[field] else { throw fail(name.column, "group \(name.text): no \(field)=") }
+                    return found
                 }
-                groups.append(Group(name: name, vrid: vrid, interface: interface, priority: priority))
+                func number(_ item: String) throws -> Int {
+                    let (text, column) = try field(item)
+                    guard let parsed = Int(text) else { throw fail(column, "group \(name.text) \(item): '\(text)' is not a number") }
+                    return parsed
+                }
+                groups.append(Group(name: name.text, vrid: try number("vrid"), interface: try field("interface").text, priority: try number("priority")))
             default:
                 throw fail(1, "unknown item '\(key)' (lab, node, events, status, lock, states, host, group, notify)")
             }
