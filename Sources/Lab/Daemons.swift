@@ -20,8 +20,11 @@ public enum DaemonCommandLine {
     public static func vrrpd(config: String, lab: String, node: String) -> [String] {
         [group, "vrrpd", "--config", config, "--lab", lab, "--node", node]
     }
-    /// `redlab daemon keepalived`: keepalived for a router's groups, in its namespace.
-    public static func keepalived(lab: String, node: String) -> [String] { [group, "keepalived", "--lab", lab, "--node", node] }
+    /// `redlabd keepalived`: becomes keepalived (`program` with `arguments`) in a router's namespace, from the
+    /// small executable (`LabManager.daemonExecutable`; see `KeepalivedLauncher`).
+    public static func keepalived(namespace: String, program: String, arguments: [String]) -> [String] {
+        ["keepalived", "--namespace", namespace, "--program", program, "--"] + arguments
+    }
     /// `redlabd keepalived-notify`: the words before `--time-ns` and keepalived's own in a notify script, from the
     /// small executable (`LabManager.daemonExecutable`; see `KeepalivedNotifier`).
     public static func keepalivedNotify(node: String, config: String) -> [String] { ["keepalived-notify", "--node", node, "--config", config] }

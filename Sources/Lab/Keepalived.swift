@@ -11,8 +11,8 @@ import Topology
 ///
 /// keepalived runs in the node's namespace in the foreground (`--dont-fork`), VRRP only (`--vrrp`),
 /// with its own pid files (`--pid`, `--vrrp_pid`) and config in the lab folder, so instances in several
-/// namespaces never meet at /run/keepalived.pid. `redlab daemon keepalived` enters the namespace, starts a
-/// session and replaces itself with keepalived: the pid in the journal is keepalived's, and it leads a
+/// namespaces never meet at /run/keepalived.pid. `redlabd keepalived` (`KeepalivedLauncher`) enters the namespace,
+/// starts a session and replaces itself with keepalived: the pid in the journal is keepalived's, and it leads a
 /// process group that holds its VRRP child and the scripts they run, so that a crash (SIGKILL) or a
 /// freeze (SIGSTOP) sent to the group reaches all of them (`signalDaemons`).
 public struct KeepalivedFiles: Sendable {
@@ -56,10 +56,10 @@ extension LabManager {
             .first { FileManager.default.isExecutableFile(atPath: $0) }
     }
 
-    /// Writes the node's keepalived.conf, notify and track scripts, starts `redlab daemon keepalived` (which
+    /// Writes the node's keepalived.conf, notify and track scripts, starts `redlabd keepalived` (which
     /// becomes keepalived in the node) and waits for its first state report.
     func startKeepalived(_ vrrp: VRRPDaemonConfig, lab: String, node: String) throws {
-        guard Self.keepalivedExecutable() != nil else {
+        guard let program = Self.keepalivedExecutable() else {
             throw LabError.buildFailed(step: "start keepalived on \(node)",
                                        error: "\(LabError.notInstalled(program: "keepalived", hint: "scripts/setup installs it: apt-get install keepalived"))")
         }
@@ -92,7 +92,9 @@ extension LabManager {
         for stale in [files.status, files.notifierStates, files.pid, files.vrrpPID] {
             try Files.removeIfPresent(stale)
         }
-        let pid = try spawnDaemon(DaemonCommandLine.keepalived(lab: lab, node: node), log: files.log)
+        guard let entry = try files.directory.record().node(node) else { throw LabError.unknownNode(lab: lab, node: node) }
+        let pid = try spawnDaemon(DaemonCommandLine.keepalived(namespace: entry.namespace, program: program, arguments: files.arguments),
+                                  log: files.log, executable: Self.daemonExecutable())
         try files.directory.append(.process(pid: pid, role: "keepalived \(node)"))
         do {
             try waitForStatus(files.status, pid: pid, daemon: "keepalived", node: node, log: files.log)

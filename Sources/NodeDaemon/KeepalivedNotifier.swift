@@ -353,3 +353,34 @@ public enum KeepalivedNotifierMain {
         }
     }
 }
+
+/// `redlabd keepalived --namespace NS --program PATH -- ARGUMENTS...`: becomes keepalived (`PATH` with its
+/// `ARGUMENTS`) in the router's namespace, in a session of its own, so that keepalived and its VRRP child form
+/// one process group, which faults signal. From the small executable: starting a router's keepalived costs
+/// no Foundation.
+public enum KeepalivedLauncher {
+    /// Returns (an exit status) only when keepalived cannot be started; the reason goes to standard error.
+    public static func run(arguments: [String]) -> Int32 {
+        do {
+            var options: [String: String] = [:]
+            var words = arguments
+            while let option = words.first, option != "--" {
+                guard ["--namespace", "--program"].contains(option), words.count >= 2 else {
+                    throw KeepalivedNotifierError(description: "keepalived: unknown argument '\(option)'")
+                }
+                options[option] = words[1]
+                words.removeFirst(2)
+            }
+            guard let namespace = options["--namespace"], let program = options["--program"], words.first == "--" else {
+                throw KeepalivedNotifierError(description: "keepalived needs --namespace NS --program PATH -- ARGUMENTS")
+            }
+            try Namespace.enter(namespace)
+            ProcessSession.detach()
+            try ProcessImage.replace(with: program, arguments: Array(words.dropFirst()))
+        } catch {
+            let text = "redlab: \(error)\n"
+            StandardError.writeUnbuffered(text)  // keepalived's log
+            return 1
+        }
+    }
+}

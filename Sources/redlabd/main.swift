@@ -17,6 +17,8 @@ guard let daemon = arguments.first else { usage("which daemon?") }
 arguments.removeFirst()
 // keepalived's notify script: `redlabd keepalived-notify --node NODE --config FILE --time-ns NS` and keepalived's words.
 if daemon == "keepalived-notify" { exitProcess(KeepalivedNotifierMain.run(arguments: arguments)) }
+// A router's keepalived: `redlabd keepalived --namespace NS --program PATH -- ARGUMENTS` becomes it in the node.
+if daemon == "keepalived" { exitProcess(KeepalivedLauncher.run(arguments: arguments)) }
 var options: [String: String] = [:]
 while let option = arguments.first {
     guard ["--config", "--node"].contains(option), arguments.count >= 2 else { usage("unknown argument '\(option)'") }
