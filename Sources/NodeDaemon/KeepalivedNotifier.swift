@@ -251,6 +251,12 @@ public struct KeepalivedNotifier: Sendable {
             states.append(State(name: group.name, state: "initialize", priority: group.priority, transitions: 0, since: time))
             return states.count - 1
         }()
+        // keepalived starts its notifies without waiting for one another: under load a report can take the lock
+        // after one made later (each is stamped as its script started). The later state stands; the earlier
+        // report is noted and left out.
+        guard time >= states[index].since else {
+            throw KeepalivedNotifierError(description: "\(report.state) for \(config.node):\(group.name) reported at \(time) ns came after the report of \(states[index].since) ns and is left out")
+        }
         let from = states[index].state
         states[index].state = Self.redlabState(keepalived: report.state)
         states[index].priority = report.priority ?? group.priority

@@ -64,6 +64,10 @@ final class KeepalivedNotifierTests: LabTestCase {
         XCTAssertThrowsError(try notifier.handle(.init(type: "INSTANCE", name: "other", state: "MASTER", priority: nil), time: 4_000)) { error in
             XCTAssertEqual("\(error)", "node r1 has no VRRP group 'other' (its groups: gw)")
         }
+        // A report stamped before the last one (its notify took the lock late) is left out.
+        XCTAssertThrowsError(try notifier.handle(.init(type: "INSTANCE", name: "gw", state: "BACKUP", priority: nil), time: 1_500)) { error in
+            XCTAssertEqual("\(error)", "BACKUP for r1:gw reported at 1500 ns came after the report of 2000 ns and is left out")
+        }
         let logged = try events()
         XCTAssertEqual(logged, [
             LabEvent(timeNanoseconds: 1_000, source: "vrrp", kind: "state-change", target: "r1:gw",
