@@ -41,7 +41,7 @@ let package = Package(
         .target(name: "Daemons", dependencies: ["LabBase", "NodeDaemon", "Analysis", "Topology", "Kernel", "Packets", "VRRP", "RSTP"]),
         // Building and removing labs, status, verification, convergence, faults, starting the daemons.
         .target(name: "Lab", dependencies: [
-            "LabBase", "Daemons", "Analysis", "Topology", "Kernel", "Packets",
+            "LabBase", "Daemons", "NodeDaemon", "Analysis", "Topology", "Kernel", "Packets",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Probes, trials, scenarios, the experiment matrix, calibration, storms, captures.

@@ -53,9 +53,8 @@ public final class EventEscalation {
                    ])
     }
 
-    /// A notify command's additions to its environment, the same for every notify command (the notifier's,
-    /// vrrpd's and keepalived's groups'): REDLAB_LAB (when known), REDLAB_EVENT_TIME_NS, _SOURCE, _KIND,
-    /// _TARGET, _DETAIL (`k=v;k=v`), and each detail key as REDLAB_EVENT_KEY.
+    /// A notify command's additions to its environment (`NotifyEnvironment`, which `redlabd keepalived-notify`
+    /// uses too).
     public static func notifyEnvironment(for event: LabEvent, lab: String?) -> [String: String] {
         NotifyEnvironment.variables(timeNanoseconds: event.timeNanoseconds, source: event.source, kind: event.kind,
                                     target: event.target, detail: event.detail, lab: lab)

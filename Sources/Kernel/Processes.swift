@@ -78,6 +78,15 @@ public enum ProcessImage {
         throw Errno(code: EINVAL, call: "execv", detail: path)
     }
 
+    /// Replaces this process's image with the program at `path`, as `replace(with:arguments:)` does, its
+    /// environment this process's with `additions` set over it (setenv, then execv).
+    public static func replace(with path: String, arguments: [String], environmentAdditions additions: [String: String]) throws -> Never {
+        for (name, value) in additions.sorted(by: { $0.key < $1.key }) {
+            try systemCall("setenv", name) { setenv(name, value, 1) }
+        }
+        try replace(with: path, arguments: arguments)
+    }
+
     /// Replaces this process's image with `command`, looked up in PATH as a shell does (execvp), given
     /// `arguments` after its name. Returns only by throwing (an `Errno` of call "exec" naming the command).
     public static func replace(searchingPathFor command: String, arguments: [String]) throws -> Never {

@@ -16,10 +16,14 @@ public enum DaemonCommandLine {
     public static func stormGuard(lab: String) -> [String] { [group, "stormguard", "--lab", lab] }
     /// `redlab daemon stormctl`: a switch's storm control watcher.
     public static func stormControl(lab: String, node: String) -> [String] { [group, "stormctl", "--lab", lab, "--node", node] }
-    /// `redlab daemon keepalived`: keepalived for a router's groups, in its namespace.
-    public static func keepalived(lab: String, node: String) -> [String] { [group, "keepalived", "--lab", lab, "--node", node] }
-    /// `redlab daemon keepalived-notify`: the words before keepalived's own in a notify script.
-    public static func keepalivedNotify(lab: String, node: String) -> [String] { [group, "keepalived-notify", "--lab", lab, "--node", node] }
+    /// `redlabd keepalived`: becomes keepalived (`program` with `arguments`) in a router's namespace, from the
+    /// small executable (`LabManager.daemonExecutable`; see `KeepalivedLauncher`).
+    public static func keepalived(namespace: String, program: String, arguments: [String]) -> [String] {
+        ["keepalived", "--namespace", namespace, "--program", program, "--"] + arguments
+    }
+    /// `redlabd keepalived-notify`: the words before `--time-ns` and keepalived's own in a notify script, from the
+    /// small executable (`LabManager.daemonExecutable`; see `KeepalivedNotifier`).
+    public static func keepalivedNotify(node: String, config: String) -> [String] { ["keepalived-notify", "--node", node, "--config", config] }
     /// `redlab daemon storm-watchdog`: cuts a storm's loop after a delay.
     public static func stormWatchdog(lab: String, port: String, afterSeconds: Double) -> [String] {
         [group, "storm-watchdog", "--lab", lab, "--port", port, "--after", "\(afterSeconds)"]

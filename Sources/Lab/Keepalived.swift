@@ -3,6 +3,7 @@ import Daemons
 import Foundation
 import Kernel
 import LabBase
+import NodeDaemon
 import Topology
 
 /// A router whose groups run on keepalived (`vrrp: {implementation: keepalived}`): its files under the
@@ -10,8 +11,8 @@ import Topology
 ///
 /// keepalived runs in the node's namespace in the foreground (`--dont-fork`), VRRP only (`--vrrp`),
 /// with its own pid files (`--pid`, `--vrrp_pid`) and config in the lab folder, so instances in several
-/// namespaces never meet at /run/keepalived.pid. `redlab daemon keepalived` enters the namespace, starts a
-/// session and replaces itself with keepalived: the pid in the journal is keepalived's, and it leads a
+/// namespaces never meet at /run/keepalived.pid. `redlabd keepalived` (`KeepalivedLauncher`) enters the namespace,
+/// starts a session and replaces itself with keepalived: the pid in the journal is keepalived's, and it leads a
 /// process group that holds its VRRP child and the scripts they run, so that a crash (SIGKILL) or a
 /// freeze (SIGSTOP) sent to the group reaches all of them (`signalDaemons`).
 public struct KeepalivedFiles: Sendable {
@@ -34,6 +35,10 @@ public struct KeepalivedFiles: Sendable {
     /// The status `redlab status` reads for the node's groups, the same file vrrpd writes.
     public var status: String { directory.statusPath(.vrrp, node: node) }
     public var statusLock: String { "\(directory.nodeFolder(node))/vrrp.lock" }
+    /// What `redlabd keepalived-notify` needs of the router (`KeepalivedNotifierConfig`), and the groups'
+    /// states it keeps between runs.
+    public var notifierConfig: String { "\(directory.path)/keepalived-\(node)-notify.conf" }
+    public var notifierStates: String { "\(directory.path)/keepalived-\(node)-notify.states" }
     public func trackScript(group: String, index: Int) -> String { "\(directory.path)/keepalived-\(node)-\(group)-script\(index + 1).sh" }
 
     /// keepalived's arguments: foreground, VRRP only, log to the console (its output is the log file).
@@ -41,25 +46,6 @@ public struct KeepalivedFiles: Sendable {
         ["--dont-fork", "--vrrp", "--log-console", "--log-detail", "--no-syslog",
          "--use-file", config, "--pid", pid, "--vrrp_pid", vrrpPID]
     }
-}
-
-/// A group's state as keepalived's notify reports it, written where vrrpd writes its status (the same
-/// keys as `VRRPGroupStatus`). keepalived's packet counters are not read: they stay 0, and
-/// `implementation` says so.
-struct KeepalivedGroupStatus: Codable, Equatable {
-    var name: String
-    var interface: String
-    var vrid: Int
-    var state: String
-    var priority: Int
-    var master: String?
-    var advertisementsIn = 0
-    var advertisementsOut = 0
-    var rejected: [String: Int] = [:]
-    var transitions = 0
-    var implementation = "keepalived"
-    /// When the state began (the notify script's time).
-    var since: Int64?
 }
 
 extension LabManager {
@@ -70,10 +56,10 @@ extension LabManager {
             .first { FileManager.default.isExecutableFile(atPath: $0) }
     }
 
-    /// Writes the node's keepalived.conf, notify and track scripts, starts `redlab daemon keepalived` (which
+    /// Writes the node's keepalived.conf, notify and track scripts, starts `redlabd keepalived` (which
     /// becomes keepalived in the node) and waits for its first state report.
     func startKeepalived(_ vrrp: VRRPDaemonConfig, lab: String, node: String) throws {
-        guard Self.keepalivedExecutable() != nil else {
+        guard let program = Self.keepalivedExecutable() else {
             throw LabError.buildFailed(step: "start keepalived on \(node)",
                                        error: "\(LabError.notInstalled(program: "keepalived", hint: "scripts/setup installs it: apt-get install keepalived"))")
         }
@@ -84,10 +70,16 @@ extension LabManager {
             # Each run is noted in the log before it starts; what it prints (an error) follows.
             time=$(date +%s%N)
             echo "$time $*" >> \(Self.shellQuoted(files.notifyLog))
-            exec \(([Self.redlabExecutable()] + DaemonCommandLine.keepalivedNotify(lab: lab, node: node)).map(Self.shellQuoted).joined(separator: " ")) --time-ns "$time" "$@" >> \(Self.shellQuoted(files.notifyLog)) 2>&1
+            exec \(([Self.daemonExecutable()] + DaemonCommandLine.keepalivedNotify(node: node, config: files.notifierConfig)).map(Self.shellQuoted).joined(separator: " ")) --time-ns "$time" "$@" >> \(Self.shellQuoted(files.notifyLog)) 2>&1
 
             """
         try writeScript(notify, to: files.notifyScript)
+        let notifier = KeepalivedNotifierConfig(
+            lab: lab, node: node,
+            groups: vrrp.groups.map { .init(name: $0.name, vrid: $0.vrid, interface: $0.interface, priority: $0.priority) },
+            notify: vrrp.notify, eventLogPath: files.directory.eventLogPath, statusPath: files.status, lockPath: files.statusLock,
+            statesPath: files.notifierStates, host: files.directory.partHost)
+        try notifier.text.write(toFile: files.notifierConfig, atomically: true, encoding: .utf8)
         for group in vrrp.groups {
             for (index, script) in group.trackScripts.enumerated() {
                 try writeScript("#!/bin/sh\n\(script.command)\n", to: files.trackScript(group: group.name, index: index))
@@ -98,10 +90,12 @@ extension LabManager {
         }
         try text.write(toFile: files.config, atomically: true, encoding: .utf8)
         try files.directory.makeNodeFolder(node)
-        for stale in [files.status, files.pid, files.vrrpPID] {
+        for stale in [files.status, files.notifierStates, files.pid, files.vrrpPID] {
             try Files.removeIfPresent(stale)
         }
-        let pid = try spawnDaemon(DaemonCommandLine.keepalived(lab: lab, node: node), log: files.log)
+        guard let entry = try files.directory.record().node(node) else { throw LabError.unknownNode(lab: lab, node: node) }
+        let pid = try spawnDaemon(DaemonCommandLine.keepalived(namespace: entry.namespace, program: program, arguments: files.arguments),
+                                  log: files.log, executable: Self.daemonExecutable())
         try files.directory.append(.process(pid: pid, role: "keepalived \(node)"))
         do {
             try waitForStatus(files.status, pid: pid, daemon: "keepalived", node: node, log: files.log)
@@ -123,62 +117,5 @@ extension LabManager {
 
     static func shellQuoted(_ text: String) -> String {
         "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"
-    }
-
-    /// keepalived's notify for one of `node`'s groups: logs a `vrrp state-change` event stamped `time`
-    /// (taken by the notify script as keepalived started it), updates the node's status file and runs the
-    /// group's own `notify` command with vrrpd's environment. `state` is keepalived's word (MASTER,
-    /// BACKUP, FAULT, STOP); a report about an instance that is not a group of the node is an error.
-    public func keepalivedNotified(lab: String, node: String, type: String, name: String, state: String,
-                                   priority: Int?, time: Int64) throws {
-        let directory = LabDirectory(name: lab)
-        let files = KeepalivedFiles(directory: directory, node: node)
-        guard let vrrp = try directory.keptTopology().node(named: node)?.vrrp else { throw LabError.unknownNode(lab: lab, node: node) }
-        // Sync group reports repeat their members' own.
-        guard type == "INSTANCE" else { return }
-        guard let group = vrrp.groups.first(where: { $0.name == name }) else {
-            throw LabError.unknownVRRPGroup(node: node, group: name)
-        }
-        let to = Self.redlabState(keepalived: state)
-        let lock = try FileLock(path: files.statusLock)
-        var statuses: [KeepalivedGroupStatus] = []
-        if let data = FileManager.default.contents(atPath: files.status) {
-            statuses = try JSONDecoder().decode([KeepalivedGroupStatus].self, from: data)
-        }
-        let index = statuses.firstIndex { $0.name == name } ?? {
-            statuses.append(KeepalivedGroupStatus(name: name, interface: group.interface, vrid: group.vrid, state: "initialize",
-                                                  priority: group.priority))
-            return statuses.count - 1
-        }()
-        let from = statuses[index].state
-        statuses[index].state = to
-        statuses[index].priority = priority ?? group.priority
-        statuses[index].transitions += 1
-        statuses[index].since = time
-        let event = LabEvent(timeNanoseconds: time, source: "vrrp", kind: "state-change", target: "\(node):\(name)",
-                             detail: ["from": from, "to": to, "reason": "reported by keepalived", "vrid": "\(group.vrid)",
-                                      "interface": group.interface, "priority": "\(statuses[index].priority)",
-                                      "implementation": "keepalived"])
-        try directory.log(event)
-        writeStatusFile(statuses, to: files.status)
-        withExtendedLifetime(lock) {}
-        if let command = vrrp.notify {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/bin/sh")
-            process.arguments = ["-c", command]
-            process.environment = ProcessInfo.processInfo.environment
-                .merging(EventEscalation.notifyEnvironment(for: event, lab: lab)) { $1 }
-            try process.run()
-        }
-    }
-
-    /// keepalived's state words as vrrpd's states: STOP (the instance shut down) is Initialize.
-    static func redlabState(keepalived state: String) -> String {
-        switch state.uppercased() {
-        case "MASTER": "master"
-        case "BACKUP": "backup"
-        case "FAULT": "fault"
-        default: "initialize"
-        }
     }
 }

@@ -1,7 +1,14 @@
-/// A notify command's additions to its environment, the same for every notify command (the notifier's,
+/// What a notify command finds in its environment, the same for every notify command (the notifier's,
 /// vrrpd's and keepalived's groups'): REDLAB_LAB (when known), REDLAB_EVENT_TIME_NS, _SOURCE, _KIND,
-/// _TARGET, _DETAIL (`k=v;k=v`, keys sorted), and each detail key as REDLAB_EVENT_KEY.
+/// _TARGET, _DETAIL (`k=v;k=v`), and each detail key as REDLAB_EVENT_KEY. Written here, without
+/// Foundation, for `redlabd keepalived-notify` as well as `EventEscalation` (Daemons).
 public enum NotifyEnvironment {
+    /// The detail as `k=v;k=v`, keys sorted.
+    public static func detailText(_ detail: [String: String]) -> String {
+        detail.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ";")
+    }
+
+    /// The variables a notify command's environment gains for one event.
     public static func variables(timeNanoseconds: Int64, source: String, kind: String, target: String,
                                  detail: [String: String], lab: String?) -> [String: String] {
         var environment: [String: String] = [:]
@@ -16,10 +23,5 @@ public enum NotifyEnvironment {
         environment["REDLAB_EVENT_TARGET"] = target
         environment["REDLAB_EVENT_DETAIL"] = detailText(detail)
         return environment
-    }
-
-    /// The detail as `k=v;k=v`, keys sorted.
-    public static func detailText(_ detail: [String: String]) -> String {
-        detail.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ";")
     }
 }

@@ -26,7 +26,7 @@ import Packets
 /// - An IPv6 group (`virtual_address: [fe80::1, 2001:db8::1/64]`): the same instance with IPv6
 ///   `virtual_ipaddress`es, the link-local one first; keepalived then advertises to ff02::12 from the
 ///   interface's link-local address and sends unsolicited Neighbor Advertisements as vrrpd does.
-/// - Every instance's `notify` is the node's notify script (`redlab daemon keepalived-notify`): it puts the
+/// - Every instance's `notify` is the node's notify script (`redlabd keepalived-notify`): it puts the
 ///   state change in the lab's event log and the group's state in the node's VRRP status file.
 ///
 /// Departures (what does not map; `unsupported` refuses it when the topology is read, with its place):

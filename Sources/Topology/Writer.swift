@@ -155,8 +155,7 @@ public enum TopologyWriter {
             if group.checksumMode != .pseudoHeader { parts.append("checksum: \(group.checksumMode.rawValue)") }
             if !group.trackScripts.isEmpty {
                 parts.append("track_script: [" + group.trackScripts.map { script in
-                    let command = String(script.command.flatMap { $0 == "\\" || $0 == "\"" ? ["\\", $0] : [$0] })
-                    return "{command: \"\(command)\", interval: \(script.intervalMilliseconds)ms, weight: \(script.weight)}"
+                    "{command: \(quoted(script.command)), interval: \(script.intervalMilliseconds)ms, weight: \(script.weight)}"
                 }.joined(separator: ", ") + "]")
             }
             if !group.unicastPeers.isEmpty { parts.append("unicast_peer: [\(group.unicastPeers.map(\.description).joined(separator: ", "))]") }
@@ -166,7 +165,7 @@ public enum TopologyWriter {
             out.append("sync_groups:")
             for sync in vrrp.syncGroups { out.append("  - {name: \(sync.name), members: [\(sync.members.joined(separator: ", "))]}") }
         }
-        if let notify = vrrp.notify { out.append("notify: \"\(notify)\"") }
+        if let notify = vrrp.notify { out.append("notify: \(quoted(notify))") }
         return out
     }
 

@@ -7,8 +7,8 @@ import Lab
 struct DaemonCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: DaemonCommandLine.group,
-        abstract: "The lab's own processes, as `redlab up` starts them (rstpd runs from `redlabd rstpd`).",
+        abstract: "The lab's own processes, as `redlab up` starts them (rstpd, keepalived and its notify run from `redlabd`).",
         shouldDisplay: false,
         subcommands: [VRRPDCommand.self, RSTPDCommand.self, NotifierCommand.self, StormControlCommand.self, StormGuardCommand.self,
-                      StormWatchdog.self, KeepalivedCommand.self, KeepalivedNotifyCommand.self])
+                      StormWatchdog.self])
 }

@@ -6,9 +6,11 @@ import NodeDaemon
 // bridges keeps a thousand small processes.
 //   redlabd rstpd --config FILE [--node NODE]    RSTP on the node's bridge (see RSTPDaemonConfig)
 //   redlabd vrrpd --config FILE [--node NODE]    VRRP for the router's groups (see VRRPDaemonFile)
+//   redlabd keepalived --namespace NS --program PATH -- ARGUMENTS    becomes a router's keepalived
+//   redlabd keepalived-notify --node NODE --config FILE --time-ns NS WORDS    keepalived's notify
 
 func usage(_ message: String) -> Never {
-    let text = "redlabd: \(message)\nusage: redlabd rstpd|vrrpd --config FILE [--node NODE]\n"
+    let text = "redlabd: \(message)\nusage: redlabd rstpd|vrrpd --config FILE [--node NODE], redlabd keepalived|keepalived-notify ...\n"
     StandardError.writeUnbuffered(text)  // nothing else to tell
     exitProcess(2)
 }
@@ -16,6 +18,10 @@ func usage(_ message: String) -> Never {
 var arguments = Array(CommandLine.arguments.dropFirst())
 guard let daemon = arguments.first else { usage("which daemon?") }
 arguments.removeFirst()
+// keepalived's notify script: `redlabd keepalived-notify --node NODE --config FILE --time-ns NS` and keepalived's words.
+if daemon == "keepalived-notify" { exitProcess(KeepalivedNotifierMain.run(arguments: arguments)) }
+// A router's keepalived: `redlabd keepalived --namespace NS --program PATH -- ARGUMENTS` becomes it in the node.
+if daemon == "keepalived" { exitProcess(KeepalivedLauncher.run(arguments: arguments)) }
 var options: [String: String] = [:]
 while let option = arguments.first {
     guard ["--config", "--node"].contains(option), arguments.count >= 2 else { usage("unknown argument '\(option)'") }

@@ -49,6 +49,37 @@ enum TestFrames {
         return header + udp + payload
     }
 
+    static let senderIPv6: [UInt8] = [0xfd, 0x00, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01]
+    static let receiverIPv6: [UInt8] = [0xfd, 0x00, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02]
+
+    /// An IPv6 packet carrying UDP, after `extensions` (each: its type and its bytes after the next-header
+    /// byte; they are chained in order before the UDP header).
+    static func ipv6UDP(sourcePort: UInt16, destinationPort: UInt16, payload: [UInt8],
+                        extensions: [(type: UInt8, body: [UInt8])] = []) -> [UInt8] {
+        let udpLength = 8 + payload.count
+        let udp: [UInt8] = [UInt8(sourcePort >> 8), UInt8(sourcePort & 0xff),
+                            UInt8(destinationPort >> 8), UInt8(destinationPort & 0xff),
+                            UInt8(udpLength >> 8), UInt8(udpLength & 0xff), 0, 0] + payload
+        var chain: [UInt8] = []
+        for (index, header) in extensions.enumerated() {
+            let next = index + 1 < extensions.count ? extensions[index + 1].type : 17
+            chain += [next] + header.body
+        }
+        let payloadLength = chain.count + udp.count
+        let first = extensions.first?.type ?? 17
+        return [0x60, 0, 0, 0, UInt8(payloadLength >> 8), UInt8(payloadLength & 0xff), first, 64]
+            + senderIPv6 + receiverIPv6 + chain + udp
+    }
+
+    /// A probe from the sender to the receiver over IPv6, padded to 64 payload bytes.
+    static func ipv6Probe(sequence: UInt64, sendTime: Int64, streamID: UInt32 = 1, vlanID: UInt16? = nil,
+                          extensions: [(type: UInt8, body: [UInt8])] = []) -> [UInt8] {
+        var payload = ProbePayload(streamID: streamID, sequence: sequence, sendTimeNanoseconds: UInt64(sendTime)).encode()
+        payload += [UInt8](repeating: 0xaa, count: 64 - payload.count)
+        let packet = ipv6UDP(sourcePort: probeSourcePort, destinationPort: probeDestinationPort, payload: payload, extensions: extensions)
+        return ethernet(destination: receiverMAC, source: senderMAC, etherType: 0x86dd, vlanID: vlanID, payload: packet)
+    }
+
     /// A probe from the sender to the receiver, padded to 64 payload bytes.
     static func probe(sequence: UInt64, sendTime: Int64, streamID: UInt32 = 1, vlanID: UInt16? = nil) -> [UInt8] {
         var payload = ProbePayload(streamID: streamID, sequence: sequence,

@@ -83,7 +83,7 @@ final class CommandLineTests: LabTestCase {
     /// The lab's own processes run under `redlab daemon`, which the main help does not list; the old
     /// top-level names are gone, and a daemon's failure leaves through the one error mapping.
     func testDaemonsRunUnderTheHiddenDaemonGroup() throws {
-        let daemons = ["vrrpd", "rstpd", "notifier", "stormctl", "stormguard", "storm-watchdog", "keepalived", "keepalived-notify"]
+        let daemons = ["vrrpd", "rstpd", "notifier", "stormctl", "stormguard", "storm-watchdog"]
         let help = try runCommand([redlab, "--help"])
         XCTAssertEqual(help.status, 0, help.output)
         let listed = Set(help.output.split(separator: "\n").compactMap { line -> String? in
@@ -132,13 +132,14 @@ final class CommandLineTests: LabTestCase {
             DaemonCommandLine.stormGuard(lab: lab),
             DaemonCommandLine.stormControl(lab: lab, node: "sw1"),
             [DaemonCommandLine.group, "vrrpd", "--config", "\(folder)/vrrp-r1.yaml", "--lab", lab, "--node", "r1"],
-            DaemonCommandLine.keepalived(lab: lab, node: "r1"),
-            DaemonCommandLine.keepalivedNotify(lab: lab, node: "r1") + ["--time-ns", "1", "INSTANCE", "gw", "MASTER", "100"],
             DaemonCommandLine.stormWatchdog(lab: lab, port: "sw1:p1", afterSeconds: 0),
         ]
         var runs = redlabLines.map { [redlab] + $0 }
         runs.append([LabManager.daemonExecutable()] + DaemonCommandLine.rstpd(node: "sw1", config: "\(folder)/rstp-sw1.conf"))
         runs.append([LabManager.daemonExecutable()] + DaemonCommandLine.vrrpd(node: "r1", config: "\(folder)/vrrp-r1.conf"))
+        runs.append([LabManager.daemonExecutable()] + DaemonCommandLine.keepalivedNotify(node: "r1", config: "\(folder)/keepalived-r1-notify.conf")
+                    + ["--time-ns", "1", "INSTANCE", "gw", "MASTER", "100"])
+        runs.append([LabManager.daemonExecutable()] + DaemonCommandLine.keepalived(namespace: "\(lab)-r1", program: "/bin/true", arguments: ["-x"]))
         for arguments in runs {
             let result = try runCommand(arguments)
             XCTAssertEqual(result.status, 1, "\(arguments): \(result.output)")

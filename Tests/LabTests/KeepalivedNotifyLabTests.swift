@@ -6,7 +6,7 @@ import TestSupport
 import Topology
 import XCTest
 
-/// keepalived reaches the lab only through its notify script (`redlab keepalived-notify`), and keepalived
+/// keepalived reaches the lab only through its notify script (`redlabd keepalived-notify`), and keepalived
 /// throws away what a script prints: a notify that fails must still say why, or the router's groups never
 /// report a state and nothing tells the operator what went wrong.
 final class KeepalivedNotifyLabTests: LabTestCase {
@@ -19,7 +19,7 @@ final class KeepalivedNotifyLabTests: LabTestCase {
         super.tearDown()
     }
 
-    // `redlab daemon keepalived-notify` refuses to run (a wrapper stands in for a broken redlab executable): `up`
+    // `redlabd keepalived-notify` refuses to run (a wrapper stands in for a broken redlabd executable): `up`
     // fails when the router's keepalived reports no state, and its error quotes what the notify printed.
     func testAFailingNotifyIsQuotedWhenKeepalivedReportsNoState() throws {
         try requireRoot()
@@ -27,8 +27,8 @@ final class KeepalivedNotifyLabTests: LabTestCase {
             throw XCTSkip("keepalived is not installed (scripts/setup installs it)")
         }
         wrapper = NSTemporaryDirectory() + "redlab-notify-wrapper-\(getpid()).sh"
-        // $4 and $6: the lab and the node (`daemon keepalived-notify --lab LAB --node NODE`).
-        try installNotifyWrapper(at: wrapper, onNotify: "echo \"keepalived-notify refused by the test ($4 $6)\"; exit 1")
+        // $3 and $5: the node and its notify configuration (`keepalived-notify --node NODE --config FILE`).
+        try installNotifyWrapper(at: wrapper, onNotify: "echo \"keepalived-notify refused by the test ($3 $5)\"; exit 1")
         let topology = try keepalivedPair(name: "notify")
         let lab = labName("kn")
         XCTAssertThrowsError(try manager.up(topology, name: lab)) { error in
@@ -36,7 +36,8 @@ final class KeepalivedNotifyLabTests: LabTestCase {
             XCTAssertTrue(text.contains("start keepalived on r1: it wrote no status within"), text)
             // The log names the runs keepalived started (the first: the group entering BACKUP) and what they printed.
             XCTAssertTrue(text.contains("; its notify script's log: "), text)
-            XCTAssertTrue(text.contains(" INSTANCE gw BACKUP 200\nkeepalived-notify refused by the test (\(lab) r1)"), text)
+            let config = KeepalivedFiles(directory: LabDirectory(name: lab), node: "r1").notifierConfig
+            XCTAssertTrue(text.contains(" INSTANCE gw BACKUP 200\nkeepalived-notify refused by the test (r1 \(config))"), text)
         }
         XCTAssertFalse(LabDirectory(name: lab).exists,
                        "the failed build removed the lab: \((try? FileManager.default.contentsOfDirectory(atPath: LabDirectory(name: lab).path)) ?? [])")
@@ -94,22 +95,24 @@ final class KeepalivedDownLabTests: LabTestCase {
 }
 
 extension LabTestCase {
-    /// Puts a wrapper around redlab in the labs' way (`REDLAB_EXECUTABLE`): it runs the shell commands
-    /// `onNotify` when keepalived's notify script calls it (the words of `DaemonCommandLine.keepalivedNotify`)
-    /// and redlab itself otherwise. Skips when the redlab executable is not beside the tests.
+    /// Puts a wrapper around redlabd in the labs' way (`REDLAB_DAEMON_EXECUTABLE`): it runs the shell commands
+    /// `onNotify` when keepalived's notify script calls it (the first word of `DaemonCommandLine.keepalivedNotify`)
+    /// and redlabd itself otherwise. Skips when the redlabd executable is not beside the tests.
     func installNotifyWrapper(at path: String, onNotify: String) throws {
-        let redlab = LabManager.redlabExecutable()
-        guard redlab.hasPrefix("/") else { throw XCTSkip("the redlab executable was not found beside the tests (\(redlab))") }
-        let words = DaemonCommandLine.keepalivedNotify(lab: "", node: "").prefix(2).joined(separator: " ")
+        let redlabd = LabManager.daemonExecutable()
+        guard redlabd.hasPrefix("/"), FileManager.default.isExecutableFile(atPath: redlabd) else {
+            throw XCTSkip("the redlabd executable was not found beside the tests (\(redlabd))")
+        }
+        let word = DaemonCommandLine.keepalivedNotify(node: "", config: "")[0]
         try """
             #!/bin/sh
-            if [ "$1 $2" = "\(words)" ]; then \(onNotify); fi
-            exec '\(redlab)' "$@"
+            if [ "$1" = "\(word)" ]; then \(onNotify); fi
+            exec '\(redlabd)' "$@"
 
             """.write(toFile: path, atomically: true, encoding: .utf8)
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: path)
-        setenv("REDLAB_DAEMON_EXECUTABLE", LabManager.daemonExecutable(), 1)
-        setenv("REDLAB_EXECUTABLE", path, 1)
+        setenv("REDLAB_EXECUTABLE", LabManager.redlabExecutable(), 1)
+        setenv("REDLAB_DAEMON_EXECUTABLE", path, 1)
     }
 
     /// The gateway pair with keepalived on both routers, one group (r1 at priority 200, r2 at 100).

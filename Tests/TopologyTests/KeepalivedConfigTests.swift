@@ -32,6 +32,22 @@ final class KeepalivedConfigTests: XCTestCase {
         XCTAssertEqual(try TopologyLoader.parse(yaml: written, file: "again.yaml").node(named: "r1")?.vrrp?.implementation, .keepalived, written)
     }
 
+    // A notify or track_script command with quotes, backslashes and dollars reads back the same from the kept
+    // topology and from vrrpd's configuration (they were written between bare double quotes).
+    func testCommandsWithQuotesReadBackFromTheKeptTopologyAndVrrpdsConfig() throws {
+        let notify = #"echo "$REDLAB_EVENT_TO \\ done" >> '/tmp/a b'"#
+        let chosen = try topology("      notify: '\(notify.replacingOccurrences(of: "'", with: "''"))'\n      groups:\n\(group), track_script: [{command: 'test \"$(cat /f)\" = up', interval: 1s}]}")
+        let vrrp = try XCTUnwrap(chosen.node(named: "r1")?.vrrp)
+        XCTAssertEqual(vrrp.notify, notify)
+        XCTAssertEqual(vrrp.groups.first?.trackScripts.first?.command, #"test "$(cat /f)" = up"#)
+        let kept = TopologyWriter.yaml(chosen)
+        XCTAssertEqual(try TopologyLoader.parse(yaml: kept, file: "again.yaml").node(named: "r1")?.vrrp, vrrp, kept)
+        let daemon = TopologyWriter.vrrpDaemonYAML(vrrp)
+        let read = try VRRPConfigLoader.parse(yaml: daemon, file: "vrrp-r1.yaml")
+        XCTAssertEqual(read.notify, notify, daemon)
+        XCTAssertEqual(read.groups.first?.trackScripts, vrrp.groups.first?.trackScripts, daemon)
+    }
+
     func testWhatKeepalivedCannotRunIsRefusedWithItsPlace() {
         XCTAssertThrowsError(try topology("      implementation: keepalivd\n      groups:\n\(group)}")) {
             XCTAssertTrue("\($0)".hasPrefix("k.yaml:8:23: nodes.r1.vrrp.implementation: 'keepalivd' is not one of redlab, keepalived (did you mean 'keepalived'?)"), "\($0)")
