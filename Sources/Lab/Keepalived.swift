@@ -60,8 +60,7 @@ extension LabManager {
     /// becomes keepalived in the node) and waits for its first state report.
     func startKeepalived(_ vrrp: VRRPDaemonConfig, lab: String, node: String) throws {
         guard let program = Self.keepalivedExecutable() else {
-            throw LabError.buildFailed(step: "start keepalived on \(node)",
-                                       error: "\(LabError.notInstalled(program: "keepalived", hint: "scripts/setup installs it: apt-get install keepalived"))")
+            throw LabError.notInstalled(program: "keepalived", hint: "scripts/setup installs it: apt-get install keepalived")
         }
         let files = KeepalivedFiles(directory: LabDirectory(name: lab), node: node)
         let notify = """

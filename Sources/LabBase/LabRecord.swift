@@ -262,7 +262,6 @@ public enum LabError: Error, CustomStringConvertible, Equatable {
     case unreadableEvent(kind: String, target: String, detail: String)
     case unknownNode(lab: String, node: String)
     case unknownPort(lab: String, port: String)
-    case buildFailed(step: String, error: String)
     /// Removing a lab's namespaces failed: each namespace left, with the system call's error.
     case removeFailed(lab: String, namespaces: [NamespaceFailure])
     /// Cables still without carrier when the build's wait for them ended: the ports in each namespace.
@@ -304,7 +303,6 @@ public enum LabError: Error, CustomStringConvertible, Equatable {
         case .unreadableEvent(let kind, let target, let detail): "the event log's \(kind) of \(target) cannot be read back: \(detail)"
         case .unknownNode(let lab, let node): "lab '\(lab)' has no node '\(node)'"
         case .unknownPort(let lab, let port): "lab '\(lab)' has no cable at '\(port)'"
-        case .buildFailed(let step, let error): "\(step): \(error)"
         case .removeFailed(let lab, let namespaces): "remove lab \(lab): " + namespaces.map(\.description).joined(separator: "; ")
         case .cablesWithoutCarrier(let seconds, let waiting):
             "wait for cables: still without carrier after \(seconds) s: " + waiting.map(\.description).joined(separator: "; ")
