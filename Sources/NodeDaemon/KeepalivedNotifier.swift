@@ -116,26 +116,29 @@ public struct KeepalivedNotifierConfig: Sendable, Equatable {
         var items: [String: String] = [:]
         var groups: [Group] = []
         var notify: String?
-        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            if line.isEmpty || line.hasPrefix("#") { continue }
+        let lines: [DaemonConfigText.Line]
+        do {
+            lines = try DaemonConfigText.lines(text, path: path)
+        } catch let error as DaemonConfigError {
+            throw KeepalivedNotifierError(description: error.description)
+        }
+        for line in lines {
             func fail(_ column: Int, _ message: String) -> KeepalivedNotifierError {
-                KeepalivedNotifierError(description: "\(path):\(index + 1):\(column): \(message)")
+                KeepalivedNotifierError(description: line.error(column, message).description)
             }
-            let key = String(line.prefix { $0 != " " })
-            let value = String(line.dropFirst(key.count + 1))
-            guard !value.isEmpty else { throw fail(1, "'\(key)' needs a value") }
+            let (key, value) = (line.key, line.value)
             switch key {
             case "lab", "node", "events", "status", "lock", "states", "host": items[key] = value
             case "notify": notify = unescaped(value)
             case "group":
                 // Each word with the column it starts at.
                 var words: [(text: String, column: Int)] = []
-                var column = key.count + 2
+                var column = line.valueColumn
                 for word in value.split(separator: " ", omittingEmptySubsequences: false) {
                     if !word.isEmpty { words.append((String(word), column)) }
                     column += word.count + 1
                 }
-                guard let name = words.first else { throw fail(key.count + 2, "group: a name comes first") }
+                guard let name = words.first else { throw fail(line.valueColumn, "group: a name comes first") }
                 var fields: [String: (text: String, column: Int)] = [:]
                 for word in words.dropFirst() {
                     guard let equals = word.text.firstIndex(of: "=") else { throw fail(word.column, "group \(name.text): '\(word.text)' is not key=value") }
@@ -152,7 +155,7 @@ public struct KeepalivedNotifierConfig: Sendable, Equatable {
                 }
                 groups.append(Group(name: name.text, vrid: try number("vrid"), interface: try field("interface").text, priority: try number("priority")))
             default:
-                throw fail(1, "unknown item '\(key)' (lab, node, events, status, lock, states, host, group, notify)")
+                throw fail(line.indent + 1, "unknown item '\(key)' (lab, node, events, status, lock, states, host, group, notify)")
             }
         }
         func required(_ item: String) throws -> String {

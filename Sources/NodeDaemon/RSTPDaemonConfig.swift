@@ -95,19 +95,8 @@ public struct RSTPDaemonConfig: Sendable, Equatable {
         var bridge = BridgeConfiguration(address: MACAddress(0, 0, 0, 0, 0, 0))
         var ports: [Port] = []
         var config = RSTPDaemonConfig(node: "", namespace: "", bridgeName: "", bridge: bridge, ports: [])
-        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let lineNumber = index + 1
-            let line = rawLine.hasSuffix("\r") ? rawLine.dropLast() : rawLine
-            let indent = line.prefix { $0 == " " || $0 == "\t" }.count
-            let content = line.dropFirst(indent)
-            if content.isEmpty || content.hasPrefix("#") { continue }
-            func fail(_ column: Int, _ message: String) -> DaemonConfigError {
-                DaemonConfigError(path: path, line: lineNumber, column: column, message: message)
-            }
-            let key = String(content.prefix { $0 != " " })
-            let valueColumn = indent + key.count + 2
-            let value = String(content.dropFirst(key.count).drop { $0 == " " })
-            guard !value.isEmpty else { throw fail(indent + 1, "'\(key)' needs a value") }
+        for line in try DaemonConfigText.lines(text, path: path) {
+            let (key, value, valueColumn, indent, fail) = (line.key, line.value, line.valueColumn, line.indent, line.error)
             switch key {
             case "node": node = value
             case "namespace": namespace = value
@@ -200,6 +189,40 @@ public struct DaemonConfigError: Error, CustomStringConvertible, Sendable, Equat
 /// What the compact daemon configurations (rstpd's, vrrpd's) share: lines of `KEY VALUE`, a value of
 /// `NAME key=value key=value`, and values escaped so that they hold no space, comma, `=` or line break.
 enum DaemonConfigText {
+    /// One `KEY VALUE` line, with where it stands in its file.
+    struct Line {
+        var path: String
+        var number: Int
+        /// Spaces or tabs before the key.
+        var indent: Int
+        var key: String
+        var value: String
+        /// The value's first column (1-based).
+        var valueColumn: Int
+
+        func error(_ column: Int, _ message: String) -> DaemonConfigError {
+            DaemonConfigError(path: path, line: number, column: column, message: message)
+        }
+    }
+
+    /// The lines of `text` that hold an item (blank lines and `#` comments left out); a key without a
+    /// value is an error at its line.
+    static func lines(_ text: String, path: String) throws -> [Line] {
+        var lines: [Line] = []
+        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = rawLine.hasSuffix("\r") ? rawLine.dropLast() : rawLine
+            let indent = line.prefix { $0 == " " || $0 == "\t" }.count
+            let content = line.dropFirst(indent)
+            if content.isEmpty || content.hasPrefix("#") { continue }
+            let key = String(content.prefix { $0 != " " })
+            let item = Line(path: path, number: index + 1, indent: indent, key: key,
+                            value: String(content.dropFirst(key.count).drop { $0 == " " }), valueColumn: indent + key.count + 2)
+            guard !item.value.isEmpty else { throw item.error(indent + 1, "'\(key)' needs a value") }
+            lines.append(item)
+        }
+        return lines
+    }
+
     /// "NAME key=value key=value": the name and each field's text and column.
     static func fields(_ value: String, column: Int, _ fail: (Int, String) -> DaemonConfigError) throws
         -> (String, [(String, (String, Int))]) {

@@ -85,19 +85,9 @@ public struct VRRPDaemonFile: Sendable, Equatable {
     public static func parse(_ text: String, path: String) throws -> VRRPDaemonFile {
         var file = VRRPDaemonFile(node: "", namespace: nil, config: VRRPDaemonConfig(groups: []), statusPath: nil, host: nil)
         var node: String?
-        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let lineNumber = index + 1
-            let line = rawLine.hasSuffix("\r") ? rawLine.dropLast() : rawLine
-            let indent = line.prefix { $0 == " " || $0 == "\t" }.count
-            let content = line.dropFirst(indent)
-            if content.isEmpty || content.hasPrefix("#") { continue }
-            func fail(_ column: Int, _ message: String) -> DaemonConfigError {
-                DaemonConfigError(path: path, line: lineNumber, column: column, message: message)
-            }
-            let key = String(content.prefix { $0 != " " })
-            let valueColumn = indent + key.count + 2
-            let value = String(content.dropFirst(key.count).drop { $0 == " " })
-            guard !value.isEmpty else { throw fail(indent + 1, "'\(key)' needs a value") }
+        for line in try DaemonConfigText.lines(text, path: path) {
+            let (key, value, valueColumn, indent, fail) = (line.key, line.value, line.valueColumn, line.indent, line.error)
+            let lineNumber = line.number
             func word(_ text: String, _ column: Int) throws -> String {
                 guard let plain = DaemonConfigText.unescape(text) else { throw fail(column, "'\(text)': a '%' not followed by two hex digits") }
                 return plain
