@@ -4,6 +4,7 @@ import Foundation
 import Lab
 import LabBase
 import Packets
+import TestSupport
 import Topology
 import XCTest
 
@@ -24,13 +25,20 @@ final class AnalyzeLabTests: LabTestCase {
         let folder = NSTemporaryDirectory() + "redlab-analyze-\(getpid())"
         defer { try? FileManager.default.removeItem(atPath: folder) }
 
-        // A 1 kHz stream for 1.5 s from another process; the capture here cuts sw:p1 for 300 ms in the middle.
+        // A 1 kHz stream for 2.5 s from another process; the capture here cuts sw:p1 for 300 ms in the middle.
+        // The timeline starts once the server receives the stream: the prober is a process of its own, and its
+        // start (the first run of a freshly built binary reads it from disk) once took longer than the 1 s
+        // to the restore, so the whole stream came after the cut and the capture held no silence.
+        let received = { try Int(self.run(in: "\(lab)-server", ["cat", "/sys/class/net/eth0/statistics/rx_packets"]).output
+                                    .trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0 }
+        let before = try received()
         let prober = Process()
         prober.executableURL = URL(fileURLWithPath: LabManager.redlabExecutable())
-        prober.arguments = ["probe", lab, "client", "10.9.6.2", "--rate", "1000", "--seconds", "1.5", "--json"]
+        prober.arguments = ["probe", lab, "client", "10.9.6.2", "--rate", "1000", "--seconds", "2.5", "--json"]
         let output = Pipe()
         prober.standardOutput = output
         try prober.run()
+        XCTAssertTrue(try waitUntil(seconds: 10, interval: 0.02) { try received() > before + 20 }, "the stream reaches the server")
         let start = Date()
         var cut = false, restored = false
         _ = try manager.capture(lab: lab, ports: [PortRef(node: "server", port: "eth0")], directory: folder, filter: "udp", seconds: 2.0) {
