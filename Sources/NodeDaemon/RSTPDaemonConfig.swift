@@ -80,13 +80,7 @@ public struct RSTPDaemonConfig: Sendable, Equatable {
 
     /// Reads the file at `path`.
     public static func load(path: String) throws -> RSTPDaemonConfig {
-        let bytes: [UInt8]
-        do {
-            bytes = try Files.read(path)
-        } catch {
-            throw DaemonConfigError(path: path, line: 0, column: 0, message: "cannot read it: \(error)")
-        }
-        return try parse(String(decoding: bytes, as: UTF8.self), path: path)
+        try parse(DaemonConfigText.read(path), path: path)
     }
 
     /// Parses the file's text; an error names the file, line, column and item.
@@ -202,6 +196,15 @@ enum DaemonConfigText {
 
         func error(_ column: Int, _ message: String) -> DaemonConfigError {
             DaemonConfigError(path: path, line: number, column: column, message: message)
+        }
+    }
+
+    /// The text of the file at `path`; a file that cannot be read is an error naming it.
+    static func read(_ path: String) throws -> String {
+        do {
+            return String(decoding: try Files.read(path), as: UTF8.self)
+        } catch {
+            throw DaemonConfigError(path: path, line: 0, column: 0, message: "cannot read it: \(error)")
         }
     }
 

@@ -72,13 +72,7 @@ public struct VRRPDaemonFile: Sendable, Equatable {
 
     /// Reads the file at `path`.
     public static func load(path: String) throws -> VRRPDaemonFile {
-        let bytes: [UInt8]
-        do {
-            bytes = try Files.read(path)
-        } catch {
-            throw DaemonConfigError(path: path, line: 0, column: 0, message: "cannot read it: \(error)")
-        }
-        return try parse(String(decoding: bytes, as: UTF8.self), path: path)
+        try parse(DaemonConfigText.read(path), path: path)
     }
 
     /// Parses the file's text; an error names the file, line, column and item.
