@@ -374,8 +374,13 @@ final class RSTPLabTests: LabTestCase {
         XCTAssertTrue(try manager.status(lab).text.contains("loop-inconsistent"))
         XCTAssertTrue(try ping(from: "\(lab)-client", "10.0.1.11", attempts: 3), "traffic goes through core1")
 
+        // Thawed, core2 first sends what it held while frozen or, once its own information has aged, itself
+        // as root: inferior to acc1's, so up2 is briefly designated until core2 learns core1 again.
         try manager.inject(.thaw(node: "core2"), lab: lab)
-        _ = try waitUntil(seconds: 10, interval: 0.2) { try up2()?.loopInconsistent == false }
+        _ = try waitUntil(seconds: 10, interval: 0.2) {
+            let port = try up2()
+            return port?.loopInconsistent == false && port?.role == "alternate"
+        }
         XCTAssertEqual(try up2()?.loopInconsistent, false, "BPDUs from core2 again")
         XCTAssertEqual(try up2()?.role, "alternate")
     }
