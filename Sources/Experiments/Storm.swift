@@ -26,13 +26,18 @@ extension LabManager {
     /// port: one broadcast frame is sent into the loop as it closes, the loop is cut again after
     /// `seconds` whatever happens (and a watchdog process cuts it too, should this process be stopped),
     /// and the captures are run through the storm detector.
-    /// Waits until the ports' links are up in the kernel's eyes (operstate up), at most 3 s.
+    /// Waits until the ports' links are up in the kernel's eyes (operstate up), at most 3 s; a port still
+    /// down then is an error: a frame sent into it would be dropped, and the storm would never start.
     func waitForOperational(_ ports: [PortRef], record: LabRecord) throws {
-        let deadline = Date().addingTimeInterval(3)
+        let seconds = 3.0
+        let deadline = monotonicNanoseconds() + UInt64(seconds * 1e9)
         for port in ports {
             guard let node = record.node(port.node) else { continue }
             let socket = try NetlinkSocket.open(inNamespace: node.namespace)
-            while try socket.links().first(where: { $0.name == port.port })?.operState != "up" && Date() < deadline {
+            while try socket.links().first(where: { $0.name == port.port })?.operState != "up" {
+                guard monotonicNanoseconds() < deadline else {
+                    throw LabError.cablesWithoutCarrier(seconds: seconds, waiting: [PortsWithoutCarrier(namespace: node.namespace, ports: [port.port])])
+                }
                 Kernel.sleep(nanoseconds: 10_000_000)
             }
         }
@@ -85,8 +90,9 @@ extension LabManager {
                 closedMonotonic = monotonicNanoseconds()
             }
             if closedAt != 0 && !sentBroadcast {
-                // One broadcast into the closed loop (a gratuitous ARP from a made-up address).
-                try? injector.send(EthernetFrame.gratuitousARP(mac: MACAddress(0x02, 0x52, 0x4c, 0, 0, 1), ip: IPv4Address(192, 0, 2, 99)).encode())
+                // One broadcast into the closed loop (a gratuitous ARP from a made-up address). A send that
+                // fails ends the experiment: without its seed there is no storm to measure.
+                try injector.send(EthernetFrame.gratuitousARP(mac: MACAddress(0x02, 0x52, 0x4c, 0, 0, 1), ip: IPv4Address(192, 0, 2, 99)).encode())
                 sentBroadcast = true
             }
             // Held closed for `bounded` seconds from the closing, however long the closing itself took.

@@ -148,18 +148,14 @@ public enum RSTPFirewall {
         "table bridge \(table)\ndelete table bridge \(table)\n" + rules()
     }
 
-    /// Rewrites the forwarding set to exactly `ports`, each with a fresh timeout, in one transaction (no
-    /// instant with a port missing that should forward, and no delete of an element that already expired).
-    public static func forwardingCommands(_ ports: [String]) -> String {
-        var commands = "flush set bridge \(table) \(set)\n"
-        if !ports.isEmpty {
-            commands += "add element bridge \(table) \(set) { \(ports.sorted().map { "\"\($0)\"" }.joined(separator: ", ")) }\n"
-        }
-        return commands
-    }
-
     /// Empties the forwarding set: every port of the bridge drops at once.
-    public static var closeCommands: String { forwardingCommands([]) }
+    public static var closeCommands: String { "flush set bridge \(table) \(set)\n" }
+
+    /// The forwarding set's writer in the calling thread's namespace: the set is rewritten whole (flushed and
+    /// refilled in one transaction, each element with a fresh timeout) every tick, without libnftables.
+    static func forwardingSetWriter() throws -> NftablesSetWriter {
+        try NftablesSetWriter(family: .bridge, table: table, set: set, keyLength: NftablesSetWriter.interfaceNameLength)
+    }
 }
 
 /// rstpd cannot run: what it found missing.
@@ -206,7 +202,7 @@ public final class RSTPDaemon {
     private let netlink: NetlinkSocket
     private let linkMonitor: LinkMonitor
     private let signals: SignalWatcher
-    private let firewall: FirewallSession
+    private let forwardingSetWriter: NftablesSetWriter
     private let node: String
     private let statusPath: String?
     /// Where `redlab rstp mcheck` leaves port names before sending ProcessSignal.user1.
@@ -237,8 +233,9 @@ public final class RSTPDaemon {
         signals = try SignalWatcher([ProcessSignal.terminate, ProcessSignal.interrupt, ProcessSignal.user1])
         netlink = try NetlinkSocket()
         linkMonitor = try LinkMonitor()
-        firewall = try FirewallSession()
-        try firewall.run(RSTPFirewall.resetCommands)
+        // libnftables makes the table once; its context (and cache) is not kept for the ticks.
+        try FirewallSession().run(RSTPFirewall.resetCommands)
+        forwardingSetWriter = try RSTPFirewall.forwardingSetWriter()
         let links = try netlink.links()
         guard let bridgeLink = links.first(where: { $0.name == config.bridgeName }), let bridgeMAC = bridgeLink.address else {
             throw RSTPDaemonError(description: "rstpd: no bridge \(config.bridgeName) on \(config.node)")
@@ -292,7 +289,7 @@ public final class RSTPDaemon {
     /// the nftables table itself. Best effort: whatever fails here, the set's elements expire on their own.
     private func closeDataPlane() {
         // try?: best effort on the way out (see above): the set's elements expire on their own
-        try? firewall.run(RSTPFirewall.closeCommands)
+        try? forwardingSetWriter.replace(withInterfaceNames: [])
         forwardingSet = []
         // try?: best effort, as above
         for name in portNames.values { try? netlink.setBridgePort(name, state: .disabled) }
@@ -404,7 +401,7 @@ public final class RSTPDaemon {
     /// Rewrites the forwarding set from the applied states (a fresh timeout for each element).
     private func refreshForwarding(at now: UInt64) throws {
         let forwarding = Set(appliedState.filter { $0.value == .forwarding }.compactMap { portNames[$0.key] })
-        try firewall.run(RSTPFirewall.forwardingCommands(Array(forwarding)))
+        try forwardingSetWriter.replace(withInterfaceNames: Array(forwarding))
         forwardingSet = forwarding
         lease.refreshed(at: now)
     }

@@ -137,7 +137,14 @@ final class StormControlLabTests: LabTestCase {
         let result = try manager.stormExperiment(lab: lab, loop: PortRef(node: "sw3", port: "p2"), seconds: 1, directory: out)
 
         let shutdowns = LabDirectory(name: lab).events().filter { $0.source == "storm-control" && $0.kind == "port-shutdown" }
-        let first = try XCTUnwrap(shutdowns.min { $0.timeNanoseconds < $1.timeNanoseconds }, "a port-shutdown event is logged")
+        // Should none be logged, what the storm and the watchers saw says why.
+        let seen = { () -> String in
+            let logs = ["sw1", "sw2", "sw3"].map { node in
+                "\(node): " + ((try? String(contentsOfFile: "\(LabDirectory(name: lab).path)/stormctl-\(node).log", encoding: .utf8)) ?? "no log")  // try?: a missing log is said so
+            }
+            return "storm: \(String(describing: result.report)); frames captured \(result.framesCaptured); stormctl logs: \(logs)"
+        }
+        let first = try XCTUnwrap(shutdowns.min { $0.timeNanoseconds < $1.timeNanoseconds }, "a port-shutdown event is logged; \(seen())")
         let delay = Double(first.timeNanoseconds - result.closedAt) / 1e6
         XCTAssertGreaterThan(delay, 0)
         XCTAssertLessThan(delay, 100, "the port shuts within 100 ms of the loop closing")
