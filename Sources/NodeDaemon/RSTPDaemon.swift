@@ -108,6 +108,9 @@ public struct RSTPStatus: Codable, Sendable, Equatable {
 /// stopped or stalled rstpd leaves every port dropping within that time. The kernel bridge (stp_state 0)
 /// would otherwise flood BPDUs and forward on a port the instant its carrier returns. BPDUs still reach
 /// rstpd: its packet sockets see each frame before the bridge does, and it sends on the port itself.
+/// BPDUs are dropped at the bridge's prerouting hook, before the bridge floods them: dropped later, in the
+/// forward hook, each one a core received was copied to every other port first (and past every port's packet
+/// sockets), work that grows with the square of a core's ports.
 public enum RSTPFirewall {
     public static let table = "redlab_rstp"
     public static let set = "forwarding"
@@ -124,9 +127,12 @@ public enum RSTPFirewall {
             flags timeout
             timeout \(forwardingTimeoutSeconds)s
           }
+          chain prerouting {
+            type filter hook prerouting priority -200; policy accept;
+            ether daddr 01:80:c2:00:00:00 drop
+          }
           chain forward {
             type filter hook forward priority -200; policy accept;
-            ether daddr 01:80:c2:00:00:00 drop
             iifname != @\(set) drop
             oifname != @\(set) drop
           }

@@ -19,13 +19,15 @@ final class RSTPDaemonTests: XCTestCase {
         XCTAssertFalse(lease.lapsed(at: 26_000_000_000))
     }
 
-    func testTheForwardingSetIsRewrittenWholeWithATimeout() {
+    func testTheForwardingSetIsRewrittenWholeWithATimeout() throws {
         let rules = RSTPFirewall.rules()
         XCTAssertTrue(rules.contains("flags timeout"), rules)
         XCTAssertTrue(rules.contains("timeout \(RSTPFirewall.forwardingTimeoutSeconds)s"), rules)
         XCTAssertTrue(rules.contains("iifname != @forwarding drop"), rules)
         XCTAssertTrue(rules.contains("oifname != @forwarding drop"), rules)
         XCTAssertFalse(rules.contains("elements"), "nothing forwards before rstpd decides")
+        let prerouting = try XCTUnwrap(rules.range(of: "hook prerouting").map { String(rules[$0.lowerBound...].prefix(120)) })
+        XCTAssertTrue(prerouting.contains("ether daddr 01:80:c2:00:00:00 drop"), "BPDUs are dropped before the bridge floods them: \(prerouting)")
         XCTAssertEqual(RSTPFirewall.closeCommands, "flush set bridge redlab_rstp forwarding\n")
     }
 

@@ -1,3 +1,4 @@
+import Analysis
 import Daemons
 import Experiments
 import Foundation
@@ -383,6 +384,30 @@ final class RSTPLabTests: LabTestCase {
         }
         XCTAssertEqual(try up2()?.loopInconsistent, false, "BPDUs from core2 again")
         XCTAssertEqual(try up2()?.role, "alternate")
+    }
+
+    /// A bridge run by rstpd relays no BPDU: on the cable between acc1 and core1, every BPDU comes from one of
+    /// its two ends (the kernel bridge, its STP off, would flood every BPDU it receives to its other ports).
+    func testNoBPDUIsRelayedThroughABridge() throws {
+        try requireRoot()
+        let topology = design(.cross)
+        let lab = labName("rrly")
+        try manager.up(topology, name: lab)
+        XCTAssertNotNil(try converged(lab))
+        let cable = try XCTUnwrap(topology.links.first { Set([$0.a.node, $0.b.node]) == ["acc1", "core1"] })
+        var ends: Set<MACAddress> = []
+        for end in [cable.a, cable.b] {
+            let text = try run(in: "\(lab)-\(end.node)", ["cat", "/sys/class/net/\(end.port)/address"]).output
+            ends.insert(try XCTUnwrap(MACAddress(text.trimmingCharacters(in: .whitespacesAndNewlines))))
+        }
+        let folder = NSTemporaryDirectory() + "redlab-relay-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: folder) }  // a temporary folder: nothing to report if it is already gone
+        let results = try manager.capture(lab: lab, ports: [PortRef(node: cable.a.node, port: cable.a.port)], directory: folder,
+                                          filter: "ether dst 01:80:c2:00:00:00", seconds: 4.5, shouldStop: { false })
+        let file = try PcapFile(contentsOfFile: try XCTUnwrap(results.first?.file))
+        let sources = file.records.compactMap { try? BPDUFrame.decode($0.data).source }  // try?: a frame that is no BPDU has no source to check
+        XCTAssertGreaterThanOrEqual(sources.count, 2, "the designated end sends a BPDU every hello time (2 s)")
+        XCTAssertEqual(Set(sources).subtracting(ends), [], "BPDUs from beyond the cable's two ends were relayed")
     }
 
     /// `redlab rstp mcheck`: the port facing a kernel-STP bridge sends RST BPDUs again, and falls back to
