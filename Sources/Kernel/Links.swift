@@ -278,6 +278,20 @@ extension NetlinkSocket {
         try perform(request, "flush learned addresses on \(port)")
     }
 
+    /// Forgets every address a bridge learned, on all its ports, in one request (`ip link set BRIDGE type
+    /// bridge fdb_flush`): one walk of the table and one link notification, where a flush per port is one
+    /// of each per port.
+    public func flushBridge(_ bridge: String) throws {
+        var header = ifinfomsg()
+        header.ifi_index = try index(of: bridge)
+        let request = try NetlinkRequest(type: RTM_NEWLINK, flags: 0, family: header)
+        try request.nest(IFLA_LINKINFO) {
+            try request.put(IFLA_INFO_KIND, string: "bridge")
+            try request.nest(IFLA_INFO_DATA) { try request.put(IFLA_BR_FDB_FLUSH, bytes: []) }
+        }
+        try perform(request, "flush learned addresses on \(bridge)")
+    }
+
     // MARK: Addresses and routes
 
     public func addAddress(_ address: IPv4Interface, to interface: String) throws {

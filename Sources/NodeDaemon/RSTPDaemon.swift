@@ -210,6 +210,7 @@ public final class RSTPDaemon {
     private let signals: SignalWatcher
     private let forwardingSetWriter: NftablesSetWriter
     private let node: String
+    private let bridgeName: String
     private let statusPath: String?
     /// Where `redlab rstp mcheck` leaves port names before sending ProcessSignal.user1.
     private let mcheckPath: String?
@@ -233,6 +234,7 @@ public final class RSTPDaemon {
     /// Takes over the configured bridge: every port discarding, in the forwarding set's table and in the kernel.
     public init(config: RSTPDaemonConfig, eventSink: @escaping (_ kind: String, _ target: String, _ detail: [String: String]) -> Void) throws {
         node = config.node
+        bridgeName = config.bridgeName
         statusPath = config.statusPath
         mcheckPath = config.mcheckPath
         self.eventSink = eventSink
@@ -432,6 +434,14 @@ public final class RSTPDaemon {
         for (number, state) in finalState { appliedState[number] = state }
         if !opening.isEmpty { try refreshForwarding(at: monotonicNanoseconds()) }
 
+        // A topology change flushes every port but the one it came in on: more than one port's flush in one
+        // input is done as one flush of the whole bridge (see `flushesWholeBridge(_:)`).
+        let flushesWholeBridge = Self.flushesWholeBridge(actions)
+        if flushesWholeBridge {
+            ToleratedChange.attempt("rstpd: flush \(bridgeName)", because: "stale entries age out; RSTP goes on") { [netlink, bridgeName] in
+                try netlink.flushBridge(bridgeName)
+            }
+        }
         var changed = false
         for action in actions {
             switch action {
@@ -443,9 +453,8 @@ public final class RSTPDaemon {
                 log("state-change", number, ["state": state.rawValue])
                 changed = true
             case .flush(let number):
-                if let name = portNames[number] {
-                    ToleratedChange.attempt("rstpd: flush \(name)", because: "stale entries age out; RSTP goes on") { try netlink.flushBridgePort(name) }
-                }
+                guard !flushesWholeBridge, let name = portNames[number] else { continue }
+                ToleratedChange.attempt("rstpd: flush \(name)", because: "stale entries age out; RSTP goes on") { try netlink.flushBridgePort(name) }
             case .roleChanged(let number, let old, let new):
                 log("role-change", number, ["from": old.rawValue, "to": new.rawValue])
                 changed = true
@@ -464,6 +473,21 @@ public final class RSTPDaemon {
             }
         }
         if changed { writeStatus() }
+    }
+
+    /// True when one input's actions flush more than one port: rstpd then flushes the bridge's whole table
+    /// in one request. Departure (listed here, the core's flush is per port as 802.1Q 13.27.x has it): the
+    /// port the topology change came in on is flushed too, and relearns from its next frame (flooding
+    /// until then, never a wrong forward). A per-port flush is a walk of the whole table and a link
+    /// notification that the kernel offers every routing-netlink listener on the host: a 500-port core
+    /// made 499 of each for every topology change it heard, and a thousand-switch lab never settled.
+    static func flushesWholeBridge(_ actions: [RSTP.Action]) -> Bool {
+        var flushed = 0
+        for case .flush in actions {
+            flushed += 1
+            if flushed > 1 { return true }
+        }
+        return false
     }
 
     /// The kernel port state decides learning (the forwarding set decides forwarding). With its own STP
@@ -524,16 +548,20 @@ public final class RSTPDaemon {
     /// thousand files a second.
     static let trafficCountersRefreshNanoseconds: UInt64 = 5_000_000_000
     /// Changes that come in a burst (a topology change: many BPDUs, each moving a role) make one write:
-    /// a status is written at most this often, the last of a burst at the end of the interval.
-    static let statusMinimumIntervalNanoseconds: UInt64 = 200_000_000
+    /// a status is written at most this often, the last of a burst at the end of the interval. The interval
+    /// grows with the ports, 2 ms each beyond a hundred: a status costs its bridge time in proportion to its
+    /// ports, and a 500-port core wrote its JSON five times a second while a topology change went round
+    /// (a sixth of its time, taken from its hellos).
+    static func statusMinimumIntervalNanoseconds(ports: Int) -> UInt64 { max(200_000_000, UInt64(max(ports, 0)) * 2_000_000) }
+    private lazy var statusMinimumIntervalNanoseconds = Self.statusMinimumIntervalNanoseconds(ports: portNames.count)
     /// When a status held back by the minimum interval is due (monotonic ns); nil: none held back.
     private var statusPending: UInt64?
 
     private func writeStatus() {
         guard let statusPath else { return }
         let now = monotonicNanoseconds()
-        if let written = writtenStatus, now - written.at < Self.statusMinimumIntervalNanoseconds {
-            statusPending = written.at + Self.statusMinimumIntervalNanoseconds
+        if let written = writtenStatus, now - written.at < statusMinimumIntervalNanoseconds {
+            statusPending = written.at + statusMinimumIntervalNanoseconds
             return
         }
         statusPending = nil

@@ -1,5 +1,6 @@
 @testable import Daemons
 @testable import Lab
+@testable import NodeDaemon
 import Packets
 import RSTP
 import Topology
@@ -29,6 +30,21 @@ final class RSTPDaemonTests: XCTestCase {
         let prerouting = try XCTUnwrap(rules.range(of: "hook prerouting").map { String(rules[$0.lowerBound...].prefix(120)) })
         XCTAssertTrue(prerouting.contains("ether daddr 01:80:c2:00:00:00 drop"), "BPDUs are dropped before the bridge floods them: \(prerouting)")
         XCTAssertEqual(RSTPFirewall.closeCommands, "flush set bridge redlab_rstp forwarding\n")
+    }
+
+    /// A topology change asks for a flush of every port but one: two or more in one input become one
+    /// flush of the whole bridge; a single port's flush stays a port's.
+    func testFlushesOfSeveralPortsInOneInputFlushTheWholeBridge() {
+        let bpdu = BPDU.topologyChangeNotification
+        XCTAssertFalse(RSTPDaemon.flushesWholeBridge([]))
+        XCTAssertFalse(RSTPDaemon.flushesWholeBridge([.flush(2), .transmit(1, bpdu), .setPortState(3, .forwarding)]))
+        XCTAssertTrue(RSTPDaemon.flushesWholeBridge([.flush(2), .transmit(1, bpdu), .flush(3)]))
+    }
+
+    func testTheStatusIntervalGrowsWithTheBridgesPorts() {
+        XCTAssertEqual(RSTPDaemon.statusMinimumIntervalNanoseconds(ports: 3), 200_000_000)
+        XCTAssertEqual(RSTPDaemon.statusMinimumIntervalNanoseconds(ports: 100), 200_000_000)
+        XCTAssertEqual(RSTPDaemon.statusMinimumIntervalNanoseconds(ports: 500), 1_000_000_000)
     }
 
     func testTopologySettingsReachThePortConfiguration() {
