@@ -14,31 +14,79 @@ public enum ProcessMemory {
         defer { trimHeap() }
         // try?: without smaps nothing is dropped; the daemon is only larger
         guard let bytes = try? Files.read("/proc/self/smaps", limit: 4 << 20) else { return 0 }
-        struct Mapping { var start: UInt, end: UInt, eligible: Bool, resident = 0, own = 0 }
-        var mappings: [Mapping] = []
-        for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") {
-            let words = line.split(separator: " ", omittingEmptySubsequences: true)
-            guard let first = words.first else { continue }
-            if first.hasSuffix(":") {
-                guard !mappings.isEmpty, words.count >= 2, let value = Int(words[1]) else { continue }
-                switch first {
-                case "Rss:": mappings[mappings.count - 1].resident = value
-                case "Anonymous:", "Private_Dirty:": mappings[mappings.count - 1].own += value
-                default: break
-                }
-            } else if let dash = first.firstIndex(of: "-"), let start = UInt(first[..<dash], radix: 16),
-                      let end = UInt(first[first.index(after: dash)...], radix: 16), words.count >= 2 {
-                let permissions = words[1]
-                let path = words.count >= 6 ? words[5] : ""
-                mappings.append(Mapping(start: start, end: end, eligible: path.hasPrefix("/") && !permissions.contains("w")))
-            }
-        }
         var dropped = 0
-        for mapping in mappings where mapping.eligible && mapping.own == 0 && mapping.resident > 0 {
+        for mapping in droppableMappings(smaps: bytes) {
             guard let address = UnsafeMutableRawPointer(bitPattern: mapping.start) else { continue }
-            if madvise(address, Int(mapping.end - mapping.start), MADV_DONTNEED) == 0 { dropped += mapping.resident }
+            if madvise(address, Int(mapping.end - mapping.start), MADV_DONTNEED) == 0 { dropped += mapping.residentKilobytes }
         }
         return dropped
+    }
+
+    /// A mapping whose resident pages can be dropped: file-backed, not writable, no page of its own.
+    struct DroppableMapping: Equatable {
+        var start: UInt
+        var end: UInt
+        var residentKilobytes: Int
+    }
+
+    /// The mappings of an smaps text that `releaseStartupPages` drops. Read byte by byte, without a string per
+    /// line or word: a thousand daemons read theirs as they start, side by side.
+    static func droppableMappings(smaps bytes: [UInt8]) -> [DroppableMapping] {
+        struct Mapping { var start: UInt, end: UInt, eligible: Bool, resident = 0, own = 0 }
+        var mappings: [Mapping] = []
+        var lineStart = 0
+        while lineStart < bytes.count {
+            var lineEnd = lineStart
+            while lineEnd < bytes.count && bytes[lineEnd] != UInt8(ascii: "\n") { lineEnd += 1 }
+            defer { lineStart = lineEnd + 1 }
+            let line = bytes[lineStart..<lineEnd]
+            guard let colon = line.firstIndex(where: { $0 == UInt8(ascii: ":") || $0 == UInt8(ascii: " ") }) else { continue }
+            if bytes[colon] == UInt8(ascii: ":"), !mappings.isEmpty {
+                // "Key:   123 kB"
+                let key = line[line.startIndex..<colon]
+                let isRss = key.elementsEqual("Rss".utf8)
+                let isOwn = key.elementsEqual("Anonymous".utf8) || key.elementsEqual("Private_Dirty".utf8)
+                guard isRss || isOwn, let value = decimal(line[(colon + 1)...]) else { continue }
+                if isRss { mappings[mappings.count - 1].resident = value } else { mappings[mappings.count - 1].own += value }
+            } else if bytes[colon] == UInt8(ascii: " ") {
+                // "start-end perms offset dev inode    path"
+                let fields = line.split(separator: UInt8(ascii: " "), omittingEmptySubsequences: true)
+                guard fields.count >= 2, let dash = fields[0].firstIndex(of: UInt8(ascii: "-")),
+                      let start = hexadecimal(fields[0][fields[0].startIndex..<dash]),
+                      let end = hexadecimal(fields[0][(dash + 1)...]) else { continue }
+                let path = fields.count >= 6 ? fields[5] : []
+                mappings.append(Mapping(start: start, end: end,
+                                        eligible: path.first == UInt8(ascii: "/") && !fields[1].contains(UInt8(ascii: "w"))))
+            }
+        }
+        return mappings.filter { $0.eligible && $0.own == 0 && $0.resident > 0 }
+            .map { DroppableMapping(start: $0.start, end: $0.end, residentKilobytes: $0.resident) }
+    }
+
+    /// The first run of decimal digits after any spaces; nil when there is none.
+    private static func decimal(_ bytes: ArraySlice<UInt8>) -> Int? {
+        var value = 0, digits = 0
+        for byte in bytes.drop(while: { $0 == UInt8(ascii: " ") }) {
+            guard byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"), digits < 18 else { break }
+            value = value * 10 + Int(byte - UInt8(ascii: "0"))
+            digits += 1
+        }
+        return digits > 0 ? value : nil
+    }
+
+    private static func hexadecimal(_ bytes: ArraySlice<UInt8>) -> UInt? {
+        guard !bytes.isEmpty, bytes.count <= 16 else { return nil }
+        var value: UInt = 0
+        for byte in bytes {
+            let digit: UInt8
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
+            default: return nil
+            }
+            value = value << 4 | UInt(digit)
+        }
+        return value
     }
 
     /// glibc's malloc_trim(0): free heap pages, wherever they lie in the heap, go back to the kernel. Looked up
