@@ -16,6 +16,33 @@ public enum ProcessTable {
         return state != nil && state != "Z" && state != "X" && state != "x"
     }
 
+    /// True when `pid` can make no system call any more: it is gone, or every one of its threads is in the
+    /// kernel's exit (PF_EXITING in /proc/PID/task/TID/stat's flags: a killed thread finishes the call it was
+    /// in before it begins to exit). Its exit may still take long (a packet socket's release waits for an RCU
+    /// grace period, so a 500-port bridge's daemon takes seconds), but it writes nothing more.
+    public static func hasStoppedForGood(_ pid: Int32) -> Bool {
+        guard isRunning(pid) else { return true }
+        // No task folder (it went meanwhile): no thread left.
+        for thread in Files.names(in: "/proc/\(pid)/task") {
+            // try?: a thread whose entry is gone has finished
+            guard let bytes = try? Files.read("/proc/\(pid)/task/\(thread)/stat", limit: 4096) else { continue }
+            guard let flags = Self.flags(stat: bytes) else { return false }
+            if flags & exitingFlag == 0 { return false }
+        }
+        return true
+    }
+
+    /// PF_EXITING (include/linux/sched.h).
+    static let exitingFlag: UInt64 = 0x4
+
+    /// The flags field of a /proc stat line: the sixth field after the command's closing parenthesis.
+    static func flags(stat bytes: [UInt8]) -> UInt64? {
+        guard let close = bytes.lastIndex(of: UInt8(ascii: ")")) else { return nil }
+        let fields = bytes[(close + 1)...].split(separator: UInt8(ascii: " "), omittingEmptySubsequences: true)
+        guard fields.count > 6 else { return nil }
+        return UInt64(String(decoding: fields[6], as: UTF8.self))
+    }
+
     /// Reaps `pid`, a child of this process, if it has ended; true when it has (or is no child to wait for).
     public static func reapIfEnded(_ pid: Int32) -> Bool {
         var status: Int32 = 0

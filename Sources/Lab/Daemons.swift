@@ -69,6 +69,7 @@ extension LabManager {
     /// every one has written its first status.
     func startDaemons(_ topology: Topology, lab: String, only node: String? = nil) throws {
         let directory = LabDirectory(name: lab)
+        logger.info("starting the daemons of \(node.map { "node \($0)" } ?? "lab \(lab)")")
         // The notifier first, so that the daemons' first state changes are escalated too. It belongs to
         // the lab, not to a node: a node's restore does not start another.
         if node == nil, topology.monitoring != nil {
@@ -132,6 +133,7 @@ extension LabManager {
                       statusPath: file.statusPath ?? "", log: "\(directory.path)/vrrpd-\(entry.name).log",
                       role: "vrrpd \(entry.name)", executable: Self.daemonExecutable())
         }
+        logger.info("\(starting.count) daemons spawned; waiting for their first status")
         try waitForStatus(starting)
     }
 

@@ -145,13 +145,16 @@ public struct LabManager {
 
     static let exitTimeoutNanoseconds: UInt64 = 15_000_000_000
 
-    /// Waits until none of `pids` runs (a zombie counts as gone), at most `timeoutNanoseconds`; returns those still running.
+    /// Waits until none of `pids` can make a system call any more (gone, a zombie, or every thread in its
+    /// exit: `ProcessTable.hasStoppedForGood`), at most `timeoutNanoseconds`; returns those still running. A
+    /// process in its exit writes nothing more, however long the exit takes (a 500-port core's rstpd closes
+    /// 500 packet sockets, each waiting for an RCU grace period: seconds, which `down` need not wait out).
     static func waitForExit(_ pids: [pid_t], timeoutNanoseconds: UInt64) -> [pid_t] {
         let deadline = monotonicNanoseconds() + timeoutNanoseconds
-        var running = pids.filter(ProcessTable.isRunning)
+        var running = pids.filter { !ProcessTable.hasStoppedForGood($0) }
         while !running.isEmpty, monotonicNanoseconds() < deadline {
             sleep(nanoseconds: 5_000_000)
-            running = running.filter(ProcessTable.isRunning)
+            running = running.filter { !ProcessTable.hasStoppedForGood($0) }
         }
         return running
     }

@@ -52,3 +52,19 @@ final class ProcessMemoryTests: XCTestCase {
         XCTAssertFalse(ProcessMemory.droppableMappings(smaps: bytes).isEmpty)
     }
 }
+
+/// When `down` may stop waiting for a killed daemon: once it can make no system call any more.
+final class ProcessExitTests: XCTestCase {
+    func testTheFlagsFieldIsReadAfterTheCommandsLastParenthesis() {
+        let line = "1234 (a (b) c) R 1 1234 1234 0 -1 4194308 120 0 0 0 3 1 0 0 20 0 1 0 100 1000 200"
+        XCTAssertEqual(ProcessTable.flags(stat: Array(line.utf8)), 4_194_308)
+        XCTAssertEqual(ProcessTable.flags(stat: Array(line.utf8)).map { $0 & ProcessTable.exitingFlag }, 4, "PF_EXITING set")
+        XCTAssertNil(ProcessTable.flags(stat: Array("1234 (x) R 1 2".utf8)), "cut short")
+        XCTAssertNil(ProcessTable.flags(stat: Array("no parenthesis".utf8)))
+    }
+
+    func testARunningProcessHasNotStoppedAndAGoneOneHas() {
+        XCTAssertFalse(ProcessTable.hasStoppedForGood(getpid()), "this process runs")
+        XCTAssertTrue(ProcessTable.hasStoppedForGood(Int32.max), "no such process")
+    }
+}
