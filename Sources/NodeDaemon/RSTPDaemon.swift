@@ -217,8 +217,6 @@ public final class RSTPDaemon {
     /// Where events go: kind, target and detail (the source is "rstp").
     private let eventSink: (_ kind: String, _ target: String, _ detail: [String: String]) -> Void
     private var appliedState: [Int: RSTP.PortState] = [:]
-    /// The ports last written to the forwarding set.
-    private var forwardingSet: Set<String> = []
     private var lease = ForwardingLease()
     private var restarts = 0
     /// Frames to the bridge group address that did not decode, per port and reason.
@@ -298,7 +296,6 @@ public final class RSTPDaemon {
     private func closeDataPlane() {
         // try?: best effort on the way out (see above): the set's elements expire on their own
         try? forwardingSetWriter.replace(withInterfaceNames: [])
-        forwardingSet = []
         // try?: best effort, as above
         for name in portNames.values { try? netlink.setBridgePort(name, state: .disabled) }
     }
@@ -410,7 +407,6 @@ public final class RSTPDaemon {
     private func refreshForwarding(at now: UInt64) throws {
         let forwarding = Set(appliedState.filter { $0.value == .forwarding }.compactMap { portNames[$0.key] })
         try forwardingSetWriter.replace(withInterfaceNames: Array(forwarding))
-        forwardingSet = forwarding
         lease.refreshed(at: now)
     }
 
