@@ -43,6 +43,9 @@ public final class PacketSocket {
     private let descriptor: OwnedDescriptor
     public let interface: String
     public let interfaceIndex: Int32
+    /// The largest frame's room, made on the first receive and reused by every other (a socket that only
+    /// sends never needs it).
+    private lazy var buffer = [UInt8](repeating: 0, count: 65_536)
     /// Nothing waiting, or the interface went down: no frame to read.
     private static let nothingToRead = nothingWaiting.union([ENETDOWN])
 
@@ -70,32 +73,6 @@ public final class PacketSocket {
         try Namespace.run(in: name) { try PacketSocket(interface: interface, protocol: proto) }
     }
 
-    /// A socket for STP/RSTP BPDUs on a bridge port. Frames of a specific protocol are handed to packet
-    /// sockets only after the bridge has had them (and the bridge keeps what arrives on its ports), so
-    /// this takes every frame (ETH_P_ALL, seen before the bridge) through a kernel filter that passes
-    /// only those to the bridge group address 01:80:c2:00:00:00.
-    public static func bridgeGroupSocket(interface: String) throws -> PacketSocket {
-        let socket = try PacketSocket(interface: interface, protocol: allProtocols)
-        var program: [sock_filter] = [
-            sock_filter(code: 0x20, jt: 0, jf: 0, k: 0),            // ld [0]: destination bytes 0-3
-            sock_filter(code: 0x15, jt: 0, jf: 3, k: 0x0180_c200),  // jeq 01:80:c2:00 else drop
-            sock_filter(code: 0x28, jt: 0, jf: 0, k: 4),            // ldh [4]: destination bytes 4-5
-            sock_filter(code: 0x15, jt: 0, jf: 1, k: 0x0000),       // jeq 00:00 else drop
-            sock_filter(code: 0x06, jt: 0, jf: 0, k: 0x0004_0000),  // accept the whole frame
-            sock_filter(code: 0x06, jt: 0, jf: 0, k: 0),            // drop
-        ]
-        try systemCall("setsockopt(SO_ATTACH_FILTER)", interface) {
-            program.withUnsafeMutableBufferPointer { buffer in
-                var filter = sock_fprog(len: UInt16(buffer.count), filter: buffer.baseAddress)
-                return setsockopt(socket.fileDescriptor, SOL_SOCKET, SO_ATTACH_FILTER, &filter, socklen_t(MemoryLayout<sock_fprog>.size))
-            }
-        }
-        // Frames that arrived between bind and the filter are drained unfiltered: drop them. A receive
-        // error ends the draining (try?): the next receive in the caller's loop reports it.
-        while (try? socket.receive()) != nil {}
-        return socket
-    }
-
     public var fileDescriptor: Int32 { descriptor.value }
 
     public func send(_ frame: [UInt8]) throws {
@@ -106,7 +83,6 @@ public final class PacketSocket {
 
     /// The next frame received from the wire, or nil when none is waiting.
     public func receive() throws -> [UInt8]? {
-        var buffer = [UInt8](repeating: 0, count: 65_536)
         while true {
             var from = sockaddr_ll()
             var fromLength = socklen_t(MemoryLayout<sockaddr_ll>.size)
@@ -125,6 +101,104 @@ public final class PacketSocket {
             if from.sll_pkttype == UInt8(PACKET_OUTGOING) { continue }
             return Array(buffer[..<count])
         }
+    }
+}
+
+/// One AF_PACKET socket for the STP/RSTP BPDUs of every interface in the calling thread's namespace: each
+/// frame received comes with the index of the interface it came in on, and each frame sent names the
+/// interface to leave by. A bridge with hundreds of ports needs one descriptor to poll, not one per port.
+///
+/// Frames of a specific protocol reach packet sockets only after the bridge has had them (and the bridge
+/// keeps what arrives on its ports), so this takes every frame (ETH_P_ALL, seen before the bridge) through a
+/// kernel filter that passes only those to the bridge group address 01:80:c2:00:00:00 that did not leave
+/// this host. The filter is attached before the socket is bound to a protocol, so no other frame is ever
+/// queued. The receive buffer is sized for a burst from every port: all of them share this one queue.
+public final class BridgeGroupSocket {
+    private let descriptor: OwnedDescriptor
+    /// One frame's room, reused by every receive: BPDUs are tens of bytes, and frames longer than an
+    /// untagged or tagged Ethernet frame are no BPDU (their length is still reported, see `receive()`).
+    private var buffer = [UInt8](repeating: 0, count: 2_048)
+
+    /// `ports`: how many ports share the socket; its receive buffer holds `receiveBufferPerPort` bytes for
+    /// each (at least 1 MiB).
+    public init(ports: Int) throws {
+        let fd = try systemCall("socket(AF_PACKET)", "bridge group") {
+            socket(AF_PACKET, Int32(SOCK_RAW.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        }
+        descriptor = OwnedDescriptor(fd)
+        var program: [sock_filter] = [
+            sock_filter(code: 0x20, jt: 0, jf: 0, k: 0xFFFF_F004),  // ld #pkttype (SKF_AD_OFF + SKF_AD_PKTTYPE)
+            sock_filter(code: 0x15, jt: 5, jf: 0, k: UInt32(PACKET_OUTGOING)),  // jeq outgoing: drop
+            sock_filter(code: 0x20, jt: 0, jf: 0, k: 0),            // ld [0]: destination bytes 0-3
+            sock_filter(code: 0x15, jt: 0, jf: 3, k: 0x0180_c200),  // jeq 01:80:c2:00 else drop
+            sock_filter(code: 0x28, jt: 0, jf: 0, k: 4),            // ldh [4]: destination bytes 4-5
+            sock_filter(code: 0x15, jt: 0, jf: 1, k: 0x0000),       // jeq 00:00 else drop
+            sock_filter(code: 0x06, jt: 0, jf: 0, k: 0x0004_0000),  // accept the whole frame
+            sock_filter(code: 0x06, jt: 0, jf: 0, k: 0),            // drop
+        ]
+        try systemCall("setsockopt(SO_ATTACH_FILTER)", "bridge group") {
+            program.withUnsafeMutableBufferPointer { buffer in
+                var filter = sock_fprog(len: UInt16(buffer.count), filter: buffer.baseAddress)
+                return setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &filter, socklen_t(MemoryLayout<sock_fprog>.size))
+            }
+        }
+        let bytes = Int32(clamping: max(1 << 20, ports.multipliedReportingOverflow(by: Self.receiveBufferPerPort).partialValue))
+        try setOption(fd, SOL_SOCKET, SO_RCVBUFFORCE, bytes, "SO_RCVBUFFORCE \(bytes)")
+        var address = sockaddr_ll()
+        address.sll_family = UInt16(AF_PACKET)
+        address.sll_protocol = PacketSocket.allProtocols.bigEndian
+        address.sll_ifindex = 0  // every interface
+        try systemCall("bind(AF_PACKET)", "bridge group") {
+            withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_ll>.size)) }
+            }
+        }
+    }
+
+    /// Receive-buffer bytes per port: room for about ten BPDUs each (a small frame takes about 800 bytes of
+    /// buffer in the kernel's accounting), a full transmit-hold burst from every neighbour at once.
+    public static let receiveBufferPerPort = 8_192
+
+    public var fileDescriptor: Int32 { descriptor.value }
+
+    /// The next frame to the bridge group address and the index of the interface it came in on, or nil
+    /// when none is waiting. A frame longer than the buffer comes back cut to it.
+    public func receive() throws -> (frame: [UInt8], interfaceIndex: Int32)? {
+        var from = sockaddr_ll()
+        var fromLength = socklen_t(MemoryLayout<sockaddr_ll>.size)
+        let received = try systemCall("recvfrom", "bridge group", quiet: nothingWaiting) {
+            buffer.withUnsafeMutableBytes { raw in
+                withUnsafeMutablePointer(to: &from) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                        recvfrom(descriptor.value, raw.baseAddress, raw.count, 0, $0, &fromLength)
+                    }
+                }
+            }
+        }
+        guard let count = received else { return nil }
+        return (Array(buffer[..<min(count, buffer.count)]), from.sll_ifindex)
+    }
+
+    /// Sends a whole Ethernet frame out of the interface with index `interfaceIndex`.
+    public func send(_ frame: [UInt8], onInterfaceIndex interfaceIndex: Int32) throws {
+        var address = sockaddr_ll()
+        address.sll_family = UInt16(AF_PACKET)
+        address.sll_ifindex = interfaceIndex
+        address.sll_halen = 6
+        withUnsafeMutableBytes(of: &address.sll_addr) { raw in
+            for index in 0..<min(6, frame.count) { raw[index] = frame[index] }
+        }
+        let sent = try systemCall("sendto", "interface \(interfaceIndex)") {
+            frame.withUnsafeBytes { bytes in
+                withUnsafePointer(to: &address) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                        sendto(descriptor.value, bytes.baseAddress, bytes.count, 0, $0, socklen_t(MemoryLayout<sockaddr_ll>.size))
+                    }
+                }
+            }
+        }
+        // A packet socket sends a frame whole or not at all.
+        guard sent == frame.count else { throw Errno(code: EMSGSIZE, call: "sendto", detail: "interface \(interfaceIndex): \(sent) of \(frame.count) bytes") }
     }
 }
 

@@ -107,10 +107,10 @@ public struct RSTPStatus: Codable, Sendable, Equatable {
 /// `forwardingTimeoutSeconds` unless rstpd rewrites the set (every tick and on every change), so a dead,
 /// stopped or stalled rstpd leaves every port dropping within that time. The kernel bridge (stp_state 0)
 /// would otherwise flood BPDUs and forward on a port the instant its carrier returns. BPDUs still reach
-/// rstpd: its packet sockets see each frame before the bridge does, and it sends on the port itself.
+/// rstpd: its packet socket sees each frame before the bridge does, and it sends on the port itself.
 /// BPDUs are dropped at the bridge's prerouting hook, before the bridge floods them: dropped later, in the
-/// forward hook, each one a core received was copied to every other port first (and past every port's packet
-/// sockets), work that grows with the square of a core's ports.
+/// forward hook, each one a core received was copied to every other port first (and past the packet
+/// socket's filter), work that grows with the square of a core's ports.
 public enum RSTPFirewall {
     public static let table = "redlab_rstp"
     public static let set = "forwarding"
@@ -203,7 +203,10 @@ public struct ForwardingLease: Sendable, Equatable {
 public final class RSTPDaemon {
     private var bridge: RSTP.Bridge
     private let portNames: [Int: String]
-    private let sockets: [Int: PacketSocket]
+    /// Every port's BPDUs, in and out, through one socket (see `BridgeGroupSocket`).
+    private let bpduSocket: BridgeGroupSocket
+    private let portInterfaceIndexes: [Int: Int32]
+    private let portNumbersByInterfaceIndex: [Int32: Int]
     private let portMACs: [Int: MACAddress]
     private let netlink: NetlinkSocket
     private let linkMonitor: LinkMonitor
@@ -227,7 +230,9 @@ public final class RSTPDaemon {
     /// statistics) are not news to RSTP.
     private var portEnabled: [Int: Bool] = [:]
 
-    static let framesPerPass = 64
+    /// BPDUs taken per pass of the loop, from all ports together: twice what a 500-port bridge receives in
+    /// a second of hellos, so a pass keeps up, and few enough that a flood cannot hold the tick back long.
+    static let framesPerPass = 1_024
 
     /// Takes over the configured bridge: every port discarding, in the forwarding set's table and in the kernel.
     public init(config: RSTPDaemonConfig, eventSink: @escaping (_ kind: String, _ target: String, _ detail: [String: String]) -> Void) throws {
@@ -250,7 +255,7 @@ public final class RSTPDaemon {
         configuration.address = bridgeMAC
         var configurations: [PortConfiguration] = []
         var names: [Int: String] = [:]
-        var sockets: [Int: PacketSocket] = [:]
+        var interfaceIndexes: [Int: Int32] = [:]
         var macs: [Int: MACAddress] = [:]
         var settings: [Int: [String]] = [:]
         for (index, port) in config.ports.enumerated() {
@@ -260,8 +265,11 @@ public final class RSTPDaemon {
             configurations.append(portConfiguration)
             names[number] = port.name
             settings[number] = port.settings
-            sockets[number] = try PacketSocket.bridgeGroupSocket(interface: port.name)
-            macs[number] = links.first { $0.name == port.name }?.address ?? bridgeMAC
+            guard let link = links.first(where: { $0.name == port.name }) else {
+                throw RSTPDaemonError(description: "rstpd: no port \(port.name) on \(config.node)")
+            }
+            interfaceIndexes[number] = link.index
+            macs[number] = link.address ?? bridgeMAC
             // Discarding until RSTP says otherwise. DISABLED is the one state the kernel leaves alone: it
             // re-selects BLOCKING ports to forwarding, and its forward-delay timer walks LISTENING ports
             // on to learning and forwarding. A port without carrier refuses the write (ENETDOWN); the
@@ -273,7 +281,9 @@ public final class RSTPDaemon {
         bridge = RSTP.Bridge(configuration: configuration, ports: configurations)
         portSettings = settings
         portNames = names
-        self.sockets = sockets
+        bpduSocket = try BridgeGroupSocket(ports: config.ports.count)
+        portInterfaceIndexes = interfaceIndexes
+        portNumbersByInterfaceIndex = Dictionary(interfaceIndexes.map { ($0.value, $0.key) }, uniquingKeysWith: { first, _ in first })
         portMACs = macs
     }
 
@@ -308,9 +318,8 @@ public final class RSTPDaemon {
         writeStatus()
         // Start-up is over: what only it needed (its code's pages, freed heap) may go.
         ProcessMemory.releaseStartupPages()
+        let descriptors = [signals.fileDescriptor, linkMonitor.fileDescriptor, bpduSocket.fileDescriptor]
         while true {
-            let ordered = portNames.keys.sorted()
-            let descriptors = [signals.fileDescriptor, linkMonitor.fileDescriptor] + ordered.compactMap { sockets[$0]?.fileDescriptor }
             let before = monotonicNanoseconds()
             // A status held back (`statusMinimumIntervalNanoseconds`) is written when its time comes.
             let wakeUp = statusPending.map { min(nextTick, $0) } ?? nextTick
@@ -347,12 +356,15 @@ public final class RSTPDaemon {
                     if enabled { reassertKernelState(number, flush: true) }
                 }
             }
-            for (offset, number) in ordered.enumerated() where ready[offset + 2] {
-                // At most a batch per port per pass: a flood of frames must not starve the tick that
-                // renews the forwarding lease (the ports would close and rstpd begin again).
+            if ready[2] {
+                // At most a batch per pass: a flood of frames must not starve the tick that renews the
+                // forwarding lease (the ports would close and rstpd begin again).
                 var budget = Self.framesPerPass
-                while budget > 0, let frame = try sockets[number]?.receive() {
+                while budget > 0, let (frame, interfaceIndex) = try bpduSocket.receive() {
                     budget -= 1
+                    // Copies seen on interfaces that are not ports (the bridge device, a bond's members) are
+                    // not this bridge's to take.
+                    guard let number = portNumbersByInterfaceIndex[interfaceIndex] else { continue }
                     let decoded: BPDUFrame
                     do {
                         decoded = try BPDUFrame.decode(frame)
@@ -422,9 +434,10 @@ public final class RSTPDaemon {
             try refreshForwarding(at: monotonicNanoseconds())
         }
         for case .transmit(let number, let bpdu) in actions {
-            guard let socket = sockets[number], let mac = portMACs[number] else { continue }
-            // A BPDU the socket cannot take now (ENOBUFS) is a lost frame, which RSTP tolerates.
-            try? socket.send(BPDUFrame(source: mac, bpdu: bpdu).encode(padToMinimum: true))
+            guard let interfaceIndex = portInterfaceIndexes[number], let mac = portMACs[number] else { continue }
+            // A BPDU the socket cannot take now (ENOBUFS) or a port without carrier (ENETDOWN) cannot send
+            // is a lost frame, which RSTP tolerates.
+            try? bpduSocket.send(BPDUFrame(source: mac, bpdu: bpdu).encode(padToMinimum: true), onInterfaceIndex: interfaceIndex)
         }
         let opening = finalState.filter { $0.value == .forwarding && appliedState[$0.key] != .forwarding }
         for (number, state) in finalState { appliedState[number] = state }
