@@ -66,6 +66,12 @@ public struct FailoverResult: Sendable, Hashable, Codable {
     /// descheduled on a loaded machine). The outage's instants are known only to within this plus one probe
     /// interval, so it is the figure's sampling error. Set only for `.recovered`.
     public var senderIdleTime: Int64?
+    /// How long after the fault the stream was blind: no probe was lost, but none was received either from
+    /// before the fault (or just after it) until this long after it, and none was lost, so the sender sent
+    /// nothing then (descheduled on a loaded machine just when the lab reacted). An outage shorter than this
+    /// would not have shown: `.hitless` means only "no outage longer than this". Set only for `.hitless`,
+    /// when that silence is longer than the gap threshold.
+    public var blindAfterFault: Int64?
     /// The share of its offered rate the sender kept over the whole stream (1: every probe on time): probes
     /// sent ÷ the probes the rate allows from its first captured probe to its last send. Below 1 the probes
     /// lay further apart than the rate says, and every figure's resolution is that spacing, not the
@@ -144,7 +150,7 @@ extension FailoverResult {
     private enum CodingKeys: String, CodingKey {
         case faultTime, outcome, outage, longestGapAfterFault, silentSince, recoveryTime, expectedSequences, receivedProbes,
              lostProbes, lostSequences, convergenceLostProbes, lossPeriods, lossDerivedTime, duplicatedProbes,
-             duplicateArrivals, reorderedProbes, detectionEvent, detectionTime, pathBefore, pathAfter, senderIdleTime, senderPace
+             duplicateArrivals, reorderedProbes, detectionEvent, detectionTime, pathBefore, pathAfter, senderIdleTime, senderPace, blindAfterFault
     }
 
     /// Reads results written before the loss-derived figures existed too (they read as 0 there).
@@ -172,6 +178,7 @@ extension FailoverResult {
                   pathAfter: try container.decodeIfPresent(String.self, forKey: .pathAfter))
         senderIdleTime = try container.decodeIfPresent(Int64.self, forKey: .senderIdleTime)
         senderPace = try container.decodeIfPresent(Double.self, forKey: .senderPace)
+        blindAfterFault = try container.decodeIfPresent(Int64.self, forKey: .blindAfterFault)
     }
 }
 
@@ -255,6 +262,9 @@ public struct FailoverAnalysis: Sendable, Hashable, Codable {
     private func findOutage(_ ordered: [ProbeArrival], faultTime: Int64, into result: inout FailoverResult) {
         guard let last = ordered.last else { return }
         let threshold = gapThreshold
+        // The end of the last silence longer than the threshold that began before the fault or within a
+        // threshold after it: until then the stream saw nothing of the fault.
+        var blindUntil: Int64?
         for index in ordered.indices.dropLast() {
             let before = ordered[index], after = ordered[index + 1]
             guard after.receiveTime > faultTime else { continue }
@@ -262,6 +272,9 @@ public struct FailoverAnalysis: Sendable, Hashable, Codable {
                                sequenceBefore: before.sequence, sequenceAfter: after.sequence)
             if gap.durationNanoseconds > (result.longestGapAfterFault?.durationNanoseconds ?? -1) {
                 result.longestGapAfterFault = gap
+            }
+            if gap.durationNanoseconds > threshold, gap.start <= faultTime.saturatingAdding(threshold) {
+                blindUntil = gap.end
             }
             // A gap is an outage only when probes were lost in it: a gap whose probes all came (a sender
             // descheduled for a few ms on a loaded machine sent none) is no loss of connectivity.
@@ -292,6 +305,8 @@ public struct FailoverAnalysis: Sendable, Hashable, Codable {
             result.silentSince = last.receiveTime
         } else {
             result.outcome = .hitless
+            // Only silences without a loss are left (a lossy one longer than the threshold is an outage).
+            result.blindAfterFault = blindUntil.map { $0.saturatingSubtracting(faultTime) }
         }
     }
 

@@ -9,7 +9,11 @@ public enum CellScoring {
         let result = trial.result
         var text: String
         switch result.outcome {
-        case .hitless: text = "hitless"
+        case .hitless:
+            text = "hitless"
+            if let blind = result.blindAfterFault {
+                text += String(format: " (blind for %.1f ms after the fault: the sender sent nothing then, so a shorter outage would not show)", Double(blind) / 1e6)
+            }
         case .recovered:
             text = String(format: "outage %.1f ms", trial.outageMilliseconds ?? 0)
             if let idle = result.senderIdleTime, idle > 0 { text += String(format: " (the sender idle %.1f ms of it)", Double(idle) / 1e6) }

@@ -49,7 +49,9 @@ extension ReportTables {
     /// The timestamp-based outage of a result as the tables show it.
     static func outageText(_ result: FailoverResult) -> String {
         switch result.outcome {
-        case .hitless: return "0.0"
+        case .hitless:
+            // A stream that sent nothing just after the fault cannot tell a short outage from none.
+            return "0.0" + (result.blindAfterFault.map { " (blind for \(Format.milliseconds(nanoseconds: $0)) after the fault)" } ?? "")
         case .recovered:
             guard let outage = result.outage else { return "—" }
             // A sender that sent nothing for part of the outage leaves its instants that uncertain.

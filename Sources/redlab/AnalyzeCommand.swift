@@ -35,6 +35,7 @@ struct AnalyzeCommand: ParsableCommand {
             var line = "\(fault.fault.kind) \(fault.fault.target): \(r.outcome.rawValue)"
             if let outage = r.outage { line += String(format: ", outage %.1f ms", Double(outage.durationNanoseconds) / 1e6) }
             if let idle = r.senderIdleTime, idle > 0 { line += String(format: " (the sender idle %.1f ms of it)", Double(idle) / 1e6) }
+            if let blind = r.blindAfterFault { line += String(format: " (blind for %.1f ms after the fault: the sender sent nothing then)", Double(blind) / 1e6) }
             if let pace = r.senderPaceShortfall { line += String(format: " (the sender kept only %.0f %% of its probe rate)", pace * 100) }
             line += ", lost \(r.lostProbes), duplicated \(r.duplicatedProbes)"
             if let recovery = r.recoveryTime { line += String(format: ", recovery %.1f ms", Double(recovery) / 1e6) }

@@ -188,6 +188,35 @@ final class FailoverAnalysisTests: XCTestCase {
         XCTAssertEqual(lost.lostProbes, 50)
     }
 
+    func testAStreamThatSentNothingJustAfterTheFaultIsHitlessButBlindThatLong() {
+        // Probes every 1 ms; the sender is descheduled from 99.5 ms to 104 ms, just as the fault comes at
+        // 100 ms, then sends probes 100...104 at once and goes on paced. Nothing was lost, nothing was sent
+        // while the lab reacted: hitless, but blind for the 4 ms after the fault.
+        let late = (UInt64(100)...104).map {
+            ProbeArrival(sequence: $0, sendTime: 104 * Self.millisecond + Int64($0 - 100) * 10_000,
+                         receiveTime: 104 * Self.millisecond + Int64($0 - 100) * 10_000)
+        }
+        let arrivals = stream(0...99) + late + stream(105...200)
+        let result = FailoverAnalysis(probeInterval: Self.interval).analyze(arrivals: arrivals, faultTime: 100 * Self.millisecond)
+        XCTAssertEqual(result.outcome, .hitless)
+        XCTAssertEqual(result.lostProbes, 0)
+        XCTAssertEqual(result.blindAfterFault, 4 * Self.millisecond)
+        // The same silence starting within the threshold after the fault: blind as well.
+        let afterFault = FailoverAnalysis(probeInterval: Self.interval).analyze(arrivals: arrivals, faultTime: 98 * Self.millisecond)
+        XCTAssertEqual(afterFault.blindAfterFault, 6 * Self.millisecond)
+        // A sender on time throughout, or one that idles only well after the fault, leaves no blind span.
+        let paced = FailoverAnalysis(probeInterval: Self.interval).analyze(arrivals: stream(0...200), faultTime: 100 * Self.millisecond)
+        XCTAssertEqual(paced.outcome, .hitless)
+        XCTAssertNil(paced.blindAfterFault)
+        let later = FailoverAnalysis(probeInterval: Self.interval).analyze(arrivals: arrivals, faultTime: 50 * Self.millisecond)
+        XCTAssertNil(later.blindAfterFault)
+        // A silence with probes lost in it is an outage, not blindness.
+        let lossy = FailoverAnalysis(probeInterval: Self.interval)
+            .analyze(arrivals: stream(0...200, missing: 100...104), faultTime: 100 * Self.millisecond)
+        XCTAssertEqual(lossy.outcome, .recovered)
+        XCTAssertNil(lossy.blindAfterFault)
+    }
+
     func testTheSenderIdleTimeInTheOutageIsItsSamplingError() {
         // Probes 0...99 every 1 ms; probes 100...104 are lost; the sender then sends nothing for 80 ms, so
         // probe 105 leaves at 185 ms. The outage 99 → 185 ms spans 6 probe intervals and 80 ms of an idle sender.

@@ -24,6 +24,11 @@ final class ScenarioVMTests: LabTestCase {
         let cell = try XCTUnwrap(results.cells.first)
         XCTAssertNil(cell.error)
         XCTAssertEqual(cell.trials.count, 1, "aborted: \(cell.abortedTrials?.map(\.reason) ?? [])")
+        for trial in cell.trials {
+            let idle = trial.result.senderIdleTime.map { String(format: ", the sender idle %.1f ms of it", Double($0) / 1e6) } ?? ""
+            print("\(name): \(trial.result.outcome), outage \(trial.outageMilliseconds.map { String(format: "%.1f ms", $0) } ?? "none")\(idle); "
+                  + "detection \(bondDetection(trial) ?? "none") at \(trial.result.detectionTime.map { String(format: "%.1f ms", Double($0) / 1e6) } ?? "-")")
+        }
         return cell
     }
 
