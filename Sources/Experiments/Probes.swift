@@ -295,9 +295,10 @@ struct ProbeEngine {
     /// The echo reply a raw ICMP socket of `family` received, or nil for any other message: an IPv4 socket
     /// receives the packet with its IPv4 header, an ICMPv6 one the message alone.
     static func echoReply(_ bytes: [UInt8], family: InetSocket.Family) -> ICMPEcho? {
-        // try?: other ICMP traffic on the socket is no answer to this stream
         let echo = switch family {
-        case .ipv4: (try? IPv4Packet.decode(bytes)).flatMap { try? ICMPEcho.decode($0.payload) }
+        // try?: other ICMP traffic on the socket is no answer to this stream
+        case .ipv4: (try? IPv4Packet.decode(bytes)).flatMap { try? ICMPEcho.decode($0.payload) }  // try?: as above
+        // try?: other ICMPv6 traffic (neighbour discovery, errors) is no answer to this stream
         case .ipv6: try? ICMPEcho.decodeICMPv6(bytes[...])
         }
         return echo?.kind == .reply ? echo : nil
