@@ -74,6 +74,10 @@ public struct IPBatch: Sendable {
                 ip(ns, "addr add \(address) broadcast + dev \(interface)")
             case .addRoute(let ns, let destination, let via):
                 ip(ns, "route add \(destination.prefixLength == 0 ? "default" : destination.description) via \(via)")
+            case .addIPv6Address(let ns, let interface, let address):
+                ip(ns, "-6 addr add \(address) dev \(interface) nodad")
+            case .addIPv6Route(let ns, let destination, let via, let interface):
+                ip(ns, "-6 route add \(destination.prefixLength == 0 ? "default" : destination.description) via \(via)" + (interface.map { " dev \($0)" } ?? ""))
             }
         }
         perNamespace = order.map { ($0, ipLines[$0] ?? [], bridgeLines[$0] ?? []) }

@@ -340,6 +340,7 @@ private struct ScenarioReader {
         if let value = map["no_bond"] { options.noBond = try reader.bool(value, "lab.no_bond") }
         if let value = map["vrrp"] { options.vrrpVersion = try reader.integer(value, "lab.vrrp") }
         if let value = map["advert_int"] { options.advertIntervalMilliseconds = try reader.duration(value, "lab.advert_int") }
+        if let value = map["ipv6"] { options.ipv6 = try reader.bool(value, "lab.ipv6") }
         if let value = map["vrrp_implementation"] {
             options.vrrpImplementation = try reader.enumValue(value, "lab.vrrp_implementation", VRRPImplementation.self)
         }
