@@ -76,7 +76,7 @@ public struct ScenarioRunner {
         let topology = try scenario.topology()
         // An address no node of the topology holds (a VRRP virtual address) is answered by its owner now.
         let (streams, notes) = try TrialStreams.plan(scenario, topology: topology) { address in
-            try? manager.owner(of: .v4(address), lab: lab, record: record)   // no owner now: the plan reports the address
+            try? manager.owner(of: address, lab: lab, record: record)   // no owner now: the plan reports the address
         }
         if index == 1 { for note in notes { progress("  \(note)") } }
 
