@@ -71,7 +71,7 @@ public enum TrialStreams {
             notes.append("no reverse stream: \(probe.from) has no address in the topology")
         }
         if let control = controlPair(topology, timeline: scenario.timeline, measured: [probe.from, measured.receiver],
-                                     usedReceivers: Set(streams.map(\.receiver))),
+                                     usedReceivers: Set(streams.map(\.receiver)), family: probe.to),
            let to = address(of: control.to, in: topology, family: probe.to) {
             streams.append(TrialStream(id: UInt32(streams.count + 1), role: .control,
                                        probe: ScenarioProbe(from: control.from, to: to, responder: control.to, rate: probe.rate),
@@ -83,9 +83,10 @@ public enum TrialStreams {
     }
 
     /// The control pair (see `plan`), or nil.
+    /// The hosts paired have an address of the family of `family` (the measured stream's).
     static func controlPair(_ topology: Topology, timeline: [ScenarioStep], measured: Set<String>,
-                            usedReceivers: Set<String>) -> (from: String, to: String)? {
-        let hosts = topology.nodes.filter { $0.kind == .host && address(of: $0.name, in: topology) != nil }
+                            usedReceivers: Set<String>, family: IPAddress = .v4(IPv4Address(0))) -> (from: String, to: String)? {
+        let hosts = topology.nodes.filter { $0.kind == .host && address(of: $0.name, in: topology, family: family) != nil }
         var faultedNodes: Set<String> = []
         var faultedPorts: Set<PortRef> = []
         for step in timeline {

@@ -236,6 +236,10 @@ final class DualStackBuildPlanTests: XCTestCase {
         let lastAddress = try XCTUnwrap(steps.lastIndex { if case .addIPv6Address = $0 { return true } else { return false } })
         XCTAssertLessThan(lastAddress, routeIndex)
         XCTAssertEqual(route.namespace, "l-client")
+        // iproute2's batch lines take the family from the addresses (a batch line takes no -6).
+        let client = IPBatch(steps: steps).perNamespace.first { $0.namespace == "l-client" }
+        XCTAssertTrue(client?.ip.contains("addr add 2001:db8:1::100/64 dev eth0 nodad") ?? false, "\(client?.ip ?? [])")
+        XCTAssertTrue(client?.ip.contains("route add ::/0 via fe80::1 dev eth0") ?? false, "\(client?.ip ?? [])")
     }
 
     func testWithoutIPv6AddressingThePlanIsUnchanged() {

@@ -52,6 +52,15 @@ final class IPv6StreamsTests: XCTestCase {
         XCTAssertEqual(streams.map(\.path), ["srv1 -> 2001:db8:1::100 (client)", "client -> 2001:db8:1::11 (srv1)", "srv1 -> 2001:db8:1::12 (srv2)"])
         XCTAssertEqual(TrialStreams.captureFilter(receiving: [try v6("2001:db8:1::100"), .v4(IPv4Address(10, 0, 1, 100))]),
                        "udp and (not udp dst port 50007 or dst host 10.0.1.100 or dst host 2001:db8:1::100)")
+        // The control pair needs two hosts with IPv6: srv2 without it leaves none.
+        var partly = TopologyGenerator.cross(options())
+        if let index = partly.nodes.firstIndex(where: { $0.name == "srv2" }) {
+            partly.nodes[index].ipv6Addresses = [:]
+            partly.nodes[index].ipv6Routes = []
+        }
+        let withoutControl = try TrialStreams.plan(scenario, topology: partly)
+        XCTAssertEqual(withoutControl.streams.map(\.role), [.measured, .reverse])
+        XCTAssertEqual(withoutControl.notes, ["no control stream: no two hosts share an access switch off the faulted path"])
         // A topology without IPv6 has no such address: the plan names the field and the address.
         XCTAssertThrowsError(try TrialStreams.plan(scenario, topology: TopologyGenerator.cross({ var o = options(); o.ipv6 = false; return o }()))) {
             XCTAssertEqual($0 as? ExperimentError, .noNodeHasAddress(field: "probe", address: "2001:db8:1::100"))
