@@ -11,8 +11,9 @@ import XCTest
 /// Dual-stack generated labs on this kernel (RSTP/VRRP cross without bonds or VLANs, `ipv6: true`): the
 /// IPv6 plan is built and answers, and `redlab run` measures an IPv6 stream's outage beside an IPv4 one.
 final class DualStackLabTests: LabTestCase {
-    private func dualStackCross() -> Topology {
+    private func dualStackCross(_ implementation: VRRPImplementation = .redlab) -> Topology {
         var options = GeneratorOptions()
+        options.vrrpImplementation = implementation
         options.stp = .rstp
         options.vlans = []
         options.noBond = true
@@ -61,6 +62,30 @@ final class DualStackLabTests: LabTestCase {
         }
         XCTAssertEqual(afterCrash?.lost, 0, "core2 answers for the virtual address")
         XCTAssertGreaterThan(afterCrash?.answered ?? 0, 100)
+    }
+
+    /// keepalived runs the generated dual-stack groups as vrrpd does: core1 is Master of both families and
+    /// answers for the virtual IPv6 address, core2 once core1 crashes.
+    func testKeepalivedRunsTheGeneratedDualStackGroups() throws {
+        try requireRoot()
+        guard LabManager.keepalivedExecutable() != nil else { throw XCTSkip("keepalived is not installed (scripts/setup installs it)") }
+        let lab = labName("dsk")
+        try manager.up(dualStackCross(.keepalived), name: lab)
+        XCTAssertTrue(try waitUntil(seconds: 8) { try vrrpState(lab, "core1", "gw1v6") == "master" && vrrpState(lab, "core1", "gw1") == "master" })
+        XCTAssertTrue(try waitUntil(seconds: 8) { try vrrpState(lab, "core2", "gw1v6") == "backup" })
+        var gateway: ProbeResult?
+        _ = try waitUntil(seconds: 10, interval: 0.2) {
+            gateway = try manager.probe(lab: lab, ProbeOptions(kind: .icmp, from: "client", to: try address("2001:db8:1::1"), rate: 500, seconds: 0.3))
+            return gateway?.lost == 0
+        }
+        XCTAssertEqual(gateway?.lost, 0, "keepalived's Master answers for the virtual address")
+        try manager.inject(.crash(node: "core1"), lab: lab)
+        XCTAssertTrue(try waitUntil(seconds: 3) { try vrrpState(lab, "core2", "gw1v6") == "master" })
+        _ = try waitUntil(seconds: 5, interval: 0.2) {
+            gateway = try manager.probe(lab: lab, ProbeOptions(kind: .icmp, from: "client", to: try address("2001:db8:1::1"), rate: 500, seconds: 0.3))
+            return gateway?.lost == 0
+        }
+        XCTAssertEqual(gateway?.lost, 0, "core2's keepalived answers for the virtual address")
     }
 
     /// The root bridge and VRRP Master core1 crashes for a second: the IPv6 stream client → srv1 (a named
