@@ -37,6 +37,13 @@ final class DualStackLabTests: LabTestCase {
         let route = try run(in: "\(lab)-client", ["ip", "-6", "route", "show", "default"]).output
         XCTAssertTrue(route.contains("via fe80::1 dev eth0"), route)
         XCTAssertTrue(try run(in: "\(lab)-srv1", ["ip", "-6", "addr", "show", "dev", "eth0"]).output.contains("2001:db8:1::11/64"))
+        XCTAssertEqual(try LabVerifier(lab: lab).verify(dualStackCross()), [], "every IPv4 and IPv6 address is where the file says")
+        XCTAssertEqual(try manager.status(lab).nodes.first { $0.name == "client" }?.interfaces.first { $0.name == "eth0" }?.addresses,
+                       ["10.0.1.100/24", "2001:db8:1::100/64"], "status lists global IPv6 addresses, not link-local ones")
+        // An IPv6 address taken away is found missing, and given back.
+        XCTAssertEqual(try run(in: "\(lab)-srv2", ["ip", "-6", "addr", "del", "2001:db8:1::12/64", "dev", "eth0"]).status, 0)
+        XCTAssertEqual(try LabVerifier(lab: lab).verify(dualStackCross()), ["srv2: eth0 lacks 2001:db8:1::12/64"])
+        XCTAssertEqual(try run(in: "\(lab)-srv2", ["ip", "-6", "addr", "add", "2001:db8:1::12/64", "dev", "eth0", "nodad"]).status, 0)
         XCTAssertTrue(try waitUntil(seconds: 8) { try vrrpState(lab, "core1", "gw1v6") == "master" })
         XCTAssertTrue(try waitUntil(seconds: 8) { try vrrpState(lab, "core2", "gw1v6") == "backup" })
         XCTAssertEqual(try vrrpState(lab, "core1", "gw1"), "master", "the same router is master of both families")
