@@ -136,7 +136,7 @@ extension YAMLReader {
         }
         if let addresses = map["addresses"] {
             for entry in try mapping(addresses, "\(field).addresses") {
-                for item in try listOrOne(entry.value) {
+                for item in listOrOne(entry.value) {
                     switch try anyInterfaceAddress(item, "\(field).addresses.\(entry.key)") {
                     case .v4(let address): result.addresses[entry.key, default: []].append(address)
                     case .v6(let address): result.ipv6Addresses[entry.key, default: []].append(address)
@@ -221,7 +221,7 @@ extension YAMLReader {
         var addresses: [IPv4Interface] = []
         var ipv6Addresses: [IPv6Interface] = []
         for key in ["address", "addresses"] {
-            for item in try map[key].map({ try listOrOne($0) }) ?? [] {
+            for item in map[key].map({ listOrOne($0) }) ?? [] {
                 switch try anyInterfaceAddress(item, "\(field).\(key)") {
                 case .v4(let address): addresses.append(address)
                 case .v6(let address): ipv6Addresses.append(address)
