@@ -53,10 +53,10 @@ final class DualStackVMTests: LabTestCase {
             streams: none
             capture: [client:eth0]
             trials: 1
-            duration: 5s
+            duration: 7s
             timeline:
               - {at: 3s, crash: core1}
-              - {at: 4500ms, restore: core1}
+              - {at: 6s, restore: core1}
             """, file: "/tmp/ipv6-gateway-crash.yaml")
         try requireFeatures(BuildPlan.requiredFeatures(for: try scenario.topology()))
         let lab = labName("dvr")
@@ -66,10 +66,11 @@ final class DualStackVMTests: LabTestCase {
         let cell = try XCTUnwrap(results.cells.first)
         XCTAssertNil(cell.error)
         let trial = try XCTUnwrap(cell.trials.first, "aborted: \(cell.abortedTrials?.map(\.reason) ?? [])")
-        XCTAssertEqual(trial.result.outcome, .recovered)
+        let events = trial.events.map { "\(($0.time - trial.faultTime) / 1_000_000) ms \($0.kind) \($0.detail)" }
+        XCTAssertEqual(trial.result.outcome, .recovered, "events from the fault on: \(events)")
         let outage = try XCTUnwrap(trial.result.outage)
         XCTAssertGreaterThan(outage.durationNanoseconds, 0)
-        XCTAssertLessThan(outage.durationNanoseconds, 1_500_000_000, "recovered before core1 came back")
+        XCTAssertLessThan(outage.durationNanoseconds, 3_000_000_000, "recovered before core1 came back")
         XCTAssertTrue(trial.events.contains { $0.kind == "vrrp state-change" && $0.detail.contains("core2:gw10v6") }, "\(trial.events)")
         let again = try ResultsAnalyzer.analyze(directory: "\(out)/\(trial.directory)", events: "\(out)/\(trial.directory)/events.jsonl")
         XCTAssertEqual(again.faults.first?.result, trial.result, "redlab analyze recomputes the same figures")
