@@ -10,7 +10,8 @@ import Topology
 /// length on `cable` (every frame dropped both ways, carrier up, as the blackhole fault does).
 public struct CalibrationOptions: Sendable {
     public var from: String
-    public var to: IPv4Address
+    /// IPv4 or IPv6 (an experiment's IPv6 probe calibrates over IPv6).
+    public var to: IPAddress
     public var responder: String?
     public var receiver: PortRef
     public var cable: PortRef
@@ -21,6 +22,12 @@ public struct CalibrationOptions: Sendable {
     public var directory: String
 
     public init(from: String, to: IPv4Address, responder: String? = nil, receiver: PortRef, cable: PortRef,
+                blackoutsMilliseconds: [Int] = [20, 50, 200], repeats: Int = 3, rate: Double = 1000, directory: String) {
+        self.init(from: from, to: .v4(to), responder: responder, receiver: receiver, cable: cable,
+                  blackoutsMilliseconds: blackoutsMilliseconds, repeats: repeats, rate: rate, directory: directory)
+    }
+
+    public init(from: String, to: IPAddress, responder: String? = nil, receiver: PortRef, cable: PortRef,
                 blackoutsMilliseconds: [Int] = [20, 50, 200], repeats: Int = 3, rate: Double = 1000, directory: String) {
         self.from = from
         self.to = to

@@ -10,6 +10,8 @@ public enum ExperimentError: Error, CustomStringConvertible, Equatable {
     case noNodeHasAddress(field: String, address: String)
     /// No node of a running lab has the address probed (`redlab probe`).
     case noLabNodeHasAddress(lab: String, address: String)
+    /// A probe's destination is no address a stream can be sent to (`text` as given, and why).
+    case badProbeDestination(text: String, reason: String)
     /// The calibration's prober did not end within `seconds`.
     case proberDidNotEnd(seconds: Int)
     /// The calibration's prober exited with `status`; `log` is what it wrote.
@@ -37,6 +39,7 @@ public enum ExperimentError: Error, CustomStringConvertible, Equatable {
             "\(field).to: no node of the topology has the address \(address); name the answering node with responder"
         case .noLabNodeHasAddress(let lab, let address):
             "no node of lab '\(lab)' has the address \(address); name the answering node with --responder"
+        case .badProbeDestination(let text, let reason): "probe destination '\(text)': \(reason)"
         case .proberDidNotEnd(let seconds): "the calibration's probe stream did not end within \(seconds) s"
         case .proberFailed(let status, let log): "the calibration's probe stream failed (exit \(status)): \(log)"
         case .injectorDidNotFinish(let seconds): "the blackout injector did not finish within \(seconds) s"

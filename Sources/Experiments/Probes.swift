@@ -16,7 +16,9 @@ public struct ProbeOptions: Sendable {
     public var kind: ProbeKind
     /// The node that sends.
     public var from: String
-    public var to: IPv4Address
+    /// The address probed, IPv4 or IPv6 (a global one: see `destination(_:)`); the stream's sockets are
+    /// of its family.
+    public var to: IPAddress
     /// The node that answers (UDP, TCP, HTTP); found from the lab's addresses when nil.
     public var responder: String?
     /// Probes per second.
@@ -34,6 +36,11 @@ public struct ProbeOptions: Sendable {
 
     public init(kind: ProbeKind = .udp, from: String, to: IPv4Address, responder: String? = nil, rate: Double? = nil,
                 seconds: Double = 5, port: UInt16? = nil, streamID: UInt32 = 1) {
+        self.init(kind: kind, from: from, to: .v4(to), responder: responder, rate: rate, seconds: seconds, port: port, streamID: streamID)
+    }
+
+    public init(kind: ProbeKind = .udp, from: String, to: IPAddress, responder: String? = nil, rate: Double? = nil,
+                seconds: Double = 5, port: UInt16? = nil, streamID: UInt32 = 1) {
         self.kind = kind
         self.from = from
         self.to = to
@@ -43,6 +50,32 @@ public struct ProbeOptions: Sendable {
         self.port = port ?? (kind == .udp ? 50_007 : 50_080)
         self.streamID = streamID
     }
+
+    /// The address a probe stream goes to, from its text: an IPv4 address ("10.0.1.100") or an IPv6 one
+    /// ("2001:db8:1::100"). Refused: text that is neither, and IPv6 addresses no stream can use as written:
+    /// unspecified, multicast, link-local (it needs the sender's interface as a zone, and a lab's streams
+    /// cross routers: probe a global address) and IPv4-mapped (write the IPv4 address itself).
+    public static func destination(_ text: String) throws(ExperimentError) -> IPAddress {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        if let v4 = IPv4Address(trimmed) { return .v4(v4) }
+        guard let v6 = IPv6Address(trimmed) else {
+            let reason = trimmed.contains("%") ? "a zone (%interface) is not taken: probe a global address"
+                : "not an IPv4 or IPv6 address"
+            throw .badProbeDestination(text: text, reason: reason)
+        }
+        if v6.isUnspecified { throw .badProbeDestination(text: text, reason: "the unspecified address :: is no destination") }
+        if v6.isMulticast { throw .badProbeDestination(text: text, reason: "a multicast address is not answered once per probe") }
+        if v6.isLinkLocal {
+            throw .badProbeDestination(text: text, reason: "a link-local address needs the sender's interface and does not cross routers: probe a global address")
+        }
+        if v6.high == 0, v6.low >> 32 == 0xffff {
+            throw .badProbeDestination(text: text, reason: "an IPv4-mapped address: write the IPv4 address \(IPv4Address(UInt32(truncatingIfNeeded: v6.low)))")
+        }
+        return .v6(v6)
+    }
+
+    /// The family of the stream's sockets: that of the address probed.
+    public var family: InetSocket.Family { InetSocket.Family(of: to) }
 
     /// The longest probe stream (a day) and the rates a stream may run at.
     public static let secondsRange = 0.001...86_400.0
@@ -106,10 +139,15 @@ extension LabManager {
     }
 
     /// The node that has `address` on one of its interfaces.
-    func owner(of address: IPv4Address, lab: String, record: LabRecord) throws -> String {
+    func owner(of address: IPAddress, lab: String, record: LabRecord) throws -> String {
         for node in record.nodes {
             let socket = try NetlinkSocket.open(inNamespace: node.namespace)
-            if try socket.addresses().contains(where: { $0.address.address == address }) { return node.name }
+            switch address {
+            case .v4(let v4):
+                if try socket.addresses().contains(where: { $0.address.address == v4 }) { return node.name }
+            case .v6(let v6):
+                if try socket.ipv6Addresses().contains(where: { $0.address.address == v6 }) { return node.name }
+            }
         }
         throw ExperimentError.noLabNodeHasAddress(lab: lab, address: address.description)
     }
@@ -133,17 +171,17 @@ struct ProbeEngine {
     mutating func open(sourceNamespace: String, responderNamespace: String?) throws {
         switch options.kind {
         case .udp:
-            sender = try InetSocket.open(inNamespace: sourceNamespace, .udp)
+            sender = try InetSocket.open(inNamespace: sourceNamespace, .udp, family: options.family)
             if let responderNamespace {
-                let echo = try InetSocket.open(inNamespace: responderNamespace, .udp)
+                let echo = try InetSocket.open(inNamespace: responderNamespace, .udp, family: options.family)
                 try echo.bind(port: options.port)
                 responder = echo
             }
         case .icmp:
-            sender = try InetSocket.open(inNamespace: sourceNamespace, .icmp)
+            sender = try InetSocket.open(inNamespace: sourceNamespace, .icmp, family: options.family)
         case .tcp, .http:
             if let responderNamespace {
-                let listener = try InetSocket.open(inNamespace: responderNamespace, .tcp)
+                let listener = try InetSocket.open(inNamespace: responderNamespace, .tcp, family: options.family)
                 try listener.bind(port: options.port)
                 try listener.listen()
                 responder = listener
@@ -205,10 +243,10 @@ struct ProbeEngine {
             try sender?.send(payload, to: options.to, port: options.port)
         case .icmp:
             let echo = ICMPEcho(kind: .request, identifier: identifier, sequence: UInt16(truncatingIfNeeded: sequence), payload: payload)
-            try sender?.send(echo.encode(), to: options.to)
+            try sender?.send(options.family == .ipv4 ? echo.encode() : echo.encodeICMPv6(), to: options.to)
         case .tcp, .http:
             guard let namespace = sourceNamespaceForSessions else { return }
-            let session = try InetSocket.open(inNamespace: namespace, .tcp)
+            let session = try InetSocket.open(inNamespace: namespace, .tcp, family: options.family)
             let connected = try session.connect(to: options.to, port: options.port)
             sessions[session.fileDescriptor] = (session, sequence, now, [])
             if connected { try sessionWritable(session.fileDescriptor, now: now) }
@@ -242,9 +280,7 @@ struct ProbeEngine {
             case .udp:
                 payloadBytes = datagram.bytes[...]
             case .icmp:
-                // try?: other ICMP traffic on the socket is no answer to this stream
-                guard let packet = try? IPv4Packet.decode(datagram.bytes), let echo = try? ICMPEcho.decode(packet.payload),
-                      echo.kind == .reply, echo.identifier == identifier else { continue }
+                guard let echo = Self.echoReply(datagram.bytes, family: options.family), echo.identifier == identifier else { continue }
                 payloadBytes = echo.payload[...]
             case .tcp, .http:
                 return
@@ -254,6 +290,18 @@ struct ProbeEngine {
             let received = datagram.timeNanoseconds > 0 ? datagram.timeNanoseconds : wallClockNanoseconds()
             recordAnswer(sequence: probe.sequence, sentAt: Int64(probe.sendTimeNanoseconds), receivedAt: received)
         }
+    }
+
+    /// The echo reply a raw ICMP socket of `family` received, or nil for any other message: an IPv4 socket
+    /// receives the packet with its IPv4 header, an ICMPv6 one the message alone.
+    static func echoReply(_ bytes: [UInt8], family: InetSocket.Family) -> ICMPEcho? {
+        let echo = switch family {
+        // try?: other ICMP traffic on the socket is no answer to this stream
+        case .ipv4: (try? IPv4Packet.decode(bytes)).flatMap { try? ICMPEcho.decode($0.payload) }  // try?: as above
+        // try?: other ICMPv6 traffic (neighbour discovery, errors) is no answer to this stream
+        case .ipv6: try? ICMPEcho.decodeICMPv6(bytes[...])
+        }
+        return echo?.kind == .reply ? echo : nil
     }
 
     private mutating func recordAnswer(sequence: UInt64, sentAt: Int64, receivedAt: Int64) {
@@ -303,7 +351,7 @@ struct ProbeEngine {
             return
         }
         if session.buffer.isEmpty {
-            try session.socket.write(Array("GET /probe/\(session.sequence) HTTP/1.0\r\nHost: \(options.to)\r\n\r\n".utf8))
+            try session.socket.write(Array("GET /probe/\(session.sequence) HTTP/1.0\r\nHost: \(Self.hostHeader(options.to))\r\n\r\n".utf8))
             session.buffer = [1]
             sessions[fd] = session
             return
@@ -313,6 +361,14 @@ struct ProbeEngine {
             recordAnswer(sequence: session.sequence, sentAt: session.sentAt, receivedAt: now)
         }
         sessions[fd] = nil
+    }
+
+    /// The HTTP Host of an address: an IPv6 one in brackets (RFC 3986 section 3.2.2).
+    static func hostHeader(_ address: IPAddress) -> String {
+        switch address {
+        case .v4: address.description
+        case .v6: "[\(address)]"
+        }
     }
 
     private func summarize(start: Int64, end: Int64, interval: Int64) -> ProbeResult {

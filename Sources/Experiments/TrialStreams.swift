@@ -43,7 +43,7 @@ public enum TrialStreams {
     /// `owner` names the node holding an address the topology gives no node (a VRRP virtual address, held
     /// by the master of the moment).
     public static func plan(_ scenario: Scenario, topology: Topology,
-                            owner: (IPv4Address) -> String? = { _ in nil }) throws -> (streams: [TrialStream], notes: [String]) {
+                            owner: (IPAddress) -> String? = { _ in nil }) throws -> (streams: [TrialStream], notes: [String]) {
         guard let probe = scenario.probe else { throw ExperimentError.noProbeStream(scenario: scenario.name) }
         let measured = TrialStream(id: 1, role: .measured, probe: probe, receiver: try receiver(of: probe, in: topology, field: "probe", owner: owner))
         var streams = [measured]
@@ -60,7 +60,7 @@ public enum TrialStreams {
             }
             return (streams, notes)
         }
-        if let back = address(of: probe.from, in: topology) {
+        if let back = address(of: probe.from, in: topology, family: probe.to) {
             let reverse = ScenarioProbe(from: measured.receiver, to: back, responder: probe.from, rate: probe.rate)
             if probe.from == measured.receiver {
                 notes.append("no reverse stream: the probe's sender answers it too")
@@ -71,8 +71,8 @@ public enum TrialStreams {
             notes.append("no reverse stream: \(probe.from) has no address in the topology")
         }
         if let control = controlPair(topology, timeline: scenario.timeline, measured: [probe.from, measured.receiver],
-                                     usedReceivers: Set(streams.map(\.receiver))),
-           let to = address(of: control.to, in: topology) {
+                                     usedReceivers: Set(streams.map(\.receiver)), family: probe.to),
+           let to = address(of: control.to, in: topology, family: probe.to) {
             streams.append(TrialStream(id: UInt32(streams.count + 1), role: .control,
                                        probe: ScenarioProbe(from: control.from, to: to, responder: control.to, rate: probe.rate),
                                        receiver: control.to))
@@ -83,9 +83,10 @@ public enum TrialStreams {
     }
 
     /// The control pair (see `plan`), or nil.
+    /// The hosts paired have an address of the family of `family` (the measured stream's).
     static func controlPair(_ topology: Topology, timeline: [ScenarioStep], measured: Set<String>,
-                            usedReceivers: Set<String>) -> (from: String, to: String)? {
-        let hosts = topology.nodes.filter { $0.kind == .host && address(of: $0.name, in: topology) != nil }
+                            usedReceivers: Set<String>, family: IPAddress = .v4(IPv4Address(0))) -> (from: String, to: String)? {
+        let hosts = topology.nodes.filter { $0.kind == .host && address(of: $0.name, in: topology, family: family) != nil }
         var faultedNodes: Set<String> = []
         var faultedPorts: Set<PortRef> = []
         for step in timeline {
@@ -121,34 +122,58 @@ public enum TrialStreams {
 
     /// The node answering a probe: its responder, or the node with the address probed.
     static func receiver(of probe: ScenarioProbe, in topology: Topology, field: String,
-                         owner found: (IPv4Address) -> String? = { _ in nil }) throws -> String {
+                         owner found: (IPAddress) -> String? = { _ in nil }) throws -> String {
         if let responder = probe.responder {
             guard topology.nodes.contains(where: { $0.name == responder }) else {
                 throw ExperimentError.unknownResponder(field: field, node: responder)
             }
             return responder
         }
-        let owner = topology.nodes.first { node in
-            node.addresses.values.contains { $0.contains { $0.address == probe.to } }
-                || node.svis.contains { $0.addresses.contains { $0.address == probe.to } }
-        }
+        let owner = topology.nodes.first { holds($0, probe.to) }
         guard let name = owner?.name ?? found(probe.to) else {
             throw ExperimentError.noNodeHasAddress(field: field, address: probe.to.description)
         }
         return name
     }
 
-    /// A node's first address (interfaces in name order), or nil.
-    static func address(of node: String, in topology: Topology) -> IPv4Address? {
+    /// True when the topology gives `node` the address (on an interface or an SVI).
+    static func holds(_ node: Node, _ address: IPAddress) -> Bool {
+        switch address {
+        case .v4(let v4):
+            node.addresses.values.contains { $0.contains { $0.address == v4 } } || node.svis.contains { $0.addresses.contains { $0.address == v4 } }
+        case .v6(let v6):
+            node.ipv6Addresses.values.contains { $0.contains { $0.address == v6 } } || node.svis.contains { $0.ipv6Addresses.contains { $0.address == v6 } }
+        }
+    }
+
+    /// The interface of `node` the topology gives `address`, or nil.
+    static func interface(of node: Node, holding address: IPAddress) -> String? {
+        switch address {
+        case .v4(let v4): node.addresses.first { $0.value.contains { $0.address == v4 } }?.key
+        case .v6(let v6): node.ipv6Addresses.first { $0.value.contains { $0.address == v6 } }?.key
+        }
+    }
+
+    /// A node's first address of the family of `family` (interfaces in name order), or nil: the streams
+    /// beside an IPv6 probe are IPv6 too.
+    static func address(of node: String, in topology: Topology, family: IPAddress = .v4(IPv4Address(0))) -> IPAddress? {
         guard let found = topology.nodes.first(where: { $0.name == node }) else { return nil }
-        return found.addresses.keys.sorted().lazy.compactMap { found.addresses[$0]?.first?.address }.first
-            ?? found.svis.first?.addresses.first?.address
+        switch family {
+        case .v4:
+            return (found.addresses.keys.sorted().lazy.compactMap { found.addresses[$0]?.first?.address }.first
+                ?? found.svis.first?.addresses.first?.address).map { .v4($0) }
+        case .v6:
+            // Global addresses: a stream goes to one node, maybe across routers.
+            let global = { (list: [IPv6Interface]) in list.first { !$0.address.isLinkLocal }?.address }
+            return (found.ipv6Addresses.keys.sorted().lazy.compactMap { found.ipv6Addresses[$0].flatMap(global) }.first
+                ?? found.svis.lazy.compactMap { global($0.ipv6Addresses) }.first).map { .v6($0) }
+        }
     }
 
     /// The capture filter of a port that receives `addresses`' streams: all UDP but probes to other
     /// addresses (those the node sends itself, or floods of other streams), so each probe is seen once,
-    /// where it is received.
-    static func captureFilter(receiving addresses: [IPv4Address], probePort: UInt16 = 50_007) -> String {
+    /// where it is received. (pcap's `udp` and `dst host` take IPv4 and IPv6 alike.)
+    static func captureFilter(receiving addresses: [IPAddress], probePort: UInt16 = 50_007) -> String {
         let destinations = Set(addresses.map(\.description)).sorted().map { "dst host \($0)" }.joined(separator: " or ")
         return "udp and (not udp dst port \(probePort) or \(destinations))"
     }
@@ -158,9 +183,9 @@ public enum TrialStreams {
     /// address (a bond, whichever member is active, stays up when a member's cable is cut), or else on its
     /// cabled ports.
     static func capturePorts(_ streams: [TrialStream], scenario: Scenario, topology: Topology) -> [(port: PortRef, filter: String)] {
-        var receiving: [PortRef: [IPv4Address]] = [:]
+        var receiving: [PortRef: [IPAddress]] = [:]
         var order: [PortRef] = []
-        func add(_ port: PortRef, _ address: IPv4Address) {
+        func add(_ port: PortRef, _ address: IPAddress) {
             if receiving[port] == nil { order.append(port) }
             receiving[port, default: []].append(address)
         }
@@ -169,8 +194,7 @@ public enum TrialStreams {
                 for port in scenario.capture { add(port, stream.probe.to) }
                 continue
             }
-            if let holder = topology.node(named: stream.receiver)?.addresses
-                .first(where: { $0.value.contains { $0.address == stream.probe.to } })?.key {
+            if let holder = topology.node(named: stream.receiver).flatMap({ interface(of: $0, holding: stream.probe.to) }) {
                 add(PortRef(node: stream.receiver, port: holder), stream.probe.to)
                 continue
             }

@@ -332,18 +332,34 @@ extension NetlinkSocket {
         try perform(request, "add \(address) to \(interface)")
     }
 
+    /// Adds an IPv6 route through a gateway (::/0 is the default route), on `interface` when given: a
+    /// link-local gateway is reached on a named interface.
+    public func addRoute(to destination: IPv6Interface, via gateway: IPv6Address, interface: String?) throws {
+        try addRoute(family: AF_INET6, prefixLength: destination.prefixLength, destination: destination.address.bytes,
+                     gateway: gateway.bytes, interface: interface,
+                     "add route to \(destination) via \(gateway)" + (interface.map { " dev \($0)" } ?? ""))
+    }
+
     /// Adds a route through a gateway (0.0.0.0/0 is the default route).
     public func addRoute(to destination: IPv4Interface, via gateway: IPv4Address) throws {
+        try addRoute(family: AF_INET, prefixLength: destination.prefixLength, destination: destination.network.bytes,
+                     gateway: gateway.bytes, interface: nil, "add route to \(destination) via \(gateway)")
+    }
+
+    /// A static unicast route in the main table, of either family.
+    private func addRoute(family: Int32, prefixLength: Int, destination: [UInt8], gateway: [UInt8], interface: String?,
+                          _ operation: String) throws {
         var header = rtmsg()
-        header.rtm_family = UInt8(AF_INET)
-        header.rtm_dst_len = UInt8(destination.prefixLength)
+        header.rtm_family = UInt8(family)
+        header.rtm_dst_len = UInt8(prefixLength)
         header.rtm_table = UInt8(RT_TABLE_MAIN.rawValue)
         header.rtm_protocol = UInt8(RTPROT_STATIC)
         header.rtm_scope = UInt8(RT_SCOPE_UNIVERSE.rawValue)
         header.rtm_type = UInt8(RTN_UNICAST)
         let request = try NetlinkRequest(type: RTM_NEWROUTE, flags: NLM_F_CREATE | NLM_F_REPLACE, family: header)
-        if destination.prefixLength > 0 { try request.put(Int(RTA_DST.rawValue), bytes: destination.network.bytes) }
-        try request.put(Int(RTA_GATEWAY.rawValue), bytes: gateway.bytes)
-        try perform(request, "add route to \(destination) via \(gateway)")
+        if prefixLength > 0 { try request.put(Int(RTA_DST.rawValue), bytes: destination) }
+        try request.put(Int(RTA_GATEWAY.rawValue), bytes: gateway)
+        if let interface { try request.put(Int(RTA_OIF.rawValue), u32: UInt32(bitPattern: try index(of: interface))) }
+        try perform(request, operation)
     }
 }

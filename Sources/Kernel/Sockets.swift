@@ -28,6 +28,50 @@ private func socketAddress(_ ip: IPv4Address, _ port: UInt16) -> sockaddr_in {
     return address
 }
 
+/// An IPv6 socket address in network byte order (no scope: global addresses).
+private func socketAddress(_ ip: IPv6Address, _ port: UInt16) -> sockaddr_in6 {
+    var address = sockaddr_in6()
+    address.sin6_family = sa_family_t(AF_INET6)
+    address.sin6_port = port.bigEndian
+    withUnsafeMutableBytes(of: &address.sin6_addr) { raw in
+        for (offset, byte) in ip.bytes.enumerated() { raw[offset] = byte }
+    }
+    return address
+}
+
+/// Calls `body` with the socket address of `ip` and `port` (either family) and its length.
+private func withSocketAddress<T>(_ ip: IPAddress, _ port: UInt16, _ body: (UnsafePointer<sockaddr>, socklen_t) throws -> T) rethrows -> T {
+    switch ip {
+    case .v4(let v4):
+        var address = socketAddress(v4, port)
+        return try withUnsafePointer(to: &address) {
+            try $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { try body($0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+    case .v6(let v6):
+        var address = socketAddress(v6, port)
+        return try withUnsafePointer(to: &address) {
+            try $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { try body($0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
+        }
+    }
+}
+
+/// The address and port of a received socket address of either family; nil for another family.
+private func decodeSocketAddress(_ storage: sockaddr_storage) -> (IPAddress, UInt16)? {
+    var storage = storage
+    switch Int32(storage.ss_family) {
+    case AF_INET:
+        let address = withUnsafeBytes(of: &storage) { $0.load(as: sockaddr_in.self) }
+        return (.v4(IPv4Address(UInt32(bigEndian: address.sin_addr.s_addr))), UInt16(bigEndian: address.sin_port))
+    case AF_INET6:
+        let address = withUnsafeBytes(of: &storage) { $0.load(as: sockaddr_in6.self) }
+        var bytes = address.sin6_addr
+        guard let ip = withUnsafeBytes(of: &bytes, { IPv6Address(bytes: $0) }) else { return nil }
+        return (.v6(ip), UInt16(bigEndian: address.sin6_port))
+    default:
+        return nil
+    }
+}
+
 /// An AF_PACKET socket on one interface for whole Ethernet frames (BPDUs, gratuitous ARP). Frames the
 /// host sends itself are not returned. Non-blocking: poll `fileDescriptor`.
 public final class PacketSocket {
@@ -299,51 +343,85 @@ public final class IPv6MulticastMembership {
     }
 }
 
-/// An IPv4 socket (UDP, TCP or raw ICMP) opened in a namespace, non-blocking, with kernel receive
-/// timestamps (SO_TIMESTAMPNS) where it receives datagrams.
+/// An IPv4 or IPv6 socket (UDP, TCP or raw ICMP/ICMPv6) opened in a namespace, non-blocking, with kernel
+/// receive timestamps (SO_TIMESTAMPNS) where it receives datagrams. A raw IPv4 ICMP socket receives whole
+/// packets (IPv4 header first); a raw ICMPv6 socket receives the ICMPv6 message alone, its checksum
+/// computed by the kernel on send and checked on receive (RFC 3542 section 3.1).
 public final class InetSocket {
     public enum Kind: Sendable { case udp, tcp, icmp }
+    public enum Family: Sendable, Equatable {
+        case ipv4, ipv6
+
+        /// The family of an address.
+        public init(of address: IPAddress) {
+            switch address {
+            case .v4: self = .ipv4
+            case .v6: self = .ipv6
+            }
+        }
+    }
 
     private let descriptor: OwnedDescriptor
     public let kind: Kind
+    public let family: Family
 
-    public init(_ kind: Kind) throws {
-        let (type, proto): (Int32, Int32) = switch kind {
-        case .udp: (Int32(SOCK_DGRAM.rawValue), Int32(IPPROTO_UDP))
-        case .tcp: (Int32(SOCK_STREAM.rawValue), Int32(IPPROTO_TCP))
-        case .icmp: (Int32(SOCK_RAW.rawValue), Int32(IPPROTO_ICMP))
+    public init(_ kind: Kind, family: Family = .ipv4) throws {
+        let (type, proto): (Int32, Int32) = switch (kind, family) {
+        case (.udp, _): (Int32(SOCK_DGRAM.rawValue), Int32(IPPROTO_UDP))
+        case (.tcp, _): (Int32(SOCK_STREAM.rawValue), Int32(IPPROTO_TCP))
+        case (.icmp, .ipv4): (Int32(SOCK_RAW.rawValue), Int32(IPPROTO_ICMP))
+        case (.icmp, .ipv6): (Int32(SOCK_RAW.rawValue), Int32(IPPROTO_ICMPV6))
         }
-        let fd = try systemCall("socket(AF_INET)") { socket(AF_INET, type | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), proto) }
+        let domain = family == .ipv4 ? AF_INET : AF_INET6
+        let name = family == .ipv4 ? "socket(AF_INET)" : "socket(AF_INET6)"
+        let fd = try systemCall(name) { socket(domain, type | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), proto) }
         descriptor = OwnedDescriptor(fd)
         self.kind = kind
+        self.family = family
         try setOption(fd, SOL_SOCKET, SO_REUSEADDR, Int32(1), "SO_REUSEADDR")
+        // IPv6 UDP and TCP sockets take IPv6 alone: an IPv4 stream on the same port stays the IPv4 socket's
+        // (a raw socket, bound to its protocol, refuses the option: it is IPv6 alone anyway).
+        if family == .ipv6 && kind != .icmp { try setOption(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, Int32(1), "IPV6_V6ONLY") }
         if kind != .tcp { try setOption(fd, SOL_SOCKET, SO_TIMESTAMPNS, Int32(1), "SO_TIMESTAMPNS") }
     }
 
     /// What the network does to a datagram while a lab fails over: a full queue (EAGAIN, ENOBUFS), no
-    /// route or neighbour (ENETUNREACH, EHOSTUNREACH, EHOSTDOWN), the sending interface down a moment (a
-    /// bond between active members: ENETDOWN), a firewall drop on output (EPERM), an ICMP error from an
-    /// earlier datagram (ECONNREFUSED). The probe counts the datagram as lost; it is no failure of the prober.
-    static let countedAsLost = nothingWaiting.union([ENOBUFS, ENETUNREACH, EHOSTUNREACH, EHOSTDOWN, ENETDOWN, EPERM, ECONNREFUSED])
+    /// route or neighbour (ENETUNREACH, EHOSTUNREACH, EHOSTDOWN, and EADDRNOTAVAIL for an IPv6 source
+    /// address not yet usable), the sending interface down a moment (a bond between active members:
+    /// ENETDOWN), a firewall drop on output (EPERM), an ICMP error from an earlier datagram (ECONNREFUSED).
+    /// The probe counts the datagram as lost; it is no failure of the prober.
+    static let countedAsLost = nothingWaiting.union([ENOBUFS, ENETUNREACH, EHOSTUNREACH, EHOSTDOWN, ENETDOWN, EPERM, ECONNREFUSED, EADDRNOTAVAIL])
 
-    private init(accepted fd: Int32) {
+    private init(accepted fd: Int32, family: Family) {
         descriptor = OwnedDescriptor(fd)
         kind = .tcp
+        self.family = family
     }
 
-    public static func open(inNamespace name: String, _ kind: Kind) throws -> InetSocket {
-        try Namespace.run(in: name) { try InetSocket(kind) }
+    public static func open(inNamespace name: String, _ kind: Kind, family: Family = .ipv4) throws -> InetSocket {
+        try Namespace.run(in: name) { try InetSocket(kind, family: family) }
     }
 
     public var fileDescriptor: Int32 { descriptor.value }
 
+    /// Binds to `port` on every address of the socket's family.
+    public func bind(port: UInt16) throws {
+        try bind(family == .ipv4 ? .v4(IPv4Address(0)) : .v6(IPv6Address(high: 0, low: 0)), port: port)
+    }
 
-    public func bind(_ ip: IPv4Address = IPv4Address(0), port: UInt16) throws {
-        var address = socketAddress(ip, port)
-        try systemCall("bind", "\(ip):\(port)") {
-            withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(descriptor.value, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
+    public func bind(_ ip: IPv4Address, port: UInt16) throws { try bind(.v4(ip), port: port) }
+
+    public func bind(_ ip: IPAddress, port: UInt16) throws {
+        try systemCall("bind", "\(Self.endpoint(ip, port))") {
+            withSocketAddress(ip, port) { Glibc.bind(descriptor.value, $0, $1) }
+        }
+    }
+
+    /// "10.0.0.1:80", "[2001:db8::1]:80".
+    static func endpoint(_ ip: IPAddress, _ port: UInt16) -> String {
+        switch ip {
+        case .v4: "\(ip):\(port)"
+        case .v6: "[\(ip)]:\(port)"
         }
     }
 
@@ -352,14 +430,14 @@ public final class InetSocket {
     }
 
     /// Starts a non-blocking connect; true when already connected.
-    public func connect(to ip: IPv4Address, port: UInt16) throws -> Bool {
-        var address = socketAddress(ip, port)
+    public func connect(to ip: IPv4Address, port: UInt16) throws -> Bool { try connect(to: .v4(ip), port: port) }
+
+    /// Starts a non-blocking connect; true when already connected.
+    public func connect(to ip: IPAddress, port: UInt16) throws -> Bool {
         // EINPROGRESS: the connection goes on in the background; EALREADY: a retry after EINTR found it
         // already going on. Either way, its end is reported through `pendingError`.
-        let status = try systemCall("connect", "\(ip):\(port)", quiet: [EINPROGRESS, EALREADY]) {
-            withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(descriptor.value, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
+        let status = try systemCall("connect", Self.endpoint(ip, port), quiet: [EINPROGRESS, EALREADY]) {
+            withSocketAddress(ip, port) { Glibc.connect(descriptor.value, $0, $1) }
         }
         return status != nil
     }
@@ -381,23 +459,20 @@ public final class InetSocket {
 
     public func accept() throws -> InetSocket? {
         guard let fd = try systemCall("accept", quiet: nothingWaiting, { Glibc.accept(descriptor.value, nil, nil) }) else { return nil }
-        let accepted = InetSocket(accepted: fd)
+        let accepted = InetSocket(accepted: fd, family: family)
         let flags = try systemCall("fcntl(F_GETFL)") { fcntl(fd, F_GETFL) }
         try systemCall("fcntl(F_SETFL)") { fcntl(fd, F_SETFL, flags | O_NONBLOCK) }
         try systemCall("fcntl(F_SETFD)") { fcntl(fd, F_SETFD, FD_CLOEXEC) }
         return accepted
     }
 
-    public func send(_ bytes: [UInt8], to ip: IPv4Address, port: UInt16 = 0) throws {
-        var address = socketAddress(ip, port)
+    public func send(_ bytes: [UInt8], to ip: IPv4Address, port: UInt16 = 0) throws { try send(bytes, to: .v4(ip), port: port) }
+
+    public func send(_ bytes: [UInt8], to ip: IPAddress, port: UInt16 = 0) throws {
         // See countedAsLost: the probe counts such a datagram as lost.
-        _ = try systemCall("sendto", "\(ip):\(port)", quiet: Self.countedAsLost) {
+        _ = try systemCall("sendto", Self.endpoint(ip, port), quiet: Self.countedAsLost) {
             bytes.withUnsafeBytes { raw in
-                withUnsafePointer(to: &address) {
-                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                        sendto(descriptor.value, raw.baseAddress, raw.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-                    }
-                }
+                withSocketAddress(ip, port) { sendto(descriptor.value, raw.baseAddress, raw.count, 0, $0, $1) }
             }
         }
     }
@@ -408,10 +483,10 @@ public final class InetSocket {
 
     /// A received datagram (or stream bytes), its sender, and the kernel's receive time (CLOCK_REALTIME
     /// nanoseconds; 0 for streams). Nil when nothing is waiting; empty bytes at end of stream.
-    public func receive() throws -> (bytes: [UInt8], from: IPv4Address, port: UInt16, timeNanoseconds: Int64)? {
+    public func receive() throws -> (bytes: [UInt8], from: IPAddress, port: UInt16, timeNanoseconds: Int64)? {
         var buffer = [UInt8](repeating: 0, count: 65_536)
         var control = [UInt8](repeating: 0, count: 256)
-        var from = sockaddr_in()
+        var from = sockaddr_storage()
         let received = try systemCall("recvmsg", quiet: nothingWaiting) { buffer.withUnsafeMutableBytes { data in
             control.withUnsafeMutableBytes { controlBytes in
                 withUnsafeMutablePointer(to: &from) { fromPointer in
@@ -419,7 +494,7 @@ public final class InetSocket {
                     return withUnsafeMutablePointer(to: &vector) { vectorPointer in
                         var message = msghdr()
                         message.msg_name = UnsafeMutableRawPointer(fromPointer)
-                        message.msg_namelen = socklen_t(MemoryLayout<sockaddr_in>.size)
+                        message.msg_namelen = socklen_t(MemoryLayout<sockaddr_storage>.size)
                         message.msg_iov = vectorPointer
                         message.msg_iovlen = 1
                         message.msg_control = controlBytes.baseAddress
@@ -442,7 +517,9 @@ public final class InetSocket {
                 time = seconds * 1_000_000_000 + nanoseconds
             }
         }
-        return (Array(buffer[..<count]), IPv4Address(UInt32(bigEndian: from.sin_addr.s_addr)),
-                UInt16(bigEndian: from.sin_port), time)
+        // A stream socket names no sender: the unspecified address of its family stands in.
+        let sender = decodeSocketAddress(from)
+            ?? (family == .ipv4 ? (.v4(IPv4Address(0)), 0) : (.v6(IPv6Address(high: 0, low: 0)), 0))
+        return (Array(buffer[..<count]), sender.0, sender.1, time)
     }
 }

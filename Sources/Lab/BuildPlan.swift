@@ -23,6 +23,10 @@ public enum BuildStep: Sendable, Equatable {
     case setUp(namespace: String, name: String)
     case addAddress(namespace: String, interface: String, address: IPv4Interface)
     case addRoute(namespace: String, destination: IPv4Interface, via: IPv4Address)
+    /// An IPv6 address, usable at once (no duplicate address detection: the plan gives each address once).
+    case addIPv6Address(namespace: String, interface: String, address: IPv6Interface)
+    /// An IPv6 route through a gateway, on `interface` when given (a link-local gateway needs it).
+    case addIPv6Route(namespace: String, destination: IPv6Interface, via: IPv6Address, interface: String?)
     /// nftables rules in nft's own syntax (the RSTP bridges' BPDU and forwarding-port filter, storm control).
     case firewall(namespace: String, rules: String)
     /// netem as the root qdisc of one end of an impaired cable (`impair:`), acting on what that end sends.
@@ -35,6 +39,7 @@ public enum BuildStep: Sendable, Equatable {
              .createBond(let ns, _, _), .setMaster(let ns, _, _), .setBondPrimary(let ns, _, _),
              .setBridgePort(let ns, _, _, _), .addBridgeVLANs(let ns, _, _, _), .createVLAN(let ns, _, _, _),
              .setUp(let ns, _), .addAddress(let ns, _, _), .addRoute(let ns, _, _), .firewall(let ns, _),
+             .addIPv6Address(let ns, _, _), .addIPv6Route(let ns, _, _, _),
              .impair(let ns, _, _): ns
         }
     }
@@ -48,15 +53,23 @@ extension BuildPlan {
 
         // Namespaces, kept quiet: no IPv6 (no router solicitations or DAD chatter), routers forward. A
         // router with an IPv6 VRRP group keeps IPv6: its adverts leave from the interface's link-local address.
+        // A node with IPv6 addresses or routes (a dual-stack lab) keeps it too, takes no router
+        // advertisements (its routes are the topology's), and a router of them forwards IPv6.
         for node in topology.nodes {
             let name = ns(node.name)
             steps.append(.createNamespace(name))
-            if !(node.vrrp?.groups.contains(where: \.isIPv6) ?? false) {
+            let keepsIPv6 = node.hasIPv6Addressing || (node.vrrp?.groups.contains(where: \.isIPv6) ?? false)
+            if !keepsIPv6 {
                 steps.append(.sysctl(namespace: name, key: "net/ipv6/conf/all/disable_ipv6", value: "1"))
                 steps.append(.sysctl(namespace: name, key: "net/ipv6/conf/default/disable_ipv6", value: "1"))
             }
+            if node.hasIPv6Addressing {
+                steps.append(.sysctl(namespace: name, key: "net/ipv6/conf/all/accept_ra", value: "0"))
+                steps.append(.sysctl(namespace: name, key: "net/ipv6/conf/default/accept_ra", value: "0"))
+            }
             if node.kind == .router {
                 steps.append(.sysctl(namespace: name, key: "net/ipv4/ip_forward", value: "1"))
+                if node.hasIPv6Addressing { steps.append(.sysctl(namespace: name, key: "net/ipv6/conf/all/forwarding", value: "1")) }
             }
             steps.append(.setUp(namespace: name, name: "lo"))
         }
@@ -165,10 +178,23 @@ extension BuildPlan {
                     steps.append(.addAddress(namespace: name, interface: interface, address: address))
                 }
             }
+            for svi in node.svis {
+                for address in svi.ipv6Addresses {
+                    steps.append(.addIPv6Address(namespace: name, interface: svi.interfaceName, address: address))
+                }
+            }
+            for interface in node.ipv6Addresses.keys.sorted() {
+                for address in node.ipv6Addresses[interface] ?? [] {
+                    steps.append(.addIPv6Address(namespace: name, interface: interface, address: address))
+                }
+            }
         }
         for node in topology.nodes {
             for route in node.routes {
                 steps.append(.addRoute(namespace: ns(node.name), destination: route.destination, via: route.via))
+            }
+            for route in node.ipv6Routes {
+                steps.append(.addIPv6Route(namespace: ns(node.name), destination: route.destination, via: route.via, interface: route.interface))
             }
         }
         return steps

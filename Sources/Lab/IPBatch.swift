@@ -74,6 +74,11 @@ public struct IPBatch: Sendable {
                 ip(ns, "addr add \(address) broadcast + dev \(interface)")
             case .addRoute(let ns, let destination, let via):
                 ip(ns, "route add \(destination.prefixLength == 0 ? "default" : destination.description) via \(via)")
+            case .addIPv6Address(let ns, let interface, let address):
+                // (A batch line takes no -6: the address says the family; ::/0 is IPv6's default.)
+                ip(ns, "addr add \(address) dev \(interface) nodad")
+            case .addIPv6Route(let ns, let destination, let via, let interface):
+                ip(ns, "route add \(destination.prefixLength == 0 ? "::/0" : destination.description) via \(via)" + (interface.map { " dev \($0)" } ?? ""))
             }
         }
         perNamespace = order.map { ($0, ipLines[$0] ?? [], bridgeLines[$0] ?? []) }

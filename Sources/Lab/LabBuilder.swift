@@ -290,6 +290,10 @@ final class StepExecutor {
             try socket(ns).addAddress(address, to: interface)
         case .addRoute(let ns, let destination, let via):
             try socket(ns).addRoute(to: destination, via: via)
+        case .addIPv6Address(let ns, let interface, let address):
+            try socket(ns).addAddress(address, to: interface)
+        case .addIPv6Route(let ns, let destination, let via, let interface):
+            try socket(ns).addRoute(to: destination, via: via, interface: interface)
         case .firewall(let ns, let rules):
             _ = try Namespace.run(inNamespaceFD: try namespaceFD(ns)) { try Firewall.run(rules) }
         case .impair(let ns, let interface, let options):

@@ -130,6 +130,8 @@ extension LabManager {
         let links = try socket.links()
         let vlans = try socket.bridgeVLANs()
         let addresses = try socket.addresses()
+        // IPv6: the global addresses (a dual-stack lab's, VRRP virtual ones); link-local ones are the kernel's.
+        let ipv6Addresses = try socket.ipv6Addresses().filter { !$0.address.address.isLinkLocal }
         let names = Dictionary(links.map { ($0.index, $0.name) }, uniquingKeysWith: { a, _ in a })
 
         let interfaces = links.filter { $0.name != "lo" }.map { link in
@@ -138,7 +140,8 @@ extension LabManager {
                 master: link.masterIndex.flatMap { names[$0] },
                 portState: link.bridgePort?.state?.description,
                 vlans: link.bridgePort == nil && link.kind != "bridge" ? nil : vlans[link.index]?.map(Self.describe),
-                addresses: addresses.filter { $0.interfaceIndex == link.index }.map(\.address.description))
+                addresses: addresses.filter { $0.interfaceIndex == link.index }.map(\.address.description)
+                    + ipv6Addresses.filter { $0.interfaceIndex == link.index }.map(\.address.description))
         }
         let bonds = links.compactMap { link -> LabStatus.Bond? in
             guard let bond = link.bond else { return nil }

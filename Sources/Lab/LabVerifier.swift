@@ -3,7 +3,7 @@ import LabBase
 import Topology
 
 /// Compares a running lab with its topology: every namespace, bridge, port, bond (mode, monitor, targets,
-/// members), aggregation, VLAN membership and address must be in the kernel as the file asks.
+/// members), aggregation, VLAN membership and address (IPv4 and IPv6) must be in the kernel as the file asks.
 /// `verify` returns one line per difference; an empty list means the kernel matches the file.
 public struct LabVerifier {
     /// The running lab to compare.
@@ -65,7 +65,8 @@ public struct LabVerifier {
                     problems.append("\(where_): SVI \(svi.interfaceName) missing")
                     continue
                 }
-                for address in svi.addresses where !found.addresses.contains(address.description) {
+                for address in svi.addresses.map(\.description) + svi.ipv6Addresses.map(\.description)
+                    where !found.addresses.contains(address) {
                     problems.append("\(where_): \(svi.interfaceName) lacks \(address)")
                 }
             }
@@ -97,12 +98,13 @@ public struct LabVerifier {
             }
         }
 
-        for (name, addresses) in node.addresses {
+        for name in Set(node.addresses.keys).union(node.ipv6Addresses.keys).sorted() {
             guard let found = interface(name) else {
                 problems.append("\(where_): \(name) missing")
                 continue
             }
-            for address in addresses where !found.addresses.contains(address.description) {
+            let wanted = (node.addresses[name] ?? []).map(\.description) + (node.ipv6Addresses[name] ?? []).map(\.description)
+            for address in wanted where !found.addresses.contains(address) {
                 problems.append("\(where_): \(name) lacks \(address)")
             }
         }

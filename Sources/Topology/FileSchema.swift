@@ -33,6 +33,8 @@ public indirect enum ValueShape: Sendable {
     public static let ipv4Address = ValueShape.text(pattern: #"^\s*([0-9]{1,3}\.){3}[0-9]{1,3}\s*$"#)
     public static let ipv4Interface = ValueShape.text(pattern: #"^\s*([0-9]{1,3}\.){3}[0-9]{1,3}/[0-9]{1,2}\s*$"#)
     public static let portRef = ValueShape.text(pattern: "^[^:]+:[^:]+$")
+    public static let ipv6Address = ValueShape.text(pattern: #"^\s*[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*\s*$"#)
+    public static let ipv6Interface = ValueShape.text(pattern: #"^\s*[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*/[0-9]{1,3}\s*$"#)
 }
 
 /// One key of a mapping.
@@ -173,7 +175,7 @@ public enum FileSchema {
         KeySpec("ports", .named(.mapping(port)), "Settings of bridge ports (veth ports or bonds) by name."),
         KeySpec("svis", .list(.mapping(svi)), "A router's IP interfaces on VLANs."),
         KeySpec("bonds", .named(.mapping(bond)), "Bonds by name."),
-        KeySpec("addresses", .named(.listOrOne(.ipv4Interface)), "Addresses by interface name, such as 10.0.10.11/24."),
+        KeySpec("addresses", .named(.listOrOne(.anyOf([.ipv4Interface, .ipv6Interface]))), "Addresses by interface name, such as 10.0.10.11/24 (and 2001:db8:10::11/64)."),
         KeySpec("routes", .list(.mapping(route)), "Static routes."),
         KeySpec("gateway", .ipv4Address, "The default route's next hop."),
         KeySpec("vrrp", .anyOf([.list(.mapping(vrrpGroup)), .mapping(vrrpRouter)]),
@@ -217,13 +219,15 @@ public enum FileSchema {
 
     public static let svi = MappingSpec("svi", "A router's IP interface on a VLAN.", keys: [
         KeySpec("vlan", .integer(), "The VLAN; the bridge itself when absent."),
-        KeySpec("address", .listOrOne(.ipv4Interface), "Addresses with prefix length."),
-        KeySpec("addresses", .listOrOne(.ipv4Interface), "Addresses with prefix length."),
+        KeySpec("address", .listOrOne(.anyOf([.ipv4Interface, .ipv6Interface])), "Addresses with prefix length."),
+        KeySpec("addresses", .listOrOne(.anyOf([.ipv4Interface, .ipv6Interface])), "Addresses with prefix length."),
     ]).with { $0.atLeastOneOf = ["address", "addresses"] }
 
     public static let route = MappingSpec("route", "A static route.", keys: [
-        KeySpec("to", .anyOf([.text(choices: ["default"]), .ipv4Interface]), required: true, "The destination, A.B.C.D/N or default."),
-        KeySpec("via", .ipv4Address, required: true, "The next hop."),
+        KeySpec("to", .anyOf([.text(choices: ["default"]), .ipv4Interface, .ipv6Interface]), required: true,
+                "The destination, A.B.C.D/N, an IPv6 prefix or default (of the gateway's family)."),
+        KeySpec("via", .anyOf([.ipv4Address, .ipv6Address]), required: true, "The next hop, IPv4 or IPv6."),
+        KeySpec("dev", .text(), "The interface of an IPv6 link-local next hop (such as fe80::1)."),
     ])
 
     public static let bond = MappingSpec("bond", "A bond: a NIC team or a link aggregation.", keys: [
@@ -338,11 +342,12 @@ public enum FileSchema {
         KeySpec("vrrp", .integer(0...3), "VRRP version of the core gateways: 3, 2, or 0 for none."),
         KeySpec("advert_int", .duration, "VRRP advertisement interval."),
         KeySpec("vrrp_implementation", choices(VRRPImplementation.self), "redlab or keepalived."),
+        KeySpec("ipv6", .boolean, "Dual stack: IPv6 addresses, gateways and VRRP groups beside the IPv4 ones."),
     ])
 
     public static let scenarioProbe = MappingSpec("scenario_probe", "A UDP probe stream.", keys: [
         KeySpec("from", .text(), required: true, "The sending node."),
-        KeySpec("to", .ipv4Address, required: true, "The address probed."),
+        KeySpec("to", .anyOf([.ipv4Address, .ipv6Address]), required: true, "The address probed, IPv4 or (global) IPv6."),
         KeySpec("responder", .text(), "The answering node (the owner of to: by default)."),
         KeySpec("rate", .number(10...10_000), "Probes per second."),
         KeySpec("kind", .text(choices: scenarioProbeKinds), "udp (scenarios measure UDP streams only)."),

@@ -20,6 +20,8 @@ public struct GeneratorOptions: Sendable, Equatable {
     public var vrrpImplementation: VRRPImplementation = .redlab
     /// netem on the cable between the cores (`impair:` of core1:isl - core2:isl); nil: none.
     public var interCoreImpairment: Impairment?
+    /// Dual stack: IPv6 beside the IPv4 plan (see `TopologyGenerator.generate`).
+    public var ipv6 = false
 
     public init() {}
 
@@ -46,12 +48,23 @@ public struct GeneratorOptions: Sendable, Equatable {
 public enum TopologyGenerator {
     public enum Design: String, Sendable, CaseIterable { case ladder, cross }
 
+    /// The VRID of the IPv6 group beside an IPv4 one on the same SVI: VRIDs are unique per interface
+    /// whatever the family (the validator's rule), so 100 above the IPv4 one, or 100 below past 155.
+    public static func ipv6VRID(_ ipv4: Int) -> Int { ipv4 <= 155 ? ipv4 + 100 : ipv4 - 100 }
+
     public static func ladder(_ options: GeneratorOptions = GeneratorOptions()) -> Topology { generate(.ladder, options) }
     public static func cross(_ options: GeneratorOptions = GeneratorOptions()) -> Topology { generate(.cross, options) }
 
     /// Ladder: two cores linked to each other, access switches chained, each uplinked to one core (odd ones
     /// to core1, even ones to core2): every loop passes four switches. Cross: each access switch uplinked
     /// to both cores: loops pass three switches.
+    ///
+    /// With `ipv6` the lab is dual-stack, its IPv6 plan mirroring the IPv4 one in the documentation prefix:
+    /// 10.0.S.H/24 has 2001:db8:S::H/64 beside it (S and H written with the same digits), on the servers,
+    /// the client and the cores' SVIs; each IPv4 VRRP group has an IPv6 one on the same SVI (`gwSv6`,
+    /// VRID `ipv6VRID`, the same priorities), virtual addresses fe80::1 (first, as RFC 9568 asks) and
+    /// 2001:db8:S::1; hosts' IPv6 default route goes via fe80::1 on their interface (via the core1's
+    /// 2001:db8:S::2 without VRRP).
     public static func generate(_ design: Design, _ options: GeneratorOptions) -> Topology {
         let vlans = options.vlans
         let usesVLANs = !vlans.isEmpty
@@ -60,6 +73,12 @@ public enum TopologyGenerator {
         func address(_ vlan: Int?, _ host: UInt8) -> IPv4Interface {
             IPv4Interface(address: IPv4Address(10, 0, subnet(vlan), host), prefixLength: 24)
         }
+        /// The IPv6 group spelled with the decimal digits of `value` (10 -> 0x10): the plans read alike.
+        func mirrored(_ value: Int) -> UInt16 { UInt16(String(value), radix: 16) ?? 0 }
+        func address6(_ vlan: Int?, _ host: UInt8) -> IPv6Interface {
+            IPv6Interface(address: IPv6Address(0x2001, 0xdb8, mirrored(Int(subnet(vlan))), 0, 0, 0, 0, mirrored(Int(host))), prefixLength: 64)
+        }
+        let virtualLinkLocal = IPv6Interface(address: IPv6Address(0xfe80, 0, 0, 0, 0, 0, 0, 1), prefixLength: 64)
         let trunk = PortSettings(vlans: usesVLANs ? .trunk(tagged: vlans, native: nil) : nil)
         // Ports towards hosts are edge ports when a spanning tree runs (what "portfast" does on a switch).
         let edge: Bool? = options.stp == .none ? nil : true
@@ -78,7 +97,11 @@ public enum TopologyGenerator {
         for (index, core) in ["core1", "core2"].enumerated() {
             var node = Node(name: core, kind: .router,
                             spanningTree: SpanningTree(mode: options.stp, priority: options.stp == .none ? nil : (index == 0 ? 4096 : 8192)))
-            node.svis = sviVLANs.map { SVI(vlan: $0, addresses: [address($0, UInt8(2 + index))]) }
+            node.svis = sviVLANs.map { vlan in
+                var svi = SVI(vlan: vlan, addresses: [address(vlan, UInt8(2 + index))])
+                if options.ipv6 { svi.ipv6Addresses = [address6(vlan, UInt8(2 + index))] }
+                return svi
+            }
             if options.vrrpVersion != 0 {
                 // Load sharing: core1 is master of the first half of the VLANs, core2 of the rest.
                 let groups = sviVLANs.enumerated().map { position, vlan -> VRRPGroupSpec in
@@ -91,7 +114,17 @@ public enum TopologyGenerator {
                                          // checking a lab expects (RFC 9568 Accept_Mode; keepalived accepts unless strict).
                                          accept: true)
                 }
-                node.vrrp = VRRPDaemonConfig(groups: groups)
+                // IPv6 groups are VRRPv3 alone (RFC 9568): with VRRPv2 they advertise at the same interval.
+                let ipv6Groups = options.ipv6 ? zip(sviVLANs, groups).map { vlan, ipv4 -> VRRPGroupSpec in
+                    var group = ipv4
+                    group.name = "\(ipv4.name)v6"
+                    group.vrid = ipv6VRID(ipv4.vrid)
+                    group.version = 3
+                    group.virtualAddresses = []
+                    group.virtualIPv6Addresses = [virtualLinkLocal, address6(vlan, 1)]
+                    return group
+                } : []
+                node.vrrp = VRRPDaemonConfig(groups: groups + ipv6Groups)
                 node.vrrp?.implementation = options.vrrpImplementation
             }
             nodes.append(node)
@@ -133,6 +166,11 @@ public enum TopologyGenerator {
         let gateway: (Int?) -> IPv4Address = { vlan in
             options.vrrpVersion != 0 ? IPv4Address(10, 0, subnet(vlan), 1) : IPv4Address(10, 0, subnet(vlan), 2)
         }
+        func gateway6(_ vlan: Int?, _ interface: String) -> IPv6Route {
+            options.vrrpVersion != 0
+                ? IPv6Route(destination: IPv6Route.defaultDestination, via: virtualLinkLocal.address, interface: interface)
+                : IPv6Route(destination: IPv6Route.defaultDestination, via: address6(vlan, 2).address)
+        }
         for server in 0..<options.servers {
             let name = "srv\(server + 1)"
             let port = "s\(server + 1)"
@@ -161,6 +199,11 @@ public enum TopologyGenerator {
                 node.addresses = ["bond0": [own]]
             }
             node.routes = [Route(destination: IPv4Interface(address: IPv4Address(0), prefixLength: 0), via: gateway(serverVLAN))]
+            if options.ipv6 {
+                let interface = options.noBond ? "eth0" : "bond0"
+                node.ipv6Addresses = [interface: [address6(serverVLAN, UInt8(clamping: 11 + server))]]
+                node.ipv6Routes = [gateway6(serverVLAN, interface)]
+            }
             nodes.append(node)
         }
 
@@ -168,8 +211,13 @@ public enum TopologyGenerator {
         if let last = accessNames.last {
             cable("client", "eth0", last, "c1")
             setPort(last, "c1", access(clientVLAN))
-            nodes.append(Node(name: "client", kind: .host, addresses: ["eth0": [address(clientVLAN, 100)]],
-                              routes: [Route(destination: IPv4Interface(address: IPv4Address(0), prefixLength: 0), via: gateway(clientVLAN))]))
+            var client = Node(name: "client", kind: .host, addresses: ["eth0": [address(clientVLAN, 100)]],
+                              routes: [Route(destination: IPv4Interface(address: IPv4Address(0), prefixLength: 0), via: gateway(clientVLAN))])
+            if options.ipv6 {
+                client.ipv6Addresses = ["eth0": [address6(clientVLAN, 100)]]
+                client.ipv6Routes = [gateway6(clientVLAN, "eth0")]
+            }
+            nodes.append(client)
         }
         return Topology(name: design.rawValue, nodes: nodes, links: links)
     }

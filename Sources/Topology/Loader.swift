@@ -136,11 +136,21 @@ extension YAMLReader {
         }
         if let addresses = map["addresses"] {
             for entry in try mapping(addresses, "\(field).addresses") {
-                result.addresses[entry.key] = try listOrOne(entry.value).map { try interfaceAddress($0, "\(field).addresses.\(entry.key)") }
+                for item in listOrOne(entry.value) {
+                    switch try anyInterfaceAddress(item, "\(field).addresses.\(entry.key)") {
+                    case .v4(let address): result.addresses[entry.key, default: []].append(address)
+                    case .v6(let address): result.ipv6Addresses[entry.key, default: []].append(address)
+                    }
+                }
             }
         }
         if let routes = map["routes"] {
-            result.routes = try list(routes, "\(field).routes").enumerated().map { try route($1, "\(field).routes[\($0)]") }
+            for (index, item) in try list(routes, "\(field).routes").enumerated() {
+                switch try route(item, "\(field).routes[\(index)]") {
+                case .v4(let route): result.routes.append(route)
+                case .v6(let route): result.ipv6Routes.append(route)
+                }
+            }
         }
         if let gateway = map["gateway"] {
             let via = try address(gateway, "\(field).gateway")
@@ -209,21 +219,49 @@ extension YAMLReader {
     func svi(_ node: Yams.Node, _ field: String) throws -> SVI {
         let map = try keyed(node, field, spec: FileSchema.svi)
         var addresses: [IPv4Interface] = []
+        var ipv6Addresses: [IPv6Interface] = []
         for key in ["address", "addresses"] {
-            if let value = map[key] { addresses += try listOrOne(value).map { try interfaceAddress($0, "\(field).\(key)") } }
+            for item in map[key].map({ listOrOne($0) }) ?? [] {
+                switch try anyInterfaceAddress(item, "\(field).\(key)") {
+                case .v4(let address): addresses.append(address)
+                case .v6(let address): ipv6Addresses.append(address)
+                }
+            }
         }
-        guard !addresses.isEmpty else { throw fail(node, "\(field).address", "missing: an SVI needs an address") }
-        return SVI(vlan: try map["vlan"].map { try integer($0, "\(field).vlan") }, addresses: addresses, location: place(node))
+        guard !addresses.isEmpty || !ipv6Addresses.isEmpty else { throw fail(node, "\(field).address", "missing: an SVI needs an address") }
+        var svi = SVI(vlan: try map["vlan"].map { try integer($0, "\(field).vlan") }, addresses: addresses, location: place(node))
+        svi.ipv6Addresses = ipv6Addresses
+        return svi
     }
 
-    func route(_ node: Yams.Node, _ field: String) throws -> Route {
+    enum AnyRoute { case v4(Route), v6(IPv6Route) }
+
+    /// A route of either family: the gateway's (`via`) says which, and `to` must be of the same family.
+    func route(_ node: Yams.Node, _ field: String) throws -> AnyRoute {
         let map = try keyed(node, field, spec: FileSchema.route)
         guard let to = map["to"] else { throw fail(node, "\(field).to", "missing") }
         guard let via = map["via"] else { throw fail(node, "\(field).via", "missing") }
         let destinationText = try string(to, "\(field).to")
+        let viaText = try string(via, "\(field).via")
+        let interface = try map["dev"].map { try string($0, "\(field).dev") }
+        if let gateway = IPv6Address(viaText) {
+            let destination: IPv6Interface
+            if destinationText == "default" {
+                destination = IPv6Route.defaultDestination
+            } else if let given = IPv6Interface(destinationText) {
+                destination = given
+            } else {
+                throw fail(to, "\(field).to", "'\(destinationText)' is not default or an IPv6 prefix such as 2001:db8:20::/64 (the gateway \(gateway) is IPv6)")
+            }
+            if gateway.isLinkLocal, interface == nil {
+                throw fail(via, "\(field).via", "a link-local gateway (\(gateway)) needs dev: the interface it is reached on")
+            }
+            return .v6(IPv6Route(destination: destination, via: gateway, interface: interface, location: place(node)))
+        }
+        if let dev = map["dev"] { throw fail(dev, "\(field).dev", "dev names the interface of an IPv6 link-local gateway; an IPv4 gateway needs none") }
         let destination = destinationText == "default" ? IPv4Interface(address: IPv4Address(0), prefixLength: 0)
             : try interfaceAddress(to, "\(field).to")
-        return Route(destination: destination, via: try address(via, "\(field).via"), location: place(node))
+        return .v4(Route(destination: destination, via: try address(via, "\(field).via"), location: place(node)))
     }
 
     func bond(_ name: String, _ node: Yams.Node, _ field: String) throws -> Bond {

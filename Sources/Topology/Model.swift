@@ -278,6 +278,8 @@ public struct Bond: Sendable, Hashable {
 public struct SVI: Sendable, Hashable {
     public var vlan: Int?
     public var addresses: [IPv4Interface]
+    /// IPv6 addresses beside the IPv4 ones (a dual-stack lab); the file lists both in `addresses`.
+    public var ipv6Addresses: [IPv6Interface] = []
     public var location: SourceLocation
 
     public init(vlan: Int?, addresses: [IPv4Interface], location: SourceLocation = .unknown()) {
@@ -303,6 +305,26 @@ public struct Route: Sendable, Hashable {
     }
 }
 
+/// An IPv6 static route: through a gateway, on `interface` when the gateway is a link-local address (a
+/// VRRP group's virtual link-local address, say), which names no interface of its own. The file writes it
+/// among `routes` as `{to: default, via: fe80::1, dev: eth0}`: the gateway's family says which it is.
+public struct IPv6Route: Sendable, Hashable {
+    /// Destination; ::/0 is the default route.
+    public var destination: IPv6Interface
+    public var via: IPv6Address
+    public var interface: String?
+    public var location: SourceLocation
+
+    public init(destination: IPv6Interface, via: IPv6Address, interface: String? = nil, location: SourceLocation = .unknown()) {
+        self.destination = destination
+        self.via = via
+        self.interface = interface
+        self.location = location
+    }
+
+    public static let defaultDestination = IPv6Interface(address: IPv6Address(high: 0, low: 0), prefixLength: 0)
+}
+
 public struct Node: Sendable, Hashable {
     /// The bridge's name inside a switch's or router's namespace.
     public static let bridgeName = "br0"
@@ -321,7 +343,11 @@ public struct Node: Sendable, Hashable {
     public var bonds: [Bond]
     /// Addresses on interfaces by interface name (hosts: ports or bonds).
     public var addresses: [String: [IPv4Interface]]
+    /// IPv6 addresses by interface name, beside `addresses` (a dual-stack lab); the file lists both in `addresses`.
+    public var ipv6Addresses: [String: [IPv6Interface]] = [:]
     public var routes: [Route]
+    /// IPv6 routes beside `routes`; the file lists both in `routes`.
+    public var ipv6Routes: [IPv6Route] = []
     /// VRRP groups a router runs (`redlab up` starts `redlab daemon vrrpd` for it).
     public var vrrp: VRRPDaemonConfig?
     /// The host (of `Topology.hosts`) the node runs on; nil in a lab on one machine.
@@ -344,6 +370,11 @@ public struct Node: Sendable, Hashable {
     }
 
     public var hasBridge: Bool { kind != .host }
+
+    /// True when the node has IPv6 addresses of its own (on an interface or an SVI) or IPv6 routes.
+    public var hasIPv6Addressing: Bool {
+        ipv6Addresses.values.contains { !$0.isEmpty } || svis.contains { !$0.ipv6Addresses.isEmpty } || !ipv6Routes.isEmpty
+    }
 
     /// True when the bridge filters by VLAN: some port has VLAN settings or some SVI names a VLAN.
     public var isVLANAware: Bool {

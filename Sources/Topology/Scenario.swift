@@ -109,16 +109,21 @@ extension Topology {
 
 public struct ScenarioProbe: Sendable, Equatable {
     public var from: String
-    public var to: IPv4Address
+    /// The address probed: IPv4, or a global IPv6 address (an IPv6 stream).
+    public var to: IPAddress
     /// The node answering; the node owning `to` when nil.
     public var responder: String?
     public var rate: Double
 
-    public init(from: String, to: IPv4Address, responder: String? = nil, rate: Double = 1000) {
+    public init(from: String, to: IPAddress, responder: String? = nil, rate: Double = 1000) {
         self.from = from
         self.to = to
         self.responder = responder
         self.rate = rate
+    }
+
+    public init(from: String, to: IPv4Address, responder: String? = nil, rate: Double = 1000) {
+        self.init(from: from, to: .v4(to), responder: responder, rate: rate)
     }
 }
 
@@ -340,6 +345,7 @@ private struct ScenarioReader {
         if let value = map["no_bond"] { options.noBond = try reader.bool(value, "lab.no_bond") }
         if let value = map["vrrp"] { options.vrrpVersion = try reader.integer(value, "lab.vrrp") }
         if let value = map["advert_int"] { options.advertIntervalMilliseconds = try reader.duration(value, "lab.advert_int") }
+        if let value = map["ipv6"] { options.ipv6 = try reader.bool(value, "lab.ipv6") }
         if let value = map["vrrp_implementation"] {
             options.vrrpImplementation = try reader.enumValue(value, "lab.vrrp_implementation", VRRPImplementation.self)
         }
@@ -360,13 +366,25 @@ private struct ScenarioReader {
         if let kind = map["kind"], !FileSchema.scenarioProbeKinds.contains(try reader.string(kind, "\(field).kind")) {
             throw reader.fail(kind, "\(field).kind", "scenarios measure UDP probe streams (their pcaps carry sequence numbers and send times); use redlab probe for icmp, tcp and http checks")
         }
-        var probe = ScenarioProbe(from: try reader.string(from, "\(field).from"), to: try reader.address(to, "\(field).to"))
+        var probe = ScenarioProbe(from: try reader.string(from, "\(field).from"), to: try streamDestination(to, "\(field).to"))
         probe.responder = try map["responder"].map { try reader.string($0, "\(field).responder") }
         if let rate = map["rate"] {
             probe.rate = try reader.number(rate, "\(field).rate")
             guard probe.rate >= 10, probe.rate <= 10_000 else { throw reader.fail(rate, "\(field).rate", "must be 10-10000 probes per second") }
         }
         return probe
+    }
+
+    /// A stream's `to:`: an IPv4 address, or a global IPv6 one (a link-local address names no interface and
+    /// crosses no router; a multicast one is answered by many).
+    func streamDestination(_ node: Yams.Node, _ field: String) throws -> IPAddress {
+        let text = try reader.string(node, field).trimmingCharacters(in: .whitespaces)
+        if let address = IPv4Address(text) { return .v4(address) }
+        guard let address = IPv6Address(text) else { throw reader.fail(node, field, "'\(text)' is not an IPv4 or IPv6 address") }
+        if address.isLinkLocal || address.isMulticast || address.isUnspecified {
+            throw reader.fail(node, field, "\(address) is not a global IPv6 address: a stream goes to one node, across routers")
+        }
+        return .v6(address)
     }
 
     func step(_ node: Yams.Node, _ field: String) throws -> ScenarioStep {

@@ -57,6 +57,21 @@ public enum TopologyValidator {
 
         // An address belongs to one interface in the whole lab (VRRP's virtual addresses are shared on purpose).
         var owners: [IPv4Address: String] = [:]
+        var ipv6Owners: [IPv6Address: String] = [:]
+        for node in topology.nodes {
+            let interfaces = node.svis.map { ($0.interfaceName, $0.ipv6Addresses, $0.location) }
+                + node.ipv6Addresses.sorted { $0.key < $1.key }.map { ($0.key, $0.value, node.location) }
+            for (interface, addresses, location) in interfaces {
+                // Link-local addresses are the link's own: the same one may sit on two links.
+                for address in addresses where !address.address.isLinkLocal {
+                    if let other = ipv6Owners[address.address] {
+                        report(location, "nodes.\(node.name)", "\(address.address) is on \(other) already")
+                    } else {
+                        ipv6Owners[address.address] = "\(node.name) \(interface)"
+                    }
+                }
+            }
+        }
         for node in topology.nodes {
             let interfaces = node.svis.map { ($0.interfaceName, $0.addresses, $0.location) }
                 + node.addresses.sorted { $0.key < $1.key }.map { ($0.key, $0.value, node.location) }
@@ -235,6 +250,30 @@ public enum TopologyValidator {
                 }
                 subnets += addresses
             }
+            // IPv6 beside IPv4: the same rules, and a link-local gateway is reached on an interface of the node.
+            var ipv6Subnets: [IPv6Interface] = node.svis.flatMap(\.ipv6Addresses)
+            for (interface, addresses) in node.ipv6Addresses.sorted(by: { $0.key < $1.key }) where node.addresses[interface] == nil {
+                if node.kind != .host {
+                    report(node.location, "\(field).addresses.\(interface)", "a \(node.kind.rawValue)'s addresses go on SVIs (svis:)")
+                } else if !interfaces.contains(interface) {
+                    report(node.location, "\(field).addresses.\(interface)",
+                           "no interface '\(interface)' on \(node.name) (interfaces: \(interfaces.sorted().joined(separator: ", ")))")
+                }
+                ipv6Subnets += addresses
+            }
+            for (interface, addresses) in node.ipv6Addresses where node.addresses[interface] != nil { ipv6Subnets += addresses }
+            let ownInterfaces = node.kind == .host ? interfaces : Set(node.svis.map(\.interfaceName))
+            for (index, route) in node.ipv6Routes.enumerated() {
+                let routeField = "\(field).routes[\(node.routes.count + index)]"
+                if let interface = route.interface, !ownInterfaces.contains(interface) {
+                    report(route.location, "\(routeField).dev",
+                           "no interface '\(interface)' on \(node.name) (interfaces: \(ownInterfaces.sorted().joined(separator: ", ")))")
+                }
+                if !route.via.isLinkLocal, !ipv6Subnets.contains(where: { ipv6Prefix($0, contains: route.via) }) {
+                    report(route.location, "\(routeField).via",
+                           "\(route.via) is not inside any of \(node.name)'s IPv6 subnets (\(ipv6Subnets.map(\.description).joined(separator: ", ")))")
+                }
+            }
             for (index, route) in node.routes.enumerated() {
                 if !subnets.contains(where: { $0.contains(route.via) }) {
                     report(route.location, route.destination.prefixLength == 0 ? "\(field).gateway" : "\(field).routes[\(index)].via",
@@ -261,6 +300,14 @@ public enum TopologyValidator {
         case .trunk(let tagged, let native):
             return "trunk [\(tagged.map(String.init).joined(separator: ", "))]" + (native.map { " native \($0)" } ?? "")
         }
+    }
+
+    /// True when `address` lies in `prefix`'s network.
+    static func ipv6Prefix(_ prefix: IPv6Interface, contains address: IPv6Address) -> Bool {
+        let length = UInt64(max(0, min(128, prefix.prefixLength)))
+        let highMask: UInt64 = length == 0 ? 0 : (length >= 64 ? ~0 : ~0 << (64 - length))
+        let lowMask: UInt64 = length <= 64 ? 0 : (length == 128 ? ~0 : ~0 << (128 - length))
+        return prefix.address.high & highMask == address.high & highMask && prefix.address.low & lowMask == address.low & lowMask
     }
 
     static func isValidNodeName(_ name: String) -> Bool {

@@ -52,7 +52,7 @@ public enum TopologyWriter {
             if !node.svis.isEmpty {
                 out.append("    svis:")
                 for svi in node.svis {
-                    let addresses = svi.addresses.map(\.description)
+                    let addresses = svi.addresses.map(\.description) + svi.ipv6Addresses.map(\.description)
                     let address = addresses.count == 1 ? "address: \(addresses[0])" : "addresses: [\(addresses.joined(separator: ", "))]"
                     out.append("      - {" + (svi.vlan.map { "vlan: \($0), " } ?? "") + address + "}")
                 }
@@ -74,20 +74,25 @@ public enum TopologyWriter {
                     out.append("      \(bond.name): {\(parts.joined(separator: ", "))}")
                 }
             }
-            if !node.addresses.isEmpty {
+            if !node.addresses.isEmpty || !node.ipv6Addresses.isEmpty {
                 out.append("    addresses:")
-                for (interface, addresses) in node.addresses.sorted(by: { $0.key < $1.key }) {
-                    out.append("      \(interface): [\(addresses.map(\.description).joined(separator: ", "))]")
+                for interface in Set(node.addresses.keys).union(node.ipv6Addresses.keys).sorted() {
+                    let addresses = (node.addresses[interface] ?? []).map(\.description) + (node.ipv6Addresses[interface] ?? []).map(\.description)
+                    out.append("      \(interface): [\(addresses.joined(separator: ", "))]")
                 }
             }
             let defaultRoutes = node.routes.filter { $0.destination.prefixLength == 0 }
             let otherRoutes = node.routes.filter { $0.destination.prefixLength != 0 }
             if defaultRoutes.count == 1, let gateway = defaultRoutes.first { out.append("    gateway: \(gateway.via)") }
             let listed = defaultRoutes.count == 1 ? otherRoutes : node.routes
-            if !listed.isEmpty {
+            if !listed.isEmpty || !node.ipv6Routes.isEmpty {
                 out.append("    routes:")
                 for route in listed {
                     out.append("      - {to: \(route.destination.prefixLength == 0 ? "default" : route.destination.description), via: \(route.via)}")
+                }
+                for route in node.ipv6Routes {
+                    let to = route.destination.prefixLength == 0 ? "default" : route.destination.description
+                    out.append("      - {to: \(to), via: \(route.via)" + (route.interface.map { ", dev: \($0)" } ?? "") + "}")
                 }
             }
             if let vrrp = node.vrrp {

@@ -281,6 +281,16 @@ struct YAMLReader {
         return address
     }
 
+    enum AnyInterfaceAddress { case v4(IPv4Interface), v6(IPv6Interface) }
+
+    /// An IPv4 or an IPv6 address with its prefix length (a dual-stack interface lists both).
+    func anyInterfaceAddress(_ node: Yams.Node, _ field: String) throws -> AnyInterfaceAddress {
+        let text = try string(node, field)
+        if let address = IPv4Interface(text) { return .v4(address) }
+        if let address = IPv6Interface(text.trimmingCharacters(in: .whitespaces)) { return .v6(address) }
+        throw fail(node, field, "'\(text)' is not an address with a prefix length, such as 10.0.10.11/24 or 2001:db8:10::11/64")
+    }
+
     func enumValue<T: RawRepresentable & CaseIterable>(_ node: Yams.Node, _ field: String, _: T.Type) throws -> T where T.RawValue == String {
         let text = try string(node, field)
         guard let value = T(rawValue: text) else {

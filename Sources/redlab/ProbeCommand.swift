@@ -12,7 +12,7 @@ struct ProbeCommand: ParsableCommand {
     @OptionGroup var labArgument: LabArgument
     private var lab: String { labArgument.lab }
     @Argument(help: "The sending node.") var from: String
-    @Argument(help: "The address probed.") var to: String
+    @Argument(help: "The address probed: IPv4 or (global) IPv6.") var to: String
     @Option(help: "udp, icmp, tcp (connect) or http (GET).") var kind: ProbeKind = .udp
     @Option(help: "Probes per second (default 1000 for udp and icmp, 100 for tcp and http).") var rate: Double?
     @Option(help: "How long to probe.") var seconds: Double = 5
@@ -24,7 +24,12 @@ struct ProbeCommand: ParsableCommand {
     @OptionGroup var output: JSONOutputOption
 
     func validate() throws {
-        guard let address = IPv4Address(to) else { throw ValidationError("'\(to)' is not an IPv4 address") }
+        let address: IPAddress
+        do {
+            address = try ProbeOptions.destination(to)
+        } catch {
+            throw ValidationError(error.description)
+        }
         if let problem = ProbeOptions(kind: kind, from: from, to: address, rate: rate, seconds: seconds).problem {
             throw ValidationError(problem)
         }
@@ -36,7 +41,7 @@ struct ProbeCommand: ParsableCommand {
 
     func run() throws {
         try requireRoot("probe")
-        guard let address = IPv4Address(to) else { return }
+        let address = try ProbeOptions.destination(to)
         var options = ProbeOptions(kind: kind, from: from, to: address, responder: responder, rate: rate,
                                    seconds: seconds, port: port, streamID: streamId)
         options.startAt = startAt

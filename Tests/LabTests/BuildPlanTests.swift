@@ -210,3 +210,44 @@ final class BuildPlanTests: XCTestCase {
         XCTAssertEqual(LabManager.carrierBound(cables: 2_002), 45.04, accuracy: 1e-9)
     }
 }
+
+/// The plan of a dual-stack lab: IPv6 stays on where the topology gives IPv6 addressing, addresses
+/// without duplicate address detection, then routes (a link-local gateway on its interface).
+final class DualStackBuildPlanTests: XCTestCase {
+    func testDualStackNodesKeepIPv6AndGetTheirAddressesAndRoutes() throws {
+        var options = GeneratorOptions()
+        options.ipv6 = true
+        options.noBond = true
+        options.vlans = []
+        let steps = BuildPlan.steps(for: TopologyGenerator.generate(.cross, options), lab: "l")
+        let disabled = Set(steps.compactMap { step -> String? in
+            if case .sysctl(let ns, "net/ipv6/conf/all/disable_ipv6", "1") = step { return ns } else { return nil }
+        })
+        XCTAssertEqual(disabled, ["l-acc1", "l-acc2"], "switches stay quiet; hosts and routers keep IPv6")
+        XCTAssertTrue(steps.contains(.sysctl(namespace: "l-core1", key: "net/ipv6/conf/all/forwarding", value: "1")))
+        XCTAssertFalse(steps.contains(.sysctl(namespace: "l-client", key: "net/ipv6/conf/all/forwarding", value: "1")))
+        XCTAssertTrue(steps.contains(.sysctl(namespace: "l-client", key: "net/ipv6/conf/all/accept_ra", value: "0")))
+        let address = try XCTUnwrap(IPv6Interface("2001:db8:1::100/64"))
+        XCTAssertTrue(steps.contains(.addIPv6Address(namespace: "l-client", interface: "eth0", address: address)))
+        XCTAssertTrue(steps.contains(.addIPv6Address(namespace: "l-core2", interface: "br0", address: try XCTUnwrap(IPv6Interface("2001:db8:1::3/64")))))
+        let route = BuildStep.addIPv6Route(namespace: "l-client", destination: IPv6Route.defaultDestination,
+                                           via: try XCTUnwrap(IPv6Address("fe80::1")), interface: "eth0")
+        let routeIndex = try XCTUnwrap(steps.firstIndex(of: route))
+        let lastAddress = try XCTUnwrap(steps.lastIndex { if case .addIPv6Address = $0 { return true } else { return false } })
+        XCTAssertLessThan(lastAddress, routeIndex)
+        XCTAssertEqual(route.namespace, "l-client")
+        // iproute2's batch lines take the family from the addresses (a batch line takes no -6).
+        let client = IPBatch(steps: steps).perNamespace.first { $0.namespace == "l-client" }
+        XCTAssertTrue(client?.ip.contains("addr add 2001:db8:1::100/64 dev eth0 nodad") ?? false, "\(client?.ip ?? [])")
+        XCTAssertTrue(client?.ip.contains("route add ::/0 via fe80::1 dev eth0") ?? false, "\(client?.ip ?? [])")
+    }
+
+    func testWithoutIPv6AddressingThePlanIsUnchanged() {
+        var options = GeneratorOptions()
+        options.noBond = true
+        options.vlans = []
+        let steps = BuildPlan.steps(for: TopologyGenerator.generate(.cross, options), lab: "l")
+        XCTAssertFalse(steps.contains { if case .addIPv6Address = $0 { return true } else { return false } })
+        XCTAssertFalse(steps.contains { if case .sysctl(_, let key, _) = $0 { return key.contains("accept_ra") || key.contains("ipv6/conf/all/forwarding") } else { return false } })
+    }
+}

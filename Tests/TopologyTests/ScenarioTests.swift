@@ -76,7 +76,7 @@ final class ScenarioTests: XCTestCase {
         XCTAssertTrue(error(replacing: "{at: 2s, link-up", with: "{at: 9s, link-up").hasPrefix("s.yaml:9:5: timeline[0].at: 9000 ms is not inside a trial"))
         XCTAssertTrue(error(replacing: "link-down: srv1:eth0", with: "link-dwon: srv1:eth0").contains("s.yaml:10:14: timeline[1].link-dwon: unknown key (did you mean 'link-down'?)"))
         XCTAssertTrue(error(replacing: "rate: 500", with: "rate: 50000").hasPrefix("s.yaml:3:44: probe.rate: must be 10-10000"))
-        XCTAssertTrue(error(replacing: "to: 10.0.20.100", with: "to: 10.0.20.300").hasPrefix("s.yaml:3:25: probe.to: '10.0.20.300' is not an IPv4 address"))
+        XCTAssertTrue(error(replacing: "to: 10.0.20.100", with: "to: 10.0.20.300").hasPrefix("s.yaml:3:25: probe.to: '10.0.20.300' is not an IPv4 or IPv6 address"))
         XCTAssertTrue(error(replacing: "  - recovered", with: "  - storm_stopped").hasPrefix("s.yaml:13:5: pass[0]: 'storm_stopped' needs a storm: section"))
         XCTAssertTrue(error(replacing: "capture: [client:eth0]\n", with: "").contains("capture: missing"))
         XCTAssertTrue(error(replacing: "stp: rstp", with: "stp: mstp").contains("lab.stp: 'mstp' is not one of"))
