@@ -72,7 +72,7 @@ extension LabManager {
         let streamMilliseconds = Self.calibrationLead + plan.reduce(0) { $0 + $1 + Self.calibrationSpacing } + 300
         let streamStart = wallClockNanoseconds() + ScenarioRunner.proberStartDelay
         let prober = Process()
-        prober.executableURL = URL(fileURLWithPath: LabManager.redlabExecutable())
+        prober.executableURL = URL(fileURLWithPath: Executables.redlab())
         prober.arguments = ["probe", lab, options.from, options.to.description, "--rate", "\(options.rate)",
                             "--seconds", "\(Double(streamMilliseconds) / 1000)", "--json", "--start-at", "\(streamStart)", "--real-time"]
             + (options.responder.map { ["--responder", $0] } ?? [])

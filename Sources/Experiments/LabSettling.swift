@@ -35,7 +35,7 @@ struct LabSettling {
                 waitingFor = "probes from \(probe.from) to \(probe.to): \(unsettled)"
             } else {
                 // Every trial starts from the same steady state: bonds back on their primary member.
-                let nodes = try manager.status(lab).nodes
+                let nodes = try LabStatusReader.read(lab).nodes
                 let offPrimary = nodes.flatMap { node in
                     node.bonds.filter { bond in
                         guard let primary = bond.primary, bond.members.contains(where: { $0.name == primary && $0.carrier }) else { return false }

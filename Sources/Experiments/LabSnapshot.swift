@@ -6,7 +6,7 @@ extension LabManager {
     /// The lab as it stands, for drawing: nodes with VRRP masters and the root bridge, cables with carrier,
     /// blocked ends and active bond members.
     public func snapshot(lab: String) throws -> TopologySnapshot {
-        let status = try status(lab)
+        let status = try LabStatusReader.read(lab)
         var blocked: Set<String> = []
         var activeMembers: Set<String> = []
         var roots: Set<String> = []

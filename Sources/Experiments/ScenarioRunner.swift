@@ -85,7 +85,7 @@ public struct ScenarioRunner {
         let bondWatcher = BondWatcherThread(BondWatcher(record: record, directory: labDirectory))
         bondWatcher.start()
         defer { bondWatcher.stop() }
-        let faults = FaultTimeline(manager: manager, lab: lab, steps: scenario.timeline, zero: probers.streamStart)
+        let faults = FaultTimeline(faults: FaultInjector(logger: manager.logger), lab: lab, steps: scenario.timeline, zero: probers.streamStart)
         faults.start()
         let captures = try TrialCaptures(manager: manager, lab: lab, scenario: scenario, topology: topology, streams: streams,
                                          directory: directory, streamStart: probers.streamStart, seconds: seconds,
@@ -105,7 +105,7 @@ public struct ScenarioRunner {
             .record(labDirectory: labDirectory, from: trialStart, to: wallClockNanoseconds(), captureDrops: captures.droppedFrames)
     }
 
-    static var executable: String { LabManager.redlabExecutable() }
+    static var executable: String { Executables.redlab() }
     /// How far ahead the probe stream's start is first set when the prober is launched.
     static let proberStartDelay: Int64 = 800_000_000
     /// The most it is ever set ahead.

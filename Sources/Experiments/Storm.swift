@@ -55,12 +55,12 @@ extension LabManager {
         let switchPorts = record.links.flatMap { [$0.a, $0.b] }.compactMap(PortRef.init).filter { end in
             record.node(end.node).map { $0.kind != NodeKind.host.rawValue } ?? false
         }
-        let watchdog = try spawnDaemon(DaemonCommandLine.stormWatchdog(lab: lab, port: loop.description, afterSeconds: bounded + 3),
+        let watchdog = try DaemonLauncher.spawn(DaemonCommandLine.stormWatchdog(lab: lab, port: loop.description, afterSeconds: bounded + 3),
                                        log: "\(directoryHandle.path)/storm-watchdog.log")
         defer { ProcessTable.send(SIGKILL, to: watchdog) }
         // The storm is asked for: the lab's storm guard stands down until the loop is open again (and at
         // most a few seconds past the watchdog, should this process die).
-        let topology = try keptTopology(lab: lab)
+        let topology = try directoryHandle.keptTopology()
         let daemons = DaemonControl(lab: lab)
         if try daemons.suspendStormGuard(topology: topology, seconds: bounded + 8) {
             logger.info("storm guard of lab \(lab) stood down for the storm")
@@ -71,8 +71,9 @@ extension LabManager {
 
         // The cable comes up behind a blackhole first: a port whose carrier returns may take the kernel up
         // to a second to use, so the loop is closed by lifting the blackhole, an instant we know.
-        try inject(.blackhole(loop, direction: .both), lab: lab)
-        try setCable(lab: lab, at: loop, up: true)
+        let faults = FaultInjector(logger: logger)
+        try faults.inject(.blackhole(loop, direction: .both), lab: lab)
+        try faults.setCable(lab: lab, at: loop, up: true)
         try waitForOperational([loop] + [record.peer(of: loop)].compactMap { $0 }, record: record)
 
         let start = monotonicNanoseconds()
@@ -86,7 +87,7 @@ extension LabManager {
                                   snapLength: 128, annotate: false) {
             let elapsed = Double(monotonicNanoseconds() - start) / 1e9
             if closedAt == 0 && elapsed >= 0.2 {
-                closedAt = try inject(.unblackhole(loop), lab: lab).first?.timeNanoseconds ?? wallClockNanoseconds()
+                closedAt = try faults.inject(.unblackhole(loop), lab: lab).first?.timeNanoseconds ?? wallClockNanoseconds()
                 closedMonotonic = monotonicNanoseconds()
             }
             if closedAt != 0 && !sentBroadcast {
@@ -97,13 +98,13 @@ extension LabManager {
             }
             // Held closed for `bounded` seconds from the closing, however long the closing itself took.
             if openedAt == 0 && closedMonotonic != 0 && monotonicNanoseconds() >= closedMonotonic + UInt64(bounded * 1e9) {
-                openedAt = try inject(.linkDown(loop), lab: lab).first?.timeNanoseconds ?? wallClockNanoseconds()
+                openedAt = try faults.inject(.linkDown(loop), lab: lab).first?.timeNanoseconds ?? wallClockNanoseconds()
                 openedMonotonic = monotonicNanoseconds()
             }
             // Captured on for 0.4 s after the opening: long enough to see the storm die.
             return openedMonotonic != 0 && monotonicNanoseconds() >= openedMonotonic + 400_000_000
         }
-        if openedAt == 0 { openedAt = try inject(.linkDown(loop), lab: lab).first?.timeNanoseconds ?? wallClockNanoseconds() }
+        if openedAt == 0 { openedAt = try faults.inject(.linkDown(loop), lab: lab).first?.timeNanoseconds ?? wallClockNanoseconds() }
 
         var detector = StormDetector(configuration: detector)
         for result in results {

@@ -58,6 +58,6 @@ struct StormWatchdog: ParsableCommand {
         ProcessSession.startNew()
         Kernel.sleep(nanoseconds: UInt64(after * 1e9))
         guard let ref = PortRef(port) else { return }
-        try LabManager().setCable(lab: place.lab, at: ref, up: false)
+        try FaultInjector().setCable(lab: place.lab, at: ref, up: false)
     }
 }

@@ -23,7 +23,7 @@ final class DualStackLabTests: LabTestCase {
     }
 
     private func vrrpState(_ lab: String, _ node: String, _ group: String) throws -> String? {
-        try manager.status(lab).nodes.first { $0.name == node }?.vrrp?.first { $0.name == group }?.state
+        try LabStatusReader.read(lab).nodes.first { $0.name == node }?.vrrp?.first { $0.name == group }?.state
     }
 
     private func address(_ text: String) throws -> IPAddress { try ProbeOptions.destination(text) }
@@ -38,7 +38,7 @@ final class DualStackLabTests: LabTestCase {
         XCTAssertTrue(route.contains("via fe80::1 dev eth0"), route)
         XCTAssertTrue(try run(in: "\(lab)-srv1", ["ip", "-6", "addr", "show", "dev", "eth0"]).output.contains("2001:db8:1::11/64"))
         XCTAssertEqual(try LabVerifier(lab: lab).verify(dualStackCross()), [], "every IPv4 and IPv6 address is where the file says")
-        XCTAssertEqual(try manager.status(lab).nodes.first { $0.name == "client" }?.interfaces.first { $0.name == "eth0" }?.addresses,
+        XCTAssertEqual(try LabStatusReader.read(lab).nodes.first { $0.name == "client" }?.interfaces.first { $0.name == "eth0" }?.addresses,
                        ["10.0.1.100/24", "2001:db8:1::100/64"], "status lists global IPv6 addresses, not link-local ones")
         // An IPv6 address taken away is found missing, and given back.
         XCTAssertEqual(try run(in: "\(lab)-srv2", ["ip", "-6", "addr", "del", "2001:db8:1::12/64", "dev", "eth0"]).status, 0)
@@ -60,7 +60,7 @@ final class DualStackLabTests: LabTestCase {
         XCTAssertEqual(gateway.lost, 0, "the Master answers for the virtual address")
         XCTAssertGreaterThan(gateway.answered, 100)
 
-        try manager.inject(.crash(node: "core1"), lab: lab)
+        try faults.inject(.crash(node: "core1"), lab: lab)
         XCTAssertTrue(try waitUntil(seconds: 3) { try vrrpState(lab, "core2", "gw1v6") == "master" })
         var afterCrash: ProbeResult?
         _ = try waitUntil(seconds: 5, interval: 0.2) {
@@ -75,7 +75,7 @@ final class DualStackLabTests: LabTestCase {
     /// answers for the virtual IPv6 address, core2 once core1 crashes.
     func testKeepalivedRunsTheGeneratedDualStackGroups() throws {
         try requireRoot()
-        guard LabManager.keepalivedExecutable() != nil else { throw XCTSkip("keepalived is not installed (scripts/setup installs it)") }
+        guard Executables.keepalived() != nil else { throw XCTSkip("keepalived is not installed (scripts/setup installs it)") }
         let lab = labName("dsk")
         try manager.up(dualStackCross(.keepalived), name: lab)
         XCTAssertTrue(try waitUntil(seconds: 8) { try vrrpState(lab, "core1", "gw1v6") == "master" && vrrpState(lab, "core1", "gw1") == "master" })
@@ -86,7 +86,7 @@ final class DualStackLabTests: LabTestCase {
             return gateway?.lost == 0
         }
         XCTAssertEqual(gateway?.lost, 0, "keepalived's Master answers for the virtual address")
-        try manager.inject(.crash(node: "core1"), lab: lab)
+        try faults.inject(.crash(node: "core1"), lab: lab)
         XCTAssertTrue(try waitUntil(seconds: 3) { try vrrpState(lab, "core2", "gw1v6") == "master" })
         _ = try waitUntil(seconds: 5, interval: 0.2) {
             gateway = try manager.probe(lab: lab, ProbeOptions(kind: .icmp, from: "client", to: try address("2001:db8:1::1"), rate: 500, seconds: 0.3))

@@ -44,7 +44,7 @@ final class IPv6GatewayLabTests: LabTestCase {
     }
 
     private func state(_ lab: String, _ node: String) throws -> String? {
-        try manager.status(lab).nodes.first { $0.name == node }?.vrrp?.first { $0.name == "gw6" }?.state
+        try LabStatusReader.read(lab).nodes.first { $0.name == node }?.vrrp?.first { $0.name == "gw6" }?.state
     }
 
     func testAnIPv6StreamCrossesTheVirtualGatewayAndSurvivesTheMastersCableCut() throws {

@@ -38,7 +38,7 @@ final class MatrixImplementationTests: XCTestCase {
 final class MatrixKeepalivedCellLabTests: LabTestCase {
     func testAOneTrialKeepalivedCellRecordsItsTrial() throws {
         try requireRoot()
-        guard LabManager.keepalivedExecutable() != nil else {
+        guard Executables.keepalived() != nil else {
             throw XCTSkip("keepalived is not installed (scripts/setup installs it)")
         }
         let out = NSTemporaryDirectory() + "redlab-matrix-keepalived-\(getpid())"

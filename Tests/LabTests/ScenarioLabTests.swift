@@ -99,7 +99,7 @@ final class ScenarioLabTests: LabTestCase {
             pass:
               - recovered
             """.write(toFile: file, atomically: true, encoding: .utf8)
-        let (status, output) = try runCommand([LabManager.redlabExecutable(), "run", file, "--out", out], timeout: 120)
+        let (status, output) = try runCommand([Executables.redlab(), "run", file, "--out", out], timeout: 120)
         XCTAssertEqual(status, 1, output)
         XCTAssertTrue(output.contains("NOT recovered"), output)
         XCTAssertTrue(output.contains("FAIL"), output)

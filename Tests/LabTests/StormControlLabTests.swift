@@ -121,7 +121,7 @@ final class StormControlLabTests: LabTestCase {
         let laps = try frames(in: hostPort, from: result.closedAt, to: result.openedAt)
         XCTAssertLessThanOrEqual(Double(laps), 2 * (1.2 * bound) + 10, "broadcast rate towards h2 bounded by the limits")
         XCTAssertLessThanOrEqual(Double(laps) / closed, 2.4 * Double(Self.limit) + 2 * burst / closed + 20)
-        XCTAssertEqual(try manager.status(lab).links.first { $0.a == "sw1:p1" }?.up, true, "limit leaves the port up")
+        XCTAssertEqual(try LabStatusReader.read(lab).links.first { $0.a == "sw1:p1" }?.up, true, "limit leaves the port up")
         XCTAssertFalse(LabDirectory(name: lab).events().contains { $0.kind == "port-shutdown" })
     }
 
@@ -168,7 +168,7 @@ final class StormControlLabTests: LabTestCase {
         for port in shut {
             let link = try NetlinkSocket.open(inNamespace: "\(lab)-\(port.node)").links().first { $0.name == port.port }
             XCTAssertEqual(link?.isUp, false, "\(port) is error-disabled")
-            try manager.setCable(lab: lab, at: port, up: true)
+            try faults.setCable(lab: lab, at: port, up: true)
         }
         XCTAssertTrue(try ping(from: "\(lab)-h1", "10.0.30.3", attempts: 5), "re-enabled ports carry traffic again")
         XCTAssertEqual(LabDirectory(name: lab).events().filter { $0.kind == "port-shutdown" }.count, shutdowns.count,
