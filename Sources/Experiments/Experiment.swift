@@ -143,7 +143,7 @@ extension LabManager {
                 startedAt = previous.startedAt
             }
         } else {
-            try Self.writeJSON(matrix, to: matrixPath)
+            try JSONFile.write(matrix, to: matrixPath)
         }
         let configurations = matrix.configurations
         let plannedCells = configurations.flatMap { configuration in matrix.faults.map { (configuration, $0) } }
@@ -169,7 +169,7 @@ extension LabManager {
         func assemble() throws {
             results.cells = plannedCells.compactMap { done(cellID($0.0, $0.1)) }
             results.storms = stormDone().map { [$0] } ?? []
-            try Self.writeResults(results, to: root)
+            try results.write(toFolder: root)
             afterCell(results)
         }
 
@@ -278,7 +278,7 @@ extension LabManager {
         let complete = plannedCells.allSatisfy { done(cellID($0.0, $0.1)) != nil } && (!matrix.storm || stormDone() != nil)
         if complete {
             results.finishedAt = wallClockNanoseconds()
-            try Self.writeResults(results, to: root)
+            try results.write(toFolder: root)
         }
         return results
     }
@@ -293,9 +293,9 @@ extension LabManager {
             guard let cable = try LabDirectory(name: lab).record().peer(of: receiver) else { return nil }
             try runner.waitUntilSettled(scenario, probe: probe)
             progress("calibrating: blackouts of 20, 50 and 200 ms on \(cable), measured at \(receiver)")
-            let report = try calibrate(lab: lab, CalibrationOptions(from: probe.from, to: probe.to, responder: probe.responder, receiver: receiver,
-                                                                   cable: cable, repeats: 1, rate: probe.rate,
-                                                                   directory: "\(root)/calibration"))
+            let report = try Calibrator.run(lab: lab, CalibrationOptions(from: probe.from, to: probe.to, responder: probe.responder, receiver: receiver,
+                                                                        cable: cable, repeats: 1, rate: probe.rate,
+                                                                        directory: "\(root)/calibration"))
             progress(String(format: "  calibration error median %+.2f ms, max |error| %.2f ms", report.medianErrorMilliseconds ?? .nan,
                             report.maximumAbsoluteErrorMilliseconds ?? .nan))
             return report
@@ -306,6 +306,6 @@ extension LabManager {
     }
 
     private func write<T: Encodable>(_ value: T, to directory: String, name: String = "cell.json") throws {
-        try Self.writeJSON(value, to: "\(directory)/\(name)")
+        try JSONFile.write(value, to: "\(directory)/\(name)")
     }
 }

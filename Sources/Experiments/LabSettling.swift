@@ -29,7 +29,7 @@ struct LabSettling {
         repeat {
             let options = ProbeOptions(kind: .udp, from: probe.from, to: probe.to, responder: probe.responder, rate: 200,
                                        seconds: max(Double(settleMilliseconds) / 1000, 0.1), port: 50_009)
-            let result = try manager.probe(lab: lab, options)
+            let result = try Prober.run(lab: lab, options)
             let unsettled = allowance.unsettled(sent: result.sent, lost: result.lost, longestLostRun: result.longestLostRun)
             if let unsettled {
                 waitingFor = "probes from \(probe.from) to \(probe.to): \(unsettled)"

@@ -99,21 +99,8 @@ extension LabManager {
                                             resultsDirectory: root)]
         }
         results.finishedAt = wallClockNanoseconds()
-        try Self.writeResults(results, to: root)
+        try results.write(toFolder: root)
         return results
-    }
-
-    public static func writeResults(_ results: ExperimentResults, to root: String) throws {
-        try writeJSON(results, to: "\(root)/results.json")
-    }
-
-    /// Pretty, key-sorted JSON, written atomically (its folder made if needed).
-    static func writeJSON<T: Encodable>(_ value: T, to path: String) throws {
-        try FileManager.default.createDirectory(atPath: URL(fileURLWithPath: path).deletingLastPathComponent().path,
-                                                withIntermediateDirectories: true)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(value).write(to: URL(fileURLWithPath: path), options: .atomic)
     }
 
     /// Runs a bounded storm and measures it: detection, broadcast rates per port, whether it stopped.
@@ -165,5 +152,24 @@ extension LabManager {
             }
         }
         return cell
+    }
+}
+
+extension ExperimentResults {
+    /// Writes results.json into a results folder.
+    func write(toFolder root: String) throws {
+        try JSONFile.write(self, to: "\(root)/results.json")
+    }
+}
+
+/// The JSON files of a results folder.
+enum JSONFile {
+    /// Pretty, key-sorted JSON, written atomically (its folder made if needed).
+    static func write<T: Encodable>(_ value: T, to path: String) throws {
+        try FileManager.default.createDirectory(atPath: URL(fileURLWithPath: path).deletingLastPathComponent().path,
+                                                withIntermediateDirectories: true)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(value).write(to: URL(fileURLWithPath: path), options: .atomic)
     }
 }

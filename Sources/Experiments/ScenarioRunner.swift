@@ -76,7 +76,7 @@ public struct ScenarioRunner {
         let topology = try scenario.topology()
         // An address no node of the topology holds (a VRRP virtual address) is answered by its owner now.
         let (streams, notes) = try TrialStreams.plan(scenario, topology: topology) { address in
-            try? manager.owner(of: address, lab: lab, record: record)   // no owner now: the plan reports the address
+            try? Prober.owner(of: address, lab: lab, record: record)   // no owner now: the plan reports the address
         }
         if index == 1 { for note in notes { progress("  \(note)") } }
 
@@ -87,7 +87,7 @@ public struct ScenarioRunner {
         defer { bondWatcher.stop() }
         let faults = FaultTimeline(faults: FaultInjector(logger: manager.logger), lab: lab, steps: scenario.timeline, zero: probers.streamStart)
         faults.start()
-        let captures = try TrialCaptures(manager: manager, lab: lab, scenario: scenario, topology: topology, streams: streams,
+        let captures = try TrialCaptures(lab: lab, scenario: scenario, topology: topology, streams: streams,
                                          directory: directory, streamStart: probers.streamStart, seconds: seconds,
                                          slackSeconds: proberSlackSeconds) { !probers.anyRunning || isInterrupted() }
         if isInterrupted() { probers.terminate() }

@@ -83,7 +83,7 @@ extension LabManager {
         let injector = try PacketSocket.open(inNamespace: loopNode.namespace, interface: loop.port, protocol: PacketSocket.sendOnly)
         let captureStart = wallClockNanoseconds()
         // Annotated below, once the storm alarm is logged too.
-        let results = try capture(lab: lab, ports: switchPorts, directory: directory, filter: nil, seconds: bounded + 5,
+        let results = try LabCapture.run(lab: lab, ports: switchPorts, directory: directory, filter: nil, seconds: bounded + 5,
                                   snapLength: 128, annotate: false) {
             let elapsed = Double(monotonicNanoseconds() - start) / 1e9
             if closedAt == 0 && elapsed >= 0.2 {
@@ -119,7 +119,7 @@ extension LabManager {
                                               target: report.ports.joined(separator: ","),
                                               detail: ["onset_ns": "\(report.onset)", "peak_per_second": "\(Int(report.peakRatePerSecond))"]))
         }
-        try Self.annotateCaptures(results.map(\.file), with: directoryHandle.events().filter { $0.timeNanoseconds >= captureStart })
+        try LabCapture.annotate(results.map(\.file), with: directoryHandle.events().filter { $0.timeNanoseconds >= captureStart })
         return StormExperimentResult(
             loop: loop.description, closedAt: closedAt, openedAt: openedAt, report: report,
             detectionMilliseconds: report.map { Double($0.alarmTime - closedAt) / 1e6 },

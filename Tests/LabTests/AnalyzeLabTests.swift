@@ -41,7 +41,7 @@ final class AnalyzeLabTests: LabTestCase {
         XCTAssertTrue(try waitUntil(seconds: 10, interval: 0.02) { try received() > before + 20 }, "the stream reaches the server")
         let start = Date()
         var cut = false, restored = false
-        _ = try manager.capture(lab: lab, ports: [PortRef(node: "server", port: "eth0")], directory: folder, filter: "udp", seconds: 2.0) {
+        _ = try LabCapture.run(lab: lab, ports: [PortRef(node: "server", port: "eth0")], directory: folder, filter: "udp", seconds: 2.0) {
             let elapsed = Date().timeIntervalSince(start)
             if !cut && elapsed > 0.7 { try self.faults.inject(.linkDown(PortRef(node: "sw", port: "p1")), lab: lab); cut = true }
             if cut && !restored && elapsed > 1.0 { try self.faults.inject(.linkUp(PortRef(node: "sw", port: "p1")), lab: lab); restored = true }

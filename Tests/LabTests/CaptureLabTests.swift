@@ -30,7 +30,7 @@ final class CaptureLabTests: LabTestCase {
         pinger.arguments = ["netns", "exec", "\(lab)-h1", "sh", "-c", "sleep 0.5; ping -c 20 -i 0.05 10.9.3.2"]
         pinger.standardOutput = FileHandle.nullDevice
         try pinger.run()
-        let results = try manager.capture(lab: lab, ports: [PortRef(node: "h1", port: "eth0"), PortRef(node: "h2", port: "eth0")],
+        let results = try LabCapture.run(lab: lab, ports: [PortRef(node: "h1", port: "eth0"), PortRef(node: "h2", port: "eth0")],
                                           directory: folder, filter: "icmp", seconds: 2)
         pinger.waitUntilExit()
 
@@ -79,7 +79,7 @@ final class CaptureLabTests: LabTestCase {
         // A fault logged in the middle of the capture, on the far end's cable, and undone.
         let start = Date()
         var cut = false, restored = false
-        let results = try manager.capture(lab: lab, ports: [PortRef(node: "h1", port: "eth0")], directory: folder, filter: "icmp", seconds: 2.5) {
+        let results = try LabCapture.run(lab: lab, ports: [PortRef(node: "h1", port: "eth0")], directory: folder, filter: "icmp", seconds: 2.5) {
             let elapsed = Date().timeIntervalSince(start)
             if !cut && elapsed > 1.0 { _ = try self.faults.inject(.linkDown(PortRef(node: "h2", port: "eth0")), lab: lab); cut = true }
             if !restored && elapsed > 1.3 { _ = try self.faults.inject(.linkUp(PortRef(node: "h2", port: "eth0")), lab: lab); restored = true }
@@ -186,7 +186,7 @@ final class CaptureLabTests: LabTestCase {
         let start = Date()
         var frozen = false
         // r1 freezes after 1 s: r2 takes both groups over (v3 within 0.4 s, v2 within 3.3 s) and sends its ARPs.
-        let results = try manager.capture(lab: lab, ports: ports, directory: folder, filter: nil, seconds: 6) {
+        let results = try LabCapture.run(lab: lab, ports: ports, directory: folder, filter: nil, seconds: 6) {
             if !frozen && Date().timeIntervalSince(start) > 1 { _ = try self.faults.inject(.freeze(node: "r1"), lab: lab); frozen = true }
             return false
         }

@@ -51,12 +51,12 @@ final class DualStackLabTests: LabTestCase {
         // Until the spanning tree has settled, probes may be lost: wait for a clean short stream.
         var toServer: ProbeResult?
         _ = try waitUntil(seconds: 10, interval: 0.2) {
-            toServer = try manager.probe(lab: lab, ProbeOptions(kind: .udp, from: "client", to: try address("2001:db8:1::11"), rate: 500, seconds: 0.3))
+            toServer = try Prober.run(lab: lab, ProbeOptions(kind: .udp, from: "client", to: try address("2001:db8:1::11"), rate: 500, seconds: 0.3))
             return toServer?.lost == 0
         }
         XCTAssertEqual(toServer?.lost, 0, "UDP over IPv6 from the client to srv1")
         XCTAssertGreaterThan(toServer?.answered ?? 0, 100)
-        let gateway = try manager.probe(lab: lab, ProbeOptions(kind: .icmp, from: "client", to: try address("2001:db8:1::1"), rate: 500, seconds: 0.3))
+        let gateway = try Prober.run(lab: lab, ProbeOptions(kind: .icmp, from: "client", to: try address("2001:db8:1::1"), rate: 500, seconds: 0.3))
         XCTAssertEqual(gateway.lost, 0, "the Master answers for the virtual address")
         XCTAssertGreaterThan(gateway.answered, 100)
 
@@ -64,7 +64,7 @@ final class DualStackLabTests: LabTestCase {
         XCTAssertTrue(try waitUntil(seconds: 3) { try vrrpState(lab, "core2", "gw1v6") == "master" })
         var afterCrash: ProbeResult?
         _ = try waitUntil(seconds: 5, interval: 0.2) {
-            afterCrash = try manager.probe(lab: lab, ProbeOptions(kind: .icmp, from: "client", to: try address("2001:db8:1::1"), rate: 500, seconds: 0.3))
+            afterCrash = try Prober.run(lab: lab, ProbeOptions(kind: .icmp, from: "client", to: try address("2001:db8:1::1"), rate: 500, seconds: 0.3))
             return afterCrash?.lost == 0
         }
         XCTAssertEqual(afterCrash?.lost, 0, "core2 answers for the virtual address")
@@ -82,14 +82,14 @@ final class DualStackLabTests: LabTestCase {
         XCTAssertTrue(try waitUntil(seconds: 8) { try vrrpState(lab, "core2", "gw1v6") == "backup" })
         var gateway: ProbeResult?
         _ = try waitUntil(seconds: 10, interval: 0.2) {
-            gateway = try manager.probe(lab: lab, ProbeOptions(kind: .icmp, from: "client", to: try address("2001:db8:1::1"), rate: 500, seconds: 0.3))
+            gateway = try Prober.run(lab: lab, ProbeOptions(kind: .icmp, from: "client", to: try address("2001:db8:1::1"), rate: 500, seconds: 0.3))
             return gateway?.lost == 0
         }
         XCTAssertEqual(gateway?.lost, 0, "keepalived's Master answers for the virtual address")
         try faults.inject(.crash(node: "core1"), lab: lab)
         XCTAssertTrue(try waitUntil(seconds: 3) { try vrrpState(lab, "core2", "gw1v6") == "master" })
         _ = try waitUntil(seconds: 5, interval: 0.2) {
-            gateway = try manager.probe(lab: lab, ProbeOptions(kind: .icmp, from: "client", to: try address("2001:db8:1::1"), rate: 500, seconds: 0.3))
+            gateway = try Prober.run(lab: lab, ProbeOptions(kind: .icmp, from: "client", to: try address("2001:db8:1::1"), rate: 500, seconds: 0.3))
             return gateway?.lost == 0
         }
         XCTAssertEqual(gateway?.lost, 0, "core2's keepalived answers for the virtual address")

@@ -30,7 +30,7 @@ final class DualStackVMTests: LabTestCase {
         XCTAssertTrue(route.contains("via fe80::1 dev bond0"), route)
         var result: ProbeResult?
         _ = try waitUntil(seconds: 90, interval: 1) {
-            result = try manager.probe(lab: lab, ProbeOptions(kind: .udp, from: "srv1", to: try ProbeOptions.destination("2001:db8:20::100"),
+            result = try Prober.run(lab: lab, ProbeOptions(kind: .udp, from: "srv1", to: try ProbeOptions.destination("2001:db8:20::100"),
                                                              rate: 100, seconds: 1))
             return result?.lost == 0
         }

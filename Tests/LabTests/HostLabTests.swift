@@ -148,7 +148,7 @@ final class HostLabTests: LabTestCase {
         cutter.executableURL = URL(fileURLWithPath: "/bin/sh")
         cutter.arguments = ["-c", "sleep 1; exec '\(Executables.redlab())' fault \(labB) link-down acc2:up1"]
         try cutter.run()
-        let result = try manager.probe(lab: labB, ProbeOptions(kind: .icmp, from: "client", to: IPv4Address(10, 0, 1, 11), rate: 1000, seconds: 3))
+        let result = try Prober.run(lab: labB, ProbeOptions(kind: .icmp, from: "client", to: IPv4Address(10, 0, 1, 11), rate: 1000, seconds: 3))
         cutter.waitUntilExit()
         XCTAssertEqual(cutter.terminationStatus, 0, "redlab fault link-down on the tunnel end")
         print("cross-host failover: longest gap \(String(format: "%.1f", result.longestGapMilliseconds)) ms, \(result.lost) of \(result.sent) lost, gaps \(result.gaps.map { String(format: "%.1f", $0.milliseconds) })")

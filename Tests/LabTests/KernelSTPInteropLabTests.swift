@@ -34,7 +34,7 @@ final class KernelSTPInteropLabTests: LabTestCase {
         let ownMAC = try XCTUnwrap(MACAddress(try run(in: "\(lab)-rsw", ["cat", "/sys/class/net/p1/address"]).output
             .trimmingCharacters(in: .whitespacesAndNewlines)))
         var acted = action == nil
-        let results = try manager.capture(lab: lab, ports: [PortRef(node: "rsw", port: "p1")], directory: folder,
+        let results = try LabCapture.run(lab: lab, ports: [PortRef(node: "rsw", port: "p1")], directory: folder,
                                           filter: "ether dst 01:80:c2:00:00:00", seconds: seconds, shouldStop: {
             if !acted, let action { acted = true; try action() }
             return false

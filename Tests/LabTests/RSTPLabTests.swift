@@ -96,7 +96,7 @@ final class RSTPLabTests: LabTestCase {
         cutter.executableURL = URL(fileURLWithPath: "/bin/sh")
         cutter.arguments = ["-c", "sleep 0.5; ip -n \(lab)-acc2 link set up1 down"]
         try cutter.run()
-        let result = try manager.probe(lab: lab, ProbeOptions(kind: .udp, from: "client", to: IPv4Address(10, 0, 1, 11), rate: 1000, seconds: 1.5))
+        let result = try Prober.run(lab: lab, ProbeOptions(kind: .udp, from: "client", to: IPv4Address(10, 0, 1, 11), rate: 1000, seconds: 1.5))
         cutter.waitUntilExit()
         XCTAssertEqual(try rstp(lab, "acc2")?.rootPort, "up2", "the alternate took over")
         // scripts/bench-rstp --debug --stp rstp measured 4-35 ms for this cut (median under 10 ms); 100 ms
@@ -285,7 +285,7 @@ final class RSTPLabTests: LabTestCase {
         crasher.arguments = ["-c", "sleep 0.5; \(Executables.redlab()) fault \(lab) crash core1"]
         crasher.standardOutput = FileHandle.nullDevice
         try crasher.run()
-        let result = try manager.probe(lab: lab, ProbeOptions(kind: .udp, from: "client", to: IPv4Address(10, 0, 1, 11), rate: 1000, seconds: 3))
+        let result = try Prober.run(lab: lab, ProbeOptions(kind: .udp, from: "client", to: IPv4Address(10, 0, 1, 11), rate: 1000, seconds: 3))
         crasher.waitUntilExit()
         XCTAssertEqual(crasher.terminationStatus, 0)
         let crash = try XCTUnwrap(LabDirectory(name: lab).events().last { $0.kind == "crash" })
@@ -402,7 +402,7 @@ final class RSTPLabTests: LabTestCase {
         }
         let folder = NSTemporaryDirectory() + "redlab-relay-\(getpid())"
         defer { try? FileManager.default.removeItem(atPath: folder) }  // a temporary folder: nothing to report if it is already gone
-        let results = try manager.capture(lab: lab, ports: [PortRef(node: cable.a.node, port: cable.a.port)], directory: folder,
+        let results = try LabCapture.run(lab: lab, ports: [PortRef(node: cable.a.node, port: cable.a.port)], directory: folder,
                                           filter: "ether dst 01:80:c2:00:00:00", seconds: 4.5, shouldStop: { false })
         let file = try PcapFile(contentsOfFile: try XCTUnwrap(results.first?.file))
         let sources = file.records.compactMap { try? BPDUFrame.decode($0.data).source }  // try?: a frame that is no BPDU has no source to check

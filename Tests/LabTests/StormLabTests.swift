@@ -26,7 +26,7 @@ final class StormLabTests: LabTestCase {
 
         // Stopped by itself: the loop is cut again and the switches are quiet.
         XCTAssertEqual(try LabStatusReader.read(lab).links.first { $0.a == "sw3:p2" }?.up, false)
-        let quiet = try manager.capture(lab: lab, ports: [PortRef(node: "sw2", port: "p1")], directory: out + "/after", filter: nil, seconds: 0.3)
+        let quiet = try LabCapture.run(lab: lab, ports: [PortRef(node: "sw2", port: "p1")], directory: out + "/after", filter: nil, seconds: 0.3)
         XCTAssertLessThan(quiet[0].statistics.written, 10, "no frames circling after the experiment")
         XCTAssertTrue(try ping(from: "\(lab)-h1", "10.0.30.3", attempts: 3), "the lab is usable again")
     }
