@@ -139,7 +139,7 @@ public struct ScenarioRunner {
                     }
                     if cell.topology == nil {
                         // The drawing is a nicety: a lab whose status cannot be read still runs its trials.
-                        cell.topology = try? manager.snapshot(lab: lab)
+                        cell.topology = try? TopologySnapshot(status: LabStatusReader.read(lab))
                     }
                     let trial = try runTrial(scenario, index: index, directory: "\(resultsDirectory)/\(relative)", relativeDirectory: relative)
                     trials.append(trial)

@@ -150,6 +150,17 @@ public struct LabManager {
 
     static let exitTimeoutNanoseconds: UInt64 = 15_000_000_000
 
+    /// Removes a lab an experiment or a scenario run built, if it is still up. A failure is told and the run
+    /// goes on: what it made is in the lab's journal, which `redlab down LAB` reads.
+    package func removeIfUp(_ lab: String, progress: (String) -> Void) {
+        guard LabDirectory(name: lab).exists else { return }
+        do {
+            try down(lab)
+        } catch {
+            progress("  could not remove lab \(lab): \(error) (`redlab down \(lab)` removes the rest)")
+        }
+    }
+
     /// Waits until none of `pids` can make a system call any more (gone, a zombie, or every thread in its
     /// exit: `ProcessTable.hasStoppedForGood`), at most `timeoutNanoseconds`; returns those still running. A
     /// process in its exit writes nothing more, however long the exit takes (a 500-port core's rstpd closes

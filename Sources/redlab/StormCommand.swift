@@ -26,7 +26,7 @@ struct StormCommand: ParsableCommand {
     func run() throws {
         try requireRoot("storm")
         guard let port = PortRef(loop) else { return }
-        let result = try LabManager().stormExperiment(lab: lab, loop: port, seconds: seconds, directory: out)
+        let result = try StormExperiment().run(lab: lab, loop: port, seconds: seconds, directory: out)
         let data = try JSONOutputOption.data(result)
         try data.write(to: URL(fileURLWithPath: "\(out)/results.json"))
         if output.json {

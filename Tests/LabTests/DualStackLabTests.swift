@@ -118,7 +118,7 @@ final class DualStackLabTests: LabTestCase {
               - {at: 2s, restore: core1}
             """, file: "/tmp/\(lab).yaml")
         var lines: [String] = []
-        let results = try manager.runScenario(scenario, options: ScenarioRunOptions(resultsDirectory: out)) { lines.append($0) }
+        let results = try ScenarioRunner.run(scenario, options: ScenarioRunOptions(resultsDirectory: out)) { lines.append($0) }
         let cell = try XCTUnwrap(results.cells.first)
         XCTAssertNil(cell.error, "\(lines)")
         let trial = try XCTUnwrap(cell.trials.first, "\(lines)")

@@ -51,7 +51,7 @@ final class MatrixKeepalivedCellLabTests: LabTestCase {
         matrix.criteria = ["recovered"]
         let lab = labName("ka")
         var lines: [String] = []
-        let results = try manager.runExperiment(matrix, options: ExperimentRunOptions(resultsDirectory: out, labName: { _ in lab })) {
+        let results = try ExperimentRunner().run(matrix, options: ExperimentRunOptions(resultsDirectory: out, labName: { _ in lab })) {
             lines.append($0)
         }
         XCTAssertTrue(lines.contains { $0.contains("building lab \(lab)") }, "\(lines)")

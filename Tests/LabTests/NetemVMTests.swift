@@ -157,7 +157,7 @@ final class NetemVMTests: LabTestCase {
         defer { try? FileManager.default.removeItem(atPath: out) }  // best effort: a temporary folder
         let lab = configuration.labName
         var seenDuringTheCell: [String?] = []
-        let results = try manager.runExperiment(matrix, options: ExperimentRunOptions(resultsDirectory: out)) { line in
+        let results = try ExperimentRunner().run(matrix, options: ExperimentRunOptions(resultsDirectory: out)) { line in
             guard line.hasPrefix("[1/1]") else { return }
             for node in ["core1", "core2"] {
                 // An unreadable qdisc is recorded as such and fails the comparison below.

@@ -104,7 +104,7 @@ final class StormControlLabTests: LabTestCase {
         try manager.up(try TopologyLoader.parse(yaml: Self.triangle(action: .limit), file: "sc-limit.yaml"), name: lab)
         let out = outputFolder("loop")
         let seconds = 0.5
-        let result = try manager.stormExperiment(lab: lab, loop: PortRef(node: "sw3", port: "p2"), seconds: seconds, directory: out)
+        let result = try StormExperiment().run(lab: lab, loop: PortRef(node: "sw3", port: "p2"), seconds: seconds, directory: out)
         let closed = Double(result.openedAt - result.closedAt) / 1e9
         let burst = Double(StormControl(framesPerSecond: Self.limit).burstFrames)
         let bound = burst + Double(Self.limit) * closed
@@ -134,7 +134,7 @@ final class StormControlLabTests: LabTestCase {
         let lab = labName("scshut")
         try manager.up(try TopologyLoader.load(path: shippedFile), name: lab)
         let out = outputFolder("shutdown")
-        let result = try manager.stormExperiment(lab: lab, loop: PortRef(node: "sw3", port: "p2"), seconds: 1, directory: out)
+        let result = try StormExperiment().run(lab: lab, loop: PortRef(node: "sw3", port: "p2"), seconds: 1, directory: out)
 
         let shutdowns = LabDirectory(name: lab).events().filter { $0.source == "storm-control" && $0.kind == "port-shutdown" }
         // Should none be logged, what the storm and the watchers saw says why.

@@ -114,7 +114,7 @@ final class StormGuardLabTests: LabTestCase {
             .deletingLastPathComponent().appendingPathComponent("topologies/storm.yaml").path
         let lab = labName("sgst")
         try manager.up(try TopologyLoader.load(path: file), name: lab)
-        let result = try manager.stormExperiment(lab: lab, loop: PortRef(node: "sw3", port: "p2"), seconds: 0.5, directory: outputFolder("storm"))
+        let result = try StormExperiment().run(lab: lab, loop: PortRef(node: "sw3", port: "p2"), seconds: 0.5, directory: outputFolder("storm"))
         XCTAssertNotNil(result.report, "the storm ran")
         let hostPort = try XCTUnwrap(result.files.first { $0.hasSuffix("sw2-p3.pcapng") })
         // A guarded storm dies within one burst (1000 frames); this one circles on after its first 0.1 s.

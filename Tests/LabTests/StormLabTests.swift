@@ -16,7 +16,7 @@ final class StormLabTests: LabTestCase {
         let out = NSTemporaryDirectory() + "redlab-storm-\(getpid())"
         defer { try? FileManager.default.removeItem(atPath: out) }
 
-        let result = try manager.stormExperiment(lab: lab, loop: PortRef(node: "sw3", port: "p2"), seconds: 0.3, directory: out)
+        let result = try StormExperiment().run(lab: lab, loop: PortRef(node: "sw3", port: "p2"), seconds: 0.3, directory: out)
         let report = try XCTUnwrap(result.report, "a storm is declared")
         XCTAssertGreaterThanOrEqual(report.ports.count, 3, "the storm runs around the loop: \(report.ports)")
         XCTAssertLessThan(try XCTUnwrap(result.detectionMilliseconds), 200)
