@@ -33,7 +33,7 @@ final class MatrixImplementationTests: XCTestCase {
 }
 
 
-/// One keepalived cell of a matrix on this kernel, end to end through `runExperiment`: the generated lab's
+/// One keepalived cell of a matrix on this kernel, end to end through `ExperimentRunner.run`: the generated lab's
 /// cores run keepalived, the core's crash is measured like any other cell, and the cell records its trial.
 final class MatrixKeepalivedCellLabTests: LabTestCase {
     func testAOneTrialKeepalivedCellRecordsItsTrial() throws {

@@ -11,7 +11,7 @@ import XCTest
 
 /// Storm control on the looped switch triangle without spanning tree (topologies/storm.yaml): `limit`
 /// holds a port's broadcast rate at its limit, `shutdown` error-disables the port and the storm dies.
-/// Every storm here is bounded by `stormExperiment`, which cuts the loop again after its time limit.
+/// Every storm here is bounded by `StormExperiment.run`, which cuts the loop again after its time limit.
 final class StormControlLabTests: LabTestCase {
     static let limit = 500
 
