@@ -31,7 +31,7 @@ final class CaptureLabTests: LabTestCase {
         pinger.standardOutput = FileHandle.nullDevice
         try pinger.run()
         let results = try LabCapture.run(lab: lab, ports: [PortRef(node: "h1", port: "eth0"), PortRef(node: "h2", port: "eth0")],
-                                          directory: folder, filter: "icmp", seconds: 2)
+                                         directory: folder, filter: "icmp", seconds: 2)
         pinger.waitUntilExit()
 
         XCTAssertEqual(results.count, 2)

@@ -65,7 +65,7 @@ final class IPv6ProbeLabTests: LabTestCase {
         cutter.arguments = ["-c", "sleep 0.4; ip -n \(lab)-sw link set p2 down; sleep 0.3; ip -n \(lab)-sw link set p2 up"]
         try cutter.run()
         let result = try Prober.run(lab: lab, ProbeOptions(kind: .udp, from: "h1", to: try ProbeOptions.destination("2001:db8:7::2"),
-                                                              rate: 1000, seconds: 1.2))
+                                                           rate: 1000, seconds: 1.2))
         cutter.waitUntilExit()
         XCTAssertEqual(result.gaps.count, 1, "\(result.gaps)")
         let gap = try XCTUnwrap(result.gaps.first)

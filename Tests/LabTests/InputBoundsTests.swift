@@ -25,7 +25,7 @@ final class InputBoundsTests: XCTestCase {
     func testACaptureOfAnInfiniteDurationIsRefused() {
         for seconds in [Double.infinity, .nan, 0, 1e300] {
             XCTAssertThrowsError(try LabCapture.run(lab: "rltest-no-such-lab", ports: [], directory: "/nonexistent", filter: nil,
-                                                          seconds: seconds)) {
+                                                    seconds: seconds)) {
                 XCTAssertEqual("\($0)", "capture duration must be 0.001-86400 s, not \(seconds)")
             }
         }

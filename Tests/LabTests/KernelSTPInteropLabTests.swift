@@ -35,7 +35,7 @@ final class KernelSTPInteropLabTests: LabTestCase {
             .trimmingCharacters(in: .whitespacesAndNewlines)))
         var acted = action == nil
         let results = try LabCapture.run(lab: lab, ports: [PortRef(node: "rsw", port: "p1")], directory: folder,
-                                          filter: "ether dst 01:80:c2:00:00:00", seconds: seconds, shouldStop: {
+                                         filter: "ether dst 01:80:c2:00:00:00", seconds: seconds, shouldStop: {
             if !acted, let action { acted = true; try action() }
             return false
         })

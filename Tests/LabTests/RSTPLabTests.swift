@@ -403,7 +403,7 @@ final class RSTPLabTests: LabTestCase {
         let folder = NSTemporaryDirectory() + "redlab-relay-\(getpid())"
         defer { try? FileManager.default.removeItem(atPath: folder) }  // a temporary folder: nothing to report if it is already gone
         let results = try LabCapture.run(lab: lab, ports: [PortRef(node: cable.a.node, port: cable.a.port)], directory: folder,
-                                          filter: "ether dst 01:80:c2:00:00:00", seconds: 4.5, shouldStop: { false })
+                                         filter: "ether dst 01:80:c2:00:00:00", seconds: 4.5, shouldStop: { false })
         let file = try PcapFile(contentsOfFile: try XCTUnwrap(results.first?.file))
         let sources = file.records.compactMap { try? BPDUFrame.decode($0.data).source }  // try?: a frame that is no BPDU has no source to check
         XCTAssertGreaterThanOrEqual(sources.count, 2, "the designated end sends a BPDU every hello time (2 s)")

@@ -72,7 +72,7 @@ final class StormControlLabTests: LabTestCase {
         var sent = 0
         var start: UInt64 = 0
         let results = try LabCapture.run(lab: lab, ports: [PortRef(node: "sw1", port: "p3")], directory: out,
-                                          filter: "ether src \(source)", seconds: seconds + 0.3) {
+                                         filter: "ether src \(source)", seconds: seconds + 0.3) {
             if start == 0 { start = monotonicNanoseconds() }
             let elapsed = Double(monotonicNanoseconds() - start) / 1e9
             guard elapsed < seconds else { return false }

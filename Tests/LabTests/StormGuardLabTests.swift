@@ -145,7 +145,7 @@ final class StormGuardLabTests: LabTestCase {
         var seeds = 0
         var captureStart: UInt64 = 0
         let results = try LabCapture.run(lab: lab, ports: [PortRef(node: "h2", port: "eth0")], directory: out,
-                                          filter: "ether[6:4] == 0x02524c00 and ether[10] == 2", seconds: 4, snapLength: 64) {
+                                         filter: "ether[6:4] == 0x02524c00 and ether[10] == 2", seconds: 4, snapLength: 64) {
             if captureStart == 0 {
                 captureStart = monotonicNanoseconds()
                 closedAt = wallClockNanoseconds()
