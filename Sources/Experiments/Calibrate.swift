@@ -52,14 +52,16 @@ public struct CalibrationOptions: Sendable {
     }
 }
 
-extension LabManager {
+/// `redlab calibrate` and an experiment's calibration step: blackouts of known length on a probe stream,
+/// measured as a trial is.
+public enum Calibrator {
     /// How long the stream runs before the first blackout and between blackouts (ms).
-    static let calibrationLead = 500
-    static let calibrationSpacing = 300
+    static let lead = 500
+    static let spacing = 300
 
     /// `redlab calibrate`: injects the blackouts (every length `repeats` times, in turn) on a running probe
     /// stream, captures it at the receiver, and measures each with the same analysis as a trial.
-    public func calibrate(lab: String, _ options: CalibrationOptions) throws -> CalibrationReport {
+    public static func run(lab: String, _ options: CalibrationOptions) throws -> CalibrationReport {
         if let problem = options.problems.first { throw LabError.invalidOptions(problem) }
         let record = try LabDirectory(name: lab).record()
         guard let node = record.node(options.cable.node) else { throw LabError.unknownNode(lab: lab, node: options.cable.node) }
@@ -69,10 +71,10 @@ extension LabManager {
         try FileManager.default.createDirectory(atPath: options.directory, withIntermediateDirectories: true)
 
         let plan = (0..<options.repeats).flatMap { _ in options.blackoutsMilliseconds }
-        let streamMilliseconds = Self.calibrationLead + plan.reduce(0) { $0 + $1 + Self.calibrationSpacing } + 300
+        let streamMilliseconds = Self.lead + plan.reduce(0) { $0 + $1 + Self.spacing } + 300
         let streamStart = wallClockNanoseconds() + ScenarioRunner.proberStartDelay
         let prober = Process()
-        prober.executableURL = URL(fileURLWithPath: LabManager.redlabExecutable())
+        prober.executableURL = URL(fileURLWithPath: Executables.redlab())
         prober.arguments = ["probe", lab, options.from, options.to.description, "--rate", "\(options.rate)",
                             "--seconds", "\(Double(streamMilliseconds) / 1000)", "--json", "--start-at", "\(streamStart)", "--real-time"]
             + (options.responder.map { ["--responder", $0] } ?? [])
@@ -81,13 +83,13 @@ extension LabManager {
         prober.standardError = FileHandle(forWritingAtPath: "\(options.directory)/probe.log")
 
         let injector = try BlackoutInjector(ends: [(node.namespace, options.cable.port), (peerNode.namespace, peer.port)], plan: plan,
-                                            firstAt: streamStart + Int64(Self.calibrationLead) * 1_000_000)
+                                            firstAt: streamStart + Int64(Self.lead) * 1_000_000)
         defer { injector.restore() }
         try prober.run()
         injector.start()
         let limit = Double(streamStart - wallClockNanoseconds()) / 1e9 + Double(streamMilliseconds) / 1000 + 10
-        _ = try capture(lab: lab, ports: [options.receiver], directory: options.directory, filter: "udp", seconds: limit,
-                        snapLength: 128) { !prober.isRunning }
+        _ = try LabCapture.run(lab: lab, ports: [options.receiver], directory: options.directory, filter: "udp", seconds: limit,
+                              snapLength: 128) { !prober.isRunning }
         // A prober that has not finished by now is stopped, and waited for within bounds.
         prober.stop(after: 5)
         let (blackouts, failure) = injector.wait(timeout: 10)
@@ -100,7 +102,7 @@ extension LabManager {
         let arrivals = try ResultsAnalyzer.probeArrivals(directory: options.directory)
         let report = BlackoutCalibration.measure(arrivals: arrivals, blackouts: blackouts,
                                                  probeInterval: ResultsAnalyzer.interval(ofRate: options.rate))  // the offered rate (validated above)
-        try Self.writeJSON(report, to: "\(options.directory)/calibration.json")
+        try JSONFile.write(report, to: "\(options.directory)/calibration.json")
         return report
     }
 }
@@ -160,7 +162,7 @@ final class BlackoutInjector: @unchecked Sendable {
                         blackouts.append(InjectedBlackout(nominalMilliseconds: milliseconds, startIssued: startIssued, start: start,
                                                           endIssued: endIssued, end: end))
                     }
-                    next = end + Int64(LabManager.calibrationSpacing) * 1_000_000
+                    next = end + Int64(Calibrator.spacing) * 1_000_000
                 }
             } catch {
                 lock.withLock { failure = error }

@@ -6,19 +6,21 @@ import Lab
 import LabBase
 import Topology
 
-extension LabManager {
+/// Captures on a lab's ports: into pcapng files (`redlab capture`, a trial's and a storm's captures) or live
+/// to a viewer, and the lab's events written into capture files.
+public enum LabCapture {
     /// How long a capture may run (up to a day).
-    public static let captureSecondsRange = 0.001...86_400.0
+    public static let secondsRange = 0.001...86_400.0
 
     /// Captures on lab ports for `seconds`, one pcapng file per port in `directory` (NODE-PORT.pcapng, its
     /// interface named NODE:PORT), and returns each port's capture statistics, drops included. `portFilters`
     /// replaces `filter` on the ports it names. With `annotate`, the lab's events logged meanwhile are then
-    /// written into the files as comments (see `annotateCaptures`).
-    public func capture(lab: String, ports: [PortRef], directory: String, filter: String?, seconds: Double,
-                        snapLength: Int32 = 262_144, portFilters: [PortRef: String] = [:], annotate: Bool = true,
-                        shouldStop: () throws -> Bool = { false }) throws -> [(port: PortRef, file: String, statistics: CaptureStatistics)] {
+    /// written into the files as comments (see `annotate`).
+    public static func run(lab: String, ports: [PortRef], directory: String, filter: String?, seconds: Double,
+                           snapLength: Int32 = 262_144, portFilters: [PortRef: String] = [:], annotate: Bool = true,
+                           shouldStop: () throws -> Bool = { false }) throws -> [(port: PortRef, file: String, statistics: CaptureStatistics)] {
         // Checked before the conversion to nanoseconds, which an infinite or huge value would trap.
-        guard Self.captureSecondsRange.contains(seconds) else { throw LabError.outOfRange("capture duration", allowed: "0.001-86400 s", value: "\(seconds)") }
+        guard Self.secondsRange.contains(seconds) else { throw LabError.outOfRange("capture duration", allowed: "0.001-86400 s", value: "\(seconds)") }
         let record = try LabDirectory(name: lab).record()
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         var captures: [LiveCapture] = []
@@ -36,7 +38,7 @@ extension LabManager {
         let end = wallClockNanoseconds()
         if annotate {
             let events = LabDirectory(name: lab).events().filter { $0.timeNanoseconds >= start && $0.timeNanoseconds <= end }
-            try Self.annotateCaptures(files, with: events)
+            try Self.annotate(files, with: events)
         }
         return zip(ports, zip(files, captures)).map { ($0, $1.0, $1.1.statistics()) }
     }
@@ -44,9 +46,9 @@ extension LabManager {
     /// Streams one port's frames as classic pcap (nanosecond magic) to `descriptor`, each frame written as
     /// it arrives, for `| wireshark -k -i -`: until `seconds` pass, `shouldStop` says so, or the reader closes
     /// its end (EPIPE, with SIGPIPE ignored), all of which end it cleanly. Returns the capture's statistics.
-    public func captureLive(lab: String, port: PortRef, to descriptor: Int32, filter: String?, seconds: Double,
-                            snapLength: Int32 = 262_144, shouldStop: () throws -> Bool = { false }) throws -> CaptureStatistics {
-        guard Self.captureSecondsRange.contains(seconds) else { throw LabError.outOfRange("capture duration", allowed: "0.001-86400 s", value: "\(seconds)") }
+    public static func live(lab: String, port: PortRef, to descriptor: Int32, filter: String?, seconds: Double,
+                               snapLength: Int32 = 262_144, shouldStop: () throws -> Bool = { false }) throws -> CaptureStatistics {
+        guard Self.secondsRange.contains(seconds) else { throw LabError.outOfRange("capture duration", allowed: "0.001-86400 s", value: "\(seconds)") }
         let record = try LabDirectory(name: lab).record()
         guard let node = record.node(port.node) else { throw LabError.unknownNode(lab: lab, node: port.node) }
         let capture = try LiveCapture(namespace: node.namespace, interface: port.port, output: .pcapStream(descriptor),
@@ -64,7 +66,7 @@ extension LabManager {
     /// or as a comment of the file when no frame is within `PcapFile.commentReach` (see `PcapFile.annotated`),
     /// so Wireshark shows "fault: link-down acc1:s1" in place. Files are rewritten as pcapng; without events
     /// they are left as they are.
-    public static func annotateCaptures(_ files: [String], with events: [LabEvent]) throws {
+    public static func annotate(_ files: [String], with events: [LabEvent]) throws {
         guard !events.isEmpty else { return }
         for file in files {
             try PcapFile(contentsOfFile: file).annotated(with: events).write(toFile: file, format: .pcapng)

@@ -110,26 +110,24 @@ public struct ExperimentRunOptions: Sendable {
     }
 }
 
-extension LabManager {
-    /// Removes a lab an experiment or a scenario run built, if it is still up. A failure is told and the run
-    /// goes on: what it made is in the lab's journal, which `redlab down LAB` reads.
-    func removeLab(_ lab: String, progress: (String) -> Void) {
-        guard LabDirectory(name: lab).exists else { return }
-        do {
-            try down(lab)
-        } catch {
-            progress("  could not remove lab \(lab): \(error) (`redlab down \(lab)` removes the rest)")
-        }
+/// Runs an experiment matrix: one lab per configuration, its cells' trials on it (`ScenarioRunner`), the
+/// calibration at the start and the storm scenario at the end.
+public struct ExperimentRunner {
+    /// Builds and removes the configurations' labs.
+    public let manager: LabManager
+
+    public init(manager: LabManager = LabManager()) {
+        self.manager = manager
     }
 
     /// `redlab experiment`: runs every cell of the matrix (configuration x fault, N trials), one lab per
     /// configuration, keeping every cell's raw files under DIR/cells/CONFIGURATION/FAULT. A cell is done
     /// when its cell.json is written; run again on the same folder, it resumes with the first cell not done
     /// (the matrix is read back from DIR/matrix.json). DIR/results.json is rewritten after every cell.
-    public func runExperiment(_ requested: ExperimentMatrix, options: ExperimentRunOptions,
-                              progress: @escaping (String) -> Void = { _ in },
-                              isInterrupted: @escaping () -> Bool = { false },
-                              afterCell: (ExperimentResults) -> Void = { _ in }) throws -> ExperimentResults {
+    public func run(_ requested: ExperimentMatrix, options: ExperimentRunOptions,
+                    progress: @escaping (String) -> Void = { _ in },
+                    isInterrupted: @escaping () -> Bool = { false },
+                    afterCell: (ExperimentResults) -> Void = { _ in }) throws -> ExperimentResults {
         let root = options.resultsDirectory
         let fileManager = FileManager.default
         try fileManager.createDirectory(atPath: root, withIntermediateDirectories: true)
@@ -143,7 +141,7 @@ extension LabManager {
                 startedAt = previous.startedAt
             }
         } else {
-            try Self.writeJSON(matrix, to: matrixPath)
+            try JSONFile.write(matrix, to: matrixPath)
         }
         let configurations = matrix.configurations
         let plannedCells = configurations.flatMap { configuration in matrix.faults.map { (configuration, $0) } }
@@ -169,7 +167,7 @@ extension LabManager {
         func assemble() throws {
             results.cells = plannedCells.compactMap { done(cellID($0.0, $0.1)) }
             results.storms = stormDone().map { [$0] } ?? []
-            try Self.writeResults(results, to: root)
+            try results.write(toFolder: root)
             afterCell(results)
         }
 
@@ -204,12 +202,12 @@ extension LabManager {
             guard !pending.isEmpty else { continue }
             if let limit = options.cellLimit, ranThisTime >= limit { break }
             let lab = options.labName(configuration)
-            removeLab(lab, progress: progress)
+            manager.removeIfUp(lab, progress: progress)
             let first = try matrix.scenario(for: configuration, fault: pending[0])
             progress("[\(configuration.label)] building lab \(lab) (\(timeLeft()))")
             let configurationStart = Date()
             do {
-                try up(try first.topology(), name: lab)
+                try manager.up(try first.topology(), name: lab)
                 spend(matrix.convergenceSeconds(configuration))
             } catch {
                 spend(matrix.convergenceSeconds(configuration) + pending.reduce(0) { $0 + matrix.cellSeconds(configuration, $1) })
@@ -225,8 +223,8 @@ extension LabManager {
                 progress("  could not build the lab: \(error)")
                 continue
             }
-            defer { removeLab(lab, progress: progress) }
-            let runner = ScenarioRunner(manager: self, lab: lab, progress: progress, isInterrupted: isInterrupted)
+            defer { manager.removeIfUp(lab, progress: progress) }
+            let runner = ScenarioRunner(manager: manager, lab: lab, progress: progress, isInterrupted: isInterrupted)
             if results.calibration == nil { results.calibration = calibrationStep(first, runner: runner, lab: lab, root: root, progress: progress) }
             for (index, fault) in pending.enumerated() {
                 if let limit = options.cellLimit, ranThisTime >= limit { break }
@@ -246,7 +244,7 @@ extension LabManager {
                 ranThisTime += 1
                 spend(matrix.cellSeconds(configuration, fault))
             }
-            removeLab(lab, progress: progress)
+            manager.removeIfUp(lab, progress: progress)
             progress("  \(configuration.label) done in \(Int(Date().timeIntervalSince(configurationStart))) s")
         }
 
@@ -254,7 +252,7 @@ extension LabManager {
             position += 1
             progress("[\(position)/\(total)] storm: a switch triangle without spanning tree, its loop closed for 1 s")
             let lab = "rx-storm"
-            removeLab(lab, progress: progress)
+            manager.removeIfUp(lab, progress: progress)
             let scenario = Scenario(name: "storm", description: "a switch triangle without spanning tree, its loop closed for 1 s",
                                     lab: .file("<built-in>"), probe: nil, capture: [],
                                     criteria: [Criterion(text: "storm_detected < 50ms", metric: .stormDetected, limit: 50),
@@ -262,15 +260,16 @@ extension LabManager {
                                     storm: ScenarioStorm(loop: PortRef(node: "sw3", port: "p2"), seconds: 1))
             var cell: StormCellResult
             do {
-                try up(try TopologyLoader.parse(yaml: stormTriangleYAML, file: "<built-in storm triangle>"), name: lab)
-                cell = stormCell(scenario, storm: scenario.storm ?? ScenarioStorm(loop: PortRef(node: "sw3", port: "p2"), seconds: 1),
-                                 lab: lab, id: stormID, root: root)
+                try manager.up(try TopologyLoader.parse(yaml: stormTriangleYAML, file: "<built-in storm triangle>"), name: lab)
+                cell = StormExperiment(faults: FaultInjector(logger: manager.logger))
+                    .cell(scenario, storm: scenario.storm ?? ScenarioStorm(loop: PortRef(node: "sw3", port: "p2"), seconds: 1),
+                          lab: lab, id: stormID, root: root)
             } catch {
                 cell = StormCellResult(id: stormID, title: scenario.description, loop: "sw3:p2", closedAt: 0, openedAt: 0, report: nil,
                                        detectionMilliseconds: nil, rates: [], framesCaptured: 0, framesDropped: 0,
                                        stoppedAfterOpening: false, error: "\(error)")
             }
-            removeLab(lab, progress: progress)
+            manager.removeIfUp(lab, progress: progress)
             progress("  " + cell.summary)
             try write(cell, to: "\(root)/\(stormID)", name: "storm.json")
         }
@@ -278,14 +277,14 @@ extension LabManager {
         let complete = plannedCells.allSatisfy { done(cellID($0.0, $0.1)) != nil } && (!matrix.storm || stormDone() != nil)
         if complete {
             results.finishedAt = wallClockNanoseconds()
-            try Self.writeResults(results, to: root)
+            try results.write(toFolder: root)
         }
         return results
     }
 
     /// The calibration step at the start of an experiment: once the first lab carries the scenario's probes
     /// without loss, blackouts of 20, 50 and 200 ms on the cable into the receiving port, measured as a trial
-    /// is (see `calibrate`). A failure is reported and leaves the run without a calibration.
+    /// is (see `Calibrator`). A failure is reported and leaves the run without a calibration.
     func calibrationStep(_ scenario: Scenario, runner: ScenarioRunner, lab: String, root: String,
                          progress: (String) -> Void) -> CalibrationReport? {
         guard let probe = scenario.probe, let receiver = scenario.capture.first else { return nil }
@@ -293,9 +292,9 @@ extension LabManager {
             guard let cable = try LabDirectory(name: lab).record().peer(of: receiver) else { return nil }
             try runner.waitUntilSettled(scenario, probe: probe)
             progress("calibrating: blackouts of 20, 50 and 200 ms on \(cable), measured at \(receiver)")
-            let report = try calibrate(lab: lab, CalibrationOptions(from: probe.from, to: probe.to, responder: probe.responder, receiver: receiver,
-                                                                   cable: cable, repeats: 1, rate: probe.rate,
-                                                                   directory: "\(root)/calibration"))
+            let report = try Calibrator.run(lab: lab, CalibrationOptions(from: probe.from, to: probe.to, responder: probe.responder, receiver: receiver,
+                                                                        cable: cable, repeats: 1, rate: probe.rate,
+                                                                        directory: "\(root)/calibration"))
             progress(String(format: "  calibration error median %+.2f ms, max |error| %.2f ms", report.medianErrorMilliseconds ?? .nan,
                             report.maximumAbsoluteErrorMilliseconds ?? .nan))
             return report
@@ -306,6 +305,6 @@ extension LabManager {
     }
 
     private func write<T: Encodable>(_ value: T, to directory: String, name: String = "cell.json") throws {
-        try Self.writeJSON(value, to: "\(directory)/\(name)")
+        try JSONFile.write(value, to: "\(directory)/\(name)")
     }
 }

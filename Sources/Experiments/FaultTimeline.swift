@@ -7,7 +7,7 @@ import Topology
 /// to start on a loaded or emulated machine): each step injected at its offset from `zero` (wall clock);
 /// at the end, whatever its steps left broken is put back.
 final class FaultTimeline: @unchecked Sendable {
-    private let manager: LabManager
+    private let faults: FaultInjector
     private let lab: String
     private let steps: [ScenarioStep]
     private let zero: Int64
@@ -17,8 +17,8 @@ final class FaultTimeline: @unchecked Sendable {
     private var failure: Error?
     private let finished = DispatchSemaphore(value: 0)
 
-    init(manager: LabManager, lab: String, steps: [ScenarioStep], zero: Int64) {
-        self.manager = manager
+    init(faults: FaultInjector, lab: String, steps: [ScenarioStep], zero: Int64) {
+        self.faults = faults
         self.lab = lab
         self.steps = steps
         self.zero = zero
@@ -36,7 +36,7 @@ final class FaultTimeline: @unchecked Sendable {
                 }
                 if lock.withLock({ stopping }) { break }
                 do {
-                    try manager.inject(step.action, lab: lab)
+                    try faults.inject(step.action, lab: lab)
                     lock.withLock { completed.append(step) }
                 } catch {
                     lock.withLock { failure = error }
@@ -75,7 +75,7 @@ final class FaultTimeline: @unchecked Sendable {
             if let reverse = step.action.undo { undo.append(reverse) } else { undo.removeAll { $0.undoes(step.action) } }
         }
         for action in undo.reversed() {
-            do { try manager.inject(action, lab: lab) } catch { progress("  could not undo \(action.description): \(error)") }
+            do { try faults.inject(action, lab: lab) } catch { progress("  could not undo \(action.description): \(error)") }
         }
     }
 }

@@ -29,13 +29,13 @@ struct LabSettling {
         repeat {
             let options = ProbeOptions(kind: .udp, from: probe.from, to: probe.to, responder: probe.responder, rate: 200,
                                        seconds: max(Double(settleMilliseconds) / 1000, 0.1), port: 50_009)
-            let result = try manager.probe(lab: lab, options)
+            let result = try Prober.run(lab: lab, options)
             let unsettled = allowance.unsettled(sent: result.sent, lost: result.lost, longestLostRun: result.longestLostRun)
             if let unsettled {
                 waitingFor = "probes from \(probe.from) to \(probe.to): \(unsettled)"
             } else {
                 // Every trial starts from the same steady state: bonds back on their primary member.
-                let nodes = try manager.status(lab).nodes
+                let nodes = try LabStatusReader.read(lab).nodes
                 let offPrimary = nodes.flatMap { node in
                     node.bonds.filter { bond in
                         guard let primary = bond.primary, bond.members.contains(where: { $0.name == primary && $0.carrier }) else { return false }

@@ -2,11 +2,10 @@ import Analysis
 import Foundation
 import Lab
 
-extension LabManager {
-    /// The lab as it stands, for drawing: nodes with VRRP masters and the root bridge, cables with carrier,
-    /// blocked ends and active bond members.
-    public func snapshot(lab: String) throws -> TopologySnapshot {
-        let status = try status(lab)
+extension TopologySnapshot {
+    /// A lab as it stands (its status), for drawing: nodes with VRRP masters and the root bridge, cables with
+    /// carrier, blocked ends and active bond members.
+    public init(status: LabStatus) {
         var blocked: Set<String> = []
         var activeMembers: Set<String> = []
         var roots: Set<String> = []
@@ -38,6 +37,6 @@ extension LabManager {
                                           blockedEnds: [link.a, link.b].filter(blocked.contains),
                                           activeBondMemberEnds: [link.a, link.b].filter(activeMembers.contains))
         }
-        return TopologySnapshot(nodes: nodes, links: links)
+        self.init(nodes: nodes, links: links)
     }
 }

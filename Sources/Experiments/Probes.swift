@@ -119,10 +119,11 @@ public struct ProbeResult: Sendable, Codable {
     public var senderScheduling: String?
 }
 
-extension LabManager {
+/// Probe streams on a lab that is up (`redlab probe`, a trial's settling), and which node holds an address.
+public enum Prober {
     /// Runs a probe stream and returns what it saw. UDP and TCP/HTTP responders run in this process, on
     /// sockets opened in the responder's namespace; ICMP is answered by the far end's kernel.
-    public func probe(lab: String, _ options: ProbeOptions) throws -> ProbeResult {
+    public static func run(lab: String, _ options: ProbeOptions) throws -> ProbeResult {
         if let problem = options.problem { throw LabError.invalidOptions(problem) }
         let record = try LabDirectory(name: lab).record()
         guard let source = record.node(options.from) else { throw LabError.unknownNode(lab: lab, node: options.from) }
@@ -139,7 +140,7 @@ extension LabManager {
     }
 
     /// The node that has `address` on one of its interfaces.
-    func owner(of address: IPAddress, lab: String, record: LabRecord) throws -> String {
+    static func owner(of address: IPAddress, lab: String, record: LabRecord) throws -> String {
         for node in record.nodes {
             let socket = try NetlinkSocket.open(inNamespace: node.namespace)
             switch address {

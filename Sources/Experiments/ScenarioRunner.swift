@@ -76,7 +76,7 @@ public struct ScenarioRunner {
         let topology = try scenario.topology()
         // An address no node of the topology holds (a VRRP virtual address) is answered by its owner now.
         let (streams, notes) = try TrialStreams.plan(scenario, topology: topology) { address in
-            try? manager.owner(of: address, lab: lab, record: record)   // no owner now: the plan reports the address
+            try? Prober.owner(of: address, lab: lab, record: record)   // no owner now: the plan reports the address
         }
         if index == 1 { for note in notes { progress("  \(note)") } }
 
@@ -85,9 +85,9 @@ public struct ScenarioRunner {
         let bondWatcher = BondWatcherThread(BondWatcher(record: record, directory: labDirectory))
         bondWatcher.start()
         defer { bondWatcher.stop() }
-        let faults = FaultTimeline(manager: manager, lab: lab, steps: scenario.timeline, zero: probers.streamStart)
+        let faults = FaultTimeline(faults: FaultInjector(logger: manager.logger), lab: lab, steps: scenario.timeline, zero: probers.streamStart)
         faults.start()
-        let captures = try TrialCaptures(manager: manager, lab: lab, scenario: scenario, topology: topology, streams: streams,
+        let captures = try TrialCaptures(lab: lab, scenario: scenario, topology: topology, streams: streams,
                                          directory: directory, streamStart: probers.streamStart, seconds: seconds,
                                          slackSeconds: proberSlackSeconds) { !probers.anyRunning || isInterrupted() }
         if isInterrupted() { probers.terminate() }
@@ -105,7 +105,7 @@ public struct ScenarioRunner {
             .record(labDirectory: labDirectory, from: trialStart, to: wallClockNanoseconds(), captureDrops: captures.droppedFrames)
     }
 
-    static var executable: String { LabManager.redlabExecutable() }
+    static var executable: String { Executables.redlab() }
     /// How far ahead the probe stream's start is first set when the prober is launched.
     static let proberStartDelay: Int64 = 800_000_000
     /// The most it is ever set ahead.
@@ -139,7 +139,7 @@ public struct ScenarioRunner {
                     }
                     if cell.topology == nil {
                         // The drawing is a nicety: a lab whose status cannot be read still runs its trials.
-                        cell.topology = try? manager.snapshot(lab: lab)
+                        cell.topology = try? TopologySnapshot(status: LabStatusReader.read(lab))
                     }
                     let trial = try runTrial(scenario, index: index, directory: "\(resultsDirectory)/\(relative)", relativeDirectory: relative)
                     trials.append(trial)

@@ -21,11 +21,18 @@ public struct StormExperimentResult: Codable, Sendable {
     public var files: [String]
 }
 
-extension LabManager {
-    /// Closes a loop for a bounded time and measures the broadcast storm from captures on every switch
-    /// port: one broadcast frame is sent into the loop as it closes, the loop is cut again after
-    /// `seconds` whatever happens (and a watchdog process cuts it too, should this process be stopped),
-    /// and the captures are run through the storm detector.
+/// A storm experiment (`redlab storm`, a scenario's `storm:`): closes a loop for a bounded time and measures
+/// the broadcast storm from captures on every switch port: one broadcast frame is sent into the loop as it
+/// closes, the loop is cut again after `seconds` whatever happens (and a watchdog process cuts it too, should
+/// this process be stopped), and the captures are run through the storm detector.
+public struct StormExperiment {
+    /// Closes and cuts the loop; its logger is the experiment's.
+    public let faults: FaultInjector
+
+    public init(faults: FaultInjector = FaultInjector()) {
+        self.faults = faults
+    }
+
     /// Waits until the ports' links are up in the kernel's eyes (operstate up), at most 3 s; a port still
     /// down then is an error: a frame sent into it would be dropped, and the storm would never start.
     func waitForOperational(_ ports: [PortRef], record: LabRecord) throws {
@@ -43,8 +50,8 @@ extension LabManager {
         }
     }
 
-    public func stormExperiment(lab: String, loop: PortRef, seconds: Double, directory: String,
-                                detector: StormDetector.Configuration = .init()) throws -> StormExperimentResult {
+    public func run(lab: String, loop: PortRef, seconds: Double, directory: String,
+                    detector: StormDetector.Configuration = .init()) throws -> StormExperimentResult {
         // NaN passes min and max unchanged, and would trap the conversion to nanoseconds below.
         let bounded = seconds.isNaN ? 0.1 : min(max(seconds, 0.1), 10)
         let directoryHandle = LabDirectory(name: lab)
@@ -55,24 +62,24 @@ extension LabManager {
         let switchPorts = record.links.flatMap { [$0.a, $0.b] }.compactMap(PortRef.init).filter { end in
             record.node(end.node).map { $0.kind != NodeKind.host.rawValue } ?? false
         }
-        let watchdog = try spawnDaemon(DaemonCommandLine.stormWatchdog(lab: lab, port: loop.description, afterSeconds: bounded + 3),
+        let watchdog = try DaemonLauncher.spawn(DaemonCommandLine.stormWatchdog(lab: lab, port: loop.description, afterSeconds: bounded + 3),
                                        log: "\(directoryHandle.path)/storm-watchdog.log")
         defer { ProcessTable.send(SIGKILL, to: watchdog) }
         // The storm is asked for: the lab's storm guard stands down until the loop is open again (and at
         // most a few seconds past the watchdog, should this process die).
-        let topology = try keptTopology(lab: lab)
+        let topology = try directoryHandle.keptTopology()
         let daemons = DaemonControl(lab: lab)
         if try daemons.suspendStormGuard(topology: topology, seconds: bounded + 8) {
-            logger.info("storm guard of lab \(lab) stood down for the storm")
+            faults.logger.info("storm guard of lab \(lab) stood down for the storm")
         }
         defer {
-            do { try daemons.resumeStormGuard(topology: topology) } catch { logger.error("storm guard of lab \(lab) not put back: \(error) (its daemon puts it back when the suspension ends)") }
+            do { try daemons.resumeStormGuard(topology: topology) } catch { faults.logger.error("storm guard of lab \(lab) not put back: \(error) (its daemon puts it back when the suspension ends)") }
         }
 
         // The cable comes up behind a blackhole first: a port whose carrier returns may take the kernel up
         // to a second to use, so the loop is closed by lifting the blackhole, an instant we know.
-        try inject(.blackhole(loop, direction: .both), lab: lab)
-        try setCable(lab: lab, at: loop, up: true)
+        try faults.inject(.blackhole(loop, direction: .both), lab: lab)
+        try faults.setCable(lab: lab, at: loop, up: true)
         try waitForOperational([loop] + [record.peer(of: loop)].compactMap { $0 }, record: record)
 
         let start = monotonicNanoseconds()
@@ -82,11 +89,11 @@ extension LabManager {
         let injector = try PacketSocket.open(inNamespace: loopNode.namespace, interface: loop.port, protocol: PacketSocket.sendOnly)
         let captureStart = wallClockNanoseconds()
         // Annotated below, once the storm alarm is logged too.
-        let results = try capture(lab: lab, ports: switchPorts, directory: directory, filter: nil, seconds: bounded + 5,
+        let results = try LabCapture.run(lab: lab, ports: switchPorts, directory: directory, filter: nil, seconds: bounded + 5,
                                   snapLength: 128, annotate: false) {
             let elapsed = Double(monotonicNanoseconds() - start) / 1e9
             if closedAt == 0 && elapsed >= 0.2 {
-                closedAt = try inject(.unblackhole(loop), lab: lab).first?.timeNanoseconds ?? wallClockNanoseconds()
+                closedAt = try faults.inject(.unblackhole(loop), lab: lab).first?.timeNanoseconds ?? wallClockNanoseconds()
                 closedMonotonic = monotonicNanoseconds()
             }
             if closedAt != 0 && !sentBroadcast {
@@ -97,13 +104,13 @@ extension LabManager {
             }
             // Held closed for `bounded` seconds from the closing, however long the closing itself took.
             if openedAt == 0 && closedMonotonic != 0 && monotonicNanoseconds() >= closedMonotonic + UInt64(bounded * 1e9) {
-                openedAt = try inject(.linkDown(loop), lab: lab).first?.timeNanoseconds ?? wallClockNanoseconds()
+                openedAt = try faults.inject(.linkDown(loop), lab: lab).first?.timeNanoseconds ?? wallClockNanoseconds()
                 openedMonotonic = monotonicNanoseconds()
             }
             // Captured on for 0.4 s after the opening: long enough to see the storm die.
             return openedMonotonic != 0 && monotonicNanoseconds() >= openedMonotonic + 400_000_000
         }
-        if openedAt == 0 { openedAt = try inject(.linkDown(loop), lab: lab).first?.timeNanoseconds ?? wallClockNanoseconds() }
+        if openedAt == 0 { openedAt = try faults.inject(.linkDown(loop), lab: lab).first?.timeNanoseconds ?? wallClockNanoseconds() }
 
         var detector = StormDetector(configuration: detector)
         for result in results {
@@ -118,12 +125,64 @@ extension LabManager {
                                               target: report.ports.joined(separator: ","),
                                               detail: ["onset_ns": "\(report.onset)", "peak_per_second": "\(Int(report.peakRatePerSecond))"]))
         }
-        try Self.annotateCaptures(results.map(\.file), with: directoryHandle.events().filter { $0.timeNanoseconds >= captureStart })
+        try LabCapture.annotate(results.map(\.file), with: directoryHandle.events().filter { $0.timeNanoseconds >= captureStart })
         return StormExperimentResult(
             loop: loop.description, closedAt: closedAt, openedAt: openedAt, report: report,
             detectionMilliseconds: report.map { Double($0.alarmTime - closedAt) / 1e6 },
             framesCaptured: results.reduce(0) { $0 + $1.statistics.written },
             framesDropped: results.reduce(0) { $0 + $1.statistics.dropped },
             files: results.map(\.file))
+    }
+
+    /// Runs a bounded storm (`run`) and measures it as a scenario's cell: detection, broadcast rates per
+    /// port, whether it stopped, and the scenario's criteria.
+    func cell(_ scenario: Scenario, storm: ScenarioStorm, lab: String, id: String, root: String) -> StormCellResult {
+        let directory = "\(root)/\(id)"
+        var cell = StormCellResult(id: id, title: scenario.description.isEmpty ? scenario.name : scenario.description,
+                                   loop: storm.loop.description, closedAt: 0, openedAt: 0, report: nil, detectionMilliseconds: nil,
+                                   rates: [], framesCaptured: 0, framesDropped: 0, stoppedAfterOpening: false)
+        do {
+            let detector = StormDetector.Configuration()
+            let result = try run(lab: lab, loop: storm.loop, seconds: storm.seconds, directory: directory, detector: detector)
+            cell.closedAt = result.closedAt
+            cell.openedAt = result.openedAt
+            cell.report = result.report
+            cell.detectionMilliseconds = result.detectionMilliseconds
+            cell.framesCaptured = result.framesCaptured
+            cell.framesDropped = result.framesDropped
+            let start = result.closedAt - 100_000_000
+            let end = result.openedAt + 400_000_000
+            var stopped = true
+            for file in result.files.sorted() {
+                // try?: a port's unreadable capture has no rate series; the others still show the storm
+                guard let pcap = try? PcapFile(contentsOfFile: file) else { continue }
+                let series = PortRateSeries(port: ResultsAnalyzer.port(ofPcapFile: file), records: pcap.records, start: start, end: end, binNanoseconds: 10_000_000)
+                cell.rates.append(series)
+                // Stopped: from 100 ms after the loop was cut, every 10 ms bin stays under the alarm threshold.
+                let firstQuietBin = Int((result.openedAt + 100_000_000 - start) / 10_000_000)
+                if series.framesPerSecond.dropFirst(firstQuietBin).contains(where: { $0 >= detector.thresholdFramesPerSecond }) { stopped = false }
+            }
+            cell.stoppedAfterOpening = stopped
+            // The storm's slice of the event log: the loop closing and opening, the alarm, any storm control.
+            let events = LabDirectory(name: lab).events().filter { $0.timeNanoseconds >= start - 1_000_000_000 }
+            try ResultsAnalyzer.writeEvents(events, to: "\(directory)/events.jsonl")
+        } catch {
+            cell.error = "\(error)"
+        }
+        cell.criteria = scenario.criteria.map { criterion in
+            switch criterion.metric {
+            case .stormDetected:
+                return CriterionResult(name: criterion.text, measured: cell.detectionMilliseconds, unit: "ms",
+                                       passed: cell.detectionMilliseconds.map(criterion.passes) ?? false)
+            case .stormStopped:
+                return CriterionResult(name: criterion.text, measured: nil, unit: "", passed: cell.error == nil && cell.stoppedAfterOpening)
+            case .noCaptureDrops:
+                return CriterionResult(name: criterion.text, measured: Double(cell.framesDropped), unit: "frames",
+                                       passed: cell.error == nil && cell.framesDropped == 0)
+            default:
+                return CriterionResult(name: criterion.text, measured: nil, unit: "", passed: false)
+            }
+        }
+        return cell
     }
 }

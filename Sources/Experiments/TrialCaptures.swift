@@ -14,13 +14,13 @@ struct TrialCaptures {
 
     /// Captures into `directory` for streams starting at `streamStart` (wall clock) and lasting `seconds`,
     /// until `isDone` says so or `slackSeconds` past their planned end.
-    init(manager: LabManager, lab: String, scenario: Scenario, topology: Topology, streams: [TrialStream], directory: String,
+    init(lab: String, scenario: Scenario, topology: Topology, streams: [TrialStream], directory: String,
          streamStart: Int64, seconds: Double, slackSeconds: Double, until isDone: () -> Bool) throws {
         let limit = Double(streamStart - wallClockNanoseconds()) / 1e9 + seconds + slackSeconds
         let ports = streams.count == 1 ? scenario.capture.map { ($0, "udp") } : TrialStreams.capturePorts(streams, scenario: scenario, topology: topology)
-        results = try manager.capture(lab: lab, ports: ports.map(\.0), directory: directory, filter: "udp",
-                                      seconds: limit, snapLength: 512,
-                                      portFilters: Dictionary(ports.map { ($0.0, $0.1) }, uniquingKeysWith: { first, _ in first })) {
+        results = try LabCapture.run(lab: lab, ports: ports.map(\.0), directory: directory, filter: "udp",
+                                     seconds: limit, snapLength: 512,
+                                     portFilters: Dictionary(ports.map { ($0.0, $0.1) }, uniquingKeysWith: { first, _ in first })) {
             isDone()
         }
         limitSeconds = limit

@@ -228,7 +228,7 @@ public struct LabNotConverged: Error, CustomStringConvertible {
 
 /// Looking at a running lab: what keeps it from working now, and waiting until nothing does.
 extension LabConvergence {
-    /// The journal roles of the daemons `startDaemons` starts (their first word).
+    /// The journal roles of the daemons `DaemonLauncher.start` starts (their first word).
     static let daemonRoles: Set<String> = ["notifier", "rstpd", "stormctl", "vrrpd"]
 
     /// What keeps running lab `lab` from working now (empty: it works).
@@ -241,7 +241,7 @@ extension LabConvergence {
             latest[role] = pid
         }
         let stopped = latest.sorted { $0.key < $1.key }.filter { !ProcessTable.isRunning($0.value) }.map { "\($0.key) (pid \($0.value))" }
-        return pending(topology, try LabManager().status(lab), stoppedDaemons: stopped)
+        return pending(topology, try LabStatusReader.read(lab), stoppedDaemons: stopped)
     }
 
     /// Waits until the lab works (see `LabConvergence`), at most `timeout` seconds; returns the seconds

@@ -2,6 +2,7 @@ import Daemons
 import Foundation
 import Kernel
 import LabBase
+import Logging
 import Topology
 
 /// The command lines of the lab's own processes: the hidden `redlab daemon` group (and `redlabd` for rstpd),
@@ -17,57 +18,39 @@ public enum DaemonCommandLine {
     /// `redlab daemon stormctl`: a switch's storm control watcher.
     public static func stormControl(lab: String, node: String) -> [String] { [group, "stormctl", "--lab", lab, "--node", node] }
     /// `redlabd keepalived`: becomes keepalived (`program` with `arguments`) in a router's namespace, from the
-    /// small executable (`LabManager.daemonExecutable`; see `KeepalivedLauncher`).
+    /// small executable (`Executables.redlabd`; see `KeepalivedLauncher`).
     public static func keepalived(namespace: String, program: String, arguments: [String]) -> [String] {
         ["keepalived", "--namespace", namespace, "--program", program, "--"] + arguments
     }
     /// `redlabd keepalived-notify`: the words before `--time-ns` and keepalived's own in a notify script, from the
-    /// small executable (`LabManager.daemonExecutable`; see `KeepalivedNotifier`).
+    /// small executable (`Executables.redlabd`; see `KeepalivedNotifier`).
     public static func keepalivedNotify(node: String, config: String) -> [String] { ["keepalived-notify", "--node", node, "--config", config] }
     /// `redlab daemon storm-watchdog`: cuts a storm's loop after a delay.
     public static func stormWatchdog(lab: String, port: String, afterSeconds: Double) -> [String] {
         [group, "storm-watchdog", "--lab", lab, "--port", port, "--after", "\(afterSeconds)"]
     }
-    /// `redlabd rstpd`: a bridge's RSTP, from the small executable (`LabManager.daemonExecutable`).
+    /// `redlabd rstpd`: a bridge's RSTP, from the small executable (`Executables.redlabd`).
     public static func rstpd(node: String, config: String) -> [String] { ["rstpd", "--node", node, "--config", config] }
     /// `redlabd vrrpd`: a router's VRRP groups, from the small executable.
     public static func vrrpd(node: String, config: String) -> [String] { ["vrrpd", "--node", node, "--config", config] }
 }
 
-/// Starting and stopping the lab's daemons: one `redlabd rstpd` per RSTP bridge, one `redlab daemon stormctl` per
+/// Starting the lab's daemons: one `redlabd rstpd` per RSTP bridge, one `redlab daemon stormctl` per
 /// switch with storm control `action: shutdown` ports, one `redlab daemon stormguard` per lab (unless `storm_guard: false`),
-/// one `redlabd vrrpd` per router with VRRP groups, and `redlab daemon notifier` when the topology has `monitoring:`.
+/// one `redlabd vrrpd` (or keepalived) per router with VRRP groups, and `redlab daemon notifier` when the topology has `monitoring:`.
 /// Each is its own process (so a crash is a kill and a hang is SIGSTOP), recorded in the journal.
-extension LabManager {
-    /// The `redlab` executable daemons run from: $REDLAB_EXECUTABLE, this process if it is redlab, or
-    /// `redlab` beside this process's executable (the test bundle sits beside it in .build/debug).
-    public static func redlabExecutable() -> String {
-        if let override = ProcessInfo.processInfo.environment["REDLAB_EXECUTABLE"] { return override }
-        // try?: without /proc, the path this process was started by
-        let own = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        if URL(fileURLWithPath: own).lastPathComponent == "redlab" { return own }
-        var folder = URL(fileURLWithPath: own).deletingLastPathComponent()
-        while folder.path != "/" {
-            let candidate = folder.appendingPathComponent("redlab").path
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-            folder = folder.deletingLastPathComponent()
-        }
-        return "redlab"
-    }
+public struct DaemonLauncher {
+    public var logger: Logger
 
-    /// The `redlabd` executable a node's rstpd runs from (small, without Foundation): $REDLAB_DAEMON_EXECUTABLE,
-    /// or `redlabd` beside the `redlab` executable (`redlabExecutable`), as the build and the package place it.
-    public static func daemonExecutable() -> String {
-        if let override = ProcessInfo.processInfo.environment["REDLAB_DAEMON_EXECUTABLE"] { return override }
-        let redlab = redlabExecutable()
-        guard redlab.contains("/") else { return "redlabd" }
-        return URL(fileURLWithPath: redlab).deletingLastPathComponent().appendingPathComponent("redlabd").path
+    /// Without a logger, only warnings and errors are logged.
+    public init(logger: Logger? = nil) {
+        self.logger = logger ?? .quietLab
     }
 
     /// Starts the daemons of every node that has any (after `up` built the lab, or on `restore`).
     /// Each is its own process; they start side by side (none waits for another), and the lab is up once
     /// every one has written its first status.
-    func startDaemons(_ topology: Topology, lab: String, only node: String? = nil) throws {
+    func start(_ topology: Topology, lab: String, only node: String? = nil) throws {
         let directory = LabDirectory(name: lab)
         logger.info("starting the daemons of \(node.map { "node \($0)" } ?? "lab \(lab)")")
         // The notifier first, so that the daemons' first state changes are escalated too. It belongs to
@@ -76,15 +59,15 @@ extension LabManager {
             let statusPath = EventNotifier.statusPath(lab: lab)
             try Files.removeIfPresent(statusPath)  // a stale status would pass for the new daemon's
             let log = "\(directory.path)/notifier.log"
-            let pid = try spawnDaemon(DaemonCommandLine.notifier(lab: lab), log: log)
+            let pid = try Self.spawn(DaemonCommandLine.notifier(lab: lab), log: log)
             try directory.append(.process(pid: pid, role: "notifier"))
             try waitForStatus([StartingDaemon(statusPath: statusPath, pid: pid, daemon: "notifier", node: "lab \(lab)", log: log)])
         }
         var starting: [StartingDaemon] = []
         func start(_ daemon: String, node: String, arguments: [String], statusPath: String, log: String, role: String,
-                   executable: String = Self.redlabExecutable()) throws {
+                   executable: String = Executables.redlab()) throws {
             try Files.removeIfPresent(statusPath)  // a stale status would pass for the new daemon's
-            let pid = try spawnDaemon(arguments, log: log, executable: executable)
+            let pid = try Self.spawn(arguments, log: log, executable: executable)
             try directory.append(.process(pid: pid, role: role))
             starting.append(StartingDaemon(statusPath: statusPath, pid: pid, daemon: daemon, node: node, log: log))
         }
@@ -99,16 +82,16 @@ extension LabManager {
         func writePart(_ name: String) throws {
             guard let part = topology.part(around: name) else { throw LabError.unknownNode(lab: lab, node: name) }
             try TopologyWriter.yaml(part, header: "Node \(name) of lab \(lab), for its daemons")
-                .write(toFile: Self.nodePartPath(lab: lab, node: name), atomically: true, encoding: .utf8)
+                .write(toFile: directory.nodePartPath(node: name), atomically: true, encoding: .utf8)
         }
         for entry in topology.nodes where entry.hasBridge && entry.spanningTree.mode == .rstp && (node == nil || entry.name == node) {
             try directory.makeNodeFolder(entry.name)
             let config = RSTPDaemonConfig(node: entry, ports: BuildPlan.bridgePorts(of: entry, in: topology), lab: lab, directory: directory)
-            let configPath = Self.rstpdConfigPath(lab: lab, node: entry.name)
+            let configPath = directory.rstpdConfigPath(node: entry.name)
             try config.text.write(toFile: configPath, atomically: true, encoding: .utf8)
             try start("rstpd", node: entry.name, arguments: DaemonCommandLine.rstpd(node: entry.name, config: configPath),
                       statusPath: config.statusPath ?? "", log: "\(directory.path)/rstpd-\(entry.name).log",
-                      role: "rstpd \(entry.name)", executable: Self.daemonExecutable())
+                      role: "rstpd \(entry.name)", executable: Executables.redlabd())
         }
         for entry in topology.nodes where node == nil || entry.name == node {
             guard StormControlFirewall.controlledPorts(of: entry, in: topology).contains(where: { $0.control.action == .shutdown }) else { continue }
@@ -127,30 +110,14 @@ extension LabManager {
             }
             // vrrpd reads a compact configuration (`VRRPDaemonFile`) and runs from the small `redlabd`.
             let file = VRRPDaemonFile(vrrp: vrrp, node: entry.name, lab: lab, directory: directory)
-            let configPath = Self.vrrpdConfigPath(lab: lab, node: entry.name)
+            let configPath = directory.vrrpdConfigPath(node: entry.name)
             try file.text.write(toFile: configPath, atomically: true, encoding: .utf8)
             try start("vrrpd", node: entry.name, arguments: DaemonCommandLine.vrrpd(node: entry.name, config: configPath),
                       statusPath: file.statusPath ?? "", log: "\(directory.path)/vrrpd-\(entry.name).log",
-                      role: "vrrpd \(entry.name)", executable: Self.daemonExecutable())
+                      role: "vrrpd \(entry.name)", executable: Executables.redlabd())
         }
         logger.info("\(starting.count) daemons spawned; waiting for their first status")
         try waitForStatus(starting)
-    }
-
-    /// The compact configuration of a node's rstpd (`RSTPDaemonConfig`), in the lab's folder.
-    public static func rstpdConfigPath(lab: String, node: String) -> String {
-        "\(LabDirectory(name: lab).path)/rstp-\(node).conf"
-    }
-
-    /// The compact configuration of a node's vrrpd (`VRRPDaemonFile`), in the lab's folder.
-    public static func vrrpdConfigPath(lab: String, node: String) -> String {
-        "\(LabDirectory(name: lab).path)/vrrp-\(node).conf"
-    }
-
-    /// The file holding a node's part of the lab's topology (`Topology.part(around:)`), which its rstpd
-    /// and stormctl read.
-    public static func nodePartPath(lab: String, node: String) -> String {
-        "\(LabDirectory(name: lab).path)/node-\(node).yaml"
     }
 
     /// A daemon on its way up: ready once it has written its first status.
@@ -193,7 +160,7 @@ extension LabManager {
     }
 
     /// Starts a detached `redlab` subcommand (`DaemonCommandLine`) (its own session, output to `log`) and returns its pid.
-    package func spawnDaemon(_ arguments: [String], log: String, executable: String = Self.redlabExecutable()) throws -> pid_t {
+    package static func spawn(_ arguments: [String], log: String, executable: String = Executables.redlab()) throws -> pid_t {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -205,9 +172,16 @@ extension LabManager {
         try process.run()
         return process.processIdentifier
     }
+}
 
-    /// The topology a lab was built from, as `up` kept it.
-    package func keptTopology(lab: String) throws -> Topology {
-        try LabDirectory(name: lab).keptTopology()
-    }
+extension LabDirectory {
+    /// The compact configuration of a node's rstpd (`RSTPDaemonConfig`), in the lab's folder.
+    public func rstpdConfigPath(node: String) -> String { "\(path)/rstp-\(node).conf" }
+
+    /// The compact configuration of a node's vrrpd (`VRRPDaemonFile`), in the lab's folder.
+    public func vrrpdConfigPath(node: String) -> String { "\(path)/vrrp-\(node).conf" }
+
+    /// The file holding a node's part of the lab's topology (`Topology.part(around:)`), which its rstpd
+    /// and stormctl read.
+    public func nodePartPath(node: String) -> String { "\(path)/node-\(node).yaml" }
 }

@@ -3,9 +3,19 @@ import Daemons
 import Foundation
 import Kernel
 import LabBase
+import Logging
 import Topology
 
-extension LabManager {
+/// Injects faults into a lab that is up (`redlab fault`, a trial's timeline) and cuts or restores its cables
+/// (`redlab link`); a restore starts the node's daemons again (`DaemonLauncher`).
+public struct FaultInjector {
+    public var logger: Logger
+
+    /// Without a logger, only warnings and errors are logged.
+    public init(logger: Logger? = nil) {
+        self.logger = logger ?? .quietLab
+    }
+
     /// Injects a fault and returns the events logged for it (one per instant: a flap logs each cut and restore).
     @discardableResult
     public func inject(_ fault: Fault, lab: String) throws -> [LabEvent] {
@@ -71,7 +81,7 @@ extension LabManager {
         case .crash(let node), .restore(let node):
             let ns = try namespace(node)
             let crashing = fault == .crash(node: node)
-            let topology = try keptTopology(lab: lab)
+            let topology = try directory.keptTopology()
             let runsRSTP = topology.node(named: node)?.spanningTree.mode == .rstp
             let time = wallClockNanoseconds()
             if crashing {
@@ -84,7 +94,7 @@ extension LabManager {
                 // once, so the forwarding set is emptied before any cable comes back.
                 if runsRSTP { try Firewall.run(RSTPFirewall.closeCommands, inNamespace: ns) }
                 try setCables(of: node, record: record, up: true)
-                try startDaemons(topology, lab: lab, only: node)
+                try DaemonLauncher(logger: logger).start(topology, lab: lab, only: node)
             }
             try logged(crashing ? "crash" : "restore", node, at: time)
 
@@ -126,6 +136,23 @@ extension LabManager {
         }
         for side in ends.map(\.own) + ends.map(\.peer) {
             try sockets[side.node]?.setLink(side.port, up: up)
+        }
+    }
+
+    /// Cuts or restores one cable: both ends go down (or up) so both lose (or regain) carrier.
+    public func setCable(lab: String, at end: PortRef, up: Bool) throws {
+        try setCable(record: try LabDirectory(name: lab).record(), at: end, up: up)
+    }
+
+    package func setCable(record: LabRecord, at end: PortRef, up: Bool) throws {
+        let lab = record.name
+        guard let peer = record.peer(of: end) else { throw LabError.unknownPort(lab: lab, port: end.description) }
+        for side in [end, peer] {
+            // A cable to another host: this host changes its own end (the vxlan device) only.
+            if side == peer && record.isElsewhere(side.node) { continue }
+            guard let node = record.node(side.node) else { throw record.missingNode(side.node) }
+            let socket = try NetlinkSocket.open(inNamespace: node.namespace)
+            try socket.setLink(side.port, up: up)
         }
     }
 

@@ -42,10 +42,11 @@ enum VXLANBuild {
     }
 }
 
-extension LabManager {
+/// A host's part of a lab across hosts (`hosts:`).
+public enum HostPart {
     /// What `up` builds for `host`: that host's part, or the whole topology when `host` is nil (a lab whose
     /// file names hosts then runs on this one machine, its cables between hosts made as veth pairs).
-    public static func part(of topology: Topology, onHost host: String?) throws -> Topology {
+    public static func of(_ topology: Topology, onHost host: String?) throws -> Topology {
         guard let host else { return topology }
         guard !topology.hosts.isEmpty else {
             throw LabError.noHosts(host: host, file: topology.file)
@@ -87,6 +88,6 @@ extension LabDirectory {
     /// part (`up` keeps the whole file, so every host keeps the same one).
     public func keptTopology() throws -> Topology {
         let whole = try TopologyLoader.load(path: "\(path)/topology.yaml")
-        return try LabManager.part(of: whole, onHost: try record().host)
+        return try HostPart.of(whole, onHost: try record().host)
     }
 }

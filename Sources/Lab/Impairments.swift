@@ -17,7 +17,7 @@ extension Impairment {
 // (`impair:`) and changed by the degrade and undegrade faults. netem and the blackhole fault both take the
 // root qdisc of an end: a blackhole replaces netem while it lasts and its undoing puts back the impairment
 // the cable has then (a degrade's, else its own `impair:`); a degrade of a blackholed cable is refused.
-extension LabManager {
+extension FaultInjector {
     /// The impairment a cable has now: the last degrade of either end not undone since (the event log
     /// is the record of faults), else the topology's `impair:`, else none.
     func currentImpairment(lab: String, record: LabRecord, at port: PortRef) throws -> Impairment? {
@@ -36,7 +36,7 @@ extension LabManager {
 
     /// The topology's `impair:` of the cable at `port`.
     func ownImpairment(lab: String, at port: PortRef) throws -> Impairment? {
-        try keptTopology(lab: lab).links.first { $0.peer(of: port) != nil }?.impairment
+        try LabDirectory(name: lab).keptTopology().links.first { $0.peer(of: port) != nil }?.impairment
     }
 
     /// Sets netem on both ends of the cable at `port` (nil: default queueing), this host's ends only on a

@@ -14,7 +14,7 @@ import Topology
 /// namespaces never meet at /run/keepalived.pid. `redlabd keepalived` (`KeepalivedLauncher`) enters the namespace,
 /// starts a session and replaces itself with keepalived: the pid in the journal is keepalived's, and it leads a
 /// process group that holds its VRRP child and the scripts they run, so that a crash (SIGKILL) or a
-/// freeze (SIGSTOP) sent to the group reaches all of them (`signalDaemons`).
+/// freeze (SIGSTOP) sent to the group reaches all of them (`FaultInjector.signalDaemons`).
 public struct KeepalivedFiles: Sendable {
     public let directory: LabDirectory
     public let node: String
@@ -48,18 +48,11 @@ public struct KeepalivedFiles: Sendable {
     }
 }
 
-extension LabManager {
-    /// Where keepalived is: $REDLAB_KEEPALIVED, else the first `keepalived` on the usual paths.
-    public static func keepalivedExecutable() -> String? {
-        if let override = ProcessInfo.processInfo.environment["REDLAB_KEEPALIVED"] { return override }
-        return ["/usr/sbin/keepalived", "/usr/local/sbin/keepalived", "/sbin/keepalived"]
-            .first { FileManager.default.isExecutableFile(atPath: $0) }
-    }
-
+extension DaemonLauncher {
     /// Writes the node's keepalived.conf, notify and track scripts, starts `redlabd keepalived` (which
     /// becomes keepalived in the node) and waits for its first state report.
     func startKeepalived(_ vrrp: VRRPDaemonConfig, lab: String, node: String) throws {
-        guard let program = Self.keepalivedExecutable() else {
+        guard let program = Executables.keepalived() else {
             throw LabError.notInstalled(program: "keepalived", hint: "scripts/setup installs it: apt-get install keepalived")
         }
         let files = KeepalivedFiles(directory: LabDirectory(name: lab), node: node)
@@ -69,7 +62,7 @@ extension LabManager {
             # Each run is noted in the log before it starts; what it prints (an error) follows.
             time=$(date +%s%N)
             echo "$time $*" >> \(Self.shellQuoted(files.notifyLog))
-            exec \(([Self.daemonExecutable()] + DaemonCommandLine.keepalivedNotify(node: node, config: files.notifierConfig)).map(Self.shellQuoted).joined(separator: " ")) --time-ns "$time" "$@" >> \(Self.shellQuoted(files.notifyLog)) 2>&1
+            exec \(([Executables.redlabd()] + DaemonCommandLine.keepalivedNotify(node: node, config: files.notifierConfig)).map(Self.shellQuoted).joined(separator: " ")) --time-ns "$time" "$@" >> \(Self.shellQuoted(files.notifyLog)) 2>&1
 
             """
         try writeScript(notify, to: files.notifyScript)
@@ -93,8 +86,8 @@ extension LabManager {
             try Files.removeIfPresent(stale)
         }
         guard let entry = try files.directory.record().node(node) else { throw LabError.unknownNode(lab: lab, node: node) }
-        let pid = try spawnDaemon(DaemonCommandLine.keepalived(namespace: entry.namespace, program: program, arguments: files.arguments),
-                                  log: files.log, executable: Self.daemonExecutable())
+        let pid = try Self.spawn(DaemonCommandLine.keepalived(namespace: entry.namespace, program: program, arguments: files.arguments),
+                                  log: files.log, executable: Executables.redlabd())
         try files.directory.append(.process(pid: pid, role: "keepalived \(node)"))
         do {
             try waitForStatus(files.status, pid: pid, daemon: "keepalived", node: node, log: files.log)

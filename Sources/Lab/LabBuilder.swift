@@ -4,17 +4,22 @@ import LabBase
 import Logging
 import Topology
 
-/// Builds, changes and removes labs on the running kernel.
+extension Logger {
+    /// The logger of a lab's types when they are given none: warnings and errors only.
+    package static var quietLab: Logger {
+        var quiet = Logger(label: "redlab.lab")
+        quiet.logLevel = .warning
+        return quiet
+    }
+}
+
+/// Builds and removes labs on the running kernel (`up`, `down`).
 public struct LabManager {
     public var logger: Logger
 
     /// Without a logger, only warnings and errors are logged.
     public init(logger: Logger? = nil) {
-        self.logger = logger ?? {
-            var quiet = Logger(label: "redlab.lab")
-            quiet.logLevel = .warning
-            return quiet
-        }()
+        self.logger = logger ?? .quietLab
     }
 
     /// Lab names become namespace prefixes and folder names.
@@ -45,7 +50,7 @@ public struct LabManager {
                    settleTimeout: Double? = nil, convergence: ConvergenceWait? = ConvergenceWait()) throws -> LabRecord {
         try Self.checkName(name)
         let whole = topology
-        let topology = try Self.part(of: whole, onHost: host)
+        let topology = try HostPart.of(whole, onHost: host)
         let directory = LabDirectory(name: name)
         guard !directory.exists else { throw LabError.alreadyUp(name) }
         let namespaces = topology.nodes.map { BuildPlan.namespace(lab: name, node: $0.name) }
@@ -71,7 +76,7 @@ public struct LabManager {
             if waitUntilSettled {
                 try executor.waitUntilSettled(topology, lab: name, timeout: settleTimeout ?? Self.carrierBound(cables: topology.links.count))
             }
-            try startDaemons(topology, lab: name)
+            try DaemonLauncher(logger: logger).start(topology, lab: name)
             try directory.append(.complete)
         } catch {
             logger.error("build of lab \(name) failed, removing what was created: \(error)")
@@ -145,6 +150,17 @@ public struct LabManager {
 
     static let exitTimeoutNanoseconds: UInt64 = 15_000_000_000
 
+    /// Removes a lab an experiment or a scenario run built, if it is still up. A failure is told and the run
+    /// goes on: what it made is in the lab's journal, which `redlab down LAB` reads.
+    package func removeIfUp(_ lab: String, progress: (String) -> Void) {
+        guard LabDirectory(name: lab).exists else { return }
+        do {
+            try down(lab)
+        } catch {
+            progress("  could not remove lab \(lab): \(error) (`redlab down \(lab)` removes the rest)")
+        }
+    }
+
     /// Waits until none of `pids` can make a system call any more (gone, a zombie, or every thread in its
     /// exit: `ProcessTable.hasStoppedForGood`), at most `timeoutNanoseconds`; returns those still running. A
     /// process in its exit writes nothing more, however long the exit takes (a 500-port core's rstpd closes
@@ -157,25 +173,6 @@ public struct LabManager {
             running = running.filter { !ProcessTable.hasStoppedForGood($0) }
         }
         return running
-    }
-
-    // MARK: link down / up
-
-    /// Cuts or restores one cable: both ends go down (or up) so both lose (or regain) carrier.
-    public func setCable(lab: String, at end: PortRef, up: Bool) throws {
-        try setCable(record: try LabDirectory(name: lab).record(), at: end, up: up)
-    }
-
-    package func setCable(record: LabRecord, at end: PortRef, up: Bool) throws {
-        let lab = record.name
-        guard let peer = record.peer(of: end) else { throw LabError.unknownPort(lab: lab, port: end.description) }
-        for side in [end, peer] {
-            // A cable to another host: this host changes its own end (the vxlan device) only.
-            if side == peer && record.isElsewhere(side.node) { continue }
-            guard let node = record.node(side.node) else { throw record.missingNode(side.node) }
-            let socket = try NetlinkSocket.open(inNamespace: node.namespace)
-            try socket.setLink(side.port, up: up)
-        }
     }
 }
 
@@ -299,13 +296,5 @@ final class StepExecutor {
         case .impair(let ns, let interface, let options):
             try socket(ns).setImpairment(interface, options)
         }
-    }
-}
-
-extension LabManager {
-    /// Records a process started for a lab (a daemon, a probe) in its journal, so that faults reach it and
-    /// `down` stops it.
-    public func recordProcess(lab: String, pid: Int32, role: String) throws {
-        try LabDirectory(name: lab).append(.process(pid: pid, role: role))
     }
 }

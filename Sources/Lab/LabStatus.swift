@@ -85,8 +85,9 @@ public struct LabStatus: Codable, Sendable {
     public var host: String? = nil
 }
 
-extension LabManager {
-    public func status(_ name: String) throws -> LabStatus {
+/// Reads a lab's status back: the kernel's view of every node (netlink) and the daemons' status files.
+public enum LabStatusReader {
+    public static func read(_ name: String) throws -> LabStatus {
         let directory = LabDirectory(name: name)
         let record = try directory.record()
         var nodes: [LabStatus.Node] = []

@@ -12,7 +12,7 @@ public struct LabVerifier {
     public init(lab: String) { self.lab = lab }
 
     public func verify(_ topology: Topology) throws -> [String] {
-        let status = try LabManager().status(lab)
+        let status = try LabStatusReader.read(lab)
         var problems: [String] = []
         for node in topology.nodes {
             guard let actual = status.nodes.first(where: { $0.name == node.name }) else {
@@ -53,7 +53,7 @@ public struct LabVerifier {
                 guard let found = interface(port) else { continue }
                 if found.master != Node.bridgeName { problems.append("\(where_):\(port): not a port of \(Node.bridgeName)") }
                 if node.isVLANAware {
-                    let want = Set(BuildPlan.bridgeVLANs(node.ports[port]?.vlans).map(LabManager.describe))
+                    let want = Set(BuildPlan.bridgeVLANs(node.ports[port]?.vlans).map(LabStatusReader.describe))
                     let have = Set(found.vlans ?? [])
                     if want != have {
                         problems.append("\(where_):\(port): VLANs \(have.sorted()), want \(want.sorted())")

@@ -47,7 +47,7 @@ struct CalibrateCommand: ParsableCommand {
         let directory = out ?? NSTemporaryDirectory() + "redlab-calibrate-\(ProcessInfo.processInfo.processIdentifier)"
         let options = CalibrationOptions(from: from, to: address, responder: responder, receiver: receiverPort, cable: cablePort,
                                          blackoutsMilliseconds: lengths, repeats: repeats, rate: rate, directory: directory)
-        let report = try LabManager().calibrate(lab: lab, options)
+        let report = try Calibrator.run(lab: lab, options)
         if output.json {
             print(try JSONOutputOption.text(report))
             return

@@ -32,20 +32,20 @@ struct CaptureCommand: ParsableCommand {
             guard !ports.isEmpty else { throw ValidationError("name at least one NODE:PORT (or --live NODE:PORT)") }
         }
         for port in ports where PortRef(port) == nil { throw ValidationError("'\(port)' is not NODE:PORT") }
-        if let seconds, !LabManager.captureSecondsRange.contains(seconds) { throw ValidationError("--seconds must be 0.001-86400, not \(seconds)") }
+        if let seconds, !LabCapture.secondsRange.contains(seconds) { throw ValidationError("--seconds must be 0.001-86400, not \(seconds)") }
     }
 
     func run() throws {
         try requireRoot("capture")
         if let live, let port = PortRef(live) {
             let interruption = try Interruption()
-            let statistics = try LabManager().captureLive(lab: lab, port: port, to: StandardOutput.fileDescriptor, filter: filter,
-                                                          seconds: seconds ?? LabManager.captureSecondsRange.upperBound) { interruption.check() }
+            let statistics = try LabCapture.live(lab: lab, port: port, to: StandardOutput.fileDescriptor, filter: filter,
+                                                 seconds: seconds ?? LabCapture.secondsRange.upperBound) { interruption.check() }
             FileHandle.standardError.write(Data("\(port): \(statistics.written) frames streamed (kernel received \(statistics.received), dropped \(statistics.dropped))\n".utf8))
             return
         }
-        let results = try LabManager().capture(lab: lab, ports: ports.compactMap { PortRef($0) }, directory: out,
-                                               filter: filter, seconds: seconds ?? 10)
+        let results = try LabCapture.run(lab: lab, ports: ports.compactMap { PortRef($0) }, directory: out,
+                                         filter: filter, seconds: seconds ?? 10)
         for result in results {
             let s = result.statistics
             print("\(result.port): \(s.written) frames -> \(result.file)  (kernel received \(s.received), dropped \(s.dropped), interface dropped \(s.interfaceDropped))")

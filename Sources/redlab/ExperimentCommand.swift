@@ -43,8 +43,8 @@ struct ExperimentCommand: ParsableCommand {
         let interruption = try Interruption()
         // The report is rewritten after every cell, so a run stopped from outside (a VM that was
         // stopped, say) leaves one behind; `redlab report DIR` rebuilds it from results.json.
-        let results = try LabManager().runExperiment(matrix, options: options, progress: emit, isInterrupted: interruption.check,
-                                                     afterCell: { results in
+        let results = try ExperimentRunner().run(matrix, options: options, progress: emit, isInterrupted: interruption.check,
+                                                 afterCell: { results in
             do {
                 _ = try ReportWriter.write(results: results, to: URL(fileURLWithPath: folder), resultsFolderName: folder)
             } catch {

@@ -85,7 +85,7 @@ struct FaultCommand: ParsableCommand {
     func run() throws {
         try requireRoot("fault")
         guard let fault else { return }
-        for event in try LabManager().inject(fault, lab: lab) {
+        for event in try FaultInjector().inject(fault, lab: lab) {
             print("\(event.timeNanoseconds) \(event.kind) \(event.target)")
         }
     }

@@ -39,7 +39,7 @@ struct GraphCommand: ParsableCommand {
             title = "\(topology.name) (\(source == "-" ? "standard input" : source))"
         } else if LabDirectory(name: source).exists {
             try requireRoot("graph")
-            snapshot = try common.makeManager().snapshot(lab: source)
+            snapshot = TopologySnapshot(status: try LabStatusReader.read(source))
             title = "lab \(source) at \(ISO8601DateFormatter().string(from: Date()))"
         } else {
             let labs = LabDirectory.all().map(\.name)

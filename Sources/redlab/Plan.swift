@@ -17,7 +17,7 @@ struct Plan: ParsableCommand {
         let topology = try loadTopology(file)
         let lab = build.labName(topology)
         try LabManager.checkName(lab)
-        let steps = BuildPlan.steps(for: try LabManager.part(of: topology, onHost: build.host), lab: lab)
+        let steps = BuildPlan.steps(for: try HostPart.of(topology, onHost: build.host), lab: lab)
         guard let folder = ipBatch else {
             for step in steps { print(step) }
             return

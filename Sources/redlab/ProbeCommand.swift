@@ -46,7 +46,7 @@ struct ProbeCommand: ParsableCommand {
                                    seconds: seconds, port: port, streamID: streamId)
         options.startAt = startAt
         options.realTime = realTime
-        let result = try LabManager().probe(lab: lab, options)
+        let result = try Prober.run(lab: lab, options)
         if output.json {
             print(try JSONOutputOption.text(result))
         } else {

@@ -16,7 +16,7 @@ struct RSTPDCommand: ParsableCommand {
 
     func run() throws {
         try requireRoot("daemon rstpd")
-        let status = RSTPDaemonMain.run(configPath: LabManager.rstpdConfigPath(lab: place.lab, node: place.node), node: place.node)
+        let status = RSTPDaemonMain.run(configPath: LabDirectory(name: place.lab).rstpdConfigPath(node: place.node), node: place.node)
         if status != 0 { throw ExitCode(status) }
     }
 }

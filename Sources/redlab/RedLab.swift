@@ -35,11 +35,13 @@ struct CommonOptions: ParsableArguments {
     @Flag(name: .shortAndLong, help: "Log each step.")
     var verbose = false
 
-    func makeManager() -> LabManager {
+    func makeLogger() -> Logger {
         var logger = Logger(label: "redlab")
         logger.logLevel = verbose ? .debug : .warning
-        return LabManager(logger: logger)
+        return logger
     }
+
+    func makeManager() -> LabManager { LabManager(logger: makeLogger()) }
 }
 
 /// Moves a lab daemon into its node's namespace and detaches it: it outlives the `redlab up` that
@@ -50,7 +52,7 @@ func enterLabNodeAsDaemon(_ namespace: String) throws {
 }
 
 /// The bridge a lab daemon (rstpd, stormctl) runs on: the lab's folder, the node's namespace, the node as
-/// the lab's kept topology describes it, and the node's part of that topology (`LabManager.nodePartPath`,
+/// the lab's kept topology describes it, and the node's part of that topology (`LabDirectory.nodePartPath`,
 /// written by `up` when it starts the daemon).
 struct LabBridgeNode {
     let directory: LabDirectory
@@ -62,7 +64,7 @@ struct LabBridgeNode {
         directory = LabDirectory(name: lab)
         guard directory.exists else { throw LabError.notFound(lab) }
         namespace = BuildPlan.namespace(lab: lab, node: node)
-        let path = LabManager.nodePartPath(lab: lab, node: node)
+        let path = directory.nodePartPath(node: node)
         guard Namespace.exists(namespace), FileManager.default.fileExists(atPath: path) else {
             throw LabError.unknownNode(lab: lab, node: node)
         }
@@ -107,7 +109,7 @@ struct Up: ParsableCommand {
         })
         try manager.up(topology, name: lab, host: host, waitUntilSettled: !noWait, convergence: convergence)
         if !quiet {
-            print(try manager.status(lab).text)
+            print(try LabStatusReader.read(lab).text)
             if let host {
                 print("host \(host)'s part is up; the lab works once every host's part is up (see `redlab status \(lab)` on each)")
             } else if !noWait {
@@ -163,9 +165,8 @@ struct Status: ParsableCommand {
 
     func run() throws {
         try requireRoot("status")
-        let manager = common.makeManager()
         let labs = lab.map { [$0] } ?? LabDirectory.all().map(\.name)
-        let statuses = try labs.map { try manager.status($0) }
+        let statuses = try labs.map { try LabStatusReader.read($0) }
         if output.json {
             print(lab == nil ? try JSONOutputOption.text(statuses) : try JSONOutputOption.text(statuses[0]))
         } else if statuses.isEmpty {
@@ -218,7 +219,7 @@ struct LinkCommand: ParsableCommand {
     func run() throws {
         try requireRoot("link")
         guard let port = PortRef(end) else { return }
-        try common.makeManager().setCable(lab: lab, at: port, up: action == .up)
+        try FaultInjector(logger: common.makeLogger()).setCable(lab: lab, at: port, up: action == .up)
         print("cable at \(port) \(action == .up ? "restored" : "cut")")
     }
 }

@@ -33,7 +33,7 @@ struct RunCommand: ParsableCommand {
         let options = ScenarioRunOptions(resultsDirectory: folder, labName: name, keepLab: keep, trials: trials,
                                          command: invokedCommand())
         let interruption = try Interruption()
-        let results = try LabManager().runScenario(loaded, options: options, progress: emit, isInterrupted: interruption.check)
+        let results = try ScenarioRunner.run(loaded, options: options, progress: emit, isInterrupted: interruption.check)
         emit("")
         emit(ResultsSummary.table(results))
         emit("results: \(folder)/results.json")

@@ -26,7 +26,7 @@ struct StormCommand: ParsableCommand {
     func run() throws {
         try requireRoot("storm")
         guard let port = PortRef(loop) else { return }
-        let result = try LabManager().stormExperiment(lab: lab, loop: port, seconds: seconds, directory: out)
+        let result = try StormExperiment().run(lab: lab, loop: port, seconds: seconds, directory: out)
         let data = try JSONOutputOption.data(result)
         try data.write(to: URL(fileURLWithPath: "\(out)/results.json"))
         if output.json {
@@ -58,6 +58,6 @@ struct StormWatchdog: ParsableCommand {
         ProcessSession.startNew()
         Kernel.sleep(nanoseconds: UInt64(after * 1e9))
         guard let ref = PortRef(port) else { return }
-        try LabManager().setCable(lab: place.lab, at: ref, up: false)
+        try FaultInjector().setCable(lab: place.lab, at: ref, up: false)
     }
 }

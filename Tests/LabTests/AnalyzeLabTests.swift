@@ -33,7 +33,7 @@ final class AnalyzeLabTests: LabTestCase {
                                     .trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0 }
         let before = try received()
         let prober = Process()
-        prober.executableURL = URL(fileURLWithPath: LabManager.redlabExecutable())
+        prober.executableURL = URL(fileURLWithPath: Executables.redlab())
         prober.arguments = ["probe", lab, "client", "10.9.6.2", "--rate", "1000", "--seconds", "2.5", "--json"]
         let output = Pipe()
         prober.standardOutput = output
@@ -41,10 +41,10 @@ final class AnalyzeLabTests: LabTestCase {
         XCTAssertTrue(try waitUntil(seconds: 10, interval: 0.02) { try received() > before + 20 }, "the stream reaches the server")
         let start = Date()
         var cut = false, restored = false
-        _ = try manager.capture(lab: lab, ports: [PortRef(node: "server", port: "eth0")], directory: folder, filter: "udp", seconds: 2.0) {
+        _ = try LabCapture.run(lab: lab, ports: [PortRef(node: "server", port: "eth0")], directory: folder, filter: "udp", seconds: 2.0) {
             let elapsed = Date().timeIntervalSince(start)
-            if !cut && elapsed > 0.7 { try self.manager.inject(.linkDown(PortRef(node: "sw", port: "p1")), lab: lab); cut = true }
-            if cut && !restored && elapsed > 1.0 { try self.manager.inject(.linkUp(PortRef(node: "sw", port: "p1")), lab: lab); restored = true }
+            if !cut && elapsed > 0.7 { try self.faults.inject(.linkDown(PortRef(node: "sw", port: "p1")), lab: lab); cut = true }
+            if cut && !restored && elapsed > 1.0 { try self.faults.inject(.linkUp(PortRef(node: "sw", port: "p1")), lab: lab); restored = true }
             return false
         }
         prober.waitUntilExit()

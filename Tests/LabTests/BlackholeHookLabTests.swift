@@ -44,22 +44,22 @@ final class BlackholeHookLabTests: LabTestCase {
         XCTAssertFalse(hooksBefore[0].isEmpty, "the storm guard's table is there to compare with")
 
         // Out only: what sw:p2 sends vanishes as it leaves sw:p2; h2:eth0 still sends.
-        try manager.inject(.blackhole(port, direction: .out), lab: lab)
+        try faults.inject(.blackhole(port, direction: .out), lab: lab)
         XCTAssertTrue(try rootQdisc("\(lab)-sw", "p2").contains("blackhole"))
         XCTAssertFalse(try rootQdisc("\(lab)-h2", "eth0").contains("blackhole"))
         XCTAssertEqual([try hooks("\(lab)-sw"), try hooks("\(lab)-h2")], hooksBefore, "no netfilter hook added")
         XCTAssertFalse(try ruleset("\(lab)-h2").contains("hook"), "no netfilter hook on a host")
         XCTAssertFalse(try ping(from: "\(lab)-h1", "10.9.5.2", attempts: 2))
-        try manager.inject(.unblackhole(port), lab: lab)
+        try faults.inject(.unblackhole(port), lab: lab)
         XCTAssertFalse(try rootQdisc("\(lab)-sw", "p2").contains("blackhole"))
         XCTAssertTrue(try ping(from: "\(lab)-h1", "10.9.5.2"))
 
         // Both directions: both ends drop what they send; undone, both get their default queueing back.
-        try manager.inject(.blackhole(port, direction: .both), lab: lab)
+        try faults.inject(.blackhole(port, direction: .both), lab: lab)
         XCTAssertTrue(try rootQdisc("\(lab)-sw", "p2").contains("blackhole"))
         XCTAssertTrue(try rootQdisc("\(lab)-h2", "eth0").contains("blackhole"))
-        XCTAssertTrue(try manager.status(lab).links.allSatisfy(\.up), "carrier stays up")
-        try manager.inject(.unblackhole(port), lab: lab)
+        XCTAssertTrue(try LabStatusReader.read(lab).links.allSatisfy(\.up), "carrier stays up")
+        try faults.inject(.unblackhole(port), lab: lab)
         XCTAssertTrue(try rootQdisc("\(lab)-sw", "p2").contains("noqueue"))
         XCTAssertTrue(try rootQdisc("\(lab)-h2", "eth0").contains("noqueue"))
         XCTAssertTrue(try ping(from: "\(lab)-h1", "10.9.5.2"))

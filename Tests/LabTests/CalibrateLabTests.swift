@@ -26,7 +26,7 @@ final class CalibrateLabTests: LabTestCase {
         let folder = NSTemporaryDirectory() + "redlab-calibrate-test-\(getpid())"
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let address = try XCTUnwrap(IPv4Address("10.9.7.2"))
-        let report = try manager.calibrate(lab: lab, CalibrationOptions(
+        let report = try Calibrator.run(lab: lab, CalibrationOptions(
             from: "client", to: address, receiver: PortRef(node: "server", port: "eth0"), cable: PortRef(node: "sw", port: "p1"),
             blackoutsMilliseconds: [20, 50, 200], repeats: 2, rate: 1000, directory: folder))
 

@@ -134,7 +134,7 @@ final class CaptureFileTsharkTests: XCTestCase {
         let file = folder + "/acc1-s1.pcapng"
         // As a trial writes it: the capture's file, then the lab's events written into it.
         try PcapFile(records: Self.records(), interfaceName: "acc1:s1").write(toFile: file)
-        try LabManager.annotateCaptures([file], with: Self.labEvents())
+        try LabCapture.annotate([file], with: Self.labEvents())
         try assertWiresharkReadsCleanly(file, interfaceName: "acc1:s1")
 
         let comments = try Self.tshark(["-r", file, "-Y", "frame.comment", "-T", "fields", "-e", "frame.number", "-e", "frame.comment"])

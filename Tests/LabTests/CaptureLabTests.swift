@@ -30,8 +30,8 @@ final class CaptureLabTests: LabTestCase {
         pinger.arguments = ["netns", "exec", "\(lab)-h1", "sh", "-c", "sleep 0.5; ping -c 20 -i 0.05 10.9.3.2"]
         pinger.standardOutput = FileHandle.nullDevice
         try pinger.run()
-        let results = try manager.capture(lab: lab, ports: [PortRef(node: "h1", port: "eth0"), PortRef(node: "h2", port: "eth0")],
-                                          directory: folder, filter: "icmp", seconds: 2)
+        let results = try LabCapture.run(lab: lab, ports: [PortRef(node: "h1", port: "eth0"), PortRef(node: "h2", port: "eth0")],
+                                         directory: folder, filter: "icmp", seconds: 2)
         pinger.waitUntilExit()
 
         XCTAssertEqual(results.count, 2)
@@ -79,10 +79,10 @@ final class CaptureLabTests: LabTestCase {
         // A fault logged in the middle of the capture, on the far end's cable, and undone.
         let start = Date()
         var cut = false, restored = false
-        let results = try manager.capture(lab: lab, ports: [PortRef(node: "h1", port: "eth0")], directory: folder, filter: "icmp", seconds: 2.5) {
+        let results = try LabCapture.run(lab: lab, ports: [PortRef(node: "h1", port: "eth0")], directory: folder, filter: "icmp", seconds: 2.5) {
             let elapsed = Date().timeIntervalSince(start)
-            if !cut && elapsed > 1.0 { _ = try self.manager.inject(.linkDown(PortRef(node: "h2", port: "eth0")), lab: lab); cut = true }
-            if !restored && elapsed > 1.3 { _ = try self.manager.inject(.linkUp(PortRef(node: "h2", port: "eth0")), lab: lab); restored = true }
+            if !cut && elapsed > 1.0 { _ = try self.faults.inject(.linkDown(PortRef(node: "h2", port: "eth0")), lab: lab); cut = true }
+            if !restored && elapsed > 1.3 { _ = try self.faults.inject(.linkUp(PortRef(node: "h2", port: "eth0")), lab: lab); restored = true }
             return false
         }
         let file = try XCTUnwrap(results.first?.file)
@@ -107,7 +107,7 @@ final class CaptureLabTests: LabTestCase {
         try requireRoot()
         let (lab, pinger) = try pingingLab("capl", seconds: 12)
         defer { pinger.terminate(); pinger.waitUntilExit() }
-        let redlab = LabManager.redlabExecutable()
+        let redlab = Executables.redlab()
         // Read to the end for 1.5 s: a classic pcap stream of the pings.
         let whole = try runCommand(["/bin/sh", "-c", "'\(redlab)' capture \(lab) --live h1:eth0 --filter icmp --seconds 1.5 2>/dev/null | base64 -w0"],
                                    timeout: 30)
@@ -186,11 +186,11 @@ final class CaptureLabTests: LabTestCase {
         let start = Date()
         var frozen = false
         // r1 freezes after 1 s: r2 takes both groups over (v3 within 0.4 s, v2 within 3.3 s) and sends its ARPs.
-        let results = try manager.capture(lab: lab, ports: ports, directory: folder, filter: nil, seconds: 6) {
-            if !frozen && Date().timeIntervalSince(start) > 1 { _ = try self.manager.inject(.freeze(node: "r1"), lab: lab); frozen = true }
+        let results = try LabCapture.run(lab: lab, ports: ports, directory: folder, filter: nil, seconds: 6) {
+            if !frozen && Date().timeIntervalSince(start) > 1 { _ = try self.faults.inject(.freeze(node: "r1"), lab: lab); frozen = true }
             return false
         }
-        _ = try manager.inject(.thaw(node: "r1"), lab: lab)
+        _ = try faults.inject(.thaw(node: "r1"), lab: lab)
         for result in results {
             let problems = try CaptureFileTsharkTests.tshark(["-r", result.file, "-Y", "_ws.malformed || _ws.expert.severity >= \"Error\"",
                                                               "-T", "fields", "-e", "frame.number", "-e", "frame.protocols"])

@@ -5,7 +5,7 @@ import XCTest
 
 /// The `redlab` executable as a user meets it.
 final class CommandLineTests: LabTestCase {
-    private var redlab: String { LabManager.redlabExecutable() }
+    private var redlab: String { Executables.redlab() }
 
     private func topologyFile() throws -> String {
         let path = NSTemporaryDirectory() + "redlab-cli-\(getpid()).yaml"
@@ -40,7 +40,7 @@ final class CommandLineTests: LabTestCase {
 
         result = try runCommand([redlab, "link", "down", lab, "a:eth0"])
         XCTAssertEqual(result.status, 0, result.output)
-        XCTAssertFalse(try manager.status(lab).links[0].up)
+        XCTAssertFalse(try LabStatusReader.read(lab).links[0].up)
 
         result = try runCommand([redlab, "exec", lab, "a", "--", "cat", "/proc/net/dev"])
         XCTAssertTrue(result.output.contains("eth0"), "exec runs inside the node's namespace: \(result.output)")
@@ -135,11 +135,11 @@ final class CommandLineTests: LabTestCase {
             DaemonCommandLine.stormWatchdog(lab: lab, port: "sw1:p1", afterSeconds: 0),
         ]
         var runs = redlabLines.map { [redlab] + $0 }
-        runs.append([LabManager.daemonExecutable()] + DaemonCommandLine.rstpd(node: "sw1", config: "\(folder)/rstp-sw1.conf"))
-        runs.append([LabManager.daemonExecutable()] + DaemonCommandLine.vrrpd(node: "r1", config: "\(folder)/vrrp-r1.conf"))
-        runs.append([LabManager.daemonExecutable()] + DaemonCommandLine.keepalivedNotify(node: "r1", config: "\(folder)/keepalived-r1-notify.conf")
+        runs.append([Executables.redlabd()] + DaemonCommandLine.rstpd(node: "sw1", config: "\(folder)/rstp-sw1.conf"))
+        runs.append([Executables.redlabd()] + DaemonCommandLine.vrrpd(node: "r1", config: "\(folder)/vrrp-r1.conf"))
+        runs.append([Executables.redlabd()] + DaemonCommandLine.keepalivedNotify(node: "r1", config: "\(folder)/keepalived-r1-notify.conf")
                     + ["--time-ns", "1", "INSTANCE", "gw", "MASTER", "100"])
-        runs.append([LabManager.daemonExecutable()] + DaemonCommandLine.keepalived(namespace: "\(lab)-r1", program: "/bin/true", arguments: ["-x"]))
+        runs.append([Executables.redlabd()] + DaemonCommandLine.keepalived(namespace: "\(lab)-r1", program: "/bin/true", arguments: ["-x"]))
         for arguments in runs {
             let result = try runCommand(arguments)
             XCTAssertEqual(result.status, 1, "\(arguments): \(result.output)")

@@ -39,7 +39,7 @@ final class ConvergenceLabTests: LabTestCase {
         XCTAssertTrue(try firstPing(lab, from: "client", "10.0.1.1"), "client reaches the VRRP gateway")
         XCTAssertTrue(try firstPing(lab, from: "srv2", "10.0.1.1"))
         // What `up` waited for holds: one master, one root.
-        let status = try manager.status(lab)
+        let status = try LabStatusReader.read(lab)
         let masters = status.nodes.flatMap { node in (node.vrrp ?? []).filter { $0.state == "master" }.map { _ in node.name } }
         XCTAssertEqual(masters, ["core1"], "core1 (priority 200) is the only master")
         XCTAssertEqual(Set(status.nodes.compactMap(\.rstp?.rootID)).count, 1)

@@ -4,7 +4,7 @@ import XCTest
 
 /// `redlab generate --ipv6` and `redlab probe` to IPv6 as a user meets them: no lab, no root.
 final class DualStackCommandLineTests: LabTestCase {
-    private var redlab: String { LabManager.redlabExecutable() }
+    private var redlab: String { Executables.redlab() }
 
     func testGenerateIPv6WritesAValidDualStackFileAndTheDefaultHasNoIPv6() throws {
         for design in ["ladder", "cross"] {

@@ -23,7 +23,7 @@ final class DualStackLabTests: LabTestCase {
     }
 
     private func vrrpState(_ lab: String, _ node: String, _ group: String) throws -> String? {
-        try manager.status(lab).nodes.first { $0.name == node }?.vrrp?.first { $0.name == group }?.state
+        try LabStatusReader.read(lab).nodes.first { $0.name == node }?.vrrp?.first { $0.name == group }?.state
     }
 
     private func address(_ text: String) throws -> IPAddress { try ProbeOptions.destination(text) }
@@ -38,7 +38,7 @@ final class DualStackLabTests: LabTestCase {
         XCTAssertTrue(route.contains("via fe80::1 dev eth0"), route)
         XCTAssertTrue(try run(in: "\(lab)-srv1", ["ip", "-6", "addr", "show", "dev", "eth0"]).output.contains("2001:db8:1::11/64"))
         XCTAssertEqual(try LabVerifier(lab: lab).verify(dualStackCross()), [], "every IPv4 and IPv6 address is where the file says")
-        XCTAssertEqual(try manager.status(lab).nodes.first { $0.name == "client" }?.interfaces.first { $0.name == "eth0" }?.addresses,
+        XCTAssertEqual(try LabStatusReader.read(lab).nodes.first { $0.name == "client" }?.interfaces.first { $0.name == "eth0" }?.addresses,
                        ["10.0.1.100/24", "2001:db8:1::100/64"], "status lists global IPv6 addresses, not link-local ones")
         // An IPv6 address taken away is found missing, and given back.
         XCTAssertEqual(try run(in: "\(lab)-srv2", ["ip", "-6", "addr", "del", "2001:db8:1::12/64", "dev", "eth0"]).status, 0)
@@ -51,20 +51,20 @@ final class DualStackLabTests: LabTestCase {
         // Until the spanning tree has settled, probes may be lost: wait for a clean short stream.
         var toServer: ProbeResult?
         _ = try waitUntil(seconds: 10, interval: 0.2) {
-            toServer = try manager.probe(lab: lab, ProbeOptions(kind: .udp, from: "client", to: try address("2001:db8:1::11"), rate: 500, seconds: 0.3))
+            toServer = try Prober.run(lab: lab, ProbeOptions(kind: .udp, from: "client", to: try address("2001:db8:1::11"), rate: 500, seconds: 0.3))
             return toServer?.lost == 0
         }
         XCTAssertEqual(toServer?.lost, 0, "UDP over IPv6 from the client to srv1")
         XCTAssertGreaterThan(toServer?.answered ?? 0, 100)
-        let gateway = try manager.probe(lab: lab, ProbeOptions(kind: .icmp, from: "client", to: try address("2001:db8:1::1"), rate: 500, seconds: 0.3))
+        let gateway = try Prober.run(lab: lab, ProbeOptions(kind: .icmp, from: "client", to: try address("2001:db8:1::1"), rate: 500, seconds: 0.3))
         XCTAssertEqual(gateway.lost, 0, "the Master answers for the virtual address")
         XCTAssertGreaterThan(gateway.answered, 100)
 
-        try manager.inject(.crash(node: "core1"), lab: lab)
+        try faults.inject(.crash(node: "core1"), lab: lab)
         XCTAssertTrue(try waitUntil(seconds: 3) { try vrrpState(lab, "core2", "gw1v6") == "master" })
         var afterCrash: ProbeResult?
         _ = try waitUntil(seconds: 5, interval: 0.2) {
-            afterCrash = try manager.probe(lab: lab, ProbeOptions(kind: .icmp, from: "client", to: try address("2001:db8:1::1"), rate: 500, seconds: 0.3))
+            afterCrash = try Prober.run(lab: lab, ProbeOptions(kind: .icmp, from: "client", to: try address("2001:db8:1::1"), rate: 500, seconds: 0.3))
             return afterCrash?.lost == 0
         }
         XCTAssertEqual(afterCrash?.lost, 0, "core2 answers for the virtual address")
@@ -75,21 +75,21 @@ final class DualStackLabTests: LabTestCase {
     /// answers for the virtual IPv6 address, core2 once core1 crashes.
     func testKeepalivedRunsTheGeneratedDualStackGroups() throws {
         try requireRoot()
-        guard LabManager.keepalivedExecutable() != nil else { throw XCTSkip("keepalived is not installed (scripts/setup installs it)") }
+        guard Executables.keepalived() != nil else { throw XCTSkip("keepalived is not installed (scripts/setup installs it)") }
         let lab = labName("dsk")
         try manager.up(dualStackCross(.keepalived), name: lab)
         XCTAssertTrue(try waitUntil(seconds: 8) { try vrrpState(lab, "core1", "gw1v6") == "master" && vrrpState(lab, "core1", "gw1") == "master" })
         XCTAssertTrue(try waitUntil(seconds: 8) { try vrrpState(lab, "core2", "gw1v6") == "backup" })
         var gateway: ProbeResult?
         _ = try waitUntil(seconds: 10, interval: 0.2) {
-            gateway = try manager.probe(lab: lab, ProbeOptions(kind: .icmp, from: "client", to: try address("2001:db8:1::1"), rate: 500, seconds: 0.3))
+            gateway = try Prober.run(lab: lab, ProbeOptions(kind: .icmp, from: "client", to: try address("2001:db8:1::1"), rate: 500, seconds: 0.3))
             return gateway?.lost == 0
         }
         XCTAssertEqual(gateway?.lost, 0, "keepalived's Master answers for the virtual address")
-        try manager.inject(.crash(node: "core1"), lab: lab)
+        try faults.inject(.crash(node: "core1"), lab: lab)
         XCTAssertTrue(try waitUntil(seconds: 3) { try vrrpState(lab, "core2", "gw1v6") == "master" })
         _ = try waitUntil(seconds: 5, interval: 0.2) {
-            gateway = try manager.probe(lab: lab, ProbeOptions(kind: .icmp, from: "client", to: try address("2001:db8:1::1"), rate: 500, seconds: 0.3))
+            gateway = try Prober.run(lab: lab, ProbeOptions(kind: .icmp, from: "client", to: try address("2001:db8:1::1"), rate: 500, seconds: 0.3))
             return gateway?.lost == 0
         }
         XCTAssertEqual(gateway?.lost, 0, "core2's keepalived answers for the virtual address")
@@ -118,7 +118,7 @@ final class DualStackLabTests: LabTestCase {
               - {at: 2s, restore: core1}
             """, file: "/tmp/\(lab).yaml")
         var lines: [String] = []
-        let results = try manager.runScenario(scenario, options: ScenarioRunOptions(resultsDirectory: out)) { lines.append($0) }
+        let results = try ScenarioRunner.run(scenario, options: ScenarioRunOptions(resultsDirectory: out)) { lines.append($0) }
         let cell = try XCTUnwrap(results.cells.first)
         XCTAssertNil(cell.error, "\(lines)")
         let trial = try XCTUnwrap(cell.trials.first, "\(lines)")

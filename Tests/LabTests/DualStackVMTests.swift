@@ -21,7 +21,7 @@ final class DualStackVMTests: LabTestCase {
         let lab = labName("dsv")
         try manager.up(topology, name: lab)
         func state(_ node: String, _ group: String) throws -> String? {
-            try manager.status(lab).nodes.first { $0.name == node }?.vrrp?.first { $0.name == group }?.state
+            try LabStatusReader.read(lab).nodes.first { $0.name == node }?.vrrp?.first { $0.name == group }?.state
         }
         // Load sharing, as for IPv4: core1 is Master of VLAN 10's groups, core2 of VLAN 20's.
         XCTAssertTrue(try waitUntil(seconds: 60, interval: 0.5) { try state("core1", "gw10v6") == "master" && state("core2", "gw20v6") == "master" })
@@ -30,7 +30,7 @@ final class DualStackVMTests: LabTestCase {
         XCTAssertTrue(route.contains("via fe80::1 dev bond0"), route)
         var result: ProbeResult?
         _ = try waitUntil(seconds: 90, interval: 1) {
-            result = try manager.probe(lab: lab, ProbeOptions(kind: .udp, from: "srv1", to: try ProbeOptions.destination("2001:db8:20::100"),
+            result = try Prober.run(lab: lab, ProbeOptions(kind: .udp, from: "srv1", to: try ProbeOptions.destination("2001:db8:20::100"),
                                                              rate: 100, seconds: 1))
             return result?.lost == 0
         }

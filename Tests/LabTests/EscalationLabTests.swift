@@ -95,7 +95,7 @@ final class EscalationLabTests: LabTestCase {
         snmptrapd = trapd
         XCTAssertTrue(waitFor(10) { read(trapLog).contains("NET-SNMP version") }, "snmptrapd did not start: \(read(trapLog))")
 
-        let downEvents = try manager.inject(.linkDown(PortRef(node: "h2", port: "eth0")), lab: lab)
+        let downEvents = try faults.inject(.linkDown(PortRef(node: "h2", port: "eth0")), lab: lab)
         let down = try XCTUnwrap(downEvents.first)
         XCTAssertTrue(waitFor(5) { occurrences(of: "STRING: \"link-down\"", in: read(trapLog)) >= 2 }, "traps: \(read(trapLog))")
         var log = read(trapLog)
@@ -124,18 +124,18 @@ final class EscalationLabTests: LabTestCase {
         XCTAssertTrue(waitFor(5) { notifierPIDs.allSatisfy(exited) }, "the notifier stops on SIGTERM")
         try FileManager.default.removeItem(atPath: EventNotifier.statusPath(lab: lab))
         let restarted = Process()
-        restarted.executableURL = URL(fileURLWithPath: LabManager.redlabExecutable())
+        restarted.executableURL = URL(fileURLWithPath: Executables.redlab())
         restarted.arguments = ["daemon", "notifier", "--lab", lab]
         restarted.standardOutput = FileHandle.nullDevice
         try restarted.run()
-        try manager.recordProcess(lab: lab, pid: restarted.processIdentifier, role: "notifier")
+        try LabDirectory(name: lab).append(.process(pid: restarted.processIdentifier, role: "notifier"))
         defer { if restarted.isRunning { restarted.terminate() } }
         XCTAssertTrue(waitFor(10) { FileManager.default.fileExists(atPath: EventNotifier.statusPath(lab: lab)) })
         // A few of its rounds on purpose before the next event: a notifier that lost its place in the log
         // would send the old link-down again in them, on its own.
         usleep(300_000)
 
-        try manager.inject(.linkUp(PortRef(node: "h2", port: "eth0")), lab: lab)
+        try faults.inject(.linkUp(PortRef(node: "h2", port: "eth0")), lab: lab)
         XCTAssertTrue(waitFor(5) { occurrences(of: "STRING: \"link-up\"", in: read(trapLog)) >= 2 }, "traps: \(read(trapLog))")
         // Half a second more on purpose: the test is that no further trap (a link-down sent again) comes.
         usleep(500_000)

@@ -20,7 +20,7 @@ final class FaultLabTests: LabTestCase {
     }
 
     private func carrier(_ lab: String, _ end: String) throws -> Bool {
-        try XCTUnwrap(try manager.status(lab).links.first { $0.a == end || $0.b == end }).up
+        try XCTUnwrap(try LabStatusReader.read(lab).links.first { $0.a == end || $0.b == end }).up
     }
 
     func testBlackholeDropsTrafficWhileCarrierStaysUpAndIsReversible() throws {
@@ -29,12 +29,12 @@ final class FaultLabTests: LabTestCase {
         try manager.up(pair(), name: lab)
         XCTAssertTrue(try ping(from: "\(lab)-h1", "10.9.4.2"))
 
-        let events = try manager.inject(.blackhole(PortRef(node: "sw", port: "p2"), direction: .both), lab: lab)
+        let events = try faults.inject(.blackhole(PortRef(node: "sw", port: "p2"), direction: .both), lab: lab)
         XCTAssertEqual(events.map(\.kind), ["blackhole"])
         XCTAssertTrue(try carrier(lab, "sw:p2"), "a blackhole keeps carrier up")
         XCTAssertFalse(try ping(from: "\(lab)-h1", "10.9.4.2", attempts: 2))
 
-        try manager.inject(.unblackhole(PortRef(node: "sw", port: "p2")), lab: lab)
+        try faults.inject(.unblackhole(PortRef(node: "sw", port: "p2")), lab: lab)
         XCTAssertTrue(try ping(from: "\(lab)-h1", "10.9.4.2"))
     }
 
@@ -42,7 +42,7 @@ final class FaultLabTests: LabTestCase {
         try requireRoot()
         let lab = labName("bhi")
         try manager.up(pair(), name: lab)
-        try manager.inject(.blackhole(PortRef(node: "h2", port: "eth0"), direction: .in), lab: lab)
+        try faults.inject(.blackhole(PortRef(node: "h2", port: "eth0"), direction: .in), lab: lab)
         XCTAssertFalse(try ping(from: "\(lab)-h1", "10.9.4.2", attempts: 2))
         // h2's own ARP requests still leave: h1 learns h2's address from them.
         _ = try run(in: "\(lab)-h2", ["ping", "-c", "1", "-W", "1", "10.9.4.1"])
@@ -54,10 +54,10 @@ final class FaultLabTests: LabTestCase {
         let lab = labName("flap")
         try manager.up(pair(), name: lab)
         let start = wallClockNanoseconds()
-        try manager.inject(.linkDown(PortRef(node: "h1", port: "eth0")), lab: lab)
+        try faults.inject(.linkDown(PortRef(node: "h1", port: "eth0")), lab: lab)
         XCTAssertFalse(try carrier(lab, "h1:eth0"))
-        try manager.inject(.linkUp(PortRef(node: "h1", port: "eth0")), lab: lab)
-        let flaps = try manager.inject(.flap(PortRef(node: "sw", port: "p2"), periodMilliseconds: 40, count: 3), lab: lab)
+        try faults.inject(.linkUp(PortRef(node: "h1", port: "eth0")), lab: lab)
+        let flaps = try faults.inject(.flap(PortRef(node: "sw", port: "p2"), periodMilliseconds: 40, count: 3), lab: lab)
         XCTAssertEqual(flaps.map(\.kind), ["link-down", "link-up", "link-down", "link-up", "link-down", "link-up"])
         let times = flaps.map(\.timeNanoseconds)
         XCTAssertEqual(times, times.sorted())
@@ -73,10 +73,10 @@ final class FaultLabTests: LabTestCase {
         try requireRoot()
         let lab = labName("crash")
         try manager.up(pair(), name: lab)
-        try manager.inject(.crash(node: "sw"), lab: lab)
+        try faults.inject(.crash(node: "sw"), lab: lab)
         XCTAssertFalse(try carrier(lab, "sw:p1"))
         XCTAssertFalse(try carrier(lab, "sw:p2"))
-        try manager.inject(.restore(node: "sw"), lab: lab)
+        try faults.inject(.restore(node: "sw"), lab: lab)
         XCTAssertTrue(try ping(from: "\(lab)-h1", "10.9.4.2"))
     }
 
@@ -95,16 +95,16 @@ final class FaultLabTests: LabTestCase {
             // try?: a process not yet readable in /proc is not yet the stand-in
             (try? String(contentsOfFile: "/proc/\(sleeper.processIdentifier)/comm", encoding: .utf8)) == "sleep\n"
         }
-        try manager.recordProcess(lab: lab, pid: sleeper.processIdentifier, role: "test-daemon sw")
+        try LabDirectory(name: lab).append(.process(pid: sleeper.processIdentifier, role: "test-daemon sw"))
         func state() throws -> String {
             let stat = try String(contentsOfFile: "/proc/\(sleeper.processIdentifier)/stat", encoding: .utf8)
             return String(stat.split(separator: ")").last?.split(separator: " ").first ?? "")
         }
-        let frozen = try manager.inject(.freeze(node: "sw"), lab: lab)
+        let frozen = try faults.inject(.freeze(node: "sw"), lab: lab)
         XCTAssertEqual(frozen.first?.detail["processes"], "1")
         _ = try waitUntil(seconds: 2) { try state() == "T" }
         XCTAssertEqual(try state(), "T", "stopped")
-        try manager.inject(.thaw(node: "sw"), lab: lab)
+        try faults.inject(.thaw(node: "sw"), lab: lab)
         _ = try waitUntil(seconds: 2) { try state() == "S" }
         XCTAssertEqual(try state(), "S", "running again (sleeping)")
         XCTAssertTrue(try carrier(lab, "sw:p1"), "freeze leaves cables up")
@@ -114,10 +114,10 @@ final class FaultLabTests: LabTestCase {
         try requireRoot()
         let lab = labName("unk")
         try manager.up(pair(), name: lab)
-        XCTAssertThrowsError(try manager.inject(.crash(node: "nosuch"), lab: lab)) {
+        XCTAssertThrowsError(try faults.inject(.crash(node: "nosuch"), lab: lab)) {
             XCTAssertEqual($0 as? LabError, .unknownNode(lab: lab, node: "nosuch"))
         }
-        XCTAssertThrowsError(try manager.inject(.blackhole(PortRef(node: "sw", port: "p9"), direction: .both), lab: lab)) {
+        XCTAssertThrowsError(try faults.inject(.blackhole(PortRef(node: "sw", port: "p9"), direction: .both), lab: lab)) {
             XCTAssertEqual($0 as? LabError, .unknownPort(lab: lab, port: "sw:p9"))
         }
     }

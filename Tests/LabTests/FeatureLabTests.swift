@@ -35,7 +35,7 @@ final class FeatureLabTests: LabTestCase {
         let lab = labName("ab")
         try manager.up(bondedHost(Bond(name: "bond0", mode: .activeBackup, members: ["eth0", "eth1"],
                                        miimon: 50, primary: "eth0")), name: lab)
-        var bond = try XCTUnwrap(try manager.status(lab).nodes.first { $0.name == "h1" }?.bonds.first)
+        var bond = try XCTUnwrap(try LabStatusReader.read(lab).nodes.first { $0.name == "h1" }?.bonds.first)
         XCTAssertEqual(bond.mode, "active-backup")
         XCTAssertEqual(bond.monitor, "mii")
         XCTAssertEqual(bond.miimon, 50)
@@ -44,9 +44,9 @@ final class FeatureLabTests: LabTestCase {
         XCTAssertEqual(bond.activeMember, "eth0")
         XCTAssertTrue(try ping(from: "\(lab)-h1", "10.9.1.2"))
 
-        try manager.setCable(lab: lab, at: port("h1:eth0"), up: false)
-        _ = try waitUntil(seconds: 3) { try manager.status(lab).nodes.first { $0.name == "h1" }?.bonds.first?.activeMember == "eth1" }
-        bond = try XCTUnwrap(try manager.status(lab).nodes.first { $0.name == "h1" }?.bonds.first)
+        try faults.setCable(lab: lab, at: port("h1:eth0"), up: false)
+        _ = try waitUntil(seconds: 3) { try LabStatusReader.read(lab).nodes.first { $0.name == "h1" }?.bonds.first?.activeMember == "eth1" }
+        bond = try XCTUnwrap(try LabStatusReader.read(lab).nodes.first { $0.name == "h1" }?.bonds.first)
         XCTAssertEqual(bond.activeMember, "eth1", "the bond moved to the surviving member")
         XCTAssertTrue(try ping(from: "\(lab)-h1", "10.9.1.2"), "traffic flows over the backup member")
     }
@@ -60,7 +60,7 @@ final class FeatureLabTests: LabTestCase {
                                        arpValidate: .all, primary: "eth0"))
         try manager.up(topology, name: lab)
         XCTAssertEqual(try LabVerifier(lab: lab).verify(topology), [])
-        let bond = try XCTUnwrap(try manager.status(lab).nodes.first { $0.name == "h1" }?.bonds.first)
+        let bond = try XCTUnwrap(try LabStatusReader.read(lab).nodes.first { $0.name == "h1" }?.bonds.first)
         XCTAssertEqual(bond.monitor, "arp")
         XCTAssertEqual(bond.arpInterval, 100)
         XCTAssertEqual(bond.arpIPTargets, ["10.9.1.2", "10.9.1.3"])
@@ -75,7 +75,7 @@ final class FeatureLabTests: LabTestCase {
         // balance-xor uses both members at once: both must reach the same switch, or the pair would loop.
         topology.links[2] = Link(port("h1:eth1"), port("sw1:p2"))
         try manager.up(topology, name: lab)
-        let bond = try XCTUnwrap(try manager.status(lab).nodes.first { $0.name == "h1" }?.bonds.first)
+        let bond = try XCTUnwrap(try LabStatusReader.read(lab).nodes.first { $0.name == "h1" }?.bonds.first)
         XCTAssertEqual(bond.mode, "balance-xor")
         XCTAssertTrue(try ping(from: "\(lab)-h1", "10.9.1.2"))
     }
@@ -100,19 +100,19 @@ final class FeatureLabTests: LabTestCase {
         // LACP at the fast rate settles within a few seconds; both members must join one aggregator.
         var members: [LabStatus.BondMember] = []
         _ = try waitUntil(seconds: 15, interval: 0.25) {
-            members = try XCTUnwrap(try manager.status(lab).nodes.first { $0.name == "sw1" }?.bonds.first).members
+            members = try XCTUnwrap(try LabStatusReader.read(lab).nodes.first { $0.name == "sw1" }?.bonds.first).members
             return Set(members.compactMap(\.aggregatorID)).count == 1 && members.allSatisfy(\.active)
         }
         XCTAssertEqual(try LabVerifier(lab: lab).verify(topology), [])
-        let sw1Bond = try XCTUnwrap(try manager.status(lab).nodes.first { $0.name == "sw1" }?.bonds.first)
+        let sw1Bond = try XCTUnwrap(try LabStatusReader.read(lab).nodes.first { $0.name == "sw1" }?.bonds.first)
         XCTAssertEqual(sw1Bond.mode, "802.3ad")
         XCTAssertEqual(Set(sw1Bond.members.map(\.name)), ["m1", "m2"])
         XCTAssertEqual(Set(members.compactMap(\.aggregatorID)).count, 1, "both members in one aggregator: \(members)")
-        let sw1 = try XCTUnwrap(try manager.status(lab).nodes.first { $0.name == "sw1" })
+        let sw1 = try XCTUnwrap(try LabStatusReader.read(lab).nodes.first { $0.name == "sw1" })
         XCTAssertEqual(sw1.interfaces.first { $0.name == "po1" }?.master, "br0", "the aggregate is one bridge port")
         XCTAssertTrue(try ping(from: "\(lab)-h1", "10.9.2.2"))
 
-        try manager.setCable(lab: lab, at: port("sw1:m1"), up: false)
+        try faults.setCable(lab: lab, at: port("sw1:m1"), up: false)
         XCTAssertTrue(try ping(from: "\(lab)-h1", "10.9.2.2"), "the aggregate survives losing one member")
     }
 
@@ -157,7 +157,7 @@ final class FeatureLabTests: LabTestCase {
         let lab = labName("vl")
         try manager.up(vlanLab(), name: lab)
         XCTAssertEqual(try LabVerifier(lab: lab).verify(vlanLab()), [])
-        let status = try manager.status(lab)
+        let status = try LabStatusReader.read(lab)
         let sw1 = try XCTUnwrap(status.nodes.first { $0.name == "sw1" })
         XCTAssertEqual(sw1.bridge?.vlanFiltering, true)
         func vlans(_ node: LabStatus.Node, _ port: String) -> Set<String> {

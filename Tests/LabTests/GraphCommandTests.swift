@@ -6,7 +6,7 @@ import XCTest
 
 /// `redlab graph`, `redlab --version` and `redlab validate -` through the executable, as a user runs them.
 final class GraphCommandTests: LabTestCase {
-    private var redlab: String { LabManager.redlabExecutable() }
+    private var redlab: String { Executables.redlab() }
 
     private func temporary(_ name: String) -> String {
         NSTemporaryDirectory() + "redlab-graph-\(getpid())-\(name)"

@@ -28,7 +28,7 @@ final class HostLabPlanTests: XCTestCase {
     }
 
     func testAHostsPlanMakesAVXLANDeviceForEachCableToAnotherHostAndAVethForTheRest() throws {
-        let part = try LabManager.part(of: try spread(), onHost: "h1")
+        let part = try HostPart.of(try spread(), onHost: "h1")
         let steps = BuildPlan.steps(for: part, lab: "lab")
         XCTAssertEqual(steps.filter { if case .createNamespace = $0 { return true } else { return false } },
                        [.createNamespace("lab-sw1"), .createNamespace("lab-a")], "only this host's nodes")
@@ -60,7 +60,7 @@ final class HostLabPlanTests: XCTestCase {
     }
 
     func testTheOtherHostMakesTheSameCablesFromItsSide() throws {
-        let part = try LabManager.part(of: try spread(), onHost: "h2")
+        let part = try HostPart.of(try spread(), onHost: "h2")
         let tunnels = BuildPlan.steps(for: part, lab: "lab").compactMap { step -> VXLANTunnel? in
             if case .createVXLAN(_, _, let tunnel) = step { return tunnel }
             return nil
@@ -77,23 +77,23 @@ final class HostLabPlanTests: XCTestCase {
     }
 
     func testTheWholeLabOnOneMachineUsesVethPairsEverywhere() throws {
-        let whole = try LabManager.part(of: try spread(), onHost: nil)
+        let whole = try HostPart.of(try spread(), onHost: nil)
         let steps = BuildPlan.steps(for: whole, lab: "lab")
         XCTAssertFalse(steps.contains { if case .createVXLAN = $0 { return true } else { return false } })
         XCTAssertEqual(steps.filter { if case .createVeth = $0 { return true } else { return false } }.count, 3)
     }
 
     func testAnUnknownHostOrAFileWithoutHostsIsAClearError() throws {
-        XCTAssertThrowsError(try LabManager.part(of: try spread(), onHost: "h9")) { error in
+        XCTAssertThrowsError(try HostPart.of(try spread(), onHost: "h9")) { error in
             XCTAssertEqual("\(error)", "--host h9: no such host in spread.yaml; its hosts: h1, h2")
         }
-        XCTAssertThrowsError(try LabManager.part(of: Topology(name: "one", nodes: [], links: [], file: "one.yaml"), onHost: "h1")) { error in
+        XCTAssertThrowsError(try HostPart.of(Topology(name: "one", nodes: [], links: [], file: "one.yaml"), onHost: "h1")) { error in
             XCTAssertTrue("\(error)".contains("one.yaml names no hosts"), "\(error)")
         }
     }
 
     func testANodeOnAnotherHostIsNamedWithItsHost() throws {
-        let part = try LabManager.part(of: try spread(), onHost: "h1")
+        let part = try HostPart.of(try spread(), onHost: "h1")
         let record = LabRecord(name: "lab", topologyFile: "spread.yaml",
                                nodes: part.nodes.map { .init(name: $0.name, kind: $0.kind.rawValue, namespace: "lab-\($0.name)") },
                                links: LabRecord.links(of: part), createdAt: Date(), host: "h1")

@@ -70,7 +70,7 @@ final class HostLabTests: LabTestCase {
     private func rstp(_ labs: [String]) throws -> [String: RSTPStatus] {
         var result: [String: RSTPStatus] = [:]
         for lab in labs {
-            for node in try manager.status(lab).nodes { if let rstp = node.rstp { result[node.name] = rstp } }
+            for node in try LabStatusReader.read(lab).nodes { if let rstp = node.rstp { result[node.name] = rstp } }
         }
         return result
     }
@@ -98,13 +98,13 @@ final class HostLabTests: LabTestCase {
         let file = NSTemporaryDirectory() + "\(labB).yaml"
         try TopologyWriter.yaml(topology).write(toFile: file, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: file) }  // try?: a leftover temporary file harms nothing
-        let upB = try runCommand(["/usr/bin/nsenter", "--net=\(Namespace.path(underlay.h2))", LabManager.redlabExecutable(),
+        let upB = try runCommand(["/usr/bin/nsenter", "--net=\(Namespace.path(underlay.h2))", Executables.redlab(),
                                   "up", file, "--host", "h2", "--name", labB], timeout: 60)
         XCTAssertEqual(upB.status, 0, upB.output)
         XCTAssertTrue(upB.output.contains("host h2's part is up"), upB.output)
 
         // Each part holds its own nodes only, and names its host.
-        let statusA = try manager.status(labA), statusB = try manager.status(labB)
+        let statusA = try LabStatusReader.read(labA), statusB = try LabStatusReader.read(labB)
         XCTAssertEqual(statusA.host, "h1")
         XCTAssertEqual(statusA.nodes.map(\.name).sorted(), ["acc1", "core1", "srv1"])
         XCTAssertEqual(statusB.nodes.map(\.name).sorted(), ["acc2", "client", "core2", "srv2"])
@@ -146,9 +146,9 @@ final class HostLabTests: LabTestCase {
         // acc2-core2 and over the isl tunnel to core1.
         let cutter = Process()
         cutter.executableURL = URL(fileURLWithPath: "/bin/sh")
-        cutter.arguments = ["-c", "sleep 1; exec '\(LabManager.redlabExecutable())' fault \(labB) link-down acc2:up1"]
+        cutter.arguments = ["-c", "sleep 1; exec '\(Executables.redlab())' fault \(labB) link-down acc2:up1"]
         try cutter.run()
-        let result = try manager.probe(lab: labB, ProbeOptions(kind: .icmp, from: "client", to: IPv4Address(10, 0, 1, 11), rate: 1000, seconds: 3))
+        let result = try Prober.run(lab: labB, ProbeOptions(kind: .icmp, from: "client", to: IPv4Address(10, 0, 1, 11), rate: 1000, seconds: 3))
         cutter.waitUntilExit()
         XCTAssertEqual(cutter.terminationStatus, 0, "redlab fault link-down on the tunnel end")
         print("cross-host failover: longest gap \(String(format: "%.1f", result.longestGapMilliseconds)) ms, \(result.lost) of \(result.sent) lost, gaps \(result.gaps.map { String(format: "%.1f", $0.milliseconds) })")
@@ -162,8 +162,8 @@ final class HostLabTests: LabTestCase {
         XCTAssertTrue(try ping(from: "\(labB)-client", "10.0.1.11", attempts: 3), "after the cut")
 
         // Only h2's end went down: a tunnel has no carrier to lose, so core1:a2 on h1 still shows carrier.
-        XCTAssertEqual(try manager.status(labB).nodes.first { $0.name == "acc2" }?.interfaces.first { $0.name == "up1" }?.up, false)
-        XCTAssertEqual(try manager.status(labA).nodes.first { $0.name == "core1" }?.interfaces.first { $0.name == "a2" }?.carrier, true)
+        XCTAssertEqual(try LabStatusReader.read(labB).nodes.first { $0.name == "acc2" }?.interfaces.first { $0.name == "up1" }?.up, false)
+        XCTAssertEqual(try LabStatusReader.read(labA).nodes.first { $0.name == "core1" }?.interfaces.first { $0.name == "a2" }?.carrier, true)
 
         // The event names the host whose clock stamped it, and the cut fell inside the stream (both on h2's
         // clock; on one machine the two "hosts" share one clock, so their offset is 0 by construction).
@@ -179,13 +179,13 @@ final class HostLabTests: LabTestCase {
         XCTAssertEqual(Set(daemonEvents.map(\.host)), ["h1"], "\(daemonEvents)")
 
         // The far end of the cable is h1's to act on.
-        XCTAssertThrowsError(try manager.inject(.linkDown(PortRef(node: "core1", port: "a2")), lab: labB)) { error in
+        XCTAssertThrowsError(try faults.inject(.linkDown(PortRef(node: "core1", port: "a2")), lab: labB)) { error in
             XCTAssertTrue("\(error)".contains("core1 runs on host h1"), "\(error)")
         }
 
         // Restoring the end brings the original tree back once core1's next BPDU (one hello time, 2 s)
         // arrives over the tunnel.
-        try manager.inject(.linkUp(PortRef(node: "acc2", port: "up1")), lab: labB)
+        try faults.inject(.linkUp(PortRef(node: "acc2", port: "up1")), lab: labB)
         let restored = try waitForOneTree([labA, labB], acc2RootPort: "up1")
         XCTAssertEqual(Set(restored.values.map(\.rootID)).count, 1)
         XCTAssertEqual(restored["acc2"]?.rootPort, "up1", "the original tree is back")
@@ -193,7 +193,7 @@ final class HostLabTests: LabTestCase {
         // Each host removes its own part; the underlay namespaces are the test's.
         try manager.down(labA)
         XCTAssertTrue(leftoverNamespaces(prefix: labA).isEmpty)
-        XCTAssertEqual(try manager.status(labB).nodes.count, 4, "h2's part is untouched by h1's down")
+        XCTAssertEqual(try LabStatusReader.read(labB).nodes.count, 4, "h2's part is untouched by h1's down")
         try manager.down(labB)
         XCTAssertTrue(leftoverNamespaces(prefix: labB).isEmpty)
     }

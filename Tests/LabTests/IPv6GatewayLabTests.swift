@@ -44,7 +44,7 @@ final class IPv6GatewayLabTests: LabTestCase {
     }
 
     private func state(_ lab: String, _ node: String) throws -> String? {
-        try manager.status(lab).nodes.first { $0.name == node }?.vrrp?.first { $0.name == "gw6" }?.state
+        try LabStatusReader.read(lab).nodes.first { $0.name == node }?.vrrp?.first { $0.name == "gw6" }?.state
     }
 
     func testAnIPv6StreamCrossesTheVirtualGatewayAndSurvivesTheMastersCableCut() throws {
@@ -58,7 +58,7 @@ final class IPv6GatewayLabTests: LabTestCase {
         XCTAssertTrue(try run(in: "\(lab)-h1", ["ip", "-6", "route", "get", "2001:db8:2::20"]).output.contains("via fe80::1 dev eth0"))
         var healthy: ProbeResult?
         _ = try waitUntil(seconds: 5, interval: 0.2) {
-            healthy = try manager.probe(lab: lab, ProbeOptions(kind: .udp, from: "h1", to: h2, rate: 500, seconds: 0.3))
+            healthy = try Prober.run(lab: lab, ProbeOptions(kind: .udp, from: "h1", to: h2, rate: 500, seconds: 0.3))
             return healthy?.lost == 0
         }
         XCTAssertEqual(healthy?.lost, 0, "UDP over IPv6 from h1 to h2 through r1")
@@ -74,7 +74,7 @@ final class IPv6GatewayLabTests: LabTestCase {
         cutter.executableURL = URL(fileURLWithPath: "/bin/sh")
         cutter.arguments = ["-c", "sleep 0.4; ip -n \(lab)-sw link set p1 down"]
         try cutter.run()
-        let result = try manager.probe(lab: lab, ProbeOptions(kind: .udp, from: "h1", to: h2, rate: 1000, seconds: 2))
+        let result = try Prober.run(lab: lab, ProbeOptions(kind: .udp, from: "h1", to: h2, rate: 1000, seconds: 2))
         cutter.waitUntilExit()
         XCTAssertEqual(try state(lab, "r2"), "master")
         XCTAssertEqual(result.gaps.count, 1, "\(result.gaps)")

@@ -36,7 +36,7 @@ final class IPv6ProbeLabTests: LabTestCase {
         let h2 = try ProbeOptions.destination("2001:db8:7::2")
         for kind in ProbeKind.allCases {
             // No responder named: the lab's node holding 2001:db8:7::2 (h2) answers.
-            let result = try manager.probe(lab: lab, ProbeOptions(kind: kind, from: "h1", to: h2, rate: kind == .udp || kind == .icmp ? 1000 : 100, seconds: 0.5))
+            let result = try Prober.run(lab: lab, ProbeOptions(kind: kind, from: "h1", to: h2, rate: kind == .udp || kind == .icmp ? 1000 : 100, seconds: 0.5))
             XCTAssertEqual(result.to, "2001:db8:7::2")
             XCTAssertGreaterThan(result.sent, kind == .udp || kind == .icmp ? 450 : 45, "\(kind)")
             XCTAssertEqual(result.lost, 0, "\(kind)")
@@ -47,7 +47,7 @@ final class IPv6ProbeLabTests: LabTestCase {
         // The same stream to an address nobody holds is lost whole: the answers above were h2's.
         let nobody = try ProbeOptions.destination("2001:db8:7::99")
         for kind in [ProbeKind.udp, .icmp] {
-            let result = try manager.probe(lab: lab, ProbeOptions(kind: kind, from: "h1", to: nobody, responder: "h2", rate: 200, seconds: 0.3))
+            let result = try Prober.run(lab: lab, ProbeOptions(kind: kind, from: "h1", to: nobody, responder: "h2", rate: 200, seconds: 0.3))
             XCTAssertGreaterThan(result.sent, 40, "\(kind)")
             XCTAssertEqual(result.answered, 0, "\(kind)")
         }
@@ -64,8 +64,8 @@ final class IPv6ProbeLabTests: LabTestCase {
         cutter.executableURL = URL(fileURLWithPath: "/bin/sh")
         cutter.arguments = ["-c", "sleep 0.4; ip -n \(lab)-sw link set p2 down; sleep 0.3; ip -n \(lab)-sw link set p2 up"]
         try cutter.run()
-        let result = try manager.probe(lab: lab, ProbeOptions(kind: .udp, from: "h1", to: try ProbeOptions.destination("2001:db8:7::2"),
-                                                              rate: 1000, seconds: 1.2))
+        let result = try Prober.run(lab: lab, ProbeOptions(kind: .udp, from: "h1", to: try ProbeOptions.destination("2001:db8:7::2"),
+                                                           rate: 1000, seconds: 1.2))
         cutter.waitUntilExit()
         XCTAssertEqual(result.gaps.count, 1, "\(result.gaps)")
         let gap = try XCTUnwrap(result.gaps.first)

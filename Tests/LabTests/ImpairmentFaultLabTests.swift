@@ -24,14 +24,14 @@ final class ImpairmentFaultLabTests: LabTestCase {
         let name = labName("nb")
         try manager.up(try plainPair(), name: name)
         let port = PortRef(node: "e", port: "eth0")
-        try manager.inject(.blackhole(port, direction: .both), lab: name)
-        XCTAssertThrowsError(try manager.inject(.degrade(port, Impairment(lossPercent: 1)), lab: name)) { error in
+        try faults.inject(.blackhole(port, direction: .both), lab: name)
+        XCTAssertThrowsError(try faults.inject(.degrade(port, Impairment(lossPercent: 1)), lab: name)) { error in
             XCTAssertTrue("\(error)".hasPrefix("e:eth0 is blackholed: undo the blackhole (unblackhole e:eth0) before degrading"), "\(error)")
         }
         XCTAssertEqual(try NetlinkSocket.open(inNamespace: "\(name)-f").rootQdiscKind(of: "eth0"), "blackhole", "nothing changed")
         XCTAssertFalse(LabDirectory(name: name).events().contains { $0.kind == "degrade" }, "a refused fault is not logged")
         // The undoing of the blackhole of a cable without impairment gives it its default queueing back.
-        try manager.inject(.unblackhole(port), lab: name)
+        try faults.inject(.unblackhole(port), lab: name)
         XCTAssertNotEqual(try NetlinkSocket.open(inNamespace: "\(name)-e").rootQdiscKind(of: "eth0"), "blackhole")
         XCTAssertTrue(try ping(from: "\(name)-e", "10.62.3.2"))
     }
@@ -52,7 +52,7 @@ final class ImpairmentFaultLabTests: LabTestCase {
 
         let name = labName("nm")
         try manager.up(try plainPair(), name: name)
-        XCTAssertThrowsError(try manager.inject(.degrade(PortRef(node: "e", port: "eth0"), Impairment(lossPercent: 1)), lab: name)) { error in
+        XCTAssertThrowsError(try faults.inject(.degrade(PortRef(node: "e", port: "eth0"), Impairment(lossPercent: 1)), lab: name)) { error in
             XCTAssertTrue("\(error)".contains("the kernel has no netem queueing discipline (load the module: modprobe sch_netem)"), "\(error)")
         }
     }

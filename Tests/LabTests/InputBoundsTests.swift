@@ -17,15 +17,15 @@ final class InputBoundsTests: XCTestCase {
         for rate in [Double.infinity, .nan, 0, 1e-300, 100_001] {
             XCTAssertEqual(ProbeOptions(from: "a", to: to, rate: rate).problem, "probe rate must be 0.1-100000 per second, not \(rate)")
         }
-        XCTAssertThrowsError(try LabManager().probe(lab: "rltest-no-such-lab", ProbeOptions(from: "a", to: to, seconds: .infinity))) {
+        XCTAssertThrowsError(try Prober.run(lab: "rltest-no-such-lab", ProbeOptions(from: "a", to: to, seconds: .infinity))) {
             XCTAssertEqual("\($0)", "probe duration must be 0.001-86400 s, not inf")
         }
     }
 
     func testACaptureOfAnInfiniteDurationIsRefused() {
         for seconds in [Double.infinity, .nan, 0, 1e300] {
-            XCTAssertThrowsError(try LabManager().capture(lab: "rltest-no-such-lab", ports: [], directory: "/nonexistent", filter: nil,
-                                                          seconds: seconds)) {
+            XCTAssertThrowsError(try LabCapture.run(lab: "rltest-no-such-lab", ports: [], directory: "/nonexistent", filter: nil,
+                                                    seconds: seconds)) {
                 XCTAssertEqual("\($0)", "capture duration must be 0.001-86400 s, not \(seconds)")
             }
         }

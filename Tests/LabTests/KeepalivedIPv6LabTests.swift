@@ -38,13 +38,13 @@ final class KeepalivedIPv6LabTests: LabTestCase {
     }
 
     private func requireKeepalived() throws {
-        guard LabManager.keepalivedExecutable() != nil else {
+        guard Executables.keepalived() != nil else {
             throw XCTSkip("keepalived is not installed (scripts/setup installs it)")
         }
     }
 
     private func state(_ lab: String, _ node: String) throws -> String? {
-        try manager.status(lab).nodes.first { $0.name == node }?.vrrp?.first { $0.name == "gw6" }?.state
+        try LabStatusReader.read(lab).nodes.first { $0.name == node }?.vrrp?.first { $0.name == "gw6" }?.state
     }
 
     private func waitFor(_ lab: String, _ node: String, _ wanted: String, seconds: Double) throws -> Bool {
@@ -107,7 +107,7 @@ final class KeepalivedIPv6LabTests: LabTestCase {
         XCTAssertTrue(try reaches(lab), "the client reaches 2001:db8:6::1 through r1")
         XCTAssertNil(try neighbourIsTheVirtualMAC(lab))
 
-        try manager.inject(.crash(node: "r1"), lab: lab)
+        try faults.inject(.crash(node: "r1"), lab: lab)
         XCTAssertTrue(try waitFor(lab, "r2", "master", seconds: 3))
         XCTAssertTrue(try reaches(lab), "the client reaches 2001:db8:6::1 through r2")
         XCTAssertNil(try neighbourIsTheVirtualMAC(lab), "the takeover kept the virtual MAC")
@@ -130,13 +130,13 @@ final class KeepalivedIPv6LabTests: LabTestCase {
         try giveClientIPv6(lab)
         XCTAssertTrue(try reaches(lab), "the client reaches 2001:db8:6::1 through vrrpd's r1")
 
-        try manager.inject(.crash(node: "r1"), lab: lab)
+        try faults.inject(.crash(node: "r1"), lab: lab)
         XCTAssertTrue(try waitFor(lab, "r2", "master", seconds: 3))
         XCTAssertTrue(try reaches(lab), "the client reaches 2001:db8:6::1 through keepalived's r2")
         XCTAssertNil(try neighbourIsTheVirtualMAC(lab))
 
         // vrrpd comes back with the higher priority and preempts; keepalived hears it and steps back.
-        try manager.inject(.restore(node: "r1"), lab: lab)
+        try faults.inject(.restore(node: "r1"), lab: lab)
         XCTAssertTrue(try waitFor(lab, "r1", "master", seconds: 5))
         XCTAssertTrue(try waitFor(lab, "r2", "backup", seconds: 3))
         XCTAssertTrue(try holds(lab, r1: "master", r2: "backup", seconds: 1))

@@ -26,13 +26,13 @@ final class KeepalivedLabTests: LabTestCase {
     }
 
     private func requireKeepalived() throws {
-        guard LabManager.keepalivedExecutable() != nil else {
+        guard Executables.keepalived() != nil else {
             throw XCTSkip("keepalived is not installed (scripts/setup installs it)")
         }
     }
 
     private func group(_ lab: String, _ node: String, _ name: String = "client-gw") throws -> VRRPGroupStatus? {
-        try manager.status(lab).nodes.first { $0.name == node }?.vrrp?.first { $0.name == name }
+        try LabStatusReader.read(lab).nodes.first { $0.name == node }?.vrrp?.first { $0.name == name }
     }
 
     private func waitFor(_ lab: String, _ node: String, _ wanted: String, seconds: Double = 6) throws -> Bool {
@@ -69,7 +69,7 @@ final class KeepalivedLabTests: LabTestCase {
         XCTAssertTrue(neighbour.contains("00:00:5e:00:01:07"), neighbour)
 
         // The master crashes: keepalived takes over and the gateways answer again.
-        try manager.inject(.crash(node: "r1"), lab: lab)
+        try faults.inject(.crash(node: "r1"), lab: lab)
         XCTAssertTrue(try waitFor(lab, "r2", "master", seconds: 3))
         XCTAssertTrue(try bothWays(lab))
         let events = LabDirectory(name: lab).events().filter { $0.source == "vrrp" && $0.kind == "state-change" }
@@ -77,7 +77,7 @@ final class KeepalivedLabTests: LabTestCase {
                       "\(events)")
 
         // vrrpd returns and preempts; keepalived hears vrrpd's adverts and steps back.
-        try manager.inject(.restore(node: "r1"), lab: lab)
+        try faults.inject(.restore(node: "r1"), lab: lab)
         XCTAssertTrue(try waitFor(lab, "r1", "master", seconds: 5))
         XCTAssertTrue(try waitFor(lab, "r2", "backup", seconds: 3))
         XCTAssertTrue(try holds(lab, r1: "master", r2: "backup", seconds: 1))
@@ -100,7 +100,7 @@ final class KeepalivedLabTests: LabTestCase {
         XCTAssertEqual(ours?.rejected ?? [:], [:], "\(String(describing: ours))")
         XCTAssertTrue(try bothWays(lab))
 
-        try manager.inject(.crash(node: "r1"), lab: lab)
+        try faults.inject(.crash(node: "r1"), lab: lab)
         XCTAssertTrue(try waitFor(lab, "r2", "master", seconds: 3))
         XCTAssertTrue(try bothWays(lab))
     }
@@ -123,13 +123,13 @@ final class KeepalivedLabTests: LabTestCase {
         XCTAssertEqual(recorded.sorted(), ["keepalived r1", "keepalived r2"])
         XCTAssertEqual(Namespace.processes(in: "\(lab)-r1").count, 2, "keepalived and its VRRP child")
 
-        try manager.inject(.freeze(node: "r1"), lab: lab)
+        try faults.inject(.freeze(node: "r1"), lab: lab)
         XCTAssertTrue(try waitFor(lab, "r2", "master", seconds: 3), "a frozen keepalived sends no adverts")
-        try manager.inject(.thaw(node: "r1"), lab: lab)
+        try faults.inject(.thaw(node: "r1"), lab: lab)
         XCTAssertTrue(try waitFor(lab, "r1", "master", seconds: 3))
         XCTAssertTrue(try waitFor(lab, "r2", "backup", seconds: 3))
 
-        try manager.inject(.crash(node: "r1"), lab: lab)
+        try faults.inject(.crash(node: "r1"), lab: lab)
         // SIGKILL lands at once; the kernel takes a moment to tear the processes down.
         _ = waitUntil(seconds: 2) { Namespace.processes(in: "\(lab)-r1").isEmpty }
         XCTAssertEqual(Namespace.processes(in: "\(lab)-r1"), [], "the crash killed keepalived's child too")

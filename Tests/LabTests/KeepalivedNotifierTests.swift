@@ -95,7 +95,7 @@ final class KeepalivedNotifierTests: LabTestCase {
         XCTAssertEqual(command.environment, EventEscalation.notifyEnvironment(for: event, lab: "core"))
         XCTAssertEqual(command.environment["REDLAB_EVENT_TO"], "fault")
 
-        let redlabd = LabManager.daemonExecutable()
+        let redlabd = Executables.redlabd()
         guard FileManager.default.isExecutableFile(atPath: redlabd) else {
             throw XCTSkip("the redlabd executable was not found beside the tests (\(redlabd)); the command's environment was checked above")
         }
@@ -125,7 +125,7 @@ final class KeepalivedNotifierTests: LabTestCase {
     // Notifies of eight groups at once (keepalived runs them side by side) each keep the others' states: the
     // status holds all eight and the log eight events.
     func testConcurrentNotifiesKeepEachOthersStates() throws {
-        let redlabd = LabManager.daemonExecutable()
+        let redlabd = Executables.redlabd()
         guard FileManager.default.isExecutableFile(atPath: redlabd) else {
             throw XCTSkip("the redlabd executable was not found beside the tests (\(redlabd))")
         }

@@ -23,7 +23,7 @@ final class KeepalivedNotifyLabTests: LabTestCase {
     // fails when the router's keepalived reports no state, and its error quotes what the notify printed.
     func testAFailingNotifyIsQuotedWhenKeepalivedReportsNoState() throws {
         try requireRoot()
-        guard LabManager.keepalivedExecutable() != nil else {
+        guard Executables.keepalived() != nil else {
             throw XCTSkip("keepalived is not installed (scripts/setup installs it)")
         }
         wrapper = NSTemporaryDirectory() + "redlab-notify-wrapper-\(getpid()).sh"
@@ -62,7 +62,7 @@ final class KeepalivedDownLabTests: LabTestCase {
     // (the race took one removal in three here before `down` killed the group): no notify runs after `down`.
     func testDownRunsNoKeepalivedNotify() throws {
         try requireRoot()
-        guard LabManager.keepalivedExecutable() != nil else {
+        guard Executables.keepalived() != nil else {
             throw XCTSkip("keepalived is not installed (scripts/setup installs it)")
         }
         let calls = NSTemporaryDirectory() + "redlab-notify-calls-\(getpid()).txt"
@@ -99,7 +99,7 @@ extension LabTestCase {
     /// `onNotify` when keepalived's notify script calls it (the first word of `DaemonCommandLine.keepalivedNotify`)
     /// and redlabd itself otherwise. Skips when the redlabd executable is not beside the tests.
     func installNotifyWrapper(at path: String, onNotify: String) throws {
-        let redlabd = LabManager.daemonExecutable()
+        let redlabd = Executables.redlabd()
         guard redlabd.hasPrefix("/"), FileManager.default.isExecutableFile(atPath: redlabd) else {
             throw XCTSkip("the redlabd executable was not found beside the tests (\(redlabd))")
         }
@@ -111,7 +111,7 @@ extension LabTestCase {
 
             """.write(toFile: path, atomically: true, encoding: .utf8)
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: path)
-        setenv("REDLAB_EXECUTABLE", LabManager.redlabExecutable(), 1)
+        setenv("REDLAB_EXECUTABLE", Executables.redlab(), 1)
         setenv("REDLAB_DAEMON_EXECUTABLE", path, 1)
     }
 

@@ -34,8 +34,8 @@ final class KernelSTPInteropLabTests: LabTestCase {
         let ownMAC = try XCTUnwrap(MACAddress(try run(in: "\(lab)-rsw", ["cat", "/sys/class/net/p1/address"]).output
             .trimmingCharacters(in: .whitespacesAndNewlines)))
         var acted = action == nil
-        let results = try manager.capture(lab: lab, ports: [PortRef(node: "rsw", port: "p1")], directory: folder,
-                                          filter: "ether dst 01:80:c2:00:00:00", seconds: seconds, shouldStop: {
+        let results = try LabCapture.run(lab: lab, ports: [PortRef(node: "rsw", port: "p1")], directory: folder,
+                                         filter: "ether dst 01:80:c2:00:00:00", seconds: seconds, shouldStop: {
             if !acted, let action { acted = true; try action() }
             return false
         })
@@ -84,7 +84,7 @@ final class KernelSTPInteropLabTests: LabTestCase {
         // rstpd heard an STP bridge: it sends Configuration BPDUs on that port (if any: a root port of a
         // non-root bridge sends none in 802.1D) and reports the port as STP, rooted on the kernel bridge.
         XCTAssertTrue(captured.rstpd.allSatisfy { $0.bpdu.protocolVersion == 0 }, "rstpd speaks STP there: \(captured.rstpd)")
-        let status = try XCTUnwrap(try manager.status(lab).nodes.first { $0.name == "rsw" }?.rstp)
+        let status = try XCTUnwrap(try LabStatusReader.read(lab).nodes.first { $0.name == "rsw" }?.rstp)
         let port = try XCTUnwrap(status.ports.first { $0.name == "p1" })
         XCTAssertFalse(port.rstp, "rsw:p1 migrated to STP")
         XCTAssertEqual(port.role, "root")

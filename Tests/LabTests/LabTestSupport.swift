@@ -10,6 +10,7 @@ import XCTest
 /// tearDown even when the test fails.
 class LabTestCase: XCTestCase {
     var manager = LabManager()
+    var faults = FaultInjector()
     private var labsToRemove: [String] = []
 
     /// Skips (with the reason) unless running as root: labs need namespaces and netlink.

@@ -33,12 +33,12 @@ final class MatrixImplementationTests: XCTestCase {
 }
 
 
-/// One keepalived cell of a matrix on this kernel, end to end through `runExperiment`: the generated lab's
+/// One keepalived cell of a matrix on this kernel, end to end through `ExperimentRunner.run`: the generated lab's
 /// cores run keepalived, the core's crash is measured like any other cell, and the cell records its trial.
 final class MatrixKeepalivedCellLabTests: LabTestCase {
     func testAOneTrialKeepalivedCellRecordsItsTrial() throws {
         try requireRoot()
-        guard LabManager.keepalivedExecutable() != nil else {
+        guard Executables.keepalived() != nil else {
             throw XCTSkip("keepalived is not installed (scripts/setup installs it)")
         }
         let out = NSTemporaryDirectory() + "redlab-matrix-keepalived-\(getpid())"
@@ -51,7 +51,7 @@ final class MatrixKeepalivedCellLabTests: LabTestCase {
         matrix.criteria = ["recovered"]
         let lab = labName("ka")
         var lines: [String] = []
-        let results = try manager.runExperiment(matrix, options: ExperimentRunOptions(resultsDirectory: out, labName: { _ in lab })) {
+        let results = try ExperimentRunner().run(matrix, options: ExperimentRunOptions(resultsDirectory: out, labName: { _ in lab })) {
             lines.append($0)
         }
         XCTAssertTrue(lines.contains { $0.contains("building lab \(lab)") }, "\(lines)")

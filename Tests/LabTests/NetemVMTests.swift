@@ -94,7 +94,7 @@ final class NetemVMTests: LabTestCase {
         let ab = PortRef(node: "a", port: "eth0")
 
         // The delayed cable, degraded to 150 ms each way.
-        try manager.inject(.degrade(ab, Impairment(delayMilliseconds: 150)), lab: name)
+        try faults.inject(.degrade(ab, Impairment(delayMilliseconds: 150)), lab: name)
         XCTAssertGreaterThanOrEqual(try XCTUnwrap(try ping(name, from: "a", "10.61.1.2", count: 3, interval: "0.2").minimumMilliseconds), 300)
         let logged = try XCTUnwrap(LabDirectory(name: name).events().last)
         XCTAssertEqual([logged.source, logged.kind, logged.target], ["fault", "degrade", "a:eth0"])
@@ -102,19 +102,19 @@ final class NetemVMTests: LabTestCase {
 
         // A blackhole takes the ports' queueing while it lasts; a degrade is refused meanwhile; its undoing
         // brings the degrade back.
-        try manager.inject(.blackhole(ab, direction: .both), lab: name)
+        try faults.inject(.blackhole(ab, direction: .both), lab: name)
         XCTAssertEqual(try rootQdisc(name, "a", "eth0"), "blackhole")
         XCTAssertEqual(try ping(name, from: "a", "10.61.1.2", count: 3, interval: "0.2").received, 0)
-        XCTAssertThrowsError(try manager.inject(.degrade(ab, Impairment(lossPercent: 1)), lab: name)) { error in
+        XCTAssertThrowsError(try faults.inject(.degrade(ab, Impairment(lossPercent: 1)), lab: name)) { error in
             XCTAssertTrue("\(error)".contains("is blackholed"), "\(error)")
         }
-        try manager.inject(.unblackhole(ab), lab: name)
+        try faults.inject(.unblackhole(ab), lab: name)
         XCTAssertEqual(try rootQdisc(name, "a", "eth0"), "netem")
         XCTAssertEqual(try rootQdisc(name, "b", "eth0"), "netem")
         XCTAssertGreaterThanOrEqual(try XCTUnwrap(try ping(name, from: "a", "10.61.1.2", count: 3, interval: "0.2").minimumMilliseconds), 300)
 
         // Undegrade: the cable's own 50 ms each way again.
-        try manager.inject(.undegrade(ab), lab: name)
+        try faults.inject(.undegrade(ab), lab: name)
         let restored = try XCTUnwrap(try ping(name, from: "a", "10.61.1.2", count: 3, interval: "0.2").minimumMilliseconds)
         XCTAssertGreaterThanOrEqual(restored, 100)
         XCTAssertLessThan(restored, 300)
@@ -122,14 +122,14 @@ final class NetemVMTests: LabTestCase {
 
         // A plain cable degraded to 20 % loss each way, then undegraded to no netem at all.
         let ef = PortRef(node: "f", port: "eth0")
-        try manager.inject(.degrade(ef, Impairment(lossPercent: 20)), lab: name)
+        try faults.inject(.degrade(ef, Impairment(lossPercent: 20)), lab: name)
         let degraded = try ping(name, from: "e", "10.61.3.2", count: 200, interval: "0.01")
         // 1 - 0.8^2 = 36 % expected (standard deviation 3.4 points).
         XCTAssertGreaterThan(degraded.lossShare, 0.2, "\(degraded)")
         XCTAssertLessThan(degraded.lossShare, 0.52, "\(degraded)")
         print("netem: degrade to loss 20% each way: \(degraded.sent - degraded.received) of \(degraded.sent) round trips lost; "
               + "undegraded to the cable's own 50ms: RTT min \(restored) ms")
-        try manager.inject(.undegrade(ef), lab: name)
+        try faults.inject(.undegrade(ef), lab: name)
         XCTAssertNotEqual(try rootQdisc(name, "e", "eth0"), "netem")
         XCTAssertEqual(try ping(name, from: "e", "10.61.3.2", count: 50, interval: "0.01").received, 50)
 
@@ -157,7 +157,7 @@ final class NetemVMTests: LabTestCase {
         defer { try? FileManager.default.removeItem(atPath: out) }  // best effort: a temporary folder
         let lab = configuration.labName
         var seenDuringTheCell: [String?] = []
-        let results = try manager.runExperiment(matrix, options: ExperimentRunOptions(resultsDirectory: out)) { line in
+        let results = try ExperimentRunner().run(matrix, options: ExperimentRunOptions(resultsDirectory: out)) { line in
             guard line.hasPrefix("[1/1]") else { return }
             for node in ["core1", "core2"] {
                 // An unreadable qdisc is recorded as such and fails the comparison below.

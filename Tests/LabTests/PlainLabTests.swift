@@ -30,7 +30,7 @@ final class PlainLabTests: LabTestCase {
         try manager.up(twoSwitches(), name: lab)
         XCTAssertEqual(try LabVerifier(lab: lab).verify(twoSwitches()), [])
 
-        let status = try manager.status(lab)
+        let status = try LabStatusReader.read(lab)
         XCTAssertEqual(status.nodes.map(\.namespace).sorted(), ["sw1", "sw2", "h1", "h2"].map { "\(lab)-\($0)" }.sorted())
         for ns in status.nodes.map(\.namespace) { XCTAssertTrue(Namespace.exists(ns), ns) }
         let sw1 = try XCTUnwrap(status.nodes.first { $0.name == "sw1" })
@@ -53,14 +53,14 @@ final class PlainLabTests: LabTestCase {
         try manager.up(twoSwitches(), name: lab)
         XCTAssertTrue(try ping(from: "\(lab)-h1", "10.9.0.2"))
 
-        try manager.setCable(lab: lab, at: PortRef(node: "sw1", port: "p1"), up: false)
-        var link = try XCTUnwrap(try manager.status(lab).links.first { $0.a == "sw1:p1" })
+        try faults.setCable(lab: lab, at: PortRef(node: "sw1", port: "p1"), up: false)
+        var link = try XCTUnwrap(try LabStatusReader.read(lab).links.first { $0.a == "sw1:p1" })
         XCTAssertFalse(link.carrierA)
         XCTAssertFalse(link.carrierB)
         XCTAssertFalse(try ping(from: "\(lab)-h1", "10.9.0.2", attempts: 1))
 
-        try manager.setCable(lab: lab, at: PortRef(node: "sw2", port: "p1"), up: true)
-        link = try XCTUnwrap(try manager.status(lab).links.first { $0.a == "sw1:p1" })
+        try faults.setCable(lab: lab, at: PortRef(node: "sw2", port: "p1"), up: true)
+        link = try XCTUnwrap(try LabStatusReader.read(lab).links.first { $0.a == "sw1:p1" })
         XCTAssertTrue(link.carrierA && link.carrierB)
         XCTAssertTrue(try ping(from: "\(lab)-h1", "10.9.0.2"))
     }
@@ -119,7 +119,7 @@ final class PlainLabTests: LabTestCase {
         changed.nodes[0].spanningTree.priority = 8192
         XCTAssertEqual(try LabVerifier(lab: lab).verify(changed), ["sw1: bridge priority 4096, want 8192"],
                        "the verifier notices a difference")
-        let sw1 = try XCTUnwrap(try manager.status(lab).nodes.first { $0.name == "sw1" })
+        let sw1 = try XCTUnwrap(try LabStatusReader.read(lab).nodes.first { $0.name == "sw1" })
         XCTAssertEqual(sw1.bridge?.stp, "kernel")
         XCTAssertEqual(sw1.bridge?.priority, 4096)
     }
@@ -140,9 +140,9 @@ final class PlainLabTests: LabTestCase {
             return false
         }
         // Cut from the far end: sw1 sees its port lose carrier without anyone touching sw1.
-        try manager.setCable(lab: lab, at: PortRef(node: "sw2", port: "p1"), up: false)
+        try faults.setCable(lab: lab, at: PortRef(node: "sw2", port: "p1"), up: false)
         XCTAssertTrue(try waitForEvent(carrier: false))
-        try manager.setCable(lab: lab, at: PortRef(node: "sw2", port: "p1"), up: true)
+        try faults.setCable(lab: lab, at: PortRef(node: "sw2", port: "p1"), up: true)
         XCTAssertTrue(try waitForEvent(carrier: true))
     }
 
@@ -191,7 +191,7 @@ final class PlainLabTests: LabTestCase {
         let socket = try NetlinkSocket.open(inNamespace: "\(lab)-sw1")
         try socket.setBridgePort("p1", state: .listening)
         try socket.setBridgePort("p2", state: .listening)
-        let states = try manager.status(lab).nodes.first { $0.name == "sw1" }?.interfaces.filter { $0.master == "br0" }.map(\.portState)
+        let states = try LabStatusReader.read(lab).nodes.first { $0.name == "sw1" }?.interfaces.filter { $0.master == "br0" }.map(\.portState)
         XCTAssertEqual(states, ["listening", "listening"])
         // The bridge family's dump reads the same states, by port name, and nothing that is not a port.
         try socket.setBridgePort("p2", state: .disabled)

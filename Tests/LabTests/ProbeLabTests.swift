@@ -24,7 +24,7 @@ final class ProbeLabTests: LabTestCase {
         let lab = labName("pr")
         try manager.up(pair(), name: lab)
         for kind in ProbeKind.allCases {
-            let result = try manager.probe(lab: lab, ProbeOptions(kind: kind, from: "h1", to: h2, rate: kind == .udp || kind == .icmp ? 1000 : 100, seconds: 0.5))
+            let result = try Prober.run(lab: lab, ProbeOptions(kind: kind, from: "h1", to: h2, rate: kind == .udp || kind == .icmp ? 1000 : 100, seconds: 0.5))
             XCTAssertGreaterThan(result.sent, kind == .udp || kind == .icmp ? 450 : 45, "\(kind)")
             XCTAssertEqual(result.lost, 0, "\(kind)")
             XCTAssertEqual(result.answered, result.sent, "\(kind)")
@@ -42,7 +42,7 @@ final class ProbeLabTests: LabTestCase {
         cutter.executableURL = URL(fileURLWithPath: "/bin/sh")
         cutter.arguments = ["-c", "sleep 0.4; ip -n \(lab)-sw link set p2 down; sleep 0.3; ip -n \(lab)-sw link set p2 up"]
         try cutter.run()
-        let result = try manager.probe(lab: lab, ProbeOptions(kind: .udp, from: "h1", to: h2, rate: 1000, seconds: 1.2))
+        let result = try Prober.run(lab: lab, ProbeOptions(kind: .udp, from: "h1", to: h2, rate: 1000, seconds: 1.2))
         cutter.waitUntilExit()
         XCTAssertEqual(result.gaps.count, 1, "\(result.gaps)")
         let gap = try XCTUnwrap(result.gaps.first)
@@ -57,7 +57,7 @@ final class ProbeLabTests: LabTestCase {
         try requireRoot()
         let lab = labName("fast")
         try manager.up(pair(), name: lab)
-        let result = try manager.probe(lab: lab, ProbeOptions(kind: .udp, from: "h1", to: h2, rate: 10_000, seconds: 0.5))
+        let result = try Prober.run(lab: lab, ProbeOptions(kind: .udp, from: "h1", to: h2, rate: 10_000, seconds: 0.5))
         XCTAssertGreaterThan(result.sent, 4500, "the sender keeps 10 kHz")
         XCTAssertEqual(result.lost, 0)
     }

@@ -21,14 +21,14 @@ final class RSTPLabTests: LabTestCase {
     }
 
     private func rstp(_ lab: String, _ node: String) throws -> RSTPStatus? {
-        try manager.status(lab).nodes.first { $0.name == node }?.rstp
+        try LabStatusReader.read(lab).nodes.first { $0.name == node }?.rstp
     }
 
     /// Waits until every RSTP bridge agrees on one root; returns it.
     private func converged(_ lab: String, seconds: Double = 10) throws -> String? {
         var root: String?
         _ = try waitUntil(seconds: seconds, interval: 0.1) {
-            let roots = Set(try manager.status(lab).nodes.compactMap { $0.rstp?.rootID })
+            let roots = Set(try LabStatusReader.read(lab).nodes.compactMap { $0.rstp?.rootID })
             root = roots.count == 1 ? roots.first : nil
             return root != nil
         }
@@ -43,7 +43,7 @@ final class RSTPLabTests: LabTestCase {
 
     /// Forwarding switch-to-switch cables: both ends forwarding.
     private func forwardingTree(_ lab: String, _ topology: Topology) throws -> [Link] {
-        let status = try manager.status(lab)
+        let status = try LabStatusReader.read(lab)
         func forwarding(_ end: PortRef) -> Bool {
             status.nodes.first { $0.name == end.node }?.rstp?.ports.first { $0.name == end.port }?.state == "forwarding"
         }
@@ -96,7 +96,7 @@ final class RSTPLabTests: LabTestCase {
         cutter.executableURL = URL(fileURLWithPath: "/bin/sh")
         cutter.arguments = ["-c", "sleep 0.5; ip -n \(lab)-acc2 link set up1 down"]
         try cutter.run()
-        let result = try manager.probe(lab: lab, ProbeOptions(kind: .udp, from: "client", to: IPv4Address(10, 0, 1, 11), rate: 1000, seconds: 1.5))
+        let result = try Prober.run(lab: lab, ProbeOptions(kind: .udp, from: "client", to: IPv4Address(10, 0, 1, 11), rate: 1000, seconds: 1.5))
         cutter.waitUntilExit()
         XCTAssertEqual(try rstp(lab, "acc2")?.rootPort, "up2", "the alternate took over")
         // scripts/bench-rstp --debug --stp rstp measured 4-35 ms for this cut (median under 10 ms); 100 ms
@@ -158,7 +158,7 @@ final class RSTPLabTests: LabTestCase {
 
         for core in ["core1", "core2"] {
             let before = try framesReceived(lab, topology)
-            try manager.inject(.freeze(node: core), lab: lab)
+            try faults.inject(.freeze(node: core), lab: lab)
             // One broadcast a second from the client, as a loop's seed.
             let broadcaster = Process()
             broadcaster.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
@@ -174,7 +174,7 @@ final class RSTPLabTests: LabTestCase {
             // The freeze lasts 15 s on purpose: the neighbours age the frozen core's information meanwhile.
             sleep(15 - UInt32(RSTPFirewall.forwardingTimeoutSeconds + 1))
             let frozen = try framesReceived(lab, topology) - before
-            try manager.inject(.thaw(node: core), lab: lab)
+            try faults.inject(.thaw(node: core), lab: lab)
             broadcaster.waitUntilExit()
 
             var tree: [Link] = []
@@ -208,9 +208,9 @@ final class RSTPLabTests: LabTestCase {
         XCTAssertNotNil(try converged(lab))
         let set = { try self.run(in: "\(lab)-core2", ["nft", "list", "set", "bridge", RSTPFirewall.table, RSTPFirewall.set]).output }
         XCTAssertTrue(try set().contains("elements"), "core2 forwards on some ports")
-        try manager.inject(.crash(node: "core2"), lab: lab)
+        try faults.inject(.crash(node: "core2"), lab: lab)
         XCTAssertFalse(try set().contains("elements"), "crash: the killed rstpd's set is emptied at once")
-        try manager.inject(.restore(node: "core2"), lab: lab)
+        try faults.inject(.restore(node: "core2"), lab: lab)
         try waitForTree(lab, topology, seconds: 10)
         XCTAssertEqual(try forwardingTree(lab, topology).count, topology.nodes.filter(\.hasBridge).count - 1)
         XCTAssertTrue(try ping(from: "\(lab)-client", "10.0.1.11", attempts: 5))
@@ -282,10 +282,10 @@ final class RSTPLabTests: LabTestCase {
         try waitForTree(lab, topology)
         let crasher = Process()
         crasher.executableURL = URL(fileURLWithPath: "/bin/sh")
-        crasher.arguments = ["-c", "sleep 0.5; \(LabManager.redlabExecutable()) fault \(lab) crash core1"]
+        crasher.arguments = ["-c", "sleep 0.5; \(Executables.redlab()) fault \(lab) crash core1"]
         crasher.standardOutput = FileHandle.nullDevice
         try crasher.run()
-        let result = try manager.probe(lab: lab, ProbeOptions(kind: .udp, from: "client", to: IPv4Address(10, 0, 1, 11), rate: 1000, seconds: 3))
+        let result = try Prober.run(lab: lab, ProbeOptions(kind: .udp, from: "client", to: IPv4Address(10, 0, 1, 11), rate: 1000, seconds: 3))
         crasher.waitUntilExit()
         XCTAssertEqual(crasher.terminationStatus, 0)
         let crash = try XCTUnwrap(LabDirectory(name: lab).events().last { $0.kind == "crash" })
@@ -304,7 +304,7 @@ final class RSTPLabTests: LabTestCase {
         }
 
         let before = try framesReceived(lab, topology)
-        try manager.inject(.restore(node: "core1"), lab: lab)
+        try faults.inject(.restore(node: "core1"), lab: lab)
         _ = try waitUntil(seconds: 10, interval: 0.2) { try converged(lab, seconds: 1)?.hasPrefix("1000.") == true }
         // A second of the restored tree is part of the measurement: a loop would show in the frames counted.
         sleep(1)
@@ -368,16 +368,16 @@ final class RSTPLabTests: LabTestCase {
         XCTAssertEqual(try up2()?.role, "alternate")
         XCTAssertEqual(try up2()?.settings, ["loop_guard"])
 
-        try manager.inject(.freeze(node: "core2"), lab: lab)
+        try faults.inject(.freeze(node: "core2"), lab: lab)
         _ = try waitUntil(seconds: 12, interval: 0.2) { try up2()?.loopInconsistent == true }
         XCTAssertEqual(try up2()?.loopInconsistent, true, "acc1 up2 heard nothing from core2")
         XCTAssertEqual(try up2()?.state, "discarding")
-        XCTAssertTrue(try manager.status(lab).text.contains("loop-inconsistent"))
+        XCTAssertTrue(try LabStatusReader.read(lab).text.contains("loop-inconsistent"))
         XCTAssertTrue(try ping(from: "\(lab)-client", "10.0.1.11", attempts: 3), "traffic goes through core1")
 
         // Thawed, core2 first sends what it held while frozen or, once its own information has aged, itself
         // as root: inferior to acc1's, so up2 is briefly designated until core2 learns core1 again.
-        try manager.inject(.thaw(node: "core2"), lab: lab)
+        try faults.inject(.thaw(node: "core2"), lab: lab)
         _ = try waitUntil(seconds: 10, interval: 0.2) {
             let port = try up2()
             return port?.loopInconsistent == false && port?.role == "alternate"
@@ -402,8 +402,8 @@ final class RSTPLabTests: LabTestCase {
         }
         let folder = NSTemporaryDirectory() + "redlab-relay-\(getpid())"
         defer { try? FileManager.default.removeItem(atPath: folder) }  // a temporary folder: nothing to report if it is already gone
-        let results = try manager.capture(lab: lab, ports: [PortRef(node: cable.a.node, port: cable.a.port)], directory: folder,
-                                          filter: "ether dst 01:80:c2:00:00:00", seconds: 4.5, shouldStop: { false })
+        let results = try LabCapture.run(lab: lab, ports: [PortRef(node: cable.a.node, port: cable.a.port)], directory: folder,
+                                         filter: "ether dst 01:80:c2:00:00:00", seconds: 4.5, shouldStop: { false })
         let file = try PcapFile(contentsOfFile: try XCTUnwrap(results.first?.file))
         let sources = file.records.compactMap { try? BPDUFrame.decode($0.data).source }  // try?: a frame that is no BPDU has no source to check
         XCTAssertGreaterThanOrEqual(sources.count, 2, "the designated end sends a BPDU every hello time (2 s)")

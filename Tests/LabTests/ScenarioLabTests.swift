@@ -49,7 +49,7 @@ final class ScenarioLabTests: LabTestCase {
         let scenario = try scenario(lab, timeline: "  - {at: 1s, link-down: acc2:up1}\n  - {at: 2s, link-up: acc2:up1}",
                                     pass: "  - recovered\n  - outage < 300ms")
         var lines: [String] = []
-        let results = try manager.runScenario(scenario, options: ScenarioRunOptions(resultsDirectory: out)) { lines.append($0) }
+        let results = try ScenarioRunner.run(scenario, options: ScenarioRunOptions(resultsDirectory: out)) { lines.append($0) }
         XCTAssertFalse(LabDirectory(name: lab).exists, "the lab the run built is removed at the end")
         XCTAssertTrue(results.passed, "\(results.cells.first?.criteria ?? [])")
         XCTAssertEqual(lines.filter { $0.contains("trial ") }.count, 2, "\(lines)")
@@ -99,7 +99,7 @@ final class ScenarioLabTests: LabTestCase {
             pass:
               - recovered
             """.write(toFile: file, atomically: true, encoding: .utf8)
-        let (status, output) = try runCommand([LabManager.redlabExecutable(), "run", file, "--out", out], timeout: 120)
+        let (status, output) = try runCommand([Executables.redlab(), "run", file, "--out", out], timeout: 120)
         XCTAssertEqual(status, 1, output)
         XCTAssertTrue(output.contains("NOT recovered"), output)
         XCTAssertTrue(output.contains("FAIL"), output)
@@ -115,7 +115,7 @@ final class ScenarioLabTests: LabTestCase {
                                       advertIntervalsMilliseconds: [100], faults: [.interCoreLinkCut, .coreUplinkCut], trials: 1,
                                       storm: false, vlans: [], noBond: true)
         matrix.criteria = ["recovered"]
-        let first = try manager.runExperiment(matrix, options: ExperimentRunOptions(resultsDirectory: out, cellLimit: 1))
+        let first = try ExperimentRunner().run(matrix, options: ExperimentRunOptions(resultsDirectory: out, cellLimit: 1))
         XCTAssertEqual(first.cells.map(\.fault), ["inter-core-link-cut"])
         XCTAssertNil(first.finishedAt, "an interrupted experiment is not finished")
         // The run started with a calibration on the first lab: three blackouts, each seen by the probes.
@@ -128,7 +128,7 @@ final class ScenarioLabTests: LabTestCase {
 
         // The resumed run takes the matrix from the folder, whatever it is given now.
         var lines: [String] = []
-        let resumed = try manager.runExperiment(.quick, options: ExperimentRunOptions(resultsDirectory: out)) { lines.append($0) }
+        let resumed = try ExperimentRunner().run(.quick, options: ExperimentRunOptions(resultsDirectory: out)) { lines.append($0) }
         XCTAssertTrue(lines.first?.contains("1 of 2 cells already done") ?? false, "\(lines)")
         XCTAssertEqual(resumed.cells.map(\.fault), ["inter-core-link-cut", "core-uplink-cut"])
         XCTAssertNotNil(resumed.finishedAt)

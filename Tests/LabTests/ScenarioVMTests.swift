@@ -20,7 +20,7 @@ final class ScenarioVMTests: LabTestCase {
         let lab = labName(String(name.prefix(6)))
         let out = NSTemporaryDirectory() + "redlab-vm-\(name)-\(getpid())"
         defer { try? FileManager.default.removeItem(atPath: out) }
-        let results = try manager.runScenario(scenario, options: ScenarioRunOptions(resultsDirectory: out, labName: lab, trials: 1))
+        let results = try ScenarioRunner.run(scenario, options: ScenarioRunOptions(resultsDirectory: out, labName: lab, trials: 1))
         let cell = try XCTUnwrap(results.cells.first)
         XCTAssertNil(cell.error)
         XCTAssertEqual(cell.trials.count, 1, "aborted: \(cell.abortedTrials?.map(\.reason) ?? [])")

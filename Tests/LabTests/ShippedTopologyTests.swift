@@ -45,7 +45,7 @@ final class ShippedTopologyTests: LabTestCase {
 
     func testStormLabComesUpQuietWithItsLoopOpen() throws {
         let (_, lab) = try build("storm.yaml", "storm")
-        let status = try manager.status(lab)
+        let status = try LabStatusReader.read(lab)
         XCTAssertEqual(status.links.filter { !$0.up }.map(\.a), ["sw3:p2"], "only the loop-closing cable is cut")
         try assertReach(lab, [("h1", "10.0.30.3"), ("h3", "10.0.30.2")], attempts: 5)
         try tearDownAndCheck(lab)
@@ -54,7 +54,7 @@ final class ShippedTopologyTests: LabTestCase {
     /// Storm control's table and watchers come up with the lab, leave a quiet lab alone and go with it.
     func testStormControlLabComesUpQuiet() throws {
         let (_, lab) = try build("storm-control.yaml", "stormctl")
-        let status = try manager.status(lab)
+        let status = try LabStatusReader.read(lab)
         XCTAssertEqual(status.links.filter { !$0.up }.map(\.a), ["sw3:p2"], "only the loop-closing cable is cut")
         try assertReach(lab, [("h1", "10.0.30.3"), ("h3", "10.0.30.2")], attempts: 5)
         let watched = status.nodes.compactMap(\.stormControl).flatMap(\.ports)
@@ -67,9 +67,9 @@ final class ShippedTopologyTests: LabTestCase {
         let (_, lab) = try build("bond.yaml", "bond")
         try assertReach(lab, [("srv1", "10.0.40.22"), ("srv2", "10.0.40.21"), ("srv3", "10.0.40.14"), ("srv1", "10.0.40.13")], attempts: 20)
         // srv1's active member is eth0 (primary); cutting its cable moves the bond to eth1.
-        try manager.setCable(lab: lab, at: PortRef(node: "srv1", port: "eth0"), up: false)
-        _ = try waitUntil(seconds: 3) { try manager.status(lab).nodes.first { $0.name == "srv1" }?.bonds.first?.activeMember == "eth1" }
-        let bond = try XCTUnwrap(try manager.status(lab).nodes.first { $0.name == "srv1" }?.bonds.first)
+        try faults.setCable(lab: lab, at: PortRef(node: "srv1", port: "eth0"), up: false)
+        _ = try waitUntil(seconds: 3) { try LabStatusReader.read(lab).nodes.first { $0.name == "srv1" }?.bonds.first?.activeMember == "eth1" }
+        let bond = try XCTUnwrap(try LabStatusReader.read(lab).nodes.first { $0.name == "srv1" }?.bonds.first)
         XCTAssertEqual(bond.activeMember, "eth1")
         try assertReach(lab, [("srv1", "10.0.40.22")], attempts: 10)
         try tearDownAndCheck(lab)
@@ -91,7 +91,7 @@ final class ShippedTopologyTests: LabTestCase {
         let (_, lab) = try build("cross.yaml", "cross")
         try assertReach(lab, [("client", "10.0.10.11"), ("client", "10.0.10.12"), ("srv1", "10.0.10.12"), ("srv2", "10.0.20.100")])
         // The core gateways: core1 is master of VLAN 10, core2 of VLAN 20.
-        let status = try manager.status(lab)
+        let status = try LabStatusReader.read(lab)
         XCTAssertEqual(status.nodes.first { $0.name == "core1" }?.vrrp?.first { $0.name == "gw10" }?.state, "master")
         XCTAssertEqual(status.nodes.first { $0.name == "core2" }?.vrrp?.first { $0.name == "gw20" }?.state, "master")
         try tearDownAndCheck(lab)

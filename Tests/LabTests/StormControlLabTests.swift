@@ -11,7 +11,7 @@ import XCTest
 
 /// Storm control on the looped switch triangle without spanning tree (topologies/storm.yaml): `limit`
 /// holds a port's broadcast rate at its limit, `shutdown` error-disables the port and the storm dies.
-/// Every storm here is bounded by `stormExperiment`, which cuts the loop again after its time limit.
+/// Every storm here is bounded by `StormExperiment.run`, which cuts the loop again after its time limit.
 final class StormControlLabTests: LabTestCase {
     static let limit = 500
 
@@ -71,8 +71,8 @@ final class StormControlLabTests: LabTestCase {
 
         var sent = 0
         var start: UInt64 = 0
-        let results = try manager.capture(lab: lab, ports: [PortRef(node: "sw1", port: "p3")], directory: out,
-                                          filter: "ether src \(source)", seconds: seconds + 0.3) {
+        let results = try LabCapture.run(lab: lab, ports: [PortRef(node: "sw1", port: "p3")], directory: out,
+                                         filter: "ether src \(source)", seconds: seconds + 0.3) {
             if start == 0 { start = monotonicNanoseconds() }
             let elapsed = Double(monotonicNanoseconds() - start) / 1e9
             guard elapsed < seconds else { return false }
@@ -104,7 +104,7 @@ final class StormControlLabTests: LabTestCase {
         try manager.up(try TopologyLoader.parse(yaml: Self.triangle(action: .limit), file: "sc-limit.yaml"), name: lab)
         let out = outputFolder("loop")
         let seconds = 0.5
-        let result = try manager.stormExperiment(lab: lab, loop: PortRef(node: "sw3", port: "p2"), seconds: seconds, directory: out)
+        let result = try StormExperiment().run(lab: lab, loop: PortRef(node: "sw3", port: "p2"), seconds: seconds, directory: out)
         let closed = Double(result.openedAt - result.closedAt) / 1e9
         let burst = Double(StormControl(framesPerSecond: Self.limit).burstFrames)
         let bound = burst + Double(Self.limit) * closed
@@ -121,7 +121,7 @@ final class StormControlLabTests: LabTestCase {
         let laps = try frames(in: hostPort, from: result.closedAt, to: result.openedAt)
         XCTAssertLessThanOrEqual(Double(laps), 2 * (1.2 * bound) + 10, "broadcast rate towards h2 bounded by the limits")
         XCTAssertLessThanOrEqual(Double(laps) / closed, 2.4 * Double(Self.limit) + 2 * burst / closed + 20)
-        XCTAssertEqual(try manager.status(lab).links.first { $0.a == "sw1:p1" }?.up, true, "limit leaves the port up")
+        XCTAssertEqual(try LabStatusReader.read(lab).links.first { $0.a == "sw1:p1" }?.up, true, "limit leaves the port up")
         XCTAssertFalse(LabDirectory(name: lab).events().contains { $0.kind == "port-shutdown" })
     }
 
@@ -134,7 +134,7 @@ final class StormControlLabTests: LabTestCase {
         let lab = labName("scshut")
         try manager.up(try TopologyLoader.load(path: shippedFile), name: lab)
         let out = outputFolder("shutdown")
-        let result = try manager.stormExperiment(lab: lab, loop: PortRef(node: "sw3", port: "p2"), seconds: 1, directory: out)
+        let result = try StormExperiment().run(lab: lab, loop: PortRef(node: "sw3", port: "p2"), seconds: 1, directory: out)
 
         let shutdowns = LabDirectory(name: lab).events().filter { $0.source == "storm-control" && $0.kind == "port-shutdown" }
         // Should none be logged, what the storm and the watchers saw says why.
@@ -168,7 +168,7 @@ final class StormControlLabTests: LabTestCase {
         for port in shut {
             let link = try NetlinkSocket.open(inNamespace: "\(lab)-\(port.node)").links().first { $0.name == port.port }
             XCTAssertEqual(link?.isUp, false, "\(port) is error-disabled")
-            try manager.setCable(lab: lab, at: port, up: true)
+            try faults.setCable(lab: lab, at: port, up: true)
         }
         XCTAssertTrue(try ping(from: "\(lab)-h1", "10.0.30.3", attempts: 5), "re-enabled ports carry traffic again")
         XCTAssertEqual(LabDirectory(name: lab).events().filter { $0.kind == "port-shutdown" }.count, shutdowns.count,

@@ -43,7 +43,7 @@ final class StormGuardLabTests: LabTestCase {
         let lab = labName("sg")
         try manager.up(try TopologyLoader.parse(yaml: Self.yaml, file: "sg.yaml"), name: lab)
         let directory = LabDirectory(name: lab)
-        XCTAssertEqual(try manager.status(lab).stormGuard?.episodes, 0, "the guard runs by default")
+        XCTAssertEqual(try LabStatusReader.read(lab).stormGuard?.episodes, 0, "the guard runs by default")
         let h1 = try PacketSocket.open(inNamespace: "\(lab)-h1", interface: "eth0", protocol: PacketSocket.sendOnly)
 
         // Ordinary traffic, well above what a lab's protocols send: 2000 broadcasts per second for 0.5 s from
@@ -99,10 +99,10 @@ final class StormGuardLabTests: LabTestCase {
         XCTAssertGreaterThan(lateSeeds.count, 10, "broadcasts still flow through the lab's own cable")
 
         // status shows it, and the lab works through its own cable.
-        let status = try XCTUnwrap(try manager.status(lab).stormGuard)
+        let status = try XCTUnwrap(try LabStatusReader.read(lab).stormGuard)
         XCTAssertEqual(status.episodes, 1)
         XCTAssertEqual(Set(status.errorDisabled), shut)
-        XCTAssertTrue(try manager.status(lab).text.contains("ERROR-DISABLED"))
+        XCTAssertTrue(try LabStatusReader.read(lab).text.contains("ERROR-DISABLED"))
         XCTAssertTrue(try ping(from: "\(lab)-h1", "10.0.40.2", attempts: 3))
     }
 
@@ -114,7 +114,7 @@ final class StormGuardLabTests: LabTestCase {
             .deletingLastPathComponent().appendingPathComponent("topologies/storm.yaml").path
         let lab = labName("sgst")
         try manager.up(try TopologyLoader.load(path: file), name: lab)
-        let result = try manager.stormExperiment(lab: lab, loop: PortRef(node: "sw3", port: "p2"), seconds: 0.5, directory: outputFolder("storm"))
+        let result = try StormExperiment().run(lab: lab, loop: PortRef(node: "sw3", port: "p2"), seconds: 0.5, directory: outputFolder("storm"))
         XCTAssertNotNil(result.report, "the storm ran")
         let hostPort = try XCTUnwrap(result.files.first { $0.hasSuffix("sw2-p3.pcapng") })
         // A guarded storm dies within one burst (1000 frames); this one circles on after its first 0.1 s.
@@ -123,8 +123,8 @@ final class StormGuardLabTests: LabTestCase {
         XCTAssertGreaterThan(times.filter { $0 >= result.closedAt + 100_000_000 && $0 < result.openedAt }.count,
                              2 * StormGuard().burstFrames, "frames per tenth of a second after the closing: \(tenths)")
         XCTAssertFalse(LabDirectory(name: lab).events().contains { $0.source == "storm-guard" })
-        _ = try waitUntil(seconds: 2) { try manager.status(lab).stormGuard?.suspended == false }
-        XCTAssertEqual(try manager.status(lab).stormGuard?.suspended, false, "the guard is back")
+        _ = try waitUntil(seconds: 2) { try LabStatusReader.read(lab).stormGuard?.suspended == false }
+        XCTAssertEqual(try LabStatusReader.read(lab).stormGuard?.suspended, false, "the guard is back")
         let tables = try Firewall.run("list tables", inNamespace: "\(lab)-sw1")
         XCTAssertTrue(tables.contains(StormGuardFirewall.table), tables)
     }
@@ -144,8 +144,8 @@ final class StormGuardLabTests: LabTestCase {
         var closedAt: Int64 = 0
         var seeds = 0
         var captureStart: UInt64 = 0
-        let results = try manager.capture(lab: lab, ports: [PortRef(node: "h2", port: "eth0")], directory: out,
-                                          filter: "ether[6:4] == 0x02524c00 and ether[10] == 2", seconds: 4, snapLength: 64) {
+        let results = try LabCapture.run(lab: lab, ports: [PortRef(node: "h2", port: "eth0")], directory: out,
+                                         filter: "ether[6:4] == 0x02524c00 and ether[10] == 2", seconds: 4, snapLength: 64) {
             if captureStart == 0 {
                 captureStart = monotonicNanoseconds()
                 closedAt = wallClockNanoseconds()

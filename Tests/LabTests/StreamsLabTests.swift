@@ -27,7 +27,7 @@ final class StreamsLabTests: LabTestCase {
               - {at: 1600ms, unblackhole: acc2:c1}
             """, file: "/tmp/\(lab).yaml")
         var lines: [String] = []
-        let results = try manager.runScenario(scenario, options: ScenarioRunOptions(resultsDirectory: out)) { lines.append($0) }
+        let results = try ScenarioRunner.run(scenario, options: ScenarioRunOptions(resultsDirectory: out)) { lines.append($0) }
         let cell = try XCTUnwrap(results.cells.first)
         XCTAssertNil(cell.error, "\(lines)")
         let trial = try XCTUnwrap(cell.trials.first)
@@ -93,7 +93,7 @@ final class StreamsLabTests: LabTestCase {
               - {at: 1s, blackhole: acc2:up1}
               - {at: 7s, unblackhole: acc2:up1}
             """, file: "/tmp/\(lab).yaml")
-        let results = try manager.runScenario(scenario, options: ScenarioRunOptions(resultsDirectory: out))
+        let results = try ScenarioRunner.run(scenario, options: ScenarioRunOptions(resultsDirectory: out))
         let trial = try XCTUnwrap(results.cells.first?.trials.first, "\(results.cells.first?.error ?? "")")
         let streams = try XCTUnwrap(trial.streams)
         XCTAssertEqual(streams.map(\.role), ["measured", "reverse", "control"])

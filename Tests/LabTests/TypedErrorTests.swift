@@ -15,7 +15,7 @@ final class TypedErrorTests: XCTestCase {
                                 file: "pair.yaml")
 
     func testHostErrorsNameTheHostAndTheFile() throws {
-        XCTAssertThrowsError(try LabManager.part(of: pair, onHost: "h1")) { error in
+        XCTAssertThrowsError(try HostPart.of(pair, onHost: "h1")) { error in
             XCTAssertEqual(error as? LabError, .noHosts(host: "h1", file: "pair.yaml"))
         }
     }

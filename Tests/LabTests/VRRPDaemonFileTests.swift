@@ -79,7 +79,7 @@ final class VRRPDaemonFileTests: XCTestCase {
         XCTAssertEqual(file.namespace, BuildPlan.namespace(lab: "vrrpfile", node: "r1"))
         XCTAssertEqual(file.statusPath, directory.statusPath(.vrrp, node: "r1"))
         XCTAssertEqual(file.config.eventLog, "\(directory.path)/events.jsonl")
-        XCTAssertEqual(LabManager.vrrpdConfigPath(lab: "vrrpfile", node: "r1"), "\(directory.path)/vrrp-r1.conf")
+        XCTAssertEqual(LabDirectory(name: "vrrpfile").vrrpdConfigPath(node: "r1"), "\(directory.path)/vrrp-r1.conf")
     }
 
     /// The status text `redlab status` decodes with Codable, written without Foundation.

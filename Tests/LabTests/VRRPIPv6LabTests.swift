@@ -38,7 +38,7 @@ final class VRRPIPv6LabTests: LabTestCase {
 
     private func waitFor(_ lab: String, _ node: String, _ wanted: String, seconds: Double) throws -> Bool {
         try waitUntil(seconds: seconds) {
-            try manager.status(lab).nodes.first(where: { $0.name == node })?.vrrp?.first(where: { $0.name == "gw6" })?.state == wanted
+            try LabStatusReader.read(lab).nodes.first(where: { $0.name == node })?.vrrp?.first(where: { $0.name == "gw6" })?.state == wanted
         }
     }
 
@@ -81,7 +81,7 @@ final class VRRPIPv6LabTests: LabTestCase {
         try pinger.run()
         // Half a second of answered pings on purpose, so the outage shows between replies before and after.
         usleep(500_000)
-        try manager.inject(.crash(node: "r1"), lab: lab)
+        try faults.inject(.crash(node: "r1"), lab: lab)
         XCTAssertTrue(try waitFor(lab, "r2", "master", seconds: 3))
         _ = waitUntil(seconds: 10, interval: 0.05) { !pinger.isRunning }
         if pinger.isRunning { pinger.terminate() }

@@ -61,7 +61,7 @@ final class VRRPInteropTests: LabTestCase {
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
-        try manager.recordProcess(lab: lab, pid: process.processIdentifier, role: "keepalived r2")
+        try LabDirectory(name: lab).append(.process(pid: process.processIdentifier, role: "keepalived r2"))
         return process
     }
 
@@ -71,7 +71,7 @@ final class VRRPInteropTests: LabTestCase {
     }
 
     private func ourState(_ lab: String) throws -> String? {
-        try manager.status(lab).nodes.first { $0.name == "r1" }?.vrrp?.first?.state
+        try LabStatusReader.read(lab).nodes.first { $0.name == "r1" }?.vrrp?.first?.state
     }
 
     private func eventually(_ seconds: Double, _ condition: () throws -> Bool) rethrows -> Bool {
@@ -88,7 +88,7 @@ final class VRRPInteropTests: LabTestCase {
         // Ours has the higher priority: master; keepalived hears it and stays backup.
         XCTAssertTrue(try eventually(8) { try ourState(lab) == "master" })
         XCTAssertTrue(eventually(8) { keepalivedState(lab) == "BACKUP" }, "keepalived: \(keepalivedState(lab))")
-        let accepted = try manager.status(lab).nodes.first { $0.name == "r1" }?.vrrp?.first
+        let accepted = try LabStatusReader.read(lab).nodes.first { $0.name == "r1" }?.vrrp?.first
         XCTAssertEqual(accepted?.rejected["wrong_version"] ?? 0, 0)
 
         // Our daemon leaves gracefully (priority 0): keepalived takes over.
@@ -97,11 +97,11 @@ final class VRRPInteropTests: LabTestCase {
         XCTAssertTrue(try ping(from: "\(lab)-client", "10.9.9.1", attempts: 5), "the gateway address answers from keepalived")
 
         // Ours returns with the higher priority and preempts keepalived, which hears it and steps back.
-        try manager.inject(.restore(node: "r1"), lab: lab)
+        try faults.inject(.restore(node: "r1"), lab: lab)
         XCTAssertTrue(try eventually(8) { try ourState(lab) == "master" })
         XCTAssertTrue(eventually(8) { keepalivedState(lab) == "BACKUP" }, "keepalived: \(keepalivedState(lab))")
         // And keepalived's adverts are accepted by ours (it counts them, rejects none for format).
-        let group = try manager.status(lab).nodes.first { $0.name == "r1" }?.vrrp?.first
+        let group = try LabStatusReader.read(lab).nodes.first { $0.name == "r1" }?.vrrp?.first
         for reason in ["malformed", "checksum", "length", "ttl", "wrong_version"] {
             XCTAssertEqual(group?.rejected[reason] ?? 0, 0, "\(reason): \(String(describing: group))")
         }

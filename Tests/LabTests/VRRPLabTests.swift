@@ -25,7 +25,7 @@ final class VRRPLabTests: LabTestCase {
     }
 
     private func state(_ lab: String, _ node: String, _ group: String = "client-gw") throws -> String? {
-        try manager.status(lab).nodes.first { $0.name == node }?.vrrp?.first { $0.name == group }?.state
+        try LabStatusReader.read(lab).nodes.first { $0.name == node }?.vrrp?.first { $0.name == group }?.state
     }
 
     private func waitFor(_ lab: String, _ node: String, _ wanted: String, seconds: Double = 6) throws -> Bool {
@@ -75,9 +75,9 @@ final class VRRPLabTests: LabTestCase {
         let lab = labName("vf")
         try manager.up(try topology(), name: lab)
         XCTAssertTrue(try waitFor(lab, "r1", "master"))
-        try manager.inject(.freeze(node: "r1"), lab: lab)
+        try faults.inject(.freeze(node: "r1"), lab: lab)
         XCTAssertTrue(try waitFor(lab, "r2", "master", seconds: 3))
-        try manager.inject(.thaw(node: "r1"), lab: lab)
+        try faults.inject(.thaw(node: "r1"), lab: lab)
         // r1 hears r2's lower priority and preempts; r2 steps back.
         XCTAssertTrue(try waitFor(lab, "r2", "backup", seconds: 3))
         XCTAssertTrue(try waitFor(lab, "r1", "master", seconds: 3))
@@ -103,10 +103,10 @@ final class VRRPLabTests: LabTestCase {
         let lab = labName("vu")
         try manager.up(try topology(), name: lab)
         XCTAssertTrue(try waitFor(lab, "r1", "master"))
-        try manager.inject(.linkDown(PortRef(node: "r1", port: "up")), lab: lab)
+        try faults.inject(.linkDown(PortRef(node: "r1", port: "up")), lab: lab)
         XCTAssertTrue(try waitFor(lab, "r2", "master", seconds: 3))
         XCTAssertTrue(try bothWays(lab))
-        try manager.inject(.linkUp(PortRef(node: "r1", port: "up")), lab: lab)
+        try faults.inject(.linkUp(PortRef(node: "r1", port: "up")), lab: lab)
         XCTAssertTrue(try waitFor(lab, "r1", "master", seconds: 3), "r1 preempts when its uplink returns")
         XCTAssertTrue(try bothWays(lab))
     }
@@ -116,10 +116,10 @@ final class VRRPLabTests: LabTestCase {
         let lab = labName("vc")
         try manager.up(try topology(), name: lab)
         XCTAssertTrue(try waitFor(lab, "r1", "master"))
-        try manager.inject(.crash(node: "r1"), lab: lab)
+        try faults.inject(.crash(node: "r1"), lab: lab)
         XCTAssertTrue(try waitFor(lab, "r2", "master", seconds: 3))
         XCTAssertTrue(try bothWays(lab))
-        try manager.inject(.restore(node: "r1"), lab: lab)
+        try faults.inject(.restore(node: "r1"), lab: lab)
         XCTAssertTrue(try waitFor(lab, "r1", "master", seconds: 5), "a restored r1 comes back and preempts")
         XCTAssertTrue(try bothWays(lab))
     }
@@ -171,7 +171,7 @@ final class VRRPLabTests: LabTestCase {
         // A second of adverts on purpose: the test is that r2 stays backup through it.
         usleep(1_000_000)
         XCTAssertEqual(try state(lab, "r2"), "backup", "r2 hears r1's unicast adverts and stays backup")
-        let heard = try manager.status(lab).nodes.first { $0.name == "r2" }?.vrrp?.first
+        let heard = try LabStatusReader.read(lab).nodes.first { $0.name == "r2" }?.vrrp?.first
         XCTAssertGreaterThan(heard?.advertisementsIn ?? 0, 5)
         XCTAssertEqual(heard?.rejected.filter { $0.key != "lower_priority" } ?? [:], [:])
         kill(try daemonPID(lab, "r1"), SIGTERM)
