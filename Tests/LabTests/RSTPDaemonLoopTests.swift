@@ -31,6 +31,8 @@ final class FakeRSTPIO: RSTPDaemonIO {
     var forwardingSetFailsFrom: UInt64?
     var forwardingSetFailures = 0
     var mcheckRequest: String?
+    /// Simulated time each frame a wait hands out costs the daemon (0: frames are free).
+    var nanosecondsPerFrame: UInt64 = 0
     /// Past this the fake throws `ranPastTheScript` (every test's run is bounded).
     var end = FakeRSTPIO.at(120)
 
@@ -83,6 +85,7 @@ final class FakeRSTPIO: RSTPDaemonIO {
             inputs.append(item.input)
         }
         script = later
+        clock += UInt64(frames) * nanosecondsPerFrame
         return inputs
     }
 
@@ -193,7 +196,8 @@ final class RSTPDaemonLoopTests: XCTestCase {
     /// Runs the daemon until the scripted stop at `stop` seconds.
     func run(_ config: RSTPDaemonConfig, _ io: FakeRSTPIO, stop: Double) throws {
         io.script.append((FakeRSTPIO.at(stop), .stop))
-        io.script.sort { $0.at < $1.at }
+        // In time order; inputs of the same time keep the order given.
+        io.script = io.script.enumerated().sorted { ($0.element.at, $0.offset) < ($1.element.at, $1.offset) }.map(\.element)
         try daemon(config, io).run()
     }
 
@@ -325,6 +329,21 @@ final class RSTPDaemonLoopTests: XCTestCase {
         XCTAssertEqual(io.statuses.last?.status.restarts, 0)
         XCTAssertEqual(io.statuses.last?.status.rootPort, "p1")
         XCTAssertTrue(io.forwardingSets.contains { $0.at == FakeRSTPIO.at(4) && $0.ports.contains("p1") }, "the late tick renews the set")
+    }
+
+    /// A flood of frames (each costing 1 ms here) is taken a batch per pass: the tick between two batches
+    /// renews the forwarding set, and the lease never lapses.
+    func testAFloodOfFramesDoesNotHoldTheTickBack() throws {
+        let io = makeIO()
+        io.nanosecondsPerFrame = 1_000_000
+        var badLLC = neighbourFrame()
+        badLLC[14] = 0xAA
+        io.script = Array(repeating: (FakeRSTPIO.at(0.5), .frame(badLLC, interfaceIndex: 12)), count: 3 * RSTPDaemon.framesPerPass)
+        try run(config(), io, stop: 5)
+        XCTAssertFalse(events.contains { $0.kind == "restart" }, "the lease lapsed under the flood")
+        XCTAssertEqual(io.statuses.last?.status.ports[1].bpdusRejected, ["bad_llc": 3 * RSTPDaemon.framesPerPass], "every frame was taken")
+        let refreshes = io.forwardingSets.map(\.at).filter { $0 > FakeRSTPIO.at(0.5) && $0 < FakeRSTPIO.at(3.6) }
+        XCTAssertGreaterThanOrEqual(refreshes.count, 3, "a tick after each batch: \(refreshes)")
     }
 
     // MARK: - Flushes
