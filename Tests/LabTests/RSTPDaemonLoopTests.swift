@@ -278,6 +278,26 @@ final class RSTPDaemonLoopTests: XCTestCase {
         XCTAssertEqual(status.rootID, ownBridgeID)
     }
 
+    // MARK: - Links
+
+    /// A port whose carrier goes leaves the set in that input; when it returns, its kernel state is written
+    /// again (the kernel would have it forwarding) and what it learned meanwhile is flushed. Link events
+    /// of other interfaces, or that change nothing, are no news.
+    func testLinkEventsDisableAndReenableAPort() throws {
+        let io = makeIO()
+        io.script = neighbour(on: 11, from: 0.5, until: 3)
+            + [(FakeRSTPIO.at(3.5), .link("p1", enabled: false)), (FakeRSTPIO.at(3.6), .link("p1", enabled: false)),
+               (FakeRSTPIO.at(3.6), .link("eth9", enabled: false)), (FakeRSTPIO.at(4.5), .link("p1", enabled: true))]
+        try run(config(), io, stop: 4.7)
+        XCTAssertTrue(io.forwardingSets.contains { $0.at == FakeRSTPIO.at(3) && $0.ports.contains("p1") })
+        let down = io.entries(from: FakeRSTPIO.at(3.5), to: FakeRSTPIO.at(3.6))
+        XCTAssertTrue(down.contains { $0.hasPrefix("set") && !$0.contains("p1") }, "p1 leaves the set at once: \(down)")
+        XCTAssertTrue(events.contains { $0.at == FakeRSTPIO.at(3.5) && $0.kind == "role-change" && $0.target == "s1:p1" && $0.detail["to"] == "disabled" })
+        XCTAssertEqual(io.entries(from: FakeRSTPIO.at(3.6), to: FakeRSTPIO.at(3.7)), ["wait"], "nothing new at 3.6 s")
+        let up = io.entries(from: FakeRSTPIO.at(4.5), to: FakeRSTPIO.at(4.6))
+        XCTAssertTrue(up.contains("state p1 disabled") && up.contains("flush p1"), "\(up)")
+    }
+
     // MARK: - The tick and the lease
 
     /// Each tick rewrites the whole set (each element's timeout renewed), changed or not.
