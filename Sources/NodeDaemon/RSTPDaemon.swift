@@ -193,8 +193,9 @@ public struct ForwardingLease: Sendable, Equatable {
 }
 
 /// `redlab daemon rstpd`: RSTP (802.1Q-2018 clause 13, 802.1D-2004 clause 17) for one Linux bridge, in the
-/// namespace the process runs in. The protocol is the pure `RSTP.Bridge`; this owns the packet sockets,
-/// the port states, the forwarding set and the clock.
+/// namespace the process runs in. The protocol is the pure `RSTP.Bridge`; this runs its loop: BPDUs, link
+/// changes, signals and the tick in, the port states, the forwarding set, the BPDUs sent and the status out.
+/// The system (sockets, netlink, nftables, files, the clock) is reached only through `RSTPDaemonIO`.
 ///
 /// Failing closed: the data plane forwards only on ports in the nftables forwarding set, whose elements
 /// expire unless refreshed each tick (`RSTPFirewall`). If this process dies, is stopped or stalls, its
@@ -203,15 +204,10 @@ public struct ForwardingLease: Sendable, Equatable {
 public final class RSTPDaemon {
     private var bridge: RSTP.Bridge
     private let portNames: [Int: String]
-    /// Every port's BPDUs, in and out, through one socket (see `BridgeGroupSocket`).
-    private let bpduSocket: BridgeGroupSocket
+    private let io: RSTPDaemonIO
     private let portInterfaceIndexes: [Int: Int32]
     private let portNumbersByInterfaceIndex: [Int32: Int]
     private let portMACs: [Int: MACAddress]
-    private let netlink: NetlinkSocket
-    private let linkMonitor: LinkMonitor
-    private let signals: SignalWatcher
-    private let forwardingSetWriter: NftablesSetWriter
     private let node: String
     private let bridgeName: String
     private let statusPath: String?
@@ -234,20 +230,22 @@ public final class RSTPDaemon {
     /// a second of hellos, so a pass keeps up, and few enough that a flood cannot hold the tick back long.
     static let framesPerPass = 1_024
 
-    /// Takes over the configured bridge: every port discarding, in the forwarding set's table and in the kernel.
-    public init(config: RSTPDaemonConfig, eventSink: @escaping (_ kind: String, _ target: String, _ detail: [String: String]) -> Void) throws {
+    /// Takes over the configured bridge in the current namespace: every port discarding, in the forwarding
+    /// set's table and in the kernel.
+    public convenience init(config: RSTPDaemonConfig, eventSink: @escaping (_ kind: String, _ target: String, _ detail: [String: String]) -> Void) throws {
+        try self.init(config: config, io: try KernelRSTPDaemonIO(ports: config.ports.count), eventSink: eventSink)
+    }
+
+    /// Takes over the configured bridge through `io`: every port's kernel state set to discarding.
+    public init(config: RSTPDaemonConfig, io: RSTPDaemonIO,
+                eventSink: @escaping (_ kind: String, _ target: String, _ detail: [String: String]) -> Void) throws {
         node = config.node
         bridgeName = config.bridgeName
         statusPath = config.statusPath
         mcheckPath = config.mcheckPath
         self.eventSink = eventSink
-        signals = try SignalWatcher([ProcessSignal.terminate, ProcessSignal.interrupt, ProcessSignal.user1])
-        netlink = try NetlinkSocket()
-        linkMonitor = try LinkMonitor()
-        // libnftables makes the table once; its context (and cache) is not kept for the ticks.
-        try FirewallSession().run(RSTPFirewall.resetCommands)
-        forwardingSetWriter = try RSTPFirewall.forwardingSetWriter()
-        let links = try netlink.links()
+        self.io = io
+        let links = try io.links()
         guard let bridgeLink = links.first(where: { $0.name == config.bridgeName }), let bridgeMAC = bridgeLink.address else {
             throw RSTPDaemonError(description: "rstpd: no bridge \(config.bridgeName) on \(config.node)")
         }
@@ -274,14 +272,13 @@ public final class RSTPDaemon {
             // re-selects BLOCKING ports to forwarding, and its forward-delay timer walks LISTENING ports
             // on to learning and forwarding. A port without carrier refuses the write (ENETDOWN); the
             // forwarding set holds it, and the state is written again each tick.
-            ToleratedChange.attempt("rstpd: set \(port.name) disabled", because: "the forwarding set holds the port whatever its kernel state") { [netlink] in
-                try netlink.setBridgePort(port.name, state: .disabled)
+            ToleratedChange.attempt("rstpd: set \(port.name) disabled", because: "the forwarding set holds the port whatever its kernel state") {
+                try io.setPortState(port.name, .disabled)
             }
         }
         bridge = RSTP.Bridge(configuration: configuration, ports: configurations)
         portSettings = settings
         portNames = names
-        bpduSocket = try BridgeGroupSocket(ports: config.ports.count)
         portInterfaceIndexes = interfaceIndexes
         portNumbersByInterfaceIndex = Dictionary(interfaceIndexes.map { ($0.value, $0.key) }, uniquingKeysWith: { first, _ in first })
         portMACs = macs
@@ -305,33 +302,34 @@ public final class RSTPDaemon {
     /// the nftables table itself. Best effort: whatever fails here, the set's elements expire on their own.
     private func closeDataPlane() {
         // try?: best effort on the way out (see above): the set's elements expire on their own
-        try? forwardingSetWriter.replace(withInterfaceNames: [])
+        try? io.replaceForwardingSet([])
         // try?: best effort, as above
-        for name in portNames.values { try? netlink.setBridgePort(name, state: .disabled) }
+        for name in portNames.values { try? io.setPortState(name, .disabled) }
     }
 
     private func runLoop() throws {
         try perform(bridge.begin())
         try readPortsEnabled()
-        try refreshForwarding(at: monotonicNanoseconds())
-        var nextTick = monotonicNanoseconds() + 1_000_000_000
+        try refreshForwarding(at: io.now())
+        var nextTick = io.now() + 1_000_000_000
         writeStatus()
         // Start-up is over: what only it needed (its code's pages, freed heap) may go.
-        ProcessMemory.releaseStartupPages()
-        let descriptors = [signals.fileDescriptor, linkMonitor.fileDescriptor, bpduSocket.fileDescriptor]
+        io.startedUp()
         while true {
-            let before = monotonicNanoseconds()
             // A status held back (`statusMinimumIntervalNanoseconds`) is written when its time comes.
             let wakeUp = statusPending.map { min(nextTick, $0) } ?? nextTick
-            let ready = waitForReadiness(readable: descriptors, timeoutNanoseconds: Int64(wakeUp > before ? wakeUp - before : 0))
+            // At most a batch of frames per pass: a flood of frames must not starve the tick that renews
+            // the forwarding lease (the ports would close and rstpd begin again).
+            let inputs = try io.wait(until: wakeUp, framesAtMost: Self.framesPerPass)
             var mcheckRequested = false
-            if ready[0] {
-                while let signal = signals.next() {
-                    if signal != ProcessSignal.user1 { return }
-                    mcheckRequested = true
+            for input in inputs {
+                switch input {
+                case .stop: return
+                case .mcheckRequested: mcheckRequested = true
+                case .link, .frame: continue
                 }
             }
-            let now = monotonicNanoseconds()
+            let now = io.now()
             if lease.lapsed(at: now) {
                 // Stopped or stalled past the lease: the ports have been dropping, the neighbours have aged
                 // this bridge's information and may forward towards it. Its own state is stale: begin again.
@@ -342,56 +340,43 @@ public final class RSTPDaemon {
                 try refreshForwarding(at: now)
                 nextTick = now + 1_000_000_000
                 writeStatus()
-                continue
+                // What this pass brought (links, frames, an mcheck request) is taken after the new beginning.
             }
             if mcheckRequested { try performMcheckRequests() }
-            if ready[1] {
-                let events = try linkMonitor.readOrResynchronize(using: netlink)
-                for event in events {
-                    guard let number = portNames.first(where: { $0.value == event.name })?.key else { continue }
-                    let enabled = event.isUp && event.carrier
-                    guard enabled != portEnabled[number] else { continue }
-                    portEnabled[number] = enabled
-                    try perform(bridge.setPortEnabled(number, enabled))
-                    if enabled { reassertKernelState(number, flush: true) }
-                }
+            for case .link(let name, let enabled) in inputs {
+                guard let number = portNames.first(where: { $0.value == name })?.key else { continue }
+                guard enabled != portEnabled[number] else { continue }
+                portEnabled[number] = enabled
+                try perform(bridge.setPortEnabled(number, enabled))
+                if enabled { reassertKernelState(number, flush: true) }
             }
-            if ready[2] {
-                // At most a batch per pass: a flood of frames must not starve the tick that renews the
-                // forwarding lease (the ports would close and rstpd begin again).
-                var budget = Self.framesPerPass
-                while budget > 0, let (frame, interfaceIndex) = try bpduSocket.receive() {
-                    budget -= 1
-                    // Copies seen on interfaces that are not ports (the bridge device, a bond's members) are
-                    // not this bridge's to take.
-                    guard let number = portNumbersByInterfaceIndex[interfaceIndex] else { continue }
-                    let decoded: BPDUFrame
-                    do {
-                        decoded = try BPDUFrame.decode(frame)
-                    } catch {
-                        rejected[number, default: [:]][error.reason, default: 0] += 1
-                        continue
-                    }
-                    try perform(bridge.receive(decoded.bpdu, on: number))
+            for case .frame(let frame, let interfaceIndex) in inputs {
+                // Copies seen on interfaces that are not ports (the bridge device, a bond's members) are
+                // not this bridge's to take.
+                guard let number = portNumbersByInterfaceIndex[interfaceIndex] else { continue }
+                let decoded: BPDUFrame
+                do {
+                    decoded = try BPDUFrame.decode(frame)
+                } catch {
+                    rejected[number, default: [:]][error.reason, default: 0] += 1
+                    continue
                 }
+                try perform(bridge.receive(decoded.bpdu, on: number))
             }
-            if monotonicNanoseconds() >= nextTick {
+            if io.now() >= nextTick {
                 nextTick += 1_000_000_000
                 try perform(bridge.tick())
                 reassertDriftedKernelStates()
-                try refreshForwarding(at: monotonicNanoseconds())
+                try refreshForwarding(at: io.now())
                 writeStatus()
             }
-            if let due = statusPending, monotonicNanoseconds() >= due { writeStatus() }
+            if let due = statusPending, io.now() >= due { writeStatus() }
         }
     }
 
     /// 17.19.13 mcheck for each port named in the request file (one per line), which is then removed.
     private func performMcheckRequests() throws {
-        guard let mcheckPath, let bytes = try? Files.read(mcheckPath) else { return }  // try?: no request file, no request
-        let text = String(decoding: bytes, as: UTF8.self)
-        // A request file that cannot be removed is read again at the next ProcessSignal.user1: a repeated mcheck is harmless.
-        try? Files.remove(mcheckPath)
+        guard let mcheckPath, let text = io.takeMcheckRequest(at: mcheckPath) else { return }
         for name in Set(text.split(whereSeparator: \.isNewline).map(String.init)) {
             guard let number = portNames.first(where: { $0.value == name })?.key else {
                 eventSink("mcheck-unknown-port", "\(node):\(name)", [:])
@@ -407,18 +392,18 @@ public final class RSTPDaemon {
     public static func mcheckPath(labFolder: String, node: String) -> String { "\(labFolder)/rstp-\(node).mcheck" }
 
     private func readPortsEnabled() throws {
-        let links = try netlink.links()
+        let links = try io.links()
         for (number, name) in portNames.sorted(by: { $0.key < $1.key }) {
             guard let link = links.first(where: { $0.name == name }) else { continue }
-            portEnabled[number] = link.isUp && link.carrier
-            try perform(bridge.setPortEnabled(number, link.isUp && link.carrier))
+            portEnabled[number] = link.enabled
+            try perform(bridge.setPortEnabled(number, link.enabled))
         }
     }
 
     /// Rewrites the forwarding set from the applied states (a fresh timeout for each element).
     private func refreshForwarding(at now: UInt64) throws {
         let forwarding = Set(appliedState.filter { $0.value == .forwarding }.compactMap { portNames[$0.key] })
-        try forwardingSetWriter.replace(withInterfaceNames: Array(forwarding))
+        try io.replaceForwardingSet(Array(forwarding))
         lease.refreshed(at: now)
     }
 
@@ -431,24 +416,24 @@ public final class RSTPDaemon {
         let closing = finalState.filter { $0.value != .forwarding && appliedState[$0.key] == .forwarding }
         if !closing.isEmpty {
             for number in closing.keys { appliedState[number] = finalState[number] }
-            try refreshForwarding(at: monotonicNanoseconds())
+            try refreshForwarding(at: io.now())
         }
         for case .transmit(let number, let bpdu) in actions {
             guard let interfaceIndex = portInterfaceIndexes[number], let mac = portMACs[number] else { continue }
             // A BPDU the socket cannot take now (ENOBUFS) or a port without carrier (ENETDOWN) cannot send
             // is a lost frame, which RSTP tolerates.
-            try? bpduSocket.send(BPDUFrame(source: mac, bpdu: bpdu).encode(padToMinimum: true), onInterfaceIndex: interfaceIndex)
+            try? io.send(BPDUFrame(source: mac, bpdu: bpdu).encode(padToMinimum: true), onInterfaceIndex: interfaceIndex)
         }
         let opening = finalState.filter { $0.value == .forwarding && appliedState[$0.key] != .forwarding }
         for (number, state) in finalState { appliedState[number] = state }
-        if !opening.isEmpty { try refreshForwarding(at: monotonicNanoseconds()) }
+        if !opening.isEmpty { try refreshForwarding(at: io.now()) }
 
         // A topology change flushes every port but the one it came in on: more than one port's flush in one
         // input is done as one flush of the whole bridge (see `flushesWholeBridge(_:)`).
         let flushesWholeBridge = Self.flushesWholeBridge(actions)
         if flushesWholeBridge {
-            ToleratedChange.attempt("rstpd: flush \(bridgeName)", because: "stale entries age out; RSTP goes on") { [netlink, bridgeName] in
-                try netlink.flushBridge(bridgeName)
+            ToleratedChange.attempt("rstpd: flush \(bridgeName)", because: "stale entries age out; RSTP goes on") { [io, bridgeName] in
+                try io.flushBridge(bridgeName)
             }
         }
         var changed = false
@@ -463,7 +448,7 @@ public final class RSTPDaemon {
                 changed = true
             case .flush(let number):
                 guard !flushesWholeBridge, let name = portNames[number] else { continue }
-                ToleratedChange.attempt("rstpd: flush \(name)", because: "stale entries age out; RSTP goes on") { try netlink.flushBridgePort(name) }
+                ToleratedChange.attempt("rstpd: flush \(name)", because: "stale entries age out; RSTP goes on") { try io.flushPort(name) }
             case .roleChanged(let number, let old, let new):
                 log("role-change", number, ["from": old.rawValue, "to": new.rawValue])
                 changed = true
@@ -511,7 +496,7 @@ public final class RSTPDaemon {
     private func reassertDriftedKernelStates() {
         let kernelStates: [String: BridgePortState]
         do {
-            kernelStates = try netlink.bridgePortStates()
+            kernelStates = try io.portStates()
         } catch {
             // A dump that fails (interrupted past its retries, or no memory) is a tick without the check:
             // write every port's state, as before the check existed.
@@ -536,10 +521,10 @@ public final class RSTPDaemon {
         guard let name = portNames[number], let state = appliedState[number] else { return }
         let kernelState = Self.kernelState(state)
         ToleratedChange.attempt("rstpd: set \(name) \(state.rawValue)", because: "a port without carrier refuses state writes (ENETDOWN); the forwarding set still holds it") {
-            try netlink.setBridgePort(name, state: kernelState)
+            try io.setPortState(name, kernelState)
         }
         if flush, state == .discarding {
-            ToleratedChange.attempt("rstpd: flush \(name)", because: "stale entries age out") { try netlink.flushBridgePort(name) }
+            ToleratedChange.attempt("rstpd: flush \(name)", because: "stale entries age out") { try io.flushPort(name) }
         }
     }
 
@@ -568,7 +553,7 @@ public final class RSTPDaemon {
 
     private func writeStatus() {
         guard let statusPath else { return }
-        let now = monotonicNanoseconds()
+        let now = io.now()
         if let written = writtenStatus, now - written.at < statusMinimumIntervalNanoseconds {
             statusPending = written.at + statusMinimumIntervalNanoseconds
             return
@@ -594,7 +579,7 @@ public final class RSTPDaemon {
             return
         }
         writtenStatus = (record, now)
-        StatusFileWriter.shared.write(Array(record.jsonText.utf8), to: statusPath)
+        io.writeStatus(record, to: statusPath)
     }
 }
 
