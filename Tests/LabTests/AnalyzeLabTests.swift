@@ -25,7 +25,10 @@ final class AnalyzeLabTests: LabTestCase {
         let folder = NSTemporaryDirectory() + "redlab-analyze-\(getpid())"
         defer { try? FileManager.default.removeItem(atPath: folder) }
 
-        // A 1 kHz stream for 2.5 s from another process; the capture here cuts sw:p1 for 300 ms in the middle.
+        // A 1 kHz stream for 4 s from another process; the capture here cuts sw:p1 for 300 ms, 0.7 s into its
+        // 3 s. The capture runs 2 s past the restore: the kernel's link watcher may take up to a second to call a
+        // veth up again (see `LabManager.up`), and a capture that ended 1 s after the restore once held no probe
+        // after it.
         // The timeline starts once the server receives the stream: the prober is a process of its own, and its
         // start (the first run of a freshly built binary reads it from disk) once took longer than the 1 s
         // to the restore, so the whole stream came after the cut and the capture held no silence.
@@ -34,14 +37,14 @@ final class AnalyzeLabTests: LabTestCase {
         let before = try received()
         let prober = Process()
         prober.executableURL = URL(fileURLWithPath: Executables.redlab())
-        prober.arguments = ["probe", lab, "client", "10.9.6.2", "--rate", "1000", "--seconds", "2.5", "--json"]
+        prober.arguments = ["probe", lab, "client", "10.9.6.2", "--rate", "1000", "--seconds", "4", "--json"]
         let output = Pipe()
         prober.standardOutput = output
         try prober.run()
         XCTAssertTrue(try waitUntil(seconds: 10, interval: 0.02) { try received() > before + 20 }, "the stream reaches the server")
         let start = Date()
         var cut = false, restored = false
-        _ = try LabCapture.run(lab: lab, ports: [PortRef(node: "server", port: "eth0")], directory: folder, filter: "udp", seconds: 2.0) {
+        _ = try LabCapture.run(lab: lab, ports: [PortRef(node: "server", port: "eth0")], directory: folder, filter: "udp", seconds: 3.0) {
             let elapsed = Date().timeIntervalSince(start)
             if !cut && elapsed > 0.7 { try self.faults.inject(.linkDown(PortRef(node: "sw", port: "p1")), lab: lab); cut = true }
             if cut && !restored && elapsed > 1.0 { try self.faults.inject(.linkUp(PortRef(node: "sw", port: "p1")), lab: lab); restored = true }
