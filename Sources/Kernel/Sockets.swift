@@ -72,6 +72,20 @@ private func decodeSocketAddress(_ storage: sockaddr_storage) -> (IPAddress, UIn
     }
 }
 
+/// Binds an AF_PACKET socket to `proto` (host order) on the interface with index `interfaceIndex` (0: every
+/// interface of the namespace).
+private func bindPacketSocket(_ fd: Int32, protocol proto: UInt16, interfaceIndex: Int32, detail: String) throws {
+    var address = sockaddr_ll()
+    address.sll_family = UInt16(AF_PACKET)
+    address.sll_protocol = proto.bigEndian
+    address.sll_ifindex = interfaceIndex
+    try systemCall("bind(AF_PACKET)", detail) {
+        withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_ll>.size)) }
+        }
+    }
+}
+
 /// An AF_PACKET socket on one interface for whole Ethernet frames (BPDUs, gratuitous ARP). Frames the
 /// host sends itself are not returned. Non-blocking: poll `fileDescriptor`.
 public final class PacketSocket {
@@ -100,15 +114,7 @@ public final class PacketSocket {
             socket(AF_PACKET, Int32(SOCK_RAW.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), Int32(proto.bigEndian))
         }
         descriptor = OwnedDescriptor(fd)
-        var address = sockaddr_ll()
-        address.sll_family = UInt16(AF_PACKET)
-        address.sll_protocol = proto.bigEndian
-        address.sll_ifindex = index
-        try systemCall("bind(AF_PACKET)", interface) {
-            withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_ll>.size)) }
-            }
-        }
+        try bindPacketSocket(fd, protocol: proto, interfaceIndex: index, detail: interface)
         self.interface = interface
         interfaceIndex = index
     }
@@ -188,15 +194,7 @@ public final class BridgeGroupSocket {
         }
         let bytes = Int32(clamping: max(1 << 20, ports.multipliedReportingOverflow(by: Self.receiveBufferPerPort).partialValue))
         try setOption(fd, SOL_SOCKET, SO_RCVBUFFORCE, bytes, "SO_RCVBUFFORCE \(bytes)")
-        var address = sockaddr_ll()
-        address.sll_family = UInt16(AF_PACKET)
-        address.sll_protocol = PacketSocket.allProtocols.bigEndian
-        address.sll_ifindex = 0  // every interface
-        try systemCall("bind(AF_PACKET)", "bridge group") {
-            withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_ll>.size)) }
-            }
-        }
+        try bindPacketSocket(fd, protocol: PacketSocket.allProtocols, interfaceIndex: 0, detail: "bridge group")  // 0: every interface
     }
 
     /// Receive-buffer bytes per port: room for about ten BPDUs each (a small frame takes about 800 bytes of
