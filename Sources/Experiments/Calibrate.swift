@@ -82,7 +82,12 @@ public enum Calibrator {
         FileManager.default.createFile(atPath: "\(options.directory)/probe.log", contents: nil)
         prober.standardError = FileHandle(forWritingAtPath: "\(options.directory)/probe.log")
 
-        let injector = try BlackoutInjector(ends: [(node.namespace, options.cable.port), (peerNode.namespace, peer.port)], plan: plan,
+        // The end on the sender's side of the cable (nearer `from`) drops the probes as it sends them: it changes
+        // first, so the instants taken around its change are the probes' blackout; the far end follows within
+        // one request (the kernel takes the two under one lock, in turn).
+        let cableEnd = (namespace: node.namespace, port: options.cable.port), peerEnd = (namespace: peerNode.namespace, port: peer.port)
+        let peerIsNearer = (record.hops(from: options.from, to: peer.node) ?? .max) < (record.hops(from: options.from, to: options.cable.node) ?? .max)
+        let injector = try BlackoutInjector(ends: peerIsNearer ? [peerEnd, cableEnd] : [cableEnd, peerEnd], plan: plan,
                                             firstAt: streamStart + Int64(Self.lead) * 1_000_000)
         defer { injector.restore() }
         try prober.run()
@@ -109,8 +114,9 @@ public enum Calibrator {
 
 /// Drops every frame on one cable, both ways, for given lengths, with the mechanism of the blackhole fault
 /// (`setDroppingEverySentFrame` on both ends: a blackhole queueing discipline, no netfilter hook), from a
-/// thread of its own; the netlink sockets of both ends' namespaces are opened beforehand so that each change
-/// is one request per end.
+/// thread of its own; the netlink sockets of both ends' namespaces are opened, and the ports' indexes looked
+/// up, beforehand so that each change is one request per end. The instants of a blackout are taken around
+/// the first end's request: the probes' sending end comes first.
 final class BlackoutInjector: @unchecked Sendable {
     private let ends: [(socket: NetlinkSocket, port: String)]
     private let plan: [Int]
@@ -121,13 +127,25 @@ final class BlackoutInjector: @unchecked Sendable {
     private let finished = DispatchSemaphore(value: 0)
 
     init(ends: [(namespace: String, port: String)], plan: [Int], firstAt: Int64) throws {
-        self.ends = try ends.map { (try NetlinkSocket.open(inNamespace: $0.namespace), $0.port) }
+        self.ends = try ends.map { end in
+            let socket = try NetlinkSocket.open(inNamespace: end.namespace)
+            _ = try socket.index(of: end.port)  // looked up now, so that no change waits for it
+            return (socket, end.port)
+        }
         self.plan = plan
         self.firstAt = firstAt
     }
 
-    private func setDropping(_ dropping: Bool) throws {
-        for end in ends { try end.socket.setDroppingEverySentFrame(end.port, dropping) }
+    /// Changes both ends, the first end first; returns the instants just before and just after the first
+    /// end's change.
+    private func setDropping(_ dropping: Bool) throws -> (issued: Int64, acknowledged: Int64) {
+        let issued = wallClockNanoseconds()
+        var acknowledged = issued
+        for (index, end) in ends.enumerated() {
+            try end.socket.setDroppingEverySentFrame(end.port, dropping)
+            if index == 0 { acknowledged = wallClockNanoseconds() }
+        }
+        return (issued, acknowledged)
     }
 
     /// Gives both ends back their default queueing, whatever happened.
@@ -150,14 +168,10 @@ final class BlackoutInjector: @unchecked Sendable {
                 var next = firstAt
                 for milliseconds in plan {
                     while wallClockNanoseconds() < next { Kernel.sleep(nanoseconds: UInt64(max(50_000, min(next - wallClockNanoseconds(), 5_000_000)))) }
-                    let startIssued = wallClockNanoseconds()
-                    try setDropping(true)
-                    let start = wallClockNanoseconds()
+                    let (startIssued, start) = try setDropping(true)
                     let due = start + Int64(milliseconds) * 1_000_000
                     while wallClockNanoseconds() < due { Kernel.sleep(nanoseconds: UInt64(max(20_000, min(due - wallClockNanoseconds(), 1_000_000) / 2))) }
-                    let endIssued = wallClockNanoseconds()
-                    try setDropping(false)
-                    let end = wallClockNanoseconds()
+                    let (endIssued, end) = try setDropping(false)
                     lock.withLock {
                         blackouts.append(InjectedBlackout(nominalMilliseconds: milliseconds, startIssued: startIssued, start: start,
                                                           endIssued: endIssued, end: end))

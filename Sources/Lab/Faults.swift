@@ -45,20 +45,27 @@ public struct FaultInjector {
         case .blackhole(let port, let direction):
             try checkPort(port)
             guard let peer = record.peer(of: port) else { throw LabError.unknownPort(lab: lab, port: port.description) }
-            let before = wallClockNanoseconds()
             // What the port sends is dropped as it leaves the port; what it would receive, as it leaves the
-            // cable's far end (see setDroppingEverySentFrame).
-            if direction != .in { try NetlinkSocket.open(inNamespace: try namespace(port.node)).setDroppingEverySentFrame(port.port, true) }
-            if direction != .out { try NetlinkSocket.open(inNamespace: try namespace(peer.node)).setDroppingEverySentFrame(peer.port, true) }
+            // cable's far end (see setDroppingEverySentFrame). The sockets are opened and the ports looked up
+            // first, so that the instant logged is taken right before the kernel changes.
+            var ends: [(socket: NetlinkSocket, port: String)] = []
+            if direction != .in { ends.append((try NetlinkSocket.open(inNamespace: try namespace(port.node)), port.port)) }
+            if direction != .out { ends.append((try NetlinkSocket.open(inNamespace: try namespace(peer.node)), peer.port)) }
+            for end in ends { _ = try end.socket.index(of: end.port) }
+            let before = wallClockNanoseconds()
+            for end in ends { try end.socket.setDroppingEverySentFrame(end.port, true) }
             try logged("blackhole", port.description, ["direction": direction.rawValue], at: before)
 
         case .unblackhole(let port):
             try checkPort(port)
             guard let peer = record.peer(of: port) else { throw LabError.unknownPort(lab: lab, port: port.description) }
-            let time = wallClockNanoseconds()
             // Both ends, whichever directions the blackhole had: restoring an end that drops nothing is a no-op.
-            try NetlinkSocket.open(inNamespace: try namespace(port.node)).setDroppingEverySentFrame(port.port, false)
-            try NetlinkSocket.open(inNamespace: try namespace(peer.node)).setDroppingEverySentFrame(peer.port, false)
+            // As for the blackhole, the instant is taken once the sockets are open and the ports looked up.
+            let ends = [(socket: try NetlinkSocket.open(inNamespace: try namespace(port.node)), port: port.port),
+                        (socket: try NetlinkSocket.open(inNamespace: try namespace(peer.node)), port: peer.port)]
+            for end in ends { _ = try end.socket.index(of: end.port) }
+            let time = wallClockNanoseconds()
+            for end in ends { try end.socket.setDroppingEverySentFrame(end.port, false) }
             // The cable's impairment (a degrade's, else its own) comes back with its queueing.
             if let impairment = try currentImpairment(lab: lab, record: record, at: port) {
                 try setImpairment(impairment, record: record, at: port, refusingBlackholed: false)
@@ -145,21 +152,30 @@ public struct FaultInjector {
     }
 
     package func setCable(record: LabRecord, at end: PortRef, up: Bool) throws {
-        let lab = record.name
-        guard let peer = record.peer(of: end) else { throw LabError.unknownPort(lab: lab, port: end.description) }
+        for side in try cableEnds(record: record, at: end) { try side.socket.setLink(side.port, up: up) }
+    }
+
+    /// The two ends of the cable at `end` that this host changes, each with a netlink socket open in its
+    /// node's namespace, so that a change is one request per end (the port is named in the request).
+    private func cableEnds(record: LabRecord, at end: PortRef) throws -> [(socket: NetlinkSocket, port: String)] {
+        guard let peer = record.peer(of: end) else { throw LabError.unknownPort(lab: record.name, port: end.description) }
+        var ends: [(socket: NetlinkSocket, port: String)] = []
         for side in [end, peer] {
             // A cable to another host: this host changes its own end (the vxlan device) only.
             if side == peer && record.isElsewhere(side.node) { continue }
             guard let node = record.node(side.node) else { throw record.missingNode(side.node) }
-            let socket = try NetlinkSocket.open(inNamespace: node.namespace)
-            try socket.setLink(side.port, up: up)
+            ends.append((try NetlinkSocket.open(inNamespace: node.namespace), side.port))
         }
+        return ends
     }
 
     /// Cuts or restores a cable and returns the instant between the two ends' changes.
+    /// Cuts or restores a cable and returns the instant taken right before the first kernel change (the
+    /// sockets opened beforehand).
     private func setCableTimed(record: LabRecord, lab: String, at port: PortRef, up: Bool) throws -> Int64 {
+        let ends = try cableEnds(record: record, at: port)
         let time = wallClockNanoseconds()
-        try setCable(record: record, at: port, up: up)
+        for side in ends { try side.socket.setLink(side.port, up: up) }
         return time
     }
 

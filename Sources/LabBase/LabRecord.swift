@@ -59,6 +59,29 @@ public struct LabRecord: Codable, Sendable, Equatable {
         }
         return nil
     }
+
+    /// How many cables lie between two nodes on the shortest way over the lab's cables; nil when no way joins
+    /// them (or a node is unknown).
+    public func hops(from start: String, to goal: String) -> Int? {
+        var distance = [start: 0]
+        var queue = [start]
+        var next = 0
+        while next < queue.count {
+            let current = queue[next]
+            next += 1
+            if current == goal { return distance[current] }
+            let here = distance[current] ?? 0
+            for link in links {
+                guard let a = PortRef(link.a), let b = PortRef(link.b) else { continue }
+                let neighbour = a.node == current ? b.node : (b.node == current ? a.node : nil)
+                if let neighbour, distance[neighbour] == nil {
+                    distance[neighbour] = here + 1
+                    queue.append(neighbour)
+                }
+            }
+        }
+        return nil
+    }
 }
 
 /// The daemons of a node that write a status file.

@@ -107,9 +107,12 @@ extension ReportTables {
             return "no blackout of \(lengths) ms was seen by the probes"
         }
         let rate = calibration.probeInterval > 0 ? Format.grouped(1e9 / Double(calibration.probeInterval)) : "?"
-        return "outage error (measured − injected) median \(String(format: "%+.2f", median)) ms, max |error| \(String(format: "%.2f", maximum)) ms "
-            + "over blackouts of \(lengths) ms at \(rate) probes/s"
+        let outage = calibration.medianOutageErrorMilliseconds.flatMap { median in
+            calibration.maximumAbsoluteOutageErrorMilliseconds.map { String(format: "; outage error median %+.2f ms, max %.2f ms", median, $0) }
+        } ?? ""
+        return "failover-time error (measured − injected) median \(String(format: "%+.2f", median)) ms, max |error| \(String(format: "%.2f", maximum)) ms "
+            + "(goal \(String(format: "%.2f", calibration.goalMilliseconds)) ms: \(calibration.goalMet ? "met" : "not met"))"
+            + outage + "; over blackouts of \(lengths) ms at \(rate) probes/s"
             + (calibration.unseen > 0 ? ", \(calibration.unseen) not seen" : "")
-            + " (goal \(String(format: "%.2f", calibration.goalMilliseconds)) ms: \(calibration.goalMet ? "met" : "not met"))"
     }
 }

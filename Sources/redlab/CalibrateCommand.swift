@@ -10,10 +10,12 @@ struct CalibrateCommand: ParsableCommand {
         commandName: "calibrate",
         abstract: "Measure blackouts of known length with the same probes, capture and analysis as a trial, and print the error.",
         discussion: """
-            A probe stream FROM -> TO is captured at RECEIVER while every frame on the cable end CABLE is dropped (nftables,
-            both ways, carrier up) for each length of --blackouts in turn, --repeats times. The length injected is taken
-            from the instants nftables acknowledged the drop and its removal; the error is the measured outage (last
-            probe before -> first probe after) minus it.
+            A probe stream FROM -> TO is captured at RECEIVER while every frame on the cable end CABLE is dropped (a
+            blackhole queueing discipline on both ends, carrier up) for each length of --blackouts in turn, --repeats
+            times. The length injected runs from the request of the drop to the kernel's acknowledgement of its removal
+            (the kernel stops the port's queue at once and starts it again just before it answers). The error is a
+            figure minus it: the failover time (the fault instant -> the first probe through, a trial's
+            recovery; the goal applies to it) and the outage (last probe before -> first probe after).
             """)
 
     @OptionGroup var labArgument: LabArgument
@@ -53,16 +55,21 @@ struct CalibrateCommand: ParsableCommand {
             return
         }
         print(String(format: "probe interval %.3f ms; files in %@", Double(report.probeInterval) / 1e6, directory))
-        print("blackout  injected (ms)  measured (ms)  error (ms)  loss-derived (ms)  nft acks (ms)")
+        print("blackout  injected (ms)  failover (ms)  error (ms)  outage (ms)  error (ms)  loss-derived (ms)  acks (ms)")
+        func milliseconds(_ value: Int64?, signed: Bool = false) -> String {
+            (value.map { String(format: signed ? "%+.3f" : "%.3f", Double($0) / 1e6) } ?? (signed ? "—" : "unseen"))
+        }
         for measurement in report.measurements {
             let blackout = measurement.blackout
-            let measured = measurement.measuredOutage.map { String(format: "%.3f", Double($0) / 1e6) } ?? "unseen"
-            let error = measurement.error.map { String(format: "%+.3f", Double($0) / 1e6) } ?? "—"
+            let columns = [(milliseconds(measurement.failoverTime), 13), (milliseconds(measurement.error, signed: true), 10),
+                           (milliseconds(measurement.measuredOutage), 11), (milliseconds(measurement.outageError, signed: true), 10)]
             print(String(format: "%5d ms  %13.3f  ", blackout.nominalMilliseconds, Double(blackout.injected) / 1e6)
-                  + measured.padding(toLength: 13, withPad: " ", startingAt: 0) + "  " + error.padding(toLength: 10, withPad: " ", startingAt: 0)
-                  + String(format: "  %17.3f  %13.3f", Double(measurement.lossDerivedTime) / 1e6, Double(blackout.uncertainty) / 1e6))
+                  + columns.map { $0.0.padding(toLength: $0.1, withPad: " ", startingAt: 0) }.joined(separator: "  ")
+                  + String(format: "  %17.3f  %9.3f", Double(measurement.lossDerivedTime) / 1e6, Double(blackout.uncertainty) / 1e6))
         }
-        print(String(format: "error median %+.3f ms, max |error| %.3f ms; goal |error| <= %.3f ms: ",
+        print(String(format: "outage error median %+.3f ms, max |error| %.3f ms (the outage samples both ends: up to 2 intervals)",
+                     report.medianOutageErrorMilliseconds ?? .nan, report.maximumAbsoluteOutageErrorMilliseconds ?? .nan))
+        print(String(format: "failover-time error median %+.3f ms, max |error| %.3f ms; goal |error| <= %.3f ms: ",
                      report.medianErrorMilliseconds ?? .nan, report.maximumAbsoluteErrorMilliseconds ?? .nan,
                      report.goalMilliseconds) + (report.goalMet ? "met" : "NOT met"))
     }

@@ -73,8 +73,10 @@ final class BlackoutCalibrationTests: XCTestCase {
         let millisecond: Int64 = 1_000_000
         let base = TestFrames.baseTime
         // Probes every 1 ms, received 150 µs after sending. Blackout 1 drops what passes in [100.2, 120.4) ms:
-        // probes 101...120 are lost, the outage reads 100.15 → 121.15 = 21 ms against 20.2 injected: +0.8 ms.
-        // Blackout 2 drops [300.6, 350.6): 301...350, outage 51 ms against 50 ms: +1.0 ms.
+        // probes 101...120 are lost. Injected: the drop's request at 100.0 → its removal's acknowledgement at
+        // 120.4, 20.4 ms. The outage reads 100.15 → 121.15 = 21 ms (+0.6 ms); the failover time 100.0 → 121.15
+        // = 21.15 ms (+0.75 ms). Blackout 2: 300.1 → 350.6 = 50.5 ms injected, probes 301...350 lost, outage
+        // 51 ms (+0.5), failover time 300.1 → 351.15 = 51.05 ms (+0.55).
         let lost: [ClosedRange<UInt64>] = [101...120, 301...350]
         let arrivals = (UInt64(0)...499).filter { sequence in !lost.contains { $0.contains(sequence) } }.map {
             ProbeArrival(sequence: $0, sendTime: base + Int64($0) * millisecond, receiveTime: base + Int64($0) * millisecond + 150_000)
@@ -88,11 +90,16 @@ final class BlackoutCalibrationTests: XCTestCase {
         let report = BlackoutCalibration.measure(arrivals: arrivals, blackouts: blackouts, probeInterval: millisecond)
         XCTAssertEqual(report.measurements.map(\.blackout.nominalMilliseconds), [20, 50])
         XCTAssertEqual(report.measurements.map(\.measuredOutage), [21 * millisecond, 51 * millisecond])
-        XCTAssertEqual(report.errors, [800_000, 1_000_000])
-        XCTAssertEqual(report.measurements.map(\.lossDerivedError), [-200_000, 0])
+        XCTAssertEqual(report.measurements.map(\.blackout.injected), [20_400_000, 50_500_000])
+        XCTAssertEqual(report.outageErrors, [600_000, 500_000])
+        XCTAssertEqual(report.measurements.map(\.failoverTime), [21_150_000, 51_050_000])
+        XCTAssertEqual(report.errors, [750_000, 550_000])
+        XCTAssertEqual(report.measurements.map(\.lossDerivedError), [-400_000, -500_000])
         XCTAssertEqual(report.measurements.map(\.blackout.uncertainty), [500_000, 1_100_000])
-        XCTAssertEqual(report.medianErrorMilliseconds, 0.9)
-        XCTAssertEqual(report.maximumAbsoluteErrorMilliseconds, 1.0)
+        XCTAssertEqual(try XCTUnwrap(report.medianErrorMilliseconds), 0.65, accuracy: 1e-9)
+        XCTAssertEqual(try XCTUnwrap(report.maximumAbsoluteErrorMilliseconds), 0.75, accuracy: 1e-9)
+        XCTAssertEqual(try XCTUnwrap(report.medianOutageErrorMilliseconds), 0.55, accuracy: 1e-9)
+        XCTAssertEqual(try XCTUnwrap(report.maximumAbsoluteOutageErrorMilliseconds), 0.6, accuracy: 1e-9)
         XCTAssertEqual(report.goalMilliseconds, 1.5)
         XCTAssertTrue(report.goalMet)
         XCTAssertEqual(CalibrationReport(probeInterval: 100_000, measurements: report.measurements).goalMilliseconds, 0.2)

@@ -121,3 +121,21 @@ final class HostLabPlanTests: XCTestCase {
         XCTAssertFalse(String(decoding: try encoder.encode(old), as: UTF8.self).contains("host"))
     }
 }
+
+/// The hop count over a lab's cables, by which calibration finds the cable end on the probes' sending side.
+final class LabRecordHopsTests: XCTestCase {
+    func testHopsFollowTheShortestWayOverTheCables() {
+        // client - sw1 - sw2 - server, and a shortcut sw1 - server; a lone node joined to nothing.
+        let links = [("client:eth0", "sw1:p1"), ("sw1:p2", "sw2:p1"), ("sw2:p2", "server:eth0"), ("sw1:p3", "server:eth1")]
+        let record = LabRecord(name: "lab", topologyFile: "t.yaml",
+                               nodes: ["client", "sw1", "sw2", "server", "lone"].map { .init(name: $0, kind: "host", namespace: "lab-\($0)") },
+                               links: links.map { .init(a: $0.0, b: $0.1) }, createdAt: Date())
+        XCTAssertEqual(record.hops(from: "client", to: "client"), 0)
+        XCTAssertEqual(record.hops(from: "client", to: "sw1"), 1)
+        XCTAssertEqual(record.hops(from: "client", to: "sw2"), 2)
+        XCTAssertEqual(record.hops(from: "client", to: "server"), 2)
+        XCTAssertEqual(record.hops(from: "server", to: "client"), 2)
+        XCTAssertNil(record.hops(from: "client", to: "lone"))
+        XCTAssertNil(record.hops(from: "client", to: "nowhere"))
+    }
+}
