@@ -70,9 +70,14 @@ public struct LabManager {
         // The lab keeps its own copy of the topology: daemons restart from it on `restore`.
         try TopologyWriter.yaml(whole, header: "The topology of lab \(name), from \(topology.file)")
             .write(toFile: "\(directory.path)/topology.yaml", atomically: true, encoding: .utf8)
-        let executor = StepExecutor(directory: directory)
+        let executor = StepExecutor()
         do {
-            for step in BuildPlan.steps(for: topology, lab: name) { try executor.run(step) }
+            let steps = BuildPlan.steps(for: topology, lab: name)
+            // Every namespace is journalled before any is made, in one write (`down` passes over those never made).
+            try directory.append(contentsOf: steps.compactMap { step in
+                if case .createNamespace(let namespace) = step { return .namespace(namespace) } else { return nil }
+            })
+            for step in steps { try executor.run(step) }
             if waitUntilSettled {
                 try executor.waitUntilSettled(topology, lab: name, timeout: settleTimeout ?? Self.carrierBound(cables: topology.links.count))
             }
@@ -178,11 +183,8 @@ public struct LabManager {
 
 /// Runs build steps through netlink, keeping one socket and one namespace descriptor per namespace.
 final class StepExecutor {
-    private let directory: LabDirectory
     private var sockets: [String: NetlinkSocket] = [:]
     private var namespaceFDs: [String: NamespaceDescriptor] = [:]
-
-    init(directory: LabDirectory) { self.directory = directory }
 
     deinit { closeAll() }
 
@@ -228,6 +230,7 @@ final class StepExecutor {
         }
         let deadline = Date().addingTimeInterval(timeout)
         while true {
+            let passStarted = monotonicNanoseconds()
             pending = try pending.compactMap { entry in
                 keepDescriptorsBounded()
                 let up = Set(try socket(entry.namespace).links().filter { $0.operState == "up" }.map(\.name))
@@ -238,7 +241,9 @@ final class StepExecutor {
             guard Date() < deadline else {
                 throw LabError.cablesWithoutCarrier(seconds: timeout, waiting: pending.map { PortsWithoutCarrier(namespace: $0.namespace, ports: $0.ports.sorted()) })
             }
-            Kernel.sleep(nanoseconds: 10_000_000)
+            // At least as long as the pass took: in a lab of a thousand nodes a pass costs tens of ms of
+            // dumps, which would otherwise take the CPU from the kernel's link watcher being waited for.
+            Kernel.sleep(nanoseconds: max(10_000_000, monotonicNanoseconds() - passStarted))
         }
     }
 
@@ -258,7 +263,7 @@ final class StepExecutor {
     private func perform(_ step: BuildStep) throws {
         switch step {
         case .createNamespace(let name):
-            try directory.append(.namespace(name))
+            // Journalled beforehand, with the others (`up`).
             try Namespace.create(name)
         case .sysctl(let ns, let key, let value):
             try Namespace.run(inNamespaceFD: try namespaceFD(ns)) { try Sysctl.setIfPresent(key, value) }

@@ -146,11 +146,18 @@ public struct LabDirectory: Sendable {
 
     /// Appends one journal entry and makes it durable before the caller acts on it.
     package func append(_ entry: JournalEntry) throws {
+        try append(contentsOf: [entry])
+    }
+
+    /// Appends entries with one write and one sync: on a disk-backed /run every sync waits for the disk
+    /// (milliseconds), so a thousand namespaces journalled one by one cost seconds.
+    package func append(contentsOf entries: [JournalEntry]) throws {
+        guard !entries.isEmpty else { return }
         guard let handle = FileHandle(forWritingAtPath: journalPath) else { throw LabError.notFound(name) }
-        // try?: the entry was written and synced above; a failed close loses nothing
+        // try?: the entries were written and synced above; a failed close loses nothing
         defer { try? handle.close() }
         try handle.seekToEnd()
-        try handle.write(contentsOf: Data((entry.line + "\n").utf8))
+        try handle.write(contentsOf: Data(entries.map { $0.line + "\n" }.joined().utf8))
         try handle.synchronize()
     }
 

@@ -42,6 +42,10 @@ final class PlainLabTests: LabTestCase {
 
         XCTAssertTrue(try ping(from: "\(lab)-h1", "10.9.0.2"), "h1 reaches h2 across two bridges")
 
+        // Every namespace was journalled before the first was made, in one block at the journal's head.
+        let journalled = LabDirectory(name: lab).journal().prefix { if case .namespace = $0 { true } else { false } }
+        XCTAssertEqual(journalled.count, 4, "\(LabDirectory(name: lab).journal())")
+
         try manager.down(lab)
         XCTAssertEqual(leftoverNamespaces(prefix: lab), [])
         XCTAssertFalse(LabDirectory(name: lab).exists)
