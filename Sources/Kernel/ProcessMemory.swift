@@ -11,7 +11,7 @@ public enum ProcessMemory {
     /// uses comes back at once. Returns the kB of the resident set dropped.
     @discardableResult
     public static func releaseStartupPages() -> Int {
-        defer { trimHeap() }
+        defer { returnFreeHeapPages() }
         // try?: without smaps nothing is dropped; the daemon is only larger
         guard let bytes = try? Files.read("/proc/self/smaps", limit: 4 << 20) else { return 0 }
         var dropped = 0
@@ -90,8 +90,11 @@ public enum ProcessMemory {
     }
 
     /// glibc's malloc_trim(0): free heap pages, wherever they lie in the heap, go back to the kernel. Looked up
-    /// at run time (Swift's Glibc module leaves malloc.h out); without it the heap stays as it is.
-    private static func trimHeap() {
+    /// at run time (Swift's Glibc module leaves malloc.h out); without it the heap stays as it is. Once a
+    /// process has freed a large block, glibc raises its mmap threshold past it, so later blocks of that size
+    /// come from the heap, and its trim threshold to twice that: without this, freed status texts of hundreds
+    /// of kB stay resident.
+    public static func returnFreeHeapPages() {
         guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc_trim") else { return }
         let trim = unsafeBitCast(symbol, to: (@convention(c) (Int) -> Int32).self)
         _ = trim(0)  // answers whether memory went back; either way there is nothing more to do

@@ -132,7 +132,7 @@ public final class KernelRSTPDaemonIO: RSTPDaemonIO {
     public func replaceForwardingSet(_ ports: [String]) throws { try forwardingSetWriter.replace(withInterfaceNames: ports) }
 
     public func writeStatus(_ status: RSTPStatus, to path: String) {
-        StatusFileWriter.shared.write(Array(status.jsonText.utf8), to: path)
+        StatusFileWriter.shared.write(to: path) { Array(status.jsonText.utf8) }
     }
 
     public func takeMcheckRequest(at path: String) -> String? {

@@ -27,6 +27,16 @@ public final class StatusFileWriter: Sendable {
         state.withLock { state in write(bytes, to: path, state: &state) }
     }
 
+    /// Writes the text `make` returns, then, the text freed, gives the heap's free pages back to the kernel
+    /// (`ProcessMemory.returnFreeHeapPages`): a 500-port bridge's status is hundreds of kB.
+    public func write(to path: String, _ make: () -> [UInt8]) {
+        do {
+            let bytes = make()
+            write(bytes, to: path)
+        }
+        ProcessMemory.returnFreeHeapPages()
+    }
+
     private func write(_ bytes: [UInt8], to path: String, state: inout State) {
         let now = monotonicNanoseconds()
         guard Files.exists(path) else {

@@ -571,7 +571,7 @@ public final class VRRPDaemon {
         let time = io.now().nanoseconds
         guard force || time - lastStatusWrite > 1_000_000_000 else { return }
         lastStatusWrite = time
-        StatusFileWriter.shared.write(Array(VRRPGroupStatus.jsonText(statuses()).utf8), to: statusPath)
+        StatusFileWriter.shared.write(to: statusPath) { Array(VRRPGroupStatus.jsonText(statuses()).utf8) }
     }
 }
 

@@ -111,6 +111,10 @@ final class NodeDaemonTests: XCTestCase {
             writer.write(Array(text.utf8), to: path)
             XCTAssertEqual(try String(contentsOfFile: path, encoding: .utf8), text)
         }
+        // The daemons' way: the text made, written, freed, and the heap's free pages given back.
+        let large = String(repeating: "{\"port\":\"a1\",\"role\":\"designated\"}", count: 10_000)
+        writer.write(to: path) { Array(large.utf8) }
+        XCTAssertEqual(try String(contentsOfFile: path, encoding: .utf8), large)
     }
 
     func testNftCounterListingsAreRead() {
