@@ -159,18 +159,10 @@ public struct DaemonLauncher {
         }
     }
 
-    /// Starts a detached `redlab` subcommand (`DaemonCommandLine`) (its own session, output to `log`) and returns its pid.
+    /// Starts a detached `redlab` subcommand (`DaemonCommandLine`) (a process group of its own, output to `log`,
+    /// no descriptor of this process but standard input, output and error: `ProcessLaunch`) and returns its pid.
     package static func spawn(_ arguments: [String], log: String, executable: String = Executables.redlab()) throws -> pid_t {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        _ = FileManager.default.createFile(atPath: log, contents: nil)
-        let output = FileHandle(forWritingAtPath: log)
-        process.standardOutput = output
-        process.standardError = output
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        return process.processIdentifier
+        try ProcessLaunch.start(executable, arguments: arguments, log: log)
     }
 }
 
