@@ -64,10 +64,12 @@ public struct DaemonLauncher {
             try waitForStatus([StartingDaemon(statusPath: statusPath, pid: pid, daemon: "notifier", node: "lab \(lab)", log: log)])
         }
         var starting: [StartingDaemon] = []
+        // Looked up once (the environment, /proc/self/exe), not once per daemon.
+        let redlab = Executables.redlab(), redlabd = Executables.redlabd()
         func start(_ daemon: String, node: String, arguments: [String], statusPath: String, log: String, role: String,
-                   executable: String = Executables.redlab()) throws {
+                   executable: String? = nil) throws {
             try Files.removeIfPresent(statusPath)  // a stale status would pass for the new daemon's
-            let pid = try Self.spawn(arguments, log: log, executable: executable)
+            let pid = try Self.spawn(arguments, log: log, executable: executable ?? redlab)
             try directory.append(.process(pid: pid, role: role))
             starting.append(StartingDaemon(statusPath: statusPath, pid: pid, daemon: daemon, node: node, log: log))
         }
@@ -91,7 +93,7 @@ public struct DaemonLauncher {
             try config.text.write(toFile: configPath, atomically: true, encoding: .utf8)
             try start("rstpd", node: entry.name, arguments: DaemonCommandLine.rstpd(node: entry.name, config: configPath),
                       statusPath: config.statusPath ?? "", log: "\(directory.path)/rstpd-\(entry.name).log",
-                      role: "rstpd \(entry.name)", executable: Executables.redlabd())
+                      role: "rstpd \(entry.name)", executable: redlabd)
         }
         for entry in topology.nodes where node == nil || entry.name == node {
             guard StormControlFirewall.controlledPorts(of: entry, in: topology).contains(where: { $0.control.action == .shutdown }) else { continue }
@@ -114,7 +116,7 @@ public struct DaemonLauncher {
             try file.text.write(toFile: configPath, atomically: true, encoding: .utf8)
             try start("vrrpd", node: entry.name, arguments: DaemonCommandLine.vrrpd(node: entry.name, config: configPath),
                       statusPath: file.statusPath ?? "", log: "\(directory.path)/vrrpd-\(entry.name).log",
-                      role: "vrrpd \(entry.name)", executable: Executables.redlabd())
+                      role: "vrrpd \(entry.name)", executable: redlabd)
         }
         logger.info("\(starting.count) daemons spawned; waiting for their first status")
         try waitForStatus(starting)
@@ -142,35 +144,32 @@ public struct DaemonLauncher {
         let deadline = Date().addingTimeInterval(bound)
         var pending = daemons
         while !pending.isEmpty {
-            for daemon in pending where !FileManager.default.fileExists(atPath: daemon.statusPath) {
+            // One pass over the daemons still starting, one access(2) each (and waitpid for those without a
+            // status): a thousand of them are asked every 20 ms while they start on the same CPUs.
+            let late = Date() > deadline
+            var waiting: [StartingDaemon] = []
+            for daemon in pending {
+                if Files.exists(daemon.statusPath) {
+                    logger.info("\(daemon.daemon) started on \(daemon.node) (pid \(daemon.pid))")
+                    continue
+                }
                 let ended = ProcessTable.reapIfEnded(daemon.pid)
-                if ended || Date() > deadline {
+                if ended || late {
                     let text = (try? String(contentsOfFile: daemon.log, encoding: .utf8)) ?? ""  // try?: no log reads as no output
                     throw LabError.daemonDidNotStart(daemon: daemon.daemon, node: daemon.node,
                                                      problem: ended ? .exited : .noStatus(seconds: Int(bound), pid: daemon.pid), log: text)
                 }
+                waiting.append(daemon)
             }
-            pending.removeAll { daemon in
-                guard FileManager.default.fileExists(atPath: daemon.statusPath) else { return false }
-                logger.info("\(daemon.daemon) started on \(daemon.node) (pid \(daemon.pid))")
-                return true
-            }
+            pending = waiting
             if !pending.isEmpty { Kernel.sleep(nanoseconds: 20_000_000) }
         }
     }
 
-    /// Starts a detached `redlab` subcommand (`DaemonCommandLine`) (its own session, output to `log`) and returns its pid.
+    /// Starts a detached `redlab` subcommand (`DaemonCommandLine`) (a process group of its own, output to `log`,
+    /// no descriptor of this process but standard input, output and error: `ProcessLaunch`) and returns its pid.
     package static func spawn(_ arguments: [String], log: String, executable: String = Executables.redlab()) throws -> pid_t {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        _ = FileManager.default.createFile(atPath: log, contents: nil)
-        let output = FileHandle(forWritingAtPath: log)
-        process.standardOutput = output
-        process.standardError = output
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        return process.processIdentifier
+        try ProcessLaunch.start(executable, arguments: arguments, log: log)
     }
 }
 
