@@ -146,15 +146,15 @@ public final class LiveCapture {
         return total
     }
 
-    /// One frame from libpcap: appended as a pcapng or pcap record; a stream's is written at once.
+    /// One frame from libpcap: appended as a pcapng or pcap record from libpcap's own buffer (no copy of
+    /// the frame per frame); a stream's is written at once.
     private func take(_ header: pcap_pkthdr, _ bytes: UnsafePointer<UInt8>) {
         guard failure == nil else { return }
         // Nanosecond precision: tv_usec holds nanoseconds.
         let time = Int64(header.ts.tv_sec) * 1_000_000_000 + Int64(header.ts.tv_usec)
-        let record = PcapRecord(timestampNanoseconds: time, originalLength: Int(header.len),
-                                data: Array(UnsafeBufferPointer(start: bytes, count: Int(header.caplen))))
         do {
-            try writer.append(record)
+            try writer.append(timestampNanoseconds: time, originalLength: Int(header.len),
+                              data: UnsafeRawBufferPointer(start: bytes, count: Int(header.caplen)))
         } catch {
             failure = error
         }
