@@ -297,10 +297,14 @@ public struct PcapFile: Sendable, Hashable {
     /// `index` only labels the error for a timestamp a pcap file cannot hold.
     public static func appendRecord(_ record: PcapRecord, index: Int = 0, snapLength: UInt32 = defaultSnapLength,
                                     to bytes: inout [UInt8]) throws(PcapFileError) {
-        try record.data.withUnsafeBytes { (data: UnsafeRawBufferPointer) throws(PcapFileError) in
-            try appendRecord(timestampNanoseconds: record.timestampNanoseconds, originalLength: record.originalLength, data: data,
-                             index: index, snapLength: snapLength, to: &bytes)
+        // The frame's bytes are lent for the call only; the typed error is carried out in a Result.
+        let result = record.data.withUnsafeBytes { (data: UnsafeRawBufferPointer) in
+            Result { () throws(PcapFileError) in
+                try appendRecord(timestampNanoseconds: record.timestampNanoseconds, originalLength: record.originalLength, data: data,
+                                 index: index, snapLength: snapLength, to: &bytes)
+            }
         }
+        try result.get()
     }
 
     /// Appends one record for a frame's bytes as a capture hands them over (copied only into `bytes`), in

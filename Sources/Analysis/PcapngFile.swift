@@ -91,10 +91,14 @@ public enum PcapngBlocks {
     /// the error for a timestamp that cannot be written.
     public static func appendEnhancedPacket(_ record: PcapRecord, interfaceID: UInt32, snapLength: UInt32 = 0, index: Int = 0,
                                             to bytes: inout [UInt8]) throws(PcapFileError) {
-        try record.data.withUnsafeBytes { (data: UnsafeRawBufferPointer) throws(PcapFileError) in
-            try appendEnhancedPacket(timestampNanoseconds: record.timestampNanoseconds, originalLength: record.originalLength, data: data,
-                                     comments: record.comments, interfaceID: interfaceID, snapLength: snapLength, index: index, to: &bytes)
+        // The frame's bytes are lent for the call only; the typed error is carried out in a Result.
+        let result = record.data.withUnsafeBytes { (data: UnsafeRawBufferPointer) in
+            Result { () throws(PcapFileError) in
+                try appendEnhancedPacket(timestampNanoseconds: record.timestampNanoseconds, originalLength: record.originalLength, data: data,
+                                         comments: record.comments, interfaceID: interfaceID, snapLength: snapLength, index: index, to: &bytes)
+            }
         }
+        try result.get()
     }
 
     /// Appends an enhanced packet block for a frame's bytes as a capture hands them over (no copy of them
