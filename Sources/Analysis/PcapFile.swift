@@ -297,16 +297,28 @@ public struct PcapFile: Sendable, Hashable {
     /// `index` only labels the error for a timestamp a pcap file cannot hold.
     public static func appendRecord(_ record: PcapRecord, index: Int = 0, snapLength: UInt32 = defaultSnapLength,
                                     to bytes: inout [UInt8]) throws(PcapFileError) {
-        let (seconds, nanoseconds) = record.timestampNanoseconds.quotientAndRemainder(dividingBy: 1_000_000_000)
-        guard record.timestampNanoseconds >= 0, seconds <= Int64(UInt32.max) else {
-            throw .timestampOutOfRange(recordIndex: index, timestampNanoseconds: record.timestampNanoseconds)
+        // The frame's bytes are lent for the call only; the typed error is carried out in a Result.
+        let result = record.data.withUnsafeBytes { (data: UnsafeRawBufferPointer) in
+            Result { () throws(PcapFileError) in
+                try appendRecord(timestampNanoseconds: record.timestampNanoseconds, originalLength: record.originalLength, data: data,
+                                 index: index, snapLength: snapLength, to: &bytes)
+            }
         }
-        let capturedLength = min(record.data.count, Int(snapLength))
-        let originalLength = UInt32(clamping: max(record.originalLength, capturedLength))
-        bytes.appendLittleEndian(UInt32(seconds))
-        bytes.appendLittleEndian(UInt32(nanoseconds))
-        bytes.appendLittleEndian(UInt32(capturedLength))
-        bytes.appendLittleEndian(originalLength)
-        bytes.append(contentsOf: record.data[0..<capturedLength])
+        try result.get()
+    }
+
+    /// Appends one record for a frame's bytes as a capture hands them over (copied only into `bytes`), in
+    /// the format `headerBytes` announces. `index` only labels the error for a timestamp a pcap file cannot hold.
+    public static func appendRecord(timestampNanoseconds: Int64, originalLength: Int, data: UnsafeRawBufferPointer, index: Int = 0,
+                                    snapLength: UInt32 = defaultSnapLength, to bytes: inout [UInt8]) throws(PcapFileError) {
+        let (seconds, nanoseconds) = timestampNanoseconds.quotientAndRemainder(dividingBy: 1_000_000_000)
+        guard timestampNanoseconds >= 0, seconds <= Int64(UInt32.max) else {
+            throw .timestampOutOfRange(recordIndex: index, timestampNanoseconds: timestampNanoseconds)
+        }
+        let capturedLength = min(data.count, Int(snapLength))
+        var header = (UInt32(seconds).littleEndian, UInt32(nanoseconds).littleEndian, UInt32(capturedLength).littleEndian,
+                      UInt32(clamping: max(originalLength, capturedLength)).littleEndian)
+        withUnsafeBytes(of: &header) { bytes.append(contentsOf: $0) }
+        bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: data[0..<capturedLength]))
     }
 }

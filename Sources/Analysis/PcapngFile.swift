@@ -91,21 +91,40 @@ public enum PcapngBlocks {
     /// the error for a timestamp that cannot be written.
     public static func appendEnhancedPacket(_ record: PcapRecord, interfaceID: UInt32, snapLength: UInt32 = 0, index: Int = 0,
                                             to bytes: inout [UInt8]) throws(PcapFileError) {
-        guard record.timestampNanoseconds >= 0 else {
-            throw .timestampOutOfRange(recordIndex: index, timestampNanoseconds: record.timestampNanoseconds)
+        // The frame's bytes are lent for the call only; the typed error is carried out in a Result.
+        let result = record.data.withUnsafeBytes { (data: UnsafeRawBufferPointer) in
+            Result { () throws(PcapFileError) in
+                try appendEnhancedPacket(timestampNanoseconds: record.timestampNanoseconds, originalLength: record.originalLength, data: data,
+                                         comments: record.comments, interfaceID: interfaceID, snapLength: snapLength, index: index, to: &bytes)
+            }
         }
-        let timestamp = UInt64(record.timestampNanoseconds)
-        let capturedLength = snapLength == 0 ? record.data.count : min(record.data.count, Int(snapLength))
-        block(enhancedPacketType, into: &bytes) { body in
-            body.appendLittleEndian(interfaceID)
-            body.appendLittleEndian(UInt32(truncatingIfNeeded: timestamp >> 32))
-            body.appendLittleEndian(UInt32(truncatingIfNeeded: timestamp))
-            body.appendLittleEndian(UInt32(clamping: capturedLength))
-            body.appendLittleEndian(UInt32(clamping: max(record.originalLength, capturedLength)))
-            body.append(contentsOf: record.data[0..<capturedLength])
-            pad(&body)
-            appendOptions(record.comments.map { (comment, text($0)) }, to: &body)
+        try result.get()
+    }
+
+    /// Appends an enhanced packet block for a frame's bytes as a capture hands them over (no copy of them
+    /// but into `bytes`), with `comments`; data longer than `snapLength` (when not 0) is cut to it, its
+    /// original length kept. Every length is known before the first byte, so the block is written front to
+    /// back in a few appends. `index` only labels the error for a timestamp that cannot be written.
+    public static func appendEnhancedPacket(timestampNanoseconds: Int64, originalLength: Int, data: UnsafeRawBufferPointer,
+                                            comments: [String] = [], interfaceID: UInt32, snapLength: UInt32 = 0, index: Int = 0,
+                                            to bytes: inout [UInt8]) throws(PcapFileError) {
+        guard timestampNanoseconds >= 0 else {
+            throw .timestampOutOfRange(recordIndex: index, timestampNanoseconds: timestampNanoseconds)
         }
+        let timestamp = UInt64(timestampNanoseconds)
+        let capturedLength = snapLength == 0 ? data.count : min(data.count, Int(snapLength))
+        let options = comments.map { (comment, text($0)) }
+        // Type, total length, interface, timestamp (high, low), captured and original lengths: 28 bytes; then
+        // the data padded to 32 bits, the options, the total length again.
+        let total = 28 + padded(capturedLength) + optionsLength(options) + 4
+        var header = (enhancedPacketType.littleEndian, UInt32(clamping: total).littleEndian, interfaceID.littleEndian,
+                      UInt32(truncatingIfNeeded: timestamp >> 32).littleEndian, UInt32(truncatingIfNeeded: timestamp).littleEndian,
+                      UInt32(clamping: capturedLength).littleEndian, UInt32(clamping: max(originalLength, capturedLength)).littleEndian)
+        withUnsafeBytes(of: &header) { bytes.append(contentsOf: $0) }
+        bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: data[0..<capturedLength]))
+        pad(&bytes)
+        appendOptions(options, to: &bytes)
+        bytes.appendLittleEndian(UInt32(clamping: total))
     }
 
     /// A whole block: type, total length, what `body` appends, total length again.
@@ -117,6 +136,14 @@ public enum PcapngBlocks {
         let total = UInt32(bytes.count - start + 4)
         bytes.appendLittleEndian(total)
         for index in 0..<4 { bytes[start + 4 + index] = UInt8(truncatingIfNeeded: total >> (8 * index)) }
+    }
+
+    /// `length` rounded up to a multiple of 4.
+    private static func padded(_ length: Int) -> Int { (length + 3) & ~3 }
+
+    /// The bytes `appendOptions` writes for `options`.
+    private static func optionsLength(_ options: [(UInt16, [UInt8])]) -> Int {
+        options.isEmpty ? 0 : options.reduce(4) { $0 + 4 + padded($1.1.count) }
     }
 
     /// Options, each padded to 32 bits, then the end-of-options option; nothing at all when there are none.

@@ -3,9 +3,10 @@ import Glibc
 
 /// A capture's output, as `LiveCapture` hands it each frame: the header (a pcapng section header and one
 /// interface description named after the capture's label, or a classic pcap header with nanosecond magic),
-/// then one record per frame, in redlab's own pcapng and pcap encodings (Analysis). A file is written in
-/// pieces of `fileChunk` bytes and closed when the writer goes; a stream is written after every frame and
-/// its descriptor stays open (it is its opener's).
+/// then one record per frame, in redlab's own pcapng and pcap encodings (Analysis), encoded straight from the
+/// bytes libpcap hands over into one reused buffer (no allocation per frame). A file is written in pieces of
+/// `fileChunk` bytes and closed when the writer goes; a stream is written after every frame and its
+/// descriptor stays open (it is its opener's).
 final class CaptureWriter {
     let label: String
     let output: CaptureOutput
@@ -35,6 +36,8 @@ final class CaptureWriter {
             descriptor = fd
             pending = PcapFile.headerBytes(snapLength: snapLength, linkType: linkType)
         }
+        // A piece, and room for the frames a drain appends past it before the piece is written.
+        if case .pcapngFile = output { pending.reserveCapacity(2 * Self.fileChunk) }
     }
 
     deinit {
@@ -44,11 +47,21 @@ final class CaptureWriter {
 
     /// Appends one frame's record; a stream writes it at once (a reader gone throws `CaptureOutputClosed`).
     func append(_ record: PcapRecord) throws {
+        try record.data.withUnsafeBytes { data in
+            try append(timestampNanoseconds: record.timestampNanoseconds, originalLength: record.originalLength, data: data)
+        }
+    }
+
+    /// Appends one frame's record from its bytes where libpcap holds them (copied only into the pending
+    /// bytes); a stream writes it at once (a reader gone throws `CaptureOutputClosed`).
+    func append(timestampNanoseconds: Int64, originalLength: Int, data: UnsafeRawBufferPointer) throws {
         switch output {
         case .pcapngFile:
-            try PcapngBlocks.appendEnhancedPacket(record, interfaceID: 0, snapLength: snapLength, to: &pending)
+            try PcapngBlocks.appendEnhancedPacket(timestampNanoseconds: timestampNanoseconds, originalLength: originalLength, data: data,
+                                                  interfaceID: 0, snapLength: snapLength, to: &pending)
         case .pcapStream:
-            try PcapFile.appendRecord(record, snapLength: snapLength, to: &pending)
+            try PcapFile.appendRecord(timestampNanoseconds: timestampNanoseconds, originalLength: originalLength, data: data,
+                                      snapLength: snapLength, to: &pending)
             try writePending()
         }
     }
@@ -61,7 +74,8 @@ final class CaptureWriter {
     /// Writes what is pending, all of it (partial writes and interruptions resumed).
     func writePending() throws {
         var done = 0
-        defer { pending.removeFirst(done) }
+        // All written (the usual end): emptied in place, its capacity kept for the next piece.
+        defer { if done == pending.count { pending.removeAll(keepingCapacity: true) } else { pending.removeFirst(done) } }
         while done < pending.count {
             let count = pending.withUnsafeBytes { write(descriptor, $0.baseAddress.map { $0 + done }, $0.count - done) }
             if count < 0 {

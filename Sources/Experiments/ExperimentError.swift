@@ -1,3 +1,5 @@
+import Topology
+
 /// Why a scenario, a trial, a calibration or a matrix cannot run, with what it concerns.
 public enum ExperimentError: Error, CustomStringConvertible, Equatable {
     /// The scenario has no `probe:` stream to measure.
@@ -28,6 +30,11 @@ public enum ExperimentError: Error, CustomStringConvertible, Equatable {
     case unknownMatrixValue(key: String, value: String, allowed: String)
     /// The generated lab has no client address to probe.
     case noClientAddress
+    /// A storm's capture ports (`--capture-ports`) cannot be captured: `reason` says which and why;
+    /// `switchPorts` are the lab's switch ports, those it may name.
+    case badCapturePorts(lab: String, reason: String, switchPorts: [PortRef])
+    /// A piece of a `--capture-ports` list (`item` counts from 1) is not NODE:PORT.
+    case badCapturePortText(text: String, item: Int, piece: String)
 
     public var description: String {
         switch self {
@@ -48,6 +55,10 @@ public enum ExperimentError: Error, CustomStringConvertible, Equatable {
         case .tooManyAbortedTrials(let count): "gave up after \(count) aborted trials in a row"
         case .unknownMatrixValue(let key, let value, let allowed): "\(key) '\(value)' is not \(allowed)"
         case .noClientAddress: "the generated lab has no client address"
+        case .badCapturePorts(let lab, let reason, let switchPorts):
+            "--capture-ports: \(reason) (lab '\(lab)' has the switch ports \(switchPorts.map(\.description).joined(separator: ", ")))"
+        case .badCapturePortText(let text, let item, let piece):
+            "--capture-ports '\(text)': item \(item) '\(piece)' is not NODE:PORT"
         }
     }
 }

@@ -18,11 +18,13 @@ public struct StormExperimentResult: Codable, Sendable {
     public var detectionMilliseconds: Double?
     public var framesCaptured: UInt64
     public var framesDropped: UInt64
+    /// The ports captured (NODE:PORT): every switch port, or those `--capture-ports` named.
+    public var capturedPorts: [String]
     public var files: [String]
 }
 
 /// A storm experiment (`redlab storm`, a scenario's `storm:`): closes a loop for a bounded time and measures
-/// the broadcast storm from captures on every switch port: one broadcast frame is sent into the loop as it
+/// the broadcast storm from captures on every switch port (or on those named): one broadcast frame is sent into the loop as it
 /// closes, the loop is cut again after `seconds` whatever happens (and a watchdog process cuts it too, should
 /// this process be stopped), and the captures are run through the storm detector.
 public struct StormExperiment {
@@ -50,8 +52,38 @@ public struct StormExperiment {
         }
     }
 
+    /// The ports a storm captures: every switch port of the lab, or those of `requested` (each must be one
+    /// of `switchPorts`, named once; an unknown one is an error naming it and the ports there are).
+    static func capturePorts(_ requested: [PortRef]?, switchPorts: [PortRef], lab: String) throws -> [PortRef] {
+        guard let requested else { return switchPorts }
+        guard !requested.isEmpty else { throw ExperimentError.badCapturePorts(lab: lab, reason: "no port named", switchPorts: switchPorts) }
+        var seen: Set<PortRef> = []
+        for port in requested {
+            guard switchPorts.contains(port) else {
+                throw ExperimentError.badCapturePorts(lab: lab, reason: "\(port) is not a switch port of the lab", switchPorts: switchPorts)
+            }
+            guard seen.insert(port).inserted else {
+                throw ExperimentError.badCapturePorts(lab: lab, reason: "\(port) is named twice", switchPorts: switchPorts)
+            }
+        }
+        return requested
+    }
+
+    /// Parses `--capture-ports`: NODE:PORT, comma-separated (spaces around them allowed); a piece that is
+    /// not NODE:PORT is an error naming it and its place in the list.
+    public static func parseCapturePorts(_ text: String) throws -> [PortRef] {
+        let pieces = text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        return try pieces.enumerated().map { index, piece in
+            guard let port = PortRef(piece) else {
+                throw ExperimentError.badCapturePortText(text: text, item: index + 1, piece: piece)
+            }
+            return port
+        }
+    }
+
+    /// `capturePorts`: the switch ports to capture (nil: every one; see `capturePorts(_:switchPorts:lab:)`).
     public func run(lab: String, loop: PortRef, seconds: Double, directory: String,
-                    detector: StormDetector.Configuration = .init()) throws -> StormExperimentResult {
+                    detector: StormDetector.Configuration = .init(), capturePorts requestedPorts: [PortRef]? = nil) throws -> StormExperimentResult {
         // NaN passes min and max unchanged, and would trap the conversion to nanoseconds below.
         let bounded = seconds.isNaN ? 0.1 : min(max(seconds, 0.1), 10)
         let directoryHandle = LabDirectory(name: lab)
@@ -62,6 +94,7 @@ public struct StormExperiment {
         let switchPorts = record.links.flatMap { [$0.a, $0.b] }.compactMap(PortRef.init).filter { end in
             record.node(end.node).map { $0.kind != NodeKind.host.rawValue } ?? false
         }
+        let capturedPorts = try Self.capturePorts(requestedPorts, switchPorts: switchPorts, lab: lab)
         let watchdog = try DaemonLauncher.spawn(DaemonCommandLine.stormWatchdog(lab: lab, port: loop.description, afterSeconds: bounded + 3),
                                        log: "\(directoryHandle.path)/storm-watchdog.log")
         defer { ProcessTable.send(SIGKILL, to: watchdog) }
@@ -89,7 +122,7 @@ public struct StormExperiment {
         let injector = try PacketSocket.open(inNamespace: loopNode.namespace, interface: loop.port, protocol: PacketSocket.sendOnly)
         let captureStart = wallClockNanoseconds()
         // Annotated below, once the storm alarm is logged too.
-        let results = try LabCapture.run(lab: lab, ports: switchPorts, directory: directory, filter: nil, seconds: bounded + 5,
+        let results = try LabCapture.run(lab: lab, ports: capturedPorts, directory: directory, filter: nil, seconds: bounded + 5,
                                   snapLength: 128, annotate: false) {
             let elapsed = Double(monotonicNanoseconds() - start) / 1e9
             if closedAt == 0 && elapsed >= 0.2 {
@@ -131,7 +164,7 @@ public struct StormExperiment {
             detectionMilliseconds: report.map { Double($0.alarmTime - closedAt) / 1e6 },
             framesCaptured: results.reduce(0) { $0 + $1.statistics.written },
             framesDropped: results.reduce(0) { $0 + $1.statistics.dropped },
-            files: results.map(\.file))
+            capturedPorts: results.map(\.port.description), files: results.map(\.file))
     }
 
     /// Runs a bounded storm (`run`) and measures it as a scenario's cell: detection, broadcast rates per

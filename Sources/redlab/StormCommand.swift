@@ -9,24 +9,30 @@ struct StormCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "storm",
         abstract: "Close a loop for a bounded time, capture every switch port and report the broadcast storm.",
-        discussion: "The loop is cut again after --seconds (at most 10) whatever happens; a watchdog process cuts it too.")
+        discussion: "The loop is cut again after --seconds (at most 10) whatever happens; a watchdog process cuts it too. --capture-ports limits the capture to the switch ports named (for instance one port, to measure what one port's capture keeps up with).")
 
     @OptionGroup var labArgument: LabArgument
     private var lab: String { labArgument.lab }
     @Argument(help: "The cable that closes the loop, NODE:PORT (it must start cut).") var loop: String
     @Option(help: "How long the loop stays closed.") var seconds: Double = 1
     @Option(help: "Folder for the pcap files and results.json.") var out: String = "storm-results"
+    @Option(help: ArgumentHelp("Capture only these switch ports (comma-separated), not every one.", valueName: "NODE:PORT,..."))
+    var capturePorts: String?
     @OptionGroup var output: JSONOutputOption
 
     func validate() throws {
         guard PortRef(loop) != nil else { throw ValidationError("'\(loop)' is not NODE:PORT") }
         guard seconds > 0 && seconds <= 10 else { throw ValidationError("--seconds must be in (0, 10]") }
+        if let capturePorts {
+            do { _ = try StormExperiment.parseCapturePorts(capturePorts) } catch { throw ValidationError("\(error)") }
+        }
     }
 
     func run() throws {
         try requireRoot("storm")
         guard let port = PortRef(loop) else { return }
-        let result = try StormExperiment().run(lab: lab, loop: port, seconds: seconds, directory: out)
+        let ports = try capturePorts.map(StormExperiment.parseCapturePorts)
+        let result = try StormExperiment().run(lab: lab, loop: port, seconds: seconds, directory: out, capturePorts: ports)
         let data = try JSONOutputOption.data(result)
         try data.write(to: URL(fileURLWithPath: "\(out)/results.json"))
         if output.json {

@@ -68,6 +68,55 @@ final class PcapngFileTests: XCTestCase {
         XCTAssertEqual(epb + Int(u32(epb + 4)), bytes.count)
     }
 
+    func testEveryDataLengthAndCommentIsPaddedAndItsBlockLengthWrittenAtBothEnds() throws {
+        for length in 0...9 {
+            for comments in [[], ["c"], ["four", "ünï"]] {
+                let data = (0..<length).map { UInt8($0 + 1) }
+                let record = PcapRecord(timestampNanoseconds: 0x0102_0304_0506_0708, originalLength: length + 5, data: data, comments: comments)
+                var bytes: [UInt8] = [0xee, 0xee, 0xee, 0xee]  // what a buffer already holds stays as it was
+                try PcapngBlocks.appendEnhancedPacket(record, interfaceID: 3, to: &bytes)
+                func u32(_ at: Int) -> UInt32 { bytes[at..<(at + 4)].reversed().reduce(0) { $0 << 8 | UInt32($1) } }
+                func u16(_ at: Int) -> UInt16 { UInt16(bytes[at]) | UInt16(bytes[at + 1]) << 8 }
+                let padded = (length + 3) / 4 * 4
+                let options = comments.isEmpty ? 0 : comments.reduce(4) { $0 + 4 + (Array($1.utf8).count + 3) / 4 * 4 }
+                let total = 28 + padded + options + 4
+                XCTAssertEqual(Array(bytes[0..<4]), [0xee, 0xee, 0xee, 0xee])
+                XCTAssertEqual(bytes.count, 4 + total, "length \(length), comments \(comments)")
+                XCTAssertEqual([u32(4), u32(8), u32(12), u32(16), u32(20), u32(24), u32(28)],
+                               [6, UInt32(total), 3, 0x0102_0304, 0x0506_0708, UInt32(length), UInt32(length + 5)])
+                XCTAssertEqual(Array(bytes[32..<(32 + length)]), data)
+                XCTAssertEqual(Array(bytes[(32 + length)..<(32 + padded)]), Array(repeating: 0, count: padded - length))
+                var option = 32 + padded
+                for comment in comments {
+                    XCTAssertEqual(u16(option), 1)
+                    XCTAssertEqual(Int(u16(option + 2)), comment.utf8.count)
+                    XCTAssertEqual(Array(bytes[(option + 4)..<(option + 4 + comment.utf8.count)]), Array(comment.utf8))
+                    option += 4 + (comment.utf8.count + 3) / 4 * 4
+                }
+                if !comments.isEmpty {
+                    XCTAssertEqual(u32(option), 0, "opt_endofopt")
+                    option += 4
+                }
+                XCTAssertEqual(option, 4 + total - 4)
+                XCTAssertEqual(u32(option), UInt32(total), "the trailing block length")
+            }
+        }
+    }
+
+    func testASnapLengthCutsTheDataAndKeepsTheOriginalLength() throws {
+        var bytes: [UInt8] = []
+        try PcapngBlocks.appendEnhancedPacket(PcapRecord(timestampNanoseconds: 1, data: Array(repeating: 9, count: 10)), interfaceID: 0,
+                                              snapLength: 6, to: &bytes)
+        XCTAssertEqual(bytes.count, 28 + 8 + 4)
+        XCTAssertEqual(Array(bytes[20..<28]), [6, 0, 0, 0, 10, 0, 0, 0])
+        XCTAssertEqual(Array(bytes[28..<36]), [9, 9, 9, 9, 9, 9, 0, 0])
+        XCTAssertThrowsError(try PcapngBlocks.appendEnhancedPacket(PcapRecord(timestampNanoseconds: -1, data: []), interfaceID: 0, index: 4,
+                                                                   to: &bytes)) {
+            XCTAssertEqual($0 as? PcapFileError, .timestampOutOfRange(recordIndex: 4, timestampNanoseconds: -1))
+        }
+        XCTAssertEqual(bytes.count, 40, "nothing appended for a frame that cannot be written")
+    }
+
     func testReadsABigEndianSectionWithMicrosecondsAndAnOffset() throws {
         var bytes: [UInt8] = []
         func put32(_ value: UInt32) { withUnsafeBytes(of: value.bigEndian) { bytes += $0 } }

@@ -61,6 +61,47 @@ final class CaptureWriterTests: XCTestCase {
         XCTAssertEqual(try PcapFile(contentsOfFile: file).records.count, appended)
     }
 
+    /// Frames of every padding (lengths 0-99), enough for the file to be written in several pieces.
+    static func manyRecords() -> [PcapRecord] {
+        (0..<20_000).map { index in
+            PcapRecord(timestampNanoseconds: 1_764_000_000_000_000_000 + Int64(index) * 997, originalLength: index % 100 + index % 3,
+                       data: (0..<(index % 100)).map { UInt8(truncatingIfNeeded: $0 &+ index) })
+        }
+    }
+
+    func testAFileWrittenInPiecesIsByteForByteTheFileWrittenFrameByFrameAndTheEncodersPcapng() throws {
+        let folder = try makeFolder()
+        let records = Self.manyRecords()
+        var piecesWritten = 0
+        do {
+            let framewise = try CaptureWriter(output: .pcapngFile(folder + "/framewise.pcapng"), label: "sw1:p1",
+                                              linkType: PcapFile.linkTypeEthernet, snapLength: 64)
+            let inPieces = try CaptureWriter(output: .pcapngFile(folder + "/pieces.pcapng"), label: "sw1:p1",
+                                             linkType: PcapFile.linkTypeEthernet, snapLength: 64)
+            for (index, record) in records.enumerated() {
+                try framewise.append(record)
+                try framewise.writePending()
+                try record.data.withUnsafeBytes {
+                    try inPieces.append(timestampNanoseconds: record.timestampNanoseconds, originalLength: record.originalLength, data: $0)
+                }
+                // As a capture drains: the pending bytes written when a piece is full, after a batch of frames.
+                if index % 1_000 == 999 {
+                    let before = inPieces.pending.count
+                    try inPieces.writeFullChunk()
+                    if inPieces.pending.count < before { piecesWritten += 1 }
+                }
+            }
+        }
+        XCTAssertGreaterThanOrEqual(piecesWritten, 1, "the file went out in more than one piece")
+        let framewise = try XCTUnwrap(FileManager.default.contents(atPath: folder + "/framewise.pcapng"))
+        let inPieces = try XCTUnwrap(FileManager.default.contents(atPath: folder + "/pieces.pcapng"))
+        XCTAssertEqual(framewise.count, inPieces.count)
+        XCTAssertTrue(framewise == inPieces, "the same bytes, however they were written")
+        let encoded = try PcapFile(records: records, snapLength: 64, interfaceName: "sw1:p1").encodedPcapng()
+        XCTAssertTrue([UInt8](inPieces) == encoded, "the bytes PcapFile writes for the same frames")
+        XCTAssertEqual(try PcapFile(contentsOfFile: folder + "/pieces.pcapng").records.map(\.data), records.map { Array($0.data.prefix(64)) })
+    }
+
     func testAStreamIsClassicNanosecondPcapWrittenFrameByFrameAndLeftOpen() throws {
         var ends: [Int32] = [0, 0]
         XCTAssertEqual(pipe(&ends), 0)
@@ -93,6 +134,7 @@ final class CaptureWriterTests: XCTestCase {
         XCTAssertEqual(stream.resolution, .nanoseconds)
         XCTAssertEqual(stream.records.map(\.timestampNanoseconds), Self.records.map(\.timestampNanoseconds))
         XCTAssertEqual(stream.records.last?.data.count, Int(Self.snapLength))
+        XCTAssertEqual(received, try PcapFile(records: Self.records, snapLength: Self.snapLength).encoded(), "the bytes PcapFile writes for the same frames")
     }
 
     func testAStreamWhoseReaderHasGoneEndsWithCaptureOutputClosed() throws {
