@@ -3,6 +3,7 @@ import Foundation
 import Kernel
 import Lab
 import LabBase
+import Packets
 import Topology
 
 /// A switch triangle without spanning tree whose third cable starts cut: the storm scenario's lab.
@@ -27,6 +28,8 @@ let stormTriangleYAML = """
 extension ExperimentMatrix {
     /// The scenario one cell runs: the generated lab, UDP probes srv1 -> client received at client:eth0,
     /// the fault 1 s into the trial and its undoing after long enough for the slowest protocol involved.
+    /// An IPv6 configuration (`ipv6: true`) builds the lab dual-stack and probes the client's IPv6 address:
+    /// its streams (the reverse and control ones too) are IPv6, through the cores' IPv6 VRRPv3 groups.
     public func scenario(for configuration: MatrixConfiguration, fault: MatrixFault) throws -> Scenario {
         guard let design = TopologyGenerator.Design(rawValue: configuration.design) else {
             throw ExperimentError.unknownMatrixValue(key: "design", value: configuration.design, allowed: "ladder or cross")
@@ -42,11 +45,14 @@ extension ExperimentMatrix {
         }
         options.vrrpImplementation = implementation
         options.interCoreImpairment = configuration.interCoreImpairment
+        options.ipv6 = configuration.ipv6 ?? false
         let lab = Scenario.LabSource.generated(design, options, fastSpanningTreeTimers: fastSpanningTreeTimers)
         let topology = TopologyGenerator.generate(design, options)
-        guard let client = topology.nodes.first(where: { $0.name == "client" })?.addresses.values.first?.first?.address else {
-            throw ExperimentError.noClientAddress
-        }
+        let clientNode = topology.nodes.first { $0.name == "client" }
+        let clientAddress: IPAddress? = options.ipv6
+            ? clientNode?.ipv6Addresses.values.first?.first.map { .v6($0.address) }
+            : clientNode?.addresses.values.first?.first.map { .v4($0.address) }
+        guard let client = clientAddress else { throw ExperimentError.noClientAddress }
         // How long the fault stays: long enough for what must react to it.
         let advert = configuration.advertIntervalMilliseconds
         let vrrpTakeover = 4 * advert + 500
@@ -159,7 +165,8 @@ public struct ExperimentRunner {
         }
         var results = ExperimentResults(kind: "experiment", title: matrix.name, command: options.command, startedAt: startedAt,
                                         host: .current(), dimensions: ["design", "stp", "bond_monitor", "advert_int", "vrrp_implementation"]
-                                            + (matrix.lossPercents == nil ? [] : ["loss"]))
+                                            + (matrix.lossPercents == nil ? [] : ["loss"])
+                                            + (configurations.contains { $0.ipv6 != nil } ? ["ipv6"] : []))
         // A resumed run keeps the calibration measured when it started.
         results.calibration = fileManager.contents(atPath: "\(root)/calibration/calibration.json").flatMap {
             try? JSONDecoder().decode(CalibrationReport.self, from: $0)  // an unreadable one is measured again

@@ -67,6 +67,10 @@ public struct ExperimentMatrix: Sendable, Equatable, Codable {
     /// Loss on the inter-core cable (netem, both ways), percent: a dimension when given (`loss:`); nil:
     /// no impairment and no such dimension.
     public var lossPercents: [Double]?
+    /// The address family the cells measure (`ipv6:`): false, the IPv4 lab and IPv4 probe streams; true, the
+    /// dual-stack lab (an IPv6 VRRPv3 group beside each IPv4 one) and IPv6 probe streams. A dimension when
+    /// given; nil: IPv4 alone and no such dimension.
+    public var ipv6Values: [Bool]?
 
     public init(name: String, designs: [String] = ["ladder", "cross"], spanningTrees: [String] = ["kernel", "rstp"],
                 bondMonitors: [String] = ["mii", "arp"], advertIntervalsMilliseconds: [Int] = [1000, 100],
@@ -121,8 +125,10 @@ public struct ExperimentMatrix: Sendable, Equatable, Codable {
                     for advert in advertIntervalsMilliseconds {
                         for implementation in vrrpImplementations {
                             for loss in lossPercents.map({ $0.map(Optional.some) }) ?? [nil] {
-                                result.append(MatrixConfiguration(design: design, stp: stp, bondMonitor: monitor, advertIntervalMilliseconds: advert,
-                                                                  vrrpImplementation: implementation, lossPercent: loss))
+                                for ipv6 in ipv6Values.map({ $0.map(Optional.some) }) ?? [nil] {
+                                    result.append(MatrixConfiguration(design: design, stp: stp, bondMonitor: monitor, advertIntervalMilliseconds: advert,
+                                                                      vrrpImplementation: implementation, lossPercent: loss, ipv6: ipv6))
+                                }
                             }
                         }
                     }
@@ -150,6 +156,8 @@ public struct ExperimentMatrix: Sendable, Equatable, Codable {
                           ("advert_int", advertIntervalsMilliseconds.isEmpty), ("vrrp_implementation", vrrpImplementations.isEmpty)]
         if lossPercents?.isEmpty == true { problems.append("loss: every dimension needs at least one value") }
         for loss in Set(used.compactMap(\.lossPercent)) where !(0...100).contains(loss) { problems.append("loss: \(loss)% is not 0%-100%") }
+        if ipv6Values?.isEmpty == true { problems.append("ipv6: every dimension needs at least one value") }
+        if let ipv6Values, Set(ipv6Values).count != ipv6Values.count { problems.append("ipv6: a value is listed twice") }
         for (key, isEmpty) in dimensions where isEmpty { problems.append("\(key): every dimension needs at least one value") }
         if faults.isEmpty && !storm { problems.append("faults: nothing to run") }
         if !(1...100).contains(trials) { problems.append("trials: must be 1-100") }
@@ -163,7 +171,8 @@ public struct ExperimentMatrix: Sendable, Equatable, Codable {
     }
 
     /// Reads what `encode(to:)` writes (a resumed experiment runs the matrix from it); a matrix written before
-    /// `vrrpImplementations` existed runs redlab's vrrpd, one written before `lossPercents` has no loss dimension.
+    /// `vrrpImplementations` existed runs redlab's vrrpd, one written before `lossPercents` (`ipv6Values`) has no
+    /// loss (ipv6) dimension.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         name = try container.decode(String.self, forKey: .name)
@@ -182,6 +191,7 @@ public struct ExperimentMatrix: Sendable, Equatable, Codable {
         criteria = try container.decode([String].self, forKey: .criteria)
         chosenConfigurations = try container.decodeIfPresent([MatrixConfiguration].self, forKey: .chosenConfigurations)
         lossPercents = try container.decodeIfPresent([Double].self, forKey: .lossPercents)
+        ipv6Values = try container.decodeIfPresent([Bool].self, forKey: .ipv6Values)
     }
 }
 
@@ -195,15 +205,19 @@ public struct MatrixConfiguration: Sendable, Equatable, Codable {
     public var vrrpImplementation: String
     /// Loss on the inter-core cable, percent (the matrix's `loss:` dimension); nil: none.
     public var lossPercent: Double?
+    /// The family measured (the matrix's `ipv6:` dimension): true, a dual-stack lab and IPv6 probe streams;
+    /// false, the IPv4 lab and streams; nil: no such dimension (IPv4).
+    public var ipv6: Bool?
 
     public init(design: String, stp: String, bondMonitor: String, advertIntervalMilliseconds: Int,
-                vrrpImplementation: String = VRRPImplementation.redlab.rawValue, lossPercent: Double? = nil) {
+                vrrpImplementation: String = VRRPImplementation.redlab.rawValue, lossPercent: Double? = nil, ipv6: Bool? = nil) {
         self.design = design
         self.stp = stp
         self.bondMonitor = bondMonitor
         self.advertIntervalMilliseconds = advertIntervalMilliseconds
         self.vrrpImplementation = vrrpImplementation
         self.lossPercent = lossPercent
+        self.ipv6 = ipv6
     }
 
     public init(from decoder: any Decoder) throws {
@@ -214,14 +228,16 @@ public struct MatrixConfiguration: Sendable, Equatable, Codable {
         advertIntervalMilliseconds = try container.decode(Int.self, forKey: .advertIntervalMilliseconds)
         vrrpImplementation = try container.decodeIfPresent(String.self, forKey: .vrrpImplementation) ?? VRRPImplementation.redlab.rawValue
         lossPercent = try container.decodeIfPresent(Double.self, forKey: .lossPercent)
+        ipv6 = try container.decodeIfPresent(Bool.self, forKey: .ipv6)
     }
 
     /// "cross-rstp-arp-100ms" ("cross-rstp-arp-100ms-keepalived" with keepalived, "-loss1pct" with loss on the
-    /// inter-core cable): folder names.
+    /// inter-core cable, "-ipv4" or "-ipv6" with the ipv6 dimension): folder names.
     public var identifier: String {
         "\(design)-\(stp)-\(bondMonitor)-\(advertIntervalMilliseconds)ms"
             + (vrrpImplementation == VRRPImplementation.redlab.rawValue ? "" : "-\(vrrpImplementation)")
             + lossSuffix
+            + (ipv6.map { $0 ? "-ipv6" : "-ipv4" } ?? "")
     }
 
     /// "-loss1pct" for 1 % loss on the inter-core cable; empty without.
@@ -240,12 +256,14 @@ public struct MatrixConfiguration: Sendable, Equatable, Codable {
         return "\(design) · \(stpLabel) · \(bondMonitor.uppercased()) · \(advert)"
             + (vrrpImplementation == VRRPImplementation.redlab.rawValue ? "" : " · \(vrrpImplementation)")
             + (lossPercent.map { " · \(Impairment.percentText($0)) loss" } ?? "")
+            + (ipv6.map { $0 ? " · IPv6" : " · IPv4" } ?? "")
     }
 
     public var dimensionValues: [String: String] {
         var values = ["design": design, "stp": stp, "bond_monitor": bondMonitor, "advert_int": "\(advertIntervalMilliseconds)ms",
                       "vrrp_implementation": vrrpImplementation]
         if let lossPercent { values["loss"] = Impairment.percentText(lossPercent) }
+        if let ipv6 { values["ipv6"] = "\(ipv6)" }
         return values
     }
 
@@ -265,6 +283,7 @@ public struct MatrixConfiguration: Sendable, Equatable, Codable {
 /// advert_int: [1s, 100ms]
 /// vrrp_implementation: [redlab, keepalived]
 /// loss: [0%, 1%]             # on the inter-core cable (netem), a dimension when given
+/// ipv6: [false, true]        # IPv4, then a dual-stack lab measured over IPv6, a dimension when given
 /// faults: [core-router-crash, server-nic-cut, silent-blackhole]
 /// trials: 3
 /// stp_timers: fast          # or default
@@ -294,6 +313,14 @@ public enum ExperimentLoader {
         if let node = top["loss"] {
             matrix.lossPercents = try reader.listOrOne(node).map { try reader.percentage($0, "loss") }
         }
+        if let node = top["ipv6"] {
+            var seen: Set<Bool> = []
+            matrix.ipv6Values = try reader.listOrOne(node).map { item in
+                let value = try reader.bool(item, "ipv6")
+                guard seen.insert(value).inserted else { throw reader.fail(item, "ipv6", "\(value) is listed twice") }
+                return value
+            }
+        }
         if let node = top["faults"] {
             matrix.faults = try reader.listOrOne(node).map { try reader.enumValue($0, "faults", MatrixFault.self) }
         }
@@ -319,7 +346,8 @@ public enum ExperimentLoader {
                 return MatrixConfiguration(design: try value("design", "cross"), stp: try value("stp", "rstp"),
                                            bondMonitor: try value("bond_monitor", "mii"), advertIntervalMilliseconds: advert,
                                            vrrpImplementation: try value("vrrp_implementation", VRRPImplementation.redlab.rawValue),
-                                           lossPercent: try map["loss"].map { try reader.percentage($0, "\(field).loss") })
+                                           lossPercent: try map["loss"].map { try reader.percentage($0, "\(field).loss") },
+                                           ipv6: try map["ipv6"].map { try reader.bool($0, "\(field).ipv6") })
             }
         }
         if let problem = matrix.problems.first {

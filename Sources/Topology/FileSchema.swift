@@ -380,6 +380,7 @@ public enum FileSchema {
         KeySpec("advert_int", .listOrOne(.duration), "VRRP advertisement intervals."),
         KeySpec("vrrp_implementation", .listOrOne(choices(VRRPImplementation.self)), "The daemons the cores' VRRP groups run on: redlab's vrrpd, keepalived."),
         KeySpec("loss", .listOrOne(.percentage), "Loss on the inter-core cable (netem, both ways), such as [0%, 1%, 5%]."),
+        KeySpec("ipv6", .listOrOne(.boolean), "The family measured, such as [false, true]: true builds the lab dual-stack and probes over IPv6."),
         KeySpec("faults", .listOrOne(choices(MatrixFault.self)), "Faults."),
         KeySpec("trials", .integer(1...100), "Trials per cell."),
         KeySpec("stp_timers", .text(choices: stpTimers), "fast: kernel STP with the shortest 802.1D timers."),
@@ -398,6 +399,7 @@ public enum FileSchema {
         KeySpec("advert_int", .duration, "VRRP advertisement interval."),
         KeySpec("vrrp_implementation", choices(VRRPImplementation.self), "redlab or keepalived."),
         KeySpec("loss", .percentage, "Loss on the inter-core cable (netem, both ways)."),
+        KeySpec("ipv6", .boolean, "true: a dual-stack lab measured with IPv6 probe streams."),
     ])
 }
 

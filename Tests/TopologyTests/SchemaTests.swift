@@ -284,6 +284,7 @@ final class SchemaTests: XCTestCase {
         (.matrix, "unknown configuration key", "configurations/0", validMatrix + "\nconfigurations: [{design: cross, stp: rstp, monitor: mii}]"),
         (.matrix, "storm not a boolean", "storm", validMatrix + "\nstorm: sometimes"),
         (.matrix, "loss not a percentage", "loss/1", validMatrix + "\nloss: [0%, some]"),
+        (.matrix, "ipv6 not a boolean", "ipv6/1", validMatrix + "\nipv6: [false, maybe]"),
     ]
 
     func testBadFilesTheLoaderRejectsTheSchemaRejectsToo() throws {
