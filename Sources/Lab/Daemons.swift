@@ -66,11 +66,26 @@ public struct DaemonLauncher {
         var starting: [StartingDaemon] = []
         // Looked up once (the environment, /proc/self/exe), not once per daemon.
         let redlab = Executables.redlab(), redlabd = Executables.redlabd()
+        // The journal takes the daemons' pids in batches, one write and one sync each: on a disk-backed /run a
+        // sync per daemon cost seconds in a lab of a thousand. A batch is written once full, before the wait
+        // for first statuses and on any error; should `up` be killed between a spawn and its batch, `down`
+        // still finds the daemon among the processes in the lab's namespaces.
+        var unjournalled: [JournalEntry] = []
+        func journalStarted() throws {
+            try directory.append(contentsOf: unjournalled)
+            unjournalled = []
+        }
+        defer {
+            // The error that ended the start is the one reported; should this write fail too, `down` still
+            // finds the daemons in the lab's namespaces.
+            do { try journalStarted() } catch { logger.error("lab \(lab): journal the daemons started: \(error)") }
+        }
         func start(_ daemon: String, node: String, arguments: [String], statusPath: String, log: String, role: String,
                    executable: String? = nil) throws {
             try Files.removeIfPresent(statusPath)  // a stale status would pass for the new daemon's
             let pid = try Self.spawn(arguments, log: log, executable: executable ?? redlab)
-            try directory.append(.process(pid: pid, role: role))
+            unjournalled.append(.process(pid: pid, role: role))
+            if unjournalled.count >= Self.journalBatch { try journalStarted() }
             starting.append(StartingDaemon(statusPath: statusPath, pid: pid, daemon: daemon, node: node, log: log))
         }
         // The storm guard watches every switch and router of the lab from one process. Its kernel part is
@@ -118,9 +133,13 @@ public struct DaemonLauncher {
                       statusPath: file.statusPath ?? "", log: "\(directory.path)/vrrpd-\(entry.name).log",
                       role: "vrrpd \(entry.name)", executable: redlabd)
         }
+        try journalStarted()
         logger.info("\(starting.count) daemons spawned; waiting for their first status")
         try waitForStatus(starting)
     }
+
+    /// How many started daemons' pids the journal takes in one write.
+    static let journalBatch = 64
 
     /// A daemon on its way up: ready once it has written its first status.
     struct StartingDaemon {
