@@ -81,6 +81,10 @@ final class BuildPlanTests: XCTestCase {
         XCTAssertTrue(steps.contains(.createVLAN(namespace: "l-r1", name: "vlan10", parent: "br0", vlanID: 10)))
         XCTAssertTrue(steps.contains(.addAddress(namespace: "l-r1", interface: "vlan10", address: IPv4Interface("10.0.10.1/24")!)))
         XCTAssertTrue(steps.contains(.sysctl(namespace: "l-r1", key: "net/ipv4/ip_forward", value: "1")))
+        // Bridged frames skip br_netfilter (iptables, ip6tables, arptables) in every node with a bridge.
+        for table in ["iptables", "ip6tables", "arptables"] {
+            XCTAssertTrue(steps.contains(.sysctl(namespace: "l-r1", key: "net/bridge/bridge-nf-call-\(table)", value: "0")), table)
+        }
     }
 
     func testBridgeOptionsCarrySpanningTreeSettings() {
