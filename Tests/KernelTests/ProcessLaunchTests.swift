@@ -62,13 +62,18 @@ final class ProcessLaunchTests: XCTestCase {
         XCTAssertEqual(getpgid(pid), pid, "the child leads a process group of its own")
     }
 
-    func testOutputAndErrorGoToTheLogWhichStartsEmpty() throws {
+    func testOutputAndErrorGoToANewLogWhileAnEarlierHolderKeepsItsOwn() throws {
         let log = "\(folder)/shell.log"
         try Data("an earlier run's output\n".utf8).write(to: URL(fileURLWithPath: log))
+        // An earlier daemon of the same name still holding its log (as one on its way out may).
+        let earlier = open(log, O_WRONLY | O_APPEND)
+        XCTAssertGreaterThan(earlier, 2)
+        defer { close(earlier) }
         let pid = try ProcessLaunch.start("/bin/sh", arguments: ["-c", "echo out; echo err >&2; read line || echo no-input"], log: log)
         var status: Int32 = 0
         XCTAssertEqual(waitpid(pid, &status, 0), pid)
         XCTAssertEqual(status, 0)
+        XCTAssertEqual(write(earlier, "late\n", 5), 5)
         XCTAssertEqual(try String(contentsOfFile: log, encoding: .utf8), "out\nerr\nno-input\n")
     }
 
