@@ -8,11 +8,13 @@ import Glibc
 /// environment as it is, the log opened once, and every descriptor from 3 up closed in the child at once.
 public enum ProcessLaunch {
     /// Starts the program at `path` with `arguments` and returns its pid. The child gets standard input from
-    /// /dev/null, standard output and error on `log` (created, or emptied), this process's environment, a
+    /// /dev/null, standard output and error on `log` (a new file: a process still holding an earlier log of that
+    /// name writes on into the earlier one, not into this), this process's environment, a
     /// process group of its own, no signal blocked and the default disposition of the signals a daemon watches
     /// or ignores, and no other descriptor: whatever this process holds open (a lock, a socket, another
     /// daemon's log) stays out of it. A program that cannot be run is an `Errno` of `posix_spawn` naming it.
     public static func start(_ path: String, arguments: [String], log: String) throws -> Int32 {
+        try Files.removeIfPresent(log)
         let output = try systemCall("open", log) { open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644) }
         defer { close(output) }
         var actions = posix_spawn_file_actions_t()
