@@ -175,16 +175,37 @@ public struct EventLogFollower {
     }
 }
 
-/// `redlab daemon notifier`: follows a lab's event log and escalates every new event. Traps leave through a
-/// UDP socket per receiver, opened in the `from` node's namespace or in the daemon's own.
-public final class EventNotifier {
-    private let escalation: EventEscalation
+/// Everything `redlab daemon notifier` reads from and does to the system: the kernel one is
+/// `KernelEventNotifierIO`; tests drive the same daemon through a fake with simulated time.
+public protocol EventNotifierIO: AnyObject {
+    /// Monotonic time, ns.
+    func now() -> UInt64
+    /// Waits until a stop signal (SIGTERM, SIGINT) comes or `deadline` (monotonic ns) passes; true: stop.
+    func waitForStop(until deadline: UInt64) -> Bool
+    /// The events appended to the lab's event log since the last call, and how many lines were not events.
+    func readNewEvents() -> (events: [LabEvent], unreadable: Int)
+    /// How far the event log has been read (bytes).
+    var readOffset: UInt64 { get }
+    /// Remembers `readOffset`, so that a restarted notifier resumes after what was handled.
+    func saveReadOffset()
+    /// Sends one encoded SNMPv2c trap to one receiver.
+    func sendTrap(_ bytes: [UInt8], to target: SNMPTrapTarget) throws
+    /// Writes the status for `redlab status` (best effort: a status not written now is written by the next).
+    func writeStatus(_ status: NotifierStatus)
+    /// A line for the daemon's standard error.
+    func warn(_ line: String)
+}
+
+/// The notifier's system side: the lab's topology and event log (`EventLogFollower`, its offset kept in the
+/// lab's directory), a UDP socket per trap source (opened in the `from` node's namespace or in the process's
+/// own), a signal watcher for SIGTERM and SIGINT, syslog when the topology asks for it.
+public final class KernelEventNotifierIO: EventNotifierIO {
+    /// The topology's `monitoring:` section.
+    public let monitoring: Monitoring
     private var follower: EventLogFollower
+    private let sockets: [String: InetSocket]
     private let signals: SignalWatcher
     private let statusPath: String
-
-    public static func statusPath(lab: String) -> String { "\(LabDirectory(name: lab).path)/notifier.json" }
-    static func offsetPath(lab: String) -> String { "\(LabDirectory(name: lab).path)/notifier.offset" }
 
     public init(lab: String) throws {
         let directory = LabDirectory(name: lab)
@@ -202,39 +223,86 @@ public final class EventNotifier {
                 sockets[""] = try InetSocket(.udp)
             }
         }
+        self.monitoring = monitoring
+        self.sockets = sockets
         signals = try SignalWatcher()
         if monitoring.syslog { SystemLog.open(identity: "redlab-notifier") }
-        escalation = EventEscalation(lab: lab, monitoring: monitoring) { target, bytes in
-            guard let socket = sockets[target.from ?? ""] else { return }
-            try socket.send(bytes, to: target.address, port: target.port)
-        }
-        follower = EventLogFollower(path: directory.eventLogPath, offsetPath: Self.offsetPath(lab: lab))
-        statusPath = Self.statusPath(lab: lab)
+        follower = EventLogFollower(path: directory.eventLogPath, offsetPath: EventNotifier.offsetPath(lab: lab))
+        statusPath = EventNotifier.statusPath(lab: lab)
     }
 
-    /// Runs until SIGTERM or SIGINT, reading the log ten times a second.
-    public func run() throws {
+    public func now() -> UInt64 { monotonicNanoseconds() }
+
+    public func waitForStop(until deadline: UInt64) -> Bool {
+        let now = monotonicNanoseconds()
+        return waitReadable(signals.fileDescriptor, timeoutNanoseconds: Int64(clamping: deadline > now ? deadline - now : 0))
+            && signals.next() != nil
+    }
+
+    public func readNewEvents() -> (events: [LabEvent], unreadable: Int) { follower.next() }
+
+    public var readOffset: UInt64 { follower.offset }
+
+    public func saveReadOffset() { follower.save() }
+
+    public func sendTrap(_ bytes: [UInt8], to target: SNMPTrapTarget) throws {
+        guard let socket = sockets[target.from ?? ""] else { return }
+        try socket.send(bytes, to: target.address, port: target.port)
+    }
+
+    public func writeStatus(_ status: NotifierStatus) { writeStatusFile(status, to: statusPath) }
+
+    public func warn(_ line: String) { FileHandle.standardError.write(Data((line + "\n").utf8)) }
+}
+
+/// `redlab daemon notifier`: follows a lab's event log and escalates every new event (`EventEscalation`).
+public final class EventNotifier {
+    /// How often the event log is read.
+    public static let pollIntervalNanoseconds: UInt64 = 100_000_000
+
+    private let escalation: EventEscalation
+    private let io: EventNotifierIO
+
+    public static func statusPath(lab: String) -> String { "\(LabDirectory(name: lab).path)/notifier.json" }
+    static func offsetPath(lab: String) -> String { "\(LabDirectory(name: lab).path)/notifier.offset" }
+
+    public init(lab: String, monitoring: Monitoring, io: EventNotifierIO) {
+        self.io = io
+        escalation = EventEscalation(lab: lab, monitoring: monitoring) { [unowned io] target, bytes in
+            try io.sendTrap(bytes, to: target)
+        }
+    }
+
+    /// The notifier of a lab that is up, on the system.
+    public convenience init(lab: String) throws {
+        let io = try KernelEventNotifierIO(lab: lab)
+        self.init(lab: lab, monitoring: io.monitoring, io: io)
+    }
+
+    /// Runs until SIGTERM or SIGINT, reading the log ten times a second; then waits (at most 1 s) for notify
+    /// commands still running.
+    public func run() {
         writeStatus()
         while true {
-            if waitReadable(signals.fileDescriptor, timeoutNanoseconds: 100_000_000), signals.next() != nil {
+            if io.waitForStop(until: io.now() + Self.pollIntervalNanoseconds) {
                 escalation.waitForNotifyCommands(timeout: 1)
                 return
             }
-            let (events, unreadable) = follower.next()
-            if unreadable > 0 { FileHandle.standardError.write(Data("notifier: skipped \(unreadable) unreadable lines\n".utf8)) }
+            let (events, unreadable) = io.readNewEvents()
+            if unreadable > 0 { io.warn("notifier: skipped \(unreadable) unreadable lines") }
             guard !events.isEmpty else { continue }
             for event in events {
                 for failure in escalation.handle(event) {
-                    FileHandle.standardError.write(Data("notifier: \(event.source) \(event.kind) \(event.target): \(failure)\n".utf8))
+                    io.warn("notifier: \(event.source) \(event.kind) \(event.target): \(failure)")
                 }
             }
-            follower.save()
+            io.saveReadOffset()
             writeStatus()
         }
     }
 
     private func writeStatus() {
-        writeStatusFile(NotifierStatus(counters: escalation.counters, offset: follower.offset), to: statusPath)
+        io.writeStatus(NotifierStatus(counters: escalation.counters, offset: io.readOffset))
     }
 }
 

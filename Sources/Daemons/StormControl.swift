@@ -73,13 +73,86 @@ public struct StormControlStatus: Codable, Sendable, Equatable {
     public var ports: [Port]
 }
 
+/// Everything `redlab daemon stormctl` reads from and does to the system: the kernel one is
+/// `KernelStormControlDaemonIO`; tests drive the same daemon through a fake with simulated time.
+public protocol StormControlDaemonIO: AnyObject {
+    /// Monotonic time, ns.
+    func now() -> UInt64
+    /// The wall clock (ns since 1970), for the events' time.
+    func wallClockNanoseconds() -> Int64
+    /// Waits until a stop signal (SIGTERM, SIGINT) comes or `deadline` (monotonic ns) passes; true: stop.
+    func waitForStop(until deadline: UInt64) -> Bool
+    /// The storm control table's named counters (`StormControlFirewall.seenCounter`, `overCounter`), by name.
+    func counters() throws -> [String: UInt64]
+    /// Whether each interface of the namespace is administratively up, by name.
+    func linksUp() throws -> [String: Bool]
+    /// Sets an interface administratively down.
+    func setLinkDown(_ port: String) throws
+    /// Writes the status for `redlab status` (best effort: a status not written now is written by the next).
+    func writeStatus(_ status: StormControlStatus, to path: String)
+    /// Logs a lab event (best effort: a full disk must not stop storm control).
+    func log(_ event: LabEvent)
+    /// A line for the daemon's standard error.
+    func warn(_ line: String)
+}
+
+/// Storm control's system side in the namespace the process runs in: a signal watcher for SIGTERM and
+/// SIGINT, libnftables for the counters, netlink for the links, the lab's event log through `eventSink`.
+public final class KernelStormControlDaemonIO: StormControlDaemonIO {
+    private let signals: SignalWatcher
+    private let firewall: FirewallSession
+    private let netlink: NetlinkSocket
+    private let eventSink: (LabEvent) -> Void
+
+    public init(eventSink: @escaping (LabEvent) -> Void) throws {
+        self.eventSink = eventSink
+        signals = try SignalWatcher()
+        firewall = try FirewallSession()
+        netlink = try NetlinkSocket()
+    }
+
+    public func now() -> UInt64 { monotonicNanoseconds() }
+
+    public func wallClockNanoseconds() -> Int64 { Kernel.wallClockNanoseconds() }
+
+    public func waitForStop(until deadline: UInt64) -> Bool {
+        let now = monotonicNanoseconds()
+        return waitReadable(signals.fileDescriptor, timeoutNanoseconds: Int64(clamping: deadline > now ? deadline - now : 0))
+            && signals.next() != nil
+    }
+
+    public func counters() throws -> [String: UInt64] {
+        try firewall.counters(family: StormControlFirewall.family, table: StormControlFirewall.table)
+    }
+
+    public func linksUp() throws -> [String: Bool] {
+        Dictionary(try netlink.links().map { ($0.name, $0.isUp) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    public func setLinkDown(_ port: String) throws { try netlink.setLink(port, up: false) }
+
+    public func writeStatus(_ status: StormControlStatus, to path: String) { writeStatusFile(status, to: path) }
+
+    public func log(_ event: LabEvent) { eventSink(event) }
+
+    public func warn(_ line: String) { FileHandle.standardError.write(Data((line + "\n").utf8)) }
+}
+
 /// `redlab daemon stormctl`: error-disables a switch's `action: shutdown` ports. Polls the storm control
 /// table's counters every 10 ms; when a port's over-limit counter moves while the port is up, sets the
 /// port administratively down (its cable's far end loses carrier, as with an err-disabled port on a
 /// managed switch) and logs a `port-shutdown` event. `redlab link up LAB NODE:PORT`, or a `link-up`
-/// fault, enables the port again; it is shut again if the storm is still there.
+/// fault, enables the port again; it is shut again if the storm is still there. Once a second it sees
+/// which shut ports someone set up again (no longer error-disabled) and writes its status.
+///
+/// A counter read that fails ends the daemon (`run` throws): the table is made by `redlab up` before the
+/// daemon starts and goes only with the lab, so a failed read means the lab is going, not a passing fault.
+/// A link read or a shutdown that fails is left for the next poll (the counter moves again while the storm
+/// lasts).
 public final class StormControlDaemon {
-    public static let pollIntervalNanoseconds: Int64 = 10_000_000
+    public static let pollIntervalNanoseconds: UInt64 = 10_000_000
+    /// How often shut ports are looked at again and the status is written.
+    public static let refreshIntervalNanoseconds: UInt64 = 1_000_000_000
 
     private struct Watched {
         var port: String
@@ -92,41 +165,35 @@ public final class StormControlDaemon {
 
     private let node: String
     private var watched: [Watched]
-    private let firewall: FirewallSession
-    private let netlink: NetlinkSocket
-    private let signals: SignalWatcher
+    private let io: StormControlDaemonIO
     private let statusPath: String?
-    private let eventSink: (LabEvent) -> Void
 
     /// `ports`: the node's `action: shutdown` ports. Runs in the node's namespace, where `up` made the table.
     public init(node: String, ports: [(port: String, control: StormControl)], statusPath: String?,
-                eventSink: @escaping (LabEvent) -> Void) throws {
+                io: StormControlDaemonIO) throws {
         self.node = node
         self.statusPath = statusPath
-        self.eventSink = eventSink
+        self.io = io
         watched = ports.map { Watched(port: $0.port, control: $0.control) }
-        signals = try SignalWatcher()
-        firewall = try FirewallSession()
-        netlink = try NetlinkSocket()
         // What the counters hold already is history (a daemon restarted after `restore`), not a storm.
-        let counts = try firewall.counters(family: StormControlFirewall.family, table: StormControlFirewall.table)
+        let counts = try io.counters()
         for index in watched.indices {
             watched[index].frames = counts[StormControlFirewall.seenCounter(watched[index].port)] ?? 0
             watched[index].overLimit = counts[StormControlFirewall.overCounter(watched[index].port)] ?? 0
         }
     }
 
-    /// Runs until SIGTERM or SIGINT.
+    /// Runs until SIGTERM or SIGINT; throws when the counters cannot be read.
     public func run() throws {
         writeStatus()
-        var lastPoll = monotonicNanoseconds()
-        var nextStatus = lastPoll + 1_000_000_000
+        var lastPoll = io.now()
+        var nextRefresh = lastPoll + Self.refreshIntervalNanoseconds
         while true {
-            if waitReadable(signals.fileDescriptor, timeoutNanoseconds: Self.pollIntervalNanoseconds), signals.next() != nil { return }
-            let now = monotonicNanoseconds()
+            if io.waitForStop(until: io.now() + Self.pollIntervalNanoseconds) { return }
+            let now = io.now()
             let seconds = Double(now - lastPoll) / 1e9
             lastPoll = now
-            let counts = try firewall.counters(family: StormControlFirewall.family, table: StormControlFirewall.table)
+            let counts = try io.counters()
             var changed = false
             for index in watched.indices {
                 let port = watched[index].port
@@ -138,8 +205,8 @@ public final class StormControlDaemon {
                 watched[index].overLimit = overLimit
                 if over { changed = shutDown(index, rate: rate) || changed }
             }
-            if now >= nextStatus {
-                nextStatus = now + 1_000_000_000
+            if now >= nextRefresh {
+                nextRefresh = now + Self.refreshIntervalNanoseconds
                 refreshShutDownPorts()
                 changed = true
             }
@@ -151,29 +218,29 @@ public final class StormControlDaemon {
     private func shutDown(_ index: Int, rate: Double) -> Bool {
         let port = watched[index].port
         // try?: a port whose state cannot be read now is left for the next poll
-        guard let link = try? netlink.links().first(where: { $0.name == port }), link.isUp else { return false }
-        let time = wallClockNanoseconds()
+        guard let linksUp = try? io.linksUp(), linksUp[port] == true else { return false }
+        let time = io.wallClockNanoseconds()
         do {
-            try netlink.setLink(port, up: false)
+            try io.setLinkDown(port)
         } catch {
-            FileHandle.standardError.write(Data("stormctl: cannot shut \(node):\(port): \(error)\n".utf8))
+            io.warn("stormctl: cannot shut \(node):\(port): \(error)")
             return false
         }
         watched[index].shutDown = true
         watched[index].shutdowns += 1
-        eventSink(LabEvent(timeNanoseconds: time, source: "storm-control", kind: "port-shutdown", target: "\(node):\(port)",
-                           detail: ["rate_per_second": "\(Int(rate.rounded()))",
-                                    "limit_per_second": "\(watched[index].control.framesPerSecond)",
-                                    "frames_over_limit": "\(watched[index].overLimit)"]))
+        io.log(LabEvent(timeNanoseconds: time, source: "storm-control", kind: "port-shutdown", target: "\(node):\(port)",
+                        detail: ["rate_per_second": "\(Int(rate.rounded()))",
+                                 "limit_per_second": "\(watched[index].control.framesPerSecond)",
+                                 "frames_over_limit": "\(watched[index].overLimit)"]))
         return true
     }
 
     /// A shut port that someone set up again is no longer error-disabled.
     private func refreshShutDownPorts() {
-        // try?: links that cannot be read now are read on the next poll
-        guard watched.contains(where: \.shutDown), let links = try? netlink.links() else { return }
+        // try?: links that cannot be read now are read on the next refresh
+        guard watched.contains(where: \.shutDown), let linksUp = try? io.linksUp() else { return }
         for index in watched.indices where watched[index].shutDown {
-            if links.first(where: { $0.name == watched[index].port })?.isUp == true { watched[index].shutDown = false }
+            if linksUp[watched[index].port] == true { watched[index].shutDown = false }
         }
     }
 
@@ -183,7 +250,7 @@ public final class StormControlDaemon {
             StormControlStatus.Port(name: $0.port, framesPerSecond: $0.control.framesPerSecond, shutDown: $0.shutDown,
                                     shutdowns: $0.shutdowns, frames: $0.frames, framesOverLimit: $0.overLimit)
         }
-        writeStatusFile(StormControlStatus(ports: ports), to: statusPath)
+        io.writeStatus(StormControlStatus(ports: ports), to: statusPath)
     }
 }
 

@@ -21,8 +21,9 @@ struct StormControlCommand: ParsableCommand {
         let directory = bridge.directory
         let ports = StormControlFirewall.controlledPorts(of: bridge.spec, in: bridge.topology).filter { $0.control.action == .shutdown }
         try enterLabNodeAsDaemon(bridge.namespace)
+        let io = try KernelStormControlDaemonIO(eventSink: { try? directory.log($0) })  // try?: a full disk must not stop storm control
         let daemon = try StormControlDaemon(node: place.node, ports: ports, statusPath: directory.statusPath(.stormControl, node: place.node),
-                                            eventSink: { try? directory.log($0) })  // try?: a full disk must not stop storm control
+                                            io: io)
         try daemon.run()
     }
 }
