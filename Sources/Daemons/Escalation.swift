@@ -23,14 +23,19 @@ public final class EventEscalation {
     public private(set) var counters = Counters()
     /// Sends one encoded trap to one target. The daemon sends through UDP sockets; tests capture.
     private let sendTrap: (SNMPTrapTarget, [UInt8]) throws -> Void
-    private let startedAt = monotonicNanoseconds()
+    /// Monotonic time, ns (the traps' sysUpTime counts from the escalation's start).
+    private let clock: () -> UInt64
+    private let startedAt: UInt64
     private var requestID: Int32 = 0
     /// Notify commands still running (kept so that they are reaped when they finish).
     private var running: [Process] = []
 
-    public init(lab: String, monitoring: Monitoring, sendTrap: @escaping (SNMPTrapTarget, [UInt8]) throws -> Void) {
+    public init(lab: String, monitoring: Monitoring, clock: @escaping () -> UInt64 = { monotonicNanoseconds() },
+                sendTrap: @escaping (SNMPTrapTarget, [UInt8]) throws -> Void) {
         self.lab = lab
         self.monitoring = monitoring
+        self.clock = clock
+        startedAt = clock()
         self.sendTrap = sendTrap
     }
 
@@ -84,7 +89,7 @@ public final class EventEscalation {
         }
         for target in monitoring.snmpTraps {
             requestID = requestID == Int32.max ? 1 : requestID + 1
-            let upTime = UInt32(truncatingIfNeeded: (monotonicNanoseconds() - startedAt) / 10_000_000)
+            let upTime = UInt32(truncatingIfNeeded: (clock() - startedAt) / 10_000_000)
             let bytes = Self.trap(for: event, lab: lab, community: target.community, requestID: requestID, upTime: upTime).encode()
             do {
                 try sendTrap(target, bytes)
@@ -268,7 +273,7 @@ public final class EventNotifier {
 
     public init(lab: String, monitoring: Monitoring, io: EventNotifierIO) {
         self.io = io
-        escalation = EventEscalation(lab: lab, monitoring: monitoring) { [unowned io] target, bytes in
+        escalation = EventEscalation(lab: lab, monitoring: monitoring, clock: { io.now() }) { target, bytes in
             try io.sendTrap(bytes, to: target)
         }
     }

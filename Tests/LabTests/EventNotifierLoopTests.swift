@@ -102,6 +102,8 @@ final class EventNotifierLoopTests: XCTestCase {
                                                   "192.0.2.10:162", "192.0.2.20:1162"])
         XCTAssertEqual(io.traps.map(\.trap.community), ["ops", "public", "ops", "public", "ops", "public"])
         XCTAssertEqual(io.traps.map(\.trap.requestID), [1, 2, 3, 4, 5, 6])
+        // sysUpTime in hundredths of a second since the notifier started.
+        XCTAssertEqual(io.traps.map(\.trap.upTime), [30, 30, 30, 30, 100, 100])
         XCTAssertEqual(io.traps.map { $0.trap.value(of: RedlabMIB.eventTarget)?.text },
                        ["core1:gw10", "core1:gw10", "core2:gw10", "core2:gw10", "core2:gw10", "core2:gw10"])
         XCTAssertEqual(io.traps.map { $0.trap.value(of: RedlabMIB.eventKind)?.text }.last, "advert-timeout")
