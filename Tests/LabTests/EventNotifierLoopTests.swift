@@ -2,6 +2,7 @@ import Analysis
 import Daemons
 import Packets
 import Topology
+import TestSupport
 import XCTest
 
 /// The notifier's system side with simulated time: event log lines appended at a time, a stop at a time,
@@ -18,16 +19,19 @@ final class FakeEventNotifierIO: EventNotifierIO {
     /// The time `seconds` after the start.
     static func at(_ seconds: Double) -> UInt64 { start + UInt64((seconds * 1_000_000_000).rounded()) }
 
-    var clock = FakeEventNotifierIO.start
+    /// The clock, the stop and the bound of the run.
+    var time = SimulatedTime(clock: FakeEventNotifierIO.start, end: FakeEventNotifierIO.at(30))
+    var clock: UInt64 { time.clock }
     /// Lines appended to the event log at a time: events, and lines that are not events.
     var appended: [(at: UInt64, events: [LabEvent], unreadable: Int)] = []
     /// Receivers (`SNMPTrapTarget.receiver`) whose traps cannot be sent.
     var unreachable: Set<String> = []
     /// A SIGTERM at this time.
-    var stopAt: UInt64?
-    /// Past this a wait reports a stop and `ranPastTheScript` is set (every test's run is bounded).
-    var end = FakeEventNotifierIO.at(30)
-    private(set) var ranPastTheScript = false
+    var stopAt: UInt64? {
+        get { time.stopAt }
+        set { time.stopAt = newValue }
+    }
+    var ranPastTheScript: Bool { time.ranPastTheEnd }
 
     private(set) var readOffset: UInt64 = 0
     private(set) var reads: [UInt64] = []
@@ -39,15 +43,7 @@ final class FakeEventNotifierIO: EventNotifierIO {
     func now() -> UInt64 { clock }
 
     func waitForStop(until deadline: UInt64) -> Bool {
-        if let stopAt, stopAt <= deadline {
-            clock = max(clock, stopAt)
-            return true
-        }
-        if deadline > end {
-            ranPastTheScript = true
-            return true
-        }
-        clock = max(clock, deadline)
+        if time.waitForStop(until: deadline) { return true }
         return false
     }
 

@@ -1,6 +1,7 @@
 import Analysis
 import Daemons
 import Topology
+import TestSupport
 import XCTest
 
 /// Storm control's system side with simulated time: counters as a function of time, links changed by
@@ -17,7 +18,9 @@ final class FakeStormControlIO: StormControlDaemonIO {
     /// The time `seconds` after the start.
     static func at(_ seconds: Double) -> UInt64 { start + UInt64((seconds * 1_000_000_000).rounded()) }
 
-    var clock = FakeStormControlIO.start
+    /// The clock, the stop and the bound of the run.
+    var time = SimulatedTime(clock: FakeStormControlIO.start, end: FakeStormControlIO.at(30))
+    var clock: UInt64 { time.clock }
     /// The storm control table's counters at a time.
     var countersAt: (UInt64) -> [String: UInt64] = { _ in [:] }
     /// Whether each interface is up.
@@ -25,16 +28,17 @@ final class FakeStormControlIO: StormControlDaemonIO {
     /// Someone else (`redlab link up`, a fault) sets a link up or down at a time.
     var linkChanges: [(at: UInt64, port: String, up: Bool)] = []
     /// A SIGTERM at this time.
-    var stopAt: UInt64?
+    var stopAt: UInt64? {
+        get { time.stopAt }
+        set { time.stopAt = newValue }
+    }
     /// Counter reads at or after this time fail.
     var counterReadFailsFrom: UInt64?
     /// Link reads at or after this time fail.
     var linkReadFailsFrom: UInt64?
     /// How many of the next shutdowns fail.
     var shutdownFailures = 0
-    /// Past this a wait reports a stop and `ranPastTheScript` is set (every test's run is bounded).
-    var end = FakeStormControlIO.at(30)
-    private(set) var ranPastTheScript = false
+    var ranPastTheScript: Bool { time.ranPastTheEnd }
 
     private(set) var waits = 0
     private(set) var shutdowns: [(at: UInt64, port: String)] = []
@@ -53,15 +57,7 @@ final class FakeStormControlIO: StormControlDaemonIO {
 
     func waitForStop(until deadline: UInt64) -> Bool {
         waits += 1
-        if let stopAt, stopAt <= deadline {
-            clock = max(clock, stopAt)
-            return true
-        }
-        if deadline > end {
-            ranPastTheScript = true
-            return true
-        }
-        clock = max(clock, deadline)
+        if time.waitForStop(until: deadline) { return true }
         while let change = linkChanges.first, change.at <= clock {
             linkChanges.removeFirst()
             linkIsUp[change.port] = change.up
