@@ -29,6 +29,13 @@ public struct FaultInjector {
             _ = try namespace(port.node)
             guard record.peer(of: port) != nil else { throw LabError.unknownPort(lab: lab, port: port.description) }
         }
+        /// A port's end with a netlink socket open in its namespace and the port's index looked up: a
+        /// queueing change on it is then one request.
+        func openedEnd(_ end: PortRef) throws -> (socket: NetlinkSocket, port: String) {
+            let socket = try NetlinkSocket.open(inNamespace: try namespace(end.node))
+            _ = try socket.index(of: end.port)
+            return (socket, end.port)
+        }
         var events: [LabEvent] = []
         func logged(_ kind: String, _ target: String, _ detail: [String: String] = [:], at time: Int64) throws {
             let event = LabEvent(timeNanoseconds: time, source: "fault", kind: kind, target: target, detail: detail)
@@ -48,10 +55,8 @@ public struct FaultInjector {
             // What the port sends is dropped as it leaves the port; what it would receive, as it leaves the
             // cable's far end (see setDroppingEverySentFrame). The sockets are opened and the ports looked up
             // first, so that the instant logged is taken right before the kernel changes.
-            var ends: [(socket: NetlinkSocket, port: String)] = []
-            if direction != .in { ends.append((try NetlinkSocket.open(inNamespace: try namespace(port.node)), port.port)) }
-            if direction != .out { ends.append((try NetlinkSocket.open(inNamespace: try namespace(peer.node)), peer.port)) }
-            for end in ends { _ = try end.socket.index(of: end.port) }
+            let sendingEnds = [direction != .in ? port : nil, direction != .out ? peer : nil].compactMap { $0 }
+            let ends = try sendingEnds.map(openedEnd)
             let before = wallClockNanoseconds()
             for end in ends { try end.socket.setDroppingEverySentFrame(end.port, true) }
             try logged("blackhole", port.description, ["direction": direction.rawValue], at: before)
@@ -61,9 +66,7 @@ public struct FaultInjector {
             guard let peer = record.peer(of: port) else { throw LabError.unknownPort(lab: lab, port: port.description) }
             // Both ends, whichever directions the blackhole had: restoring an end that drops nothing is a no-op.
             // As for the blackhole, the instant is taken once the sockets are open and the ports looked up.
-            let ends = [(socket: try NetlinkSocket.open(inNamespace: try namespace(port.node)), port: port.port),
-                        (socket: try NetlinkSocket.open(inNamespace: try namespace(peer.node)), port: peer.port)]
-            for end in ends { _ = try end.socket.index(of: end.port) }
+            let ends = try [port, peer].map(openedEnd)
             let time = wallClockNanoseconds()
             for end in ends { try end.socket.setDroppingEverySentFrame(end.port, false) }
             // The cable's impairment (a degrade's, else its own) comes back with its queueing.
@@ -169,7 +172,6 @@ public struct FaultInjector {
         return ends
     }
 
-    /// Cuts or restores a cable and returns the instant between the two ends' changes.
     /// Cuts or restores a cable and returns the instant taken right before the first kernel change (the
     /// sockets opened beforehand).
     private func setCableTimed(record: LabRecord, lab: String, at port: PortRef, up: Bool) throws -> Int64 {
