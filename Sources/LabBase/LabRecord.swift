@@ -63,21 +63,23 @@ public struct LabRecord: Codable, Sendable, Equatable {
     /// How many cables lie between two nodes on the shortest way over the lab's cables; nil when no way joins
     /// them (or a node is unknown).
     public func hops(from start: String, to goal: String) -> Int? {
+        var neighbours: [String: [String]] = [:]
+        for link in links {
+            guard let a = PortRef(link.a), let b = PortRef(link.b) else { continue }
+            neighbours[a.node, default: []].append(b.node)
+            neighbours[b.node, default: []].append(a.node)
+        }
         var distance = [start: 0]
         var queue = [start]
         var next = 0
         while next < queue.count {
             let current = queue[next]
             next += 1
-            if current == goal { return distance[current] }
             let here = distance[current] ?? 0
-            for link in links {
-                guard let a = PortRef(link.a), let b = PortRef(link.b) else { continue }
-                let neighbour = a.node == current ? b.node : (b.node == current ? a.node : nil)
-                if let neighbour, distance[neighbour] == nil {
-                    distance[neighbour] = here + 1
-                    queue.append(neighbour)
-                }
+            if current == goal { return here }
+            for neighbour in neighbours[current, default: []] where distance[neighbour] == nil {
+                distance[neighbour] = here + 1
+                queue.append(neighbour)
             }
         }
         return nil
