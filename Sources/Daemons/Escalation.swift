@@ -238,11 +238,7 @@ public final class KernelEventNotifierIO: EventNotifierIO {
 
     public func now() -> UInt64 { monotonicNanoseconds() }
 
-    public func waitForStop(until deadline: UInt64) -> Bool {
-        let now = monotonicNanoseconds()
-        return waitReadable(signals.fileDescriptor, timeoutNanoseconds: Int64(clamping: deadline > now ? deadline - now : 0))
-            && signals.next() != nil
-    }
+    public func waitForStop(until deadline: UInt64) -> Bool { signals.waitForSignal(until: deadline) }
 
     public func readNewEvents() -> (events: [LabEvent], unreadable: Int) { follower.next() }
 

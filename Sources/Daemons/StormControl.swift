@@ -115,11 +115,7 @@ public final class KernelStormControlDaemonIO: StormControlDaemonIO {
 
     public func wallClockNanoseconds() -> Int64 { Kernel.wallClockNanoseconds() }
 
-    public func waitForStop(until deadline: UInt64) -> Bool {
-        let now = monotonicNanoseconds()
-        return waitReadable(signals.fileDescriptor, timeoutNanoseconds: Int64(clamping: deadline > now ? deadline - now : 0))
-            && signals.next() != nil
-    }
+    public func waitForStop(until deadline: UInt64) -> Bool { signals.waitForSignal(until: deadline) }
 
     public func counters() throws -> [String: UInt64] {
         try firewall.counters(family: StormControlFirewall.family, table: StormControlFirewall.table)

@@ -317,7 +317,7 @@ public final class StormGuardDaemon {
         // of times slower; the kernel's trip stops a storm meanwhile, whatever user space does).
         var wait = pollIntervalNanoseconds
         while true {
-            if waitReadable(signals.fileDescriptor, timeoutNanoseconds: wait), signals.next() != nil { return }
+            if signals.waitForSignal(until: monotonicNanoseconds() + UInt64(max(0, wait))) { return }
             let suspended = directory.stormGuardSuspended()
             if suspended != wasSuspended { writeStatus(suspended: suspended) }
             wasSuspended = suspended

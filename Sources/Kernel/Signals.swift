@@ -17,6 +17,12 @@ public final class SignalWatcher {
 
     public var fileDescriptor: Int32 { descriptor.value }
 
+    /// Waits until a watched signal comes or `deadline` (monotonic ns) passes; true: a signal came.
+    public func waitForSignal(until deadline: UInt64) -> Bool {
+        let now = monotonicNanoseconds()
+        return waitReadable(fileDescriptor, timeoutNanoseconds: Int64(clamping: deadline > now ? deadline - now : 0)) && next() != nil
+    }
+
     /// The next pending signal number, or nil when none is pending. A failed read of the signalfd (which
     /// only EAGAIN, handled, or a broken descriptor can cause) is reported as nil too: a daemon's loop then
     /// goes on serving, and its own SIGKILL fallback remains.
