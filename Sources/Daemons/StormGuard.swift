@@ -257,32 +257,53 @@ public struct StormGuardStatus: Codable, Sendable, Equatable {
     public var suspended: Bool
 }
 
-/// `redlab daemon stormguard`: one per lab, reading every switch's and router's guard table.
-public final class StormGuardDaemon {
-    struct Member {
-        var node: String
+/// The storm guard's system side: the clocks, the stop signal, each guarded node's table and links, the
+/// lab's event log and status file. `KernelStormGuardDaemonIO` is the kernel's; tests drive
+/// `StormGuardDaemon`'s loop through a fake with simulated time.
+public protocol StormGuardDaemonIO: AnyObject {
+    /// The switches and routers guarded, in the lab's order.
+    var nodes: [String] { get }
+    /// Monotonic time, ns.
+    func now() -> UInt64
+    /// The wall clock (ns since 1970), for the events' time.
+    func wallClockNanoseconds() -> Int64
+    /// Waits until a stop signal (SIGTERM, SIGINT) comes or `deadline` (monotonic ns) passes; true: stop.
+    func waitForStop(until deadline: UInt64) -> Bool
+    /// True while a `redlab storm` holds the guard stood down.
+    func suspended() -> Bool
+    /// One node's guard table (`StormGuardFirewall.read`); throws when the table cannot be read.
+    func read(node: String, tripsOnly: Bool) throws -> StormGuardReading
+    /// Makes the node's guard table afresh (`StormGuardFirewall.install`).
+    func reinstall(node: String) throws
+    /// Ports enslaved to a bridge with carrier and admin up, on every guarded node.
+    func upPorts() throws -> Set<PortRef>
+    /// Sets a port administratively down.
+    func setLinkDown(_ port: PortRef) throws
+    /// Opens the kernel's trip of these ports of one node again (`StormGuardFirewall.release`).
+    func release(_ ports: [String], node: String) throws
+    /// Writes the status for `redlab status` (best effort: a status not written now is written by the next).
+    func writeStatus(_ status: StormGuardStatus)
+    /// Logs a lab event (best effort: a full disk must not stop the guard).
+    func log(_ event: LabEvent)
+    /// A line for the daemon's standard error.
+    func warn(_ line: String)
+}
+
+/// The storm guard's system side in a lab: one libnftables context and one route netlink socket per switch
+/// and router, each made in its node's namespace; the lab's folder for status and suspension.
+public final class KernelStormGuardDaemonIO: StormGuardDaemonIO {
+    private struct Member {
         var namespace: String
         var firewall: FirewallSession
         var netlink: NetlinkSocket
     }
 
+    public let nodes: [String]
+    private let members: [String: Member]
     private let stormGuard: StormGuard
     private let directory: LabDirectory
-    private var members: [Member] = []
-    private var policy: StormGuardPolicy
     private let signals: SignalWatcher
     private let eventSink: (LabEvent) -> Void
-    /// Looks for trips per second scale down with the lab's size (each costs about 0.2 ms per node); the
-    /// kernel has stopped the storm already, this only bounds how long the tripped ports wait for release.
-    let pollIntervalNanoseconds: Int64
-    /// The wait before the next look: `interval`, or 20 times what the last look cost when that is longer
-    /// (at most 5 s).
-    static func wait(afterLookCosting cost: Int64, interval: Int64) -> Int64 {
-        min(max(interval, cost * 20), 5_000_000_000)
-    }
-
-    /// How often the per-port counters are read when nothing trips: the base the peak rate is measured from.
-    static let baseIntervalNanoseconds: UInt64 = 2_000_000_000
 
     public init(lab: String, topology: Topology, eventSink: @escaping (LabEvent) -> Void) throws {
         guard let stormGuard = topology.stormGuard else { throw DaemonError.notConfigured(daemon: "stormguard", lab: lab, missing: "storm_guard: false") }
@@ -296,116 +317,182 @@ public final class StormGuardDaemon {
         let guarded = topology.nodes.filter(\.hasBridge).map { ($0.name, BuildPlan.namespace(lab: lab, node: $0.name)) }
         // libnftables binds its socket where its context lives: made (and always used) inside the namespace.
         let firewalls = try guarded.map { _, namespace in try Namespace.run(in: namespace) { try FirewallSession() } }
+        var members: [String: Member] = [:]
         for ((node, namespace), firewall) in zip(guarded, firewalls) {
-            members.append(Member(node: node, namespace: namespace, firewall: firewall,
-                                  netlink: try NetlinkSocket.open(inNamespace: namespace)))
+            members[node] = Member(namespace: namespace, firewall: firewall, netlink: try NetlinkSocket.open(inNamespace: namespace))
         }
-        pollIntervalNanoseconds = Int64(max(100, min(500, 5 * members.count))) * 1_000_000
-        policy = StormGuardPolicy(framesPerSecond: stormGuard.framesPerSecond, startTime: Int64(monotonicNanoseconds()))
-        policy.noteLinks(up: try upPorts(), at: Int64(monotonicNanoseconds()))
+        self.members = members
+        nodes = guarded.map(\.0)
+    }
+
+    private func member(_ node: String) throws -> Member {
+        guard let member = members[node] else { throw LabError.unknownNode(lab: directory.name, node: node) }
+        return member
+    }
+
+    public func now() -> UInt64 { monotonicNanoseconds() }
+
+    public func wallClockNanoseconds() -> Int64 { Kernel.wallClockNanoseconds() }
+
+    public func waitForStop(until deadline: UInt64) -> Bool { signals.waitForSignal(until: deadline) }
+
+    public func suspended() -> Bool { directory.stormGuardSuspended() }
+
+    public func read(node: String, tripsOnly: Bool) throws -> StormGuardReading {
+        let member = try member(node)
+        return try Namespace.run(in: member.namespace) { try StormGuardFirewall.read(session: member.firewall, tripsOnly: tripsOnly) }
+    }
+
+    public func reinstall(node: String) throws {
+        let member = try member(node)
+        try Namespace.run(in: member.namespace) { try StormGuardFirewall.install(stormGuard, session: member.firewall) }
+    }
+
+    public func upPorts() throws -> Set<PortRef> {
+        var ports: Set<PortRef> = []
+        for node in nodes {
+            for link in try member(node).netlink.links() where link.masterIndex != nil && link.isUp && link.carrier {
+                ports.insert(PortRef(node: node, port: link.name))
+            }
+        }
+        return ports
+    }
+
+    public func setLinkDown(_ port: PortRef) throws { try member(port.node).netlink.setLink(port.port, up: false) }
+
+    public func release(_ ports: [String], node: String) throws {
+        let member = try member(node)
+        try Namespace.run(in: member.namespace) { try StormGuardFirewall.release(ports, session: member.firewall) }
+    }
+
+    public func writeStatus(_ status: StormGuardStatus) { writeStatusFile(status, to: directory.stormGuardStatusPath) }
+
+    public func log(_ event: LabEvent) { eventSink(event) }
+
+    public func warn(_ line: String) { FileHandle.standardError.write(Data((line + "\n").utf8)) }
+}
+
+/// `redlab daemon stormguard`: one per lab, reading every switch's and router's guard table through `io`
+/// and acting on `StormGuardPolicy`'s decisions.
+public final class StormGuardDaemon {
+    private let io: StormGuardDaemonIO
+    private let framesPerSecond: Int
+    private var policy: StormGuardPolicy
+    /// Looks for trips per second scale down with the lab's size (each costs about 0.2 ms per node); the
+    /// kernel has stopped the storm already, this only bounds how long the tripped ports wait for release.
+    let pollIntervalNanoseconds: Int64
+    /// The wait before the next look: `interval`, or 20 times what the last look cost when that is longer
+    /// (at most 5 s).
+    static func wait(afterLookCosting cost: Int64, interval: Int64) -> Int64 {
+        min(max(interval, cost * 20), 5_000_000_000)
+    }
+
+    /// How often the per-port counters are read when nothing trips: the base the peak rate is measured from.
+    static let baseIntervalNanoseconds: UInt64 = 2_000_000_000
+    /// How often the links are read when nothing trips (a port set up again is then no longer error-disabled).
+    static let linksIntervalNanoseconds: UInt64 = 1_000_000_000
+
+    /// `framesPerSecond`: the guard's threshold (`storm_guard.broadcast`), quoted in events and status.
+    public init(framesPerSecond: Int, io: StormGuardDaemonIO) throws {
+        self.io = io
+        self.framesPerSecond = framesPerSecond
+        pollIntervalNanoseconds = Int64(max(100, min(500, 5 * io.nodes.count))) * 1_000_000
+        policy = StormGuardPolicy(framesPerSecond: framesPerSecond, startTime: Int64(io.now()))
+        policy.noteLinks(up: try io.upPorts(), at: Int64(io.now()))
     }
 
     /// Runs until SIGTERM or SIGINT.
-    public func run() throws {
+    public func run() {
         writeStatus(suspended: false)
-        var nextLinks = monotonicNanoseconds() + 1_000_000_000
+        var nextLinks = io.now() + Self.linksIntervalNanoseconds
         var nextBase: UInt64 = 0
-        var quietSince = Int64(monotonicNanoseconds())
+        var quietSince = Int64(io.now())
         var wasSuspended = false
         // The wait between looks: at least the interval, and at least 20 times what the last look cost, so
         // that looking takes at most about 5 % of a CPU wherever it runs (an emulated VM runs nftables tens
         // of times slower; the kernel's trip stops a storm meanwhile, whatever user space does).
         var wait = pollIntervalNanoseconds
         while true {
-            if signals.waitForSignal(until: monotonicNanoseconds() + UInt64(max(0, wait))) { return }
-            let suspended = directory.stormGuardSuspended()
+            if io.waitForStop(until: io.now() + UInt64(max(0, wait))) { return }
+            let suspended = io.suspended()
             if suspended != wasSuspended { writeStatus(suspended: suspended) }
             wasSuspended = suspended
             if suspended { continue }
-            let look = Int64(monotonicNanoseconds())
-            let tripped = members.contains { !readMember($0, tripsOnly: true).tripped.isEmpty }
-            wait = Self.wait(afterLookCosting: Int64(monotonicNanoseconds()) - look, interval: pollIntervalNanoseconds)
+            let look = Int64(io.now())
+            let tripped = io.nodes.contains { !readNode($0, tripsOnly: true).tripped.isEmpty }
+            wait = Self.wait(afterLookCosting: Int64(io.now()) - look, interval: pollIntervalNanoseconds)
             if !tripped { quietSince = look }
-            guard tripped || monotonicNanoseconds() >= nextBase else { continue }
+            guard tripped || io.now() >= nextBase else { continue }
             var readings: [String: StormGuardReading] = [:]
-            for member in members {
-                readings[member.node] = readMember(member, tripsOnly: false)
+            for node in io.nodes {
+                readings[node] = readNode(node, tripsOnly: false)
             }
-            nextBase = monotonicNanoseconds() + Self.baseIntervalNanoseconds
-            let now = Int64(monotonicNanoseconds())
+            nextBase = io.now() + Self.baseIntervalNanoseconds
+            let now = Int64(io.now())
             if tripped || now >= Int64(nextLinks) {
                 // On a trip the links are read first, so that a port added a moment ago counts as new.
                 let shut = policy.errorDisabled
-                if let up = try? upPorts() { policy.noteLinks(up: up, at: now) } // unreadable now: the last known states serve
-                nextLinks = UInt64(now) + 1_000_000_000
+                if let up = try? io.upPorts() { policy.noteLinks(up: up, at: now) } // unreadable now: the last known states serve
+                nextLinks = UInt64(now) + Self.linksIntervalNanoseconds
                 // A port someone enabled again is no longer shown error-disabled.
                 if policy.errorDisabled != shut { writeStatus(suspended: false) }
             }
-            let actions = policy.decide(readings: readings, at: now, wallClock: wallClockNanoseconds(), quietSince: quietSince)
+            let actions = policy.decide(readings: readings, at: now, wallClock: io.wallClockNanoseconds(), quietSince: quietSince)
             if !actions.isEmpty { act(actions) }
         }
     }
 
-    /// A member's reading; a table that is gone (removed by hand, or by a `redlab storm` that ended
+    /// A node's reading; a table that is gone (removed by hand, or by a `redlab storm` that ended
     /// without putting it back) is put back.
-    private func readMember(_ member: Member, tripsOnly: Bool) -> StormGuardReading {
+    private func readNode(_ node: String, tripsOnly: Bool) -> StormGuardReading {
         do {
-            return try Namespace.run(in: member.namespace) { try StormGuardFirewall.read(session: member.firewall, tripsOnly: tripsOnly) }
+            return try io.read(node: node, tripsOnly: tripsOnly)
         } catch {
             do {
-                try Namespace.run(in: member.namespace) { try StormGuardFirewall.install(stormGuard, session: member.firewall) }
-                FileHandle.standardError.write(Data("stormguard: table on \(member.node) was gone (\(error)); put back\n".utf8))
+                try io.reinstall(node: node)
+                io.warn("stormguard: table on \(node) was gone (\(error)); put back")
             } catch {
-                FileHandle.standardError.write(Data("stormguard: cannot read or restore the table on \(member.node): \(error)\n".utf8))
+                io.warn("stormguard: cannot read or restore the table on \(node): \(error)")
             }
             return StormGuardReading()
         }
     }
 
-    private func upPorts() throws -> Set<PortRef> {
-        var ports: Set<PortRef> = []
-        for member in members {
-            for link in try member.netlink.links() where link.masterIndex != nil && link.isUp && link.carrier {
-                ports.insert(PortRef(node: member.node, port: link.name))
-            }
-        }
-        return ports
-    }
-
     private func act(_ actions: [StormGuardPolicy.Action]) {
+        // Ports whose shutdown failed: the kernel's trip holds them, so the release that follows leaves them.
+        var notShut: Set<PortRef> = []
         for action in actions {
             switch action {
             case .errorDisable(let port):
-                guard let member = members.first(where: { $0.node == port.node }) else { continue }
                 do {
-                    try member.netlink.setLink(port.port, up: false)
+                    try io.setLinkDown(port)
                 } catch {
-                    FileHandle.standardError.write(Data("stormguard: cannot shut \(port): \(error)\n".utf8))
+                    io.warn("stormguard: cannot shut \(port): \(error)")
                     policy.shutdownFailed(port)
+                    notShut.insert(port)
                 }
             case .release(let ports):
-                for member in members {
-                    let names = ports.filter { $0.node == member.node }.map(\.port)
+                for node in io.nodes {
+                    let names = ports.filter { $0.node == node && !notShut.contains($0) }.map(\.port)
                     guard !names.isEmpty else { continue }
                     do {
-                        try Namespace.run(in: member.namespace) { try StormGuardFirewall.release(names, session: member.firewall) }
+                        try io.release(names, node: node)
                     } catch {
                         // The trip then ends by itself after latchSeconds.
-                        FileHandle.standardError.write(Data("stormguard: cannot release \(names) on \(member.node): \(error)\n".utf8))
+                        io.warn("stormguard: cannot release \(names) on \(node): \(error)")
                     }
                 }
             case .log(let event):
-                eventSink(event)
+                io.log(event)
                 writeStatus(suspended: false)
             }
         }
     }
 
     private func writeStatus(suspended: Bool) {
-        writeStatusFile(StormGuardStatus(framesPerSecond: stormGuard.framesPerSecond, episodes: policy.episodes,
-                                         errorDisabled: policy.errorDisabled.sorted().map(\.description),
-                                         peakPerSecond: policy.peakPerSecond, suspended: suspended),
-                        to: directory.stormGuardStatusPath)
+        io.writeStatus(StormGuardStatus(framesPerSecond: framesPerSecond, episodes: policy.episodes,
+                                        errorDisabled: policy.errorDisabled.sorted().map(\.description),
+                                        peakPerSecond: policy.peakPerSecond, suspended: suspended))
     }
 }
 

@@ -42,7 +42,8 @@ struct StormGuardCommand: ParsableCommand {
         let directory = LabDirectory(name: place.lab)
         let topology = try directory.keptTopology()
         ProcessSession.detach()
-        let daemon = try StormGuardDaemon(lab: place.lab, topology: topology, eventSink: { try? directory.log($0) }) // a full disk must not stop the guard
-        try daemon.run()
+        let io = try KernelStormGuardDaemonIO(lab: place.lab, topology: topology, eventSink: { try? directory.log($0) }) // try?: a full disk must not stop the guard
+        let daemon = try StormGuardDaemon(framesPerSecond: topology.stormGuard?.framesPerSecond ?? 0, io: io)
+        daemon.run()
     }
 }
