@@ -105,6 +105,23 @@ public struct CalibrationReport: Codable, Sendable, Equatable {
     public var goalMet: Bool {
         unseen == 0 && !errors.isEmpty && (maximumAbsoluteErrorMilliseconds ?? .infinity) <= goalMilliseconds
     }
+
+    /// The calibration in one line, as the report's header and the experiment's progress show it; `rateText`
+    /// writes the probe rate (per second).
+    public func summary(rateText: (Double) -> String = { String(Int64($0.rounded())) }) -> String {
+        let lengths = measurements.map { "\($0.blackout.nominalMilliseconds)" }.joined(separator: ", ")
+        guard let median = medianErrorMilliseconds, let maximum = maximumAbsoluteErrorMilliseconds else {
+            return "no blackout of \(lengths) ms was seen by the probes"
+        }
+        let rate = probeInterval > 0 ? rateText(1e9 / Double(probeInterval)) : "?"
+        let outage = medianOutageErrorMilliseconds.flatMap { median in
+            maximumAbsoluteOutageErrorMilliseconds.map { String(format: "; outage error median %+.2f ms, max %.2f ms", median, $0) }
+        } ?? ""
+        return "failover-time error (measured − injected) median \(String(format: "%+.2f", median)) ms, max |error| \(String(format: "%.2f", maximum)) ms "
+            + "(goal \(String(format: "%.2f", goalMilliseconds)) ms: \(goalMet ? "met" : "not met"))"
+            + outage + "; over blackouts of \(lengths) ms at \(rate) probes/s"
+            + (unseen > 0 ? ", \(unseen) not seen" : "")
+    }
 }
 
 public enum BlackoutCalibration {

@@ -302,9 +302,7 @@ public struct ExperimentRunner {
             let report = try Calibrator.run(lab: lab, CalibrationOptions(from: probe.from, to: probe.to, responder: probe.responder, receiver: receiver,
                                                                         cable: cable, repeats: 1, rate: probe.rate,
                                                                         directory: "\(root)/calibration"))
-            progress(String(format: "  calibration: failover-time error median %+.2f ms, max |error| %.2f ms; outage error median %+.2f ms, max %.2f ms",
-                            report.medianErrorMilliseconds ?? .nan, report.maximumAbsoluteErrorMilliseconds ?? .nan,
-                            report.medianOutageErrorMilliseconds ?? .nan, report.maximumAbsoluteOutageErrorMilliseconds ?? .nan))
+            progress("  calibration: " + report.summary())
             return report
         } catch {
             progress("  calibration failed: \(error)")

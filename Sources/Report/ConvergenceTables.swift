@@ -101,18 +101,6 @@ extension ReportTables {
 extension ReportTables {
     /// The header's calibration line: the apparatus's error measured in this run.
     var calibrationText: String {
-        guard let calibration = results.calibration else { return "not measured in this run" }
-        let lengths = calibration.measurements.map { "\($0.blackout.nominalMilliseconds)" }.joined(separator: ", ")
-        guard let median = calibration.medianErrorMilliseconds, let maximum = calibration.maximumAbsoluteErrorMilliseconds else {
-            return "no blackout of \(lengths) ms was seen by the probes"
-        }
-        let rate = calibration.probeInterval > 0 ? Format.grouped(1e9 / Double(calibration.probeInterval)) : "?"
-        let outage = calibration.medianOutageErrorMilliseconds.flatMap { median in
-            calibration.maximumAbsoluteOutageErrorMilliseconds.map { String(format: "; outage error median %+.2f ms, max %.2f ms", median, $0) }
-        } ?? ""
-        return "failover-time error (measured − injected) median \(String(format: "%+.2f", median)) ms, max |error| \(String(format: "%.2f", maximum)) ms "
-            + "(goal \(String(format: "%.2f", calibration.goalMilliseconds)) ms: \(calibration.goalMet ? "met" : "not met"))"
-            + outage + "; over blackouts of \(lengths) ms at \(rate) probes/s"
-            + (calibration.unseen > 0 ? ", \(calibration.unseen) not seen" : "")
+        results.calibration?.summary(rateText: Format.grouped) ?? "not measured in this run"
     }
 }

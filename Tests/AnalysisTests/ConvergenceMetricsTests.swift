@@ -104,5 +104,21 @@ final class BlackoutCalibrationTests: XCTestCase {
         XCTAssertTrue(report.goalMet)
         XCTAssertEqual(CalibrationReport(probeInterval: 100_000, measurements: report.measurements).goalMilliseconds, 0.2)
         XCTAssertFalse(CalibrationReport(probeInterval: 100_000, measurements: report.measurements).goalMet)
+        XCTAssertEqual(report.summary(), "failover-time error (measured − injected) median +0.65 ms, max |error| 0.75 ms (goal 1.50 ms: met); "
+                       + "outage error median +0.55 ms, max 0.60 ms; over blackouts of 20, 50 ms at 1000 probes/s")
+    }
+
+    /// Probes too sparse (a starved sender, say) to show any blackout: the calibration says so in words,
+    /// not as "nan" figures.
+    func testACalibrationThatSawNoBlackoutSaysSo() {
+        let base = TestFrames.baseTime
+        let blackout = { (milliseconds: Int) in
+            InjectedBlackout(nominalMilliseconds: milliseconds, startIssued: base, start: base, endIssued: base, end: base + Int64(milliseconds) * 1_000_000)
+        }
+        let report = CalibrationReport(probeInterval: 1_000_000, measurements: [20, 50, 200].map {
+            BlackoutMeasurement(blackout: blackout($0), measuredOutage: nil, lossDerivedTime: 0, lostProbes: 0)
+        })
+        XCTAssertEqual(report.summary(), "no blackout of 20, 50, 200 ms was seen by the probes")
+        XCTAssertFalse(report.goalMet)
     }
 }
