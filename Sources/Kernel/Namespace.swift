@@ -45,7 +45,7 @@ public enum Namespace {
     }
 
     /// Opens a namespace file descriptor for a named namespace (close it when done).
-    public static func open(named name: String) throws -> Int32 {
+    static func open(named name: String) throws -> Int32 {
         try open(namespaceOf: path(name))
     }
 

@@ -25,46 +25,42 @@ final class BridgeGroupSocketTests: XCTestCase {
     }
 
     func testFramesToTheBridgeGroupComeWithTheirInterfaceAndOwnFramesDoNot() throws {
-        guard geteuid() == 0 else { throw XCTSkip("needs root to create a network namespace; run `sudo scripts/test`") }
-        let namespace = "rltest\(getpid() % 100000)bpdusock"
-        try Namespace.create(namespace)
-        defer {
-            do { try Namespace.delete(namespace) } catch { XCTFail("namespace \(namespace) left behind: \(error)") }
-        }
-        let netlink = try NetlinkSocket.open(inNamespace: namespace)
-        let fd = try Namespace.open(named: namespace)
-        defer { close(fd) }
-        try netlink.createVethPair("p1", namespaceFD: fd, peer: "h1", peerNamespaceFD: fd)
-        try netlink.createVethPair("p2", namespaceFD: fd, peer: "h2", peerNamespaceFD: fd)
-        for name in ["p1", "h1", "p2", "h2"] { try netlink.setLink(name, up: true) }
-        let links = try netlink.links()
-        func index(_ name: String) throws -> Int32 { try XCTUnwrap(links.first { $0.name == name }?.index, name) }
+        try withTestNamespace("bpdusock") { namespace in
+            let netlink = try NetlinkSocket.open(inNamespace: namespace)
+            let namespaceFile = try NamespaceDescriptor(named: namespace)
+            let fd = namespaceFile.fileDescriptor
+            try netlink.createVethPair("p1", namespaceFD: fd, peer: "h1", peerNamespaceFD: fd)
+            try netlink.createVethPair("p2", namespaceFD: fd, peer: "h2", peerNamespaceFD: fd)
+            for name in ["p1", "h1", "p2", "h2"] { try netlink.setLink(name, up: true) }
+            let links = try netlink.links()
+            func index(_ name: String) throws -> Int32 { try XCTUnwrap(links.first { $0.name == name }?.index, name) }
 
-        try Namespace.run(in: namespace) {
-            let socket = try BridgeGroupSocket(ports: 2)
-            let host1 = try PacketSocket(interface: "h1", protocol: PacketSocket.sendOnly)
-            // A BPDU's address, then a broadcast and LLDP's nearest-bridge address: only the first is taken.
-            try host1.send(frame(to: bridgeGroup, marker: 1))
-            try host1.send(frame(to: [0xff, 0xff, 0xff, 0xff, 0xff, 0xff], marker: 2))
-            try host1.send(frame(to: [0x01, 0x80, 0xc2, 0x00, 0x00, 0x0e], marker: 3))
-            var received = try drain(socket)
-            // h1's own outgoing copy is not returned: only the one that came in on p1.
-            XCTAssertEqual(received.map(\.interfaceIndex), [try index("p1")])
-            XCTAssertEqual(received.first?.frame, frame(to: bridgeGroup, marker: 1))
+            try Namespace.run(in: namespace) {
+                let socket = try BridgeGroupSocket(ports: 2)
+                let host1 = try PacketSocket(interface: "h1", protocol: PacketSocket.sendOnly)
+                // A BPDU's address, then a broadcast and LLDP's nearest-bridge address: only the first is taken.
+                try host1.send(frame(to: bridgeGroup, marker: 1))
+                try host1.send(frame(to: [0xff, 0xff, 0xff, 0xff, 0xff, 0xff], marker: 2))
+                try host1.send(frame(to: [0x01, 0x80, 0xc2, 0x00, 0x00, 0x0e], marker: 3))
+                var received = try drain(socket)
+                // h1's own outgoing copy is not returned: only the one that came in on p1.
+                XCTAssertEqual(received.map(\.interfaceIndex), [try index("p1")])
+                XCTAssertEqual(received.first?.frame, frame(to: bridgeGroup, marker: 1))
 
-            // Out of p2: the socket's own outgoing copy on p2 is not returned, the copy arriving on h2 is.
-            let host2 = try PacketSocket(interface: "h2", protocol: PacketSocket.allProtocols)
-            try socket.send(frame(to: bridgeGroup, marker: 4), onInterfaceIndex: try index("p2"))
-            received = try drain(socket)
-            XCTAssertEqual(received.map(\.interfaceIndex), [try index("h2")])
-            XCTAssertEqual(received.first?.frame, frame(to: bridgeGroup, marker: 4))
-            var atHost2: [[UInt8]] = []
-            while let frame = try host2.receive() { atHost2.append(frame) }
-            XCTAssertTrue(atHost2.contains(frame(to: bridgeGroup, marker: 4)), "the frame left by p2 and reached h2")
+                // Out of p2: the socket's own outgoing copy on p2 is not returned, the copy arriving on h2 is.
+                let host2 = try PacketSocket(interface: "h2", protocol: PacketSocket.allProtocols)
+                try socket.send(frame(to: bridgeGroup, marker: 4), onInterfaceIndex: try index("p2"))
+                received = try drain(socket)
+                XCTAssertEqual(received.map(\.interfaceIndex), [try index("h2")])
+                XCTAssertEqual(received.first?.frame, frame(to: bridgeGroup, marker: 4))
+                var atHost2: [[UInt8]] = []
+                while let frame = try host2.receive() { atHost2.append(frame) }
+                XCTAssertTrue(atHost2.contains(frame(to: bridgeGroup, marker: 4)), "the frame left by p2 and reached h2")
 
-            // A port that is down refuses the frame (rstpd counts it lost).
-            try netlink.setLink("p1", up: false)
-            XCTAssertThrowsError(try socket.send(frame(to: bridgeGroup, marker: 5), onInterfaceIndex: try index("p1")))
+                // A port that is down refuses the frame (rstpd counts it lost).
+                try netlink.setLink("p1", up: false)
+                XCTAssertThrowsError(try socket.send(frame(to: bridgeGroup, marker: 5), onInterfaceIndex: try index("p1")))
+            }
         }
     }
 }

@@ -79,34 +79,30 @@ final class NftablesSetWriterTests: XCTestCase {
     /// In a namespace of its own: the set holds exactly what was written, each element expiring (the set's timeout);
     /// an empty write empties it; a write after the table is gone fails with the kernel's ENOENT.
     func testTheKernelSetHoldsWhatWasWritten() throws {
-        guard geteuid() == 0 else { throw XCTSkip("needs root to create a network namespace; run `sudo scripts/test`") }
-        let namespace = "rltest\(getpid() % 100000)nfset"
-        try Namespace.create(namespace)
-        defer {
-            do { try Namespace.delete(namespace) } catch { XCTFail("namespace \(namespace) left behind: \(error)") }
-        }
-        try Namespace.run(in: namespace) {
-            try Firewall.run("table bridge t {\n set s {\n type ifname\n flags timeout\n timeout 3s\n }\n}\n")
-            let writer = try NftablesSetWriter(family: .bridge, table: "t", set: "s", keyLength: NftablesSetWriter.interfaceNameLength)
-            func listed() throws -> String { try Firewall.run("list set bridge t s") }
+        try withTestNamespace("nfset") { namespace in
+            try Namespace.run(in: namespace) {
+                try Firewall.run("table bridge t {\n set s {\n type ifname\n flags timeout\n timeout 3s\n }\n}\n")
+                let writer = try NftablesSetWriter(family: .bridge, table: "t", set: "s", keyLength: NftablesSetWriter.interfaceNameLength)
+                func listed() throws -> String { try Firewall.run("list set bridge t s") }
 
-            try writer.replace(withInterfaceNames: ["up2", "a1"])
-            var listing = try listed()
-            XCTAssertTrue(listing.contains("\"a1\" expires"), listing)
-            XCTAssertTrue(listing.contains("\"up2\" expires"), listing)
+                try writer.replace(withInterfaceNames: ["up2", "a1"])
+                var listing = try listed()
+                XCTAssertTrue(listing.contains("\"a1\" expires"), listing)
+                XCTAssertTrue(listing.contains("\"up2\" expires"), listing)
 
-            try writer.replace(withInterfaceNames: ["a1"])
-            listing = try listed()
-            XCTAssertTrue(listing.contains("\"a1\""), listing)
-            XCTAssertFalse(listing.contains("up2"), "the rewrite replaces, it does not add: \(listing)")
+                try writer.replace(withInterfaceNames: ["a1"])
+                listing = try listed()
+                XCTAssertTrue(listing.contains("\"a1\""), listing)
+                XCTAssertFalse(listing.contains("up2"), "the rewrite replaces, it does not add: \(listing)")
 
-            try writer.replace(withInterfaceNames: [])
-            listing = try listed()
-            XCTAssertFalse(listing.contains("elements"), listing)
+                try writer.replace(withInterfaceNames: [])
+                listing = try listed()
+                XCTAssertFalse(listing.contains("elements"), listing)
 
-            try Firewall.run("delete table bridge t")
-            XCTAssertThrowsError(try writer.replace(withInterfaceNames: ["a1"])) { error in
-                XCTAssertTrue("\(error)".contains("errno \(ENOENT)"), "\(error)")
+                try Firewall.run("delete table bridge t")
+                XCTAssertThrowsError(try writer.replace(withInterfaceNames: ["a1"])) { error in
+                    XCTAssertTrue("\(error)".contains("errno \(ENOENT)"), "\(error)")
+                }
             }
         }
     }

@@ -34,9 +34,9 @@ final class HostLabTests: LabTestCase {
             try Namespace.create(namespace)
             underlayNamespaces.append(namespace)
         }
-        let fd1 = try Namespace.open(named: h1), fd2 = try Namespace.open(named: h2)
-        defer { close(fd1); close(fd2) }
-        try NetlinkSocket.open(inNamespace: h1).createVethPair("under", namespaceFD: fd1, peer: "under", peerNamespaceFD: fd2)
+        let namespace1 = try NamespaceDescriptor(named: h1), namespace2 = try NamespaceDescriptor(named: h2)
+        try NetlinkSocket.open(inNamespace: h1).createVethPair("under", namespaceFD: namespace1.fileDescriptor,
+                                                               peer: "under", peerNamespaceFD: namespace2.fileDescriptor)
         for (namespace, address) in [(h1, "10.9.0.1/24"), (h2, "10.9.0.2/24")] {
             let socket = try NetlinkSocket.open(inNamespace: namespace)
             try socket.setLink("lo", up: true)
