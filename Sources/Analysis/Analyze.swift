@@ -1,4 +1,5 @@
 import Foundation
+import Packets
 
 /// One fault's failover, measured from pcap files.
 public struct FaultAnalysis: Codable, Sendable {
@@ -95,6 +96,11 @@ public enum ResultsAnalyzer {
         let streamEndpoints: Set<String>? = streamEndEvent.map { event in
             Set([event.target.components(separatedBy: "->").first ?? ""] + capturedNodes)
         }
+        // The stream's family, from its destination address: a dual-stack lab's IPv4 and IPv6 groups change
+        // state together, and only the stream's own family's change is what restored it.
+        let streamFamily = streamEndEvent.flatMap { event in
+            event.target.components(separatedBy: "->").last.flatMap { IPFamily(addressText: $0) }
+        }
         let faultEvents = events.filter { $0.source == "fault" }.sorted { $0.timeNanoseconds < $1.timeNanoseconds }
         let faults = faultEvents.filter { !Self.undoKinds.contains($0.kind) }
         return faults.map { fault in
@@ -116,7 +122,7 @@ public enum ResultsAnalyzer {
                                             captureEnd: observedUntil)
             var result = analysis.analyze(arrivals: inWindow, faultTime: fault.timeNanoseconds)
             result.senderPace = senderPace(arrivals, interval: interval, lastSend: streamEndEvent?.timeNanoseconds, probesSent: probesSent)
-            findDetection(analysis, protocolEvents, endpoints: streamEndpoints, from: fault.timeNanoseconds,
+            findDetection(analysis, protocolEvents, endpoints: streamEndpoints, family: streamFamily, from: fault.timeNanoseconds,
                           until: result.outage.map { $0.end + Self.detectionLagAllowance } ?? windowEnd, into: &result)
             var silence: ProbeGap?
             if result.outcome == .notRecovered, let windowEnd, let silentSince = result.silentSince,
@@ -146,13 +152,13 @@ public enum ResultsAnalyzer {
                                                         expectedSequences: streamEnd == nil ? nil : failbackExpected,
                                                         captureEnd: failbackEnd)
                 var reversion = failbackAnalysis.analyze(arrivals: failbackArrivals, faultTime: undoTime)
-                findDetection(failbackAnalysis, protocolEvents, endpoints: streamEndpoints, from: undoTime,
+                findDetection(failbackAnalysis, protocolEvents, endpoints: streamEndpoints, family: streamFamily, from: undoTime,
                               until: reversion.outage.map { $0.end + Self.detectionLagAllowance } ?? failbackEnd, into: &reversion)
                 failback = reversion
             }
             var measured = FaultAnalysis(fault: fault, result: result, silenceUntilAfterUndo: silence, undo: undo, failback: failback)
             if result.outcome == .recovered, let through = result.outage?.end {
-                measured.phases = phases(faultTime: fault.timeNanoseconds, firstProbeThrough: through, events: events)
+                measured.phases = phases(faultTime: fault.timeNanoseconds, firstProbeThrough: through, events: events, family: streamFamily)
             }
             return measured
         }
@@ -185,11 +191,12 @@ public enum ResultsAnalyzer {
     }
 
     /// What restored traffic acted between `start` and `end`: a bond elsewhere in the lab did not carry this
-    /// stream. (Bond member changes are logged when their link event is read, which a loaded machine delays:
-    /// `end` allows the lag.)
+    /// stream, nor did a VRRP group of the other address family (`family`: the stream's). (Bond member changes
+    /// are logged when their link event is read, which a loaded machine delays: `end` allows the lag.)
     static func findDetection(_ analysis: FailoverAnalysis, _ protocolEvents: [TimedEvent], endpoints: Set<String>?,
-                              from start: Int64, until end: Int64?, into result: inout FailoverResult) {
+                              family: IPFamily? = nil, from start: Int64, until end: Int64?, into result: inout FailoverResult) {
         let detecting = detectingEvents(protocolEvents.filter { event in
+            if let family, let eventFamily = event.family, eventFamily != family { return false }
             guard event.kind.hasPrefix("bond "), let endpoints else { return true }
             return endpoints.contains(String(event.detail.prefix { $0 != ":" }))
         }, after: start, until: end)
@@ -278,7 +285,8 @@ public enum ResultsAnalyzer {
     /// The events that can detect a fault: everything but the faults themselves.
     public static func protocolEvents(_ events: [LabEvent]) -> [TimedEvent] {
         events.filter { $0.source != "fault" && $0.source != "probe" }.map {
-            TimedEvent(time: $0.timeNanoseconds, kind: "\($0.source) \($0.kind)", detail: $0.target)
+            TimedEvent(time: $0.timeNanoseconds, kind: "\($0.source) \($0.kind)", detail: $0.target,
+                       family: $0.detail["family"].flatMap(IPFamily.init(rawValue:)))
         }
     }
 }

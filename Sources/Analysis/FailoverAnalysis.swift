@@ -1,3 +1,5 @@
+import Packets
+
 /// Something a daemon, the kernel or a capture reported at a known instant, such as "bond member change",
 /// "VRRP gratuitous ARP" or "RSTP role change".
 public struct TimedEvent: Sendable, Hashable, Codable {
@@ -5,11 +7,14 @@ public struct TimedEvent: Sendable, Hashable, Codable {
     public var time: Int64
     public var kind: String
     public var detail: String
+    /// The address family the event concerns, when it concerns one (a VRRP group's state change).
+    public var family: IPFamily?
 
-    public init(time: Int64, kind: String, detail: String = "") {
+    public init(time: Int64, kind: String, detail: String = "", family: IPFamily? = nil) {
         self.time = time
         self.kind = kind
         self.detail = detail
+        self.family = family
     }
 }
 

@@ -1,13 +1,18 @@
+import Packets
+
 extension ResultsAnalyzer {
     /// The phases of a recovered outage (see `OutagePhases`) from the event log: events between the fault and
     /// the first probe through (plus the lag an event's logging may have). Detection is the first of a VRRP
     /// state change, a spanning-tree role or state change, a bond's active member change or a storm-control
     /// action; action is the first data-plane change at or after it: a bond's active member change, a port
     /// going to forwarding, a VRRP router becoming master. Departure: the master transition stands for the
-    /// gratuitous ARP it sends at once, which the UDP-only trial captures do not hold.
-    public static func phases(faultTime: Int64, firstProbeThrough: Int64, events: [LabEvent]) -> OutagePhases {
-        let window = events.filter { $0.timeNanoseconds >= faultTime && $0.timeNanoseconds <= firstProbeThrough + detectionLagAllowance }
-            .sorted { $0.timeNanoseconds < $1.timeNanoseconds }
+    /// gratuitous ARP it sends at once, which the UDP-only trial captures do not hold. With `family` (the
+    /// stream's), events of the other address family (a dual-stack lab's other VRRP group) are left out.
+    public static func phases(faultTime: Int64, firstProbeThrough: Int64, events: [LabEvent], family: IPFamily? = nil) -> OutagePhases {
+        let window = events.filter { event in
+            event.timeNanoseconds >= faultTime && event.timeNanoseconds <= firstProbeThrough + detectionLagAllowance
+                && (family == nil || event.detail["family"].map { $0 == family?.rawValue } ?? true)
+        }.sorted { $0.timeNanoseconds < $1.timeNanoseconds }
         func name(_ event: LabEvent) -> String { "\(event.source) \(event.kind) \(event.target)" }
         let reacting = window.first { event in
             (event.source == "vrrp" && event.kind == "state-change") || (event.source == "rstp" && ["role-change", "state-change"].contains(event.kind))

@@ -68,7 +68,7 @@ extension DaemonLauncher {
         try writeScript(notify, to: files.notifyScript)
         let notifier = KeepalivedNotifierConfig(
             lab: lab, node: node,
-            groups: vrrp.groups.map { .init(name: $0.name, vrid: $0.vrid, interface: $0.interface, priority: $0.priority) },
+            groups: vrrp.groups.map { .init(name: $0.name, vrid: $0.vrid, interface: $0.interface, priority: $0.priority, isIPv6: $0.isIPv6) },
             notify: vrrp.notify, eventLogPath: files.directory.eventLogPath, statusPath: files.status, lockPath: files.statusLock,
             statesPath: files.notifierStates, host: files.directory.partHost)
         try notifier.text.write(toFile: files.notifierConfig, atomically: true, encoding: .utf8)

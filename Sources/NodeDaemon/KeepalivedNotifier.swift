@@ -23,12 +23,15 @@ public struct KeepalivedNotifierConfig: Sendable, Equatable {
         public var interface: String
         /// The configured priority, reported when keepalived gives none.
         public var priority: Int
+        /// An IPv6 group (VRRPv3 for IPv6), as its events say (`family`).
+        public var isIPv6: Bool
 
-        public init(name: String, vrid: Int, interface: String, priority: Int) {
+        public init(name: String, vrid: Int, interface: String, priority: Int, isIPv6: Bool = false) {
             self.name = name
             self.vrid = vrid
             self.interface = interface
             self.priority = priority
+            self.isIPv6 = isIPv6
         }
     }
 
@@ -65,7 +68,8 @@ public struct KeepalivedNotifierConfig: Sendable, Equatable {
                      "events \(eventLogPath)", "status \(statusPath)", "lock \(lockPath)", "states \(statesPath)"]
         if let host { lines.append("host \(host)") }
         for group in groups {
-            lines.append("group \(group.name) vrid=\(group.vrid) interface=\(group.interface) priority=\(group.priority)")
+            lines.append("group \(group.name) vrid=\(group.vrid) interface=\(group.interface) priority=\(group.priority)"
+                         + (group.isIPv6 ? " family=ipv6" : ""))
         }
         if let notify { lines.append("notify \(Self.escaped(notify))") }
         return lines.joined(separator: "\n") + "\n"
@@ -153,7 +157,12 @@ public struct KeepalivedNotifierConfig: Sendable, Equatable {
                     guard let parsed = Int(text) else { throw fail(column, "group \(name.text) \(item): '\(text)' is not a number") }
                     return parsed
                 }
-                groups.append(Group(name: name.text, vrid: try number("vrid"), interface: try field("interface").text, priority: try number("priority")))
+                let family = fields["family"] ?? ("ipv4", name.column)
+                guard ["ipv4", "ipv6"].contains(family.text) else {
+                    throw fail(family.column, "group \(name.text) family: '\(family.text)' is not ipv4 or ipv6")
+                }
+                groups.append(Group(name: name.text, vrid: try number("vrid"), interface: try field("interface").text, priority: try number("priority"),
+                                    isIPv6: family.text == "ipv6"))
             default:
                 throw fail(line.indent + 1, "unknown item '\(key)' (lab, node, events, status, lock, states, host, group, notify)")
             }
@@ -267,7 +276,8 @@ public struct KeepalivedNotifier: Sendable {
         states[index].since = time
         let target = "\(config.node):\(group.name)"
         let detail = ["from": from, "to": states[index].state, "reason": "reported by keepalived", "vrid": "\(group.vrid)",
-                      "interface": group.interface, "priority": "\(states[index].priority)", "implementation": "keepalived"]
+                      "interface": group.interface, "priority": "\(states[index].priority)", "implementation": "keepalived",
+                      "family": IPFamily(isIPv6: group.isIPv6).rawValue]
         let events = EventLogFile(path: config.eventLogPath, host: config.host)
         do {
             try Files.append(Array(events.line(timeNanoseconds: time, source: "vrrp", kind: "state-change", target: target, detail: detail).utf8),

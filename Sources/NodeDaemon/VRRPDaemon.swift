@@ -510,7 +510,8 @@ public final class VRRPDaemon {
                 let priority = units[group.unit][group.spec.name].map { Int($0.priority) } ?? group.spec.priority
                 let target = "\(node):\(group.spec.name)"
                 let detail = ["from": from.rawValue, "to": to.rawValue, "reason": reason, "vrid": "\(group.spec.vrid)",
-                              "interface": group.spec.interface, "priority": "\(priority)"]
+                              "interface": group.spec.interface, "priority": "\(priority)",
+                              "family": IPFamily(isIPv6: group.spec.isIPv6).rawValue]
                 eventSink("state-change", target, detail)
                 io.log("VRRP group \(group.spec.name) (VRID \(group.spec.vrid) on \(group.spec.interface)): \(from.rawValue) -> \(to.rawValue): \(reason)")
                 notify(kind: "state-change", target: target, detail: detail)

@@ -167,6 +167,25 @@ public enum IPAddress: Sendable, Hashable, Comparable, CustomStringConvertible {
     }
 }
 
+/// An address family, as events name it (`"family": "ipv4"` or `"ipv6"` in a VRRP state change) so that a
+/// stream of one family is matched with the protocol events of its own.
+public enum IPFamily: String, Sendable, Hashable, Codable {
+    case ipv4, ipv6
+
+    public init(isIPv6: Bool) { self = isIPv6 ? .ipv6 : .ipv4 }
+
+    /// The family of an address written as text (an IPv6 address holds a colon; an IPv4 one never does).
+    public init?(addressText text: some StringProtocol) {
+        if IPv4Address(text) != nil {
+            self = .ipv4
+        } else if IPv6Address(text) != nil {
+            self = .ipv6
+        } else {
+            return nil
+        }
+    }
+}
+
 extension IPProtocol {
     public static let icmpv6 = IPProtocol(58)
 }

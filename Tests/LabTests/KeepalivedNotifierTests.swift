@@ -48,6 +48,13 @@ final class KeepalivedNotifierTests: LabTestCase {
         XCTAssertThrowsError(try KeepalivedNotifierConfig.parse(bad, path: "n.conf")) { error in
             XCTAssertEqual("\(error)", "n.conf:8:15: group gw vrid: 'seven' is not a number")
         }
+        // An IPv6 group says so (its events carry `family: ipv6`); a family that is neither is refused.
+        var dualStack = config(groups: 2)
+        dualStack.groups[1].isIPv6 = true
+        XCTAssertEqual(try KeepalivedNotifierConfig.parse(dualStack.text, path: "n.conf"), dualStack)
+        XCTAssertThrowsError(try KeepalivedNotifierConfig.parse(dualStack.text.replacingOccurrences(of: "family=ipv6", with: "family=ip7"), path: "n.conf")) { error in
+            XCTAssertEqual("\(error)", "n.conf:9:52: group gw1 family: 'ip7' is not ipv4 or ipv6")
+        }
         XCTAssertThrowsError(try KeepalivedNotifierConfig.parse("lab x\nnode r1\n", path: "n.conf")) { error in
             XCTAssertEqual("\(error)", "n.conf: no 'events' line")
         }
@@ -72,10 +79,10 @@ final class KeepalivedNotifierTests: LabTestCase {
         XCTAssertEqual(logged, [
             LabEvent(timeNanoseconds: 1_000, source: "vrrp", kind: "state-change", target: "r1:gw",
                      detail: ["from": "initialize", "to": "backup", "reason": "reported by keepalived", "vrid": "7",
-                              "interface": "br0", "priority": "200", "implementation": "keepalived"], host: "h1"),
+                              "interface": "br0", "priority": "200", "implementation": "keepalived", "family": "ipv4"], host: "h1"),
             LabEvent(timeNanoseconds: 2_000, source: "vrrp", kind: "state-change", target: "r1:gw",
                      detail: ["from": "backup", "to": "master", "reason": "reported by keepalived", "vrid": "7",
-                              "interface": "br0", "priority": "254", "implementation": "keepalived"], host: "h1"),
+                              "interface": "br0", "priority": "254", "implementation": "keepalived", "family": "ipv4"], host: "h1"),
         ])
         XCTAssertEqual(try status(), [
             VRRPGroupStatus(name: "gw", interface: "br0", vrid: 7, state: "master", priority: 254, master: nil, advertisementsIn: 0,

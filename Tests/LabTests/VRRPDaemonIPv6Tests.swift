@@ -28,6 +28,24 @@ final class VRRPDaemonIPv6Tests: XCTestCase {
         return daemon
     }
 
+    /// A dual-stack router's two groups change state together; each state change names its group's family,
+    /// so that an IPv6 stream's detection is the IPv6 group's (and an IPv4 stream's the IPv4 one's).
+    func testEachStateChangeNamesItsGroupsFamily() throws {
+        let io = FakeVRRPIO()
+        io.script.append((.seconds(0.5), .stop))
+        var ipv4 = group(priority: 100)
+        ipv4.name = "gw4"
+        ipv4.vrid = 4
+        ipv4.virtualIPv6Addresses = []
+        ipv4.virtualAddresses = [IPv4Interface(address: IPv4Address(10, 0, 0, 254), prefixLength: 24)]
+        var families: [String: Set<String>] = [:]
+        let daemon = try VRRPDaemon(config: VRRPDaemonConfig(groups: [group(priority: 100), ipv4]), io: io, node: "r1", statusPath: nil) { kind, target, detail in
+            if kind == "state-change" { families[target, default: []].insert(detail["family"] ?? "none") }
+        }
+        try daemon.run()
+        XCTAssertEqual(families, ["r1:gw6": ["ipv6"], "r1:gw4": ["ipv4"]])
+    }
+
     func advertFrame(priority: UInt8, from source: IPv6Address) -> [UInt8] {
         VRRPIPv6Packet(source: source, advertisement: VRRPAdvertisement(
             version: .v3, vrid: 6, priority: priority, advertInterval: 10, addresses: [.v6(virtualLinkLocal), .v6(virtualGlobal)])).encode()
