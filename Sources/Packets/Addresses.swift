@@ -38,6 +38,13 @@ public struct IPv4Address: Sendable, Hashable, Comparable, CustomStringConvertib
     public static func < (lhs: IPv4Address, rhs: IPv4Address) -> Bool { lhs.value < rhs.value }
 }
 
+/// "ADDRESS/N" split at its one slash, N (ASCII digits) in 0...`longest`; nil for anything else.
+func addressAndPrefixLength<Text: StringProtocol>(_ text: Text, longest: Int) -> (Text.SubSequence, Int)? {
+    let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+    guard parts.count == 2, parts[1].allSatisfy(\.isASCII), let length = Int(parts[1]), (0...longest).contains(length) else { return nil }
+    return (parts[0], length)
+}
+
 /// An address with its prefix length, as written on an interface: "10.0.10.2/24".
 public struct IPv4Interface: Sendable, Hashable, CustomStringConvertible {
     public var address: IPv4Address
@@ -50,10 +57,8 @@ public struct IPv4Interface: Sendable, Hashable, CustomStringConvertible {
 
     /// Parses "A.B.C.D/N" (N in 0...32); nil for anything else.
     public init?(_ text: some StringProtocol) {
-        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
-        guard parts.count == 2, let address = IPv4Address(parts[0]),
-              parts[1].allSatisfy(\.isASCII), let length = Int(parts[1]), (0...32).contains(length)
-        else { return nil }
+        guard let (addressText, length) = addressAndPrefixLength(text, longest: 32),
+              let address = IPv4Address(addressText) else { return nil }
         self.address = address
         self.prefixLength = length
     }

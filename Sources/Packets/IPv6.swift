@@ -123,10 +123,8 @@ public struct IPv6Interface: Sendable, Hashable, CustomStringConvertible {
 
     /// Parses "ADDRESS/N" (N in 0...128); nil for anything else.
     public init?(_ text: some StringProtocol) {
-        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
-        guard parts.count == 2, let address = IPv6Address(parts[0]),
-              parts[1].allSatisfy(\.isASCII), let length = Int(parts[1]), (0...128).contains(length)
-        else { return nil }
+        guard let (addressText, length) = addressAndPrefixLength(text, longest: 128),
+              let address = IPv6Address(addressText) else { return nil }
         self.address = address
         self.prefixLength = length
     }

@@ -75,17 +75,15 @@ enum Format {
 enum Markup {
     /// Escapes `& < > " '` so the text is safe in element content and in quoted attribute values.
     static func escape(_ text: String) -> String {
+        replacing(["&": "&amp;", "<": "&lt;", ">": "&gt;", "\"": "&quot;", "'": "&#39;"], in: text)
+    }
+
+    /// `text` with each character found in `table` written as the table's text for it.
+    static func replacing(_ table: [Character: String], in text: String) -> String {
         var escaped = ""
         escaped.reserveCapacity(text.count)
         for character in text {
-            switch character {
-            case "&": escaped += "&amp;"
-            case "<": escaped += "&lt;"
-            case ">": escaped += "&gt;"
-            case "\"": escaped += "&quot;"
-            case "'": escaped += "&#39;"
-            default: escaped.append(character)
-            }
+            if let replacement = table[character] { escaped += replacement } else { escaped.append(character) }
         }
         return escaped
     }

@@ -44,16 +44,7 @@ public enum TopologyGraph {
 
     /// A DOT string literal: quotes and backslashes escaped, newlines as `\n`.
     static func dotQuoted(_ text: String) -> String {
-        var quoted = "\""
-        for character in text {
-            switch character {
-            case "\"": quoted += "\\\""
-            case "\\": quoted += "\\\\"
-            case "\n": quoted += "\\n"
-            default: quoted.append(character)
-            }
-        }
-        return quoted + "\""
+        "\"" + Markup.replacing(["\"": "\\\"", "\\": "\\\\", "\n": "\\n"], in: text) + "\""
     }
 
     static func dot(_ topology: TopologySnapshot, title: String) -> String {
@@ -99,17 +90,7 @@ public enum TopologyGraph {
 
     /// Text inside a Mermaid `"..."` label: quotes and markup characters as entity codes.
     static func mermaidText(_ text: String) -> String {
-        var escaped = ""
-        for character in text {
-            switch character {
-            case "\"": escaped += "#quot;"
-            case "<": escaped += "#lt;"
-            case ">": escaped += "#gt;"
-            case "#": escaped += "#35;"
-            default: escaped.append(character)
-            }
-        }
-        return escaped
+        Markup.replacing(["\"": "#quot;", "<": "#lt;", ">": "#gt;", "#": "#35;"], in: text)
     }
 
     static func mermaid(_ topology: TopologySnapshot, title: String) -> String {
