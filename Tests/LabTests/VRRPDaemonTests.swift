@@ -225,6 +225,38 @@ final class VRRPDaemonTests: XCTestCase {
         XCTAssertLessThanOrEqual(VRRPDaemon.virtualMACInterfaceName(interface: "verylongname15c", index: Int32.max, vrid: 255).utf8.count, 15)
     }
 
+    /// A backup sync group (VRIDs 7 and 8, priority 100, 100 ms adverts) whose master stops gracefully or
+    /// crashes at 5 s: what it does after 5 s, with the time.
+    private func takeover(afterGracefulStop: Bool) throws -> [(at: Instant, entry: String)] {
+        let io = FakeVRRPIO()
+        var inside = group("inside", vrid: 7), outside = group("outside", vrid: 8, address: 253)
+        inside.advertIntervalMilliseconds = 100
+        outside.advertIntervalMilliseconds = 100
+        let config = VRRPDaemonConfig(groups: [inside, outside],
+                                      syncGroups: [VRRPSyncGroupSpec(name: "both", members: ["inside", "outside"], location: .unknown())])
+        let adverts = { (priority: UInt8) -> [VRRPDaemonInput] in
+            [.packet(interface: "eth1", bytes: self.advertPacket(vrid: 7, priority: priority, from: self.peer)),
+             .packet(interface: "eth1", bytes: self.advertPacket(vrid: 8, priority: priority, from: self.peer, address: 253))]
+        }
+        io.script = (0...50).flatMap { tick in adverts(200).map { (Instant.seconds(Double(tick) / 10), $0) } }
+        if afterGracefulStop { io.script += adverts(0).map { (.seconds(5.05), $0) } }
+        _ = try run(config, io, stop: 10)
+        return io.journal.filter { $0.at > .seconds(5.01) && !$0.entry.hasPrefix("log ") }
+    }
+
+    /// The takeover instants the RFC sets, to the nanosecond of simulated time, for both ways a master leaves:
+    /// Skew_Time (156/256 of 100 ms) after its priority-0 advert, Master_Down_Interval (3 intervals + Skew_Time)
+    /// after its last advert; the group whose timer ran out takes over first, its partner right after.
+    func testAGracefulStopAndACrashAreTakenOverAtTheInstantsRFC9568Sets() throws {
+        let expected = ["mac up eth1-vr7", "send advert vrid 7 prio 100", "send garp", "mac up eth1-vr8", "send advert vrid 8 prio 100", "send garp"]
+        let stop = try takeover(afterGracefulStop: true).prefix(6)
+        XCTAssertEqual(stop.map(\.entry), expected)
+        XCTAssertEqual(Set(stop.map(\.at)), [.seconds(5.05).advanced(byNanoseconds: 60_937_500)])
+        let crash = try takeover(afterGracefulStop: false).prefix(6)
+        XCTAssertEqual(crash.map(\.entry), expected)
+        XCTAssertEqual(Set(crash.map(\.at)), [.seconds(5).advanced(byNanoseconds: 360_937_500)])
+    }
+
     func testAMasterAnswersALowerPriorityAdvertAtOnce() throws {
         let io = FakeVRRPIO()
         io.script = [(.seconds(0.55), .packet(interface: "eth1", bytes: advertPacket(vrid: 1, priority: 50, from: peer)))]
