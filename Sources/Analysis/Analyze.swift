@@ -91,16 +91,12 @@ public enum ResultsAnalyzer {
         // an outage, a silence after it is the stream having ended.
         let streamEnd = streamEndEvent.map { $0.timeNanoseconds + interval }
         let probesSent = streamEndEvent?.detail["sent"].flatMap { UInt64($0) }
-        // The nodes at the ends of the stream: its sender (the stream-end event's "NODE->ADDRESS") and the
-        // nodes whose ports were captured.
-        let streamEndpoints: Set<String>? = streamEndEvent.map { event in
-            Set([event.target.components(separatedBy: "->").first ?? ""] + capturedNodes)
-        }
-        // The stream's family, from its destination address: a dual-stack lab's IPv4 and IPv6 groups change
-        // state together, and only the stream's own family's change is what restored it.
-        let streamFamily = streamEndEvent.flatMap { event in
-            event.target.components(separatedBy: "->").last.flatMap { IPFamily(addressText: $0) }
-        }
+        // The stream-end event's "NODE->ADDRESS". The nodes at the ends of the stream: its sender and the
+        // nodes whose ports were captured. Its family, from the destination address: a dual-stack lab's IPv4
+        // and IPv6 groups change state together, and only the stream's own family's change restored it.
+        let sourceAndDestination = streamEndEvent?.target.components(separatedBy: "->")
+        let streamEndpoints: Set<String>? = sourceAndDestination.map { Set([$0.first ?? ""] + capturedNodes) }
+        let streamFamily = sourceAndDestination?.last.flatMap { IPFamily(addressText: $0) }
         let faultEvents = events.filter { $0.source == "fault" }.sorted { $0.timeNanoseconds < $1.timeNanoseconds }
         let faults = faultEvents.filter { !Self.undoKinds.contains($0.kind) }
         return faults.map { fault in
@@ -196,7 +192,7 @@ public enum ResultsAnalyzer {
     static func findDetection(_ analysis: FailoverAnalysis, _ protocolEvents: [TimedEvent], endpoints: Set<String>?,
                               family: IPFamily? = nil, from start: Int64, until end: Int64?, into result: inout FailoverResult) {
         let detecting = detectingEvents(protocolEvents.filter { event in
-            if let family, let eventFamily = event.family, eventFamily != family { return false }
+            guard IPFamily.event(of: event.family, countsForStreamOf: family) else { return false }
             guard event.kind.hasPrefix("bond "), let endpoints else { return true }
             return endpoints.contains(String(event.detail.prefix { $0 != ":" }))
         }, after: start, until: end)
@@ -285,8 +281,7 @@ public enum ResultsAnalyzer {
     /// The events that can detect a fault: everything but the faults themselves.
     public static func protocolEvents(_ events: [LabEvent]) -> [TimedEvent] {
         events.filter { $0.source != "fault" && $0.source != "probe" }.map {
-            TimedEvent(time: $0.timeNanoseconds, kind: "\($0.source) \($0.kind)", detail: $0.target,
-                       family: $0.detail["family"].flatMap(IPFamily.init(rawValue:)))
+            TimedEvent(time: $0.timeNanoseconds, kind: "\($0.source) \($0.kind)", detail: $0.target, family: $0.family)
         }
     }
 }

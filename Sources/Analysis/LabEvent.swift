@@ -1,7 +1,12 @@
+import Packets
+
 /// One line of a lab's event log (/run/redlab/LAB/events.jsonl): a fault injected, a protocol state
 /// change, an alarm. JSON lines with nanosecond times. Written through `LabDirectory.log` (LabBase), which
 /// also makes events that happen now.
 public struct LabEvent: Codable, Sendable, Equatable {
+    /// The address family the event names in its `family` detail (a VRRP group's state change), if any.
+    public var family: IPFamily? { detail["family"].flatMap(IPFamily.init(rawValue:)) }
+
     public var timeNanoseconds: Int64
     /// "fault", "vrrp", "rstp", "storm", ...
     public var source: String

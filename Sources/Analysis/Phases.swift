@@ -11,7 +11,7 @@ extension ResultsAnalyzer {
     public static func phases(faultTime: Int64, firstProbeThrough: Int64, events: [LabEvent], family: IPFamily? = nil) -> OutagePhases {
         let window = events.filter { event in
             event.timeNanoseconds >= faultTime && event.timeNanoseconds <= firstProbeThrough + detectionLagAllowance
-                && (family == nil || event.detail["family"].map { $0 == family?.rawValue } ?? true)
+                && IPFamily.event(of: event.family, countsForStreamOf: family)
         }.sorted { $0.timeNanoseconds < $1.timeNanoseconds }
         func name(_ event: LabEvent) -> String { "\(event.source) \(event.kind) \(event.target)" }
         let reacting = window.first { event in

@@ -172,7 +172,14 @@ public enum IPFamily: String, Sendable, Hashable, Codable {
 
     public init(isIPv6: Bool) { self = isIPv6 ? .ipv6 : .ipv4 }
 
-    /// The family of an address written as text (an IPv6 address holds a colon; an IPv4 one never does).
+    /// Whether an event of `eventFamily` can have restored a stream of `streamFamily`: unless both are known
+    /// and differ (an event that names no family, spanning tree's or a bond's, counts for every stream).
+    public static func event(of eventFamily: IPFamily?, countsForStreamOf streamFamily: IPFamily?) -> Bool {
+        guard let eventFamily, let streamFamily else { return true }
+        return eventFamily == streamFamily
+    }
+
+    /// The family of an address written as text; nil when it is neither an IPv4 nor an IPv6 address.
     public init?(addressText text: some StringProtocol) {
         if IPv4Address(text) != nil {
             self = .ipv4
