@@ -97,6 +97,11 @@ public struct ScenarioRunner {
         try probers.abortIfHung(hung, bound: captures.limitSeconds + proberGraceSeconds)
         try probers.logStreamEnds(to: labDirectory)
         try probers.abortIfStartedLate(firstFault: scenario.timeline.first)
+        if let late = FaultTimeline.lateness(of: faults.injected, timeline: scenario.timeline, zero: probers.streamStart,
+                                             plannedEnd: probers.streamStart + Int64(scenario.durationMilliseconds) * 1_000_000,
+                                             streamEnds: probers.streamEnds) {
+            throw TrialAborted(late)
+        }
         if let problem = probers.firstFailure, !isInterrupted() {
             throw ExperimentError.probeFailed(trial: index, problem: "\(problem)")
         }

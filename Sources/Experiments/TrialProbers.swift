@@ -50,11 +50,15 @@ struct TrialProbers {
     /// before that is an outage.
     func logStreamEnds(to labDirectory: LabDirectory) throws {
         for (stream, result) in probers.results() {
-            let last = result.lastSendNanoseconds ?? result.endNanoseconds
-            try labDirectory.log(LabEvent(timeNanoseconds: last, source: "probe", kind: "stream-end", target: "\(stream.probe.from)->\(stream.probe.to)",
+            try labDirectory.log(LabEvent(timeNanoseconds: Self.end(of: result), source: "probe", kind: "stream-end", target: "\(stream.probe.from)->\(stream.probe.to)",
                                           detail: ["sent": "\(result.sent)", "rate": "\(result.rate)", "stream": "\(stream.id)"]))
         }
     }
+
+    /// When each stream ended: its last probe sent, else when its prober stopped.
+    var streamEnds: [Int64] { probers.results().map { Self.end(of: $0.result) } }
+
+    private static func end(of result: ProbeResult) -> Int64 { result.lastSendNanoseconds ?? result.endNanoseconds }
 
     /// A prober that started its stream only after the first fault (its process took that long to start,
     /// on a starved machine) measured nothing of it: the trial is aborted. Starting late at all makes the

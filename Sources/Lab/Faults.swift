@@ -6,6 +6,47 @@ import LabBase
 import Logging
 import Topology
 
+/// A lab that is up, as its faults read it: its folder, its record and the topology `up` kept, read once.
+/// A trial's timeline reads it before its first fault is due, so that no fault's instant waits on files
+/// being read and parsed (seconds, for a debug build in the software-emulated VM: a core crash once came
+/// 4 s late, after the probe streams had ended).
+public struct FaultTarget: Sendable {
+    public let lab: String
+    let directory: LabDirectory
+    let record: LabRecord
+    let topology: Topology
+
+    public init(lab: String) throws {
+        self.lab = lab
+        directory = LabDirectory(name: lab)
+        record = try directory.record()
+        topology = try directory.keptTopology()
+    }
+
+    func namespace(_ node: String) throws -> String {
+        guard let found = record.node(node) else { throw record.missingNode(node) }
+        return found.namespace
+    }
+
+    func peer(of port: PortRef) throws -> PortRef {
+        _ = try namespace(port.node)
+        guard let peer = record.peer(of: port) else { throw LabError.unknownPort(lab: lab, port: port.description) }
+        return peer
+    }
+}
+
+/// A fault with everything it needs looked up beforehand (netlink sockets open in its namespaces, ports
+/// found, the processes to signal listed): injecting it is the kernel changes alone, and the instant it
+/// logs is taken right before the first of them.
+public struct PreparedFault {
+    public let fault: Fault
+    fileprivate let changes: () throws -> [LabEvent]
+
+    /// Injects the fault now; the events logged for it (one per instant: a flap logs each cut and restore).
+    @discardableResult
+    public func inject() throws -> [LabEvent] { try changes() }
+}
+
 /// Injects faults into a lab that is up (`redlab fault`, a trial's timeline) and cuts or restores its cables
 /// (`redlab link`); a restore starts the node's daemons again (`DaemonLauncher`).
 public struct FaultInjector {
@@ -19,134 +60,151 @@ public struct FaultInjector {
     /// Injects a fault and returns the events logged for it (one per instant: a flap logs each cut and restore).
     @discardableResult
     public func inject(_ fault: Fault, lab: String) throws -> [LabEvent] {
-        let directory = LabDirectory(name: lab)
-        let record = try directory.record()
-        func namespace(_ node: String) throws -> String {
-            guard let found = record.node(node) else { throw record.missingNode(node) }
-            return found.namespace
-        }
-        func checkPort(_ port: PortRef) throws {
-            _ = try namespace(port.node)
-            guard record.peer(of: port) != nil else { throw LabError.unknownPort(lab: lab, port: port.description) }
-        }
+        try prepare(fault, in: FaultTarget(lab: lab)).inject()
+    }
+
+    /// Looks up what the fault acts on; `PreparedFault.inject` then makes the changes.
+    public func prepare(_ fault: Fault, in target: FaultTarget) throws -> PreparedFault {
+        let directory = target.directory, record = target.record
         /// A port's end with a netlink socket open in its namespace and the port's index looked up: a
         /// queueing change on it is then one request.
         func openedEnd(_ end: PortRef) throws -> (socket: NetlinkSocket, port: String) {
-            let socket = try NetlinkSocket.open(inNamespace: try namespace(end.node))
+            let socket = try NetlinkSocket.open(inNamespace: try target.namespace(end.node))
             _ = try socket.index(of: end.port)
             return (socket, end.port)
         }
-        var events: [LabEvent] = []
-        func logged(_ kind: String, _ target: String, _ detail: [String: String] = [:], at time: Int64) throws {
+        func event(_ kind: String, _ target: String, _ detail: [String: String] = [:], at time: Int64) throws -> LabEvent {
             let event = LabEvent(timeNanoseconds: time, source: "fault", kind: kind, target: target, detail: detail)
             try directory.log(event)
-            events.append(event)
+            return event
         }
+        func prepared(_ changes: @escaping () throws -> [LabEvent]) -> PreparedFault { PreparedFault(fault: fault, changes: changes) }
 
         switch fault {
         case .linkDown(let port), .linkUp(let port):
             let up = fault == .linkUp(port)
-            let time = try setCableTimed(record: record, lab: lab, at: port, up: up)
-            try logged(up ? "link-up" : "link-down", port.description, at: time)
+            let ends = try cableEnds(record: record, at: port)
+            return prepared { [try event(up ? "link-up" : "link-down", port.description, at: try Self.setTimed(ends, up: up))] }
 
         case .blackhole(let port, let direction):
-            try checkPort(port)
-            guard let peer = record.peer(of: port) else { throw LabError.unknownPort(lab: lab, port: port.description) }
+            let peer = try target.peer(of: port)
             // What the port sends is dropped as it leaves the port; what it would receive, as it leaves the
-            // cable's far end (see setDroppingEverySentFrame). The sockets are opened and the ports looked up
-            // first, so that the instant logged is taken right before the kernel changes.
-            let sendingEnds = [direction != .in ? port : nil, direction != .out ? peer : nil].compactMap { $0 }
-            let ends = try sendingEnds.map(openedEnd)
-            let before = wallClockNanoseconds()
-            for end in ends { try end.socket.setDroppingEverySentFrame(end.port, true) }
-            try logged("blackhole", port.description, ["direction": direction.rawValue], at: before)
+            // cable's far end (see setDroppingEverySentFrame).
+            let ends = try [direction != .in ? port : nil, direction != .out ? peer : nil].compactMap { $0 }.map(openedEnd)
+            return prepared {
+                let before = wallClockNanoseconds()
+                for end in ends { try end.socket.setDroppingEverySentFrame(end.port, true) }
+                return [try event("blackhole", port.description, ["direction": direction.rawValue], at: before)]
+            }
 
         case .unblackhole(let port):
-            try checkPort(port)
-            guard let peer = record.peer(of: port) else { throw LabError.unknownPort(lab: lab, port: port.description) }
             // Both ends, whichever directions the blackhole had: restoring an end that drops nothing is a no-op.
-            // As for the blackhole, the instant is taken once the sockets are open and the ports looked up.
-            let ends = try [port, peer].map(openedEnd)
-            let time = wallClockNanoseconds()
-            for end in ends { try end.socket.setDroppingEverySentFrame(end.port, false) }
-            // The cable's impairment (a degrade's, else its own) comes back with its queueing.
-            if let impairment = try currentImpairment(lab: lab, record: record, at: port) {
-                try setImpairment(impairment, record: record, at: port, refusingBlackholed: false)
+            let ends = try [port, try target.peer(of: port)].map(openedEnd)
+            return prepared {
+                let time = wallClockNanoseconds()
+                for end in ends { try end.socket.setDroppingEverySentFrame(end.port, false) }
+                // The cable's impairment (a degrade's, else its own) comes back with its queueing.
+                if let impairment = try currentImpairment(target, at: port) {
+                    try setImpairment(impairment, record: record, at: port, refusingBlackholed: false)
+                }
+                return [try event("unblackhole", port.description, at: time)]
             }
-            try logged("unblackhole", port.description, at: time)
 
         case .flap(let port, let period, let count):
-            try checkPort(port)
+            _ = try target.peer(of: port)
+            let ends = try cableEnds(record: record, at: port)
             // Half a period, in seconds: no period (however long) can overflow it.
             let half = Double(max(period, 2)) / 2000
-            for _ in 0..<count {
-                try logged("link-down", port.description, ["flap": "\(period)ms"],
-                           at: try setCableTimed(record: record, lab: lab, at: port, up: false))
-                Thread.sleep(forTimeInterval: half)
-                try logged("link-up", port.description, ["flap": "\(period)ms"],
-                           at: try setCableTimed(record: record, lab: lab, at: port, up: true))
-                Thread.sleep(forTimeInterval: half)
+            return prepared {
+                var events: [LabEvent] = []
+                for _ in 0..<count {
+                    events.append(try event("link-down", port.description, ["flap": "\(period)ms"], at: try Self.setTimed(ends, up: false)))
+                    Thread.sleep(forTimeInterval: half)
+                    events.append(try event("link-up", port.description, ["flap": "\(period)ms"], at: try Self.setTimed(ends, up: true)))
+                    Thread.sleep(forTimeInterval: half)
+                }
+                return events
             }
 
-        case .crash(let node), .restore(let node):
-            let ns = try namespace(node)
-            let crashing = fault == .crash(node: node)
-            let topology = try directory.keptTopology()
-            let runsRSTP = topology.node(named: node)?.spanningTree.mode == .rstp
-            let time = wallClockNanoseconds()
-            if crashing {
-                signalDaemons(of: ns, directory: directory, SIGKILL)
-                try setCables(of: node, record: record, up: false)
+        case .crash(let node):
+            let ns = try target.namespace(node)
+            let runsRSTP = target.topology.node(named: node)?.spanningTree.mode == .rstp
+            let daemons = daemonProcesses(of: ns, directory: directory)
+            let cables = try nodeCables(of: node, record: record)
+            return prepared {
+                let time = wallClockNanoseconds()
+                Self.signal(daemons, SIGKILL)
+                try cables.set(up: false)
                 // The killed rstpd's forwarding set would live until its elements time out.
                 if runsRSTP { try Firewall.run(RSTPFirewall.closeCommands, inNamespace: ns) }
-            } else {
+                return [try event("crash", node, at: time)]
+            }
+
+        case .restore(let node):
+            let ns = try target.namespace(node)
+            let runsRSTP = target.topology.node(named: node)?.spanningTree.mode == .rstp
+            let cables = try nodeCables(of: node, record: record)
+            return prepared {
+                let time = wallClockNanoseconds()
                 // Nothing forwards before the new rstpd has decided: carrier makes the kernel forward at
                 // once, so the forwarding set is emptied before any cable comes back.
                 if runsRSTP { try Firewall.run(RSTPFirewall.closeCommands, inNamespace: ns) }
-                try setCables(of: node, record: record, up: true)
-                try DaemonLauncher(logger: logger).start(topology, lab: lab, only: node)
+                try cables.set(up: true)
+                try DaemonLauncher(logger: logger).start(target.topology, lab: target.lab, only: node)
+                return [try event("restore", node, at: time)]
             }
-            try logged(crashing ? "crash" : "restore", node, at: time)
 
         case .degrade(let port, let impairment):
-            try checkPort(port)
-            let time = try setImpairment(impairment, record: record, at: port, refusingBlackholed: true)
-            try logged("degrade", port.description, Dictionary(uniqueKeysWithValues: impairment.fields.map { ($0.key, $0.value) }), at: time)
+            _ = try target.peer(of: port)
+            return prepared {
+                let time = try setImpairment(impairment, record: record, at: port, refusingBlackholed: true)
+                return [try event("degrade", port.description, Dictionary(uniqueKeysWithValues: impairment.fields.map { ($0.key, $0.value) }), at: time)]
+            }
 
         case .undegrade(let port):
-            try checkPort(port)
-            let own = try ownImpairment(lab: lab, at: port)
-            let time = try setImpairment(own, record: record, at: port, refusingBlackholed: false)
-            try logged("undegrade", port.description, at: time)
+            _ = try target.peer(of: port)
+            let own = ownImpairment(target, at: port)
+            return prepared { [try event("undegrade", port.description, at: try setImpairment(own, record: record, at: port, refusingBlackholed: false))] }
 
         case .freeze(let node), .thaw(let node):
-            let ns = try namespace(node)
             let freezing = fault == .freeze(node: node)
-            let time = wallClockNanoseconds()
-            let count = signalDaemons(of: ns, directory: directory, freezing ? SIGSTOP : SIGCONT)
-            try logged(freezing ? "freeze" : "thaw", node, ["processes": "\(count)"], at: time)
+            let daemons = daemonProcesses(of: try target.namespace(node), directory: directory)
+            return prepared {
+                let time = wallClockNanoseconds()
+                let count = Self.signal(daemons, freezing ? SIGSTOP : SIGCONT)
+                return [try event(freezing ? "freeze" : "thaw", node, ["processes": "\(count)"], at: time)]
+            }
         }
-        return events
     }
 
-    /// Cuts or restores every cable of a node together: one netlink socket per namespace, all opened
-    /// first; then the node's own ends change back to back (a veth end going down takes carrier from both
+    /// Every cable of a node, to cut or restore together: one netlink socket per namespace, all opened
+    /// beforehand; the node's own ends change back to back (a veth end going down takes carrier from both
     /// ends at once, so the neighbours see every cable fail within microseconds, in no particular order),
     /// then the far ends.
-    private func setCables(of node: String, record: LabRecord, up: Bool) throws {
-        var ends: [(own: PortRef, peer: PortRef)] = []
+    struct NodeCables {
+        fileprivate let ends: [(socket: NetlinkSocket, port: String)]
+
+        func set(up: Bool) throws {
+            for end in ends { try end.socket.setLink(end.port, up: up) }
+        }
+    }
+
+    func nodeCables(of node: String, record: LabRecord) throws -> NodeCables {
+        var pairs: [(own: PortRef, peer: PortRef)] = []
         for link in record.links {
             guard let a = PortRef(link.a), let b = PortRef(link.b) else { continue }
-            if a.node == node { ends.append((a, b)) } else if b.node == node { ends.append((b, a)) }
+            if a.node == node { pairs.append((a, b)) } else if b.node == node { pairs.append((b, a)) }
         }
         var sockets: [String: NetlinkSocket] = [:]
-        for ref in ends.flatMap({ [$0.own, $0.peer] }) where sockets[ref.node] == nil && !record.isElsewhere(ref.node) {
-            guard let found = record.node(ref.node) else { throw LabError.unknownNode(lab: record.name, node: ref.node) }
-            sockets[ref.node] = try NetlinkSocket.open(inNamespace: found.namespace)
+        var ends: [(socket: NetlinkSocket, port: String)] = []
+        for side in pairs.map(\.own) + pairs.map(\.peer) where !record.isElsewhere(side.node) {
+            if sockets[side.node] == nil {
+                guard let found = record.node(side.node) else { throw LabError.unknownNode(lab: record.name, node: side.node) }
+                sockets[side.node] = try NetlinkSocket.open(inNamespace: found.namespace)
+            }
+            if let socket = sockets[side.node] { ends.append((socket, side.port)) }
         }
-        for side in ends.map(\.own) + ends.map(\.peer) {
-            try sockets[side.node]?.setLink(side.port, up: up)
-        }
+        return NodeCables(ends: ends)
     }
 
     /// Cuts or restores one cable: both ends go down (or up) so both lose (or regain) carrier.
@@ -155,7 +213,7 @@ public struct FaultInjector {
     }
 
     package func setCable(record: LabRecord, at end: PortRef, up: Bool) throws {
-        for side in try cableEnds(record: record, at: end) { try side.socket.setLink(side.port, up: up) }
+        _ = try Self.setTimed(try cableEnds(record: record, at: end), up: up)
     }
 
     /// The two ends of the cable at `end` that this host changes, each with a netlink socket open in its
@@ -172,26 +230,27 @@ public struct FaultInjector {
         return ends
     }
 
-    /// Cuts or restores a cable and returns the instant taken right before the first kernel change (the
-    /// sockets opened beforehand).
-    private func setCableTimed(record: LabRecord, lab: String, at port: PortRef, up: Bool) throws -> Int64 {
-        let ends = try cableEnds(record: record, at: port)
+    /// Sets a cable's ends down or up; the instant taken right before the first kernel change.
+    private static func setTimed(_ ends: [(socket: NetlinkSocket, port: String)], up: Bool) throws -> Int64 {
         let time = wallClockNanoseconds()
         for side in ends { try side.socket.setLink(side.port, up: up) }
         return time
     }
 
-    /// Sends a signal to the lab's daemons running in a namespace; returns how many got it.
-    @discardableResult
-    func signalDaemons(of namespace: String, directory: LabDirectory, _ signal: Int32) -> Int {
+    /// The lab's daemons running in a namespace, as the journal names them.
+    func daemonProcesses(of namespace: String, directory: LabDirectory) -> [pid_t] {
         let pids = Set(Namespace.processes(in: namespace))
-        var count = 0
-        for case .process(let pid, _) in directory.journal() where pids.contains(pid) {
-            // A daemon leading its own process group is signalled with the group: keepalived's VRRP child
-            // and the scripts a daemon runs crash and freeze with it.
-            if ProcessTable.send(signal, toProcessOrItsGroup: pid) { count += 1 }
+        return directory.journal().compactMap { entry in
+            if case .process(let pid, _) = entry, pids.contains(pid) { return pid }
+            return nil
         }
-        return count
+    }
+
+    /// Sends a signal to daemons; returns how many got it. A daemon leading its own process group is
+    /// signalled with the group: keepalived's VRRP child and the scripts a daemon runs crash and freeze with it.
+    @discardableResult
+    static func signal(_ daemons: [pid_t], _ signal: Int32) -> Int {
+        daemons.filter { ProcessTable.send(signal, toProcessOrItsGroup: $0) }.count
     }
 
     // A blackhole drops frames with the kernel's `blackhole` queueing discipline on the sending end of each

@@ -20,9 +20,9 @@ extension Impairment {
 extension FaultInjector {
     /// The impairment a cable has now: the last degrade of either end not undone since (the event log
     /// is the record of faults), else the topology's `impair:`, else none.
-    func currentImpairment(lab: String, record: LabRecord, at port: PortRef) throws -> Impairment? {
-        let ends = Set([port.description] + (record.peer(of: port).map { [$0.description] } ?? []))
-        let last = LabDirectory(name: lab).events().last {
+    func currentImpairment(_ target: FaultTarget, at port: PortRef) throws -> Impairment? {
+        let ends = Set([port.description] + (target.record.peer(of: port).map { [$0.description] } ?? []))
+        let last = target.directory.events().last {
             $0.source == "fault" && ($0.kind == "degrade" || $0.kind == "undegrade") && ends.contains($0.target)
         }
         if let last, last.kind == "degrade" {
@@ -31,12 +31,12 @@ extension FaultInjector {
             }
             return impairment
         }
-        return try ownImpairment(lab: lab, at: port)
+        return ownImpairment(target, at: port)
     }
 
     /// The topology's `impair:` of the cable at `port`.
-    func ownImpairment(lab: String, at port: PortRef) throws -> Impairment? {
-        try LabDirectory(name: lab).keptTopology().links.first { $0.peer(of: port) != nil }?.impairment
+    func ownImpairment(_ target: FaultTarget, at port: PortRef) -> Impairment? {
+        target.topology.links.first { $0.peer(of: port) != nil }?.impairment
     }
 
     /// Sets netem on both ends of the cable at `port` (nil: default queueing), this host's ends only on a

@@ -14,7 +14,7 @@ import Topology
 /// namespaces never meet at /run/keepalived.pid. `redlabd keepalived` (`KeepalivedLauncher`) enters the namespace,
 /// starts a session and replaces itself with keepalived: the pid in the journal is keepalived's, and it leads a
 /// process group that holds its VRRP child and the scripts they run, so that a crash (SIGKILL) or a
-/// freeze (SIGSTOP) sent to the group reaches all of them (`FaultInjector.signalDaemons`).
+/// freeze (SIGSTOP) sent to the group reaches all of them (`FaultInjector.signal`).
 public struct KeepalivedFiles: Sendable {
     public let directory: LabDirectory
     public let node: String
