@@ -81,18 +81,23 @@ final class FaultTimeline: @unchecked Sendable {
     /// Undoes the injected steps that nothing later undid, last first (an undo that fails is reported, and
     /// the next trial's settling finds out whether the lab works).
     func undoWhatItBroke(progress: (String) -> Void) {
-        var undo: [Fault] = []
-        for step in injected.map(\.step) {
-            if let reverse = step.action.undo { undo.append(reverse) } else { undo.removeAll { $0.undoes(step.action) } }
-        }
-        guard !undo.isEmpty else { return }
-        for action in undo.reversed() {
+        for action in Self.undoing(injected.map(\.step.action)) {
             do {
                 // The lab as the timeline read it, else read now (the timeline failed before it had read it).
                 let target = try lock.withLock { self.target } ?? FaultTarget(lab: lab)
                 try faults.prepare(action, in: target).inject()
             } catch { progress("  could not undo \(action.description): \(error)") }
         }
+    }
+
+    /// What puts back what `actions` (in the order injected) left broken, in the order to inject it: the
+    /// undoing of each fault that no later action undid, last first.
+    static func undoing(_ actions: [Fault]) -> [Fault] {
+        var pending: [Fault] = []
+        for action in actions {
+            if let reverse = action.undo { pending.append(reverse) } else if let undone = pending.lastIndex(of: action) { pending.remove(at: undone) }
+        }
+        return pending.reversed()
     }
 
     /// Why a trial's timing is lost, if it is: a step injected after a probe stream had ended (the stream

@@ -150,7 +150,11 @@ public struct FaultInjector {
                 // once, so the forwarding set is emptied before any cable comes back.
                 if runsRSTP { try Firewall.run(RSTPFirewall.closeCommands, inNamespace: ns) }
                 try cables.set(up: true)
-                try DaemonLauncher(logger: logger).start(target.topology, lab: target.lab, only: node)
+                // A node that is not crashed keeps its daemons: a second set would fight the first over
+                // the same bridge and groups. (Killed daemons are gone from the namespace by now.)
+                if daemonProcesses(of: ns, directory: directory).isEmpty {
+                    try DaemonLauncher(logger: logger).start(target.topology, lab: target.lab, only: node)
+                }
                 return [try event("restore", node, at: time)]
             }
 

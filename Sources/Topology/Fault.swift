@@ -49,9 +49,6 @@ public enum Fault: Sendable, Equatable {
         }
     }
 
-    /// True when self puts back what `fault` broke.
-    public func undoes(_ fault: Fault) -> Bool { fault.undo == self }
-
     public var description: String {
         switch self {
         case .linkDown(let port): return "link-down \(port)"

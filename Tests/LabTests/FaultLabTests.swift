@@ -80,6 +80,25 @@ final class FaultLabTests: LabTestCase {
         XCTAssertTrue(try ping(from: "\(lab)-h1", "10.9.4.2"))
     }
 
+    func testARestoreOfANodeThatRunsStartsNoSecondSetOfDaemons() throws {
+        try requireRoot()
+        let lab = labName("rest2")
+        var topology = pair()
+        topology.nodes[0].spanningTree.mode = .rstp
+        try manager.up(topology, name: lab)
+        func daemons() -> [pid_t] { Namespace.processes(in: "\(lab)-sw") }
+        XCTAssertEqual(daemons().count, 1, "the switch's rstpd")
+        try faults.inject(.crash(node: "sw"), lab: lab)
+        XCTAssertTrue(waitUntil(seconds: 5) { daemons().isEmpty }, "the crash killed rstpd")
+        try faults.inject(.restore(node: "sw"), lab: lab)
+        let restarted = daemons()
+        XCTAssertEqual(restarted.count, 1)
+        // A trial's timeline put back the restore it had already made: two rstpds fought over the bridge.
+        try faults.inject(.restore(node: "sw"), lab: lab)
+        XCTAssertEqual(daemons(), restarted)
+        XCTAssertTrue(try ping(from: "\(lab)-h1", "10.9.4.2"))
+    }
+
     func testFreezeStopsAndThawContinuesTheNodesDaemons() throws {
         try requireRoot()
         let lab = labName("frz")

@@ -47,3 +47,24 @@ final class FaultTimelineLatenessTests: XCTestCase {
         XCTAssertNil(FaultTimeline.lateness(of: injected, timeline: [cut, back], zero: zero, plannedEnd: plannedEnd, streamEnds: [at(4_500)]))
     }
 }
+
+/// What a trial's timeline leaves to put back at its end: only what no later step undid, once.
+final class FaultTimelineUndoingTests: XCTestCase {
+    private let port = PortRef(node: "acc1", port: "s1")
+
+    func testAStepThatUndidItsFaultLeavesNothingToPutBack() {
+        // A blackhole and its unblackhole, as the shipped blackhole scenarios have them: undoing it again
+        // logged a second unblackhole after the stream had ended.
+        XCTAssertEqual(FaultTimeline.undoing([.blackhole(port, direction: .both), .unblackhole(port)]), [])
+        XCTAssertEqual(FaultTimeline.undoing([.crash(node: "core1"), .restore(node: "core1")]), [])
+    }
+
+    func testFaultsLeftBrokenArePutBackLastFirst() {
+        XCTAssertEqual(FaultTimeline.undoing([.crash(node: "core1"), .blackhole(port, direction: .in)]),
+                       [.unblackhole(port), .restore(node: "core1")])
+        // A stopped timeline: the restore never came.
+        XCTAssertEqual(FaultTimeline.undoing([.freeze(node: "core2"), .crash(node: "core1"), .thaw(node: "core2")]), [.restore(node: "core1")])
+        // A flap ends restored.
+        XCTAssertEqual(FaultTimeline.undoing([.flap(port, periodMilliseconds: 40, count: 3)]), [])
+    }
+}

@@ -1,3 +1,4 @@
+import Analysis
 import Foundation
 import Glibc
 import Kernel
@@ -73,6 +74,21 @@ class LabTestCase: XCTestCase {
             if try run(in: namespace, ["ping", "-c", "1", "-W", "1", address]).status == 0 { return true }
         }
         return false
+    }
+
+    /// Prints what a trial saw, for a failure's message: every stream's figures, and the events from its
+    /// folder under `results` (all of them, or those of `sources`) at their offsets from the fault.
+    func printTrial(_ trial: TrialRecord, results: String, sources: Set<String>? = nil) {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        for stream in trial.streams ?? [] {
+            // try?: a figure that does not encode is left out of a failure's message
+            if let data = try? encoder.encode(stream.result) { print("stream: " + String(decoding: data, as: UTF8.self)) }
+        }
+        let events = ResultsAnalyzer.loadEvents(path: "\(results)/\(trial.directory)/events.jsonl")
+        for event in events.sorted(by: { $0.timeNanoseconds < $1.timeNanoseconds }) where sources?.contains(event.source) ?? true {
+            print(String(format: "%+.1f ms ", Double(event.timeNanoseconds - trial.faultTime) / 1e6) + "\(event.source) \(event.kind) \(event.target) \(event.detail)")
+        }
     }
 
     func leftoverNamespaces(prefix: String) -> [String] {

@@ -40,15 +40,7 @@ final class MatrixIPv6VMTests: LabTestCase {
             let measured = try XCTUnwrap(trial.streams?.first, "\(lines)")
             XCTAssertEqual(measured.path, expected.path)
             let events = ResultsAnalyzer.loadEvents(path: "\(out)/\(trial.directory)/events.jsonl")
-            if measured.result.outcome != .recovered {
-                // What the trial saw, for the failure's message: every stream's figures and the events around the fault.
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.sortedKeys]
-                for stream in trial.streams ?? [] { print("stream: " + String(decoding: try encoder.encode(stream.result), as: UTF8.self)) }
-                for event in events.sorted(by: { $0.timeNanoseconds < $1.timeNanoseconds }) {
-                    print(String(format: "%+.1f ms ", Double(event.timeNanoseconds - trial.faultTime) / 1e6) + "\(event.source) \(event.kind) \(event.target) \(event.detail)")
-                }
-            }
+            if measured.result.outcome != .recovered { printTrial(trial, results: out) }
             XCTAssertEqual(measured.result.outcome, .recovered, "\(cell.configurationLabel): \(lines)")
             let outage = try XCTUnwrap(measured.result.outage, cell.configurationLabel)
 

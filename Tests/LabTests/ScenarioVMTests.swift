@@ -25,6 +25,8 @@ final class ScenarioVMTests: LabTestCase {
         XCTAssertNil(cell.error)
         XCTAssertEqual(cell.trials.count, 1, "aborted: \(cell.abortedTrials?.map(\.reason) ?? [])")
         for trial in cell.trials {
+            // The bond's and the faults' events, for a failure's message: which member was active when.
+            if !cell.criteria.allSatisfy(\.passed) { printTrial(trial, results: out, sources: ["fault", "bond", "probe"]) }
             let idle = trial.result.senderIdleTime.map { String(format: ", the sender idle %.1f ms of it", Double($0) / 1e6) } ?? ""
             print("\(name): \(trial.result.outcome), outage \(trial.outageMilliseconds.map { String(format: "%.1f ms", $0) } ?? "none")\(idle); "
                   + "detection \(bondDetection(trial) ?? "none") at \(trial.result.detectionTime.map { String(format: "%.1f ms", Double($0) / 1e6) } ?? "-")")
