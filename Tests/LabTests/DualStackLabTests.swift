@@ -128,10 +128,13 @@ final class DualStackLabTests: LabTestCase {
         XCTAssertEqual(streams.map(\.receivedAt), [["client:eth0"], ["srv1:eth0"]])
         let events = (try? String(contentsOfFile: "\(out)/\(trial.directory)/events.jsonl", encoding: .utf8)) ?? ""  // try?: only quoted on failure
         for stream in streams {
-            XCTAssertEqual(stream.result.outcome, .recovered, "\(stream.path), fault at \(trial.faultTime), events:\n\(events)")
-            let outage = try XCTUnwrap(stream.result.outage, stream.path)
-            XCTAssertGreaterThan(outage.durationNanoseconds, 0, stream.path)
-            XCTAssertLessThan(outage.durationNanoseconds, 1_000_000_000, "recovered before core1 came back: \(stream.path)")
+            // Without VLANs the outage is the tree's reconvergence, 2-6 ms here: now and then under the
+            // 3-interval threshold at 1 000 probes/s (one probe lost), which the analysis calls hitless.
+            XCTAssertTrue([.recovered, .hitless].contains(stream.result.outcome), "\(stream.path): \(stream.result.outcome), fault at \(trial.faultTime), events:\n\(events)")
+            if let outage = stream.result.outage {
+                XCTAssertGreaterThan(outage.durationNanoseconds, 0, stream.path)
+                XCTAssertLessThan(outage.durationNanoseconds, 1_000_000_000, "recovered before core1 came back: \(stream.path)")
+            }
             XCTAssertGreaterThan(stream.result.receivedProbes, 1000, stream.path)
         }
         let again = try ResultsAnalyzer.analyze(directory: "\(out)/\(trial.directory)", events: "\(out)/\(trial.directory)/events.jsonl")

@@ -98,15 +98,20 @@ final class MatrixIPv6CellLabTests: LabTestCase {
         XCTAssertEqual(trial.faultKind, "crash")
         XCTAssertEqual(cell.criteria.map(\.passed), [true], "\(lines)")
 
-        // Every stream of the trial was IPv6 and came back after the crash, before core1 was restored.
+        // Every stream of the trial was IPv6 and came through the crash, back before core1 was restored. The
+        // tree's reconvergence is the outage here (2-6 ms on this kernel): now and then under the 3-interval
+        // threshold at 1 000 probes/s, one probe lost, which the analysis calls hitless.
         let streams = try XCTUnwrap(trial.streams, "\(lines)")
         XCTAssertEqual(streams.map(\.path), ["srv1 -> 2001:db8:1::100 (client)", "client -> 2001:db8:1::11 (srv1)", "srv1 -> 2001:db8:1::12 (srv2)"])
         let restore = try XCTUnwrap(trial.failback?.faultTime, "core1 was restored while the stream ran")
-        for stream in streams where stream.role != "control" {
-            XCTAssertEqual(stream.result.outcome, .recovered, "\(stream.path): \(lines)")
-            let outage = try XCTUnwrap(stream.result.outage, stream.path)
-            XCTAssertGreaterThan(outage.durationNanoseconds, 0, stream.path)
-            XCTAssertLessThan(outage.end, restore, "recovered before core1 came back: \(stream.path)")
+        let measured = streams.filter { $0.role != "control" }
+        if measured.contains(where: { ![.recovered, .hitless].contains($0.result.outcome) }) { printTrial(trial, results: out) }
+        for stream in measured {
+            XCTAssertTrue([.recovered, .hitless].contains(stream.result.outcome), "\(stream.path): \(stream.result.outcome): \(lines)")
+            if let outage = stream.result.outage {
+                XCTAssertGreaterThan(outage.durationNanoseconds, 0, stream.path)
+                XCTAssertLessThan(outage.end, restore, "recovered before core1 came back: \(stream.path)")
+            }
             XCTAssertGreaterThan(stream.result.receivedProbes, 1000, stream.path)
         }
         // The capture holds the probes as IPv6 frames (EtherType 0x86dd) to the client's IPv6 address.
