@@ -39,7 +39,6 @@ public struct FaultTarget: Sendable {
 /// found, the processes to signal listed): injecting it is the kernel changes alone, and the instant it
 /// logs is taken right before the first of them.
 public struct PreparedFault {
-    public let fault: Fault
     fileprivate let changes: () throws -> [LabEvent]
 
     /// Injects the fault now; the events logged for it (one per instant: a flap logs each cut and restore).
@@ -50,6 +49,9 @@ public struct PreparedFault {
 /// Injects faults into a lab that is up (`redlab fault`, a trial's timeline) and cuts or restores its cables
 /// (`redlab link`); a restore starts the node's daemons again (`DaemonLauncher`).
 public struct FaultInjector {
+    /// A cable's end with a netlink socket open in its node's namespace: a change to it is one request.
+    typealias OpenEnd = (socket: NetlinkSocket, port: String)
+
     public var logger: Logger
 
     /// Without a logger, only warnings and errors are logged.
@@ -68,7 +70,7 @@ public struct FaultInjector {
         let directory = target.directory, record = target.record
         /// A port's end with a netlink socket open in its namespace and the port's index looked up: a
         /// queueing change on it is then one request.
-        func openedEnd(_ end: PortRef) throws -> (socket: NetlinkSocket, port: String) {
+        func openedEnd(_ end: PortRef) throws -> OpenEnd {
             let socket = try NetlinkSocket.open(inNamespace: try target.namespace(end.node))
             _ = try socket.index(of: end.port)
             return (socket, end.port)
@@ -78,13 +80,13 @@ public struct FaultInjector {
             try directory.log(event)
             return event
         }
-        func prepared(_ changes: @escaping () throws -> [LabEvent]) -> PreparedFault { PreparedFault(fault: fault, changes: changes) }
+        func prepared(_ changes: @escaping () throws -> [LabEvent]) -> PreparedFault { PreparedFault(changes: changes) }
 
         switch fault {
         case .linkDown(let port), .linkUp(let port):
             let up = fault == .linkUp(port)
             let ends = try cableEnds(record: record, at: port)
-            return prepared { [try event(up ? "link-up" : "link-down", port.description, at: try Self.setTimed(ends, up: up))] }
+            return prepared { [try event(up ? "link-up" : "link-down", port.description, at: try Self.setEnds(ends, up: up))] }
 
         case .blackhole(let port, let direction):
             let peer = try target.peer(of: port)
@@ -118,9 +120,9 @@ public struct FaultInjector {
             return prepared {
                 var events: [LabEvent] = []
                 for _ in 0..<count {
-                    events.append(try event("link-down", port.description, ["flap": "\(period)ms"], at: try Self.setTimed(ends, up: false)))
+                    events.append(try event("link-down", port.description, ["flap": "\(period)ms"], at: try Self.setEnds(ends, up: false)))
                     Thread.sleep(forTimeInterval: half)
-                    events.append(try event("link-up", port.description, ["flap": "\(period)ms"], at: try Self.setTimed(ends, up: true)))
+                    events.append(try event("link-up", port.description, ["flap": "\(period)ms"], at: try Self.setEnds(ends, up: true)))
                     Thread.sleep(forTimeInterval: half)
                 }
                 return events
@@ -130,11 +132,11 @@ public struct FaultInjector {
             let ns = try target.namespace(node)
             let runsRSTP = target.topology.node(named: node)?.spanningTree.mode == .rstp
             let daemons = daemonProcesses(of: ns, directory: directory)
-            let cables = try nodeCables(of: node, record: record)
+            let cables = try nodeCableEnds(of: node, record: record)
             return prepared {
                 let time = wallClockNanoseconds()
                 Self.signal(daemons, SIGKILL)
-                try cables.set(up: false)
+                try Self.setEnds(cables, up: false)
                 // The killed rstpd's forwarding set would live until its elements time out.
                 if runsRSTP { try Firewall.run(RSTPFirewall.closeCommands, inNamespace: ns) }
                 return [try event("crash", node, at: time)]
@@ -143,13 +145,13 @@ public struct FaultInjector {
         case .restore(let node):
             let ns = try target.namespace(node)
             let runsRSTP = target.topology.node(named: node)?.spanningTree.mode == .rstp
-            let cables = try nodeCables(of: node, record: record)
+            let cables = try nodeCableEnds(of: node, record: record)
             return prepared {
                 let time = wallClockNanoseconds()
                 // Nothing forwards before the new rstpd has decided: carrier makes the kernel forward at
                 // once, so the forwarding set is emptied before any cable comes back.
                 if runsRSTP { try Firewall.run(RSTPFirewall.closeCommands, inNamespace: ns) }
-                try cables.set(up: true)
+                try Self.setEnds(cables, up: true)
                 // A node that is not crashed keeps its daemons: a second set would fight the first over
                 // the same bridge and groups. (Killed daemons are gone from the namespace by now.)
                 if daemonProcesses(of: ns, directory: directory).isEmpty {
@@ -181,26 +183,18 @@ public struct FaultInjector {
         }
     }
 
-    /// Every cable of a node, to cut or restore together: one netlink socket per namespace, all opened
-    /// beforehand; the node's own ends change back to back (a veth end going down takes carrier from both
-    /// ends at once, so the neighbours see every cable fail within microseconds, in no particular order),
-    /// then the far ends.
-    struct NodeCables {
-        fileprivate let ends: [(socket: NetlinkSocket, port: String)]
-
-        func set(up: Bool) throws {
-            for end in ends { try end.socket.setLink(end.port, up: up) }
-        }
-    }
-
-    func nodeCables(of node: String, record: LabRecord) throws -> NodeCables {
+    /// The ends of every cable of a node, to cut or restore together (`setEnds`): one netlink socket per
+    /// namespace, all opened beforehand; the node's own ends first, so that they change back to back (a veth
+    /// end going down takes carrier from both ends at once, so the neighbours see every cable fail within
+    /// microseconds, in no particular order), then the far ends.
+    func nodeCableEnds(of node: String, record: LabRecord) throws -> [OpenEnd] {
         var pairs: [(own: PortRef, peer: PortRef)] = []
         for link in record.links {
             guard let a = PortRef(link.a), let b = PortRef(link.b) else { continue }
             if a.node == node { pairs.append((a, b)) } else if b.node == node { pairs.append((b, a)) }
         }
         var sockets: [String: NetlinkSocket] = [:]
-        var ends: [(socket: NetlinkSocket, port: String)] = []
+        var ends: [OpenEnd] = []
         for side in pairs.map(\.own) + pairs.map(\.peer) where !record.isElsewhere(side.node) {
             if sockets[side.node] == nil {
                 guard let found = record.node(side.node) else { throw LabError.unknownNode(lab: record.name, node: side.node) }
@@ -208,7 +202,7 @@ public struct FaultInjector {
             }
             if let socket = sockets[side.node] { ends.append((socket, side.port)) }
         }
-        return NodeCables(ends: ends)
+        return ends
     }
 
     /// Cuts or restores one cable: both ends go down (or up) so both lose (or regain) carrier.
@@ -217,14 +211,14 @@ public struct FaultInjector {
     }
 
     package func setCable(record: LabRecord, at end: PortRef, up: Bool) throws {
-        _ = try Self.setTimed(try cableEnds(record: record, at: end), up: up)
+        try Self.setEnds(try cableEnds(record: record, at: end), up: up)
     }
 
     /// The two ends of the cable at `end` that this host changes, each with a netlink socket open in its
     /// node's namespace, so that a change is one request per end (the port is named in the request).
-    private func cableEnds(record: LabRecord, at end: PortRef) throws -> [(socket: NetlinkSocket, port: String)] {
+    private func cableEnds(record: LabRecord, at end: PortRef) throws -> [OpenEnd] {
         guard let peer = record.peer(of: end) else { throw LabError.unknownPort(lab: record.name, port: end.description) }
-        var ends: [(socket: NetlinkSocket, port: String)] = []
+        var ends: [OpenEnd] = []
         for side in [end, peer] {
             // A cable to another host: this host changes its own end (the vxlan device) only.
             if side == peer && record.isElsewhere(side.node) { continue }
@@ -234,8 +228,9 @@ public struct FaultInjector {
         return ends
     }
 
-    /// Sets a cable's ends down or up; the instant taken right before the first kernel change.
-    private static func setTimed(_ ends: [(socket: NetlinkSocket, port: String)], up: Bool) throws -> Int64 {
+    /// Sets ends of cables down or up; the instant taken right before the first kernel change.
+    @discardableResult
+    private static func setEnds(_ ends: [OpenEnd], up: Bool) throws -> Int64 {
         let time = wallClockNanoseconds()
         for side in ends { try side.socket.setLink(side.port, up: up) }
         return time
